@@ -1,0 +1,47 @@
+# Every target does its own set-up: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup run test lint fmt bench dataset fonts clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/wxocr db upgrade
+	$(BIN)/wxocr serve
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/wxocr bench
+
+# Fonts are needed only to generate new synthetic cards, not to run the tests.
+fonts:
+	bash scripts/install-system-deps.sh fonts
+
+# A larger, photo-heavy evaluation set (not committed): make dataset && wxocr eval build/eval150
+dataset: setup fonts
+	$(BIN)/python -m tests.cardgen --out build/eval150 --count 150 --seed 20261125 --photo-share 0.8
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Everything WeChat- and operator-facing: webhook, pipeline, API client, storage, CLI."""

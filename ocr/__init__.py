@@ -1,0 +1,1 @@
+"""Pure card reading: image bytes in, typed card fields out. No WeChat, no database."""
