@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 REAL_API_BASE = "https://api.weixin.qq.com"
 ENV_PREFIX = "WXOCR_"
 
+EngineName = Literal["local", "wechat"]
+DEFAULT_CHAIN: tuple[EngineName, ...] = ("wechat", "local")
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
@@ -70,7 +73,7 @@ class DatabaseConfig(_Section):
 
 class OcrConfig(_Section):
     engine: Literal["local", "wechat", "chain"] = "local"
-    chain: list[Literal["local", "wechat"]] = Field(default_factory=lambda: ["wechat", "local"])
+    chain: list[EngineName] = Field(default_factory=lambda: list(DEFAULT_CHAIN))
     threads: int = Field(2, ge=1)
     max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_pixels: int = Field(40_000_000, ge=10_000)

@@ -68,8 +68,10 @@ class CardResult:
 
     def wechat_json(self) -> dict[str, Any]:
         """The body WeChat's cv/ocr API would answer (used by the sandbox)."""
-        names = BANKCARD_FIELDS[:1] if self.kind == "bankcard" else (
-            IDCARD_BACK_FIELDS if self.side == "Back" else IDCARD_FRONT_FIELDS
+        names = (
+            BANKCARD_FIELDS[:1]
+            if self.kind == "bankcard"
+            else (IDCARD_BACK_FIELDS if self.side == "Back" else IDCARD_FRONT_FIELDS)
         )
         body: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
         body.update({name: self.fields[name] for name in names if name in self.fields})

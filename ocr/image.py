@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -83,9 +84,8 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> BGRImage:
         # PIL raises OSError("image file is truncated"), SyntaxError for broken headers.
         raise CorruptImage("the image is truncated or corrupt") from exc
 
-    img = ImageOps.exif_transpose(img) or img
-    rgb = img.convert("RGB")
-    array: BGRImage = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
+    rgb = (ImageOps.exif_transpose(img) or img).convert("RGB")
+    array = cast(BGRImage, cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR))
     return downscale(array, limits.max_side)
 
 
@@ -97,5 +97,4 @@ def downscale(image: BGRImage, max_side: int) -> BGRImage:
         return image
     scale = max_side / longest
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized: BGRImage = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return resized
+    return cast(BGRImage, cv2.resize(image, size, interpolation=cv2.INTER_AREA))

@@ -1,0 +1,191 @@
+"""Accuracy and latency of an engine over a labelled directory (the `wxocr eval` contract).
+
+A directory holds ``NAME.jpg|png`` + ``NAME.json`` =
+``{"kind": "idcard"|"bankcard", "mode": "photo"|"scan", "expected": {...}}`` with
+WeChat's field names. ``expected == {"error": "no_card"}`` marks a photo with no
+readable card: it is correct when the engine says so (NoCardFound) instead of
+inventing fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from ocr.engine import CardResult, Engine, Kind, Mode
+from ocr.errors import OcrError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+ERROR_FIELD = "error"
+KIND_FIELD = "kind"
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    image: Path
+    kind: Kind
+    mode: Mode
+    expected: dict[str, str]
+
+
+@dataclass
+class SampleOutcome:
+    sample: Sample
+    latency_ms: float
+    wrong: dict[str, tuple[str, str]]  # field -> (expected, got)
+    error: str | None = None
+
+
+@dataclass
+class FieldScore:
+    correct: int = 0
+    total: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+@dataclass
+class Report:
+    outcomes: list[SampleOutcome] = field(default_factory=list)
+    fields: dict[str, FieldScore] = field(default_factory=dict)
+
+    def latency_ms(self) -> dict[str, float]:
+        return latency_summary([o.latency_ms for o in self.outcomes])
+
+    def worst(self, count: int = 10) -> list[SampleOutcome]:
+        bad = [o for o in self.outcomes if o.wrong]
+        return sorted(bad, key=lambda o: (-len(o.wrong), o.sample.name))[:count]
+
+    def as_json(self) -> dict[str, Any]:
+        """Exactly the shape ARCHITECTURE.md promises for ``wxocr eval --json``."""
+        return {
+            "samples": len(self.outcomes),
+            "fields": {
+                name: {"correct": s.correct, "total": s.total}
+                for name, s in sorted(self.fields.items())
+            },
+            "latency_ms": self.latency_ms(),
+            "errors": [
+                {"sample": o.sample.name, "error": o.error}
+                for o in self.outcomes
+                if o.error and o.sample.expected.get(ERROR_FIELD) != o.error
+            ],
+        }
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_summary(values_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values_ms), 1) if values_ms else 0.0,
+        "p95": round(percentile(values_ms, 95), 1),
+    }
+
+
+def load_samples(directory: Path) -> list[Sample]:
+    """Every labelled image in ``directory``, sorted by name. Bad labels raise ValueError."""
+    if not directory.is_dir():
+        raise ValueError(f"not a directory: {directory}")
+    samples = []
+    for label_path in sorted(directory.glob("*.json")):
+        image = next(
+            (p for s in IMAGE_SUFFIXES if (p := label_path.with_suffix(s)).is_file()), None
+        )
+        if image is None:
+            continue
+        try:
+            label = json.loads(label_path.read_text(encoding="utf-8"))
+            kind = Kind(label["kind"])
+            mode = label.get("mode", "photo")
+            expected = {str(k): str(v) for k, v in dict(label["expected"]).items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"bad label file {label_path.name}: {exc}") from exc
+        if kind is Kind.AUTO or mode not in ("photo", "scan"):
+            raise ValueError(f"bad label file {label_path.name}: kind/mode out of range")
+        samples.append(Sample(label_path.stem, image, kind, cast(Mode, mode), expected))
+    return samples
+
+
+def normalise(field_name: str, value: str) -> str:
+    value = value.strip()
+    return re.sub(r"\D", "", value) if field_name == "number" else value
+
+
+def compare(
+    sample: Sample, result: CardResult | None, error: str | None
+) -> dict[str, tuple[str, str]]:
+    """Fields that differ from the label: name -> (expected, got)."""
+    expected_error = sample.expected.get(ERROR_FIELD)
+    if expected_error is not None:
+        got = error or "fields"
+        return {} if got == expected_error else {ERROR_FIELD: (expected_error, got)}
+    got_fields = result.fields if result else {}
+    wrong = {}
+    for name, want in sample.expected.items():
+        have = got_fields.get(name, "")
+        if normalise(name, have) != normalise(name, want):
+            wrong[name] = (want, have)
+    return wrong
+
+
+def iter_outcomes(
+    engine: Engine,
+    samples: list[Sample],
+    auto_kind: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Iterator[tuple[SampleOutcome, CardResult | None]]:
+    for sample in samples:
+        data = sample.image.read_bytes()
+        kind = Kind.AUTO if auto_kind else sample.kind
+        result: CardResult | None = None
+        error: str | None = None
+        started = clock()
+        try:
+            result = engine.recognize(data, kind, sample.mode)
+        except OcrError as exc:
+            error = exc.code
+        latency = (clock() - started) * 1000
+        wrong = compare(sample, result, error)
+        if auto_kind and sample.expected.get(ERROR_FIELD) is None:
+            detected = result.kind if result else (error or "")
+            if detected != sample.kind.value:
+                wrong[KIND_FIELD] = (sample.kind.value, detected)
+        yield SampleOutcome(sample, latency, wrong, error), result
+
+
+def evaluate(
+    engine: Engine,
+    directory: Path,
+    auto_kind: bool = False,
+    progress: Callable[[SampleOutcome], None] | None = None,
+) -> Report:
+    samples = load_samples(directory)
+    report = Report()
+    for outcome, _ in iter_outcomes(engine, samples, auto_kind):
+        report.outcomes.append(outcome)
+        names = list(outcome.sample.expected)
+        if auto_kind and ERROR_FIELD not in outcome.sample.expected:
+            names.append(KIND_FIELD)
+        for name in names:
+            score = report.fields.setdefault(name, FieldScore())
+            score.total += 1
+            score.correct += name not in outcome.wrong
+        if progress:
+            progress(outcome)
+    return report

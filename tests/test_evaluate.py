@@ -1,0 +1,123 @@
+"""Scoring of `wxocr eval`: exact match per field, kind detection, no-card samples, JSON shape.
+
+The engine here is a scripted stand-in for the OCR engine (an Engine implementation
+that answers from a table), so the scoring rules can be checked exactly; the real
+engine's accuracy is asserted in test_local.py / test_cli_eval.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocr.engine import CardResult, Kind, Mode
+from ocr.errors import NoCardFound
+from ocr.evaluate import evaluate, load_samples, percentile
+
+
+class ScriptedEngine:
+    name = "scripted"
+
+    def __init__(self, answers: dict[bytes, CardResult | None]) -> None:
+        self.answers = answers
+        self.calls: list[Kind] = []
+
+    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+        self.calls.append(kind)
+        answer = self.answers[image]
+        if answer is None:
+            raise NoCardFound("no card")
+        return answer
+
+
+def write_sample(directory: Path, name: str, image: bytes, label: dict[str, object]) -> None:
+    (directory / f"{name}.jpg").write_bytes(image)
+    (directory / f"{name}.json").write_text(json.dumps(label, ensure_ascii=False), "utf-8")
+
+
+@pytest.fixture
+def labelled(tmp_path: Path) -> tuple[Path, ScriptedEngine]:
+    write_sample(
+        tmp_path,
+        "a_front",
+        b"A",
+        {
+            "kind": "idcard",
+            "mode": "photo",
+            "expected": {"type": "Front", "name": "林娜", "id": "32010219900307432X"},
+        },
+    )
+    write_sample(
+        tmp_path,
+        "b_bank",
+        b"B",
+        {"kind": "bankcard", "mode": "scan", "expected": {"number": "6222021234567890"}},
+    )
+    write_sample(
+        tmp_path,
+        "c_blank",
+        b"C",
+        {"kind": "idcard", "mode": "photo", "expected": {"error": "no_card"}},
+    )
+    write_sample(
+        tmp_path,
+        "d_missed",
+        b"D",
+        {"kind": "bankcard", "mode": "photo", "expected": {"number": "6222021234567891"}},
+    )
+    (tmp_path / "orphan.json").write_text("{}", "utf-8")  # no image: ignored
+    engine = ScriptedEngine(
+        {
+            b"A": CardResult(
+                "idcard", {"type": "Front", "name": " 林娜 ", "id": "32010219900307432x"}
+            ),
+            b"B": CardResult("idcard", {"number": "6222 0212 3456 7890"}),
+            b"C": None,
+            b"D": None,
+        }
+    )
+    return tmp_path, engine
+
+
+def test_fields_are_scored_by_exact_match_after_trimming(
+    labelled: tuple[Path, ScriptedEngine],
+) -> None:
+    directory, engine = labelled
+    report = evaluate(engine, directory).as_json()
+    assert report["samples"] == 4
+    assert report["fields"] == {
+        "type": {"correct": 1, "total": 1},
+        "name": {"correct": 1, "total": 1},
+        "id": {"correct": 0, "total": 1},  # x != X: exact means exact
+        "number": {"correct": 1, "total": 2},  # spaces ignored for number; D failed
+        "error": {"correct": 1, "total": 1},  # the blank photo was refused, as it should be
+    }
+    assert report["errors"] == [{"sample": "d_missed", "error": "no_card"}]
+    assert set(report["latency_ms"]) == {"p50", "p95"}
+    assert engine.calls == [Kind.IDCARD, Kind.BANKCARD, Kind.IDCARD, Kind.BANKCARD]
+
+
+def test_auto_kind_hides_the_kind_and_scores_detection(
+    labelled: tuple[Path, ScriptedEngine],
+) -> None:
+    directory, engine = labelled
+    report = evaluate(engine, directory, auto_kind=True)
+    assert set(engine.calls) == {Kind.AUTO}
+    assert report.as_json()["fields"]["kind"] == {"correct": 1, "total": 3}
+    worst = report.worst()
+    assert worst[0].sample.name in {"b_bank", "d_missed"}
+
+
+def test_bad_labels_name_the_file(tmp_path: Path) -> None:
+    write_sample(tmp_path, "bad", b"X", {"kind": "passport", "expected": {}})
+    with pytest.raises(ValueError, match=r"bad\.json"):
+        load_samples(tmp_path)
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 95) == 95.0
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([], 50) == 0.0
