@@ -152,3 +152,33 @@ def eval_command(
                 wrong = ", ".join(outcome.wrong)
             bad.add_row(outcome.sample.name, wrong, outcome.error or "")
         console.print(bad)
+
+
+@app.command()
+def bench(
+    images: Annotated[
+        Path, typer.Option(help="Labelled photos to run (default: the committed fixtures).")
+    ] = Path("tests/fixtures/cards"),
+    config_path: ConfigOption = None,
+) -> None:
+    """Print speed and memory figures: OCR latency, throughput with 1 and 2 threads, peak RSS."""
+    from bot.engines import build_engine
+    from ocr.bench import bench_engine
+
+    config = _config(config_path)
+    try:
+        result = bench_engine(lambda: build_engine(config), images)
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table(title=f"OCR engine '{config.ocr.engine}' on {images} ({result.images} images)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("first call (model load + 1 image)", f"{result.first_call_s:.2f} s")
+    table.add_row("latency p50", f"{result.latency_ms['p50']:.0f} ms")
+    table.add_row("latency p95", f"{result.latency_ms['p95']:.0f} ms")
+    for threads, rate in result.images_per_s.items():
+        table.add_row(f"images/s with {threads} thread(s)", f"{rate:.2f}")
+    table.add_row("peak resident memory", f"{result.peak_rss_mb:.0f} MB")
+    table.add_row("images not read (no card / bad image)", str(result.failures))
+    console.print(table)
