@@ -1,0 +1,153 @@
+"""What the bot says: short Chinese texts, one function per kind of result.
+
+Card fields only ever reach a reply through ``ocr.mask.mask_result``; nothing here
+sees an unmasked value except to hand the result to the masker.
+"""
+
+from __future__ import annotations
+
+from ocr.engine import CardResult, Kind
+from ocr.errors import (
+    DecompressionBomb,
+    EmptyImage,
+    ImageError,
+    ImageTooLarge,
+    NotAnImage,
+)
+from ocr.mask import mask_result
+
+KIND_NAMES = {Kind.IDCARD: "身份证", Kind.BANKCARD: "银行卡", Kind.AUTO: "自动识别"}
+
+_SIDE_NAMES = {"Front": "身份证人像面", "Back": "身份证国徽面"}
+
+# Reading order of each card kind, with the label printed on the card where there is one.
+_IDCARD_LABELS: tuple[tuple[str, str], ...] = (
+    ("name", "姓名"),
+    ("gender", "性别"),
+    ("nationality", "民族"),
+    ("birth", "出生"),
+    ("addr", "住址"),
+    ("id", "公民身份号码"),
+    ("authority", "签发机关"),
+    ("valid_date", "有效期限"),
+)
+_BANKCARD_LABELS: tuple[tuple[str, str], ...] = (
+    ("bank", "发卡行"),
+    ("card_type", "卡种"),
+    ("number", "卡号"),
+    ("valid_thru", "有效期"),
+)
+
+# What each check proves, said when it passed / when it failed.
+_CHECK_TEXTS = {
+    "id_checksum": ("号码校验通过", "号码校验未通过，请核对原件"),
+    "birth_date": ("出生日期与号码一致", "出生日期与号码不一致"),
+    "gender": ("性别与号码一致", "性别与号码不一致"),
+    "region": ("地区码有效", "地区码未知"),
+    "luhn": ("卡号校验通过", "卡号校验未通过，请核对原件"),
+    "bin": ("发卡行已识别", "发卡行未知"),
+}
+
+NO_CARD = "未识别到证件，请将证件平放、光线充足后重拍"
+
+
+def _safe(text: str) -> str:
+    # Replies are rendered inside XML CDATA; a "]]>" in OCR output would end it early.
+    return text.replace("]]>", "]] >")
+
+
+def _format_valid_date(value: str) -> str:
+    """``20200101-20400101`` as ``2020.01.01-2040.01.01`` (长期 stays as it is)."""
+    parts = value.split("-")
+    shown = [f"{p[:4]}.{p[4:6]}.{p[6:]}" if len(p) == 8 and p.isdigit() else p for p in parts]
+    return "-".join(shown)
+
+
+def card_result(result: CardResult) -> str:
+    """The reply to a photo that was read: masked fields plus what was checked."""
+    masked = mask_result(result)
+    if result.kind == "bankcard":
+        title, labels = "银行卡", _BANKCARD_LABELS
+    else:
+        title, labels = _SIDE_NAMES.get(result.side, "身份证"), _IDCARD_LABELS
+    if "valid_date" in masked:
+        masked["valid_date"] = _format_valid_date(masked["valid_date"])
+    lines = [f"识别结果：{title}"]
+    lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
+    checks = [
+        _CHECK_TEXTS[name][0 if ok else 1]
+        for name, ok in result.checks.items()
+        if name in _CHECK_TEXTS
+    ]
+    if checks:
+        lines.append("；".join(checks))
+    if "low_confidence" in result.warnings:
+        lines.append("部分文字不够清晰，请核对原件")
+    lines.append("（已隐去部分信息以保护隐私）")
+    return _safe("\n".join(lines))
+
+
+def no_card(kind: Kind = Kind.AUTO) -> str:
+    if kind == Kind.AUTO:
+        return NO_CARD
+    return f"{NO_CARD}（当前识别：{KIND_NAMES[kind]}，发送“自动”可自动判断证件类型）"
+
+
+def bad_image(error: ImageError) -> str:
+    if isinstance(error, NotAnImage | EmptyImage):
+        return "这不是一张可识别的图片，请发送证件的照片（JPG 或 PNG）"
+    if isinstance(error, ImageTooLarge | DecompressionBomb):
+        return "图片太大了，请发送普通手机拍摄的证件照片"
+    return "图片无法读取，请重新拍摄后发送"
+
+
+def engine_error() -> str:
+    return "抱歉，识别服务暂时不可用，请稍后再发一次照片"
+
+
+def daily_limit(limit: int) -> str:
+    return f"今天的识别次数已用完（每天 {limit} 次），请明天再来"
+
+
+def welcome() -> str:
+    return (
+        "欢迎关注！发送身份证或银行卡的照片，我会识别并回复关键信息（部分隐去以保护隐私）。\n"
+        + help_text()
+    )
+
+
+def help_text(current: Kind | None = None) -> str:
+    lines = [
+        "直接发送证件照片即可识别。可发送：",
+        "身份证 — 只识别身份证",
+        "银行卡 — 只识别银行卡",
+        "自动 — 自动判断证件类型",
+        "帮助 — 显示本说明",
+    ]
+    if current is not None:
+        lines.append(f"当前：{KIND_NAMES[current]}")
+    return "\n".join(lines)
+
+
+def kind_chosen(kind: Kind) -> str:
+    if kind == Kind.AUTO:
+        return "好的，之后会自动判断证件类型，请发送照片"
+    return f"好的，之后按{KIND_NAMES[kind]}识别，请发送{KIND_NAMES[kind]}照片"
+
+
+def unsupported_message() -> str:
+    return "暂时只能识别照片哦。发送证件照片，或发送“帮助”查看说明"
+
+
+def not_operator() -> str:
+    """For 用量/usage from a user who is not an operator: the same as any unknown text."""
+    return help_text()
+
+
+def usage_summary(days: int, counts: dict[str, int], users: int) -> str:
+    """Operator report: request counts by outcome over the last ``days`` days."""
+    period = "今天" if days == 1 else f"最近 {days} 天"
+    total = sum(counts.values())
+    lines = [f"{period}：{total} 次识别，{users} 位用户"]
+    lines += [f"{outcome}：{count}" for outcome, count in sorted(counts.items())]
+    return "\n".join(lines)

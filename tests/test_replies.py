@@ -1,0 +1,123 @@
+"""Reply texts: masked, short, and saying what was checked or what to do next."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import replies
+from ocr.engine import CardResult, Kind
+from ocr.errors import CorruptImage, DecompressionBomb, EmptyImage, ImageTooLarge, NotAnImage
+
+ID_NUMBER = "11010519491231002X"
+CARD_NUMBER = "6222021234567890128"
+
+ID_FRONT = CardResult(
+    kind="idcard",
+    fields={
+        "type": "Front",
+        "name": "张小明",
+        "gender": "男",
+        "nationality": "汉",
+        "birth": "19491231",
+        "addr": "北京市东城区东华门街道100号",
+        "id": ID_NUMBER,
+    },
+    checks={"id_checksum": True, "birth_date": True},
+)
+ID_BACK = CardResult(
+    kind="idcard",
+    fields={"type": "Back", "authority": "北京市公安局东城分局", "valid_date": "20200101-20400101"},
+)
+BANK = CardResult(
+    kind="bankcard",
+    fields={"number": CARD_NUMBER, "bank": "中国工商银行", "card_type": "借记卡"},
+    checks={"luhn": True, "bin": True},
+)
+
+
+def test_id_front_is_masked_and_says_the_number_was_checked() -> None:
+    text = replies.card_result(ID_FRONT)
+    assert "身份证人像面" in text
+    assert "张**" in text
+    assert "110***********002X" in text
+    assert "北京市东城区****" in text
+    assert "号码校验通过" in text
+    for secret in (ID_NUMBER, "张小明", "东华门", "19491231"):
+        assert secret not in text
+
+
+def test_id_back_shows_authority_and_validity() -> None:
+    text = replies.card_result(ID_BACK)
+    assert "身份证国徽面" in text
+    assert "北京市公安局东城分局" in text
+    assert "2020.01.01-2040.01.01" in text
+
+
+def test_bank_card_names_the_bank_and_hides_the_middle_digits() -> None:
+    text = replies.card_result(BANK)
+    assert "中国工商银行" in text
+    assert "6222 **** **** ***0 128" in text
+    assert "卡号校验通过" in text
+    assert CARD_NUMBER not in text.replace(" ", "")
+
+
+def test_failed_check_asks_to_compare_with_the_original() -> None:
+    failed = CardResult(kind="idcard", fields=dict(ID_FRONT.fields), checks={"id_checksum": False})
+    text = replies.card_result(failed)
+    assert "号码校验未通过" in text
+    assert "号码校验通过" not in text
+
+
+def test_cdata_terminator_in_ocr_text_cannot_break_the_xml() -> None:
+    odd = CardResult(kind="idcard", fields={"type": "Back", "authority": "a]]>b"})
+    assert "]]>" not in replies.card_result(odd)
+
+
+def test_no_card_tells_how_to_retake() -> None:
+    assert replies.no_card() == "未识别到证件，请将证件平放、光线充足后重拍"
+    assert "身份证" in replies.no_card(Kind.IDCARD)
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (NotAnImage("x"), "不是"),
+        (EmptyImage("x"), "不是"),
+        (ImageTooLarge("x"), "太大"),
+        (DecompressionBomb("x"), "太大"),
+        (CorruptImage("x"), "重新拍摄"),
+    ],
+)
+def test_bad_images_get_a_reason(error: NotAnImage, hint: str) -> None:
+    assert hint in replies.bad_image(error)
+
+
+def test_daily_limit_names_the_limit() -> None:
+    assert "20" in replies.daily_limit(20)
+
+
+def test_kind_chosen_and_help() -> None:
+    assert "银行卡" in replies.kind_chosen(Kind.BANKCARD)
+    assert "自动" in replies.kind_chosen(Kind.AUTO)
+    assert "当前：身份证" in replies.help_text(Kind.IDCARD)
+    assert "身份证" in replies.welcome()
+
+
+def test_usage_summary_counts_outcomes() -> None:
+    text = replies.usage_summary(7, {"ok": 5, "no_card": 2}, users=3)
+    assert "最近 7 天：7 次识别，3 位用户" in text
+    assert "ok：5" in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        replies.card_result(ID_FRONT),
+        replies.welcome(),
+        replies.help_text(Kind.AUTO),
+        replies.no_card(Kind.BANKCARD),
+    ],
+)
+def test_replies_fit_a_chat_bubble(text: str) -> None:
+    # WeChat's passive text limit is 2048 bytes; keep well under it.
+    assert len(text.encode()) < 1024
