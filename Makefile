@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint fmt bench dataset fonts clean
+.PHONY: setup run test lint fmt bench dataset fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,15 @@ fmt: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/wxocr bench
+
+# Chromium + chromedriver from Debian for the admin dashboard's browser test.
+browser:
+	bash scripts/install-system-deps.sh browser
 
 # Fonts are needed only to generate new synthetic cards, not to run the tests.
 fonts:

@@ -78,6 +78,7 @@ class OcrConfig(_Section):
     max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_pixels: int = Field(40_000_000, ge=10_000)
     max_side: int = Field(1600, ge=320)
+    wechat_daily_quota: int = Field(500, ge=0)
 
 
 class PipelineConfig(_Section):
