@@ -1,0 +1,186 @@
+"""Labelled synthetic ID cards and bank cards for tests and the evaluation set.
+
+``python -m tests.cardgen --out DIR --count N --seed S`` writes ``NAME.jpg|png`` and
+``NAME.json`` pairs in the ``wxocr eval`` format. One seed always gives the same set:
+each sample draws from its own generators seeded by (seed, index), so a sample does
+not change when the count does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from faker import Faker
+from PIL import Image
+
+from tests.cardgen import scene
+from tests.cardgen.content import make_bank_card, make_person, pinyin_holder
+from tests.cardgen.fonts import FontSet, find_fonts, fonts_available
+from tests.cardgen.render import render_bank_card, render_id_back, render_id_front
+
+CARD_KINDS = ("idcard_front", "idcard_back", "bankcard")
+UNREADABLE_KINDS = ("blank", "clutter", "blurred")
+CARD_RENDER_WIDTH = 1000
+# Every twelfth photo is turned a quarter or half turn: rare, as in real uploads.
+QUARTER_TURN_EVERY = 12
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    image: Image.Image
+    label: dict[str, Any]
+    png: bool
+    jpeg_quality: int
+
+    def encode(self) -> bytes:
+        buffer = io.BytesIO()
+        if self.png:
+            self.image.save(buffer, "PNG")
+        else:
+            self.image.save(buffer, "JPEG", quality=self.jpeg_quality)
+        return buffer.getvalue()
+
+    @property
+    def suffix(self) -> str:
+        return ".png" if self.png else ".jpg"
+
+
+class NoFontsError(RuntimeError):
+    """No CJK font is installed: run `make fonts` (scripts/install-system-deps.sh fonts)."""
+
+
+def _sample_rngs(seed: int, index: int) -> tuple[random.Random, np.random.Generator]:
+    return random.Random(f"wxocr-cardgen:{seed}:{index}"), np.random.default_rng([seed, index])
+
+
+def _photo_angle(rng: random.Random, quarter_turn: bool) -> float:
+    tilt = max(-15.0, min(15.0, rng.gauss(0.0, 6.0)))
+    if quarter_turn:
+        return rng.choice((90.0, 180.0, 270.0)) + tilt / 3
+    return tilt
+
+
+def _render_card(
+    kind: str, fonts: FontSet, rng: random.Random, np_rng: np.random.Generator, fake: Faker
+) -> tuple[Image.Image, str, dict[str, str]]:
+    """The flat card image, the eval ``kind`` and the expected fields."""
+    if kind == "bankcard":
+        card = make_bank_card(rng, pinyin_holder(rng))
+        image = render_bank_card(card, fonts, rng, np_rng, CARD_RENDER_WIDTH)
+        return image, "bankcard", card.expected()
+    person = make_person(rng, fake)
+    if kind == "idcard_front":
+        image = render_id_front(person.front, fonts, rng, np_rng, CARD_RENDER_WIDTH)
+        return image, "idcard", person.front.expected()
+    image = render_id_back(person.back, fonts, rng, np_rng, CARD_RENDER_WIDTH)
+    return image, "idcard", person.back.expected()
+
+
+def make_card_sample(
+    seed: int,
+    index: int,
+    kind: str,
+    photo: bool,
+    quarter_turn: bool,
+    fonts: FontSet,
+    fake: Faker,
+) -> Sample:
+    rng, np_rng = _sample_rngs(seed, index)
+    card, label_kind, expected = _render_card(kind, fonts, rng, np_rng, fake)
+    short = {"idcard_front": "idfront", "idcard_back": "idback", "bankcard": "bank"}[kind]
+    if photo:
+        image = scene.photograph(rng, np_rng, card, fonts, _photo_angle(rng, quarter_turn))
+        turned = "_turned" if quarter_turn else ""
+        return Sample(
+            f"{index:03d}_{short}_photo{turned}",
+            image,
+            {"kind": label_kind, "mode": "photo", "expected": expected},
+            png=False,
+            jpeg_quality=rng.randint(55, 90),
+        )
+    lossless = rng.random() < 0.35
+    image = scene.scan(rng, np_rng, card, lossless)
+    return Sample(
+        f"{index:03d}_{short}_scan",
+        image,
+        {"kind": label_kind, "mode": "scan", "expected": expected},
+        png=lossless,
+        jpeg_quality=rng.randint(80, 95),
+    )
+
+
+def make_unreadable_sample(
+    seed: int, index: int, variant: str, fonts: FontSet, fake: Faker
+) -> Sample:
+    rng, np_rng = _sample_rngs(seed, index)
+    label_kind = rng.choice(("idcard", "bankcard"))
+    if variant == "blank":
+        image = scene.blank_paper(rng, np_rng)
+    elif variant == "clutter":
+        image = scene.clutter_only(rng, np_rng, fonts)
+    else:
+        kind = rng.choice(CARD_KINDS)
+        card, label_kind, _ = _render_card(kind, fonts, rng, np_rng, fake)
+        photo = scene.photograph(rng, np_rng, card, fonts, _photo_angle(rng, False))
+        image = scene.blurred_beyond_reading(photo, np_rng)
+    return Sample(
+        f"{index:03d}_nocard_{variant}",
+        image,
+        {"kind": label_kind, "mode": "photo", "expected": {"error": "no_card"}},
+        png=False,
+        jpeg_quality=rng.randint(55, 90),
+    )
+
+
+def generate(
+    count: int,
+    seed: int,
+    photo_share: float = 0.8,
+    kinds: Sequence[str] = CARD_KINDS,
+    unreadable: int = 0,
+) -> list[Sample]:
+    """``count`` samples: the card kinds in turn, the last ``unreadable`` ones without a card."""
+    if not fonts_available():
+        raise NoFontsError(NoFontsError.__doc__)
+    unknown = set(kinds) - set(CARD_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be among {', '.join(CARD_KINDS)}")
+    if not 0 <= unreadable <= count:
+        raise ValueError("unreadable must be between 0 and count")
+    fonts = find_fonts()
+    fake = Faker("zh_CN")
+    samples = []
+    photos = 0
+    cards = count - unreadable
+    for index in range(cards):
+        # Modes follow the share exactly rather than by chance, so small sets still get both.
+        scan_share = 1.0 - photo_share
+        photo = int((index + 1) * scan_share) == int(index * scan_share)
+        quarter_turn = photo and photos % QUARTER_TURN_EVERY == QUARTER_TURN_EVERY // 2
+        photos += photo
+        kind = kinds[index % len(kinds)]
+        samples.append(make_card_sample(seed, index, kind, photo, quarter_turn, fonts, fake))
+    for index in range(cards, count):
+        variant = UNREADABLE_KINDS[(index - cards) % len(UNREADABLE_KINDS)]
+        samples.append(make_unreadable_sample(seed, index, variant, fonts, fake))
+    return samples
+
+
+def write_samples(samples: Sequence[Sample], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sample in samples:
+        image_path = out / f"{sample.name}{sample.suffix}"
+        image_path.write_bytes(sample.encode())
+        label = json.dumps(sample.label, ensure_ascii=False, indent=2) + "\n"
+        (out / f"{sample.name}.json").write_text(label, encoding="utf-8")
+        written.append(image_path)
+    return written

@@ -1,0 +1,240 @@
+"""The synthetic card generator and the committed fixture set it produced.
+
+Fixture checks need no fonts; generation tests are skipped when no CJK font is installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocr.checks import id_checksum_ok, luhn_ok
+from ocr.evaluate import load_samples
+from ocr.image import decode_image
+from tests.cardgen import CARD_KINDS, Sample, generate, write_samples
+from tests.cardgen.__main__ import main
+from tests.cardgen.content import BINS
+from tests.cardgen.fonts import fonts_available
+from tests.cardgen.regions import REGIONS
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cards"
+FRONT_FIELDS = {"type", "name", "gender", "nationality", "birth", "addr", "id"}
+BACK_FIELDS = {"type", "authority", "valid_date"}
+REGION_BY_CODE = {region.code: region for region in REGIONS}
+BANK_BY_BIN = {entry[0]: entry[1] for entry in BINS}
+
+needs_fonts = pytest.mark.skipif(
+    not fonts_available(),
+    reason="no CJK font installed (run `make fonts`); committed fixtures are still checked",
+)
+
+
+def parse_day(text: str) -> dt.date:
+    return dt.datetime.strptime(text, "%Y%m%d").date()
+
+
+def label_problems(label: dict[str, Any]) -> list[str]:
+    """Everything wrong with one label file, per the eval contract and the card rules."""
+    problems: list[str] = []
+    if label.get("kind") not in ("idcard", "bankcard"):
+        problems.append("kind")
+    if label.get("mode") not in ("photo", "scan"):
+        problems.append("mode")
+    expected = label.get("expected")
+    if not isinstance(expected, dict) or not all(
+        isinstance(v, str) and v == v.strip() and v for v in expected.values()
+    ):
+        return [*problems, "expected must map fields to trimmed non-empty strings"]
+    if "error" in expected:
+        return problems if expected == {"error": "no_card"} else [*problems, "error label"]
+    if label["kind"] == "bankcard":
+        return problems + bank_problems(expected)
+    if expected.get("type") == "Front":
+        return problems + front_problems(expected)
+    return problems + back_problems(expected)
+
+
+def front_problems(fields: dict[str, str]) -> list[str]:
+    if set(fields) != FRONT_FIELDS:
+        return [f"front fields {sorted(fields)}"]
+    number = fields["id"]
+    problems = []
+    if not id_checksum_ok(number):
+        problems.append("id checksum")
+    if number[6:14] != fields["birth"]:
+        problems.append("birth differs from id")
+    if fields["gender"] != ("男" if int(number[16]) % 2 else "女"):
+        problems.append("gender differs from id")
+    region = REGION_BY_CODE.get(number[:6])
+    if region is None or not fields["addr"].startswith(region.prefix):
+        problems.append("address is not in the id's region")
+    if " " in fields["addr"] or not 12 <= len(fields["addr"]) <= 40:
+        problems.append("address shape")
+    if not 2 <= len(fields["name"]) <= 9:
+        problems.append("name length")
+    parse_day(fields["birth"])
+    return problems
+
+
+def back_problems(fields: dict[str, str]) -> list[str]:
+    if set(fields) != BACK_FIELDS or fields["type"] != "Back":
+        return [f"back fields {sorted(fields)}"]
+    start_text, _, end_text = fields["valid_date"].partition("-")
+    start = parse_day(start_text)
+    if end_text == "长期":
+        return [] if fields["authority"].endswith(("局", "分局")) else ["authority"]
+    years = parse_day(end_text).year - start.year
+    problems = [] if years in (5, 10, 20) else [f"validity of {years} years"]
+    if not fields["authority"].endswith("局"):
+        problems.append("authority")
+    return problems
+
+
+def bank_problems(fields: dict[str, str]) -> list[str]:
+    if not {"number", "bank"} <= set(fields) <= {"number", "bank", "valid_thru"}:
+        return [f"bank fields {sorted(fields)}"]
+    number = fields["number"]
+    problems = []
+    if not (number.isdigit() and 16 <= len(number) <= 19 and luhn_ok(number)):
+        problems.append("number")
+    if BANK_BY_BIN.get(number[:6]) != fields["bank"]:
+        problems.append("bank differs from BIN")
+    valid_thru = fields.get("valid_thru")
+    if valid_thru is not None and not (
+        len(valid_thru) == 5 and valid_thru[2] == "/" and 1 <= int(valid_thru[:2]) <= 12
+    ):
+        problems.append("valid_thru")
+    return problems
+
+
+def fixture_labels() -> list[tuple[Path, dict[str, Any]]]:
+    return [
+        (path, json.loads(path.read_text(encoding="utf-8")))
+        for path in sorted(FIXTURES.glob("*.json"))
+    ]
+
+
+def test_every_fixture_has_a_valid_label_and_a_decodable_image() -> None:
+    labels = fixture_labels()
+    assert len(labels) >= 40
+    for path, label in labels:
+        assert label_problems(label) == [], path.name
+        images = [p for p in (path.with_suffix(".jpg"), path.with_suffix(".png")) if p.is_file()]
+        assert len(images) == 1, path.name
+        image = decode_image(images[0].read_bytes())
+        assert image.ndim == 3
+        assert image.shape[1] >= 900, path.name
+
+
+def test_the_eval_loader_accepts_the_fixture_set() -> None:
+    samples = load_samples(FIXTURES)
+    assert len(samples) == len(fixture_labels())
+
+
+def test_fixture_set_covers_every_kind_mode_and_orientation() -> None:
+    labels = [label for _, label in fixture_labels()]
+    names = [path.stem for path, _ in fixture_labels()]
+    types = [label["expected"].get("type", label["kind"]) for label in labels]
+    assert {"Front", "Back", "bankcard"} <= set(types)
+    assert {"photo", "scan"} == {label["mode"] for label in labels}
+    assert sum(label["mode"] == "photo" for label in labels) > len(labels) * 0.7
+    assert sum(label["expected"] == {"error": "no_card"} for label in labels) == 4
+    assert 3 <= sum("_turned" in name for name in names) <= 5
+    assert any(label["expected"].get("id", "").endswith("X") for label in labels)
+    assert sum(1 for path, _ in fixture_labels() if path.with_suffix(".jpg").is_file()) < len(
+        labels
+    )
+
+
+def test_fixture_set_stays_small() -> None:
+    total = sum(path.stat().st_size for path in FIXTURES.iterdir())
+    assert total < 5_000_000
+
+
+def test_label_checks_catch_broken_labels() -> None:
+    """The consistency checks above must be able to fail, or the fixture test proves nothing."""
+    front = next(lbl for _, lbl in fixture_labels() if lbl["expected"].get("type") == "Front")
+    fields = front["expected"]
+    wrong_check = "1" if fields["id"].endswith("0") else "0"
+    broken_id = dict(front, expected=dict(fields, id=fields["id"][:-1] + wrong_check))
+    flipped = "女" if fields["gender"] == "男" else "男"
+    wrong_gender = dict(front, expected=dict(fields, gender=flipped))
+    elsewhere = dict(front, expected=dict(fields, addr="西藏自治区拉萨市城关区北京中路1号"))
+    assert "id checksum" in label_problems(broken_id)
+    assert "gender differs from id" in label_problems(wrong_gender)
+    if not fields["id"].startswith("540102"):
+        assert "address is not in the id's region" in label_problems(elsewhere)
+    assert "number" in bank_problems({"number": "6222021234567890123", "bank": "中国工商银行"})
+
+
+@needs_fonts
+def test_same_seed_gives_the_same_images_and_labels() -> None:
+    first = generate(4, seed=11, photo_share=0.5)
+    again = generate(4, seed=11, photo_share=0.5)
+    assert [s.name for s in first] == [s.name for s in again]
+    assert [s.label for s in first] == [s.label for s in again]
+    assert [s.encode() for s in first] == [s.encode() for s in again]
+    other = generate(4, seed=12, photo_share=0.5)
+    assert [s.label for s in other] != [s.label for s in first]
+
+
+@needs_fonts
+def test_a_sample_does_not_change_when_the_count_does() -> None:
+    short = generate(2, seed=5)
+    longer = generate(3, seed=5)
+    assert [s.label for s in short] == [s.label for s in longer[:2]]
+
+
+@needs_fonts
+def test_generated_labels_are_self_consistent() -> None:
+    samples = generate(24, seed=7, photo_share=0.75, unreadable=3)
+    for sample in samples:
+        assert label_problems(sample.label) == [], sample.name
+    cards = [s for s in samples if "error" not in s.label["expected"]]
+    assert {s.label["expected"].get("type", s.label["kind"]) for s in cards} == {
+        "Front",
+        "Back",
+        "bankcard",
+    }
+    assert sum(s.label["expected"] == {"error": "no_card"} for s in samples) == 3
+    assert sum(s.label["mode"] == "scan" for s in samples) == round(21 * 0.25)
+
+
+@needs_fonts
+def test_kinds_option_limits_the_card_kinds() -> None:
+    samples: list[Sample] = generate(3, seed=2, kinds=["bankcard"])
+    assert {s.label["kind"] for s in samples} == {"bankcard"}
+    with pytest.raises(ValueError, match="kinds"):
+        generate(1, seed=2, kinds=["passport"])
+
+
+@needs_fonts
+def test_cli_writes_image_and_label_pairs(tmp_path: Path) -> None:
+    out = tmp_path / "set"
+    assert main(["--out", str(out), "--count", "4", "--seed", "3", "--unreadable", "1"]) == 0
+    labels = sorted(out.glob("*.json"))
+    assert len(labels) == 4
+    assert len(load_samples(out)) == 4
+    assert json.loads(labels[-1].read_text(encoding="utf-8"))["expected"] == {"error": "no_card"}
+
+
+def test_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path), "--count", "2", "--seed", "1", "--kinds", "passport"])
+    assert exit_info.value.code == 2
+    assert "--kinds" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+@needs_fonts
+def test_written_samples_read_back_as_written(tmp_path: Path) -> None:
+    samples = generate(len(CARD_KINDS), seed=4)
+    written = write_samples(samples, tmp_path)
+    for sample, image_path in zip(samples, written, strict=True):
+        assert image_path.read_bytes() == sample.encode()
+        label_path = image_path.with_suffix(".json")
+        assert json.loads(label_path.read_text(encoding="utf-8")) == sample.label
