@@ -1,0 +1,283 @@
+"""Geometry on OCR boxes: the card's text direction, lines in reading order, label neighbours.
+
+RapidOCR returns boxes in its own order, which on rotated photos puts a label between
+pieces of its value. Extractors therefore work in *card coordinates*: ``u`` runs along
+the printed text (left to right on the card) and ``v`` across it (top to bottom on the
+card), whatever the rotation of the photo.
+
+A ``Frame`` is one hypothesis of the card's reading direction. The axis of the text
+follows from the box shapes; which way along that axis the card reads (0 vs 180
+degrees) does not, so callers try ``candidate_frames`` and keep the one whose content
+makes sense (labels in their printed order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ocr.engine import TextBox
+
+# A box joins a line when its centre is this close (in box heights) to the line's
+# nearest box: lines of an ID card address are ~1.2 heights apart.
+LINE_TOLERANCE = 0.55
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Card coordinates for one reading direction, ``angle`` in radians in image space."""
+
+    angle: float
+
+    def to_card(self, x: float, y: float) -> tuple[float, float]:
+        cos, sin = math.cos(self.angle), math.sin(self.angle)
+        return x * cos + y * sin, -x * sin + y * cos
+
+    def flipped(self) -> Frame:
+        return Frame(normalise_angle(self.angle + math.pi))
+
+    def turned(self, quarter_turns: int) -> Frame:
+        """The frame rotated by ``quarter_turns`` * 90 degrees."""
+        return Frame(normalise_angle(self.angle + quarter_turns * math.pi / 2))
+
+    @property
+    def degrees(self) -> float:
+        return math.degrees(self.angle)
+
+
+@dataclass(frozen=True)
+class PlacedBox:
+    """A box seen in a frame: its extent along (u) and across (v) the text."""
+
+    box: TextBox
+    u0: float
+    u1: float
+    cv: float
+    height: float
+
+    @property
+    def text(self) -> str:
+        return self.box.text
+
+    @property
+    def cu(self) -> float:
+        return (self.u0 + self.u1) / 2
+
+    @property
+    def v0(self) -> float:
+        return self.cv - self.height / 2
+
+    @property
+    def v1(self) -> float:
+        return self.cv + self.height / 2
+
+    @property
+    def width(self) -> float:
+        return self.u1 - self.u0
+
+
+@dataclass(frozen=True)
+class Line:
+    """Boxes of one printed line, left to right."""
+
+    boxes: tuple[PlacedBox, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.boxes)
+
+    @property
+    def cv(self) -> float:
+        return sum(b.cv for b in self.boxes) / len(self.boxes)
+
+    @property
+    def height(self) -> float:
+        return max(b.height for b in self.boxes)
+
+    @property
+    def u0(self) -> float:
+        return self.boxes[0].u0
+
+    @property
+    def u1(self) -> float:
+        return max(b.u1 for b in self.boxes)
+
+
+def normalise_angle(angle: float) -> float:
+    """The same direction in (-pi, pi]."""
+    wrapped = math.fmod(angle + math.pi, 2 * math.pi)
+    if wrapped <= 0:
+        wrapped += 2 * math.pi
+    return wrapped - math.pi
+
+
+def _edges(box: TextBox) -> tuple[tuple[float, float], tuple[float, float], float, float]:
+    """Mean long-edge vector, mean short-edge vector and their lengths."""
+    pts = box.points
+    if len(pts) != 4:
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        pts = ((min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys)))
+    # Edges 0-1 and 3-2 are one pair, 1-2 and 0-3 the other; average each pair.
+    a = (
+        (pts[1][0] - pts[0][0] + pts[2][0] - pts[3][0]) / 2,
+        (pts[1][1] - pts[0][1] + pts[2][1] - pts[3][1]) / 2,
+    )
+    b = (
+        (pts[3][0] - pts[0][0] + pts[2][0] - pts[1][0]) / 2,
+        (pts[3][1] - pts[0][1] + pts[2][1] - pts[1][1]) / 2,
+    )
+    len_a, len_b = math.hypot(*a), math.hypot(*b)
+    if len_a >= len_b:
+        return a, b, len_a, len_b
+    return b, a, len_b, len_a
+
+
+def box_axis(box: TextBox) -> tuple[float, float]:
+    """The box's long-axis angle in [0, pi) and how much to trust it (0 for squares).
+
+    A one-character box is about square, so its shape says nothing about direction.
+    """
+    (dx, dy), _, long_len, short_len = _edges(box)
+    if long_len == 0:
+        return 0.0, 0.0
+    angle = math.atan2(dy, dx) % math.pi
+    elongation = long_len / max(short_len, 1.0) - 1.2
+    return angle, max(0.0, elongation) * long_len
+
+
+def estimate_axis(boxes: Iterable[TextBox]) -> float:
+    """The dominant text axis in [0, pi): a weighted mean of box axes (angles doubled)."""
+    sx = sy = 0.0
+    for box in boxes:
+        angle, weight = box_axis(box)
+        sx += weight * math.cos(2 * angle)
+        sy += weight * math.sin(2 * angle)
+    if sx == 0 and sy == 0:
+        return 0.0
+    return (math.atan2(sy, sx) / 2) % math.pi
+
+
+def candidate_frames(boxes: Sequence[TextBox]) -> list[Frame]:
+    """The two reading directions along the estimated axis, the likelier one first.
+
+    Photos are more often upright than upside down, and rotated a quarter turn
+    clockwise (text reading downwards) about as often as anticlockwise, so the
+    first guess is the direction closest to plain left-to-right.
+    """
+    axis = normalise_angle(estimate_axis(boxes))
+    first = Frame(axis if abs(axis) <= math.pi / 2 + 1e-9 else normalise_angle(axis + math.pi))
+    return [first, first.flipped()]
+
+
+def place(box: TextBox, frame: Frame) -> PlacedBox:
+    short_len = _edges(box)[3]
+    card = [frame.to_card(x, y) for x, y in box.points]
+    us = [u for u, _ in card]
+    cv = sum(v for _, v in card) / len(card)
+    # The height is the box's own short side: projecting the corners instead would
+    # inflate it on long boxes whenever the frame's angle is a little off.
+    height = short_len if short_len > 0 else max(v for _, v in card) - min(v for _, v in card)
+    return PlacedBox(box, min(us), max(us), cv, max(height, 1.0))
+
+
+def place_all(boxes: Iterable[TextBox], frame: Frame) -> list[PlacedBox]:
+    return [place(b, frame) for b in boxes]
+
+
+def group_lines(placed: Sequence[PlacedBox]) -> list[Line]:
+    """Cluster boxes into printed lines, top to bottom, each left to right."""
+    lines: list[list[PlacedBox]] = []
+    for box in sorted(placed, key=lambda b: b.cv):
+        best: tuple[float, int] | None = None
+        for index, members in enumerate(lines):
+            # Compare with the member nearest along the line: on a tilted or
+            # perspective photo far ends of one line sit at different heights.
+            nearest = min(members, key=lambda m: _gap_along(m, box))
+            distance = abs(nearest.cv - box.cv)
+            limit = LINE_TOLERANCE * (nearest.height + box.height) / 2
+            overlapping = any(
+                _overlap_along(m, box) > 0.5 * min(m.width, box.width) for m in members
+            )
+            if distance <= limit and not overlapping and (best is None or distance < best[0]):
+                best = (distance, index)
+        if best is None:
+            lines.append([box])
+        else:
+            lines[best[1]].append(box)
+    result = [Line(tuple(sorted(members, key=lambda b: b.u0))) for members in lines]
+    return sorted(result, key=lambda line: line.cv)
+
+
+def _gap_along(a: PlacedBox, b: PlacedBox) -> float:
+    return max(0.0, max(a.u0, b.u0) - min(a.u1, b.u1))
+
+
+def _overlap_along(a: PlacedBox, b: PlacedBox) -> float:
+    return max(0.0, min(a.u1, b.u1) - max(a.u0, b.u0))
+
+
+def reading_lines(boxes: Sequence[TextBox], frame: Frame) -> list[Line]:
+    """The boxes as lines in reading order for one frame."""
+    return group_lines(place_all(boxes, frame))
+
+
+def same_line(a: PlacedBox, b: PlacedBox) -> bool:
+    return abs(a.cv - b.cv) <= LINE_TOLERANCE * (a.height + b.height) / 2
+
+
+def right_of(
+    anchor: PlacedBox, placed: Sequence[PlacedBox], max_gap: float | None = None
+) -> list[PlacedBox]:
+    """Boxes on the anchor's line that start after it, left to right.
+
+    ``max_gap`` (in anchor heights) stops at the first gap wider than that, so a value
+    does not run on into the next column.
+    """
+    slack = 0.3 * anchor.height
+    found = sorted(
+        (
+            b
+            for b in placed
+            if b is not anchor and same_line(anchor, b) and b.u0 >= anchor.u1 - slack
+        ),
+        key=lambda b: b.u0,
+    )
+    if max_gap is None:
+        return found
+    kept: list[PlacedBox] = []
+    edge = anchor.u1
+    for box in found:
+        if box.u0 - edge > max_gap * anchor.height:
+            break
+        kept.append(box)
+        edge = max(edge, box.u1)
+    return kept
+
+
+def below(
+    anchor: PlacedBox, placed: Sequence[PlacedBox], max_distance: float | None = None
+) -> list[PlacedBox]:
+    """Boxes whose centre lies under the anchor's line, nearest first.
+
+    ``max_distance`` is in anchor heights, measured between centres.
+    """
+    found = [b for b in placed if b is not anchor and b.cv > anchor.cv and not same_line(anchor, b)]
+    if max_distance is not None:
+        found = [b for b in found if b.cv - anchor.cv <= max_distance * anchor.height]
+    return sorted(found, key=lambda b: (b.cv, b.u0))
+
+
+def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBox:
+    """The part of a box holding characters ``start:end``, assuming even character widths.
+
+    Used when a label and its value come as one box ('姓名林娜').
+    """
+    text = box.text
+    end = len(text) if end is None else end
+    if not text:
+        return box
+    per_char = box.width / len(text)
+    part = TextBox(box.box.points, text[start:end], box.box.score)
+    return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
