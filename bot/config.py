@@ -84,6 +84,9 @@ class OcrConfig(_Section):
 class PipelineConfig(_Section):
     passive_budget_s: float = Field(4.0, gt=0, lt=5.0)
     daily_limit: int = Field(100, ge=0)
+    # A worker that has not renewed its claim on a photo for this long is presumed dead,
+    # and the photo is processed again by another worker (or after a restart).
+    lease_s: float = Field(30.0, ge=1.0)
 
 
 class OperatorsConfig(_Section):
