@@ -182,3 +182,44 @@ def bench(
     table.add_row("peak resident memory", f"{result.peak_rss_mb:.0f} MB")
     table.add_row("images not read (no card / bad image)", str(result.failures))
     console.print(table)
+
+
+# ---------------------------------------------------------- database, token, sandbox (issue 4)
+# db upgrade/current, token show/refresh, sandbox. Secrets never reach the output.
+
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    config_path: ConfigOption = None,
+) -> None:
+    """Create or migrate the database tables (safe to run again)."""
+    from bot.db import create_db_engine, current_revision, upgrade_database
+
+    config = _config(config_path)
+    engine = create_db_engine(config.database.url)
+    try:
+        upgrade_database(engine, revision)
+        console.print(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current(config_path: ConfigOption = None) -> None:
+    """Print the database's migration revision and the newest one available."""
+    from bot.db import create_db_engine, current_revision, head_revision
+
+    config = _config(config_path)
+    engine = create_db_engine(config.database.url)
+    try:
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    state = "up to date" if current == head else "needs `wxocr db upgrade`"
+    console.print(f"current: {current or 'none'}  head: {head}  ({state})")
+    raise typer.Exit(0 if current == head else 1)
