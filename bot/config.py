@@ -56,6 +56,7 @@ class WechatConfig(_Section):
     token_mode: Literal["stable", "classic"] = "stable"
     timeout_s: float = Field(5.0, gt=0)
     max_retries: int = Field(2, ge=0)
+    token_refresh_margin_s: int = Field(600, ge=60)
     max_media_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     picurl_hosts: list[str] = Field(default_factory=lambda: ["mmbiz.qpic.cn"])
 
@@ -110,7 +111,12 @@ class SandboxConfig(_Section):
     app_id: str = "wxsandbox0000000001"
     app_secret: str = "sandbox-secret"
     token_ttl_s: int = Field(7200, ge=1)
+    token_grace_s: int = Field(300, ge=0)
+    media_ttl_s: int = Field(3 * 86400, ge=1)
     ocr_daily_quota: int = Field(500, ge=0)
+    latency_ms: int = Field(0, ge=0)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    drop_rate: float = Field(0.0, ge=0, le=1)
 
 
 class Config(BaseSettings):
