@@ -1,0 +1,458 @@
+"""Bank card fields from OCR text boxes: number (Luhn + BIN checked), bank, card type, expiry.
+
+OCR hands the card number over in pieces: digit groups in arbitrary order, a 19-digit
+number as ``621661`` + ``9764617690367``, the expiry sitting between groups, letters
+read for digits (O/D for 0, B for 8...) and stray digits from the background. So the
+number is *assembled*: boxes are put into reading lines by geometry, runs of digit
+pieces along a line become candidates, and Luhn, a known BIN and a plausible length
+choose between them. When no candidate passes Luhn, single-character corrections of
+look-alike or commonly confused characters are tried before giving up.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocr import layout
+from ocr.checks import luhn_ok
+from ocr.engine import CardResult, TextBox
+from ocr.errors import NoCardFound
+
+CARD_TYPES = frozenset({"借记卡", "贷记卡", "准贷记卡", "预付费卡"})
+NETWORKS = frozenset({"UnionPay", "Visa", "Mastercard", "JCB", "AmEx"})
+MIN_LENGTH, MAX_LENGTH = 15, 19
+MAX_PREFIX = 10
+LOW_CONFIDENCE = 0.8
+# A look-alike letter's second reading is a likelier fix than a digit the recogniser
+# got wrong outright.
+CORRECTION_COST = {"": 0.0, "letter": 10.0, "digit": 30.0}
+AMBIGUITY_MARGIN = 8.0
+
+
+@dataclass(frozen=True)
+class BinInfo:
+    """What a number's prefix says about the card; ``bank`` is empty for network-only rows."""
+
+    prefix: str
+    bank: str
+    card_type: str
+    network: str
+    lengths: tuple[int, ...]
+
+
+# --- BIN table --------------------------------------------------------------------------
+
+
+def _parse_bin_row(row: list[str], line: int) -> BinInfo:
+    if len(row) != 5:
+        raise ValueError(f"bins.csv line {line}: expected 5 columns, got {len(row)}")
+    prefix, bank, card_type, network, lengths_text = (cell.strip() for cell in row)
+    if not (prefix.isdigit() and 1 <= len(prefix) <= MAX_PREFIX):
+        raise ValueError(f"bins.csv line {line}: prefix must be 1-{MAX_PREFIX} digits")
+    if card_type and card_type not in CARD_TYPES:
+        raise ValueError(f"bins.csv line {line}: unknown card type")
+    if network not in NETWORKS:
+        raise ValueError(f"bins.csv line {line}: unknown network")
+    if bool(bank) != bool(card_type) and bank:
+        raise ValueError(f"bins.csv line {line}: an issuer row needs a card type")
+    try:
+        lengths = tuple(int(part) for part in lengths_text.split(";"))
+    except ValueError:
+        raise ValueError(f"bins.csv line {line}: lengths must be numbers") from None
+    if not all(12 <= n <= MAX_LENGTH for n in lengths):
+        raise ValueError(f"bins.csv line {line}: implausible number length")
+    return BinInfo(prefix, bank, card_type, network, lengths)
+
+
+def parse_bin_table(text: str) -> dict[str, BinInfo]:
+    """Rows of ``prefix,bank,card_type,network,lengths``; ``#`` lines are comments."""
+    table: dict[str, BinInfo] = {}
+    reader = csv.reader(io.StringIO(text))
+    header_seen = False
+    for line, row in enumerate(reader, start=1):
+        if not row or row[0].lstrip().startswith("#"):
+            continue
+        if not header_seen:
+            if [cell.strip() for cell in row] != [
+                "prefix",
+                "bank",
+                "card_type",
+                "network",
+                "lengths",
+            ]:
+                raise ValueError("bins.csv: missing header row")
+            header_seen = True
+            continue
+        info = _parse_bin_row(row, line)
+        if info.prefix in table:
+            raise ValueError(f"bins.csv line {line}: duplicate prefix")
+        table[info.prefix] = info
+    if not table:
+        raise ValueError("bins.csv: no rows")
+    return table
+
+
+@functools.cache
+def bin_table() -> dict[str, BinInfo]:
+    """The shipped table, loaded and validated once per process."""
+    text = (Path(__file__).parent / "data" / "bins.csv").read_text(encoding="utf-8")
+    return parse_bin_table(text)
+
+
+def lookup_bin(number: str) -> BinInfo | None:
+    """Longest known prefix of ``number`` (digits; other characters are ignored)."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    table = bin_table()
+    for size in range(min(len(digits), MAX_PREFIX), 0, -1):
+        info = table.get(digits[:size])
+        if info is not None:
+            return info
+    return None
+
+
+# --- Bank names printed on the card ------------------------------------------------------
+
+# Canonical name -> spellings seen on cards (Chinese short forms, English names).
+BANK_NAMES: dict[str, tuple[str, ...]] = {
+    "中国工商银行": ("工商银行", "INDUSTRIAL AND COMMERCIAL", "ICBC"),
+    "中国建设银行": ("建设银行", "CONSTRUCTION BANK"),
+    "中国农业银行": ("农业银行", "AGRICULTURAL BANK"),
+    "中国银行": ("中国银行", "BANK OF CHINA"),
+    "交通银行": ("交通银行", "BANK OF COMMUNICATIONS"),
+    "招商银行": ("招商银行", "MERCHANTS BANK"),
+    "中国邮政储蓄银行": ("邮政储蓄", "邮储银行", "POSTAL SAVINGS"),
+    "中信银行": ("中信银行", "CITIC"),
+    "中国光大银行": ("光大银行", "EVERBRIGHT"),
+    "中国民生银行": ("民生银行", "MINSHENG"),
+    "兴业银行": ("兴业银行", "INDUSTRIAL BANK"),
+    "上海浦东发展银行": ("浦东发展银行", "浦发银行", "PUDONG"),
+    "平安银行": ("平安银行", "PING AN BANK", "PINGAN BANK"),
+    "华夏银行": ("华夏银行", "HUA XIA BANK", "HUAXIA BANK"),
+    "广发银行": ("广发银行", "GUANGFA"),
+    "北京银行": ("北京银行", "BANK OF BEIJING"),
+    "上海银行": ("上海银行", "BANK OF SHANGHAI"),
+    "农村信用社": ("农村信用", "农信", "农村商业银行", "农商银行"),
+}
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+
+
+def printed_bank(texts: Iterable[str]) -> str | None:
+    """The bank whose name (or English name) appears on the card, if exactly one does."""
+    joined = "|".join(_squeeze(text) for text in texts)
+    found = set()
+    for bank, spellings in BANK_NAMES.items():
+        if any(_squeeze(spelling) in joined for spelling in spellings):
+            found.add(bank)
+    # "BANK OF CHINA" is inside the English names of ABC, PSBC... and "INDUSTRIAL BANK"
+    # inside ICBC's: a more specific match wins over the one it contains.
+    if len(found) > 1:
+        found.discard("中国银行")
+    if "中国工商银行" in found:
+        found.discard("兴业银行")
+    return found.pop() if len(found) == 1 else None
+
+
+# --- Text normalisation ------------------------------------------------------------------
+
+# Letters OCR returns for digits, first choice first (a reading only goes to the second
+# choice when the first fails Luhn).
+LOOKALIKES: dict[str, str] = {
+    "O": "0",
+    "o": "0",
+    "D": "0",
+    "Q": "0",
+    "U": "0",
+    "I": "17",
+    "l": "17",
+    "i": "1",
+    "|": "1",
+    "!": "1",
+    "L": "1",
+    "B": "83",
+    "S": "58",
+    "s": "5",
+    "Z": "27",
+    "z": "2",
+    "G": "69",
+    "b": "6",
+    "g": "9",
+    "q": "9",
+    "T": "7",
+    "A": "4",
+}
+# Digits the recogniser mistakes for one another (tried only when nothing passes Luhn).
+DIGIT_CONFUSIONS: dict[str, str] = {
+    "0": "896",
+    "1": "74",
+    "2": "7",
+    "3": "85",
+    "4": "1",
+    "5": "63",
+    "6": "580",
+    "7": "12",
+    "8": "3609",
+    "9": "80",
+}
+
+EXPIRY = re.compile(r"(?<!\d)(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
+_DIGITISH = "0-9" + re.escape("".join(LOOKALIKES))
+_DIGIT_RUN = re.compile(f"[{_DIGITISH}](?:[{_DIGITISH} ]*[{_DIGITISH}])?")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of digits read from one box; ``letters`` marks positions read as a letter."""
+
+    digits: str
+    letters: tuple[int, ...]
+    alternatives: tuple[str, ...]  # per position: other digits the character could be
+    score: float
+    height: float
+
+
+def _word_to_digits(word: str) -> tuple[str, list[int], list[str]] | None:
+    real = sum(ch.isdigit() for ch in word)
+    if real == 0 or real * 2 < len(word):
+        return None
+    digits, letters, alternatives = [], [], []
+    for position, ch in enumerate(word):
+        if ch.isdigit():
+            digits.append(ch)
+            alternatives.append("")
+        else:
+            choices = LOOKALIKES[ch]
+            digits.append(choices[0])
+            alternatives.append(choices[1:])
+            letters.append(position)
+    return "".join(digits), letters, alternatives
+
+
+def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
+    """Digit runs in one box's text, with look-alike letters read as digits.
+
+    Spaces inside a run are the card's own group spacing and do not split it; a word
+    that is mostly letters (VALID, CITIC) does.
+    """
+    text = EXPIRY.sub("#", unicodedata.normalize("NFKC", text))
+    pieces: list[tuple[str, tuple[int, ...], tuple[str, ...]]] = []
+    for match in _DIGIT_RUN.finditer(text):
+        digits = ""
+        letters: list[int] = []
+        alternatives: list[str] = []
+        for word in [*match.group().split(), ""]:  # "" flushes the last run
+            converted = _word_to_digits(word)
+            if converted is None:
+                if digits:
+                    pieces.append((digits, tuple(letters), tuple(alternatives)))
+                digits, letters, alternatives = "", [], []
+                continue
+            word_digits, word_letters, word_alternatives = converted
+            letters += [len(digits) + p for p in word_letters]
+            alternatives += word_alternatives
+            digits += word_digits
+    return pieces
+
+
+def find_expiry(texts: Sequence[str]) -> str | None:
+    """``MM/YY`` of the latest expiry-looking date printed (cards may also show VALID FROM)."""
+    found = []
+    for text in texts:
+        for match in EXPIRY.finditer(unicodedata.normalize("NFKC", text)):
+            month, year = match.group(1), match.group(2)[-2:]
+            found.append((year, month))
+    if not found:
+        return None
+    year, month = max(found)
+    return f"{month}/{year}"
+
+
+# --- Candidates -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    number: str
+    pieces: tuple[Piece, ...]
+    whole_line: bool
+    letter_reads: int
+    correction: str = ""  # "" | "letter" (a look-alike's second reading) | "digit"
+
+
+def _runs(line: Sequence[Piece]) -> Iterator[tuple[tuple[Piece, ...], bool]]:
+    for start in range(len(line)):
+        for end in range(start + 1, len(line) + 1):
+            run = tuple(line[start:end])
+            if sum(len(p.digits) for p in run) > MAX_LENGTH:
+                break
+            yield run, (start == 0 and end == len(line))
+
+
+def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
+    for ordered in (list(line), list(reversed(line))):
+        for run, whole in _runs(ordered):
+            number = "".join(p.digits for p in run)
+            if len(number) >= MIN_LENGTH:
+                letters = sum(len(p.letters) for p in run)
+                yield Candidate(number, run, whole, letters)
+        # A box that caught extra digits (background, a neighbouring group) still holds
+        # the number as a window.
+        for piece in ordered:
+            if len(piece.digits) > MAX_LENGTH:
+                for size in range(MAX_LENGTH, MIN_LENGTH - 1, -1):
+                    for start in range(len(piece.digits) - size + 1):
+                        window = piece.digits[start : start + size]
+                        yield Candidate(window, (piece,), False, len(piece.letters))
+
+
+def _alternatives(candidate: Candidate) -> Iterator[tuple[int, str, str]]:
+    """(position, other digit, kind of correction) worth trying, look-alikes first."""
+    if candidate.number == "".join(p.digits for p in candidate.pieces):
+        offset = 0
+        for piece in candidate.pieces:
+            for position, choices in enumerate(piece.alternatives):
+                for digit in choices:
+                    yield offset + position, digit, "letter"
+            offset += len(piece.digits)
+    for position, digit in enumerate(candidate.number):
+        for other in DIGIT_CONFUSIONS[digit]:
+            yield position, other, "digit"
+
+
+def _corrected(candidate: Candidate) -> Iterator[Candidate]:
+    """Single-character substitutions that make a failing candidate pass Luhn."""
+    for position, digit, kind in _alternatives(candidate):
+        number = candidate.number[:position] + digit + candidate.number[position + 1 :]
+        if luhn_ok(number):
+            yield Candidate(
+                number, candidate.pieces, candidate.whole_line, candidate.letter_reads, kind
+            )
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: float
+    candidate: Candidate
+    info: BinInfo | None
+
+
+def _score(candidate: Candidate, tallest: float) -> Scored:
+    number = candidate.number
+    info = lookup_bin(number)
+    score = 0.0
+    if luhn_ok(number):
+        score += 100
+    if info is not None:
+        score += 40 if info.bank else 15
+        if len(number) in info.lengths:
+            score += 12
+    elif len(number) in (16, 19):
+        score += 4
+    if candidate.whole_line:
+        score += 15
+    score -= CORRECTION_COST[candidate.correction] + 2 * candidate.letter_reads
+    pieces = candidate.pieces
+    score += 10 * sum(p.score for p in pieces) / len(pieces)
+    heights = [p.height for p in pieces]
+    # The number is the tallest printing on a card; digits from clutter rarely match it.
+    score += 15 * min(heights) / max(tallest, 1.0)
+    score -= 20 * (1 - min(heights) / max(heights))
+    return Scored(score, candidate, info)
+
+
+def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
+    # Either reading direction clusters the same lines; candidates try both orders.
+    frame = layout.candidate_frames(boxes)[0]
+    lines = []
+    for line in layout.reading_lines(boxes, frame):
+        pieces = [
+            Piece(digits, letters, alternatives, placed.box.score, placed.height)
+            for placed in line.boxes
+            for digits, letters, alternatives in digit_pieces(placed.text)
+        ]
+        if pieces:
+            lines.append(pieces)
+    return lines
+
+
+def _unambiguous_fix(fixes: Sequence[Scored]) -> Scored | None:
+    """The best correction, unless another number is about as good.
+
+    Luhn says *that* a digit is wrong, not *which*: most positions have some confusable
+    digit that passes. A fix is only worth taking when something else (a look-alike
+    letter, a known BIN) singles it out; otherwise the reading stays as read, flagged.
+    """
+    ranked = sorted(fixes, key=lambda s: s.score, reverse=True)
+    if not ranked:
+        return None
+    best = ranked[0]
+    rival = next((s for s in ranked if s.candidate.number != best.candidate.number), None)
+    if rival is not None and best.score - rival.score < AMBIGUITY_MARGIN:
+        return None
+    return best
+
+
+def choose_number(boxes: Sequence[TextBox]) -> Scored | None:
+    """The best-supported card number among all arrangements of the digit pieces."""
+    lines = _pieces_by_line(boxes)
+    if not lines:
+        return None
+    candidates = [c for line in lines for c in _line_candidates(line)]
+    if not candidates:
+        return None
+    tallest = max(p.height for line in lines for p in line if len(p.digits) >= 3)
+    scored = [_score(c, tallest) for c in candidates]
+    if not any(luhn_ok(s.candidate.number) for s in scored):
+        fix = _unambiguous_fix([_score(f, tallest) for c in candidates for f in _corrected(c)])
+        if fix is not None:
+            scored.append(fix)
+    if not scored:
+        return None
+    return max(scored, key=lambda s: s.score)
+
+
+# --- The extractor ----------------------------------------------------------------------
+
+
+def extract_bankcard(boxes: Sequence[TextBox]) -> CardResult:
+    """Bank card fields from one photo's OCR boxes; raises NoCardFound without a number."""
+    best = choose_number(boxes)
+    if best is None:
+        raise NoCardFound("no bank card number in the photo")
+    number, info = best.candidate.number, best.info
+    luhn = luhn_ok(number)
+    if not luhn and info is None:
+        raise NoCardFound("no plausible bank card number in the photo")
+    fields = {"number": number}
+    checks = {"luhn": luhn, "bin": bool(info and info.bank)}
+    warnings = []
+    if not luhn:
+        warnings.append("luhn_failed")
+    if best.candidate.correction:
+        warnings.append("number_corrected")
+    if info is None or not info.bank:
+        warnings.append("unknown_bin")
+    texts = [box.text for box in boxes]
+    printed = printed_bank(texts)
+    if info is not None and info.bank:
+        fields["bank"] = info.bank
+        fields["card_type"] = info.card_type
+        if printed is not None and printed != info.bank:
+            warnings.append("bank_mismatch")
+    elif printed is not None:
+        fields["bank"] = printed
+    expiry = find_expiry(texts)
+    if expiry is not None:
+        fields["valid_thru"] = expiry
+    if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE:
+        warnings.append("low_confidence")
+    return CardResult(kind="bankcard", fields=fields, checks=checks, warnings=warnings)

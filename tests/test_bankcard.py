@@ -1,0 +1,307 @@
+"""Bank card extraction: number assembly from OCR pieces, corrections, BIN table, real OCR."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ocr.bankcard import (
+    bin_table,
+    digit_pieces,
+    extract_bankcard,
+    find_expiry,
+    lookup_bin,
+    parse_bin_table,
+    printed_bank,
+)
+from ocr.checks import luhn_check_digit, luhn_ok
+from ocr.engine import TextBox
+from ocr.errors import NoCardFound
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cards"
+
+
+def with_check_digit(body: str) -> str:
+    return body + luhn_check_digit(body)
+
+
+ABC_19 = with_check_digit("622848942511068246")  # 中国农业银行, 19 digits
+CMB_16 = with_check_digit("622588123456789")  # 招商银行, 16 digits
+
+
+def box(
+    text: str, x: float, y: float, *, height: float = 40, score: float = 0.99, char_w: float = 24
+) -> TextBox:
+    """An axis-aligned box whose width follows its text, left edge at x, top at y."""
+    width = char_w * max(len(text), 1)
+    points = ((x, y), (x + width, y), (x + width, y + height), (x, y + height))
+    return TextBox(points, text, score)
+
+
+def rotated(boxes: list[TextBox], degrees: float, centre: tuple[float, float]) -> list[TextBox]:
+    """The same boxes as on a photo turned by ``degrees`` (corner order kept)."""
+    angle = math.radians(degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+    cx, cy = centre
+
+    def turn(p: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = p[0] - cx, p[1] - cy
+        return (cx + dx * cos - dy * sin, cy + dx * sin + dy * cos)
+
+    return [TextBox(tuple(turn(p) for p in b.points), b.text, b.score) for b in boxes]
+
+
+def card_boxes(groups: list[str], *, expiry: str | None = "10/29") -> list[TextBox]:
+    """A typical card: bank name on top, digit groups on one line, expiry below."""
+    boxes = [box("中国农业银行", 60, 40, height=50, char_w=45), box("金穗借记卡", 500, 50)]
+    x = 40.0
+    for group in groups:
+        boxes.append(box(group, x, 250, height=60, char_w=34))
+        x += 34 * len(group) + 40
+    if expiry:
+        boxes.append(box(expiry, 300, 340, height=36, char_w=20))
+    boxes.append(box("银联", 600, 400))
+    return boxes
+
+
+def test_digit_groups_in_shuffled_order_are_put_back_left_to_right() -> None:
+    groups = [ABC_19[0:4], ABC_19[4:8], ABC_19[8:12], ABC_19[12:16], ABC_19[16:]]
+    boxes = card_boxes(groups)
+    random.Random(3).shuffle(boxes)
+    result = extract_bankcard(boxes)
+    assert result.fields["number"] == ABC_19
+    assert result.fields["bank"] == "中国农业银行"
+    assert result.fields["card_type"] == "借记卡"
+    assert result.fields["valid_thru"] == "10/29"
+    assert result.checks == {"luhn": True, "bin": True}
+    assert result.warnings == []
+
+
+def test_number_split_six_plus_thirteen_with_expiry_listed_between() -> None:
+    boxes = card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None)
+    # RapidOCR's own order: second part, expiry, first part.
+    ordered = [boxes[3], box("10/29", 300, 340, height=36, char_w=20), boxes[2]]
+    result = extract_bankcard([*boxes[:2], *ordered, boxes[4]])
+    assert result.fields["number"] == ABC_19
+    assert result.fields["valid_thru"] == "10/29"
+
+
+@pytest.mark.parametrize("degrees", [8, 90, 180, 270])
+def test_rotated_photos_read_the_groups_in_card_order(degrees: float) -> None:
+    groups = [ABC_19[0:4], ABC_19[4:8], ABC_19[8:12], ABC_19[12:16], ABC_19[16:]]
+    boxes = rotated(card_boxes(groups), degrees, (400, 250))
+    assert extract_bankcard(boxes).fields["number"] == ABC_19
+
+
+def test_lookalike_letters_are_read_as_digits() -> None:
+    number = CMB_16
+    misread = [number[0:4], number[4:8].replace("8", "B"), number[8:12], number[12:]]
+    misread[0] = misread[0].replace("2", "Z", 1)
+    misread[2] = misread[2].replace("5", "S").replace("1", "l")
+    misread[3] = misread[3].replace("0", "O")
+    result = extract_bankcard(card_boxes(misread))
+    assert result.fields["number"] == number
+    assert result.fields["bank"] == "招商银行"
+
+
+def test_a_lookalike_letters_second_reading_is_tried_when_the_first_fails_luhn() -> None:
+    # "B" is first read as 8; here it stands for a 3.
+    index = CMB_16.index("3", 6)
+    misread = CMB_16[:index] + "B" + CMB_16[index + 1 :]
+    result = extract_bankcard(card_boxes([misread[:8], misread[8:]]))
+    assert result.fields["number"] == CMB_16
+
+
+def test_clutter_digits_around_the_card_are_not_taken() -> None:
+    boxes = card_boxes([CMB_16[0:4], CMB_16[4:8], CMB_16[8:12], CMB_16[12:]])
+    # A phone number and an order number on the desk, smaller print, other lines; the
+    # order number even passes Luhn.
+    boxes.append(box("客服 13812345678", 40, 520, height=22, char_w=12))
+    boxes.append(box(with_check_digit("20261125000123"), 40, 600, height=22, char_w=12))
+    boxes.append(box("95588", 700, 250, height=22, char_w=12))
+    result = extract_bankcard(boxes)
+    assert result.fields["number"] == CMB_16
+
+
+def test_one_misread_digit_in_the_bin_is_corrected_by_luhn_and_the_bin_table() -> None:
+    misread = "6223" + ABC_19[4:]  # 8 read as 3: 622348 is no known issuer
+    assert not luhn_ok(misread)
+    result = extract_bankcard(card_boxes([misread[:6], misread[6:]]))
+    assert result.fields["number"] == ABC_19
+    assert result.checks["luhn"]
+    assert "number_corrected" in result.warnings
+
+
+def test_an_ambiguous_misread_is_returned_as_read_and_flagged() -> None:
+    # One digit wrong after the BIN: Luhn knows the number is wrong, but several single
+    # changes would fix it and nothing tells them apart, so no guess is made.
+    position = 12
+    misread = ABC_19[:position] + str((int(ABC_19[position]) + 1) % 10) + ABC_19[position + 1 :]
+    assert not luhn_ok(misread)
+    result = extract_bankcard(card_boxes([misread]))
+    assert result.fields["number"] == misread
+    assert result.checks["luhn"] is False
+    assert "luhn_failed" in result.warnings
+    assert result.fields["bank"] == "中国农业银行"
+
+
+def test_low_ocr_confidence_is_reported() -> None:
+    boxes = card_boxes([CMB_16])
+    boxes = [TextBox(b.points, b.text, 0.5) if b.text == CMB_16 else b for b in boxes]
+    assert "low_confidence" in extract_bankcard(boxes).warnings
+
+
+def test_bank_printed_on_the_card_that_disagrees_with_the_bin_is_a_warning() -> None:
+    boxes = card_boxes([CMB_16])
+    boxes[0] = box("中国工商银行", 60, 40, height=50, char_w=45)
+    result = extract_bankcard(boxes)
+    assert result.fields["bank"] == "招商银行"  # the BIN wins
+    assert "bank_mismatch" in result.warnings
+
+
+def test_printed_bank_answers_when_the_bin_is_unknown() -> None:
+    number = with_check_digit("629999876543210")
+    boxes = card_boxes([number])
+    boxes[0] = box("华夏银行", 60, 40, height=50, char_w=45)
+    result = extract_bankcard(boxes)
+    assert result.fields["number"] == number
+    assert result.fields["bank"] == "华夏银行"
+    assert "card_type" not in result.fields
+    assert "unknown_bin" in result.warnings
+    assert result.checks["bin"] is False
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        ["中国农业银行", "借记卡", "银联"],
+        ["客服热线 13812345678", "10/29", "95599"],
+        ["1234567890123456789"],  # long, but neither Luhn nor any known prefix
+    ],
+)
+def test_no_plausible_number_is_no_card_found(texts: list[str]) -> None:
+    boxes = [box(text, 40, 60 * i) for i, text in enumerate(texts)]
+    with pytest.raises(NoCardFound):
+        extract_bankcard(boxes)
+
+
+def test_digit_pieces_keep_group_spacing_and_drop_dates_and_words() -> None:
+    assert [p[0] for p in digit_pieces("6228 4894 2511")] == ["622848942511"]
+    assert [p[0] for p in digit_pieces("VALID THRU 10/29")] == []
+    assert [p[0] for p in digit_pieces("有效期01/32 6225")] == ["6225"]
+    digits, letters, _ = digit_pieces("62O8 B894")[0]
+    assert digits == "62088894"
+    assert letters == (2, 4)
+
+
+def test_expiry_takes_the_latest_date_and_normalises_the_year() -> None:
+    assert find_expiry(["VALID FROM 03/21", "THRU 03/26"]) == "03/26"
+    assert find_expiry(["有效期 12/2031"]) == "12/31"
+    assert find_expiry(["13/29", "6228"]) is None
+
+
+def test_printed_bank_prefers_the_specific_name() -> None:
+    assert printed_bank(["AGRICULTURAL BANK OF CHINA"]) == "中国农业银行"
+    assert printed_bank(["INDUSTRIAL AND COMMERCIAL BANK OF CHINA"]) == "中国工商银行"
+    assert printed_bank(["中国银行", "BANK OF CHINA"]) == "中国银行"
+    assert printed_bank(["银联", "UnionPay"]) is None
+
+
+@pytest.mark.parametrize(
+    ("number", "bank", "network"),
+    [
+        ("6228480000000000000", "中国农业银行", "UnionPay"),
+        ("6222020000000000000", "中国工商银行", "UnionPay"),
+        ("4270200000000000", "中国工商银行", "Visa"),
+        ("6299990000000000", "", "UnionPay"),
+        ("4111111111111111", "", "Visa"),
+        ("5500000000000004", "", "Mastercard"),
+        ("2221000000000009", "", "Mastercard"),
+        ("2720990000000000", "", "Mastercard"),
+        ("3530111333300000", "", "JCB"),
+        ("378282246310005", "", "AmEx"),
+    ],
+)
+def test_bin_lookup_uses_the_longest_known_prefix(number: str, bank: str, network: str) -> None:
+    info = lookup_bin(number)
+    assert info is not None
+    assert (info.bank, info.network) == (bank, network)
+    assert number.startswith(info.prefix)
+
+
+def test_bin_lookup_of_unknown_prefixes() -> None:
+    assert lookup_bin("1234567890123456") is None
+    assert lookup_bin("2710") is not None and lookup_bin("2730") is None
+    assert lookup_bin("") is None
+
+
+def test_shipped_bin_table_covers_the_major_banks() -> None:
+    banks = {info.bank for info in bin_table().values()}
+    for bank in (
+        "中国工商银行",
+        "中国建设银行",
+        "中国农业银行",
+        "中国银行",
+        "交通银行",
+        "招商银行",
+    ):
+        assert bank in banks
+    assert len(banks) >= 18
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "622848,中国农业银行,借记卡,UnionPay,19\n622848,中国农业银行,借记卡,UnionPay,19",
+        "622848,中国农业银行,信用卡,UnionPay,19",
+        "622848,中国农业银行,借记卡,Diners,19",
+        "62284a,中国农业银行,借记卡,UnionPay,19",
+        "622848,中国农业银行,借记卡,UnionPay,nineteen",
+        "622848,中国农业银行,借记卡,UnionPay",
+    ],
+)
+def test_bin_table_validation_rejects_bad_rows(row: str) -> None:
+    with pytest.raises(ValueError):
+        parse_bin_table("prefix,bank,card_type,network,lengths\n" + row + "\n")
+
+
+# --- The real engine on the committed photos --------------------------------------------
+
+
+def bank_fixtures() -> list[tuple[Path, dict[str, str]]]:
+    samples = []
+    for label_path in sorted(FIXTURES.glob("*.json")):
+        label = json.loads(label_path.read_text(encoding="utf-8"))
+        if label["kind"] == "bankcard" and "number" in label["expected"]:
+            samples.append((label_path.with_suffix(".jpg"), label["expected"]))
+    return samples
+
+
+@pytest.mark.slow
+def test_real_ocr_reads_the_committed_bank_cards() -> None:
+    from rapidocr_onnxruntime import RapidOCR
+
+    samples = bank_fixtures()
+    assert len(samples) >= 8, "the committed fixture set should hold bank cards"
+    engine = RapidOCR()
+    correct = 0
+    for image_path, expected in samples:
+        image = cv2.imdecode(np.fromfile(image_path, dtype=np.uint8), cv2.IMREAD_COLOR)
+        found, _ = engine(image)
+        boxes = [
+            TextBox(tuple((float(x), float(y)) for x, y in points), text, float(score))
+            for points, text, score in (found or [])
+        ]
+        try:
+            fields = extract_bankcard(boxes).fields
+        except NoCardFound:
+            continue
+        correct += fields.get("number") == expected["number"]
+    assert correct / len(samples) >= 0.9
