@@ -8,6 +8,7 @@ shadow, blur, sensor noise and JPEG compression.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -50,35 +51,94 @@ def _grid(width: int, height: int) -> tuple[Array, Array]:
     )
 
 
+def _streaks(rng: np.random.Generator, size: tuple[int, int], along: int, across: int) -> Array:
+    """Noise stretched along x: ``along`` cells across the width, ``across`` down the height."""
+    small = rng.random((across, along)).astype(np.float32)
+    return _resize(small, size)
+
+
 def wood(rng: np.random.Generator, size: tuple[int, int]) -> Array:
+    """Boards with grain: stretched streaks bent by slow rings, dark seams between boards."""
     width, height = size
     ys, xs = _grid(width, height)
-    warp = _smooth(rng, size, 6) * float(rng.uniform(20, 60))
-    rings = np.sin((ys + warp) * float(rng.uniform(0.05, 0.12)) + xs * 0.002)
-    grain = _smooth(rng, size, 80) * 0.3
-    light = np.array(rng.uniform([150, 105, 60], [210, 160, 110]), np.float32)
-    dark = light * float(rng.uniform(0.55, 0.75))
-    t = np.clip(0.5 + 0.35 * rings + grain - 0.15, 0, 1)[..., None]
-    return light * (1 - t) + dark * t
+    warp = _smooth(rng, size, 5) * float(rng.uniform(30, 90))
+    rings = np.sin(
+        (ys + warp + xs * float(rng.uniform(-0.05, 0.05))) * float(rng.uniform(0.03, 0.08))
+    )
+    fine = _streaks(rng, size, 6, height // 3)
+    coarse = _streaks(rng, size, 3, height // 25)
+    light = np.array(rng.uniform([150, 100, 55], [225, 175, 120]), np.float32)
+    dark = light * float(rng.uniform(0.5, 0.72))
+    t = np.clip(0.25 + 0.2 * rings + 0.35 * fine + 0.3 * coarse - 0.1, 0, 1)
+    board = float(rng.uniform(0.18, 0.4)) * height
+    offset = float(rng.uniform(0, board))
+    seam = np.exp(-((((ys + offset) % board) - 1.5) ** 2) / 2.0)
+    t = np.clip(t + 0.6 * seam, 0, 1)[..., None]
+    return _f32(light * (1 - t) + dark * t)
+
+
+def _natural_colour(rng: np.random.Generator) -> Array:
+    """A muted colour like real furniture and fabric: a grey with a moderate tint."""
+    grey = float(rng.uniform(45, 230))
+    tint = (rng.random(3).astype(np.float32) - 0.5) * float(rng.uniform(15, 90))
+    return _f32(np.clip(grey + tint, 0, 255))
 
 
 def desk(rng: np.random.Generator, size: tuple[int, int]) -> Array:
-    base = np.array(rng.uniform(60, 235, 3), np.float32)
+    """A plain laminate or painted desk, mottled, with fine speckle."""
+    base = _natural_colour(rng)
     mottled = _smooth(rng, size, 10)[..., None] * 25 - 12
-    return _f32(base + mottled)
+    speckle = _smooth(rng, size, size[0] // 4)[..., None] * 12 - 6
+    return _f32(base + mottled + speckle)
 
 
 def cloth(rng: np.random.Generator, size: tuple[int, int]) -> Array:
+    """Woven fabric, plain or checked (gingham), with soft folds."""
     width, height = size
     ys, xs = _grid(width, height)
     period = float(rng.uniform(6, 14))
     weave = np.sin(xs * 6.28 / period) * np.sin(ys * 6.28 / period)
-    base = np.array(rng.uniform(40, 220, 3), np.float32)
-    stripes = np.sin(xs * float(rng.uniform(0.01, 0.05))) * float(rng.uniform(0, 30))
-    return base + (weave * 6 + stripes)[..., None]
+    base = _natural_colour(rng)
+    folds = (_smooth(rng, size, 4) - 0.5) * float(rng.uniform(20, 60))
+    fabric = base + (weave * 6 + folds)[..., None]
+    if rng.random() < 0.4:
+        check = float(rng.uniform(30, 80))
+        bands = ((xs % check) < check / 2).astype(np.float32) + ((ys % check) < check / 2)
+        second = _natural_colour(rng)
+        fabric = fabric + (second - base) * (bands[..., None] * 0.3)
+    return _f32(fabric)
 
 
-TEXTURES = (wood, desk, cloth)
+def marble(rng: np.random.Generator, size: tuple[int, int]) -> Array:
+    """A stone counter top: pale with dark, wandering veins."""
+    width, height = size
+    ys, xs = _grid(width, height)
+    turbulence = _smooth(rng, size, 3) * 1.2 + _smooth(rng, size, 14) * 0.25
+    angle = float(rng.uniform(0, 3.14))
+    along = (np.cos(angle) * xs + np.sin(angle) * ys) / width
+    veins = np.abs(np.sin((along * float(rng.uniform(1.5, 4)) + turbulence) * 3.14))
+    vein = np.exp(-((veins / 0.05) ** 2))
+    base = float(rng.uniform(205, 245)) + (rng.random(3).astype(np.float32) - 0.5) * 8
+    ink = np.array(rng.uniform(60, 140, 3), np.float32)
+    strength = float(rng.uniform(0.3, 0.7))
+    cloud = (_smooth(rng, size, 6) - 0.5)[..., None] * 20
+    return _f32(base * (1 - strength * vein[..., None]) + ink * strength * vein[..., None] + cloud)
+
+
+def notebook(rng: np.random.Generator, size: tuple[int, int]) -> Array:
+    """A ruled notebook page: faint blue lines and a red margin."""
+    width, height = size
+    ys, xs = _grid(width, height)
+    page = np.full((height, width, 3), float(rng.uniform(225, 250)), np.float32)
+    spacing = float(rng.uniform(28, 45))
+    rule = np.exp(-((((ys + float(rng.uniform(0, spacing))) % spacing) - 1) ** 2) / 1.5)
+    page -= rule[..., None] * np.array([60, 35, 5], np.float32)
+    margin = np.exp(-((xs - float(rng.uniform(0.1, 0.2)) * width) ** 2) / 3.0)
+    page -= margin[..., None] * np.array([5, 90, 90], np.float32)
+    return _f32(page + (_smooth(rng, size, 8)[..., None] - 0.5) * 10)
+
+
+TEXTURES = (wood, wood, desk, desk, cloth, marble, notebook)
 
 
 def surface(rng: np.random.Generator, size: tuple[int, int]) -> Array:
@@ -147,6 +207,23 @@ def lighting(rng: np.random.Generator, size: tuple[int, int], strength: float) -
     return _f32(field)[..., None]
 
 
+@dataclass(frozen=True)
+class PlacedCard:
+    """A card warped into the frame: colour and coverage at frame size, float32."""
+
+    rgb: Array
+    alpha: Array  # (height, width, 1) in [0, 1]
+    matrix: Array  # card pixels -> frame pixels
+    card_size: tuple[int, int]
+
+    def to_frame(self, points_mm: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Frame coordinates of points given in millimetres on the card."""
+        per_mm = self.card_size[0] / CARD_MM[0]
+        source = np.array([[[x * per_mm, y * per_mm] for x, y in points_mm]], np.float32)
+        placed = cv2.perspectiveTransform(source, self.matrix)[0]
+        return [(float(x), float(y)) for x, y in placed]
+
+
 def place_card(
     rng: np.random.Generator,
     card: Image.Image,
@@ -154,36 +231,91 @@ def place_card(
     card_fraction: float,
     angle_deg: float,
     perspective: float,
-) -> tuple[Array, Array]:
-    """Warps the card into the frame; returns (card RGB, alpha) at canvas size, float32."""
+    margin: float = 0.0,
+) -> PlacedCard:
+    """Turns, tilts and moves the card into the frame, keeping ``margin`` (share) clear."""
     width, height = canvas_size
+    quarter_turned = round(angle_deg / 90) % 2 == 1
+    target_w = card_fraction * (height if quarter_turned else width)
+    if target_w < card.size[0]:
+        # Shrink first: a perspective warp alone samples sparsely and aliases thin strokes.
+        scaled_h = round(target_w * card.size[1] / card.size[0])
+        card = card.resize((round(target_w), scaled_h), Image.Resampling.LANCZOS)
     card_w, card_h = card.size
     radius = round(CARD_CORNER_MM / CARD_MM[0] * card_w)
     alpha = np.asarray(rounded_alpha(card.size, radius), np.float32) / 255.0
-    quarter_turned = round(angle_deg / 90) % 2 == 1
-    span = height if quarter_turned else width
-    target_w = card_fraction * span
     half_w, half_h = target_w / 2, target_w * card_h / card_w / 2
     corners = np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
     theta = np.radians(angle_deg)
     rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     placed = corners @ rotation.T
     placed += rng.uniform(-perspective, perspective, size=(4, 2)) * target_w
-    extent = np.abs(placed).max(axis=0)
-    centre = np.array(
-        [
-            rng.uniform(extent[0], max(extent[0] + 1, width - extent[0])),
-            rng.uniform(extent[1], max(extent[1] + 1, height - extent[1])),
-        ]
-    )
-    placed += centre
+    low = np.abs(placed).max(axis=0) + margin * np.array([width, height])
+    high = np.array([width, height]) - low
+    # A card too big for the margin goes in the middle; otherwise anywhere that keeps it.
+    centre = [
+        rng.uniform(low[i], high[i]) if high[i] > low[i] else (low[i] + high[i]) / 2 for i in (0, 1)
+    ]
+    placed += np.array(centre)
     source = np.array([[0, 0], [card_w, 0], [card_w, card_h], [0, card_h]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, placed.astype(np.float32))
-    rgb = cv2.warpPerspective(
-        np.asarray(card, np.float32), matrix, canvas_size, flags=cv2.INTER_AREA
-    )
-    mask = cv2.warpPerspective(alpha, matrix, canvas_size, flags=cv2.INTER_LINEAR)
-    return rgb, mask[..., None]
+    rgb = cv2.warpPerspective(np.asarray(card, np.float32), matrix, canvas_size)
+    mask = cv2.warpPerspective(alpha, matrix, canvas_size)
+    return PlacedCard(_f32(rgb), _f32(mask)[..., None], _f32(matrix), (card_w, card_h))
+
+
+def add_thumb(rng: random.Random, image: Array, card: PlacedCard) -> Array:
+    """A thumb holding the card at its right edge, where no card face has text."""
+    centre_y = rng.uniform(17.0, 25.0)
+    radius = rng.uniform(5.5, 7.0)
+    tip_x = CARD_MM[0] - 3.0 + radius  # the tip reaches 3 mm onto the card
+    tip = [
+        (tip_x + radius * np.cos(t), centre_y + radius * np.sin(t))
+        for t in np.linspace(np.pi / 2, 3 * np.pi / 2, 20)
+    ]
+    # The rest of the hand widens as it leaves the frame.
+    outline = [
+        *tip,
+        (CARD_MM[0] + 90.0, centre_y - radius * 1.6),
+        (CARD_MM[0] + 90.0, centre_y + radius * 1.6),
+    ]
+    nail = [
+        (tip_x + 2.5 + 3.5 * np.cos(t), centre_y + radius * 0.55 * np.sin(t))
+        for t in np.linspace(0, 2 * np.pi, 20)
+    ]
+    size = (image.shape[1], image.shape[0])
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).polygon(card.to_frame(outline), fill=255)
+    nail_mask = Image.new("L", size, 0)
+    ImageDraw.Draw(nail_mask).polygon(card.to_frame(nail), fill=255)
+    soft = np.asarray(mask.filter(ImageFilter.GaussianBlur(2)), np.float32)[..., None] / 255.0
+    nail_soft = np.asarray(nail_mask.filter(ImageFilter.GaussianBlur(2)), np.float32)[..., None]
+    skin = np.array(_skin(rng), np.float32) * (1.0 + 0.12 * nail_soft / 255.0)
+    shading = 0.75 + 0.3 * cv2.GaussianBlur(soft[..., 0], (0, 0), 12)[..., None]
+    return _f32(image * (1 - soft) + skin * shading * soft)
+
+
+def _skin(rng: random.Random) -> tuple[int, int, int]:
+    r, g, b = rng.randint(190, 235), rng.randint(140, 185), rng.randint(110, 160)
+    return (r, g, b)
+
+
+def camera_response(rng: random.Random, np_rng: np.random.Generator, image: Array) -> Array:
+    """What a phone adds: a white-balance cast, vignetting and sometimes shake blur."""
+    cast = np.array([rng.uniform(0.92, 1.08) for _ in range(3)], np.float32)
+    image = image * cast
+    height, width = image.shape[:2]
+    ys, xs = _grid(width, height)
+    radius = ((xs / width - 0.5) ** 2 + (ys / height - 0.5) ** 2) * 2
+    image = image * (1.0 - rng.uniform(0.0, 0.3) * radius)[..., None]
+    if rng.random() < 0.15:
+        length = rng.randint(3, 7)
+        line = np.zeros((length, length), np.float32)
+        line[length // 2, :] = 1.0 / length
+        turn = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1)
+        kernel = _f32(cv2.warpAffine(line, turn, (length, length)))
+        image = cv2.filter2D(image, -1, kernel / max(float(kernel.sum()), 1e-6))
+    return _f32(image)
 
 
 def finish(
@@ -209,29 +341,32 @@ def photograph(
     fonts: FontSet,
     angle_deg: float,
 ) -> Image.Image:
-    """A phone photo of ``card`` lying on a cluttered surface."""
+    """A phone photo of ``card`` lying on a cluttered surface (or held in a hand)."""
     size = photo_size(rng)
     background = add_clutter(
         rng, surface(np_rng, size), fonts, rng.randint(0, 5), with_text=rng.random() < 0.5
     )
-    rgb, mask = place_card(
-        np_rng, card, size, rng.uniform(0.55, 0.85), angle_deg, rng.uniform(0.0, 0.06)
+    fraction = rng.uniform(0.5, 0.9) if rng.random() < 0.85 else rng.uniform(0.9, 0.97)
+    placed = place_card(
+        np_rng, card, size, fraction, angle_deg, rng.uniform(0.0, 0.06), margin=0.01
     )
     # The card casts a soft shadow on the surface just beside itself.
     offset = np.array([[1, 0, rng.uniform(-12, 12)], [0, 1, rng.uniform(4, 16)]], np.float32)
-    shadow = cv2.warpAffine(mask, offset, size)
+    shadow = cv2.warpAffine(placed.alpha, offset, size)
     shadow = cv2.GaussianBlur(shadow, (0, 0), rng.uniform(4, 12))[..., None]
     background *= 1.0 - 0.45 * shadow
-    image = background * (1 - mask) + rgb * mask
+    image = background * (1 - placed.alpha) + placed.rgb * placed.alpha
+    if rng.random() < 0.2:
+        image = add_thumb(rng, image, placed)
     image *= lighting(np_rng, size, rng.uniform(0.1, 0.45))
     if rng.random() < 0.2:  # glare off the laminate
         glare = np.zeros(size[::-1], np.float32)
         cx, cy = rng.randint(0, size[0]), rng.randint(0, size[1])
-        cv2.ellipse(
-            glare, (cx, cy), (size[0] // 8, size[1] // 14), rng.uniform(0, 180), 0, 360, 1.0, -1
-        )
-        glare = cv2.GaussianBlur(glare, (0, 0), size[0] / 40)[..., None] * mask
+        axes = (size[0] // 8, size[1] // 14)
+        cv2.ellipse(glare, (cx, cy), axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+        glare = cv2.GaussianBlur(glare, (0, 0), size[0] / 40)[..., None] * placed.alpha
         image = image + glare * rng.uniform(40, 90)
+    image = camera_response(rng, np_rng, image)
     return finish(np_rng, image, rng.uniform(0.0, 1.2), rng.uniform(0.5, 2.5))
 
 
@@ -244,16 +379,11 @@ def scan(
     would make the PNG many times larger.
     """
     width = rng.randint(1000, 1300)
-    card_w = int(width * rng.uniform(0.7, 0.9))
-    card = card.resize(
-        (card_w, round(card_w * card.size[1] / card.size[0])), Image.Resampling.LANCZOS
-    )
-    height = int(card.size[1] / rng.uniform(0.65, 0.85))
+    height = round(width * rng.uniform(0.68, 0.9))
     page = np.full((height, width, 3), rng.uniform(240, 252), np.float32)
-    rgb, mask = place_card(
-        np_rng, card, (width, height), card_w / width, rng.uniform(-1.5, 1.5), 0.0
-    )
-    image = page * (1 - mask) + rgb * mask
+    fraction = rng.uniform(0.6, 0.8)
+    placed = place_card(np_rng, card, (width, height), fraction, rng.uniform(-1.5, 1.5), 0.0, 0.03)
+    image = page * (1 - placed.alpha) + placed.rgb * placed.alpha
     noise = 0.0 if lossless else rng.uniform(0.5, 2.0)
     return finish(np_rng, image, rng.uniform(0.0, 0.5), noise)
 
