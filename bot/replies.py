@@ -101,6 +101,10 @@ def bad_image(error: ImageError) -> str:
     return "图片无法读取，请重新拍摄后发送"
 
 
+def download_failed() -> str:
+    return "抱歉，没能取到这张照片，请重新发送"
+
+
 def engine_error() -> str:
     return "抱歉，识别服务暂时不可用，请稍后再发一次照片"
 

@@ -1,0 +1,134 @@
+"""What the bot answers to each kind of message: text is a command, a photo goes to the pipeline.
+
+Handlers are chosen by werobot's message type, but called by :meth:`Handlers.reply`
+rather than ``robot.get_reply``: werobot passes a handler only the message, while a
+photo needs the request's deadline too, and werobot turns a handler's exception into
+an empty answer where we want to apologise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import distinct, func, select
+from werobot.messages.events import WeChatEvent
+
+from bot import replies
+from bot.commands import Command, CommandName, is_operator, parse_command
+from bot.config import Config
+from bot.db import SessionFactory
+from bot.models import Outcome, Usage, get_pref, message_key, record_usage, set_pref
+from bot.pipeline import PhotoRequest, Pipeline
+from ocr.engine import Kind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A verified, parsed message and when it must be answered."""
+
+    message: Any  # a werobot message or event
+    encrypted: bool
+    received_at: float  # time.monotonic() when the request arrived
+    deadline: float  # time.monotonic() by which the passive answer must be sent
+
+
+Handler = Callable[[IncomingMessage], str | None]
+
+
+class Handlers:
+    def __init__(self, config: Config, sessions: SessionFactory, pipeline: Pipeline) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.pipeline = pipeline
+        self.by_type: dict[str, Handler] = {
+            "text": self.on_text,
+            "image": self.on_image,
+            "subscribe_event": self.on_subscribe,
+        }
+
+    def reply(self, incoming: IncomingMessage) -> str | None:
+        """The text to answer with, or None to answer ``success`` (nothing shown)."""
+        message_type = str(getattr(incoming.message, "type", "unknown"))
+        handler = self.by_type.get(message_type)
+        if handler is None:
+            # Other events (unsubscribe, menu views, location reports) need no answer.
+            return (
+                None if isinstance(incoming.message, WeChatEvent) else replies.unsupported_message()
+            )
+        try:
+            return handler(incoming)
+        except Exception:
+            log.exception("handler for %s failed", message_type)
+            return replies.engine_error()
+
+    # ------------------------------------------------------------ handlers
+
+    def on_subscribe(self, incoming: IncomingMessage) -> str:
+        return replies.welcome()
+
+    def on_text(self, incoming: IncomingMessage) -> str:
+        openid = str(incoming.message.source or "")
+        command = parse_command(str(getattr(incoming.message, "content", "") or ""))
+        if command is None:
+            return replies.help_text(self._kind_of(openid))
+        text = self._run_command(openid, command)
+        with self.sessions.begin() as session:
+            record_usage(session, openid=openid, outcome=Outcome.COMMAND, kind_asked=command.name)
+        return text
+
+    def _run_command(self, openid: str, command: Command) -> str:
+        if command.kind is not None:
+            with self.sessions.begin() as session:
+                set_pref(session, openid, command.kind)
+            return replies.kind_chosen(command.kind)
+        if command.name == CommandName.USAGE and is_operator(openid, self.config.operators.openids):
+            return self._usage_report(command.days)
+        # HELP, and USAGE from someone who is not an operator (who is not told it exists).
+        return replies.help_text(self._kind_of(openid))
+
+    def on_image(self, incoming: IncomingMessage) -> str | None:
+        message = incoming.message
+        openid = str(message.source or "")
+        # werobot's ImageMessage exposes only PicUrl; MediaId is in the raw fields.
+        fields = message.__dict__
+        request = PhotoRequest(
+            key=message_key(fields.get("MsgId"), openid, fields.get("CreateTime")),
+            openid=openid,
+            media_id=str(fields.get("MediaId") or ""),
+            pic_url=str(fields.get("PicUrl") or ""),
+            kind=self._kind_of(openid),
+        )
+        return self.pipeline.handle_photo(request, incoming.deadline)
+
+    # ------------------------------------------------------------ helpers
+
+    def _kind_of(self, openid: str) -> Kind:
+        with self.sessions() as session:
+            return get_pref(session, openid) or Kind.AUTO
+
+    def _usage_report(self, days: int) -> str:
+        tz = ZoneInfo(self.config.log.timezone)
+        today = datetime.now(tz).date()
+        first_day = today - timedelta(days=days - 1)
+        since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz).astimezone(UTC)
+        photos = Usage.outcome != Outcome.COMMAND.value
+        with self.sessions() as session:
+            counts = {
+                str(outcome): int(count)
+                for outcome, count in session.execute(
+                    select(Usage.outcome, func.count())
+                    .where(Usage.created_at >= since, photos)
+                    .group_by(Usage.outcome)
+                )
+            }
+            users = session.scalar(
+                select(func.count(distinct(Usage.openid))).where(Usage.created_at >= since, photos)
+            )
+        return replies.usage_summary(days, counts, int(users or 0))

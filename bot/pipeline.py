@@ -1,0 +1,530 @@
+"""A photo's way from WeChat's POST to a reply: claim, download, read, answer or deliver later.
+
+WeChat waits 5 s for the answer to its POST and retries twice with the same MsgId.
+So every photo is claimed in the database first (its key is unique): a retry, or the
+same POST reaching another worker, finds the claim and never runs the OCR again; it
+waits for the first run within its own time budget instead. A result ready within the
+budget is the passive reply; a later one goes out as a customer-service message. The
+masked reply waits in the ``message`` row until it is delivered, so a restart loses
+nothing: the scheduler job :meth:`Pipeline.resume` sends what is due and runs again the
+photos whose worker died.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bot import replies
+from bot.config import Config
+from bot.db import SessionFactory, write_transaction
+from bot.models import (
+    Delivery,
+    Message,
+    MessageState,
+    Outcome,
+    claim_message,
+    get_message,
+    pending_deliveries,
+    record_usage,
+    stale_runs,
+    utcnow,
+)
+from ocr.engine import CardResult, Engine, Kind
+from ocr.errors import EngineError, ImageError, NoCardFound, OcrError
+from ocr.image import ImageLimits, decode_image
+
+log = logging.getLogger(__name__)
+
+# Waits before the next customer-service attempt after a failed one; then we give up.
+DELIVERY_BACKOFF_S = (2.0, 5.0, 15.0, 60.0, 300.0, 900.0)
+# WeChat errcodes after which sending again cannot help: invalid openid, user gone,
+# reply window closed, too many messages in the window, no permission.
+PERMANENT_SEND_ERRCODES = frozenset({40003, 43004, 45015, 45047, 48001})
+# A passive answer is kept this long: if WeChat retries, our answer never reached it.
+PASSIVE_REPLY_KEPT_S = 60.0
+# Claims are kept this long to recognise WeChat's retries (which come within seconds).
+MESSAGE_KEPT = timedelta(days=2)
+# A fresh result is left to the request waiting for it this long before the scheduler sends it.
+PASSIVE_GRACE_S = 5.0
+POLL_S = 0.1
+
+
+class MediaSource(Protocol):
+    """Where photo bytes come from (WeChat's media/get, PicUrl as a fallback)."""
+
+    def download(self, media_id: str, pic_url: str) -> bytes: ...
+
+
+class TextSender(Protocol):
+    """Sends a customer-service text message; raises an error with ``errcode`` on failure."""
+
+    def send_text(self, openid: str, content: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PhotoRequest:
+    key: str  # the message key (models.message_key)
+    openid: str
+    media_id: str
+    pic_url: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """What one run produced: the masked reply and the usage figures (no card data)."""
+
+    reply: str
+    outcome: Outcome
+    error_code: str | None = None
+    errcode: int | None = None
+    kind_detected: str | None = None
+    engine: str | None = None
+    image_bytes: int | None = None
+
+
+class _Run:
+    """A photo being processed in this process, and the requests waiting for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.waiters = 0
+
+
+def _errcode(exc: BaseException) -> int | None:
+    code = getattr(exc, "errcode", None)
+    return code if isinstance(code, int) else None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        sessions: SessionFactory,
+        media: MediaSource,
+        sender: TextSender,
+        engine_factory: Callable[[], Engine],
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.media = media
+        self.sender = sender
+        self.engine_factory = engine_factory
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=config.pipeline.lease_s)
+        self.limits = ImageLimits(
+            max_bytes=config.ocr.max_image_bytes,
+            max_pixels=config.ocr.max_pixels,
+            max_side=config.ocr.max_side,
+        )
+        self.timezone = ZoneInfo(config.log.timezone)
+        # OCR engines are not thread-safe: one per OCR thread, built on first use there.
+        self._ocr_pool = ThreadPoolExecutor(config.ocr.threads, thread_name_prefix="ocr")
+        self._engines = threading.local()
+        # Downloads and deliveries wait on the network, not the CPU: more threads.
+        self._io_pool = ThreadPoolExecutor(
+            max(4, 2 * config.server.threads), thread_name_prefix="photo"
+        )
+        self._runs: dict[str, _Run] = {}
+        self._runs_lock = threading.Lock()
+
+    # ------------------------------------------------------------ the request path
+
+    def handle_photo(self, request: PhotoRequest, deadline: float) -> str | None:
+        """The passive reply, or None (answer ``success``) when the result comes later.
+
+        ``deadline`` is a ``time.monotonic()`` value: the request must answer by then.
+        """
+        claimed, limited_reply = self._claim(request)
+        if limited_reply is not None:
+            return limited_reply
+        run = self._start(request, waiting=True) if claimed else None
+        return self._await_passive(request.key, deadline, run)
+
+    def _claim(self, request: PhotoRequest) -> tuple[bool, str | None]:
+        """Claim the photo; (claimed, reply when the user's daily limit is reached)."""
+        limit = self.config.pipeline.daily_limit
+        now = utcnow()
+        with write_transaction(self.sessions) as session:
+            if get_message(session, request.key) is not None:
+                return False, None
+            if limit and self._photos_today(session, request.openid, now) >= limit:
+                reply = replies.daily_limit(limit)
+                session.add(
+                    Message(
+                        msg_key=request.key,
+                        openid=request.openid,
+                        state=MessageState.DONE.value,
+                        kind_asked=request.kind.value,
+                        outcome=Outcome.LIMITED.value,
+                        reply_text=reply,
+                        delivery=Delivery.PASSIVE.value,
+                        delivered_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                record_usage(
+                    session,
+                    openid=request.openid,
+                    outcome=Outcome.LIMITED,
+                    kind_asked=request.kind.value,
+                    latency_ms=0,
+                    delivery=Delivery.PASSIVE,
+                    now=now,
+                )
+                return False, reply
+            claim = claim_message(
+                session,
+                request.key,
+                request.openid,
+                kind_asked=request.kind.value,
+                media_id=request.media_id or None,
+                worker=self.worker_id,
+                lease_s=self.lease.total_seconds(),
+                now=now,
+            )
+            if claim.claimed:
+                claim.message.state = MessageState.RUNNING.value
+            return claim.claimed, None
+
+    def _photos_today(self, session: Session, openid: str, now: datetime) -> int:
+        # Counted on claims, not on usage rows: those are written when a run ends, so a
+        # burst of photos would all see the same count and pass together.
+        local_today = now.astimezone(self.timezone).date()
+        since = datetime(local_today.year, local_today.month, local_today.day, tzinfo=self.timezone)
+        statement = select(func.count(Message.id)).where(
+            Message.openid == openid,
+            Message.created_at >= since.astimezone(UTC),
+            (Message.outcome.is_(None)) | (Message.outcome != Outcome.LIMITED.value),
+        )
+        return int(session.scalar(statement) or 0)
+
+    def _await_passive(self, key: str, deadline: float, own_run: _Run | None) -> str | None:
+        """Wait for the result until ``deadline``; ``own_run`` already counts us as waiting."""
+        run = own_run
+        if run is None:
+            with self._runs_lock:
+                run = self._runs.get(key)
+            if run is not None:
+                with run.lock:
+                    run.waiters += 1
+        if run is not None:
+            try:
+                run.done.wait(max(0.0, deadline - time.monotonic()))
+            finally:
+                with run.lock:
+                    run.waiters -= 1
+            return self._take_passive(key)
+        # Running in another worker (or finished): watch the row.
+        while True:
+            reply, running = self._take_passive_or_state(key)
+            remaining = deadline - time.monotonic()
+            if reply is not None or not running or remaining <= 0:
+                return reply
+            time.sleep(min(POLL_S, remaining))
+
+    def _take_passive(self, key: str) -> str | None:
+        return self._take_passive_or_state(key)[0]
+
+    def _take_passive_or_state(self, key: str) -> tuple[str | None, bool]:
+        """Take the result for a passive answer if nobody delivered it; (reply, still running)."""
+        now = utcnow()
+        with write_transaction(self.sessions) as session:
+            message = get_message(session, key)
+            if message is None:
+                return None, False
+            if message.state in (MessageState.CLAIMED, MessageState.RUNNING):
+                return None, True
+            if message.state != MessageState.DONE or not message.reply_text:
+                return None, False
+            if message.delivered_at is None:
+                if message.lease_until is not None and message.lease_until > now:
+                    return None, False  # a customer-service send is under way
+                message.delivered_at = now
+                message.delivery = Delivery.PASSIVE.value
+                message.lease_until = None
+                return message.reply_text, False
+            # WeChat retries only when our answer did not reach it: answer again.
+            if message.delivery == Delivery.PASSIVE and now - message.delivered_at < timedelta(
+                seconds=PASSIVE_REPLY_KEPT_S
+            ):
+                return message.reply_text, False
+            return None, False
+
+    # ------------------------------------------------------------ running a photo
+
+    def _start(self, request: PhotoRequest, *, waiting: bool) -> _Run:
+        """Run the photo in the background; ``waiting``: the caller waits for it passively.
+
+        The caller is counted before the run starts, or a fast run (a bad photo) could end
+        before the caller waits and send its result as a customer-service message.
+        """
+        run = _Run()
+        run.waiters = 1 if waiting else 0
+        with self._runs_lock:
+            self._runs[request.key] = run
+        self._io_pool.submit(self._run, request, run)
+        return run
+
+    def _run(self, request: PhotoRequest, run: _Run) -> None:
+        started = time.monotonic()
+        try:
+            result = self._process(request)
+        except Exception:  # a bug must not leave the photo claimed forever
+            log.exception("photo run failed unexpectedly")
+            result = PhotoResult(replies.engine_error(), Outcome.ERROR, error_code="internal")
+        latency_ms = round((time.monotonic() - started) * 1000)
+        try:
+            stored = self._store_result(request, result, latency_ms)
+        finally:
+            run.done.set()
+            with self._runs_lock:
+                self._runs.pop(request.key, None)
+        with run.lock:
+            someone_waits = run.waiters > 0
+        if stored and not someone_waits:
+            self._deliver(request.key, force=True)
+
+    def _process(self, request: PhotoRequest) -> PhotoResult:
+        try:
+            data = self.media.download(request.media_id, request.pic_url)
+        except Exception as exc:  # any download failure gets the same answer
+            log.warning("photo download failed: %s errcode=%s", type(exc).__name__, _errcode(exc))
+            return PhotoResult(
+                replies.download_failed(),
+                Outcome.ERROR,
+                error_code="download_failed",
+                errcode=_errcode(exc),
+            )
+        size = len(data)
+        try:
+            decode_image(data, self.limits)  # typed ImageError before any engine sees it
+            result = self._ocr_pool.submit(self._recognize, data, request.kind).result()
+        except ImageError as exc:
+            return PhotoResult(
+                replies.bad_image(exc), Outcome.BAD_IMAGE, error_code=exc.code, image_bytes=size
+            )
+        except NoCardFound as exc:
+            return PhotoResult(
+                replies.no_card(request.kind),
+                Outcome.NO_CARD,
+                error_code=exc.code,
+                image_bytes=size,
+            )
+        except (EngineError, OcrError) as exc:
+            log.warning("OCR engine failed: %s", exc.code)
+            return PhotoResult(
+                replies.engine_error(),
+                Outcome.ERROR,
+                error_code=exc.code,
+                errcode=_errcode(exc),
+                image_bytes=size,
+            )
+        return PhotoResult(
+            replies.card_result(result),
+            Outcome.OK,
+            kind_detected=result.kind,
+            engine=result.engine,
+            image_bytes=size,
+        )
+
+    def _recognize(self, data: bytes, kind: Kind) -> CardResult:
+        engine: Engine | None = getattr(self._engines, "engine", None)
+        if engine is None:
+            engine = self.engine_factory()
+            self._engines.engine = engine
+        return engine.recognize(data, kind)
+
+    def _store_result(self, request: PhotoRequest, result: PhotoResult, latency_ms: int) -> bool:
+        """Keep the masked reply until delivered; False if our claim was taken over meanwhile."""
+        now = utcnow()
+        with write_transaction(self.sessions) as session:
+            stored = session.execute(
+                update(Message)
+                .where(
+                    Message.msg_key == request.key,
+                    Message.worker == self.worker_id,
+                    Message.state.in_([MessageState.CLAIMED.value, MessageState.RUNNING.value]),
+                )
+                .values(
+                    state=MessageState.DONE.value,
+                    outcome=result.outcome.value,
+                    reply_text=result.reply,
+                    media_id=None,
+                    lease_until=None,
+                    next_attempt_at=now + timedelta(seconds=PASSIVE_GRACE_S),
+                    updated_at=now,
+                )
+                .returning(Message.id)
+            ).first()
+            if stored is None:
+                log.warning("photo result dropped: the claim was taken over by another worker")
+                return False
+            record_usage(
+                session,
+                openid=request.openid,
+                outcome=result.outcome,
+                kind_asked=request.kind.value,
+                kind_detected=result.kind_detected,
+                engine=result.engine,
+                error_code=result.error_code,
+                errcode=result.errcode,
+                latency_ms=latency_ms,
+                image_bytes=result.image_bytes,
+                now=now,
+            )
+        return True
+
+    # ------------------------------------------------------------ delivering later
+
+    def _deliver(self, key: str, *, force: bool = False) -> None:
+        """Send a finished result as a customer-service message, at most one sender at a time.
+
+        ``force`` skips the wait for ``next_attempt_at`` (used right after the run ends).
+        """
+        now = utcnow()
+        with write_transaction(self.sessions) as session:
+            message = get_message(session, key)
+            if (
+                message is None
+                or message.state != MessageState.DONE
+                or message.delivered_at is not None
+                or not message.reply_text
+                or (message.lease_until is not None and message.lease_until > now)
+                or (
+                    not force
+                    and message.next_attempt_at is not None
+                    and message.next_attempt_at > now
+                )
+            ):
+                return
+            message.lease_until = now + self.lease
+            message.worker = self.worker_id
+            message.delivery_attempts += 1
+            attempts = message.delivery_attempts
+            openid, text = message.openid, message.reply_text
+        try:
+            self.sender.send_text(openid, text)
+        except Exception as exc:  # every failure is recorded and retried or dropped
+            self._delivery_failed(key, attempts, exc)
+            return
+        with write_transaction(self.sessions) as session:
+            session.execute(
+                update(Message)
+                .where(Message.msg_key == key)
+                .values(
+                    delivered_at=utcnow(),
+                    delivery=Delivery.CUSTOM.value,
+                    reply_text=None,
+                    lease_until=None,
+                    next_attempt_at=None,
+                )
+            )
+
+    def _delivery_failed(self, key: str, attempts: int, exc: Exception) -> None:
+        errcode = _errcode(exc)
+        give_up = errcode in PERMANENT_SEND_ERRCODES or attempts > len(DELIVERY_BACKOFF_S)
+        log.warning(
+            "customer-service message failed: %s errcode=%s attempt=%d%s",
+            type(exc).__name__,
+            errcode,
+            attempts,
+            ", giving up" if give_up else "",
+        )
+        now = utcnow()
+        values: dict[str, object] = {"lease_until": None, "last_errcode": errcode}
+        if give_up:
+            values.update(state=MessageState.FAILED.value, reply_text=None)
+        else:
+            values["next_attempt_at"] = now + timedelta(seconds=DELIVERY_BACKOFF_S[attempts - 1])
+        with write_transaction(self.sessions) as session:
+            session.execute(update(Message).where(Message.msg_key == key).values(**values))
+
+    # ------------------------------------------------------------ the scheduler job
+
+    def resume(self) -> None:
+        """Renew our claims, send due results, run again photos of dead workers, tidy up."""
+        now = utcnow()
+        with self._runs_lock:
+            running = list(self._runs)
+        with write_transaction(self.sessions) as session:
+            if running:
+                session.execute(
+                    update(Message)
+                    .where(Message.msg_key.in_(running), Message.worker == self.worker_id)
+                    .values(lease_until=now + self.lease)
+                )
+            due = [m.msg_key for m in pending_deliveries(session, now=now, limit=50)]
+            stale = [m.msg_key for m in stale_runs(session, now=now, limit=10)]
+            # Passive answers are kept only for WeChat's retries; claims for a while longer.
+            session.execute(
+                update(Message)
+                .where(
+                    Message.delivery == Delivery.PASSIVE.value,
+                    Message.delivered_at < now - timedelta(seconds=PASSIVE_REPLY_KEPT_S),
+                    Message.reply_text.is_not(None),
+                )
+                .values(reply_text=None)
+            )
+            session.execute(delete(Message).where(Message.created_at < now - MESSAGE_KEPT))
+        for key in due:
+            self._io_pool.submit(self._deliver, key)
+        for key in stale:
+            self._take_over(key)
+
+    def _take_over(self, key: str) -> None:
+        """Run a photo again whose worker died (its lease ran out)."""
+        now = utcnow()
+        with write_transaction(self.sessions) as session:
+            message = get_message(session, key)
+            if message is None or message.lease_until is None or message.lease_until >= now:
+                return
+            if message.state not in (MessageState.CLAIMED, MessageState.RUNNING):
+                return
+            message.worker = self.worker_id
+            message.lease_until = now + self.lease
+            message.state = MessageState.RUNNING.value
+            request = PhotoRequest(
+                key=key,
+                openid=message.openid,
+                media_id=message.media_id or "",
+                pic_url="",
+                kind=Kind(message.kind_asked or Kind.AUTO.value),
+            )
+        log.info("resuming a photo whose worker stopped")
+        self._start(request, waiting=False)
+
+    def pending_count(self) -> int:
+        """Results waiting for delivery (for /healthz)."""
+        with self.sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count(Message.id)).where(
+                        Message.state == MessageState.DONE.value,
+                        Message.delivered_at.is_(None),
+                    )
+                )
+                or 0
+            )
+
+    def close(self) -> None:
+        self._io_pool.shutdown(wait=False, cancel_futures=True)
+        self._ocr_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,189 @@
+"""Play WeChat's servers against our webhook: build, sign and (in safe mode) encrypt messages.
+
+``wxocr simulate IMAGE`` uploads the photo to the sandbox, pushes an image message the
+way WeChat does (5 s timeout, 3 tries with the same MsgId) and prints the passive reply
+or the customer-service messages the sandbox received afterwards. The tests use the
+same helpers to talk to a running server.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from werobot.crypto import MessageCrypt
+from werobot.parser import parse_xml
+from werobot.utils import get_signature
+
+# WeChat's own behaviour when pushing a message to an official account's server.
+WECHAT_TIMEOUT_S = 5.0
+WECHAT_TRIES = 3
+ACCOUNT_ID = "gh_wxocr_sandbox"
+
+
+def _cdata(value: str) -> str:
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def message_xml(fields: dict[str, str | int]) -> str:
+    """A WeChat push body: ``<xml>`` with one element per field (strings as CDATA)."""
+    parts = [
+        f"<{name}>{value}</{name}>"
+        if isinstance(value, int)
+        else f"<{name}>{_cdata(value)}</{name}>"
+        for name, value in fields.items()
+    ]
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
+def text_fields(openid: str, content: str, msg_id: int) -> dict[str, str | int]:
+    return {
+        "ToUserName": ACCOUNT_ID,
+        "FromUserName": openid,
+        "CreateTime": int(time.time()),
+        "MsgType": "text",
+        "Content": content,
+        "MsgId": msg_id,
+    }
+
+
+def image_fields(openid: str, media_id: str, pic_url: str, msg_id: int) -> dict[str, str | int]:
+    return {
+        "ToUserName": ACCOUNT_ID,
+        "FromUserName": openid,
+        "CreateTime": int(time.time()),
+        "MsgType": "image",
+        "PicUrl": pic_url,
+        "MediaId": media_id,
+        "MsgId": msg_id,
+    }
+
+
+def event_fields(openid: str, event: str) -> dict[str, str | int]:
+    return {
+        "ToUserName": ACCOUNT_ID,
+        "FromUserName": openid,
+        "CreateTime": int(time.time()),
+        "MsgType": "event",
+        "Event": event,
+    }
+
+
+def new_msg_id() -> int:
+    """A 64-bit MsgId like WeChat's."""
+    return secrets.randbits(62) | (1 << 62)
+
+
+def _nonce() -> str:
+    return "".join(secrets.choice(string.digits) for _ in range(10))
+
+
+@dataclass
+class WechatPusher:
+    """Signs (and in safe mode encrypts) pushes exactly as WeChat's servers do."""
+
+    url: str
+    token: str
+    app_id: str = ""
+    encoding_aes_key: str = ""
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=WECHAT_TIMEOUT_S))
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.encoding_aes_key)
+
+    def _crypt(self) -> MessageCrypt:
+        return MessageCrypt(self.token, self.encoding_aes_key, self.app_id)
+
+    def signed_request(
+        self, xml: str, *, timestamp: int | None = None, openid: str = ""
+    ) -> tuple[str, bytes]:
+        """The URL (with signature query) and body of one push."""
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        nonce = _nonce()
+        query = {
+            "signature": get_signature(self.token, ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+        }
+        if openid:
+            query["openid"] = openid
+        body = xml
+        if self.safe_mode:
+            encrypt = self._crypt().prp_crypto.encrypt(xml, self.app_id).decode()
+            query["encrypt_type"] = "aes"
+            query["msg_signature"] = get_signature(self.token, ts, nonce, encrypt)
+            body = message_xml({"ToUserName": ACCOUNT_ID, "Encrypt": encrypt})
+        return f"{self.url}?{urlencode(query)}", body.encode("utf-8")
+
+    def push(self, fields: dict[str, str | int]) -> httpx.Response:
+        """One POST, as WeChat sends it (raises httpx.TimeoutException after 5 s)."""
+        url, body = self.signed_request(message_xml(fields), openid=str(fields["FromUserName"]))
+        return self.client.post(url, content=body, headers={"Content-Type": "text/xml"})
+
+    def push_with_retries(
+        self,
+        fields: dict[str, str | int],
+        on_try: Callable[[int, str], None] | None = None,
+    ) -> PushOutcome:
+        """Up to 3 tries with the same message while the server does not answer in 5 s."""
+        for attempt in range(1, WECHAT_TRIES + 1):
+            started = time.monotonic()
+            try:
+                response = self.push(fields)
+            except httpx.TransportError as exc:
+                if on_try:
+                    on_try(attempt, type(exc).__name__)
+                continue
+            elapsed = time.monotonic() - started
+            if on_try:
+                on_try(attempt, f"HTTP {response.status_code} in {elapsed:.2f} s")
+            return PushOutcome(
+                tries=attempt,
+                status=response.status_code,
+                reply=self.reply_content(response) if response.status_code == 200 else None,
+                seconds=elapsed,
+                body=response.text,
+            )
+        return PushOutcome(tries=WECHAT_TRIES, status=None, reply=None, seconds=None, body="")
+
+    def reply_content(self, response: httpx.Response) -> str | None:
+        """The text of a passive reply, or None for ``success``/empty (nothing shown)."""
+        body = response.text.strip()
+        if not body or body == "success":
+            return None
+        fields: dict[str, Any] = parse_xml(body)
+        if "Encrypt" in fields:
+            if not self.safe_mode:
+                raise ValueError("encrypted reply but no encoding_aes_key")
+            expected = get_signature(
+                self.token, fields["TimeStamp"], fields["Nonce"], fields["Encrypt"]
+            )
+            if expected != fields.get("MsgSignature"):
+                raise ValueError("reply has a bad MsgSignature")
+            plain = self._crypt().prp_crypto.decrypt(fields["Encrypt"], self.app_id)
+            fields = parse_xml(plain)
+        if fields.get("MsgType") != "text":
+            raise ValueError(f"unexpected reply type {fields.get('MsgType')!r}")
+        return str(fields.get("Content") or "")
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What WeChat would have got: after how many tries, which status, which reply."""
+
+    tries: int
+    status: int | None  # None: every try timed out or failed to connect
+    reply: str | None  # the passive reply's text; None for "success" or no answer
+    seconds: float | None  # how long the answered try took
+    body: str
+
+    @property
+    def answered(self) -> bool:
+        return self.status == 200
