@@ -193,6 +193,59 @@ def bench(
     console.print(table)
 
 
+# ---------------------------------------------------------------- the bot (issue 5)
+# serve / simulate: the webhook behind waitress, and WeChat's side of a conversation.
+
+
+@app.command()
+def serve(config_path: ConfigOption = None) -> None:
+    """Serve the WeChat webhook (and the sandbox in sandbox mode) until Ctrl-C."""
+    from bot.server import serve as serve_forever
+
+    serve_forever(_config(config_path))
+
+
+@app.command()
+def simulate(
+    image: Annotated[Path, typer.Argument(help="The photo to send, as a WeChat user would.")],
+    command: Annotated[
+        str | None, typer.Option(help="A text to send first, e.g. 身份证 or 银行卡.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="The webhook. Default: from server.host/port/path.")
+    ] = None,
+    openid: Annotated[str, typer.Option(help="The simulated user.")] = "o_simulated_user",
+    safe: Annotated[
+        bool, typer.Option("--safe", help="Encrypt like WeChat's safe mode (needs the AES key).")
+    ] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Send a photo like WeChat does (via the sandbox) and print the bot's answer."""
+    import httpx
+
+    from bot.simulate import SimulationError, run_simulation
+    from bot.wechat import WechatError
+
+    config = _config(config_path)
+    host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::") else config.server.host  # noqa: S104
+    webhook = url or f"http://{host}:{config.server.port}{config.server.path}"
+    try:
+        data = image.read_bytes()
+        answered = run_simulation(
+            config, data, url=webhook, openid=openid, command=command, safe=safe, out=print
+        )
+    except OSError as exc:
+        err_console.print(f"[red]cannot read {image}: {exc.strerror}[/red]")
+        raise typer.Exit(2) from exc
+    except SimulationError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except (httpx.HTTPError, WechatError) as exc:
+        err_console.print(f"[red]cannot reach {webhook} or the sandbox: {type(exc).__name__}[/red]")
+        raise typer.Exit(1) from exc
+    raise typer.Exit(0 if answered else 1)
+
+
 # ---------------------------------------------------------- database, token, sandbox (issue 4)
 # db upgrade/current, token show/refresh, sandbox. Secrets never reach the output.
 
@@ -232,6 +285,84 @@ def db_current(config_path: ConfigOption = None) -> None:
     state = "up to date" if current == head else "needs `wxocr db upgrade`"
     console.print(f"current: {current or 'none'}  head: {head}  ({state})")
     raise typer.Exit(0 if current == head else 1)
+
+
+token_app = typer.Typer(help="The shared WeChat access token.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def _print_token(stored: Any, config: Config) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    local = stored.expires_at.astimezone(ZoneInfo(config.log.timezone))
+    console.print(f"app_id:     {stored.app_id}")
+    console.print(f"token:      {stored.short}")
+    console.print(f"expires_at: {stored.expires_at:%Y-%m-%d %H:%M:%S} UTC ({local:%H:%M:%S %Z})")
+    console.print(f"expires_in: {max(0, int(stored.seconds_left(now)))} s")
+
+
+def _with_token_store(config_path: Path | None, action: str) -> None:
+    import httpx
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import create_db_engine, session_factory
+    from bot.tokens import build_token_store
+    from bot.wechat import WechatError
+
+    config = _config(config_path)
+    engine = create_db_engine(config.database.url)
+    try:
+        with httpx.Client(timeout=config.wechat.timeout_s) as http:
+            store = build_token_store(config, http, session_factory(engine))
+            stored = store.force_refresh() if action == "refresh" else store.ensure_valid()
+        _print_token(stored, config)
+    except WechatError as exc:
+        err_console.print(f"[red]WeChat refused:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        err_console.print(
+            f"[red]database error ({type(exc).__name__}):[/red] is it migrated? "
+            "Run `wxocr db upgrade`."
+        )
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+
+
+@token_app.command("show")
+def token_show(config_path: ConfigOption = None) -> None:
+    """Print the token's expiry (fetching one first if none valid is stored); never the secret."""
+    _with_token_store(config_path, "show")
+
+
+@token_app.command("refresh")
+def token_refresh(config_path: ConfigOption = None) -> None:
+    """Fetch a new access token now and store it for every process."""
+    _with_token_store(config_path, "refresh")
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[str | None, typer.Option(help="Default: server.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: server.port.")] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Serve the WeChat API emulator alone (under /sandbox), with waitress."""
+    import waitress
+
+    from bot.sandbox import SandboxApp, mounted
+
+    config = _config(config_path)
+    host = host or config.server.host
+    port = config.server.port if port is None else port
+    app_ = mounted("/sandbox", SandboxApp.from_config(config))
+    err_console.print(
+        f"WeChat API sandbox: api_base = http://{host}:{port}/sandbox "
+        f"(app_id {config.sandbox.app_id}); control endpoints under /sandbox/_control/"
+    )
+    waitress.serve(app_, host=host, port=port, threads=config.server.threads)
 
 
 # ---------------------------------------------------------------- operator usage (issue 6)

@@ -15,7 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine, MetaData
 
+from bot.config import Config, SandboxConfig
 from bot.db import SessionFactory, create_db_engine, session_factory, upgrade_database
+from bot.sandbox import SandboxApp, SandboxServer
+from bot.tokens import TokenStore, build_token_store
+from bot.wechat import RetryPolicy, WechatClient
 
 TEST_DATABASE_ENV = "WXOCR_TEST_DATABASE_URL"
 
@@ -66,6 +70,53 @@ def sessions(db_engine: Engine) -> SessionFactory:
 
 
 @pytest.fixture
+def sandbox_settings() -> SandboxConfig:
+    """Override in a test module to change what the sandbox fixture starts with."""
+    return SandboxConfig()
+
+
+@pytest.fixture
+def sandbox(sandbox_settings: SandboxConfig) -> Iterator[SandboxServer]:
+    """The WeChat API sandbox served by waitress on a free loopback port.
+
+    Its OCR uses no engine unless a test sets ``sandbox.app.engine`` (see test_sandbox.py).
+    """
+    app = SandboxApp(sandbox_settings, engine_factory=None)
+    server = SandboxServer(app)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def wechat_config(sandbox: SandboxServer, database_url: str, db_engine: Engine) -> Config:
+    """Sandbox mode: the WeChat API is the sandbox fixture, the database the test one."""
+    return Config(
+        wechat={"api_base": sandbox.api_base, "timeout_s": 5.0},
+        database={"url": database_url},
+        sandbox=sandbox.app.settings,
+    )
+
+
+@pytest.fixture
+def token_store(wechat_config: Config, http: httpx.Client, sessions: SessionFactory) -> TokenStore:
+    return build_token_store(wechat_config, http, sessions)
+
+
+@pytest.fixture
+def wechat_client(
+    wechat_config: Config, http: httpx.Client, token_store: TokenStore
+) -> WechatClient:
+    """A client on the sandbox with the real token store; short backoff keeps tests quick."""
+    return WechatClient(
+        http,
+        token_store,
+        api_base=wechat_config.api_base,
+        retry=RetryPolicy(max_retries=2, backoff_s=0.01),
+    )

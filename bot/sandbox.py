@@ -1,0 +1,685 @@
+"""A local emulator of the WeChat API, so that nothing needs a real official account.
+
+A plain WSGI app, mounted under ``/sandbox`` by ``wxocr serve`` in sandbox mode and served
+standalone by ``wxocr sandbox``. It answers like WeChat (errcode JSON with HTTP 200):
+
+- ``cgi-bin/token`` and ``cgi-bin/stable_token``: app id/secret check, expiry, a new token
+  retires the previous one after a grace period; every request is counted.
+- ``cgi-bin/media/upload`` and ``cgi-bin/media/get`` (40007 for unknown or expired media),
+  and PicUrl-style image URLs ``/mmbiz/<media_id>``.
+- ``cgi-bin/message/custom/send``: records each message.
+- ``cv/ocr/idcard`` and ``cv/ocr/bankcard``: WeChat's JSON from an ``ocr.engine`` engine
+  (the local one by default), 101000/101001/101002, a daily quota (45009).
+
+Control endpoints (no token) under ``/_control/``: ``stats``, ``messages?openid=``,
+``faults`` (GET list, POST add, DELETE clear), ``tokens/revoke``, ``quota``, ``reset``.
+Fault rules add latency, answer an errcode or an HTTP status, or drop the connection, for
+every call or the next N calls or a share of calls, on all paths or a path prefix.
+
+Everything is kept in memory. Images and message texts live only as long as the process.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.message import Message as EmailMessage
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qsl
+
+from bot.config import Config, SandboxConfig
+from ocr.engine import Engine, Kind, create_engine
+from ocr.errors import EngineError, ImageError, NoCardFound
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+MAX_BODY_BYTES = 12 * 1024 * 1024
+OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# WeChat's stable_token hands out a new token only in the last 5 minutes of the old one.
+STABLE_RENEW_WINDOW_S = 300
+CONTROL_PREFIX = "/_control/"
+
+
+class SandboxDrop(ConnectionAbortedError):
+    """Raised mid-response to drop the connection (the client sees an incomplete answer)."""
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], SandboxDrop))
+
+
+logging.getLogger("waitress").addFilter(_QuietDrops())
+
+
+@dataclass
+class FaultRule:
+    """One injected fault. Applies to paths starting with ``path_prefix`` ("" = all API
+    paths), to a ``rate`` share of calls, for the next ``remaining`` calls (None = all)."""
+
+    path_prefix: str = ""
+    latency_ms: int = 0
+    errcode: int | None = None
+    http_status: int | None = None
+    drop: bool = False
+    rate: float = 1.0
+    remaining: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultRule:
+        known = {name for name in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        rule = cls(**data)
+        if not 0 <= rule.rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        return rule
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    touser: str
+    msgtype: str
+    content: str
+    sent_at: float
+
+
+@dataclass
+class _Media:
+    data: bytes
+    content_type: str
+    created_at: float
+
+
+@dataclass
+class _Token:
+    mode: str  # "classic" or "stable": each kind retires only its own predecessors
+    expires_at: float
+    retire_at: float | None = None  # replaced by a newer token: invalid (40001) from then on
+    revoked: bool = False
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str
+    body: bytes
+    base_url: str  # scheme://host/script_name: where this app is reachable
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError:
+            raise _Answer.error(47001, "data format error") from None
+        if not isinstance(data, dict):
+            raise _Answer.error(47001, "data format error")
+        return data
+
+    def form_files(self) -> dict[str, tuple[bytes, str]]:
+        """Multipart parts that carry a filename: name -> (bytes, content type)."""
+        if not self.content_type.startswith("multipart/form-data"):
+            return {}
+        head = f"Content-Type: {self.content_type}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        files: dict[str, tuple[bytes, str]] = {}
+        for part in message.iter_parts():
+            assert isinstance(part, EmailMessage)
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                files[name] = (payload, part.get_content_type())
+        return files
+
+
+@dataclass
+class _Answer(Exception):
+    status: str = "200 OK"
+    body: bytes = b""
+    content_type: str = "application/json; encoding=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def json(cls, data: dict[str, Any], content_type: str = "application/json") -> _Answer:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return cls(body=body, content_type=f"{content_type}; encoding=utf-8")
+
+    @classmethod
+    def error(cls, errcode: int, errmsg: str, content_type: str = "application/json") -> _Answer:
+        return cls.json({"errcode": errcode, "errmsg": errmsg}, content_type)
+
+
+Handler = Callable[[Request], _Answer]
+
+
+class SandboxApp:
+    """The WeChat API emulator (WSGI). ``engine`` answers cv/ocr; set it or give a factory."""
+
+    def __init__(
+        self,
+        settings: SandboxConfig,
+        *,
+        engine: Engine | None = None,
+        engine_factory: Callable[[], Engine] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.engine_factory = engine_factory
+        self.clock = clock
+        self.sleep = sleep
+        self.ocr_daily_quota = settings.ocr_daily_quota
+        self._rng = random.Random(seed)  # noqa: S311  (fault injection, not crypto)
+        self._lock = threading.Lock()
+        self._engine_lock = threading.Lock()
+        self._routes: dict[tuple[str, str], Handler] = {
+            ("GET", "/cgi-bin/token"): self._token,
+            ("POST", "/cgi-bin/stable_token"): self._stable_token,
+            ("POST", "/cgi-bin/media/upload"): self._media_upload,
+            ("GET", "/cgi-bin/media/get"): self._media_get,
+            ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
+            ("POST", "/cv/ocr/idcard"): self._ocr_idcard,
+            ("POST", "/cv/ocr/bankcard"): self._ocr_bankcard,
+            ("GET", "/_control/stats"): self._control_stats,
+            ("GET", "/_control/messages"): self._control_messages,
+            ("GET", "/_control/faults"): self._control_faults,
+            ("POST", "/_control/faults"): self._control_faults,
+            ("DELETE", "/_control/faults"): self._control_faults,
+            ("POST", "/_control/tokens/revoke"): self._control_revoke,
+            ("POST", "/_control/quota"): self._control_quota,
+            ("POST", "/_control/reset"): self._control_reset,
+        }
+        self.reset()
+
+    @classmethod
+    def from_config(cls, config: Config) -> SandboxApp:
+        """The sandbox of ``wxocr serve``/``wxocr sandbox``: OCR by the local engine."""
+
+        def local_engine() -> Engine:
+            from bot.engines import local_engine_options
+
+            return create_engine("local", **local_engine_options(config))
+
+        return cls(config.sandbox, engine_factory=local_engine)
+
+    # -- state
+
+    def reset(self) -> None:
+        """Forget tokens, media, messages, counters, quota use; faults back to the config's."""
+        with self._lock:
+            self._tokens: dict[str, _Token] = {}
+            self._current: dict[str, str] = {}  # "classic"/"stable" -> latest token
+            self._media: dict[str, _Media] = {}
+            self._messages: list[SentMessage] = []
+            self.requests: Counter[str] = Counter()
+            self._ocr_calls: Counter[str] = Counter()  # UTC day -> calls
+            self.faults: list[FaultRule] = self._configured_faults()
+
+    def _configured_faults(self) -> list[FaultRule]:
+        rules = []
+        if self.settings.latency_ms:
+            rules.append(FaultRule(latency_ms=self.settings.latency_ms))
+        if self.settings.error_rate:
+            rules.append(FaultRule(errcode=-1, rate=self.settings.error_rate))
+        if self.settings.drop_rate:
+            rules.append(FaultRule(drop=True, rate=self.settings.drop_rate))
+        return rules
+
+    def add_fault(self, rule: FaultRule) -> None:
+        with self._lock:
+            self.faults.append(rule)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults = []
+
+    def messages_for(self, openid: str | None = None) -> list[SentMessage]:
+        with self._lock:
+            return [m for m in self._messages if openid is None or m.touser == openid]
+
+    @property
+    def token_requests(self) -> int:
+        return self.requests["/cgi-bin/token"] + self.requests["/cgi-bin/stable_token"]
+
+    def ocr_calls_today(self) -> int:
+        return self._ocr_calls[self._today()]
+
+    def revoke_tokens(self) -> None:
+        """Every issued token stops working (WeChat answers 40001 to it)."""
+        with self._lock:
+            for token in self._tokens.values():
+                token.revoked = True
+
+    def upload(self, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Store media directly (tests); returns its media_id."""
+        media_id = "SBX_" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._media[media_id] = _Media(data, content_type, self.clock())
+        return media_id
+
+    def _today(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+
+    # -- WSGI
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            request = _read_request(environ)
+            answer = self._dispatch(request)
+        except _Answer as early:
+            answer = early
+        except SandboxDrop:
+            return _dropped(start_response)
+        headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))]
+        start_response(answer.status, headers + answer.headers)
+        return [answer.body]
+
+    def _dispatch(self, request: Request) -> _Answer:
+        if request.path.startswith("/mmbiz/"):
+            return self._picurl(request)
+        handler = self._routes.get((request.method, request.path))
+        if handler is None:
+            known_path = any(path == request.path for _, path in self._routes)
+            if known_path:
+                return _Answer(status="405 Method Not Allowed", body=b"method not allowed")
+            return _Answer.error(404, "sandbox: unknown API path")
+        if request.path.startswith(CONTROL_PREFIX):
+            return handler(request)
+        with self._lock:
+            self.requests[request.path] += 1
+        self._inject_faults(request.path)
+        return handler(request)
+
+    def _inject_faults(self, path: str) -> None:
+        latency_ms = 0
+        outcome: FaultRule | None = None
+        with self._lock:
+            for rule in list(self.faults):
+                if not path.startswith(rule.path_prefix) or rule.remaining == 0:
+                    continue
+                if rule.rate < 1 and self._rng.random() >= rule.rate:
+                    continue
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining == 0:
+                        self.faults.remove(rule)
+                latency_ms += rule.latency_ms
+                if outcome is None and (rule.drop or rule.http_status or rule.errcode is not None):
+                    outcome = rule
+        if latency_ms:
+            self.sleep(latency_ms / 1000)
+        if outcome is None:
+            return
+        if outcome.drop:
+            raise SandboxDrop("sandbox fault: connection dropped")
+        if outcome.http_status:
+            status = f"{outcome.http_status} Sandbox Fault"
+            raise _Answer(status=status, body=b"sandbox fault", content_type="text/plain")
+        assert outcome.errcode is not None
+        raise _Answer.error(outcome.errcode, "sandbox fault")
+
+    # -- tokens
+
+    def _check_credentials(self, appid: str, secret: str, grant_type: str) -> None:
+        if grant_type != "client_credential":
+            raise _Answer.error(40002, "invalid grant_type")
+        if not appid:
+            raise _Answer.error(41002, "appid missing")
+        if not hmac.compare_digest(appid.encode(), self.settings.app_id.encode()):
+            raise _Answer.error(40013, "invalid appid")
+        if not secret:
+            raise _Answer.error(41004, "appsecret missing")
+        if not hmac.compare_digest(secret.encode(), self.settings.app_secret.encode()):
+            raise _Answer.error(40125, "invalid appsecret")
+
+    def _token(self, request: Request) -> _Answer:
+        query = request.query
+        self._check_credentials(
+            query.get("appid", ""), query.get("secret", ""), query.get("grant_type", "")
+        )
+        token, expires_in = self._issue("classic", renew=True, immediately=False)
+        return _Answer.json({"access_token": token, "expires_in": expires_in})
+
+    def _stable_token(self, request: Request) -> _Answer:
+        data = request.json()
+        self._check_credentials(
+            str(data.get("appid", "")), str(data.get("secret", "")), str(data.get("grant_type", ""))
+        )
+        force = bool(data.get("force_refresh", False))
+        token, expires_in = self._issue("stable", renew=force, immediately=force)
+        return _Answer.json({"access_token": token, "expires_in": expires_in})
+
+    def _issue(self, mode: str, *, renew: bool, immediately: bool) -> tuple[str, int]:
+        """The token to hand out: the current one (stable, not near its end) or a new one.
+
+        A new token retires the previous ones after the grace (at once when forced)."""
+        now = self.clock()
+        with self._lock:
+            current = self._current.get(mode)
+            state = self._tokens.get(current) if current else None
+            fresh_enough = (
+                state is not None
+                and not state.revoked
+                and state.expires_at - now > STABLE_RENEW_WINDOW_S
+            )
+            if current and state and fresh_enough and not renew:
+                return current, int(state.expires_at - now)
+            grace = 0 if immediately else self.settings.token_grace_s
+            for old in self._tokens.values():
+                if old.mode == mode and old.retire_at is None:
+                    old.retire_at = now + grace
+            token = "SBX_" + secrets.token_urlsafe(60)
+            self._tokens[token] = _Token(mode, expires_at=now + self.settings.token_ttl_s)
+            self._current[mode] = token
+            return token, self.settings.token_ttl_s
+
+    def _require_token(self, request: Request, content_type: str = "application/json") -> None:
+        token = request.query.get("access_token", "")
+        if not token:
+            raise _Answer.error(41001, "access_token missing", content_type)
+        with self._lock:
+            state = self._tokens.get(token)
+        now = self.clock()
+        retired = state is not None and state.retire_at is not None and state.retire_at <= now
+        if state is None or state.revoked or retired:
+            raise _Answer.error(40001, "invalid credential, access_token is invalid", content_type)
+        if state.expires_at <= now:
+            raise _Answer.error(42001, "access_token expired", content_type)
+
+    # -- media
+
+    def _media_upload(self, request: Request) -> _Answer:
+        self._require_token(request)
+        media_type = request.query.get("type", "")
+        if media_type != "image":
+            raise _Answer.error(40004, "invalid media type")
+        part = request.form_files().get("media")
+        if part is None or not part[0]:
+            raise _Answer.error(41005, "media data missing")
+        data, content_type = part
+        if len(data) > 10 * 1024 * 1024:
+            raise _Answer.error(40006, "invalid media size")
+        media_id = self.upload(data, content_type)
+        return _Answer.json(
+            {
+                "type": media_type,
+                "media_id": media_id,
+                "created_at": int(self.clock()),
+                # Not in WeChat's answer: where the sandbox serves this image as a PicUrl.
+                "url": f"{request.base_url}/mmbiz/{media_id}",
+            }
+        )
+
+    def _find_media(self, media_id: str) -> _Media | None:
+        with self._lock:
+            media = self._media.get(media_id)
+        if media is None or self.clock() - media.created_at > self.settings.media_ttl_s:
+            return None
+        return media
+
+    def _media_get(self, request: Request) -> _Answer:
+        # WeChat answers media/get errors as JSON with text/plain and HTTP 200.
+        self._require_token(request, "text/plain")
+        media_id = request.query.get("media_id", "")
+        media = self._find_media(media_id)
+        if media is None:
+            raise _Answer.error(40007, "invalid media_id", "text/plain")
+        return _Answer(
+            body=media.data,
+            content_type=media.content_type,
+            headers=[("Content-Disposition", f'attachment; filename="{media_id[-12:]}.jpg"')],
+        )
+
+    def _picurl(self, request: Request) -> _Answer:
+        media = self._find_media(request.path.removeprefix("/mmbiz/"))
+        if media is None:
+            return _Answer(status="404 Not Found", body=b"not found", content_type="text/plain")
+        return _Answer(body=media.data, content_type=media.content_type)
+
+    # -- customer-service messages
+
+    def _custom_send(self, request: Request) -> _Answer:
+        self._require_token(request)
+        data = request.json()
+        touser = data.get("touser")
+        if not isinstance(touser, str) or not touser:
+            raise _Answer.error(40003, "invalid openid")
+        if data.get("msgtype") != "text":
+            raise _Answer.error(40008, "invalid message type")
+        text = data.get("text")
+        content = text.get("content") if isinstance(text, dict) else None
+        if not isinstance(content, str) or not content:
+            raise _Answer.error(44003, "empty news data")
+        with self._lock:
+            self._messages.append(SentMessage(touser, "text", content, self.clock()))
+        return _Answer.error(0, "ok")
+
+    # -- OCR
+
+    def _ocr_idcard(self, request: Request) -> _Answer:
+        return self._ocr(request, Kind.IDCARD)
+
+    def _ocr_bankcard(self, request: Request) -> _Answer:
+        return self._ocr(request, Kind.BANKCARD)
+
+    def _ocr(self, request: Request, kind: Kind) -> _Answer:
+        self._require_token(request)
+        mode = request.query.get("type", "photo")
+        if mode not in ("photo", "scan"):
+            raise _Answer.error(40097, "invalid args")
+        with self._lock:
+            today = self._today()
+            if self._ocr_calls[today] >= self.ocr_daily_quota:
+                raise _Answer.error(45009, "reach max api daily quota limit")
+            self._ocr_calls[today] += 1
+        image = self._ocr_image(request)
+        if not image or len(image) >= OCR_MAX_IMAGE_BYTES:
+            raise _Answer.error(101002, "invalid image data")
+        engine = self._ocr_engine()
+        try:
+            with self._engine_lock:  # OCR engine objects are not thread-safe
+                result = engine.recognize(image, kind, "scan" if mode == "scan" else "photo")
+        except NoCardFound:
+            raise _Answer.error(101001, "certificate not found") from None
+        except ImageError:
+            raise _Answer.error(101002, "invalid image data") from None
+        except EngineError:
+            raise _Answer.error(-1, "system error") from None
+        if result.kind != kind.value:
+            raise _Answer.error(101001, "certificate not found")
+        return _Answer.json(result.wechat_json())
+
+    def _ocr_image(self, request: Request) -> bytes:
+        img_url = request.query.get("img_url")
+        if img_url is not None:
+            # Only the sandbox's own PicUrls: an emulator must not fetch arbitrary URLs.
+            media_id = img_url.rsplit("/mmbiz/", 1)[-1] if "/mmbiz/" in img_url else ""
+            media = self._find_media(media_id)
+            if media is None:
+                raise _Answer.error(101000, "invalid image url")
+            return media.data
+        part = request.form_files().get("img")
+        if part is None:
+            raise _Answer.error(101000, "invalid image url")
+        return part[0]
+
+    def _ocr_engine(self) -> Engine:
+        with self._engine_lock:
+            if self.engine is None and self.engine_factory is not None:
+                self.engine = self.engine_factory()
+        if self.engine is None:
+            raise _Answer.error(-1, "system error (sandbox has no OCR engine)")
+        return self.engine
+
+    # -- control
+
+    def _control_stats(self, _request: Request) -> _Answer:
+        with self._lock:
+            return _Answer.json(
+                {
+                    "requests": dict(self.requests),
+                    "token_requests": self.token_requests,
+                    "ocr_calls_today": self._ocr_calls[self._today()],
+                    "ocr_daily_quota": self.ocr_daily_quota,
+                    "media": len(self._media),
+                    "messages": len(self._messages),
+                    "faults": len(self.faults),
+                }
+            )
+
+    def _control_messages(self, request: Request) -> _Answer:
+        messages = self.messages_for(request.query.get("openid"))
+        return _Answer.json({"messages": [asdict(m) for m in messages]})
+
+    def _control_faults(self, request: Request) -> _Answer:
+        if request.method == "POST":
+            data = request.json()
+            try:
+                rule = FaultRule.from_json(data)
+            except (TypeError, ValueError) as exc:
+                return _Answer(
+                    status="400 Bad Request", body=str(exc).encode(), content_type="text/plain"
+                )
+            self.add_fault(rule)
+        elif request.method == "DELETE":
+            self.clear_faults()
+        with self._lock:
+            return _Answer.json({"faults": [asdict(rule) for rule in self.faults]})
+
+    def _control_revoke(self, _request: Request) -> _Answer:
+        self.revoke_tokens()
+        return _Answer.error(0, "ok")
+
+    def _control_quota(self, request: Request) -> _Answer:
+        data = request.json()
+        with self._lock:
+            if isinstance(data.get("ocr_daily_quota"), int):
+                self.ocr_daily_quota = data["ocr_daily_quota"]
+            if isinstance(data.get("used_today"), int):
+                self._ocr_calls[self._today()] = data["used_today"]
+        return self._control_stats(request)
+
+    def _control_reset(self, _request: Request) -> _Answer:
+        self.reset()
+        return _Answer.error(0, "ok")
+
+
+def _read_request(environ: dict[str, Any]) -> Request:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        raise _Answer.error(40006, "invalid media size")
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+    scheme = environ.get("wsgi.url_scheme", "http")
+    return Request(
+        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        path=environ.get("PATH_INFO", "") or "/",
+        query=dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
+        content_type=environ.get("CONTENT_TYPE", ""),
+        body=body,
+        base_url=f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}",
+    )
+
+
+def _dropped(start_response: StartResponse) -> Iterator[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "1024")])
+    yield b"{"
+    raise SandboxDrop("sandbox fault: connection dropped")
+
+
+# ---------------------------------------------------------------- serving
+
+
+def mounted(prefix: str, app: WSGIApp) -> WSGIApp:
+    """``app`` under ``prefix`` (e.g. "/sandbox"), 404 elsewhere."""
+    prefix = prefix.rstrip("/")
+
+    def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path != prefix and not path.startswith(prefix + "/"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        environ = dict(environ)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = path[len(prefix) :]
+        return app(environ, start_response)
+
+    return dispatch
+
+
+class SandboxServer:
+    """The sandbox under ``/sandbox`` on a waitress server in a background thread."""
+
+    def __init__(
+        self, app: SandboxApp, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8
+    ) -> None:
+        from waitress.server import BaseWSGIServer, create_server
+
+        self.app = app
+        server = create_server(
+            mounted("/sandbox", app),
+            host=host,
+            port=port,
+            threads=threads,
+            clear_untrusted_proxy_headers=True,
+        )
+        if not isinstance(server, BaseWSGIServer):
+            raise ValueError(f"the sandbox serves one address, not {host!r}")
+        self._server = server
+        self.host = host
+        self.port = int(getattr(server, "effective_port"))  # noqa: B009  (not in the stubs)
+        self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """What ``wechat.api_base`` should be to talk to this sandbox."""
+        return f"{self.url}/sandbox"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server = self._server
+        channels: dict[int, Any] = getattr(server, "_map", {})
+
+        def close_everything() -> None:
+            # Keep-alive client connections keep waitress's loop running: close them too.
+            for channel in list(channels.values()):
+                channel.close()
+
+        # The thunk runs inside the serving loop, which then finds nothing left to serve.
+        getattr(server, "trigger").pull_trigger(close_everything)  # noqa: B009
+        self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -1,0 +1,359 @@
+"""The WeChat API sandbox over real HTTP on loopback (waitress in a thread)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import time_machine
+
+from bot.config import SandboxConfig
+from bot.sandbox import FaultRule, SandboxApp, SandboxServer
+from ocr.engine import CardResult, Kind, Mode
+from ocr.errors import CorruptImage, NoCardFound, OcrError
+
+APP_ID = SandboxConfig().app_id
+SECRET = SandboxConfig().app_secret
+JPEG = b"\xff\xd8\xff\xe0" + b"sandbox test image" * 20
+FRONT = CardResult(
+    kind="idcard",
+    fields={
+        "type": "Front",
+        "name": "张三",
+        "id": "11010519491231002X",
+        "addr": "北京市朝阳区某街1号",
+        "gender": "女",
+        "nationality": "汉",
+        "birth": "19491231",
+    },
+    engine="fake",
+)
+BANK = CardResult(kind="bankcard", fields={"number": "6222021234567890128"}, engine="fake")
+
+
+@dataclass
+class ScriptedEngine:
+    """An OCR engine with scripted answers per image; fails loudly on an unknown image."""
+
+    answers: dict[bytes, CardResult | OcrError]
+    name: str = "fake"
+    calls: list[tuple[bytes, Kind, Mode]] = field(default_factory=list)
+
+    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+        self.calls.append((image, kind, mode))
+        answer = self.answers[image]
+        if isinstance(answer, OcrError):
+            raise answer
+        return answer
+
+
+def token(http: httpx.Client, sandbox: SandboxServer) -> str:
+    answer = http.get(
+        f"{sandbox.api_base}/cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET},
+    ).json()
+    value: str = answer["access_token"]
+    return value
+
+
+def custom_send(http: httpx.Client, sandbox: SandboxServer, access_token: str) -> dict[str, Any]:
+    body = {"touser": "oUser", "msgtype": "text", "text": {"content": "你好"}}
+    answer: dict[str, Any] = http.post(
+        f"{sandbox.api_base}/cgi-bin/message/custom/send",
+        params={"access_token": access_token},
+        json=body,
+    ).json()
+    return answer
+
+
+def ocr(
+    http: httpx.Client, sandbox: SandboxServer, path: str, image: bytes, **params: str
+) -> httpx.Response:
+    return http.post(
+        f"{sandbox.api_base}/cv/ocr/{path}",
+        params={"access_token": token(http, sandbox), "type": "photo", **params},
+        files={"img": ("card.jpg", image, "image/jpeg")},
+    )
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def test_classic_token_checks_credentials_and_counts_requests(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    url = f"{sandbox.api_base}/cgi-bin/token"
+    good = {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}
+    answer = http.get(url, params=good).json()
+    assert answer["expires_in"] == 7200 and len(answer["access_token"]) > 32
+    assert http.get(url, params={**good, "secret": "wrong"}).json()["errcode"] == 40125
+    assert http.get(url, params={**good, "appid": "wxother"}).json()["errcode"] == 40013
+    assert http.get(url, params={**good, "grant_type": "x"}).json()["errcode"] == 40002
+    assert sandbox.app.token_requests == 4
+
+
+def test_stable_token_is_reused_until_forced(http: httpx.Client, sandbox: SandboxServer) -> None:
+    url = f"{sandbox.api_base}/cgi-bin/stable_token"
+    body = {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}
+    first = http.post(url, json=body).json()["access_token"]
+    assert http.post(url, json=body).json()["access_token"] == first
+    forced = http.post(url, json={**body, "force_refresh": True}).json()["access_token"]
+    assert forced != first
+    # A forced refresh retires the previous stable token at once.
+    assert custom_send(http, sandbox, first)["errcode"] == 40001
+    assert custom_send(http, sandbox, forced)["errcode"] == 0
+    assert http.post(url, json={**body, "secret": "nope"}).json()["errcode"] == 40125
+
+
+def test_new_classic_token_retires_the_old_one_after_the_grace(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        old = token(http, sandbox)
+        clock.shift(100)
+        new = token(http, sandbox)
+        assert custom_send(http, sandbox, old)["errcode"] == 0  # within the 300 s grace
+        clock.shift(301)
+        assert custom_send(http, sandbox, old)["errcode"] == 40001
+        assert custom_send(http, sandbox, new)["errcode"] == 0
+        clock.shift(7200)
+        assert custom_send(http, sandbox, new)["errcode"] == 42001
+
+
+def test_api_calls_need_a_known_token(http: httpx.Client, sandbox: SandboxServer) -> None:
+    assert custom_send(http, sandbox, "")["errcode"] == 41001
+    assert custom_send(http, sandbox, "made-up")["errcode"] == 40001
+    valid = token(http, sandbox)
+    sandbox.app.revoke_tokens()
+    assert custom_send(http, sandbox, valid)["errcode"] == 40001
+
+
+# ---------------------------------------------------------------- media
+
+
+def test_media_upload_get_and_picurl(http: httpx.Client, sandbox: SandboxServer) -> None:
+    access_token = token(http, sandbox)
+    uploaded = http.post(
+        f"{sandbox.api_base}/cgi-bin/media/upload",
+        params={"access_token": access_token, "type": "image"},
+        files={"media": ("a.jpg", JPEG, "image/jpeg")},
+    ).json()
+    media_id = uploaded["media_id"]
+    got = http.get(
+        f"{sandbox.api_base}/cgi-bin/media/get",
+        params={"access_token": access_token, "media_id": media_id},
+    )
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "image/jpeg"
+    assert got.content == JPEG
+    assert uploaded["url"] == f"{sandbox.api_base}/mmbiz/{media_id}"
+    assert http.get(uploaded["url"]).content == JPEG
+
+
+def test_unknown_and_expired_media_answer_40007_as_json(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        access_token = token(http, sandbox)
+        media_id = sandbox.app.upload(JPEG)
+        url = f"{sandbox.api_base}/cgi-bin/media/get"
+        unknown = http.get(url, params={"access_token": access_token, "media_id": "nope"})
+        assert unknown.status_code == 200
+        assert json.loads(unknown.content)["errcode"] == 40007
+        clock.shift(3 * 86400 + 1)
+        fresh_token = token(http, sandbox)
+        expired = http.get(url, params={"access_token": fresh_token, "media_id": media_id})
+        assert expired.status_code == 200 and expired.json()["errcode"] == 40007
+        assert http.get(f"{sandbox.api_base}/mmbiz/{media_id}").status_code == 404
+
+
+# ---------------------------------------------------------------- customer-service messages
+
+
+def test_custom_messages_are_recorded_per_openid(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    access_token = token(http, sandbox)
+    url = f"{sandbox.api_base}/cgi-bin/message/custom/send"
+    for openid, text in (("oA", "一"), ("oB", "二"), ("oA", "三")):
+        body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        answer = http.post(url, params={"access_token": access_token}, json=body).json()
+        assert answer == {"errcode": 0, "errmsg": "ok"}
+    listed = http.get(f"{sandbox.api_base}/_control/messages", params={"openid": "oA"}).json()
+    assert [m["content"] for m in listed["messages"]] == ["一", "三"]
+    assert {m["touser"] for m in listed["messages"]} == {"oA"}
+    bad = {"touser": "oA", "msgtype": "image", "image": {"media_id": "x"}}
+    assert (
+        http.post(url, params={"access_token": access_token}, json=bad).json()["errcode"] == 40008
+    )
+    no_user = {"msgtype": "text", "text": {"content": "x"}}
+    assert (
+        http.post(url, params={"access_token": access_token}, json=no_user).json()["errcode"]
+        == 40003
+    )
+    assert len(sandbox.app.messages_for()) == 3
+
+
+# ---------------------------------------------------------------- OCR
+
+
+def test_ocr_answers_wechat_json(http: httpx.Client, sandbox: SandboxServer) -> None:
+    engine = ScriptedEngine({JPEG: FRONT, b"\xff\xd8bank": BANK})
+    sandbox.app.engine = engine
+    front = ocr(http, sandbox, "idcard", JPEG).json()
+    assert front == {
+        "errcode": 0,
+        "errmsg": "ok",
+        "type": "Front",
+        "name": "张三",
+        "id": "11010519491231002X",
+        "addr": "北京市朝阳区某街1号",
+        "gender": "女",
+        "nationality": "汉",
+    }
+    assert ocr(http, sandbox, "bankcard", b"\xff\xd8bank").json() == {
+        "errcode": 0,
+        "errmsg": "ok",
+        "number": "6222021234567890128",
+    }
+    assert [(kind, mode) for _, kind, mode in engine.calls] == [
+        (Kind.IDCARD, "photo"),
+        (Kind.BANKCARD, "photo"),
+    ]
+
+
+def test_ocr_error_codes(http: httpx.Client, sandbox: SandboxServer) -> None:
+    sandbox.app.engine = ScriptedEngine(
+        {b"blank": NoCardFound("none"), b"junk": CorruptImage("junk"), JPEG: BANK}
+    )
+    assert ocr(http, sandbox, "idcard", b"blank").json()["errcode"] == 101001
+    assert ocr(http, sandbox, "idcard", b"junk").json()["errcode"] == 101002
+    # A bank card sent to the ID card API is "no certificate found", as WeChat says.
+    assert ocr(http, sandbox, "idcard", JPEG).json()["errcode"] == 101001
+    assert ocr(http, sandbox, "idcard", b"x" * (2 * 1024 * 1024)).json()["errcode"] == 101002
+    foreign = http.post(
+        f"{sandbox.api_base}/cv/ocr/idcard",
+        params={"access_token": token(http, sandbox), "img_url": "http://example.com/a.jpg"},
+    )
+    assert foreign.json()["errcode"] == 101000
+
+
+def test_ocr_by_img_url_of_an_uploaded_image(http: httpx.Client, sandbox: SandboxServer) -> None:
+    sandbox.app.engine = ScriptedEngine({JPEG: FRONT})
+    media_id = sandbox.app.upload(JPEG)
+    answer = http.post(
+        f"{sandbox.api_base}/cv/ocr/idcard",
+        params={
+            "access_token": token(http, sandbox),
+            "type": "scan",
+            "img_url": f"{sandbox.api_base}/mmbiz/{media_id}",
+        },
+    ).json()
+    assert answer["errcode"] == 0 and answer["name"] == "张三"
+
+
+def test_ocr_daily_quota_gives_45009(http: httpx.Client, sandbox: SandboxServer) -> None:
+    sandbox.app.engine = ScriptedEngine({JPEG: BANK})
+    sandbox.app.ocr_daily_quota = 2
+    with time_machine.travel("2026-11-25 23:59:00+00:00", tick=False) as clock:
+        codes = [ocr(http, sandbox, "bankcard", JPEG).json()["errcode"] for _ in range(3)]
+        assert codes == [0, 0, 45009]
+        clock.shift(120)  # a new UTC day
+        assert ocr(http, sandbox, "bankcard", JPEG).json()["errcode"] == 0
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_errcode_for_the_next_n_calls_on_a_path(http: httpx.Client, sandbox: SandboxServer) -> None:
+    access_token = token(http, sandbox)
+    added = http.post(
+        f"{sandbox.api_base}/_control/faults",
+        json={"path_prefix": "/cgi-bin/message/", "errcode": 45047, "remaining": 2},
+    )
+    assert added.status_code == 200 and len(added.json()["faults"]) == 1
+    codes = [custom_send(http, sandbox, access_token)["errcode"] for _ in range(3)]
+    assert codes == [45047, 45047, 0]
+    assert token(http, sandbox)  # other paths never saw the fault
+    assert http.get(f"{sandbox.api_base}/_control/faults").json()["faults"] == []
+
+
+def test_dropped_connection_and_http_status(http: httpx.Client, sandbox: SandboxServer) -> None:
+    sandbox.app.add_fault(FaultRule(drop=True, remaining=1))
+    with pytest.raises(httpx.RemoteProtocolError):
+        token(http, sandbox)
+    sandbox.app.add_fault(FaultRule(http_status=503, remaining=1))
+    response = http.get(
+        f"{sandbox.api_base}/cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET},
+    )
+    assert response.status_code == 503
+    assert token(http, sandbox)
+
+
+def test_bad_fault_rule_is_refused(http: httpx.Client, sandbox: SandboxServer) -> None:
+    url = f"{sandbox.api_base}/_control/faults"
+    assert http.post(url, json={"errcode": 1, "bogus": 2}).status_code == 400
+    assert http.post(url, json={"errcode": 1, "rate": 2}).status_code == 400
+    assert http.delete(url).json() == {"faults": []}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def _call(app: SandboxApp, path: str, query: str = "") -> tuple[str, bytes]:
+    status: list[str] = []
+
+    def start_response(line: str, _headers: list[tuple[str, str]]) -> None:
+        status.append(line)
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(b""),
+        "HTTP_HOST": "sandbox.test",
+    }
+    body: Iterable[bytes] = app(environ, start_response)
+    return status[0], b"".join(body)
+
+
+def test_latency_and_error_rate_from_config() -> None:
+    sleep = _Recorder()
+    settings = SandboxConfig(latency_ms=250, error_rate=0.5)
+    app = SandboxApp(settings, sleep=sleep, seed=7)
+    query = f"grant_type=client_credential&appid={APP_ID}&secret={SECRET}"
+    codes = [
+        json.loads(_call(app, "/cgi-bin/token", query)[1]).get("errcode", 0) for _ in range(40)
+    ]
+    assert sleep.slept == [0.25] * 40
+    assert 5 < codes.count(-1) < 35  # roughly half fail, and both outcomes occur
+    assert set(codes) == {0, -1}
+    assert app.token_requests == 40
+
+
+def test_control_stats_and_reset(http: httpx.Client, sandbox: SandboxServer) -> None:
+    token(http, sandbox)
+    sandbox.app.upload(JPEG)
+    stats = http.get(f"{sandbox.api_base}/_control/stats").json()
+    assert stats["token_requests"] == 1 and stats["media"] == 1
+    assert stats["requests"] == {"/cgi-bin/token": 1}
+    http.post(f"{sandbox.api_base}/_control/reset")
+    after = http.get(f"{sandbox.api_base}/_control/stats").json()
+    assert after["token_requests"] == 0 and after["media"] == 0
+
+
+def test_unknown_path_and_wrong_method(http: httpx.Client, sandbox: SandboxServer) -> None:
+    assert http.get(f"{sandbox.api_base}/cgi-bin/nope").json()["errcode"] == 404
+    assert http.post(f"{sandbox.api_base}/cgi-bin/token").status_code == 405
+    assert http.get(f"{sandbox.url}/elsewhere").status_code == 404
