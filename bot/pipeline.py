@@ -18,13 +18,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -43,6 +45,7 @@ from bot.models import (
     stale_runs,
     utcnow,
 )
+from bot.wechat import WechatBadMedia, WechatClient, WechatError, WechatMediaTooLarge
 from ocr.engine import CardResult, Engine, Kind
 from ocr.errors import EngineError, ImageError, NoCardFound, OcrError
 from ocr.image import ImageLimits, decode_image
@@ -73,6 +76,66 @@ class TextSender(Protocol):
     """Sends a customer-service text message; raises an error with ``errcode`` on failure."""
 
     def send_text(self, openid: str, content: str) -> None: ...
+
+
+class WechatMedia:
+    """Photo bytes by MediaId through media/get; the PicUrl only if that fails.
+
+    A PicUrl arrives inside the (signed) message, but we still fetch it only from the
+    configured CDN hosts: the webhook must not become a way to make us fetch any URL.
+    """
+
+    def __init__(
+        self,
+        client: WechatClient,
+        http: httpx.Client,
+        *,
+        picurl_hosts: Collection[str],
+        max_bytes: int,
+    ) -> None:
+        self.client = client
+        self.http = http
+        self.picurl_hosts = frozenset(host.lower() for host in picurl_hosts)
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def from_config(cls, config: Config, client: WechatClient, http: httpx.Client) -> WechatMedia:
+        hosts = set(config.wechat.picurl_hosts)
+        if config.sandbox_mode:
+            hosts.add(urlsplit(config.api_base).netloc)  # the sandbox serves PicUrls itself
+        return cls(client, http, picurl_hosts=hosts, max_bytes=config.wechat.max_media_bytes)
+
+    def download(self, media_id: str, pic_url: str) -> bytes:
+        try:
+            if not media_id:
+                raise WechatBadMedia(40007, "no MediaId in the message")
+            return self.client.get_media(media_id).data
+        except WechatMediaTooLarge:
+            raise
+        except WechatError as exc:
+            if not self.allowed(pic_url):
+                raise
+            log.info("media/get failed (errcode %s), fetching the PicUrl", exc.errcode)
+        return self._fetch(pic_url)
+
+    def allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.username or parts.password:
+            return False
+        return (parts.hostname or "") in self.picurl_hosts or parts.netloc in self.picurl_hosts
+
+    def _fetch(self, url: str) -> bytes:
+        with self.http.stream("GET", url, follow_redirects=False) as response:
+            if response.status_code != 200:
+                raise WechatBadMedia(40007, f"PicUrl answered HTTP {response.status_code}")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise WechatMediaTooLarge(-4, "PicUrl body over the cap")
+                chunks.append(chunk)
+        return b"".join(chunks)
 
 
 @dataclass(frozen=True)

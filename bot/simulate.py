@@ -21,6 +21,9 @@ from werobot.crypto import MessageCrypt
 from werobot.parser import parse_xml
 from werobot.utils import get_signature
 
+from bot.config import Config
+from bot.wechat import TokenApi, WechatClient
+
 # WeChat's own behaviour when pushing a message to an official account's server.
 WECHAT_TIMEOUT_S = 5.0
 WECHAT_TRIES = 3
@@ -187,3 +190,135 @@ class PushOutcome:
     @property
     def answered(self) -> bool:
         return self.status == 200
+
+
+# ---------------------------------------------------------------- wxocr simulate
+
+
+class SimulationError(Exception):
+    """The simulation cannot run (no sandbox, unreadable image...); the message says why."""
+
+
+class _SandboxTokens:
+    """The access token for talking to the sandbox, fetched on first use."""
+
+    def __init__(self, api: TokenApi) -> None:
+        self.api = api
+        self._token = ""
+
+    def get_token(self) -> str:
+        if not self._token:
+            self._token = self.api.fetch().token
+        return self._token
+
+    def refresh_token(self, stale: str) -> str:
+        self._token = self.api.fetch(force=True).token
+        return self._token
+
+
+@dataclass
+class Simulator:
+    """Sends one user's messages to our webhook the way WeChat would, via the sandbox."""
+
+    config: Config
+    url: str
+    openid: str
+    safe: bool = False
+    wait_s: float = 30.0
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=WECHAT_TIMEOUT_S))
+
+    def __post_init__(self) -> None:
+        if not self.config.sandbox_mode and not self.config.wechat.api_base:
+            raise SimulationError(
+                "simulate talks to the sandbox: use it with a sandbox-mode config "
+                "(empty wechat.app_id) or set wechat.api_base to a sandbox"
+            )
+        if self.safe and not self.config.wechat.encoding_aes_key:
+            raise SimulationError("--safe needs wechat.encoding_aes_key (the server's, too)")
+        self.api_base = self.config.api_base
+        tokens = _SandboxTokens(
+            TokenApi(
+                self.http,
+                api_base=self.api_base,
+                app_id=self.config.app_id,
+                app_secret=self.config.app_secret,
+                mode=self.config.wechat.token_mode,
+            )
+        )
+        self.client = WechatClient(self.http, tokens, api_base=self.api_base)
+        self.pusher = WechatPusher(
+            url=self.url,
+            token=self.config.wechat.token,
+            app_id=self.config.app_id,
+            encoding_aes_key=self.config.wechat.encoding_aes_key if self.safe else "",
+            client=self.http,
+        )
+
+    def say(self, text: str) -> PushOutcome:
+        return self.pusher.push_with_retries(text_fields(self.openid, text, new_msg_id()))
+
+    def upload(self, image: bytes) -> tuple[str, str]:
+        """Upload to the sandbox like a user's phone does; (MediaId, PicUrl)."""
+        media_id = self.client.upload_media(image)
+        return media_id, f"{self.api_base}/mmbiz/{media_id}"
+
+    def send_photo(
+        self,
+        image: bytes,
+        *,
+        msg_id: int | None = None,
+        on_try: Callable[[int, str], None] | None = None,
+    ) -> PushOutcome:
+        media_id, pic_url = self.upload(image)
+        fields = image_fields(self.openid, media_id, pic_url, msg_id or new_msg_id())
+        return self.pusher.push_with_retries(fields, on_try)
+
+    def custom_messages(self) -> list[str]:
+        """Customer-service texts the sandbox has recorded for this user, oldest first."""
+        response = self.http.get(
+            f"{self.api_base}/_control/messages", params={"openid": self.openid}
+        )
+        response.raise_for_status()
+        return [str(m["content"]) for m in response.json()["messages"]]
+
+    def wait_for_custom_messages(self, already: int, count: int = 1) -> list[str]:
+        """Wait until ``count`` new customer-service messages arrived (or ``wait_s`` passed)."""
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            messages = self.custom_messages()[already:]
+            if len(messages) >= count or time.monotonic() >= deadline:
+                return messages
+            time.sleep(0.2)
+
+
+def run_simulation(
+    config: Config,
+    image: bytes,
+    *,
+    url: str,
+    openid: str,
+    command: str | None,
+    safe: bool,
+    out: Callable[[str], None],
+) -> bool:
+    """``wxocr simulate``: True when the user got an answer (passive or later)."""
+    simulator = Simulator(config, url=url, openid=openid, safe=safe)
+    if command:
+        said = simulator.say(command)
+        out(f"> {command}\n{said.reply or '(no reply)'}")
+    before = len(simulator.custom_messages())
+    out(f"> [photo, {len(image)} bytes]")
+    outcome = simulator.send_photo(image, on_try=lambda n, what: out(f"  try {n}: {what}"))
+    if outcome.reply is not None:
+        out("passive reply:\n" + outcome.reply)
+        return True
+    if not outcome.answered:
+        out("no answer after 3 tries: WeChat would show 该公众号暂时无法提供服务，请稍后再试")
+        return False
+    out(f"answered '{outcome.body}'; waiting up to {simulator.wait_s:.0f} s for the result…")
+    later = simulator.wait_for_custom_messages(before)
+    for text in later:
+        out("customer-service message:\n" + text)
+    if not later:
+        out("no customer-service message arrived")
+    return bool(later)
