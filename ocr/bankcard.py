@@ -17,7 +17,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ocr import layout
@@ -32,8 +32,10 @@ MAX_PREFIX = 10
 LOW_CONFIDENCE = 0.8
 # A look-alike letter's second reading is a likelier fix than a digit the recogniser
 # got wrong outright.
-CORRECTION_COST = {"": 0.0, "letter": 10.0, "digit": 30.0}
+CORRECTION_COST = {"": 0.0, "letter": 10.0, "seam": 8.0, "gap": 20.0, "digit": 30.0, "drop": 30.0}
 AMBIGUITY_MARGIN = 8.0
+# Corrections are tried on this many of the best raw readings (bounds the work).
+CORRECTION_SEEDS = 6
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,8 @@ DIGIT_CONFUSIONS: dict[str, str] = {
 }
 
 EXPIRY = re.compile(r"(?<!\d)(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
+# The same with a stray character glued in front ("105/31"), a last resort.
+LOOSE_EXPIRY = re.compile(r"(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
 _DIGITISH = "0-9" + re.escape("".join(LOOKALIKES))
 _DIGIT_RUN = re.compile(f"[{_DIGITISH}](?:[{_DIGITISH} ]*[{_DIGITISH}])?")
 
@@ -265,15 +269,17 @@ def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]
 
 def find_expiry(texts: Sequence[str]) -> str | None:
     """``MM/YY`` of the latest expiry-looking date printed (cards may also show VALID FROM)."""
-    found = []
-    for text in texts:
-        for match in EXPIRY.finditer(unicodedata.normalize("NFKC", text)):
-            month, year = match.group(1), match.group(2)[-2:]
-            found.append((year, month))
-    if not found:
-        return None
-    year, month = max(found)
-    return f"{month}/{year}"
+    normalised = [unicodedata.normalize("NFKC", text) for text in texts]
+    for pattern in (EXPIRY, LOOSE_EXPIRY):
+        found = [
+            (match.group(2)[-2:], match.group(1))
+            for text in normalised
+            for match in pattern.finditer(text)
+        ]
+        if found:
+            year, month = max(found)
+            return f"{month}/{year}"
+    return None
 
 
 # --- Candidates -------------------------------------------------------------------------
@@ -283,59 +289,82 @@ def find_expiry(texts: Sequence[str]) -> str | None:
 class Candidate:
     number: str
     pieces: tuple[Piece, ...]
-    whole_line: bool
+    whole_line: bool  # every digit piece of its line, not a part of them
+    window: bool  # cut out of one over-long piece
     letter_reads: int
-    correction: str = ""  # "" | "letter" (a look-alike's second reading) | "digit"
-
-
-def _runs(line: Sequence[Piece]) -> Iterator[tuple[tuple[Piece, ...], bool]]:
-    for start in range(len(line)):
-        for end in range(start + 1, len(line) + 1):
-            run = tuple(line[start:end])
-            if sum(len(p.digits) for p in run) > MAX_LENGTH:
-                break
-            yield run, (start == 0 and end == len(line))
+    correction: str = ""  # a key of CORRECTION_COST
 
 
 def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
+    """Runs of consecutive pieces in either order along the line, up to one digit too long.
+
+    Over-long runs are kept as seeds for a deletion; only plausible lengths are scored.
+    """
     for ordered in (list(line), list(reversed(line))):
-        for run, whole in _runs(ordered):
-            number = "".join(p.digits for p in run)
-            if len(number) >= MIN_LENGTH:
-                letters = sum(len(p.letters) for p in run)
-                yield Candidate(number, run, whole, letters)
+        for start in range(len(ordered)):
+            for end in range(start + 1, len(ordered) + 1):
+                run = tuple(ordered[start:end])
+                number = "".join(p.digits for p in run)
+                if len(number) > MAX_LENGTH + 1:
+                    break
+                if len(number) >= MIN_LENGTH - 1:
+                    whole = start == 0 and end == len(ordered)
+                    letters = sum(len(p.letters) for p in run)
+                    yield Candidate(number, run, whole, False, letters)
         # A box that caught extra digits (background, a neighbouring group) still holds
         # the number as a window.
         for piece in ordered:
-            if len(piece.digits) > MAX_LENGTH:
+            if len(piece.digits) > MAX_LENGTH + 1:
                 for size in range(MAX_LENGTH, MIN_LENGTH - 1, -1):
                     for start in range(len(piece.digits) - size + 1):
                         window = piece.digits[start : start + size]
-                        yield Candidate(window, (piece,), False, len(piece.letters))
+                        yield Candidate(window, (piece,), False, True, len(piece.letters))
 
 
-def _alternatives(candidate: Candidate) -> Iterator[tuple[int, str, str]]:
-    """(position, other digit, kind of correction) worth trying, look-alikes first."""
-    if candidate.number == "".join(p.digits for p in candidate.pieces):
+def _plausible_length(candidate: Candidate) -> bool:
+    return MIN_LENGTH <= len(candidate.number) <= MAX_LENGTH
+
+
+def _seams(candidate: Candidate) -> list[int]:
+    """Offsets where one piece ends and the next begins."""
+    offsets, offset = [], 0
+    for piece in candidate.pieces[:-1]:
+        offset += len(piece.digits)
+        offsets.append(offset)
+    return offsets
+
+
+def _edits(candidate: Candidate) -> Iterator[tuple[str, str]]:
+    """(edited number, kind of correction): single-character fixes, likeliest kinds first."""
+    number = candidate.number
+    if not candidate.window:
         offset = 0
         for piece in candidate.pieces:
             for position, choices in enumerate(piece.alternatives):
+                at = offset + position
                 for digit in choices:
-                    yield offset + position, digit, "letter"
+                    yield number[:at] + digit + number[at + 1 :], "letter"
             offset += len(piece.digits)
-    for position, digit in enumerate(candidate.number):
+        # Neighbouring boxes overlap on a photo, so the digit at their seam is often
+        # read twice ("62148313" + "38460").
+        for seam in _seams(candidate):
+            if number[seam - 1] == number[seam]:
+                yield number[:seam] + number[seam + 1 :], "seam"
+    for at, digit in enumerate(number):
         for other in DIGIT_CONFUSIONS[digit]:
-            yield position, other, "digit"
+            yield number[:at] + other + number[at + 1 :], "digit"
+    for at in range(len(number)):
+        # Card numbers are printed in groups of four; the gap between two groups is
+        # where a recogniser that lost the spacing likes to invent a character.
+        kind = "gap" if at % 4 == 0 and at else "drop"
+        yield number[:at] + number[at + 1 :], kind
 
 
 def _corrected(candidate: Candidate) -> Iterator[Candidate]:
-    """Single-character substitutions that make a failing candidate pass Luhn."""
-    for position, digit, kind in _alternatives(candidate):
-        number = candidate.number[:position] + digit + candidate.number[position + 1 :]
-        if luhn_ok(number):
-            yield Candidate(
-                number, candidate.pieces, candidate.whole_line, candidate.letter_reads, kind
-            )
+    """Single-character edits that give a plausible length and pass Luhn."""
+    for number, kind in _edits(candidate):
+        if MIN_LENGTH <= len(number) <= MAX_LENGTH and luhn_ok(number):
+            yield replace(candidate, number=number, correction=kind)
 
 
 @dataclass(frozen=True)
@@ -343,6 +372,19 @@ class Scored:
     score: float
     candidate: Candidate
     info: BinInfo | None
+
+    @property
+    def clean(self) -> bool:
+        """Nothing to improve on: as read, Luhn, a known issuer with its usual length."""
+        number, info = self.candidate.number, self.info
+        return (
+            luhn_ok(number)
+            and info is not None
+            and bool(info.bank)
+            and len(number) in info.lengths
+            and self.candidate.whole_line
+            and not self.candidate.correction
+        )
 
 
 def _score(candidate: Candidate, tallest: float) -> Scored:
@@ -353,12 +395,13 @@ def _score(candidate: Candidate, tallest: float) -> Scored:
         score += 100
     if info is not None:
         score += 40 if info.bank else 15
-        if len(number) in info.lengths:
-            score += 12
+        score += 12 if len(number) in info.lengths else -15
     elif len(number) in (16, 19):
         score += 4
     if candidate.whole_line:
         score += 15
+    if candidate.window:
+        score -= 20
     score -= CORRECTION_COST[candidate.correction] + 2 * candidate.letter_reads
     pieces = candidate.pieces
     score += 10 * sum(p.score for p in pieces) / len(pieces)
@@ -406,18 +449,19 @@ def choose_number(boxes: Sequence[TextBox]) -> Scored | None:
     lines = _pieces_by_line(boxes)
     if not lines:
         return None
-    candidates = [c for line in lines for c in _line_candidates(line)]
-    if not candidates:
+    seeds = [c for line in lines for c in _line_candidates(line)]
+    if not seeds:
         return None
     tallest = max(p.height for line in lines for p in line if len(p.digits) >= 3)
-    scored = [_score(c, tallest) for c in candidates]
-    if not any(luhn_ok(s.candidate.number) for s in scored):
-        fix = _unambiguous_fix([_score(f, tallest) for c in candidates for f in _corrected(c)])
-        if fix is not None:
-            scored.append(fix)
-    if not scored:
-        return None
-    return max(scored, key=lambda s: s.score)
+    scored = [_score(c, tallest) for c in seeds if _plausible_length(c)]
+    best = max(scored, key=lambda s: s.score, default=None)
+    if best is None or not best.clean:
+        ranked = sorted(seeds, key=lambda c: _score(c, tallest).score, reverse=True)
+        fixes = [_score(f, tallest) for c in ranked[:CORRECTION_SEEDS] for f in _corrected(c)]
+        fix = _unambiguous_fix(fixes)
+        if fix is not None and (best is None or fix.score > best.score):
+            best = fix
+    return best
 
 
 # --- The extractor ----------------------------------------------------------------------

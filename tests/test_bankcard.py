@@ -138,6 +138,20 @@ def test_one_misread_digit_in_the_bin_is_corrected_by_luhn_and_the_bin_table() -
     assert "number_corrected" in result.warnings
 
 
+def test_a_digit_read_twice_where_two_boxes_overlap_is_dropped() -> None:
+    groups = [CMB_16[:8], CMB_16[7:12], CMB_16[12:]]  # the 8th digit in both boxes
+    result = extract_bankcard(card_boxes(groups))
+    assert result.fields["number"] == CMB_16
+    assert "number_corrected" in result.warnings
+
+
+def test_a_character_invented_in_a_gap_between_groups_is_dropped() -> None:
+    # Spacing lost after the third group and a "7" read in the gap: 20 digits.
+    spaced = f"{ABC_19[:4]} {ABC_19[4:8]} {ABC_19[8:12]}7{ABC_19[12:]}"
+    result = extract_bankcard(card_boxes([spaced]))
+    assert result.fields["number"] == ABC_19
+
+
 def test_an_ambiguous_misread_is_returned_as_read_and_flagged() -> None:
     # One digit wrong after the BIN: Luhn knows the number is wrong, but several single
     # changes would fix it and nothing tells them apart, so no guess is made.
@@ -205,6 +219,7 @@ def test_expiry_takes_the_latest_date_and_normalises_the_year() -> None:
     assert find_expiry(["VALID FROM 03/21", "THRU 03/26"]) == "03/26"
     assert find_expiry(["有效期 12/2031"]) == "12/31"
     assert find_expiry(["13/29", "6228"]) is None
+    assert find_expiry(["有效期", "105/31"]) == "05/31"
 
 
 def test_printed_bank_prefers_the_specific_name() -> None:
