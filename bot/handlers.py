@@ -11,19 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select
 from werobot.messages.events import WeChatEvent
 
 from bot import replies
 from bot.commands import Command, CommandName, is_operator, parse_command
 from bot.config import Config
 from bot.db import SessionFactory
-from bot.models import Outcome, Usage, get_pref, message_key, record_usage, set_pref
+from bot.models import Outcome, get_pref, message_key, record_usage, set_pref
 from bot.pipeline import PhotoRequest, Pipeline
+from bot.usage import usage_summary_text
 from ocr.engine import Kind
 
 log = logging.getLogger(__name__)
@@ -115,20 +115,7 @@ class Handlers:
 
     def _usage_report(self, days: int) -> str:
         tz = ZoneInfo(self.config.log.timezone)
-        today = datetime.now(tz).date()
-        first_day = today - timedelta(days=days - 1)
-        since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz).astimezone(UTC)
-        photos = Usage.outcome != Outcome.COMMAND.value
+        first_day = datetime.now(tz).date() - timedelta(days=days - 1)
+        since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
         with self.sessions() as session:
-            counts = {
-                str(outcome): int(count)
-                for outcome, count in session.execute(
-                    select(Usage.outcome, func.count())
-                    .where(Usage.created_at >= since, photos)
-                    .group_by(Usage.outcome)
-                )
-            }
-            users = session.scalar(
-                select(func.count(distinct(Usage.openid))).where(Usage.created_at >= since, photos)
-            )
-        return replies.usage_summary(days, counts, int(users or 0))
+            return usage_summary_text(session, since, timezone_name=self.config.log.timezone)

@@ -146,12 +146,3 @@ def unsupported_message() -> str:
 def not_operator() -> str:
     """For 用量/usage from a user who is not an operator: the same as any unknown text."""
     return help_text()
-
-
-def usage_summary(days: int, counts: dict[str, int], users: int) -> str:
-    """Operator report: request counts by outcome over the last ``days`` days."""
-    period = "今天" if days == 1 else f"最近 {days} 天"
-    total = sum(counts.values())
-    lines = [f"{period}：{total} 次识别，{users} 位用户"]
-    lines += [f"{outcome}：{count}" for outcome, count in sorted(counts.items())]
-    return "\n".join(lines)

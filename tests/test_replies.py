@@ -103,12 +103,6 @@ def test_kind_chosen_and_help() -> None:
     assert "身份证" in replies.welcome()
 
 
-def test_usage_summary_counts_outcomes() -> None:
-    text = replies.usage_summary(7, {"ok": 5, "no_card": 2}, users=3)
-    assert "最近 7 天：7 次识别，3 位用户" in text
-    assert "ok：5" in text
-
-
 @pytest.mark.parametrize(
     "text",
     [
