@@ -335,6 +335,8 @@ td:first-child,th:first-child{text-align:left}
 .muted{color:#666;font-size:.9em}.error{color:#c62828;font-weight:bold}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
 form.filters label{display:flex;flex-direction:column;font-size:.85em}
+form.filters fieldset label{display:inline;margin-right:.6rem}
+.key{text-align:left}
 svg.chart{width:100%;max-width:60rem;height:auto;margin-bottom:1rem}
 svg text{font-size:11px;fill:#444}
 """
@@ -391,10 +393,10 @@ def _format_ms(value: float | None) -> str:
 
 
 def _groups_table(groups: list[UsageGroup], group_by: tuple[GroupBy, ...]) -> str:
-    head = "".join(f"<th>{g.value}</th>" for g in group_by)
+    head = "".join(f'<th class="key">{g.value}</th>' for g in group_by)
     rows = "".join(
         "<tr>"
-        + "".join(f"<td>{escape(group.keys[g.value])}</td>" for g in group_by)
+        + "".join(f'<td class="key">{escape(group.keys[g.value])}</td>' for g in group_by)
         + f"<td>{group.count}</td><td>{group.ok}</td><td>{group.success_rate:.1%}</td>"
         + f"<td>{_format_ms(group.p50_ms)}</td><td>{_format_ms(group.p95_ms)}</td></tr>"
         for group in groups

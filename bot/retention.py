@@ -1,13 +1,15 @@
 """Usage retention: a daily APScheduler job deletes usage rows older than ``retention.usage_days``.
 
-The bot's scheduler setup calls :func:`register_retention_job` once. Several processes may
-each run it: deleting rows that are already gone is harmless, and the batches keep each
-write transaction short.
+The bot's scheduler setup calls :func:`register_retention_job` once per process. When
+several processes (or hosts) share the database, a lease in the database lets one of them
+purge and the others skip that day's run; the batches keep each write transaction short.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.job import Job
@@ -15,6 +17,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config
+from bot.models import acquire_lease
 from bot.usage import PurgeResult, SessionFactory, purge_usage, zone
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,9 @@ JOB_ID = "usage-retention"
 # Early morning in the operators' zone: the quietest hour for a bulk delete.
 RUN_AT_HOUR, RUN_AT_MINUTE = 4, 17
 BATCH_SIZE = 5000
+# Longer than a purge takes and shorter than a day: the other processes' runs that same
+# morning find the lease taken; the next morning it has expired.
+LEASE_S = 6 * 3600
 
 
 def purge_expired_usage(
@@ -40,8 +46,12 @@ def purge_expired_usage(
     return result
 
 
-def _run_job(config: Config, session_factory: SessionFactory) -> None:
+def _run_job(config: Config, session_factory: SessionFactory, holder: str) -> None:
     try:
+        with session_factory() as session, session.begin():
+            if not acquire_lease(session, JOB_ID, holder, LEASE_S):
+                log.info("usage retention: skipped, another process has run it")
+                return
         purge_expired_usage(config, session_factory)
     except Exception:
         # The scheduler would log it too, but without saying which job's data is at stake.
@@ -49,16 +59,24 @@ def _run_job(config: Config, session_factory: SessionFactory) -> None:
 
 
 def register_retention_job(
-    scheduler: BaseScheduler, config: Config, session_factory: SessionFactory
+    scheduler: BaseScheduler,
+    config: Config,
+    session_factory: SessionFactory,
+    *,
+    holder: str | None = None,
 ) -> Job:
-    """Add (or replace) the daily purge on ``scheduler``; returns the job."""
+    """Add (or replace) the daily purge on ``scheduler``; returns the job.
+
+    ``holder`` names this process in the lease (default: host name and process id).
+    """
+    holder = holder or f"{socket.gethostname()}:{os.getpid()}"
     trigger = CronTrigger(
         hour=RUN_AT_HOUR, minute=RUN_AT_MINUTE, timezone=zone(config.log.timezone)
     )
     return scheduler.add_job(
         _run_job,
         trigger,
-        args=(config, session_factory),
+        args=(config, session_factory, holder),
         id=JOB_ID,
         name="delete old usage rows",
         replace_existing=True,

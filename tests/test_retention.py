@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.config import Config, RetentionConfig
 from bot.db import SessionFactory, create_db_engine, session_factory
-from bot.models import Usage, record_usage
+from bot.models import Usage, acquire_lease, record_usage
 from bot.retention import JOB_ID, purge_expired_usage, register_retention_job
 
 pytestmark = pytest.mark.db
@@ -101,3 +101,24 @@ def test_a_failing_run_is_logged_not_raised(
     finally:
         engine.dispose()
     assert "usage retention failed" in caplog.text
+
+
+def test_only_one_process_purges_per_day(sessions: SessionFactory) -> None:
+    now = datetime.now(UTC)
+    add_rows(sessions, 60, now=now)
+    with sessions() as session, session.begin():
+        assert acquire_lease(session, JOB_ID, "other-host:1", 3600)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.start(paused=True)
+    try:
+        job = register_retention_job(scheduler, CONFIG, sessions, holder="this-host:2")
+    finally:
+        scheduler.shutdown(wait=False)
+    job.func(*job.args)
+    assert remaining_ages(sessions, now) == [60]  # the other process has today's run
+
+    with sessions() as session, session.begin():
+        # The other process's lease runs out (e.g. it was yesterday's).
+        assert acquire_lease(session, JOB_ID, "other-host:1", -1)
+    job.func(*job.args)
+    assert remaining_ages(sessions, now) == []
