@@ -100,6 +100,15 @@ def guilloche(
     return Image.fromarray(np.clip(mixed, 0, 255).astype(np.uint8), "RGB")
 
 
+def _tinted(
+    image: Image.Image, top: tuple[float, float, float], bottom: tuple[float, float, float]
+) -> Image.Image:
+    """Fades a colour tint from top to bottom, like the blue-to-peach print of an ID card."""
+    ramp = np.linspace(0.0, 1.0, image.size[1], dtype=np.float32)[:, None, None]
+    tint = np.array(top, np.float32) * (1 - ramp) + np.array(bottom, np.float32) * ramp
+    return Image.fromarray(np.clip(np.asarray(image, np.float32) * tint, 0, 255).astype(np.uint8))
+
+
 def rounded_alpha(size: tuple[int, int], radius: int) -> Image.Image:
     mask = Image.new("L", size, 0)
     ImageDraw.Draw(mask).rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius, fill=255)
@@ -143,7 +152,7 @@ def render_id_front(
     background = guilloche(
         np_rng, (width, height), _jitter(rng, (240, 242, 236), 6), (120, 170, 200), 0.22
     )
-    canvas = Canvas(width, background)
+    canvas = Canvas(width, _tinted(background, (0.97, 0.99, 1.0), (1.0, 0.97, 0.94)))
     label_colour = (*_jitter(rng, (40, 110, 170), 20), 255)
     value_colour = (*_jitter(rng, (25, 25, 25), 12), 255)
     label_face = _pick_face(rng, fonts.cjk, "姓名性别民族出生年月日住址公民身份号码", "hei")
@@ -176,7 +185,7 @@ def render_id_front(
 
     canvas.text(label_x, 48.5 + dy, "公民身份号码", label_font, label_colour, 0.3)
     id_face = _pick_face(rng, fonts.digits, card.id)
-    id_size = rng.uniform(4.3, 4.8)
+    id_size = rng.uniform(3.9, 4.5)
     id_font = canvas.font(id_face, id_size)
     spacing = max(0.0, (51.0 - canvas.width_mm(card.id, id_font)) / len(card.id))
     canvas.text(28.5 + dx, 48.8 + dy, card.id, id_font, value_colour, min(spacing, 0.7))
@@ -249,7 +258,7 @@ def render_id_back(
     return canvas.image
 
 
-def _brand_mark(canvas: Canvas, fonts: FontSet, rng: random.Random, brand: str) -> None:
+def _brand_mark(canvas: Canvas, fonts: FontSet, rng: random.Random, brand: str, dark: bool) -> None:
     right, bottom = CARD_MM[0] - 5.0, CARD_MM[1] - 4.0
     latin = fonts.latin[0]
     if brand == "unionpay":
@@ -272,16 +281,18 @@ def _brand_mark(canvas: Canvas, fonts: FontSet, rng: random.Random, brand: str) 
     elif brand == "visa":
         font = canvas.font(latin, 6.5)
         width = canvas.width_mm("VISA", font)
-        canvas.text(right - width, bottom - 1.0, "VISA", font, (26, 31, 113, 255))
+        visa_blue = (26, 31, 113, 255)
+        canvas.text(
+            right - width, bottom - 1.0, "VISA", font, (255, 255, 255, 255) if dark else visa_blue
+        )
     else:
         r = canvas.px(3.6)
         cx, cy = canvas.px(right - 9.5), canvas.px(bottom - 5.0)
         canvas.draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(235, 0, 27, 255))
         cx2 = cx + int(r * 1.25)
         canvas.draw.ellipse((cx2 - r, cy - r, cx2 + r, cy + r), fill=(247, 158, 27, 230))
-        canvas.text(
-            right - 13.0, bottom + 0.8, "mastercard", canvas.font(latin, 1.8), (30, 30, 30, 255)
-        )
+        word = (255, 255, 255, 255) if dark else (30, 30, 30, 255)
+        canvas.text(right - 13.0, bottom + 0.8, "mastercard", canvas.font(latin, 1.8), word)
 
 
 def render_bank_card(
@@ -300,9 +311,7 @@ def render_bank_card(
     canvas = Canvas(width, background)
     ink = (245, 245, 245, 255) if dark else (*_jitter(rng, (30, 30, 30), 10), 255)
     accent = (255, 255, 255, 255) if dark else (*colour, 255)
-    # A decorative sweep, as most card designs have one.
-    sweep = [(canvas.px(x), canvas.px(40 - 14 * np.sin(x / 27.0))) for x in np.linspace(0, 86, 30)]
-    canvas.draw.line(sweep, fill=(*ink_pattern, 70), width=canvas.px(rng.uniform(2, 6)))
+    _decoration(canvas, rng, ink_pattern)
 
     r = canvas.px(3.0)
     lx, ly = canvas.px(8.5), canvas.px(8.5)
@@ -324,6 +333,10 @@ def render_bank_card(
         for frac in (0.33, 0.66):
             y = chip[1] + (chip[3] - chip[1]) * frac
             canvas.draw.line((chip[0], y, chip[2], y), fill=(150, 120, 60, 255), width=2)
+        middle = (chip[0] + chip[2]) // 2
+        canvas.draw.line((middle, chip[1], middle, chip[3]), fill=(150, 120, 60, 255), width=2)
+        if rng.random() < 0.5:
+            _contactless_mark(canvas, (23.0, 21.0), ink)
 
     _bank_number(canvas, card, fonts, rng, dark)
     small = canvas.font(fonts.latin[-1], 1.6)
@@ -340,8 +353,40 @@ def render_bank_card(
             canvas.text(end + 1.5, 42.5, card.valid_thru, canvas.font(digit_face, 3.4), ink)
     if card.holder:
         canvas.text(9.0, 49.0, card.holder, canvas.font(fonts.latin[0], 2.8), ink, 0.3)
-    _brand_mark(canvas, fonts, rng, card.brand)
+    _brand_mark(canvas, fonts, rng, card.brand, dark)
     return canvas.image
+
+
+def _decoration(canvas: Canvas, rng: random.Random, colour: RGB) -> None:
+    """One of the usual card-art motifs: a sweep, big translucent discs or a diagonal band."""
+    style = rng.choice(("sweep", "discs", "band"))
+    if style == "sweep":
+        mid, depth = rng.uniform(34, 46), rng.uniform(8, 16)
+        sweep = [
+            (canvas.px(x), canvas.px(mid - depth * np.sin(x / 27.0)))
+            for x in np.linspace(0, 86, 30)
+        ]
+        canvas.draw.line(sweep, fill=(*colour, 70), width=canvas.px(rng.uniform(2, 6)))
+    elif style == "discs":
+        for _ in range(rng.randint(2, 4)):
+            cx, cy, r = rng.uniform(30, 90), rng.uniform(-10, 60), rng.uniform(12, 35)
+            box = (canvas.px(cx - r), canvas.px(cy - r), canvas.px(cx + r), canvas.px(cy + r))
+            canvas.draw.ellipse(box, fill=(*colour, rng.randint(25, 55)))
+    else:
+        x0 = rng.uniform(30, 60)
+        band = [(x0, 0.0), (x0 + 18, 0.0), (x0 - 10, CARD_MM[1]), (x0 - 28, CARD_MM[1])]
+        canvas.draw.polygon(
+            [(canvas.px(x), canvas.px(y)) for x, y in band], fill=(*colour, rng.randint(30, 60))
+        )
+
+
+def _contactless_mark(canvas: Canvas, centre_mm: tuple[float, float], ink: tuple[int, ...]) -> None:
+    """The four nested arcs of a contactless (QuickPass) card."""
+    cx, cy = canvas.px(centre_mm[0]), canvas.px(centre_mm[1])
+    for step in range(1, 5):
+        r = canvas.px(0.9 * step)
+        box = (cx - r, cy - r, cx + r, cy + r)
+        canvas.draw.arc(box, -45, 45, fill=ink, width=max(1, canvas.px(0.35)))
 
 
 def _bank_number(
