@@ -315,6 +315,9 @@ class SandboxApp:
             for rule in list(self.faults):
                 if not path.startswith(rule.path_prefix) or rule.remaining == 0:
                     continue
+                decides = rule.drop or bool(rule.http_status) or rule.errcode is not None
+                if decides and outcome is not None:
+                    continue  # one answer per call; this rule waits for the next call
                 if rule.rate < 1 and self._rng.random() >= rule.rate:
                     continue
                 if rule.remaining is not None:
@@ -322,7 +325,7 @@ class SandboxApp:
                     if rule.remaining == 0:
                         self.faults.remove(rule)
                 latency_ms += rule.latency_ms
-                if outcome is None and (rule.drop or rule.http_status or rule.errcode is not None):
+                if decides:
                     outcome = rule
         if latency_ms:
             self.sleep(latency_ms / 1000)
