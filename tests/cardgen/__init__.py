@@ -162,7 +162,7 @@ def generate(
     cards = count - unreadable
     for index in range(cards):
         # Modes follow the share exactly rather than by chance, so small sets still get both.
-        scan_share = 1.0 - photo_share
+        scan_share = round(1.0 - photo_share, 6)  # 1 - 0.8 is 0.19999999999999996
         photo = int((index + 1) * scan_share) == int(index * scan_share)
         quarter_turn = photo and photos % QUARTER_TURN_EVERY == QUARTER_TURN_EVERY // 2
         photos += photo
