@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from waitress.server import create_server
 
-from bot.admin import StartResponse, WSGIApp, make_admin_app
+from bot.admin import make_admin_app
 from bot.config import AdminConfig, Config
 from bot.db import SessionFactory
 from bot.models import record_usage
+from bot.sandbox import mounted
 
 PREFIX = "/admin"
 TOKEN = "test-admin-token-5f0c"
-
-
-def mounted(app: WSGIApp) -> WSGIApp:
-    """Mount ``app`` at /admin the way the bot's router does (SCRIPT_NAME + PATH_INFO)."""
-
-    def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == PREFIX or path.startswith(PREFIX + "/"):
-            inner = dict(environ, SCRIPT_NAME=PREFIX, PATH_INFO=path[len(PREFIX) :])
-            return app(inner, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found"]
-
-    return dispatch
 
 
 @contextmanager
@@ -38,16 +25,24 @@ def serve_admin(sessions: SessionFactory, token: str = TOKEN) -> Iterator[str]:
     """Yield the dashboard's base URL, e.g. ``http://127.0.0.1:PORT/admin``."""
     config = Config(admin=AdminConfig(token=token))
     server: Any = create_server(
-        mounted(make_admin_app(config, sessions)), host="127.0.0.1", port=0, threads=2
+        mounted(PREFIX, make_admin_app(config, sessions)), host="127.0.0.1", port=0, threads=2
     )
     thread = threading.Thread(target=server.run, name="admin-server", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}{PREFIX}"
     finally:
-        server.task_dispatcher.shutdown()
-        server.close()
+        channels: dict[int, Any] = server._map
+
+        def close_everything() -> None:
+            # Runs inside the serving loop (closing from here races its poll); browsers'
+            # keep-alive connections would keep the loop alive, so they go too.
+            for channel in list(channels.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(close_everything)
         thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
 
 
 def add_sample_usage(sessions: SessionFactory, now: datetime | None = None) -> dict[str, int]:
