@@ -39,26 +39,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.models import Usage
+from bot.models import Outcome, Usage
+from ocr.engine import Kind
 
-OK = "ok"
+OK = Outcome.OK.value
 # Text commands also write usage rows; the figures are about photos unless asked for them.
-COMMAND = "command"
+COMMAND = Outcome.COMMAND.value
 # Outcomes that are not failures of the service: a user hitting the daily limit.
-NOT_ERRORS = (OK, "limited", COMMAND)
+NOT_ERRORS = (OK, Outcome.LIMITED.value, COMMAND)
 # WeChat counts its API quotas per Beijing day, whatever zone the operators read in.
 WECHAT_QUOTA_TIMEZONE = "Asia/Shanghai"
 QUOTA_ENGINE = "wechat"
 SQLITE_PERCENTILES = "wxocr_latency_p50_p95"
 
-KIND_LABELS = {"idcard": "身份证", "bankcard": "银行卡", "auto": "自动"}
+KIND_LABELS = {Kind.IDCARD.value: "身份证", Kind.BANKCARD.value: "银行卡", Kind.AUTO.value: "自动"}
 OUTCOME_LABELS = {
-    "ok": "成功",
-    "no_card": "未识别到证件",
-    "bad_image": "图片无效",
-    "error": "出错",
-    "limited": "超出每日次数",
-    "command": "文字命令",
+    Outcome.OK.value: "成功",
+    Outcome.NO_CARD.value: "未识别到证件",
+    Outcome.BAD_IMAGE.value: "图片无效",
+    Outcome.ERROR.value: "出错",
+    Outcome.LIMITED.value: "超出每日次数",
+    Outcome.COMMAND.value: "文字命令",
 }
 
 SessionFactory = Callable[[], Session]
@@ -276,7 +277,9 @@ def _where(filters: UsageFilters, *, table_scan: bool = False) -> list[ColumnEle
     created_at: ColumnElement[datetime] = Usage.created_at.expression
     if table_scan:
         # SQLite's "+column" idiom: same value, but no index on created_at is used for it.
-        created_at = literal_column("+usage.created_at", type_=Usage.created_at.type)
+        created_at = literal_column(
+            f"+{Usage.__tablename__}.created_at", type_=Usage.created_at.type
+        )
     conditions: list[ColumnElement[bool]] = []
     if filters.since is not None:
         conditions.append(created_at >= filters.since)
@@ -319,7 +322,9 @@ def _offset_segments(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple
                     low = middle
                 else:
                     high = middle
-            segments.append((high, offset(high)))
+            # Zones change on whole seconds: the change lies in (low, high], under 1 s long.
+            change = high.replace(microsecond=0)
+            segments.append((change, offset(change)))
         cursor = following
     return segments
 

@@ -143,6 +143,22 @@ def test_days_follow_daylight_saving_changes(sessions: SessionFactory) -> None:
         assert [(g.keys["day"], g.count) for g in result] == [("2026-10-25", 2), ("2026-10-27", 1)]
 
 
+def test_hours_switch_at_the_exact_second_of_a_change(sessions: SessionFactory) -> None:
+    # Berlin springs forward on 2026-03-29 at 01:00 UTC: 01:59:59 CET is followed by 03:00 CEST.
+    change = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    add(
+        sessions,
+        {"now": change - timedelta(milliseconds=500), "latency_ms": 1},
+        {"now": change, "latency_ms": 2},
+    )
+    since = UsageFilters(since=datetime(2026, 3, 1, tzinfo=UTC))
+    result = groups(sessions, since, (GroupBy.HOUR,), timezone_name="Europe/Berlin")
+    assert [(g.keys["hour"], g.p50_ms) for g in result] == [
+        ("2026-03-29 01:00", 1.0),
+        ("2026-03-29 03:00", 2.0),
+    ]
+
+
 def test_hours_and_other_groupings(sessions: SessionFactory) -> None:
     at = datetime(2026, 11, 25, 1, 15, tzinfo=UTC)  # 09:15 in Shanghai
     add(
