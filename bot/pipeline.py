@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -296,13 +296,27 @@ class Pipeline:
                 with run.lock:
                     run.waiters -= 1
             return self._take_passive(key)
-        # Running in another worker (or finished): watch the row.
+        # Running in another worker (or finished): watch the row, and ask that worker to
+        # leave the result to us until our deadline instead of sending it later.
+        self._hold_for_passive(key, utcnow() + timedelta(seconds=deadline - time.monotonic()))
         while True:
             reply, running = self._take_passive_or_state(key)
             remaining = deadline - time.monotonic()
             if reply is not None or not running or remaining <= 0:
                 return reply
             time.sleep(min(POLL_S, remaining))
+
+    def _hold_for_passive(self, key: str, until: datetime) -> None:
+        with write_transaction(self.sessions) as session:
+            session.execute(
+                update(Message)
+                .where(
+                    Message.msg_key == key,
+                    Message.state.in_([MessageState.CLAIMED.value, MessageState.RUNNING.value]),
+                    Message.next_attempt_at.is_(None) | (Message.next_attempt_at < until),
+                )
+                .values(next_attempt_at=until)
+            )
 
     def _take_passive(self, key: str) -> str | None:
         return self._take_passive_or_state(key)[0]
@@ -363,7 +377,9 @@ class Pipeline:
                 self._runs.pop(request.key, None)
         with run.lock:
             someone_waits = run.waiters > 0
-        if stored and not someone_waits:
+        # Nobody will answer passively: send it now. (Else the scheduler sends it if the
+        # waiting request somehow does not take it.)
+        if stored == "free" and not someone_waits:
             self._deliver(request.key, force=True)
 
     def _process(self, request: PhotoRequest) -> PhotoResult:
@@ -416,31 +432,35 @@ class Pipeline:
             self._engines.engine = engine
         return engine.recognize(data, kind)
 
-    def _store_result(self, request: PhotoRequest, result: PhotoResult, latency_ms: int) -> bool:
-        """Keep the masked reply until delivered; False if our claim was taken over meanwhile."""
+    def _store_result(
+        self, request: PhotoRequest, result: PhotoResult, latency_ms: int
+    ) -> Literal["free", "held", "dropped"]:
+        """Keep the masked reply until delivered.
+
+        "held": a request in another worker waits to answer with it passively;
+        "dropped": our claim was taken over meanwhile (the other run's result counts).
+        """
         now = utcnow()
+        grace = now + timedelta(seconds=PASSIVE_GRACE_S)
         with write_transaction(self.sessions) as session:
-            stored = session.execute(
-                update(Message)
-                .where(
-                    Message.msg_key == request.key,
-                    Message.worker == self.worker_id,
-                    Message.state.in_([MessageState.CLAIMED.value, MessageState.RUNNING.value]),
-                )
-                .values(
-                    state=MessageState.DONE.value,
-                    outcome=result.outcome.value,
-                    reply_text=result.reply,
-                    media_id=None,
-                    lease_until=None,
-                    next_attempt_at=now + timedelta(seconds=PASSIVE_GRACE_S),
-                    updated_at=now,
-                )
-                .returning(Message.id)
-            ).first()
-            if stored is None:
+            message = get_message(session, request.key)
+            if (
+                message is None
+                or message.worker != self.worker_id
+                or message.state not in (MessageState.CLAIMED, MessageState.RUNNING)
+            ):
                 log.warning("photo result dropped: the claim was taken over by another worker")
-                return False
+                return "dropped"
+            held = message.next_attempt_at is not None and message.next_attempt_at > now
+            message.state = MessageState.DONE.value
+            message.outcome = result.outcome.value
+            message.reply_text = result.reply
+            message.media_id = None
+            message.lease_until = None
+            # Not before the grace: a request waiting here takes it first, not the scheduler.
+            hold = message.next_attempt_at
+            message.next_attempt_at = hold if held and hold is not None and hold > grace else grace
+            message.updated_at = now
             record_usage(
                 session,
                 openid=request.openid,
@@ -454,7 +474,7 @@ class Pipeline:
                 image_bytes=result.image_bytes,
                 now=now,
             )
-        return True
+        return "held" if held else "free"
 
     # ------------------------------------------------------------ delivering later
 

@@ -1,0 +1,468 @@
+"""The photo pipeline against the real sandbox and database, with a controllable fake engine.
+
+The engine is the one fake here (a stand-in of the ``ocr.engine.Engine`` interface, so a
+test can hold a run as long as it likes); the WeChat API is the sandbox on loopback.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import httpx
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from bot.config import Config
+from bot.db import SessionFactory
+from bot.models import Message, MessageState, Usage, claim_message, get_message
+from bot.pipeline import PhotoRequest, Pipeline, WechatMedia
+from bot.sandbox import FaultRule, SandboxServer
+from bot.wechat import WechatClient
+from ocr.engine import CardResult, Engine, Kind, Mode
+from ocr.errors import NoCardFound
+
+pytestmark = pytest.mark.db
+
+
+def _photo() -> bytes:
+    """A small real JPEG: the fake engine does not look at it, image validation does."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 200), (200, 180, 160)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+PHOTO = _photo()
+ID_NUMBER = "11010519491231002X"
+RESULT = CardResult(
+    kind="idcard",
+    fields={
+        "type": "Front",
+        "name": "张小明",
+        "id": ID_NUMBER,
+        "addr": "北京市东城区东华门街道100号",
+    },
+    checks={"id_checksum": True},
+    engine="fake",
+)
+USER = "o-pipeline-user"
+
+
+class FakeEngine:
+    """Answers RESULT (or raises ``error``); holds each run until ``release`` is set."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, Kind]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.error: Exception | None = None
+        self._lock = threading.Lock()
+
+    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+        with self._lock:
+            self.calls.append((len(image), kind))
+        assert self.release.wait(30), "the test never released the engine"
+        if self.error is not None:
+            raise self.error
+        return RESULT
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+def make_config(sandbox: SandboxServer, database_url: str, **pipeline: float) -> Config:
+    return Config(
+        wechat={"api_base": sandbox.api_base, "timeout_s": 5.0, "max_retries": 0},
+        database={"url": database_url},
+        sandbox=sandbox.app.settings,
+        pipeline={"passive_budget_s": 4.0, "daily_limit": 0, "lease_s": 30.0, **pipeline},
+        ocr={"threads": 2},
+    )
+
+
+class Harness:
+    def __init__(
+        self,
+        config: Config,
+        sessions: SessionFactory,
+        sandbox: SandboxServer,
+        client: WechatClient,
+        http: httpx.Client,
+        engine: FakeEngine,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.sandbox = sandbox
+        self.engine = engine
+        self.media = WechatMedia.from_config(config, client, http)
+        self.client = client
+        self.pipelines: list[Pipeline] = []
+        self.pipeline = self.new_pipeline()
+        self._msg_ids = iter(range(1, 10_000))
+
+    def new_pipeline(self) -> Pipeline:
+        """Another worker (or this one after a restart) on the same database."""
+
+        def factory() -> Engine:
+            return self.engine
+
+        pipeline = Pipeline(self.config, self.sessions, self.media, self.client, factory)
+        self.pipelines.append(pipeline)
+        return pipeline
+
+    def request(self, data: bytes = PHOTO, *, openid: str = USER, key: str = "") -> PhotoRequest:
+        media_id = self.sandbox.app.upload(data)
+        return PhotoRequest(
+            key=key or f"msg:{next(self._msg_ids)}",
+            openid=openid,
+            media_id=media_id,
+            pic_url=f"{self.sandbox.api_base}/mmbiz/{media_id}",
+            kind=Kind.AUTO,
+        )
+
+    def sent(self, openid: str = USER) -> list[str]:
+        return [m.content for m in self.sandbox.app.messages_for(openid)]
+
+    def wait_sent(self, count: int, openid: str = USER, timeout: float = 15.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while len(self.sent(openid)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.sent(openid)
+
+    def message(self, key: str) -> Message:
+        with self.sessions() as session:
+            message = get_message(session, key)
+        assert message is not None
+        return message
+
+    def usage(self) -> list[Usage]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Usage).order_by(Usage.id)))
+
+    def close(self) -> None:
+        self.engine.release.set()
+        for pipeline in self.pipelines:
+            pipeline.close()
+
+
+MakeHarness = Callable[..., Harness]
+
+
+@pytest.fixture
+def make_harness(
+    sandbox: SandboxServer,
+    database_url: str,
+    sessions: SessionFactory,
+    wechat_client: WechatClient,
+    http: httpx.Client,
+    engine: FakeEngine,
+) -> Iterator[MakeHarness]:
+    made: list[Harness] = []
+
+    def make(**pipeline: float) -> Harness:
+        config = make_config(sandbox, database_url, **pipeline)
+        made.append(Harness(config, sessions, sandbox, wechat_client, http, engine))
+        return made[-1]
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+@pytest.fixture
+def harness(make_harness: MakeHarness) -> Harness:
+    return make_harness()
+
+
+def soon(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+# ---------------------------------------------------------------- the passive path
+
+
+def test_fast_result_is_the_passive_reply(harness: Harness) -> None:
+    request = harness.request()
+    reply = harness.pipeline.handle_photo(request, soon(4))
+    assert reply is not None
+    assert "110***********002X" in reply
+    assert "号码校验通过" in reply
+    assert ID_NUMBER not in reply
+    assert harness.engine.calls == [(len(PHOTO), Kind.AUTO)]
+    message = harness.message(request.key)
+    assert (message.state, message.delivery) == (MessageState.DONE, "passive")
+    assert ID_NUMBER not in (message.reply_text or "")
+    (usage,) = harness.usage()
+    assert (usage.outcome, usage.kind_detected, usage.engine) == ("ok", "idcard", "fake")
+    assert usage.image_bytes == len(PHOTO)
+    assert usage.latency_ms is not None
+    assert harness.sent() == []
+
+
+def test_retry_after_a_passive_answer_gets_the_same_answer(harness: Harness) -> None:
+    request = harness.request()
+    first = harness.pipeline.handle_photo(request, soon(4))
+    # WeChat retries only when our answer did not reach it: answer again, run nothing.
+    again = harness.pipeline.handle_photo(request, soon(4))
+    assert first is not None
+    assert again == first
+    assert len(harness.engine.calls) == 1
+
+
+def test_simultaneous_copies_of_one_message_run_once(harness: Harness) -> None:
+    request = harness.request()
+    harness.engine.release.clear()
+    replies: list[str | None] = []
+
+    def post() -> None:
+        replies.append(harness.pipeline.handle_photo(request, soon(4)))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    harness.engine.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(harness.engine.calls) == 1
+    assert len(replies) == 6
+    assert all(reply is not None and "110***" in reply for reply in replies)
+    assert len(harness.usage()) == 1
+    assert harness.sent() == []
+
+
+# ---------------------------------------------------------------- the later path
+
+
+def test_slow_result_goes_out_as_a_customer_service_message(harness: Harness) -> None:
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.3)) is None
+    harness.engine.release.set()
+    (sent,) = harness.wait_sent(1)
+    assert "110***********002X" in sent
+    message = harness.message(request.key)
+    assert (message.delivery, message.reply_text) == ("custom", None)
+    assert message.delivered_at is not None
+
+
+def test_retry_while_running_waits_and_never_runs_twice(harness: Harness) -> None:
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    threading.Timer(0.3, harness.engine.release.set).start()
+    retry = harness.pipeline.handle_photo(request, soon(4))
+    assert retry is not None
+    assert "110***" in retry
+    assert len(harness.engine.calls) == 1
+    time.sleep(0.3)
+    assert harness.sent() == []  # answered passively: no second copy
+
+
+def test_retry_in_another_worker_waits_for_the_first(harness: Harness) -> None:
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    other = harness.new_pipeline()
+    threading.Timer(0.3, harness.engine.release.set).start()
+    retry = other.handle_photo(request, soon(4))
+    assert retry is not None
+    assert len(harness.engine.calls) == 1
+    time.sleep(0.3)
+    assert harness.sent() == []
+
+
+def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
+    harness.sandbox.app.add_fault(
+        FaultRule(path_prefix="/cgi-bin/message/custom/send", errcode=-1, remaining=3)
+    )
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    harness.engine.release.set()
+    deadline = soon(10)
+    while harness.message(request.key).delivery_attempts < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    failed = harness.message(request.key)
+    assert (failed.delivered_at, failed.last_errcode) == (None, -1)
+    assert failed.reply_text is not None  # kept (masked) until delivered
+    harness.pipeline.resume()  # too early: the backoff has not passed
+    time.sleep(0.3)
+    assert harness.sent() == []
+    time.sleep(2.0)
+    harness.pipeline.resume()
+    (sent,) = harness.wait_sent(1)
+    assert "110***" in sent
+    assert harness.message(request.key).delivery_attempts == 2
+
+
+def test_closed_reply_window_gives_up_and_forgets_the_reply(harness: Harness) -> None:
+    harness.sandbox.app.add_fault(
+        FaultRule(path_prefix="/cgi-bin/message/custom/send", errcode=45015)
+    )
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    harness.engine.release.set()
+    deadline = soon(10)
+    while harness.message(request.key).state != MessageState.FAILED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    failed = harness.message(request.key)
+    assert (failed.state, failed.reply_text, failed.last_errcode) == ("failed", None, 45015)
+
+
+def test_pending_result_survives_a_restart(harness: Harness) -> None:
+    harness.sandbox.app.add_fault(
+        FaultRule(path_prefix="/cgi-bin/message/custom/send", errcode=-1, remaining=3)
+    )
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    harness.engine.release.set()
+    deadline = soon(10)
+    while harness.message(request.key).delivery_attempts < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    harness.pipeline.close()  # the process stops; the result waits in the database
+    assert harness.sent() == []
+    time.sleep(2.1)
+    restarted = harness.new_pipeline()
+    restarted.resume()
+    (sent,) = harness.wait_sent(1)
+    assert "110***" in sent
+    assert len(harness.engine.calls) == 1
+
+
+def test_photo_of_a_dead_worker_is_run_again(make_harness: MakeHarness) -> None:
+    harness = make_harness(lease_s=1.0)
+    request = harness.request()
+    with harness.sessions.begin() as session:
+        # A worker claimed the photo, then died: its lease runs out unrenewed.
+        claim = claim_message(
+            session, request.key, USER, media_id=request.media_id, worker="dead", lease_s=0.5
+        )
+        assert claim.claimed
+    time.sleep(0.6)
+    harness.pipeline.resume()
+    (sent,) = harness.wait_sent(1)
+    assert "110***" in sent
+    assert len(harness.engine.calls) == 1
+    assert harness.message(request.key).worker == harness.pipeline.worker_id
+
+
+def test_a_long_run_keeps_its_claim(make_harness: MakeHarness) -> None:
+    harness = make_harness(lease_s=1.0)
+    harness.engine.release.clear()
+    request = harness.request()
+    assert harness.pipeline.handle_photo(request, soon(0.1)) is None
+    other = harness.new_pipeline()
+    for _ in range(6):  # 1.8 s: longer than the lease, renewed by the owner's job
+        harness.pipeline.resume()
+        other.resume()
+        time.sleep(0.3)
+    harness.engine.release.set()
+    assert len(harness.wait_sent(1)) == 1
+    assert len(harness.engine.calls) == 1
+
+
+# ---------------------------------------------------------------- failures and limits
+
+
+def test_photo_without_a_card(harness: Harness) -> None:
+    harness.engine.error = NoCardFound("nothing")
+    reply = harness.pipeline.handle_photo(harness.request(), soon(4))
+    assert reply == "未识别到证件，请将证件平放、光线充足后重拍"
+    (usage,) = harness.usage()
+    assert (usage.outcome, usage.error_code) == ("no_card", "no_card")
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [(b"GIF89a" + b"\0" * 64, "not_image"), (PHOTO[: len(PHOTO) // 2], "corrupt_image")],
+)
+def test_bad_photos_never_reach_the_engine(harness: Harness, data: bytes, code: str) -> None:
+    reply = harness.pipeline.handle_photo(harness.request(data), soon(4))
+    assert reply is not None
+    assert "照片" in reply or "图片" in reply
+    assert harness.engine.calls == []
+    (usage,) = harness.usage()
+    assert (usage.outcome, usage.error_code, usage.image_bytes) == ("bad_image", code, len(data))
+
+
+def test_daily_limit(make_harness: MakeHarness) -> None:
+    harness = make_harness(daily_limit=2)
+    for _ in range(2):
+        assert harness.pipeline.handle_photo(harness.request(), soon(4)) is not None
+    limited = harness.pipeline.handle_photo(harness.request(), soon(4))
+    assert limited == "今天的识别次数已用完（每天 2 次），请明天再来"
+    assert len(harness.engine.calls) == 2
+    other_user = harness.pipeline.handle_photo(harness.request(openid="o-other"), soon(4))
+    assert other_user is not None
+    assert "110***" in other_user
+    assert [u.outcome for u in harness.usage()] == ["ok", "ok", "limited", "ok"]
+
+
+def test_media_get_failure_falls_back_to_the_picurl(harness: Harness) -> None:
+    request = harness.request()
+    harness.sandbox.app.add_fault(FaultRule(path_prefix="/cgi-bin/media/get", errcode=40007))
+    reply = harness.pipeline.handle_photo(request, soon(4))
+    assert reply is not None
+    assert "110***" in reply
+    assert harness.sandbox.app.requests["/cgi-bin/media/get"] >= 1
+
+
+def test_picurl_from_another_host_is_never_fetched(harness: Harness) -> None:
+    fetched: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        """Another server on loopback that records any request made to it."""
+
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(PHOTO)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    trap = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=trap.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        request = harness.request()
+        evil = PhotoRequest(
+            key="msg:evil",
+            openid=USER,
+            media_id="no-such-media",
+            pic_url=f"http://127.0.0.1:{trap.server_port}/internal",
+            kind=Kind.AUTO,
+        )
+        reply = harness.pipeline.handle_photo(evil, soon(4))
+        assert reply == "抱歉，没能取到这张照片，请重新发送"
+        assert fetched == []
+        assert harness.engine.calls == []
+        assert request.media_id  # the sandbox itself was reachable
+    finally:
+        trap.shutdown()
+        trap.server_close()
+
+
+def test_allowed_picurl_hosts(harness: Harness) -> None:
+    media = WechatMedia(
+        harness.client, httpx.Client(), picurl_hosts=["mmbiz.qpic.cn"], max_bytes=1000
+    )
+    assert media.allowed("https://mmbiz.qpic.cn/mmbiz_jpg/abc/0")
+    assert media.allowed("http://mmbiz.qpic.cn/x")
+    assert not media.allowed("https://mmbiz.qpic.cn.evil.com/x")
+    assert not media.allowed("https://user@mmbiz.qpic.cn/x")
+    assert not media.allowed("file:///etc/passwd")
+    assert not media.allowed("ftp://mmbiz.qpic.cn/x")
+    assert not media.allowed("")
