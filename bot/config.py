@@ -97,6 +97,14 @@ class OperatorsConfig(_Section):
 class AdminConfig(_Section):
     token: str = ""
 
+    @field_validator("token")
+    @classmethod
+    def _token_long_enough(cls, value: str) -> str:
+        # The dashboard is on the public webhook host; a short token is guessed online.
+        if value and len(value) < 16:
+            raise ValueError("must be at least 16 characters (or empty to turn /admin off)")
+        return value
+
 
 class RetentionConfig(_Section):
     usage_days: int = Field(180, ge=1)
