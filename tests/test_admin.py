@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.admin import COOKIE_NAME, make_admin_app
-from bot.config import Config
+from bot.config import Config, ConfigError, load_config
 from bot.db import SessionFactory
 from bot.usage import build_filters, parse_group_by, query_usage, zone
 from tests.admin_server import TOKEN, add_sample_usage, serve_admin
@@ -141,3 +142,10 @@ def test_make_admin_app_answers_404_without_token(sessions: SessionFactory) -> N
         {"PATH_INFO": "/"}, lambda status, headers: seen.append(status)
     )
     assert seen == ["404 Not Found"] and b"".join(body) == b"not found"
+
+
+def test_a_short_token_is_refused_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[admin]\ntoken = "admin"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"admin\.token: .*16 characters"):
+        load_config(path)
