@@ -14,9 +14,10 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,10 +33,21 @@ MAX_PREFIX = 10
 LOW_CONFIDENCE = 0.8
 # A look-alike letter's second reading is a likelier fix than a digit the recogniser
 # got wrong outright.
-CORRECTION_COST = {"": 0.0, "letter": 10.0, "seam": 8.0, "gap": 20.0, "digit": 30.0, "drop": 30.0}
+CORRECTION_COST = {
+    "": 0.0,
+    "letter": 10.0,
+    "seam": 8.0,
+    "gap": 20.0,
+    "digit": 30.0,
+    "drop": 30.0,
+    "merge": 5.0,
+}
 AMBIGUITY_MARGIN = 8.0
 # Corrections are tried on this many of the best raw readings (bounds the work).
 CORRECTION_SEEDS = 6
+# Readings that differ in more places than this are not the same digits.
+MAX_MERGE_DIFFERENCES = 3
+MAX_REREAD_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -222,6 +234,7 @@ class Piece:
     alternatives: tuple[str, ...]  # per position: other digits the character could be
     score: float
     height: float
+    box: int  # index of the box it was read from
 
 
 def _word_to_digits(word: str) -> tuple[str, list[int], list[str]] | None:
@@ -415,11 +428,13 @@ def _score(candidate: Candidate, tallest: float) -> Scored:
 def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
     # Either reading direction clusters the same lines; candidates try both orders.
     frame = layout.candidate_frames(boxes)[0]
+    index_of = {id(box): index for index, box in enumerate(boxes)}
     lines = []
     for line in layout.reading_lines(boxes, frame):
         pieces = [
-            Piece(digits, letters, alternatives, placed.box.score, placed.height)
+            Piece(digits, letters, alternatives, placed.box.score, placed.height, index)
             for placed in line.boxes
+            for index in [index_of[id(placed.box)]]
             for digits, letters, alternatives in digit_pieces(placed.text)
         ]
         if pieces:
@@ -444,32 +459,98 @@ def _unambiguous_fix(fixes: Sequence[Scored]) -> Scored | None:
     return best
 
 
-def choose_number(boxes: Sequence[TextBox]) -> Scored | None:
-    """The best-supported card number among all arrangements of the digit pieces."""
-    lines = _pieces_by_line(boxes)
-    if not lines:
-        return None
-    seeds = [c for line in lines for c in _line_candidates(line)]
+def _merged(seeds: Sequence[Candidate]) -> Iterator[Candidate]:
+    """Numbers mixing two readings of the same digits that disagree in a few places.
+
+    A first pass and a second look at an enlarged crop tend to err in different
+    places; where they disagree, one of them is usually right.
+    """
+    whole = {c.number: c for c in seeds if c.whole_line and not c.window}
+    for first, second in itertools.combinations(list(whole), 2):
+        if len(first) != len(second):
+            continue
+        differ = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+        if not 0 < len(differ) <= MAX_MERGE_DIFFERENCES:
+            continue
+        for picks in itertools.product((0, 1), repeat=len(differ)):
+            if 0 < sum(picks) < len(differ):
+                digits = list(first)
+                for at, pick in zip(differ, picks, strict=True):
+                    if pick:
+                        digits[at] = second[at]
+                yield replace(whole[first], number="".join(digits), correction="merge")
+
+
+def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
+    """The best-supported card number among all arrangements of the digit pieces.
+
+    ``readings`` are the photo's boxes as first read, then (optionally) the same boxes
+    with texts from second looks; they are pooled.
+    """
+    seeds: list[Candidate] = []
+    heights: list[float] = []
+    for boxes in readings:
+        lines = _pieces_by_line(boxes)
+        seeds += [c for line in lines for c in _line_candidates(line)]
+        heights += [p.height for line in lines for p in line if len(p.digits) >= 3]
     if not seeds:
         return None
-    tallest = max(p.height for line in lines for p in line if len(p.digits) >= 3)
+    tallest = max(heights, default=1.0)
     scored = [_score(c, tallest) for c in seeds if _plausible_length(c)]
     best = max(scored, key=lambda s: s.score, default=None)
     if best is None or not best.clean:
         ranked = sorted(seeds, key=lambda c: _score(c, tallest).score, reverse=True)
         fixes = [_score(f, tallest) for c in ranked[:CORRECTION_SEEDS] for f in _corrected(c)]
+        fixes += [_score(m, tallest) for m in _merged(seeds) if luhn_ok(m.number)]
         fix = _unambiguous_fix(fixes)
         if fix is not None and (best is None or fix.score > best.score):
             best = fix
     return best
 
 
+def _boxes_to_reread(boxes: Sequence[TextBox], best: Scored | None) -> list[int]:
+    """The digit boxes of the line the number was found on (or of every long digit line)."""
+    lines = _pieces_by_line(boxes)
+    if best is not None:
+        wanted = {p.box for p in best.candidate.pieces}
+        lines = [line for line in lines if wanted & {p.box for p in line}]
+    else:
+        lines = [line for line in lines if sum(len(p.digits) for p in line) >= MIN_LENGTH - 4]
+    return sorted({p.box for line in lines[:MAX_REREAD_LINES] for p in line})
+
+
+def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) -> Scored | None:
+    indices = _boxes_to_reread(boxes, best)
+    if not indices:
+        return best
+    answers = reread([boxes[i] for i in indices])
+    readings: list[Sequence[TextBox]] = [boxes]
+    for round_ in range(max((len(a) for a in answers), default=0)):
+        again = list(boxes)
+        for index, answer in zip(indices, answers, strict=True):
+            if round_ < len(answer) and answer[round_][0].strip():
+                text, score = answer[round_]
+                again[index] = TextBox(boxes[index].points, text, score)
+        readings.append(again)
+    return choose_number(readings)
+
+
 # --- The extractor ----------------------------------------------------------------------
 
+# Given boxes of the photo, more readings of each (text, score) from enlarged or
+# re-binarised crops: the engine's "second look", wired in by ocr/local.py.
+Reread = Callable[[Sequence[TextBox]], Sequence[Sequence[tuple[str, float]]]]
 
-def extract_bankcard(boxes: Sequence[TextBox]) -> CardResult:
-    """Bank card fields from one photo's OCR boxes; raises NoCardFound without a number."""
-    best = choose_number(boxes)
+
+def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> CardResult:
+    """Bank card fields from one photo's OCR boxes; raises NoCardFound without a number.
+
+    ``reread`` is asked for second readings of the number's boxes only when the first
+    reading is not clean (fails Luhn, unknown issuer, odd length, needed a correction).
+    """
+    best = choose_number([boxes])
+    if reread is not None and (best is None or not best.clean):
+        best = _second_look(boxes, best, reread)
     if best is None:
         raise NoCardFound("no bank card number in the photo")
     number, info = best.candidate.number, best.info
