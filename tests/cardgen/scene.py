@@ -7,6 +7,7 @@ shadow, blur, sensor noise and JPEG compression.
 
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -301,8 +302,9 @@ def _skin(rng: random.Random) -> tuple[int, int, int]:
 
 
 def camera_response(rng: random.Random, np_rng: np.random.Generator, image: Array) -> Array:
-    """What a phone adds: a white-balance cast, vignetting and sometimes shake blur."""
-    cast = np.array([rng.uniform(0.92, 1.08) for _ in range(3)], np.float32)
+    """What a phone adds: exposure error, a white-balance cast, vignetting, sometimes shake."""
+    exposure = rng.uniform(0.75, 1.08)
+    cast = np.array([exposure * rng.uniform(0.92, 1.08) for _ in range(3)], np.float32)
     image = image * cast
     height, width = image.shape[:2]
     ys, xs = _grid(width, height)
@@ -367,7 +369,18 @@ def photograph(
         glare = cv2.GaussianBlur(glare, (0, 0), size[0] / 40)[..., None] * placed.alpha
         image = image + glare * rng.uniform(40, 90)
     image = camera_response(rng, np_rng, image)
-    return finish(np_rng, image, rng.uniform(0.0, 1.2), rng.uniform(0.5, 2.5))
+    photo = finish(np_rng, image, rng.uniform(0.0, 1.2), rng.uniform(0.5, 2.5))
+    if rng.random() < 0.5:
+        # The phone's own JPEG, which the chat app then compresses again on upload.
+        photo = recompressed(photo, rng.randint(75, 95))
+    return photo
+
+
+def recompressed(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
 
 
 def scan(
