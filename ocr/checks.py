@@ -1,9 +1,20 @@
-"""Consistency checks on what OCR read: ID checksum (ISO 7064 mod 11-2) and Luhn.
+"""Consistency checks on what OCR read: ID checksum (ISO 7064 mod 11-2), the birth date,
+gender and region code inside an ID number, validity periods, and Luhn.
 
 Extractors use these to *choose* between candidate readings, not only to flag them.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cache
+from importlib import resources
+
+LONG_TERM = "长期"
+# Validity periods of resident ID cards by age at issue: 5, 10 or 20 years, or 长期.
+VALID_SPANS_YEARS = (5, 10, 20)
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -45,3 +56,113 @@ def luhn_check_digit(partial: str) -> str:
         if luhn_ok(partial + digit):
             return digit
     raise ValueError("need digits")  # unreachable for digit input
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A YYYYMMDD string as a date, or None when it is no real calendar day."""
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def id_birth(number: str) -> str:
+    """The birth date (YYYYMMDD) written in an 18-character ID number."""
+    return number[6:14]
+
+
+def id_gender(number: str) -> str:
+    """男 or 女 from the 17th digit (odd for men), empty when that is no digit."""
+    if len(number) < 17 or not number[16].isdigit():
+        return ""
+    return "男" if int(number[16]) % 2 else "女"
+
+
+def birth_date_ok(birth: str, today: dt.date | None = None) -> bool:
+    """A real day between 1900 and today."""
+    day = parse_date(birth)
+    return day is not None and EARLIEST_BIRTH <= day <= (today or dt.date.today())
+
+
+def _data_lines(name: str) -> list[str]:
+    text = resources.files("ocr").joinpath("data", name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+@cache
+def region_codes() -> frozenset[str]:
+    """GB/T 2260 codes shipped in ocr/data/regions.txt."""
+    return frozenset(_data_lines("regions.txt"))
+
+
+@cache
+def province_names() -> dict[str, str]:
+    """First two digits of a region code -> province-level name."""
+    return dict(line.split(maxsplit=1) for line in _data_lines("regions-provinces.txt"))
+
+
+def region_known(number: str) -> bool:
+    """The ID's first six digits are a known county-level (or higher) code.
+
+    Codes created after the shipped table would fail; a known province and
+    prefecture (first four digits) are therefore accepted too.
+    """
+    code = number[:6]
+    if len(code) != 6 or not code.isdigit():
+        return False
+    codes = region_codes()
+    return code in codes or (code[:4] + "00" in codes and code[4:] != "00")
+
+
+def region_province(number: str) -> str:
+    """The province-level name for an ID's first two digits, or empty."""
+    return province_names().get(number[:2], "")
+
+
+def id_checks(number: str, birth: str = "", gender: str = "") -> dict[str, bool]:
+    """Every check of an ID number, alone and against the printed birth date and gender."""
+    checks = {
+        "id_checksum": id_checksum_ok(number),
+        "birth_date": birth_date_ok(id_birth(number)),
+        "region": region_known(number),
+    }
+    if birth:
+        checks["birth_matches_id"] = birth == id_birth(number)
+    if gender:
+        checks["gender"] = gender == id_gender(number)
+    return checks
+
+
+VALID_DATE = re.compile(r"^(\d{8})-(\d{8}|长期)$")
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a non-leap year
+        return day.replace(year=day.year + years, day=28)
+
+
+def valid_date_ok(valid_date: str, today: dt.date | None = None) -> bool:
+    """``YYYYMMDD-YYYYMMDD`` with a 5/10/20-year span, or ``YYYYMMDD-长期``.
+
+    The start must be a real day, not in the future, and after 1984 (the first
+    resident cards); the end must fall on the start's month and day.
+    """
+    match = VALID_DATE.match(valid_date)
+    if not match:
+        return False
+    start = parse_date(match.group(1))
+    if start is None or not dt.date(1984, 1, 1) <= start <= (today or dt.date.today()):
+        return False
+    if match.group(2) == LONG_TERM:
+        return True
+    end = parse_date(match.group(2))
+    if end is None:
+        return False
+    ends = {_add_years(start, years) for years in VALID_SPANS_YEARS}
+    # Feb 29 starts end on Feb 28 or Mar 1 depending on the office.
+    ends |= {e + dt.timedelta(days=1) for e in ends if start.month == 2 and start.day == 29}
+    return end in ends

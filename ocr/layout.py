@@ -14,10 +14,15 @@ makes sense (labels in their printed order).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+import cv2
+import numpy as np
 
 from ocr.engine import TextBox
+from ocr.image import BGRImage
 
 # A box joins a line when its centre is this close (in box heights) to the line's
 # nearest box: lines of an ID card address are ~1.2 heights apart.
@@ -240,7 +245,11 @@ def right_of(
         (
             b
             for b in placed
-            if b is not anchor and same_line(anchor, b) and b.u0 >= anchor.u1 - slack
+            if b is not anchor
+            and same_line(anchor, b)
+            # Detector boxes overhang their text, so neighbours may overlap a little.
+            and b.u0 >= anchor.cu
+            and b.cu >= anchor.u1 - slack
         ),
         key=lambda b: b.u0,
     )
@@ -281,3 +290,101 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
     per_char = box.width / len(text)
     part = TextBox(box.box.points, text[start:end], box.box.score)
     return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
+
+
+# Recognises upright text-line crops: (text, score) per crop.
+LineReader = Callable[[Sequence[BGRImage]], list[tuple[str, float]]]
+
+
+@dataclass
+class OcrPage:
+    """What the detector and recogniser found on one photo.
+
+    ``directions`` holds, per box, the unit vector along which its text reads in image
+    coordinates (from the angle classifier), or is empty when unknown.
+    """
+
+    image: BGRImage
+    boxes: list[TextBox]
+    directions: list[tuple[float, float]] = field(default_factory=list)
+
+    def frames(self) -> list[Frame]:
+        """Reading directions to try, the likeliest first."""
+        frames = candidate_frames(self.boxes)
+        if len(self.directions) != len(self.boxes):
+            return frames
+        vote = 0.0
+        axis = frames[0].angle
+        for box, (dx, dy) in zip(self.boxes, self.directions, strict=True):
+            _, weight = box_axis(box)
+            vote += weight * (dx * math.cos(axis) + dy * math.sin(axis))
+        return frames if vote >= 0 else frames[::-1]
+
+
+def cut_text(
+    image: BGRImage, box: PlacedBox, frame: Frame, pad: float = 0.25, target_height: int = 64
+) -> BGRImage:
+    """An upright, enlarged crop of one box for a second reading.
+
+    ``pad`` is in box heights; the crop is scaled so the text is ``target_height`` tall.
+    """
+    margin = pad * box.height
+    u0, u1 = box.u0 - margin, box.u1 + margin
+    v0, v1 = box.v0 - margin, box.v1 + margin
+    scale = target_height / box.height
+    cos, sin = math.cos(frame.angle), math.sin(frame.angle)
+    # Card (u, v) -> image (x, y) is the inverse rotation of Frame.to_card.
+    origin_x, origin_y = u0 * cos - v0 * sin, u0 * sin + v0 * cos
+    width = max(1, round((u1 - u0) * scale))
+    height = max(1, round((v1 - v0) * scale))
+    # Output pixel (i, j) samples image at origin + (i*cos - j*sin, i*sin + j*cos) / scale.
+    matrix = np.array(
+        [[cos / scale, -sin / scale, origin_x], [sin / scale, cos / scale, origin_y]],
+        dtype=np.float64,
+    )
+    crop = cv2.warpAffine(
+        image,
+        matrix,
+        (width, height),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return cast(BGRImage, crop)
+
+
+@dataclass
+class CardView:
+    """A page seen in one frame: its boxes placed and grouped into lines."""
+
+    page: OcrPage
+    frame: Frame
+    placed: list[PlacedBox]
+    lines: list[Line]
+
+    @classmethod
+    def of(cls, page: OcrPage, frame: Frame) -> CardView:
+        placed = place_all(page.boxes, frame)
+        return cls(page, frame, placed, group_lines(placed))
+
+    def line_of(self, box: PlacedBox) -> Line | None:
+        for line in self.lines:
+            if any(member.box is box.box for member in line.boxes):
+                return line
+        return None
+
+    def cut(self, box: PlacedBox, pad: float = 0.25) -> BGRImage:
+        return cut_text(self.page.image, box, self.frame, pad)
+
+
+def crop_variants(crop: BGRImage) -> list[BGRImage]:
+    """The crop as it is, contrast-equalised, and binarised: each fools OCR differently."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    equalised = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(grey)
+    _, binary = cv2.threshold(
+        cv2.GaussianBlur(grey, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    )
+    return [
+        crop,
+        cast(BGRImage, cv2.cvtColor(equalised, cv2.COLOR_GRAY2BGR)),
+        cast(BGRImage, cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)),
+    ]

@@ -1,0 +1,516 @@
+"""Text boxes of a resident ID card -> WeChat's fields, corrected by the checks.
+
+Front: type "Front", name, gender, nationality, birth (YYYYMMDD), addr, id.
+Back: type "Back", authority, valid_date ("YYYYMMDD-YYYYMMDD" or "YYYYMMDD-长期").
+
+Values are found next to their printed labels in card coordinates (see layout.py), so
+neither RapidOCR's box order nor a label merged into its value ('姓名林娜') matters.
+Fields that repeat each other (the ID number holds the birth date and gender; a
+validity period has a fixed length) are used to correct misread characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+
+from ocr.checks import (
+    LONG_TERM,
+    VALID_SPANS_YEARS,
+    id_birth,
+    id_check_char,
+    id_checks,
+    id_checksum_ok,
+    id_gender,
+    parse_date,
+    valid_date_ok,
+)
+from ocr.layout import CardView, LineReader, PlacedBox, crop_variants, right_of, split_placed
+
+FRONT_LABELS = {
+    "name": "姓名",
+    "gender": "性别",
+    "nationality": "民族",
+    "birth": "出生",
+    "addr": "住址",
+    "id": "公民身份号码",
+}
+BACK_LABELS = {"authority": "签发机关", "valid_date": "有效期限"}
+BACK_TITLES = ("中华人民共和国", "居民身份证")
+
+# The 56 ethnic groups as printed after 民族.
+ETHNIC_GROUPS = (
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+)
+
+# Characters OCR mistakes for ID digits, and the digits they stand for.
+DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "U": "0",
+        "I": "1",
+        "l": "1",
+        "|": "1",
+        "i": "1",
+        "L": "1",
+        "Z": "2",
+        "z": "2",
+        "S": "5",
+        "s": "5",
+        "G": "6",
+        "b": "6",
+        "T": "7",
+        "B": "8",
+        "g": "9",
+        "q": "9",
+        "x": "X",
+        "×": "X",
+        "K": "X",
+        "k": "X",
+        "Ⅹ": "X",
+    }
+)
+# Digits OCR confuses with each other, likeliest first.
+DIGIT_CONFUSIONS = {
+    "0": "869",
+    "1": "74",
+    "2": "73",
+    "3": "885",
+    "4": "19",
+    "5": "63",
+    "6": "508",
+    "7": "12",
+    "8": "3690",
+    "9": "840",
+    "X": "",
+}
+ID_RUN = re.compile(r"[0-9X]{15,20}")
+CJK = re.compile(r"[\u3400-\u9fff·]")
+DATE_CN = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{1,2}?(\d{1,2})")
+# Low recogniser scores on fields flag the result as possibly wrong.
+LOW_SCORE = 0.8
+
+
+@dataclass
+class Extracted:
+    fields: dict[str, str]
+    checks: dict[str, bool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # How much of the card's printed structure was found: picks the frame and the kind.
+    evidence: int = 0
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def label_match(text: str, label: str) -> int:
+    """How many leading characters of ``text`` make up ``label``; 0 when it is not there.
+
+    Long labels are accepted with half their characters misread ('警发机美' for 签发机关);
+    two-character labels must be exact, names and places share their characters.
+    """
+    text = normalise(text)
+    if text.startswith(label):
+        return len(label)
+    if len(label) >= 4 and len(text) >= len(label):
+        same = sum(a == b for a, b in zip(text, label, strict=False))
+        if same * 2 >= len(label):
+            return len(label)
+    return 0
+
+
+@dataclass(frozen=True)
+class Anchor:
+    label: PlacedBox
+    value: PlacedBox | None  # the rest of a merged box ('姓名林娜' -> 林娜)
+
+
+def find_anchor(view: CardView, label: str) -> Anchor | None:
+    best: tuple[float, Anchor] | None = None
+    for box in view.placed:
+        text = normalise(box.text)
+        cut = label_match(text, label)
+        if not cut:
+            continue
+        # Skip the spaces the cut counted past: split positions are in box.text.
+        raw_cut = _raw_index(box.text, cut)
+        value = split_placed(box, raw_cut) if raw_cut < len(box.text) else None
+        label_box = split_placed(box, 0, raw_cut)
+        # An exact label is better than a fuzzy one; a leftmost one is likelier the card's.
+        rank = (0 if text.startswith(label) else 1) * 1e6 + box.u0
+        if best is None or rank < best[0]:
+            best = (rank, Anchor(label_box, value))
+    return best[1] if best else None
+
+
+def _raw_index(text: str, kept: int) -> int:
+    """Index in ``text`` after ``kept`` non-space characters."""
+    count = 0
+    for index, char in enumerate(text):
+        if count == kept:
+            return index
+        if not char.isspace():
+            count += 1
+    return len(text)
+
+
+def value_boxes(view: CardView, anchor: Anchor, max_gap: float = 2.5) -> list[PlacedBox]:
+    """The value after a label on its line: the merged rest, then boxes close behind."""
+    start = [anchor.value] if anchor.value is not None else []
+    edge_box = anchor.value or anchor.label
+    following = right_of(edge_box, view.placed, max_gap=max_gap)
+    following = [b for b in following if b.box is not edge_box.box]
+    return start + following
+
+
+def cjk_only(text: str) -> str:
+    return "".join(CJK.findall(text))
+
+
+# ----------------------------------------------------------------- ID number
+
+
+def digit_reading(text: str) -> str:
+    """The text with look-alike letters turned into the ID characters they stand for."""
+    return normalise(text).translate(DIGIT_LOOKALIKES).upper()
+
+
+def id_runs(text: str) -> list[str]:
+    return ID_RUN.findall(digit_reading(text))
+
+
+def id_corrections(reading: str) -> Iterator[tuple[int, str]]:
+    """(cost, candidate) readings of an ID number, cheapest first (cost = changed chars).
+
+    Cost 1 tries every likely one-character confusion; cost 2 pairs of them.
+    """
+    if len(reading) != 18:
+        return
+    yield 0, reading
+    body = reading[:17]
+    # Only the last character may be X; one X elsewhere is a misread digit.
+    if not body.isdigit():
+        return
+    yield 1, body + id_check_char(body)
+    singles = [(i, alt) for i, char in enumerate(body) for alt in DIGIT_CONFUSIONS.get(char, "")]
+    for i, alt in singles:
+        fixed = body[:i] + alt + body[i + 1 :]
+        if fixed + reading[17] != reading and id_checksum_ok(fixed + reading[17]):
+            yield 1, fixed + reading[17]
+    for (i, a), (j, b) in product(singles, singles):
+        if i < j:
+            fixed = body[:i] + a + body[i + 1 : j] + b + body[j + 1 :]
+            if id_checksum_ok(fixed + reading[17]):
+                yield 2, fixed + reading[17]
+
+
+def best_id(readings: Sequence[str], birth: str, gender: str) -> str:
+    """The reading, or correction of one, that passes every check with fewest changes.
+
+    A correction must pass *all* checks (checksum, real birth date, known region, and
+    the printed birth date and gender when read): with one character free, some
+    variant of any number passes the checksum alone. Without such a candidate the
+    first 18-character reading is kept so that its failed checks get reported.
+    """
+    best: tuple[float, str] | None = None
+    for order, reading in enumerate(readings):
+        for cost, candidate in id_corrections(reading):
+            checks = id_checks(candidate, birth, gender)
+            failed = sum(not ok for ok in checks.values())
+            if not checks["id_checksum"] or (cost > 0 and failed):
+                continue
+            score = cost + 3 * failed + 0.1 * order
+            if best is None or score < best[0]:
+                best = (score, candidate)
+    if best is not None:
+        return best[1]
+    return readings[0] if readings else ""
+
+
+def id_number_boxes(view: CardView, anchor: Anchor | None) -> list[PlacedBox]:
+    """Boxes that may hold the number: right of its label first, then any long digit run."""
+    found: list[PlacedBox] = []
+    if anchor is not None:
+        found.extend(value_boxes(view, anchor, max_gap=4.0))
+    found.extend(
+        b
+        for b in sorted(view.placed, key=lambda b: -len(digit_reading(b.text)))
+        if b not in found and any(len(run) >= 15 for run in id_runs(b.text))
+    )
+    return found
+
+
+def id_readings(boxes: Iterable[PlacedBox]) -> list[str]:
+    readings: list[str] = []
+    joined = ""
+    for box in boxes:
+        joined += digit_reading(box.text)
+        for run in id_runs(box.text):
+            if run not in readings:
+                readings.append(run)
+    # The number split over two boxes ('3201021980' + '01010012').
+    for run in ID_RUN.findall(joined):
+        if run not in readings:
+            readings.append(run)
+    return sorted(readings, key=lambda r: len(r) != 18)
+
+
+def second_look(view: CardView, boxes: Sequence[PlacedBox], reader: LineReader) -> list[str]:
+    """Readings of enlarged, re-contrasted crops of the number's boxes."""
+    crops = [variant for box in boxes[:2] for variant in crop_variants(view.cut(box))]
+    readings: list[str] = []
+    for text, _ in reader(crops):
+        for run in id_runs(text):
+            if run not in readings:
+                readings.append(run)
+    return sorted(readings, key=lambda r: len(r) != 18)
+
+
+# ----------------------------------------------------------------- front
+
+
+def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted:
+    anchors = {name: find_anchor(view, label) for name, label in FRONT_LABELS.items()}
+    fields: dict[str, str] = {"type": "Front"}
+    warnings: list[str] = []
+    scores: list[float] = []
+
+    name_boxes = value_boxes(view, anchors["name"], 1.5) if anchors["name"] else []
+    fields["name"] = cjk_only("".join(b.text for b in name_boxes))
+    scores += [b.box.score for b in name_boxes]
+
+    gender_line = ""
+    if anchors["gender"]:
+        gender_boxes = value_boxes(view, anchors["gender"], 2.0)
+        gender_line = "".join(b.text for b in gender_boxes)
+    printed_gender = next((c for c in gender_line if c in "男女"), "")
+
+    fields["nationality"] = read_nationality(view, anchors["nationality"], gender_line)
+
+    printed_birth = ""
+    if anchors["birth"]:
+        printed_birth = parse_cn_date("".join(b.text for b in value_boxes(view, anchors["birth"])))
+
+    fields["addr"] = read_address(view, anchors["addr"], anchors["id"])
+
+    number_boxes = id_number_boxes(view, anchors["id"])
+    readings = id_readings(number_boxes)
+    number = best_id(readings, printed_birth, printed_gender)
+    if reader is not None and number_boxes and not all(id_checks(number).values()):
+        again = second_look(view, number_boxes, reader)
+        number = best_id(readings + again, printed_birth, printed_gender)
+    fields["id"] = number
+    scores += [b.box.score for b in number_boxes[:1]]
+
+    checks = id_checks(number, printed_birth, printed_gender)
+    id_good = checks["id_checksum"] and checks["birth_date"]
+    # The number passed its checksum: it is the better witness of birth and gender.
+    fields["gender"] = id_gender(number) if id_good else printed_gender
+    if id_good:
+        fields["birth"] = id_birth(number)
+    else:
+        fields["birth"] = printed_birth
+    warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
+    if scores and min(scores) < LOW_SCORE:
+        warnings.append("low_confidence")
+    evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
+    return Extracted(fields, checks, warnings, evidence)
+
+
+def read_nationality(view: CardView, anchor: Anchor | None, gender_line: str) -> str:
+    text = ""
+    if anchor is not None:
+        text = "".join(b.text for b in value_boxes(view, anchor, 2.0))
+    elif "民族" in gender_line:
+        text = gender_line.split("民族", 1)[1]
+    text = cjk_only(text)
+    if not text:
+        return ""
+    if text in ETHNIC_GROUPS:
+        return text
+    # Snap a misread name to the known group sharing most characters with it.
+    best = max(ETHNIC_GROUPS, key=lambda g: (len(set(g) & set(text)), -abs(len(g) - len(text))))
+    return best if set(best) & set(text) else text
+
+
+def parse_cn_date(text: str) -> str:
+    """'1994年3月16日' (or misread separators) -> '19940316', empty when unreadable."""
+    match = DATE_CN.search(digit_reading(text))
+    if not match:
+        return ""
+    year, month, day = match.groups()
+    value = f"{year}{int(month):02d}{int(day):02d}"
+    return value if parse_date(value) else ""
+
+
+def read_address(view: CardView, anchor: Anchor | None, id_anchor: Anchor | None) -> str:
+    """The address: the first line right of 住址, then lines aligned under it.
+
+    Lines stop at the ID number's line, at a line that does not start under the
+    address column, or after a gap of more than one empty line.
+    """
+    if anchor is None:
+        return ""
+    first = value_boxes(view, anchor, 1.5)
+    if not first:
+        return ""
+    column = first[0].u0
+    height = first[0].height
+    stop = id_anchor.label.cv - 0.5 * id_anchor.label.height if id_anchor else float("inf")
+    parts = [b.text for b in first]
+    last_cv = first[0].cv
+    for line in view.lines:
+        if line.cv <= last_cv + 0.5 * height or line.cv >= stop:
+            continue
+        if line.cv - last_cv > 2.4 * height:
+            break
+        starts = [b for b in line.boxes if abs(b.u0 - column) <= 1.2 * height]
+        if not starts:
+            break
+        run = [starts[0], *right_of(starts[0], line.boxes, max_gap=1.5)]
+        parts += [b.text for b in run]
+        last_cv = line.cv
+    return clean_address("".join(parts))
+
+
+def clean_address(text: str) -> str:
+    text = normalise(text)
+    # Addresses hold CJK, digits, Latin letters (楼 A 座) and a few signs; the rest is noise.
+    return re.sub(r"[^\u3400-\u9fff0-9A-Za-z\-·()（）]", "", text)
+
+
+# ----------------------------------------------------------------- back
+
+
+def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
+    del reader  # the back has no checksum worth a second look
+    anchors = {name: find_anchor(view, label) for name, label in BACK_LABELS.items()}
+    fields: dict[str, str] = {"type": "Back"}
+    authority = anchors["authority"]
+    fields["authority"] = read_authority(view, authority) if authority else ""
+    valid_text = ""
+    if anchors["valid_date"] is not None:
+        valid_text = "".join(b.text for b in value_boxes(view, anchors["valid_date"], 2.0))
+    else:
+        valid_text = next((b.text for b in view.placed if len(re.findall(r"\d", b.text)) >= 12), "")
+    fields["valid_date"] = read_valid_date(valid_text)
+    checks = {"valid_date": valid_date_ok(fields["valid_date"])}
+    warnings = [] if checks["valid_date"] else ["valid_date_failed"]
+    titles = sum(any(t in normalise(b.text) for b in view.placed) for t in BACK_TITLES)
+    evidence = sum(a is not None for a in anchors.values()) + titles + 2 * checks["valid_date"]
+    return Extracted(fields, checks, warnings, evidence)
+
+
+def read_authority(view: CardView, anchor: Anchor) -> str:
+    boxes = value_boxes(view, anchor, 1.5)
+    # A stroke of the label read as a character ('签发机关工' + the office) is no part
+    # of the office's name, which never starts with one loose character.
+    if len(boxes) > 1 and anchor.value is not None and len(cjk_only(anchor.value.text)) <= 1:
+        boxes = boxes[1:]
+    return cjk_only("".join(b.text for b in boxes))
+
+
+def read_valid_date(text: str) -> str:
+    """'2018.01.08-2038.01.08' / '2009.03.24-长期' (misread) -> '20180108-20380108'."""
+    text = normalise(text)
+    long_term = "长" in text or "期" in text
+    digits = re.sub(r"\D", "", digit_reading(re.sub(r"[长期]", "", text)))
+    if len(digits) < 8:
+        return ""
+    start = digits[:8]
+    if long_term and len(digits) < 16:
+        return f"{start}-{LONG_TERM}"
+    end = digits[8:16]
+    return best_period(start, end)
+
+
+def best_period(start: str, end: str) -> str:
+    """The valid period nearest to what was read: the end is the start plus 5/10/20 years.
+
+    When the pair fails that rule, the closest pair that obeys it (fewest changed
+    digits, at most two) wins over the raw reading.
+    """
+    raw = f"{start}-{end}"
+    if valid_date_ok(raw):
+        return raw
+    best: tuple[int, str] | None = None
+    for fixed_start, fixed_end in _period_candidates(start, end):
+        candidate = f"{fixed_start}-{fixed_end}"
+        if not valid_date_ok(candidate):
+            continue
+        cost = _hamming(fixed_start, start) + _hamming(fixed_end, end)
+        if cost <= 2 and (best is None or cost < best[0]):
+            best = (cost, candidate)
+    return best[1] if best else raw
+
+
+def _period_candidates(start: str, end: str) -> Iterator[tuple[str, str]]:
+    for years in VALID_SPANS_YEARS:
+        if end.isdigit() and len(end) == 8:
+            yield start, f"{int(start[:4]) + years:04d}{start[4:]}" if start.isdigit() else end
+            yield f"{int(end[:4]) - years:04d}{end[4:]}", end
+
+
+def _hamming(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ocr.checks import (
+    birth_date_ok,
+    id_birth,
+    id_check_char,
+    id_checks,
+    id_checksum_ok,
+    id_gender,
+    luhn_check_digit,
+    luhn_ok,
+    parse_date,
+    region_known,
+    region_province,
+    valid_date_ok,
+)
+
+GOOD_ID = "11010519491231002X"
+
+
+def test_id_checksum_accepts_a_real_number_and_rejects_one_changed_digit() -> None:
+    assert id_checksum_ok(GOOD_ID)
+    assert id_checksum_ok(GOOD_ID.lower())
+    assert not id_checksum_ok("11010519491231003X")
+    assert not id_checksum_ok(GOOD_ID[:17])
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_every_single_digit_change_breaks_the_checksum(body: str) -> None:
+    number = body + id_check_char(body)
+    assert id_checksum_ok(number)
+    for i in range(17):
+        changed = body[:i] + str((int(body[i]) + 1) % 10) + body[i + 1 :]
+        assert not id_checksum_ok(changed + number[17])
+
+
+def test_luhn() -> None:
+    assert luhn_ok("6228480402564890018")
+    assert not luhn_ok("6228480402564890019")
+    assert luhn_ok("4111111111111111")
+    assert luhn_ok("622848040256489001" + luhn_check_digit("622848040256489001"))
+
+
+def test_birth_and_gender_come_from_the_number() -> None:
+    assert id_birth(GOOD_ID) == "19491231"
+    assert id_gender(GOOD_ID) == "女"  # 17th digit 2
+    assert id_gender("110105194912310038") == "男"
+    assert id_gender("short") == ""
+
+
+def test_birth_date_must_be_a_real_past_day() -> None:
+    today = dt.date(2026, 11, 25)
+    assert birth_date_ok("19491231", today)
+    assert not birth_date_ok("19490231", today)  # no 31 February
+    assert not birth_date_ok("18991231", today)
+    assert not birth_date_ok("20261126", today)
+    assert parse_date("2024022") is None
+
+
+def test_region_codes_are_known_from_the_shipped_table() -> None:
+    assert region_known("110105")
+    assert region_known("320102198001010012")
+    assert not region_known("990105198001010012")
+    assert not region_known("11a105")
+    assert region_province("440305") == "广东省"
+
+
+def test_id_checks_compare_printed_fields_with_the_number() -> None:
+    checks = id_checks(GOOD_ID, birth="19491231", gender="女")
+    assert all(checks.values())
+    checks = id_checks(GOOD_ID, birth="19491230", gender="男")
+    assert checks["birth_matches_id"] is False
+    assert checks["gender"] is False
+    assert checks["id_checksum"] is True
+
+
+@pytest.mark.parametrize(
+    ("period", "ok"),
+    [
+        ("20180108-20380108", True),
+        ("20180108-20280108", True),
+        ("20180108-20230108", True),
+        ("20090324-长期", True),
+        ("20180108-20380109", False),  # not a whole number of years
+        ("20180108-20330108", False),  # 15 years is no validity period
+        ("20380108-20180108", False),  # ends before it starts
+        ("20180132-20380132", False),
+        ("19800101-长期", False),  # before resident cards existed
+        ("2018010820380108", False),
+    ],
+)
+def test_valid_date(period: str, ok: bool) -> None:
+    assert valid_date_ok(period, today=dt.date(2026, 11, 25)) is ok
+
+
+def test_leap_day_periods_end_on_the_last_day_of_february_or_first_of_march() -> None:
+    today = dt.date(2026, 11, 25)
+    assert valid_date_ok("20160229-20260228", today)
+    assert valid_date_ok("20160229-20260301", today)

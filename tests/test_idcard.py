@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ocr.checks import id_check_char
+from ocr.detect import read_card, upright_view
+from ocr.engine import Kind
+from ocr.errors import NoCardFound
+from ocr.idcard import best_id, best_period, digit_reading, parse_cn_date, read_valid_date
+from ocr.layout import LineReader, OcrPage
+from tests.card_boxes import Printed, card_boxes
+
+ID_BODY = "32010219800101001"
+ID_NUMBER = ID_BODY + id_check_char(ID_BODY)  # 17th digit 1: a man
+BLANK = np.zeros((8, 8, 3), dtype=np.uint8)
+
+
+def front(number: str = ID_NUMBER, merged: bool = False) -> list[Printed]:
+    name = (
+        [Printed("姓名林娜", 60, 60)]
+        if merged
+        else [Printed("姓名", 60, 60), Printed("林娜", 150, 58)]
+    )
+    return [
+        *name,
+        Printed("性别", 60, 125),
+        Printed("男", 150, 125),
+        Printed("民族", 260, 125),
+        Printed("汉", 350, 125),
+        Printed("出生", 60, 190),
+        Printed("1980年1月1日", 150, 190, char_width=24),
+        Printed("住址", 60, 255),
+        Printed("江苏省南京市玄武区建设", 150, 255),
+        Printed("街934号", 150, 300),
+        Printed("公民身份号码", 60, 390),
+        Printed(number, 290, 390, char_width=22),
+    ]
+
+
+BACK = [
+    Printed("中华人民共和国", 200, 40, height=50, char_width=50),
+    Printed("居民身份证", 230, 110, height=60, char_width=60),
+    Printed("签发机关", 100, 300),
+    Printed("南京市公安局玄武分局", 250, 300),
+    Printed("有效期限", 100, 370),
+    Printed("2018.01.08-2038.01.08", 250, 370, char_width=20),
+]
+
+CLUTTER = [Printed("快递单", 900, 200), Printed("请勿折叠", -400, 700), Printed("发票", 700, -300)]
+
+
+def page_of(printed: list[Printed], degrees: float = 0.0, seed: int | None = 7) -> OcrPage:
+    return OcrPage(BLANK, card_boxes(printed, degrees, shuffle_seed=seed))
+
+
+def page_with_directions(printed: list[Printed], degrees: float) -> OcrPage:
+    """As the engine reports it: every box knows which way its text reads."""
+    page = page_of(printed, degrees)
+    angle = math.radians(degrees)
+    page.directions = [(math.cos(angle), math.sin(angle))] * len(page.boxes)
+    return page
+
+
+EXPECTED_FRONT = {
+    "type": "Front",
+    "name": "林娜",
+    "gender": "男",
+    "nationality": "汉",
+    "birth": "19800101",
+    "addr": "江苏省南京市玄武区建设街934号",
+    "id": ID_NUMBER,
+}
+
+
+@pytest.mark.parametrize("degrees", [0, 8, -13])
+@pytest.mark.parametrize("merged", [False, True])
+def test_front_fields_from_shuffled_tilted_boxes(degrees: float, merged: bool) -> None:
+    result = read_card(page_of(front(merged=merged) + CLUTTER, degrees), Kind.AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == EXPECTED_FRONT
+    assert all(result.checks.values())
+    assert result.warnings == []
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_turned_cards_read_in_the_classifier_direction(degrees: float) -> None:
+    result = read_card(page_with_directions(front(), degrees), Kind.AUTO)
+    assert result.fields == EXPECTED_FRONT
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270, 175])
+def test_label_order_finds_the_right_way_up_without_the_classifier(degrees: float) -> None:
+    result = read_card(page_of(front(), degrees), Kind.IDCARD)
+    assert result.fields == EXPECTED_FRONT
+    back = read_card(page_of(BACK, degrees), Kind.IDCARD)
+    assert back.fields["valid_date"] == "20180108-20380108"
+
+
+def test_label_between_address_pieces_does_not_split_the_address() -> None:
+    # RapidOCR's own order on a rotated photo: value piece, label, value piece.
+    printed = front()
+    boxes = card_boxes(printed, 6)
+    by_text = {b.text: b for b in boxes}
+    order = ["江苏省南京市玄武区建设", "住址", "街934号"]
+    rest = [b for b in boxes if b.text not in order]
+    page = OcrPage(BLANK, [by_text[t] for t in order] + rest)
+    assert read_card(page, Kind.AUTO).fields["addr"] == EXPECTED_FRONT["addr"]
+
+
+def test_misread_id_digit_is_corrected_by_checksum_and_printed_birth() -> None:
+    misread = ID_NUMBER[:8] + "B" + ID_NUMBER[9:]  # 8 read as B
+    assert read_card(page_of(front(misread)), Kind.AUTO).fields["id"] == ID_NUMBER
+    wrong_digit = ID_NUMBER[:10] + "8" + ID_NUMBER[11:]  # 0 read as 8 in the birth month
+    result = read_card(page_of(front(wrong_digit)), Kind.AUTO)
+    assert result.fields["id"] == ID_NUMBER
+    assert result.checks["id_checksum"]
+
+
+def test_unfixable_id_is_reported_not_hidden() -> None:
+    garbled = "3201021980010" + "99999"
+    result = read_card(page_of(front(garbled)), Kind.AUTO)
+    assert not result.checks["id_checksum"]
+    assert "id_checksum_failed" in result.warnings
+    assert result.fields["gender"] == "男"  # the printed one, the number is no witness
+
+
+def test_second_look_reader_is_asked_when_the_number_fails() -> None:
+    asked: list[int] = []
+
+    def reader(crops: object) -> list[tuple[str, float]]:
+        assert isinstance(crops, list) and crops
+        asked.append(len(crops))
+        return [(ID_NUMBER, 0.99)] * len(crops)
+
+    typed: LineReader = reader
+    page = page_of(front("3201021980010199"))  # two digits lost
+    page.image = np.full((3000, 3000, 3), 255, dtype=np.uint8)
+    result = read_card(page, Kind.AUTO, typed)
+    assert asked
+    assert result.fields["id"] == ID_NUMBER
+
+
+def test_back_fields_and_kind() -> None:
+    result = read_card(page_of(BACK + CLUTTER, 4), Kind.AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == {
+        "type": "Back",
+        "authority": "南京市公安局玄武分局",
+        "valid_date": "20180108-20380108",
+    }
+    assert result.checks == {"valid_date": True}
+
+
+def test_merged_back_labels_and_long_term() -> None:
+    printed = [
+        *BACK[:2],
+        Printed("签发机关南京市公安局玄武分局", 100, 300),
+        Printed("有效期限2009.03.24-长期", 100, 370, char_width=22),
+    ]
+    fields = read_card(page_of(printed), Kind.AUTO).fields
+    assert fields["authority"] == "南京市公安局玄武分局"
+    assert fields["valid_date"] == "20090324-长期"
+
+
+def test_clutter_alone_is_no_card() -> None:
+    with pytest.raises(NoCardFound):
+        read_card(page_of(CLUTTER), Kind.AUTO)
+    with pytest.raises(NoCardFound):
+        read_card(OcrPage(BLANK, []), Kind.IDCARD)
+
+
+def test_bank_card_text_is_detected_as_bank_card() -> None:
+    printed = [
+        Printed("中国农业银行", 60, 40),
+        Printed("6228", 60, 300, char_width=30),
+        Printed("4831", 220, 300, char_width=30),
+        Printed("1322", 380, 300, char_width=30),
+        Printed("0198", 540, 300, char_width=30),
+        Printed("566", 700, 300, char_width=30),
+        Printed("UnionPay", 600, 450, char_width=20),
+    ]
+    view = upright_view(page_of(printed))
+    assert view.lines  # and the kind:
+    assert read_card(page_of(printed), Kind.AUTO).kind == "bankcard"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2018.01.08-2038.01.08", "20180108-20380108"),
+        ("2009.03.24-长期", "20090324-长期"),
+        ("2012.06、18-长期", "20120618-长期"),
+        ("艮2026.05.05-2046.05.05", "20260505-20460505"),
+        ("2018.01.08-2038.07.08", "20180108-20380108"),  # 0 read as 7, fixed by the span
+        ("2O18.0l.08-2038.01.08", "20180108-20380108"),
+    ],
+)
+def test_read_valid_date(text: str, expected: str) -> None:
+    assert read_valid_date(text) == expected
+
+
+def test_best_period_keeps_a_reading_it_cannot_fix_cheaply() -> None:
+    assert best_period("20180108", "20991231") == "20180108-20991231"
+
+
+def test_best_id_prefers_the_candidate_matching_printed_fields() -> None:
+    assert best_id([ID_NUMBER], "19800101", "男") == ID_NUMBER
+    assert best_id([], "", "") == ""
+
+
+def test_digit_reading_and_chinese_dates() -> None:
+    assert digit_reading("3201O2 l98B") == "320102198 8".replace(" ", "")
+    assert parse_cn_date("1980年1月1日") == "19800101"
+    assert parse_cn_date("1980年13月1日") == ""
