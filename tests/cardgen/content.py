@@ -42,7 +42,7 @@ ESTATES = ("金色家园", "阳光花园", "翠苑小区", "锦绣华庭", "新�
 TOWN_WORDS = "城关新集上集下庄白沙石桥马店李寨高楼柳林杨河王岗陈湾张营刘庄黄土岭"
 ORDINALS = "一二三四五六七八九十"
 
-# Real issuer prefixes: (BIN, bank, card type printed, brand, number length, embossed-ish).
+# Real issuer prefixes: (BIN, bank, card type printed on the card, brand, number length).
 # Visa starts with 4, Mastercard with 51-55, UnionPay with 62.
 BINS: tuple[tuple[str, str, str, str, int], ...] = (
     ("622202", "中国工商银行", "牡丹灵通卡", "unionpay", 19),
@@ -206,6 +206,10 @@ def _chinese_name(rng: random.Random, fake: Faker, male: bool, nationality: str)
     return (surname + given)[:4]
 
 
+def _flat(rng: random.Random) -> str:
+    return f"{rng.randint(1, 30)}栋{rng.randint(1, 32)}0{rng.randint(1, 6)}室"
+
+
 def _house(rng: random.Random) -> str:
     number = f"{rng.randint(1, 999)}号"
     roll = rng.random()
@@ -213,7 +217,7 @@ def _house(rng: random.Random) -> str:
         unit = f"{rng.randint(1, 6)}单元{rng.randint(1, 28)}0{rng.randint(1, 4)}室"
         return f"{number}{rng.randint(1, 30)}幢{unit}"
     if roll < 0.7:
-        return number + f"{rng.randint(1, 30)}栋{rng.randint(1, 32)}0{rng.randint(1, 6)}室"
+        return number + _flat(rng)
     return number
 
 
@@ -228,13 +232,8 @@ def _address(rng: random.Random, fake: Faker, region: Region) -> str:
         return region.prefix + town + tail
     road = rng.choice(ROADS) + rng.choice(ROAD_KINDS)
     if rng.random() < 0.25:
-        return (
-            region.prefix
-            + road
-            + f"{rng.randint(1, 500)}号"
-            + rng.choice(ESTATES)
-            + (f"{rng.randint(1, 30)}栋{rng.randint(1, 32)}0{rng.randint(1, 6)}室")
-        )
+        number = f"{rng.randint(1, 500)}号"
+        return region.prefix + road + number + rng.choice(ESTATES) + _flat(rng)
     return region.prefix + road + _house(rng)
 
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
 from tests.cardgen.fonts import FontSet
-from tests.cardgen.render import CARD_CORNER_MM, CARD_MM, guilloche, rounded_alpha
+from tests.cardgen.render import CARD_CORNER_MM, CARD_MM, rounded_alpha
 
 Array = npt.NDArray[Any]
 
@@ -421,13 +421,3 @@ def blurred_beyond_reading(photo: Image.Image, np_rng: np.random.Generator) -> I
     sigma = photo.size[0] / float(np_rng.uniform(60, 90))
     image = cv2.GaussianBlur(np.asarray(photo, np.float32), (0, 0), sigma)
     return finish(np_rng, image, 0.0, float(np_rng.uniform(2.0, 4.0)))
-
-
-__all__ = [
-    "blank_paper",
-    "blurred_beyond_reading",
-    "clutter_only",
-    "guilloche",
-    "photograph",
-    "scan",
-]
