@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 import tempfile
 import time
 from array import array
@@ -27,15 +28,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import (
     ColumnElement,
     Delete,
+    Integer,
     MetaData,
     Select,
     Table,
     case,
     delete,
     func,
-    literal,
     literal_column,
     select,
+)
+from sqlalchemy import (
+    cast as sa_cast,
 )
 from sqlalchemy.orm import Session
 
@@ -329,24 +333,47 @@ def _offset_segments(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple
     return segments
 
 
-def _sqlite_offset_modifier(segments: list[tuple[datetime, int]]) -> ColumnElement[str]:
-    """A strftime() modifier shifting ``created_at`` by the zone's offset at that instant."""
+def _sqlite_local_seconds(segments: list[tuple[datetime, int]]) -> ColumnElement[int]:
+    """Seconds since 1970-01-01 00:00 *local time* of ``created_at``, as an integer.
 
-    def modifier(seconds: int) -> str:
-        return f"{seconds:+d} seconds"
-
+    Integer arithmetic is a third cheaper per row than strftime() text formatting, and
+    integer keys sort faster; the labels are made in Python, once per group.
+    """
+    if sqlite3.sqlite_version_info >= (3, 38):
+        epoch: ColumnElement[int] = func.unixepoch(Usage.created_at)
+    else:
+        epoch = sa_cast(func.strftime("%s", Usage.created_at), Integer)
     if len(segments) == 1:
-        return literal(modifier(segments[0][1]))
+        return epoch + _integer(segments[0][1])
     whens = [
-        (Usage.created_at < boundary, modifier(previous[1]))
+        (Usage.created_at < boundary, _integer(previous[1]))
         for previous, (boundary, _) in pairwise(segments)
     ]
-    return case(*whens, else_=modifier(segments[-1][1]))
+    return epoch + case(*whens, else_=_integer(segments[-1][1]))
+
+
+def _integer(value: int) -> ColumnElement[int]:
+    # Inlined, not bound: SQLite then sees the GROUP BY and SELECT expressions as one
+    # and computes the bucket once per row.
+    return literal_column(str(int(value)), type_=Integer)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_BUCKET_SECONDS = {GroupBy.DAY: 86400, GroupBy.HOUR: 3600}
+
+
+def _bucket_label(group: GroupBy, value: Any) -> str:
+    """The label of a time bucket: SQLite gives its number, PostgreSQL the text itself."""
+    if isinstance(value, str):
+        return value
+    start = _EPOCH + timedelta(seconds=int(value) * _BUCKET_SECONDS[group])
+    return f"{start:%Y-%m-%d}" if group is GroupBy.DAY else f"{start:%Y-%m-%d %H:00}"
 
 
 def _time_bucket(
     session: Session, group: GroupBy, tz: ZoneInfo, filters: UsageFilters
-) -> ColumnElement[str]:
+) -> ColumnElement[Any]:
+    """The local day or hour of ``created_at``: text on PostgreSQL, a number on SQLite."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         pattern = "YYYY-MM-DD" if group is GroupBy.DAY else "YYYY-MM-DD HH24:00"
@@ -359,9 +386,8 @@ def _time_bucket(
         earliest = session.scalar(select(func.min(Usage.created_at)).where(*_where(filters)))
         start = as_utc(earliest) if earliest is not None else datetime.now(UTC)
     end = filters.until or datetime.now(UTC)
-    pattern = "%Y-%m-%d" if group is GroupBy.DAY else "%Y-%m-%d %H:00"
-    modifier = _sqlite_offset_modifier(_offset_segments(tz, start, max(start, end)))
-    return func.strftime(pattern, Usage.created_at, modifier)
+    local_seconds = _sqlite_local_seconds(_offset_segments(tz, start, max(start, end)))
+    return local_seconds // _integer(_BUCKET_SECONDS[group])
 
 
 def _prefer_table_scan(session: Session, filters: UsageFilters) -> bool:
@@ -380,6 +406,14 @@ def _prefer_table_scan(session: Session, filters: UsageFilters) -> bool:
     in_range = session.scalar(select(func.count()).select_from(Usage).where(*_where(time_range)))
     total = session.scalar(select(func.count()).select_from(Usage))
     return bool(total) and (in_range or 0) * 4 > (total or 0)
+
+
+def _key_label(group: GroupBy, value: Any) -> str:
+    if value is None:
+        return ""
+    if group in _BUCKET_SECONDS:
+        return _bucket_label(group, value)
+    return str(value)
 
 
 def _group_column(
@@ -473,7 +507,6 @@ def query_usage(
     statement: Select[Any] = select(*keys, *figures).where(*_where(filters, table_scan=table_scan))
     if keys:
         statement = statement.group_by(*keys).order_by(*keys)
-    names = [group.value for group in group_by]
     result = session.execute(statement.execution_options(yield_per=500))
     for row in result:
         count = int(row[len(keys)])
@@ -482,8 +515,8 @@ def query_usage(
         p50, p95 = _read_percentiles(row[len(keys) + 2 :]) if latency else (None, None)
         yield UsageGroup(
             keys={
-                name: "" if value is None else str(value)
-                for name, value in zip(names, row, strict=False)
+                group.value: _key_label(group, value)
+                for group, value in zip(group_by, row, strict=False)
             },
             count=count,
             ok=int(row[len(keys) + 1]),
@@ -690,8 +723,8 @@ def bench_usage_query(
 ) -> dict[str, float]:
     """Seconds for the grouped queries over ``rows`` synthetic usage rows in a fresh SQLite file.
 
-    The schema comes from the real migrations (indexes included). Returns the timings
-    by query name plus ``insert_s`` for building the data set.
+    The schema comes from the real migrations (indexes included). Returns wall and CPU
+    seconds by query name, plus ``insert_s`` for building the data set.
     """
     import random
 
@@ -741,8 +774,10 @@ def bench_usage_query(
         }
         for name, (filters, group_by) in queries.items():
             with sessions() as session:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 groups = sum(1 for _ in query_usage(session, filters, group_by))
+                # CPU time too: on a shared machine the wall time says more about the neighbours.
                 timings[f"{name} ({groups} groups) s"] = time.perf_counter() - started
+                timings[f"{name} ({groups} groups) cpu s"] = time.process_time() - cpu_started
         engine.dispose()
         return timings
