@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -370,3 +371,23 @@ def test_cli_bad_input_is_a_clear_error(cli: CliRunner) -> None:
         assert result.exit_code == 2, args
         assert message in result.output
         assert "Traceback" not in result.output
+
+
+def test_sqlite_before_unixepoch_gives_the_same_buckets(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(
+        sessions,
+        *[
+            {"now": datetime(2026, 11, 24, 15, 59, 59, tzinfo=UTC) + timedelta(seconds=s)}
+            for s in (0, 1)
+        ],
+    )
+    current = groups(sessions, UsageFilters(), (GroupBy.DAY, GroupBy.HOUR))
+    assert [g.keys for g in current] == [
+        {"day": "2026-11-24", "hour": "2026-11-24 23:00"},
+        {"day": "2026-11-25", "hour": "2026-11-25 00:00"},
+    ]
+    # unixepoch() arrived in SQLite 3.38; older ones get strftime('%s').
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    assert groups(sessions, UsageFilters(), (GroupBy.DAY, GroupBy.HOUR)) == current
