@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import time_machine
 
-from bot.config import SandboxConfig
+from bot.config import Config, SandboxConfig
 from bot.sandbox import FaultRule, SandboxApp, SandboxServer
 from ocr.engine import CardResult, Kind, Mode
 from ocr.errors import CorruptImage, NoCardFound, OcrError
+from tests.conftest import free_port
 
 APP_ID = SandboxConfig().app_id
 SECRET = SandboxConfig().app_secret
@@ -357,3 +363,82 @@ def test_unknown_path_and_wrong_method(http: httpx.Client, sandbox: SandboxServe
     assert http.get(f"{sandbox.api_base}/cgi-bin/nope").json()["errcode"] == 404
     assert http.post(f"{sandbox.api_base}/cgi-bin/token").status_code == 405
     assert http.get(f"{sandbox.url}/elsewhere").status_code == 404
+
+
+# ---------------------------------------------------------------- the real local engine
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cards"
+
+
+@pytest.mark.slow
+def test_sandbox_ocr_with_the_local_engine_answers_like_wechat(http: httpx.Client) -> None:
+    """A self-hosted, WeChat-compatible OCR API: the local engine behind WeChat's JSON."""
+    pytest.importorskip("ocr.local")
+    app = SandboxApp.from_config(Config())
+    with SandboxServer(app) as server:
+        access_token = token(http, server)
+        answers = {}
+        for name, path in (("bank", "bankcard"), ("idfront", "idcard")):
+            sample = FIXTURES / f"00{0 if name == 'idfront' else 2}_{name}_photo.jpg"
+            answer = http.post(
+                f"{server.api_base}/cv/ocr/{path}",
+                params={"access_token": access_token, "type": "photo"},
+                files={"img": (sample.name, sample.read_bytes(), "image/jpeg")},
+                timeout=120,
+            )
+            answers[name] = answer.json()
+            expected = json.loads(sample.with_suffix(".json").read_text(encoding="utf-8"))
+            answers[name + "_expected"] = expected["expected"]
+    assert answers["bank"] == {
+        "errcode": 0,
+        "errmsg": "ok",
+        "number": answers["bank_expected"]["number"],
+    }
+    front = answers["idfront"]
+    assert front["errcode"] == 0 and front["type"] == "Front"
+    assert set(front) == {
+        "errcode",
+        "errmsg",
+        "type",
+        "name",
+        "id",
+        "addr",
+        "gender",
+        "nationality",
+    }
+    assert front["id"] == answers["idfront_expected"]["id"]
+
+
+def test_wxocr_sandbox_serves_standalone(tmp_path: Path) -> None:
+    port = free_port()
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(f"[server]\nport = {port}\n", encoding="utf-8")
+    wxocr = Path(sys.executable).parent / "wxocr"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    process = subprocess.Popen(
+        [str(wxocr), "sandbox", "--config", str(config_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/sandbox"
+        deadline = time.monotonic() + 60
+        stats = None
+        while time.monotonic() < deadline and stats is None:
+            try:
+                stats = httpx.get(f"{base}/_control/stats", timeout=2).json()
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert stats is not None and stats["token_requests"] == 0
+        answer = httpx.get(
+            f"{base}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET},
+        ).json()
+        assert answer["expires_in"] == 7200
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert f"api_base = http://127.0.0.1:{port}/sandbox" in err
+    assert SECRET not in err
