@@ -22,8 +22,10 @@ from bot.config import Config, ConfigError, load_config
 from ocr.engine import Kind
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine as SqlEngine
     from sqlalchemy.orm import Session
 
+    from bot.tokens import StoredToken
     from bot.usage import UsageFilters
 
 app = typer.Typer(
@@ -253,34 +255,45 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+@contextmanager
+def _database(config: Config, hint: str = "") -> Iterator[SqlEngine]:
+    """An Engine on ``database.url``; database failures end the command with a clear message."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import create_db_engine
+
+    engine = None
+    try:
+        engine = create_db_engine(config.database.url)
+        yield engine
+    except SQLAlchemyError as exc:
+        err_console.print(f"[red]database error ({type(exc).__name__})[/red] {hint}".rstrip())
+        raise typer.Exit(2) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     config_path: ConfigOption = None,
 ) -> None:
     """Create or migrate the database tables (safe to run again)."""
-    from bot.db import create_db_engine, current_revision, upgrade_database
+    from bot.db import current_revision, upgrade_database
 
-    config = _config(config_path)
-    engine = create_db_engine(config.database.url)
-    try:
+    with _database(_config(config_path), "check database.url") as engine:
         upgrade_database(engine, revision)
         console.print(f"database at revision {current_revision(engine)}")
-    finally:
-        engine.dispose()
 
 
 @db_app.command("current")
 def db_current(config_path: ConfigOption = None) -> None:
     """Print the database's migration revision and the newest one available."""
-    from bot.db import create_db_engine, current_revision, head_revision
+    from bot.db import current_revision, head_revision
 
-    config = _config(config_path)
-    engine = create_db_engine(config.database.url)
-    try:
+    with _database(_config(config_path), "check database.url") as engine:
         current = current_revision(engine)
-    finally:
-        engine.dispose()
     head = head_revision()
     state = "up to date" if current == head else "needs `wxocr db upgrade`"
     console.print(f"current: {current or 'none'}  head: {head}  ({state})")
@@ -291,7 +304,7 @@ token_app = typer.Typer(help="The shared WeChat access token.", no_args_is_help=
 app.add_typer(token_app, name="token")
 
 
-def _print_token(stored: Any, config: Config) -> None:
+def _print_token(stored: StoredToken, config: Config) -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
@@ -305,30 +318,21 @@ def _print_token(stored: Any, config: Config) -> None:
 
 def _with_token_store(config_path: Path | None, action: str) -> None:
     import httpx
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import create_db_engine, session_factory
+    from bot.db import session_factory
     from bot.tokens import build_token_store
     from bot.wechat import WechatError
 
     config = _config(config_path)
-    engine = create_db_engine(config.database.url)
-    try:
-        with httpx.Client(timeout=config.wechat.timeout_s) as http:
-            store = build_token_store(config, http, session_factory(engine))
-            stored = store.force_refresh() if action == "refresh" else store.ensure_valid()
-        _print_token(stored, config)
-    except WechatError as exc:
-        err_console.print(f"[red]WeChat refused:[/red] {exc}")
-        raise typer.Exit(1) from None
-    except SQLAlchemyError as exc:
-        err_console.print(
-            f"[red]database error ({type(exc).__name__}):[/red] is it migrated? "
-            "Run `wxocr db upgrade`."
-        )
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
+    with _database(config, "(check database.url; is it migrated? `wxocr db upgrade`)") as engine:
+        try:
+            with httpx.Client(timeout=config.wechat.timeout_s) as http:
+                store = build_token_store(config, http, session_factory(engine))
+                stored = store.force_refresh() if action == "refresh" else store.ensure_valid()
+        except WechatError as exc:
+            err_console.print(f"[red]WeChat API call failed:[/red] {exc}")
+            raise typer.Exit(1) from None
+    _print_token(stored, config)
 
 
 @token_app.command("show")
