@@ -5,13 +5,17 @@ number as ``621661`` + ``9764617690367``, the expiry sitting between groups, let
 read for digits (O/D for 0, B for 8...) and stray digits from the background. So the
 number is *assembled*: boxes are put into reading lines by geometry, runs of digit
 pieces along a line become candidates, and Luhn, a known BIN and a plausible length
-choose between them. When no candidate passes Luhn, single-character corrections of
-look-alike or commonly confused characters are tried before giving up.
+choose between them. When no reading is clean, single-character corrections (a
+look-alike letter's other reading, a commonly confused digit, a digit read twice at the
+seam of two boxes or invented in a gap) are tried, and taken only when one fix stands
+out. An engine may also offer a second look (``reread``): the number's boxes re-read
+from enlarged crops, pooled with the first reading and merged where they disagree.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 import itertools
@@ -22,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ocr import layout
-from ocr.checks import luhn_ok
+from ocr.checks import id_checksum_ok, luhn_ok
 from ocr.engine import CardResult, TextBox
 from ocr.errors import NoCardFound
 
@@ -178,8 +182,8 @@ def printed_bank(texts: Iterable[str]) -> str | None:
 
 # --- Text normalisation ------------------------------------------------------------------
 
-# Letters OCR returns for digits, first choice first (a reading only goes to the second
-# choice when the first fails Luhn).
+# Letters OCR returns for digits, first choice first (the second choice is a correction,
+# tried when no reading is clean).
 LOOKALIKES: dict[str, str] = {
     "O": "0",
     "o": "0",
@@ -204,7 +208,7 @@ LOOKALIKES: dict[str, str] = {
     "T": "7",
     "A": "4",
 }
-# Digits the recogniser mistakes for one another (tried only when nothing passes Luhn).
+# Digits the recogniser mistakes for one another (tried when no reading is clean).
 DIGIT_CONFUSIONS: dict[str, str] = {
     "0": "896",
     "1": "74",
@@ -338,6 +342,19 @@ def _plausible_length(candidate: Candidate) -> bool:
     return MIN_LENGTH <= len(candidate.number) <= MAX_LENGTH
 
 
+def looks_like_id_number(number: str) -> bool:
+    """An 18-digit resident ID number (checksum and birth date agree), e.g. an ID card
+    sent as a bank card: one in ten of them passes Luhn, and 4x/5x/62 regions look like
+    Visa, Mastercard or UnionPay prefixes."""
+    if len(number) != 18 or not id_checksum_ok(number):
+        return False
+    try:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return birth.year >= 1900
+
+
 def _seams(candidate: Candidate) -> list[int]:
     """Offsets where one piece ends and the next begins."""
     offsets, offset = [], 0
@@ -387,13 +404,18 @@ class Scored:
     info: BinInfo | None
 
     @property
+    def issuer(self) -> bool:
+        """The BIN table knows the issuing bank (not only the card network)."""
+        return self.info is not None and bool(self.info.bank)
+
+    @property
     def clean(self) -> bool:
         """Nothing to improve on: as read, Luhn, a known issuer with its usual length."""
         number, info = self.candidate.number, self.info
         return (
             luhn_ok(number)
             and info is not None
-            and bool(info.bank)
+            and self.issuer
             and len(number) in info.lengths
             and self.candidate.whole_line
             and not self.candidate.correction
@@ -497,6 +519,7 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
         return None
     tallest = max(heights, default=1.0)
     scored = [_score(c, tallest) for c in seeds if _plausible_length(c)]
+    scored = [s for s in scored if not (looks_like_id_number(s.candidate.number) and not s.issuer)]
     best = max(scored, key=lambda s: s.score, default=None)
     if best is None or not best.clean:
         ranked = sorted(seeds, key=lambda c: _score(c, tallest).score, reverse=True)
@@ -555,7 +578,8 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         raise NoCardFound("no bank card number in the photo")
     number, info = best.candidate.number, best.info
     luhn = luhn_ok(number)
-    if not luhn and info is None:
+    if not luhn and (info is None or not info.bank):
+        # Neither check vouches for these digits: better "unreadable" than a made-up number.
         raise NoCardFound("no plausible bank card number in the photo")
     fields = {"number": number}
     checks = {"luhn": luhn, "bin": bool(info and info.bank)}

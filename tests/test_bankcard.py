@@ -23,7 +23,7 @@ from ocr.bankcard import (
     parse_bin_table,
     printed_bank,
 )
-from ocr.checks import luhn_check_digit, luhn_ok
+from ocr.checks import id_check_char, luhn_check_digit, luhn_ok
 from ocr.engine import TextBox
 from ocr.errors import NoCardFound
 from ocr.image import BGRImage, decode_image
@@ -236,6 +236,26 @@ def test_no_plausible_number_is_no_card_found(texts: list[str]) -> None:
     boxes = [box(text, 40, 60 * i) for i, text in enumerate(texts)]
     with pytest.raises(NoCardFound):
         extract_bankcard(boxes)
+
+
+def test_an_id_card_number_is_not_taken_for_a_card_number() -> None:
+    # Guangdong IDs start with 44, which is also a Visa prefix; one in ten pass Luhn.
+    id_number = next(
+        number
+        for number in (f"44010119900307{n:03d}" + "0" for n in range(1000))
+        for number in [number[:17] + id_check_char(number[:17])]
+        if luhn_ok(number)
+    )
+    boxes = [box("公民身份号码", 40, 400), box(id_number, 300, 400, height=40)]
+    with pytest.raises(NoCardFound):
+        extract_bankcard(boxes)
+
+
+def test_a_failing_number_without_a_known_issuer_is_no_card_found() -> None:
+    number = with_check_digit("629999876543210")
+    misread = number[:-1] + str((int(number[-1]) + 1) % 10)
+    with pytest.raises(NoCardFound):
+        extract_bankcard(card_boxes([misread[:8], misread[8:]]))
 
 
 def test_digit_pieces_keep_group_spacing_and_drop_dates_and_words() -> None:
