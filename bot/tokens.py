@@ -144,7 +144,8 @@ class TokenStore:
     # -- refreshing
 
     def refresh_if_due(self) -> bool:
-        """Refresh when less than the margin is left; True when this call fetched a token."""
+        """Refresh when less than the margin is left; True when a newer token is stored now
+        (fetched by this call or, meanwhile, by another process)."""
         before = self.current()
         if before is not None and before.seconds_left(self.clock()) >= self.refresh_margin_s:
             return False

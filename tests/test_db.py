@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -230,3 +233,30 @@ def test_plain_sqlalchemy_engine_sees_the_schema(database_url: str) -> None:
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_cli_migrates_from_any_working_directory(tmp_path: Path) -> None:
+    """The Alembic scripts come from the installed package, not from ./alembic.ini."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    env["WXOCR_DATABASE__URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    wxocr = str(Path(sys.executable).parent / "wxocr")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [wxocr, "db", *args],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    before = run("current")
+    assert before.returncode == 1 and "needs `wxocr db upgrade`" in before.stdout
+    upgraded = run("upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    after = run("current")
+    assert after.returncode == 0 and f"current: {head_revision()}" in after.stdout
+    assert list(elsewhere.iterdir()) == []  # nothing written where it ran
