@@ -385,18 +385,27 @@ def second_look(rapid: Any, image: BGRImage, boxes: Sequence[TextBox]) -> Reread
     return reread
 
 
-@pytest.mark.slow
-def test_real_ocr_reads_the_committed_bank_cards(rapid: Any) -> None:
-    samples = bank_fixtures()
-    assert len(samples) >= 8, "the committed fixture set should hold bank cards"
-    correct = 0
-    for image_path, expected in samples:
+@pytest.fixture(scope="module")
+def read_fixtures(rapid: Any) -> list[tuple[BGRImage, list[TextBox], dict[str, str]]]:
+    """The committed bank cards through the real recogniser, once for all tests here."""
+    read = []
+    for image_path, expected in bank_fixtures():
         image = decode_image(image_path.read_bytes())
-        boxes = first_pass(rapid, image)
+        read.append((image, first_pass(rapid, image), expected))
+    return read
+
+
+@pytest.mark.slow
+def test_real_ocr_reads_the_committed_bank_cards(
+    rapid: Any, read_fixtures: list[tuple[BGRImage, list[TextBox], dict[str, str]]]
+) -> None:
+    assert len(read_fixtures) >= 8, "the committed fixture set should hold bank cards"
+    correct = 0
+    for image, boxes, expected in read_fixtures:
         with contextlib.suppress(NoCardFound):
             result = extract_bankcard(boxes, reread=second_look(rapid, image, boxes))
             correct += result.fields["number"] == expected["number"]
-    assert correct / len(samples) >= 0.9
+    assert correct / len(read_fixtures) >= 0.9
 
 
 def spoil_number(boxes: Sequence[TextBox], number: str) -> list[TextBox]:
@@ -420,13 +429,13 @@ def spoil_number(boxes: Sequence[TextBox], number: str) -> list[TextBox]:
 
 
 @pytest.mark.slow
-def test_real_second_look_recovers_a_damaged_first_reading(rapid: Any) -> None:
+def test_real_second_look_recovers_a_damaged_first_reading(
+    rapid: Any, read_fixtures: list[tuple[BGRImage, list[TextBox], dict[str, str]]]
+) -> None:
     """Two digits of the number's boxes spoilt (beyond what single corrections may fix):
     the real recogniser on enlarged crops must give the number back."""
     tried = recovered = 0
-    for image_path, expected in bank_fixtures()[:5]:
-        image = decode_image(image_path.read_bytes())
-        boxes = first_pass(rapid, image)
+    for image, boxes, expected in read_fixtures[:6]:
         spoilt = spoil_number(boxes, expected["number"])
         if spoilt == boxes:
             continue
