@@ -196,11 +196,10 @@ def wechat_errcode(exc: BaseException) -> int | None:
 
 class _RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
+        if isinstance(record.args, tuple):
             record.args = tuple(
                 _SECRET_IN_URL.sub(r"\1***", str(arg)) if _SECRET_IN_URL.search(str(arg)) else arg
-                for arg in args
+                for arg in record.args
             )
         if isinstance(record.msg, str):
             record.msg = _SECRET_IN_URL.sub(r"\1***", record.msg)
@@ -231,10 +230,6 @@ class RetryPolicy:
     def delay(self, retry: int) -> float:
         base = min(self.max_backoff_s, self.backoff_s * (2.0**retry))
         return base * (0.5 + random.random() / 2)  # noqa: S311  (jitter, not crypto)
-
-
-def _path_of(url: str) -> str:
-    return httpx.URL(url).path
 
 
 class _Api:
@@ -285,7 +280,7 @@ class _Api:
     ) -> dict[str, Any]:
         """One request answered with JSON; returns the body after the errcode check."""
         content = None
-        headers = {}
+        headers: dict[str, str] = {}
         if json_body is not None:
             # UTF-8 as is: WeChat shows \\uXXXX escapes literally in some APIs.
             content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
@@ -371,8 +366,11 @@ class TokenApi:
         """A token; ``force`` asks stable_token for a new one (classic always gives a new one)."""
         if self.mode == "classic":
             path = "/cgi-bin/token"
-            params = {"grant_type": "client_credential", "appid": self.app_id}
-            params["secret"] = self._secret
+            params = {
+                "grant_type": "client_credential",
+                "appid": self.app_id,
+                "secret": self._secret,
+            }
             body = self._api.with_retries(
                 path, lambda: self._api.json_call("GET", path, params=params)
             )
@@ -493,10 +491,8 @@ class WechatClient:
 
     def upload_media(self, data: bytes, *, media_type: str = "image") -> str:
         """Upload temporary media; returns its media_id (used by ``wxocr simulate``)."""
-        name = "upload" + {"image/png": ".png", "image/jpeg": ".jpg"}.get(
-            image_content_type(data), ""
-        )
-        files = {"media": (name, data, image_content_type(data))}
+        content_type = image_content_type(data)
+        files = {"media": ("upload." + content_type.rsplit("/", 1)[-1], data, content_type)}
         body = self._json("POST", "/cgi-bin/media/upload", params={"type": media_type}, files=files)
         media_id = body.get("media_id")
         if not isinstance(media_id, str) or not media_id:
