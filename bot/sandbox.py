@@ -133,14 +133,15 @@ class Request:
         return data
 
     def form_files(self) -> dict[str, tuple[bytes, str]]:
-        """Multipart parts that carry a filename: name -> (bytes, content type)."""
+        """Multipart form parts: field name -> (bytes, content type)."""
         if not self.content_type.startswith("multipart/form-data"):
             return {}
         head = f"Content-Type: {self.content_type}\r\n\r\n".encode()
         message = BytesParser(policy=HTTP).parsebytes(head + self.body)
         files: dict[str, tuple[bytes, str]] = {}
         for part in message.iter_parts():
-            assert isinstance(part, EmailMessage)
+            if not isinstance(part, EmailMessage):
+                continue
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True)
             if isinstance(name, str) and isinstance(payload, bytes):
@@ -150,6 +151,8 @@ class Request:
 
 @dataclass
 class _Answer(Exception):
+    """An HTTP answer; handlers return it, or raise it to answer early (errcodes, faults)."""
+
     status: str = "200 OK"
     body: bytes = b""
     content_type: str = "application/json; encoding=utf-8"
