@@ -143,12 +143,13 @@ class Webhook:
     def _deadline(self, query: dict[str, str], received_at: float) -> float:
         """When the passive answer is due: the budget, shortened by time spent in queues.
 
-        WeChat's 5 s start when it sends, not when a worker thread picks the request up;
-        the signed timestamp (whole seconds, truncated) tells how long ago that was.
+        WeChat's 5 s start when it sends, not when a worker thread picks the request up.
+        The signed timestamp is whole seconds, so WeChat sent at or after it: counting
+        from it never gives more time than there is.
         """
         budget = self.config.pipeline.passive_budget_s
-        queued = max(0.0, time.time() - int(query["timestamp"]) - 0.5)
-        return received_at + max(0.0, budget - queued)
+        since_sent = max(0.0, time.time() - int(query["timestamp"]))
+        return received_at + max(0.0, budget - since_sent)
 
 
 def _parse_xml(body: bytes) -> dict[str, Any]:

@@ -205,6 +205,8 @@ class Pipeline:
         self._io_pool = ThreadPoolExecutor(
             max(4, 2 * config.server.threads), thread_name_prefix="photo"
         )
+        threads = config.server.threads
+        self._passive_slots = threading.BoundedSemaphore(max(1, threads - max(2, threads // 4)))
         self._runs: dict[str, _Run] = {}
         self._runs_lock = threading.Lock()
 
@@ -218,8 +220,17 @@ class Pipeline:
         claimed, limited_reply = self._claim(request)
         if limited_reply is not None:
             return limited_reply
-        run = self._start(request, waiting=True) if claimed else None
-        return self._await_passive(request.key, deadline, run)
+        # A waiting request holds a server thread. Some threads must stay free to answer
+        # the queue at once, or in a burst requests would wait in line past WeChat's 5 s.
+        if not self._passive_slots.acquire(blocking=False):
+            if claimed:
+                self._start(request, waiting=False)
+            return self._take_passive(request.key)
+        try:
+            run = self._start(request, waiting=True) if claimed else None
+            return self._await_passive(request.key, deadline, run)
+        finally:
+            self._passive_slots.release()
 
     def _claim(self, request: PhotoRequest) -> tuple[bool, str | None]:
         """Claim the photo; (claimed, reply when the user's daily limit is reached)."""

@@ -38,12 +38,14 @@ _BANKCARD_LABELS: tuple[tuple[str, str], ...] = (
     ("valid_thru", "有效期"),
 )
 
-# What each check proves, said when it passed / when it failed.
-_CHECK_TEXTS = {
+# What each check proves, said when it passed (None: not worth a line) / when it failed.
+_CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
     "id_checksum": ("号码校验通过", "号码校验未通过，请核对原件"),
-    "birth_date": ("出生日期与号码一致", "出生日期与号码不一致"),
-    "gender": ("性别与号码一致", "性别与号码不一致"),
+    "birth_date": (None, "号码中的出生日期无效"),
     "region": ("地区码有效", "地区码未知"),
+    "birth_matches_id": ("出生日期与号码一致", "出生日期与号码不一致"),
+    "gender": ("性别与号码一致", "性别与号码不一致"),
+    "valid_date": ("有效期限格式正确", "有效期限有误，请核对原件"),
     "luhn": ("卡号校验通过", "卡号校验未通过，请核对原件"),
     "bin": ("发卡行已识别", "发卡行未知"),
 }
@@ -74,13 +76,11 @@ def card_result(result: CardResult) -> str:
         masked["valid_date"] = _format_valid_date(masked["valid_date"])
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
-    checks = [
-        _CHECK_TEXTS[name][0 if ok else 1]
-        for name, ok in result.checks.items()
-        if name in _CHECK_TEXTS
-    ]
-    if checks:
-        lines.append("；".join(checks))
+    known = [(_CHECK_TEXTS[name], ok) for name, ok in result.checks.items() if name in _CHECK_TEXTS]
+    passed = [texts[0] for texts, ok in known if ok and texts[0]]
+    if passed:
+        lines.append("，".join(passed))
+    lines += [texts[1] for texts, ok in known if not ok]
     if "low_confidence" in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
     lines.append("（已隐去部分信息以保护隐私）")
