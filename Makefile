@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint fmt bench dataset fonts browser clean
+.PHONY: setup run test test-postgres lint fmt bench dataset fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ fmt: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The whole suite on SQLite, then everything that touches the database again on a
+# throw-away PostgreSQL cluster (scripts/with-postgres.sh installs and starts it).
 test: lint browser
 	$(BIN)/pytest -q
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
+
+# Only the PostgreSQL leg: make test-postgres (or point WXOCR_TEST_DATABASE_URL at your own).
+test-postgres: setup
+	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
 
 bench: setup
 	$(BIN)/wxocr bench

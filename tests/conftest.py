@@ -28,6 +28,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "db: exercises the database (also run on PostgreSQL)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whatever reaches the database (directly or through another fixture) belongs to
+    # the PostgreSQL leg too: nobody has to remember the marker.
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
