@@ -191,14 +191,16 @@ def find_anchor(view: CardView, label: str) -> Anchor | None:
     for box in view.placed:
         text = normalise(box.text)
         cut = label_match(text, label)
-        if not cut:
+        # A label inside a box ('性制女民族汉': two fields merged) comes last in rank.
+        start = text.find(label, 1) if not cut else 0
+        if not cut and start < 0:
             continue
-        # Skip the spaces the cut counted past: split positions are in box.text.
-        raw_cut = _raw_index(box.text, cut)
+        rank = (0 if text.startswith(label) else 1 if cut else 2) * 1e6 + box.u0
+        # Split positions are in box.text, which may hold spaces the cut skipped.
+        raw_start = _raw_index(box.text, start)
+        raw_cut = _raw_index(box.text, start + (cut or len(label)))
         value = split_placed(box, raw_cut) if raw_cut < len(box.text) else None
-        label_box = split_placed(box, 0, raw_cut)
-        # An exact label is better than a fuzzy one; a leftmost one is likelier the card's.
-        rank = (0 if text.startswith(label) else 1) * 1e6 + box.u0
+        label_box = split_placed(box, raw_start, raw_cut)
         if best is None or rank < best[0]:
             best = (rank, Anchor(label_box, value))
     return best[1] if best else None
@@ -222,6 +224,21 @@ def value_boxes(view: CardView, anchor: Anchor, max_gap: float = 2.5) -> list[Pl
     following = right_of(edge_box, view.placed, max_gap=max_gap)
     following = [b for b in following if b.box is not edge_box.box]
     return start + following
+
+
+def value_boxes_without_strays(
+    view: CardView, anchor: Anchor, max_gap: float = 2.5
+) -> list[PlacedBox]:
+    """``value_boxes`` less a stray character merged into the label's box.
+
+    A stroke of the label or the background read as a character ('姓名文' + '刘红志',
+    '签发机关工' + the office) is no part of a value that continues in its own box.
+    """
+    boxes = value_boxes(view, anchor, max_gap)
+    stray = anchor.value is not None and len(cjk_only(anchor.value.text)) <= 1
+    if stray and len(boxes) > 1 and len(cjk_only(boxes[1].text)) >= 2:
+        return boxes[1:]
+    return boxes
 
 
 def cjk_only(text: str) -> str:
@@ -336,7 +353,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     warnings: list[str] = []
     scores: list[float] = []
 
-    name_boxes = value_boxes(view, anchors["name"], 1.5) if anchors["name"] else []
+    name_boxes = value_boxes_without_strays(view, anchors["name"], 1.5) if anchors["name"] else []
     fields["name"] = cjk_only("".join(b.text for b in name_boxes))
     scores += [b.box.score for b in name_boxes]
 
@@ -463,12 +480,13 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
 
 
 def read_authority(view: CardView, anchor: Anchor) -> str:
-    boxes = value_boxes(view, anchor, 1.5)
-    # A stroke of the label read as a character ('签发机关工' + the office) is no part
-    # of the office's name, which never starts with one loose character.
-    if len(boxes) > 1 and anchor.value is not None and len(cjk_only(anchor.value.text)) <= 1:
-        boxes = boxes[1:]
-    return cjk_only("".join(b.text for b in boxes))
+    text = cjk_only("".join(b.text for b in value_boxes_without_strays(view, anchor, 1.5)))
+    label = BACK_LABELS["authority"]
+    # The label's last character read twice, once more at the start of the value box
+    # ('签发机关' + '关济南市公安局...').
+    if anchor.value is None and text.startswith(label[-1]) and len(text) > 4:
+        text = text[1:]
+    return text
 
 
 def read_valid_date(text: str) -> str:

@@ -247,8 +247,8 @@ def right_of(
             for b in placed
             if b is not anchor
             and same_line(anchor, b)
-            # Detector boxes overhang their text, so neighbours may overlap a little.
-            and b.u0 >= anchor.cu
+            # Detector boxes overhang their text, so neighbours may overlap a lot.
+            and b.u0 > anchor.u0
             and b.cu >= anchor.u1 - slack
         ),
         key=lambda b: b.u0,

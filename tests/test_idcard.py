@@ -215,3 +215,24 @@ def test_digit_reading_and_chinese_dates() -> None:
     assert digit_reading("3201O2 l98B") == "320102198 8".replace(" ", "")
     assert parse_cn_date("1980年1月1日") == "19800101"
     assert parse_cn_date("1980年13月1日") == ""
+
+
+def test_stray_character_merged_into_the_name_label_is_dropped() -> None:
+    # '刘' begins with '文': the detector gave its first stroke to the label's box.
+    printed = [p for p in front() if p.text not in ("姓名", "林娜")]
+    printed += [Printed("姓名文", 60, 60), Printed("刘红志", 150, 58)]
+    assert read_card(page_of(printed, 5), Kind.AUTO).fields["name"] == "刘红志"
+
+
+def test_label_inside_a_box_still_anchors_its_value() -> None:
+    # Gender and nation read as one box with a misread gender label.
+    printed = [p for p in front() if p.text not in ("性别", "男", "民族", "汉")]
+    printed.append(Printed("性制男民族回", 60, 125))
+    fields = read_card(page_of(printed), Kind.AUTO).fields
+    assert fields["nationality"] == "回"
+    assert fields["gender"] == "男"
+
+
+def test_label_character_repeated_in_the_authority_is_dropped() -> None:
+    printed = [*BACK[:3], Printed("关济南市公安局历下分局", 250, 300), *BACK[4:]]
+    assert read_card(page_of(printed), Kind.AUTO).fields["authority"] == "济南市公安局历下分局"
