@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.config import Config
-from bot.db import SessionFactory, write_transaction
+from bot.db import SessionFactory, insert_if_absent, write_transaction
 from bot.models import (
     Delivery,
     Message,
@@ -241,20 +241,21 @@ class Pipeline:
                 return False, None
             if limit and self._photos_today(session, request.openid, now) >= limit:
                 reply = replies.daily_limit(limit)
-                session.add(
-                    Message(
-                        msg_key=request.key,
-                        openid=request.openid,
-                        state=MessageState.DONE.value,
-                        kind_asked=request.kind.value,
-                        outcome=Outcome.LIMITED.value,
-                        reply_text=reply,
-                        delivery=Delivery.PASSIVE.value,
-                        delivered_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                limited = {
+                    "msg_key": request.key,
+                    "openid": request.openid,
+                    "state": MessageState.DONE.value,
+                    "kind_asked": request.kind.value,
+                    "outcome": Outcome.LIMITED.value,
+                    "reply_text": reply,
+                    "delivery": Delivery.PASSIVE.value,
+                    "delivered_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "delivery_attempts": 0,
+                }
+                if not insert_if_absent(session, Message, limited):
+                    return False, None  # another worker took this message meanwhile
                 record_usage(
                     session,
                     openid=request.openid,
