@@ -248,6 +248,38 @@ def simulate(
     raise typer.Exit(0 if answered else 1)
 
 
+@app.command("bench-webhook")
+def bench_webhook_command(
+    images: Annotated[
+        list[Path] | None, typer.Argument(help="Photos to send. Default: the fixture cards.")
+    ] = None,
+    clients: Annotated[int, typer.Option(help="Concurrent text senders.")] = 8,
+    seconds: Annotated[float, typer.Option(help="Length of each text run.")] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Text requests/s beside a bare werobot echo robot, and photo answer latency."""
+    from bot.webhook_bench import bench_webhook
+
+    paths = images or sorted(Path("tests/fixtures/cards").glob("*_*_*.jpg"))[:20]
+    if not paths:
+        err_console.print("[red]no photos: pass IMAGE files[/red]")
+        raise typer.Exit(2)
+    result = bench_webhook([p.read_bytes() for p in paths], clients=clients, seconds=seconds)
+    if as_json:
+        print(result.as_json())
+        return
+    table = Table(title="webhook benchmark", show_header=False)
+    table.add_row(f"text messages/s, wxocr ({clients} clients)", f"{result.text_rps:.0f}")
+    table.add_row(
+        f"text messages/s, bare werobot echo ({clients} clients)", f"{result.echo_text_rps:.0f}"
+    )
+    table.add_row("photos answered passively", f"{result.passive} of {result.photos}")
+    for name, value in (("p50", result.passive_p50_ms), ("p95", result.passive_p95_ms)):
+        table.add_row(f"passive photo answer {name}", "-" if value is None else f"{value:.0f} ms")
+    table.add_row("any first answer p95", f"{result.answer_p95_ms:.0f} ms")
+    console.print(table)
+
+
 # ---------------------------------------------------------- database, token, sandbox (issue 4)
 # db upgrade/current, token show/refresh, sandbox. Secrets never reach the output.
 

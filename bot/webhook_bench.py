@@ -1,0 +1,175 @@
+"""Benchmark of the webhook (a measurement, not a test): ``wxocr bench-webhook``.
+
+Text messages per second through ``wxocr serve``, beside a bare werobot echo robot
+served by the same waitress settings (so the cost of our checks, database and handlers
+shows), and the latency of photo answers with the real OCR. Both servers run as
+separate processes; the load comes from client threads in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from bot.config import Config, load_config
+from bot.simulate import Simulator, WechatPusher, new_msg_id, text_fields
+
+# The baseline: werobot's own WSGI app, answering every text with itself.
+ECHO_ROBOT = """
+import sys, waitress, werobot
+robot = werobot.WeRoBot(token=sys.argv[2], SESSION_STORAGE=False)
+@robot.text
+def echo(message):
+    return message.content
+waitress.serve(robot.wsgi, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]),
+               _quiet=True)
+"""
+
+
+@dataclass(frozen=True)
+class WebhookBenchResult:
+    text_rps: float
+    echo_text_rps: float
+    text_clients: int
+    photos: int
+    passive: int  # answered with the result within WeChat's 5 s
+    passive_p50_ms: float | None
+    passive_p95_ms: float | None
+    answer_p95_ms: float  # every first answer, passive or "success"
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+@contextmanager
+def _process(args: Sequence[str], health_url: str) -> Iterator[None]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    process = subprocess.Popen(  # noqa: S603 - our own executables, fixed arguments
+        list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    try:
+        _wait_healthy(health_url, process)
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def bot_server(threads: int) -> Iterator[Config]:
+    """``wxocr serve`` in sandbox mode on a free port with a throw-away database."""
+    wxocr = Path(sys.executable).with_name("wxocr")
+    with tempfile.TemporaryDirectory(prefix="wxocr-bench-") as directory:
+        config_file = Path(directory) / "config.toml"
+        config_file.write_text(
+            f"[server]\nport = {_free_port()}\nthreads = {threads}\n"
+            f'[database]\nurl = "sqlite:///{directory}/bench.db"\n'
+            '[log]\nlevel = "WARNING"\n[pipeline]\ndaily_limit = 0\n',
+            encoding="utf-8",
+        )
+        config = load_config(config_file)
+        subprocess.run(  # noqa: S603 - our own executable, fixed arguments
+            [str(wxocr), "db", "upgrade", "--config", str(config_file)],
+            check=True,
+            capture_output=True,
+        )
+        base = f"http://127.0.0.1:{config.server.port}"
+        with _process([str(wxocr), "serve", "--config", str(config_file)], base + "/healthz"):
+            yield config
+
+
+def text_requests_per_second(url: str, token: str, *, clients: int, seconds: float) -> float:
+    """Signed text pushes from ``clients`` threads for ``seconds``; answered pushes per second."""
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+
+    def client(index: int) -> None:
+        with httpx.Client(timeout=10) as http:
+            pusher = WechatPusher(url=url, token=token, client=http)
+            while time.monotonic() < stop:
+                response = pusher.push(text_fields(f"o-bench-{index}", "帮助", new_msg_id()))
+                if response.status_code == 200:
+                    counts[index] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct * len(ordered)) - 1)]
+
+
+def bench_webhook(
+    photos: Sequence[bytes], *, clients: int = 8, seconds: float = 5.0, threads: int = 8
+) -> WebhookBenchResult:
+    token = Config().wechat.token
+    port = _free_port()
+    echo_url = f"http://127.0.0.1:{port}/wechat"
+    with _process(
+        [sys.executable, "-c", ECHO_ROBOT, str(port), token, str(threads)],
+        f"http://127.0.0.1:{port}/",
+    ):
+        echo_rps = text_requests_per_second(echo_url, token, clients=clients, seconds=seconds)
+    with bot_server(threads) as config:
+        url = f"http://127.0.0.1:{config.server.port}{config.server.path}"
+        ours_rps = text_requests_per_second(
+            url, config.wechat.token, clients=clients, seconds=seconds
+        )
+        user = Simulator(config, url=url, openid="o-bench-photos")
+        passive_ms: list[float] = []
+        answer_ms: list[float] = []
+        for data in photos:  # one at a time: the latency a user sees on an idle server
+            outcome = user.send_photo(data)
+            answer_ms.append((outcome.seconds or 0.0) * 1000)
+            if outcome.reply is not None:
+                passive_ms.append((outcome.seconds or 0.0) * 1000)
+    return WebhookBenchResult(
+        text_rps=ours_rps,
+        echo_text_rps=echo_rps,
+        text_clients=clients,
+        photos=len(photos),
+        passive=len(passive_ms),
+        passive_p50_ms=percentile(passive_ms, 0.5) if passive_ms else None,
+        passive_p95_ms=percentile(passive_ms, 0.95) if passive_ms else None,
+        answer_p95_ms=percentile(answer_ms, 0.95) if answer_ms else 0.0,
+    )
