@@ -8,7 +8,6 @@ import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,7 +25,9 @@ from ocr.bankcard import (
 from ocr.checks import id_check_char, luhn_check_digit, luhn_ok
 from ocr.engine import TextBox
 from ocr.errors import NoCardFound
-from ocr.image import BGRImage, decode_image
+from ocr.image import decode_image
+from ocr.layout import OcrPage
+from ocr.local import OcrSettings, RapidReader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 
@@ -353,57 +354,45 @@ def bank_fixtures() -> list[tuple[Path, dict[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def rapid() -> Any:
-    from rapidocr_onnxruntime import RapidOCR
-
-    return RapidOCR()
-
-
-def first_pass(rapid: Any, image: BGRImage) -> list[TextBox]:
-    found, _ = rapid(image)
-    return [
-        TextBox(tuple((float(x), float(y)) for x, y in points), text, float(score))
-        for points, text, score in (found or [])
-    ]
+def reader() -> RapidReader:
+    """The local engine's own recogniser (RapidOCR with the engine's settings)."""
+    return RapidReader(OcrSettings())
 
 
-def second_look(rapid: Any, image: BGRImage, boxes: Sequence[TextBox]) -> Reread:
-    """Re-read boxes from enlarged upright crops, in both reading directions."""
-    frame = layout.candidate_frames(boxes)[0]
+def second_look(reader: RapidReader, page: OcrPage) -> Reread:
+    """Re-read boxes of ``page`` from enlarged upright crops, in both reading directions."""
+    frame = page.frames()[0]
 
     def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
-        answers = []
-        for box in wanted:
-            crops = [
-                layout.cut_text(image, layout.place(box, f), f, target_height=48)
-                for f in (frame, frame.flipped())
-            ]
-            texts, _ = rapid.text_rec(crops)
-            answers.append([(str(t), float(s)) for t, s in texts])
-        return answers
+        crops = [
+            layout.cut_text(page.image, layout.place(box, f), f, target_height=48)
+            for box in wanted
+            for f in (frame, frame.flipped())
+        ]
+        texts = reader.read_lines(crops)
+        return [texts[i : i + 2] for i in range(0, len(texts), 2)]
 
     return reread
 
 
 @pytest.fixture(scope="module")
-def read_fixtures(rapid: Any) -> list[tuple[BGRImage, list[TextBox], dict[str, str]]]:
+def read_fixtures(reader: RapidReader) -> list[tuple[OcrPage, dict[str, str]]]:
     """The committed bank cards through the real recogniser, once for all tests here."""
-    read = []
-    for image_path, expected in bank_fixtures():
-        image = decode_image(image_path.read_bytes())
-        read.append((image, first_pass(rapid, image), expected))
-    return read
+    return [
+        (reader.read(decode_image(image_path.read_bytes())), expected)
+        for image_path, expected in bank_fixtures()
+    ]
 
 
 @pytest.mark.slow
 def test_real_ocr_reads_the_committed_bank_cards(
-    rapid: Any, read_fixtures: list[tuple[BGRImage, list[TextBox], dict[str, str]]]
+    reader: RapidReader, read_fixtures: list[tuple[OcrPage, dict[str, str]]]
 ) -> None:
     assert len(read_fixtures) >= 8, "the committed fixture set should hold bank cards"
     correct = 0
-    for image, boxes, expected in read_fixtures:
+    for page, expected in read_fixtures:
         with contextlib.suppress(NoCardFound):
-            result = extract_bankcard(boxes, reread=second_look(rapid, image, boxes))
+            result = extract_bankcard(page.boxes, reread=second_look(reader, page))
             correct += result.fields["number"] == expected["number"]
     assert correct / len(read_fixtures) >= 0.9
 
@@ -430,18 +419,18 @@ def spoil_number(boxes: Sequence[TextBox], number: str) -> list[TextBox]:
 
 @pytest.mark.slow
 def test_real_second_look_recovers_a_damaged_first_reading(
-    rapid: Any, read_fixtures: list[tuple[BGRImage, list[TextBox], dict[str, str]]]
+    reader: RapidReader, read_fixtures: list[tuple[OcrPage, dict[str, str]]]
 ) -> None:
     """Two digits of the number's boxes spoilt (beyond what single corrections may fix):
     the real recogniser on enlarged crops must give the number back."""
     tried = recovered = 0
-    for image, boxes, expected in read_fixtures[:6]:
-        spoilt = spoil_number(boxes, expected["number"])
-        if spoilt == boxes:
+    for page, expected in read_fixtures[:6]:
+        spoilt = spoil_number(page.boxes, expected["number"])
+        if spoilt == page.boxes:
             continue
         tried += 1
         with contextlib.suppress(NoCardFound):
-            result = extract_bankcard(spoilt, reread=second_look(rapid, image, boxes))
+            result = extract_bankcard(spoilt, reread=second_look(reader, page))
             recovered += result.fields["number"] == expected["number"]
     assert tried >= 3
     assert recovered == tried
