@@ -11,13 +11,15 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from faker import Faker
+from PIL import Image
 
 from ocr.checks import id_checksum_ok, luhn_ok
 from ocr.evaluate import load_samples
 from ocr.image import decode_image
-from tests.cardgen import CARD_KINDS, Sample, generate, write_samples
+from tests.cardgen import CARD_KINDS, Sample, generate, plan, scene, write_samples
 from tests.cardgen.__main__ import main
 from tests.cardgen.content import BINS, make_bank_card, make_person, pinyin_holder
 from tests.cardgen.fonts import fonts_available
@@ -171,6 +173,40 @@ def test_label_checks_catch_broken_labels() -> None:
     if not fields["id"].startswith("540102"):
         assert "address is not in the id's region" in label_problems(elsewhere)
     assert "number" in bank_problems({"number": "6222021234567890123", "bank": "中国工商银行"})
+
+
+def test_plan_spreads_modes_turns_and_kinds_like_the_eval_set() -> None:
+    slots = plan(150, 0.8, CARD_KINDS, 0)
+    assert sum(not s.photo for s in slots) == 30
+    assert {s.kind for s in slots} == set(CARD_KINDS)
+    turned = [s for s in slots if s.quarter_turn]
+    assert all(s.photo for s in turned)
+    assert 6 <= len(turned) <= 15
+    # Regression: a single shared photo count once turned only ID backs.
+    assert {s.kind for s in turned} == set(CARD_KINDS)
+
+
+def test_plan_puts_the_unreadable_samples_last() -> None:
+    slots = plan(10, 1.0, ["bankcard"], 3)
+    assert [s.readable for s in slots] == [True] * 7 + [False] * 3
+    assert {s.kind for s in slots[7:]} == {"blank", "clutter", "blurred"}
+    assert all(s.photo for s in slots)
+    with pytest.raises(ValueError, match="unreadable"):
+        plan(2, 0.8, CARD_KINDS, 3)
+
+
+@pytest.mark.parametrize("angle", [0.0, 14.0, -15.0, 90.0, 183.0, 268.0])
+def test_a_placed_card_never_leaves_the_frame(angle: float) -> None:
+    """Regression: close-ups tilted 15 degrees once cut off the ID number of a labelled card."""
+    card = Image.new("RGB", (856, 540), "white")
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        for frame in ((1000, 750), (1000, 1333), (1400, 788)):
+            placed = scene.place_card(rng, card, frame, 0.97, angle, 0.06, margin=0.01)
+            alpha = placed.alpha[..., 0]
+            border = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
+            assert border.max() == 0.0, (seed, frame)
+            assert alpha.sum() > 0.2 * alpha.size * (0.5 if frame[1] > frame[0] else 1.0)
 
 
 @needs_fonts

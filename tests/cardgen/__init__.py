@@ -28,7 +28,7 @@ from tests.cardgen.render import render_bank_card, render_id_back, render_id_fro
 CARD_KINDS = ("idcard_front", "idcard_back", "bankcard")
 UNREADABLE_KINDS = ("blank", "clutter", "blurred")
 CARD_RENDER_WIDTH = 1000
-# Every twelfth photo is turned a quarter or half turn: rare, as in real uploads.
+# One photo in twelve of each kind is turned a quarter or half turn: rare, as in real uploads.
 QUARTER_TURN_EVERY = 12
 
 
@@ -140,6 +140,46 @@ def make_unreadable_sample(
     )
 
 
+@dataclass(frozen=True)
+class Slot:
+    """What sample ``index`` will be: a card kind (or an unreadable variant) and how shot."""
+
+    index: int
+    kind: str  # one of CARD_KINDS, or one of UNREADABLE_KINDS when ``readable`` is False
+    readable: bool
+    photo: bool
+    quarter_turn: bool
+
+
+def plan(count: int, photo_share: float, kinds: Sequence[str], unreadable: int) -> list[Slot]:
+    """The set's layout: card kinds in turn, then the ``unreadable`` samples without a card.
+
+    Modes and turns follow their shares exactly rather than by chance, so small sets
+    still hold scans and turned photos.
+    """
+    unknown = set(kinds) - set(CARD_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be among {', '.join(CARD_KINDS)}")
+    if not 0 <= unreadable <= count:
+        raise ValueError("unreadable must be between 0 and count")
+    scan_share = round(1.0 - photo_share, 6)  # 1 - 0.8 is 0.19999999999999996
+    photos_of_kind = dict.fromkeys(kinds, 0)
+    cards = count - unreadable
+    slots = []
+    for index in range(cards):
+        photo = int((index + 1) * scan_share) == int(index * scan_share)
+        kind = kinds[index % len(kinds)]
+        # Counted per kind: one count shared by all kinds can fall into step with the
+        # kind rotation and turn only one kind of card.
+        turn_slot = photos_of_kind[kind] % QUARTER_TURN_EVERY == QUARTER_TURN_EVERY // 3
+        photos_of_kind[kind] += photo
+        slots.append(Slot(index, kind, True, photo, photo and turn_slot))
+    for index in range(cards, count):
+        variant = UNREADABLE_KINDS[(index - cards) % len(UNREADABLE_KINDS)]
+        slots.append(Slot(index, variant, False, True, False))
+    return slots
+
+
 def generate(
     count: int,
     seed: int,
@@ -147,31 +187,18 @@ def generate(
     kinds: Sequence[str] = CARD_KINDS,
     unreadable: int = 0,
 ) -> list[Sample]:
-    """``count`` samples: the card kinds in turn, the last ``unreadable`` ones without a card."""
+    """``count`` labelled samples for ``seed`` (see ``plan`` for what each one is)."""
+    slots = plan(count, photo_share, kinds, unreadable)
     if not fonts_available():
         raise NoFontsError(NoFontsError.__doc__)
-    unknown = set(kinds) - set(CARD_KINDS)
-    if unknown or not kinds:
-        raise ValueError(f"kinds must be among {', '.join(CARD_KINDS)}")
-    if not 0 <= unreadable <= count:
-        raise ValueError("unreadable must be between 0 and count")
     fonts = find_fonts()
     fake = Faker("zh_CN")
-    samples = []
-    photos = 0
-    cards = count - unreadable
-    for index in range(cards):
-        # Modes follow the share exactly rather than by chance, so small sets still get both.
-        scan_share = round(1.0 - photo_share, 6)  # 1 - 0.8 is 0.19999999999999996
-        photo = int((index + 1) * scan_share) == int(index * scan_share)
-        quarter_turn = photo and photos % QUARTER_TURN_EVERY == QUARTER_TURN_EVERY // 2
-        photos += photo
-        kind = kinds[index % len(kinds)]
-        samples.append(make_card_sample(seed, index, kind, photo, quarter_turn, fonts, fake))
-    for index in range(cards, count):
-        variant = UNREADABLE_KINDS[(index - cards) % len(UNREADABLE_KINDS)]
-        samples.append(make_unreadable_sample(seed, index, variant, fonts, fake))
-    return samples
+    return [
+        make_card_sample(seed, s.index, s.kind, s.photo, s.quarter_turn, fonts, fake)
+        if s.readable
+        else make_unreadable_sample(seed, s.index, s.kind, fonts, fake)
+        for s in slots
+    ]
 
 
 def write_samples(samples: Sequence[Sample], out: Path) -> list[Path]:

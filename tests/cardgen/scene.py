@@ -251,12 +251,15 @@ def place_card(
     rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     placed = corners @ rotation.T
     placed += rng.uniform(-perspective, perspective, size=(4, 2)) * target_w
-    low = np.abs(placed).max(axis=0) + margin * np.array([width, height])
-    high = np.array([width, height]) - low
-    # A card too big for the margin goes in the middle; otherwise anywhere that keeps it.
-    centre = [
-        rng.uniform(low[i], high[i]) if high[i] > low[i] else (low[i] + high[i]) / 2 for i in (0, 1)
-    ]
+    frame = np.array([width, height], np.float64)
+    extent = np.abs(placed).max(axis=0)
+    # A close-up whose tilted corners would leave the frame is shrunk to fit: a label must
+    # never name text that the photo cut off.
+    fit = float(min(1.0, *(frame * (1 - 2 * margin) / (2 * extent))))
+    placed *= fit
+    low = extent * fit + margin * frame
+    high = frame - low
+    centre = [rng.uniform(low[i], high[i]) if high[i] > low[i] else frame[i] / 2 for i in (0, 1)]
     placed += np.array(centre)
     source = np.array([[0, 0], [card_w, 0], [card_w, card_h], [0, card_h]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, placed.astype(np.float32))
