@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from bot import replies
 from bot.config import Config
 from bot.db import SessionFactory, insert_if_absent, write_transaction
+from bot.metrics import DELIVERIES, OCR_SECONDS, PHOTO_OUTCOMES
 from bot.models import (
     Delivery,
     Message,
@@ -169,6 +170,17 @@ class _Run:
         self.waiters = 0
 
 
+def _locked_message(session: Session, key: str) -> Message | None:
+    """The message row, locked until the transaction ends.
+
+    Read-then-write decisions (who answers, who sends) must not interleave. SQLite's
+    ``BEGIN IMMEDIATE`` (write_transaction) already serialises them; PostgreSQL needs the
+    row lock. SQLAlchemy leaves FOR UPDATE out on SQLite.
+    """
+    statement = select(Message).where(Message.msg_key == key).with_for_update()
+    return session.scalars(statement).one_or_none()
+
+
 def _errcode(exc: BaseException) -> int | None:
     code = getattr(exc, "errcode", None)
     return code if isinstance(code, int) else None
@@ -219,6 +231,7 @@ class Pipeline:
         """
         claimed, limited_reply = self._claim(request)
         if limited_reply is not None:
+            PHOTO_OUTCOMES.labels(Outcome.LIMITED.value).inc()
             return limited_reply
         # A waiting request holds a server thread. Some threads must stay free to answer
         # the queue at once, or in a burst requests would wait in line past WeChat's 5 s.
@@ -337,7 +350,7 @@ class Pipeline:
         """Take the result for a passive answer if nobody delivered it; (reply, still running)."""
         now = utcnow()
         with write_transaction(self.sessions) as session:
-            message = get_message(session, key)
+            message = _locked_message(session, key)
             if message is None:
                 return None, False
             if message.state in (MessageState.CLAIMED, MessageState.RUNNING):
@@ -387,6 +400,8 @@ class Pipeline:
             run.done.set()
             with self._runs_lock:
                 self._runs.pop(request.key, None)
+        if stored != "dropped":
+            PHOTO_OUTCOMES.labels(result.outcome.value).inc()
         with run.lock:
             someone_waits = run.waiters > 0
         # Nobody will answer passively: send it now. (Else the scheduler sends it if the
@@ -442,7 +457,8 @@ class Pipeline:
         if engine is None:
             engine = self.engine_factory()
             self._engines.engine = engine
-        return engine.recognize(data, kind)
+        with OCR_SECONDS.time():
+            return engine.recognize(data, kind)
 
     def _store_result(
         self, request: PhotoRequest, result: PhotoResult, latency_ms: int
@@ -455,7 +471,7 @@ class Pipeline:
         now = utcnow()
         grace = now + timedelta(seconds=PASSIVE_GRACE_S)
         with write_transaction(self.sessions) as session:
-            message = get_message(session, request.key)
+            message = _locked_message(session, request.key)
             if (
                 message is None
                 or message.worker != self.worker_id
@@ -497,7 +513,7 @@ class Pipeline:
         """
         now = utcnow()
         with write_transaction(self.sessions) as session:
-            message = get_message(session, key)
+            message = _locked_message(session, key)
             if (
                 message is None
                 or message.state != MessageState.DONE
@@ -533,10 +549,12 @@ class Pipeline:
                     next_attempt_at=None,
                 )
             )
+        DELIVERIES.labels("sent").inc()
 
     def _delivery_failed(self, key: str, attempts: int, exc: Exception) -> None:
         errcode = _errcode(exc)
         give_up = errcode in PERMANENT_SEND_ERRCODES or attempts > len(DELIVERY_BACKOFF_S)
+        DELIVERIES.labels("gave_up" if give_up else "retry").inc()
         log.warning(
             "customer-service message failed: %s errcode=%s attempt=%d%s",
             type(exc).__name__,
@@ -589,7 +607,7 @@ class Pipeline:
         """Run a photo again whose worker died (its lease ran out)."""
         now = utcnow()
         with write_transaction(self.sessions) as session:
-            message = get_message(session, key)
+            message = _locked_message(session, key)
             if message is None or message.lease_until is None or message.lease_until >= now:
                 return
             if message.state not in (MessageState.CLAIMED, MessageState.RUNNING):
