@@ -315,7 +315,7 @@ class Candidate:
 def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
     """Runs of consecutive pieces in either order along the line, up to one digit too long.
 
-    Over-long runs are kept as seeds for a deletion; only plausible lengths are scored.
+    Runs one digit too long are seeds for a deletion; only plausible lengths are scored.
     """
     for ordered in (list(line), list(reversed(line))):
         for start in range(len(ordered)):
@@ -324,7 +324,7 @@ def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
                 number = "".join(p.digits for p in run)
                 if len(number) > MAX_LENGTH + 1:
                     break
-                if len(number) >= MIN_LENGTH - 1:
+                if len(number) >= MIN_LENGTH:
                     whole = start == 0 and end == len(ordered)
                     letters = sum(len(p.letters) for p in run)
                     yield Candidate(number, run, whole, False, letters)
@@ -464,6 +464,10 @@ def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
     return lines
 
 
+def _acceptable(scored: Scored) -> bool:
+    return scored.issuer or not looks_like_id_number(scored.candidate.number)
+
+
 def _unambiguous_fix(fixes: Sequence[Scored]) -> Scored | None:
     """The best correction, unless another number is about as good.
 
@@ -518,13 +522,13 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
     if not seeds:
         return None
     tallest = max(heights, default=1.0)
-    scored = [_score(c, tallest) for c in seeds if _plausible_length(c)]
-    scored = [s for s in scored if not (looks_like_id_number(s.candidate.number) and not s.issuer)]
+    scored = [s for c in seeds if _plausible_length(c) and _acceptable(s := _score(c, tallest))]
     best = max(scored, key=lambda s: s.score, default=None)
     if best is None or not best.clean:
         ranked = sorted(seeds, key=lambda c: _score(c, tallest).score, reverse=True)
-        fixes = [_score(f, tallest) for c in ranked[:CORRECTION_SEEDS] for f in _corrected(c)]
-        fixes += [_score(m, tallest) for m in _merged(seeds) if luhn_ok(m.number)]
+        fixed = [f for c in ranked[:CORRECTION_SEEDS] for f in _corrected(c)]
+        fixed += [m for m in _merged(seeds) if luhn_ok(m.number)]
+        fixes = [s for f in fixed if _acceptable(s := _score(f, tallest))]
         fix = _unambiguous_fix(fixes)
         if fix is not None and (best is None or fix.score > best.score):
             best = fix
