@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db import SessionFactory, insert_if_absent, write_transaction
+from bot.metrics import TOKEN_REFRESHES
 from bot.models import AccessToken, utcnow
 from bot.wechat import (
     NO_ANSWER,
@@ -107,6 +108,9 @@ class TokenStore:
         self.sleep = sleep
         self.holder = holder or default_holder()
         self._cached: StoredToken | None = None
+        # The stored token when this store took the lease: a different one by the time
+        # ours arrives means someone else refreshed meanwhile.
+        self._replacing = ""
         # Threads of one process queue here instead of all polling the database.
         self._local_lock = threading.Lock()
 
@@ -202,6 +206,7 @@ class TokenStore:
                 return "busy"
             row.lease_holder = self.holder
             row.lease_until = now + timedelta(seconds=self.lease_s)
+            self._replacing = row.token
             return "leased"
 
     def _locked_row(self, session: Session) -> AccessToken:
@@ -220,11 +225,20 @@ class TokenStore:
         except BaseException:
             self._release_after_failure(NO_ANSWER)
             raise
+        TOKEN_REFRESHES.labels("ok").inc()
         return self._store(fetched)
 
     def _store(self, fetched: FetchedToken) -> StoredToken:
         with write_transaction(self.sessions) as session:
             row = self._locked_row(session)
+            newer = _stored(row)
+            if newer is not None and row.token != self._replacing:
+                # Our lease lapsed during a slow fetch and someone else stored a token that
+                # WeChat issued after ours: theirs is the latest, keep it.
+                if row.lease_holder == self.holder:
+                    row.lease_holder = row.lease_until = None
+                self._cached = newer
+                return newer
             now = self.clock()
             row.token = fetched.token
             row.expires_at = now + timedelta(seconds=fetched.expires_in)
@@ -245,6 +259,7 @@ class TokenStore:
         return stored
 
     def _release_after_failure(self, errcode: int) -> None:
+        TOKEN_REFRESHES.labels("failed").inc()
         with write_transaction(self.sessions) as session:
             row = self._locked_row(session)
             if row.lease_holder == self.holder:

@@ -23,7 +23,7 @@ from bot.db import SessionFactory
 from bot.models import AccessToken
 from bot.sandbox import FaultRule, SandboxServer
 from bot.tokens import TokenRefresher, TokenStore, build_token_store, start_token_refresher
-from bot.wechat import TokenApi, WechatCredentialError
+from bot.wechat import FetchedToken, TokenApi, WechatCredentialError
 
 pytestmark = pytest.mark.db
 
@@ -314,3 +314,34 @@ def test_background_scheduler_refreshes_a_token_near_its_end(
         scheduler.shutdown(wait=True)
     assert sandbox.app.token_requests == 1
     assert stored_row(sessions, wechat_config.app_id).token != "NEAR-ITS-END-0000000000"
+
+
+def test_slow_fetch_keeps_a_token_stored_meanwhile_by_someone_else(
+    wechat_config: Config, http: httpx.Client, sessions: SessionFactory, sandbox: SandboxServer
+) -> None:
+    """Our lease lapsed during a slow fetch and another host stored a later token: keep it."""
+    api = TokenApi(
+        http,
+        api_base=wechat_config.api_base,
+        app_id=wechat_config.app_id,
+        app_secret=wechat_config.app_secret,
+        mode="classic",
+    )
+
+    class OvertakenFetcher:
+        def fetch(self, *, force: bool = False) -> FetchedToken:
+            ours = api.fetch(force=force)
+            theirs = api.fetch(force=force)  # issued later, stored by "another host"
+            with sessions.begin() as session:
+                row = session.get(AccessToken, wechat_config.app_id)
+                assert row is not None
+                row.token, row.refreshed_at = theirs.token, datetime.now(UTC)
+                row.expires_at = datetime.now(UTC) + timedelta(seconds=theirs.expires_in)
+                row.lease_holder = "another-host:2:2"
+            self.theirs = theirs.token
+            return ours
+
+    fetcher = OvertakenFetcher()
+    store = TokenStore(sessions, fetcher, wechat_config.app_id)
+    assert store.get_token() == fetcher.theirs
+    assert stored_row(sessions, wechat_config.app_id).token == fetcher.theirs
