@@ -406,7 +406,11 @@ def _bank_number(
     embossed = rng.random() < 0.5
     x, baseline = 8.0 + rng.uniform(-1, 1.5), 34.5 + rng.uniform(-1.5, 1.5)
     if embossed:
-        colour = rng.choice([(236, 236, 230), (220, 196, 130), (200, 200, 205)])
+        # Raised digits are foil-tipped: light foil on dark cards, dark foil on light ones.
+        foils = [(236, 236, 230), (220, 196, 130), (200, 200, 205)]
+        if not dark:
+            foils = [(70, 70, 70), (140, 110, 45), (45, 45, 95)]
+        colour = rng.choice(foils)
         shadow = max(1, canvas.px(0.18))
         for group in groups:
             canvas.text(
