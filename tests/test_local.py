@@ -12,7 +12,7 @@ import pytest
 from ocr.engine import CardResult, Kind, create_engine
 from ocr.errors import NoCardFound, NotAnImage, OcrError
 from ocr.evaluate import ERROR_FIELD, Sample, compare, load_samples
-from ocr.local import LocalEngine, reading_direction
+from ocr.local import LocalEngine, reading_direction, turn_sideways_text_level
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 ID_FIELDS = ("name", "id", "gender", "nationality", "birth", "addr", "authority", "valid_date")
@@ -152,3 +152,20 @@ def test_reading_direction_of_tall_and_flipped_boxes() -> None:
     assert reading_direction(wide, True) == pytest.approx((-1, 0))
     assert reading_direction(tall, False) == pytest.approx((0, 1))
     assert reading_direction(tall, True) == pytest.approx((0, -1))
+
+
+def test_sideways_boxes_are_turned_level_with_the_photo() -> None:
+    image = np.zeros((300, 200, 3), dtype=np.uint8)
+    image[50, 20] = (255, 0, 0)  # marks the tall box's top-left corner
+    tall = np.array([[20, 50], [60, 50], [60, 250], [20, 250]], dtype=np.float32)
+    turned, (quad,) = turn_sideways_text_level(image, [tall])
+    assert turned.shape == (200, 300, 3)
+    width = quad[:, 0].max() - quad[:, 0].min()
+    height = quad[:, 1].max() - quad[:, 1].min()
+    assert width > 4 * height  # level now
+    # The marked corner moved with the photo and is the new top-right corner.
+    x, y = (round(v) for v in quad[1])
+    assert tuple(turned[y, x]) == (255, 0, 0)
+    level = np.array([[20, 50], [220, 50], [220, 90], [20, 90]], dtype=np.float32)
+    same, (kept,) = turn_sideways_text_level(image, [level])
+    assert same is image and kept is level
