@@ -84,7 +84,10 @@ class Webhook:
                 _read_body(environ, self.config.server.max_body_bytes), query, received_at
             )
         except WebhookRejected as exc:
-            log.warning("webhook request rejected: %s", exc.code)
+            # REMOTE_ADDR is the client's own address behind a trusted proxy (server.trusted_proxy).
+            log.warning(
+                "webhook request rejected: %s from %s", exc.code, environ.get("REMOTE_ADDR", "-")
+            )
             return _respond(start_response, exc.status, exc.code, "text/plain")
         text = self.reply(incoming)
         if not text:

@@ -170,12 +170,24 @@ def bench(
     images: Annotated[
         Path, typer.Option(help="Labelled photos to run (default: the committed fixtures).")
     ] = Path("tests/fixtures/cards"),
+    section: Annotated[
+        str,
+        typer.Option(
+            help="engine: the OCR engine alone; serve: wxocr serve with 1 and 2 worker processes."
+        ),
+    ] = "engine",
     config_path: ConfigOption = None,
 ) -> None:
     """Print speed and memory figures: OCR latency, throughput with 1 and 2 threads, peak RSS."""
     from bot.engines import build_engine
     from ocr.bench import bench_engine
 
+    if section == "serve":
+        _bench_serve(images)
+        return
+    if section != "engine":
+        err_console.print(f"[red]unknown section {section!r}: engine or serve[/red]")
+        raise typer.Exit(2)
     config = _config(config_path)
     try:
         result = bench_engine(lambda: build_engine(config), images)
@@ -195,16 +207,65 @@ def bench(
     console.print(table)
 
 
+def _bench_serve(images: Path, photo_count: int = 16) -> None:
+    """``wxocr bench --section serve``: whole servers under load (bot/workers.py)."""
+    from bot.workers import bench_workers
+
+    photos = sorted(images.glob("*_photo*.jpg"))[:photo_count]
+    if not photos:
+        err_console.print(f"[red]no *_photo*.jpg in {images}[/red]")
+        raise typer.Exit(2)
+    figures = bench_workers([p.read_bytes() for p in photos])
+    table = Table(title=f"wxocr serve: {len(photos)} photos from 4 users at once, real OCR")
+    table.add_column("set-up")
+    for column in ("photos/s", "passive", "passive p50", "passive p95", "text msgs/s"):
+        table.add_column(column, justify="right")
+    for f in figures:
+        table.add_row(
+            f"{f.workers} worker process{'es' if f.workers > 1 else ''} (gunicorn)"
+            if f.workers
+            else "one process (waitress)",
+            f"{f.photos_per_s:.2f}",
+            f"{f.passive} of {f.photos}",
+            "-" if f.passive_p50_ms is None else f"{f.passive_p50_ms:.0f} ms",
+            "-" if f.passive_p95_ms is None else f"{f.passive_p95_ms:.0f} ms",
+            f"{f.text_per_s:.0f} ({f.text_clients} clients)",
+        )
+    console.print(table)
+
+
 # ---------------------------------------------------------------- the bot (issue 5)
 # serve / simulate: the webhook behind waitress, and WeChat's side of a conversation.
 
 
 @app.command()
-def serve(config_path: ConfigOption = None) -> None:
+def serve(
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Worker processes (gunicorn, Linux); 0 = one waitress process. "
+            "Default: server.workers.",
+        ),
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
     """Serve the WeChat webhook (and the sandbox in sandbox mode) until Ctrl-C."""
+    config = _config(config_path)
+    processes = config.server.workers if workers is None else workers
+    if processes:
+        # Imported first: the metrics directory must be set before prometheus-client loads.
+        from bot.workers import WorkersError, serve_workers
+
+        try:
+            serve_workers(config, processes)
+        except WorkersError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        return
     from bot.server import serve as serve_forever
 
-    serve_forever(_config(config_path))
+    serve_forever(config)
 
 
 @app.command()

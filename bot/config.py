@@ -38,6 +38,10 @@ class ServerConfig(_Section):
     threads: int = Field(8, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     timestamp_tolerance_s: int = Field(300, ge=1)
+    # 0: one process served by waitress; N: gunicorn with N worker processes (Linux only).
+    workers: int = Field(0, ge=0)
+    # The reverse proxy whose X-Forwarded-For/-Proto headers are believed ("*": any peer).
+    trusted_proxy: str = ""
 
     @field_validator("path")
     @classmethod

@@ -1,8 +1,10 @@
 """``wxocr serve``: wire the parts together and serve them with waitress.
 
-One process holds: the WSGI app (webhook, ``/healthz``, ``/admin``, and in sandbox mode
-the WeChat API emulator under ``/sandbox``), the photo pipeline with its thread pools,
-and an APScheduler scheduler for the access token, result delivery and retention.
+One process holds: the WSGI app (webhook, ``/healthz``, ``/readyz``, ``/metrics``,
+``/admin``, and in sandbox mode the WeChat API emulator under ``/sandbox``), the photo
+pipeline with its thread pools, and an APScheduler scheduler for the access token,
+result delivery and retention. ``wxocr serve --workers N`` runs N such processes under
+gunicorn instead (bot/workers.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from bot.config import Config
 from bot.db import create_db_engine, session_factory
 from bot.engines import build_engine
 from bot.handlers import Handlers
+from bot.metrics import count_requests, make_metrics_app
 from bot.pipeline import Pipeline, WechatMedia
+from bot.readiness import Readiness
 from bot.wechat import WechatClient
 from ocr.engine import Engine
 
@@ -45,6 +49,7 @@ class Service:
     pipeline: Pipeline
     scheduler: BackgroundScheduler
     closers: list[Callable[[], None]] = field(default_factory=list)
+    readiness: Readiness | None = None
 
     def close(self) -> None:
         self.scheduler.shutdown(wait=False)
@@ -89,6 +94,9 @@ def build_service(config: Config) -> Service:
 
     app = build_app(config, handlers.reply, sandbox=sandbox, health=health)
     app.mount("/admin", make_admin_app(config, sessions))
+    readiness = Readiness(config, db)
+    app.mount("/readyz", readiness)
+    app.mount("/metrics", make_metrics_app(pipeline.pending_count))
 
     scheduler = BackgroundScheduler(daemon=True)
     TokenRefresher(tokens).schedule(scheduler)
@@ -103,7 +111,9 @@ def build_service(config: Config) -> Service:
         coalesce=True,
     )
     register_retention_job(scheduler, config, sessions)
-    return Service(config, app, pipeline, scheduler, closers=[http.close, db.dispose])
+    return Service(
+        config, app, pipeline, scheduler, closers=[http.close, db.dispose], readiness=readiness
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -136,29 +146,36 @@ def how_to_try(config: Config) -> str:
     return "\n".join(lines)
 
 
-def serve(config: Config, *, announce: Callable[[str], None] | None = None) -> None:
-    """Serve until SIGINT/SIGTERM."""
-    from waitress.server import create_server
-
+def configure_logging(config: Config) -> None:
     logging.basicConfig(
         level=config.log.level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # A line per scheduler run and per API request would drown the lines that matter.
-    for chatty in ("apscheduler", "httpx"):
+    for chatty in ("apscheduler", "httpx", "alembic.runtime.migration"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def serve(config: Config, *, announce: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    from waitress.server import create_server
+
+    from bot.workers import proxy_settings
+
+    configure_logging(config)
     sock = bind(config.server.host, config.server.port)
     config = with_port(config, sock.getsockname()[1])
     service = build_service(config)
     server = create_server(
-        service.app,
+        count_requests(service.app, config.server.path),
         sockets=[sock],
         threads=config.server.threads,
         # The webhook checks its own, smaller limit; the sandbox takes photo uploads.
         max_request_body_size=max(config.server.max_body_bytes, SANDBOX_MAX_BODY_BYTES),
         clear_untrusted_proxy_headers=True,
         ident="wxocr",
+        **proxy_settings(config),
     )
 
     def stop(signum: int, _frame: Any) -> None:
@@ -166,6 +183,8 @@ def serve(config: Config, *, announce: Callable[[str], None] | None = None) -> N
 
     signal.signal(signal.SIGTERM, stop)
     service.scheduler.start()
+    if service.readiness is not None:
+        service.readiness.start()
     (announce or print)(how_to_try(config))
     try:
         server.run()
