@@ -208,9 +208,16 @@ def test_xml_with_entity_declarations_is_rejected(
     assert "root:" not in response.text
 
 
+def test_a_user_may_type_a_doctype_in_a_message(plain: tuple[WechatPusher, str]) -> None:
+    pusher, _ = plain
+    reply = say(pusher, '<!DOCTYPE x [<!ENTITY a "b">]> &a; ]]> <xml>')
+    assert "当前：" in (reply or "")  # not a command: the help text
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
+        (b"<?xml version='1.0'?><!-- hi --><xml><MsgType>text</MsgType></xml>", "xml_entities"),
         (b"not xml at all", "bad_xml"),
         (b"<xml><ToUserName>x</ToUserName>", "bad_xml"),
         (b"<other>1</other>", "bad_xml"),
