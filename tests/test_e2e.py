@@ -263,6 +263,31 @@ def test_daily_limit_and_the_operator_report(bot: BotServer) -> None:
     assert "当前：" in (user.say("用量").reply or "")  # not an operator: help instead
 
 
+def test_serve_says_how_to_try_it_and_simulate_does(bot: BotServer) -> None:
+    announced = bot.log()
+    assert "wxocr simulate tests/fixtures/cards/" in announced
+    assert "official account" in announced
+    image = sorted(CARDS.glob("*_idback_scan*.jpg"))[0]
+    label = json.loads(image.with_suffix(".json").read_text(encoding="utf-8"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    command = [str(WXOCR), "simulate", str(image), "--command", "身份证"]
+    command += ["--openid", "o-e2e-cli", "--config", str(bot.config_file)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "之后按身份证识别" in run.stdout
+    assert "try 1: HTTP 200" in run.stdout
+    assert label["expected"]["authority"] in run.stdout
+    missing = subprocess.run(
+        [str(WXOCR), "simulate", "/no/such.jpg", "--config", str(bot.config_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr
+
+
 def test_unsupported_message_and_subscribe(bot: BotServer) -> None:
     user = bot.user("o-e2e-events")
     fields = image_fields(user.openid, "", "", new_msg_id())
