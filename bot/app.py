@@ -126,7 +126,10 @@ class Webhook:
             message = process_message(fields)
         except (KeyError, AttributeError, TypeError):
             raise WebhookRejected("400 Bad Request", "bad_message") from None
-        return IncomingMessage(message, encrypted, received_at, self._deadline(query, received_at))
+        deadline = passive_deadline(
+            self.config.pipeline.passive_budget_s, int(query["timestamp"]), received_at, time.time()
+        )
+        return IncomingMessage(message, encrypted, received_at, deadline)
 
     def _decrypt(self, encrypt: str, query: dict[str, str]) -> bytes:
         if not self.safe_mode:
@@ -148,16 +151,19 @@ class Webhook:
         reject_entity_declarations(plain)
         return plain
 
-    def _deadline(self, query: dict[str, str], received_at: float) -> float:
-        """When the passive answer is due: the budget, shortened by time spent in queues.
 
-        WeChat's 5 s start when it sends, not when a worker thread picks the request up.
-        The signed timestamp is whole seconds, so WeChat sent at or after it: counting
-        from it never gives more time than there is.
-        """
-        budget = self.config.pipeline.passive_budget_s
-        since_sent = max(0.0, time.time() - int(query["timestamp"]))
-        return received_at + max(0.0, budget - since_sent)
+def passive_deadline(
+    budget_s: float, signed_timestamp: int, received_at: float, now: float
+) -> float:
+    """When the passive answer is due (a ``time.monotonic()`` value).
+
+    WeChat's 5 s start when it sends, not when a worker thread picks the request up:
+    the budget is shortened by the time since the signed timestamp (``now`` is wall
+    time). That timestamp is whole seconds, so WeChat sent at or after it: counting
+    from it never gives more time than there is.
+    """
+    since_sent = max(0.0, now - signed_timestamp)
+    return received_at + max(0.0, budget_s - since_sent)
 
 
 def _parse_xml(body: bytes) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werobot.utils import get_signature
 
-from bot.app import Router, build_app, signature_matches
+from bot.app import Router, build_app, passive_deadline, signature_matches
 from bot.config import Config
 from bot.db import SessionFactory
 from bot.handlers import Handlers
@@ -155,6 +155,19 @@ def test_signature_matches_only_the_right_signature() -> None:
     assert not signature_matches(TOKEN, good, "1", "3")
     assert not signature_matches(TOKEN, "", "1", "2")
     assert not signature_matches(TOKEN, good, "", "2")
+
+
+@pytest.mark.parametrize(
+    ("sent_ago", "deadline"),
+    [(0.0, 104.0), (0.9, 103.1), (2.5, 101.5), (4.0, 100.0), (30.0, 100.0), (-2.0, 104.0)],
+)
+def test_time_spent_before_we_saw_a_push_comes_off_the_budget(
+    sent_ago: float, deadline: float
+) -> None:
+    # received at monotonic 100.0; WeChat signed the push sent_ago seconds before "now".
+    assert passive_deadline(4.0, 1_700_000_000, 100.0, 1_700_000_000 + sent_ago) == pytest.approx(
+        deadline
+    )
 
 
 def test_post_with_bad_signature_is_rejected(plain: tuple[WechatPusher, str]) -> None:
