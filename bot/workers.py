@@ -88,9 +88,10 @@ def prepare_metrics_dir() -> Path:
     """
     if "prometheus_client" in sys.modules and not os.environ.get(MULTIPROC_DIR_ENV):
         raise RuntimeError("prometheus_client was imported before the metrics directory was set")
-    directory = Path(
-        tempfile.mkdtemp(prefix="wxocr-metrics-", dir=os.environ.get(MULTIPROC_DIR_ENV))
-    )
+    parent = os.environ.get(MULTIPROC_DIR_ENV)
+    if parent:
+        Path(parent).mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="wxocr-metrics-", dir=parent))
     os.environ[MULTIPROC_DIR_ENV] = str(directory)
     return directory
 
