@@ -78,8 +78,11 @@ def engine() -> FakeEngine:
     return FakeEngine()
 
 
-def make_config(sandbox: SandboxServer, database_url: str, **pipeline: float) -> Config:
+def make_config(
+    sandbox: SandboxServer, database_url: str, threads: int = 8, **pipeline: float
+) -> Config:
     return Config(
+        server={"threads": threads},
         wechat={"api_base": sandbox.api_base, "timeout_s": 5.0, "max_retries": 0},
         database={"url": database_url},
         sandbox=sandbox.app.settings,
@@ -167,8 +170,8 @@ def make_harness(
 ) -> Iterator[MakeHarness]:
     made: list[Harness] = []
 
-    def make(**pipeline: float) -> Harness:
-        config = make_config(sandbox, database_url, **pipeline)
+    def make(threads: int = 8, **pipeline: float) -> Harness:
+        config = make_config(sandbox, database_url, threads, **pipeline)
         made.append(Harness(config, sessions, sandbox, wechat_client, http, engine))
         return made[-1]
 
@@ -371,6 +374,26 @@ def test_a_long_run_keeps_its_claim(make_harness: MakeHarness) -> None:
     harness.engine.release.set()
     assert len(harness.wait_sent(1)) == 1
     assert len(harness.engine.calls) == 1
+
+
+def test_waiting_requests_leave_server_threads_free(make_harness: MakeHarness) -> None:
+    harness = make_harness(threads=3)  # one thread may wait, two stay free
+    harness.engine.release.clear()
+    first: list[str | None] = []
+    waiting = threading.Thread(
+        target=lambda: first.append(harness.pipeline.handle_photo(harness.request(), soon(10)))
+    )
+    waiting.start()
+    time.sleep(0.3)
+    # No thread left to wait with: answer "success" now, deliver later.
+    assert harness.pipeline.handle_photo(harness.request(), soon(10)) is None
+    assert waiting.is_alive()
+    harness.engine.release.set()
+    waiting.join(10)
+    assert first[0] is not None
+    assert "110***" in first[0]
+    assert len(harness.wait_sent(1)) == 1
+    assert len(harness.engine.calls) == 2
 
 
 # ---------------------------------------------------------------- failures and limits
