@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from bot.db import create_db_engine
+from bot.db import SQLITE_BEGIN_OPTION, create_db_engine
 from bot.models import Base, UtcDateTime
 
 config = context.config
@@ -46,8 +46,15 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any constant: the PostgreSQL advisory lock that serialises concurrent upgrades.
+_UPGRADE_LOCK_ID = 0x77786F6372
+
+
 def run_migrations_online() -> None:
-    with _engine().connect() as connection:
+    # Several processes may run `wxocr db upgrade` at once: each migration run takes the
+    # database's write lock first, so the later ones find the work done.
+    engine = _engine().execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    with engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -57,6 +64,10 @@ def run_migrations_online() -> None:
             render_item=_render_item,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _UPGRADE_LOCK_ID}
+                )
             context.run_migrations()
 
 

@@ -260,3 +260,27 @@ def test_cli_migrates_from_any_working_directory(tmp_path: Path) -> None:
     after = run("current")
     assert after.returncode == 0 and f"current: {head_revision()}" in after.stdout
     assert list(elsewhere.iterdir()) == []  # nothing written where it ran
+
+
+def test_concurrent_upgrades_of_a_fresh_database_all_succeed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Processes starting together may all run `wxocr db upgrade` (Alembic is one per process)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    env["WXOCR_DATABASE__URL"] = database_url
+    wxocr = str(Path(sys.executable).parent / "wxocr")
+    processes = [
+        subprocess.Popen(
+            [wxocr, "db", "upgrade"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(process, *process.communicate(timeout=120)) for process in processes]
+    for process, out, err in results:
+        assert process.returncode == 0, err
+        assert f"database at revision {head_revision()}" in out
