@@ -79,8 +79,9 @@ class Handlers:
         if command is None:
             return replies.help_text(self._kind_of(openid))
         text = self._run_command(openid, command)
+        chosen = command.kind.value if command.kind is not None else None
         with self.sessions.begin() as session:
-            record_usage(session, openid=openid, outcome=Outcome.COMMAND, kind_asked=command.name)
+            record_usage(session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen)
         return text
 
     def _run_command(self, openid: str, command: Command) -> str:
