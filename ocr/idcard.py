@@ -429,7 +429,7 @@ def read_address(view: CardView, anchor: Anchor | None, id_anchor: Anchor | None
     """
     if anchor is None:
         return ""
-    first = value_boxes(view, anchor, 1.5)
+    first = value_boxes_without_strays(view, anchor, 1.5)
     if not first:
         return ""
     column = first[0].u0

@@ -236,3 +236,9 @@ def test_label_inside_a_box_still_anchors_its_value() -> None:
 def test_label_character_repeated_in_the_authority_is_dropped() -> None:
     printed = [*BACK[:3], Printed("关济南市公安局历下分局", 250, 300), *BACK[4:]]
     assert read_card(page_of(printed), Kind.AUTO).fields["authority"] == "济南市公安局历下分局"
+
+
+def test_address_character_read_twice_across_overlapping_boxes() -> None:
+    printed = [p for p in front() if p.text not in ("住址", "江苏省南京市玄武区建设")]
+    printed += [Printed("住址江", 60, 255), Printed("江苏省南京市玄武区建设", 150, 255)]
+    assert read_card(page_of(printed), Kind.AUTO).fields["addr"] == EXPECTED_FRONT["addr"]

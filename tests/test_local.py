@@ -12,7 +12,8 @@ import pytest
 from ocr.engine import CardResult, Kind, create_engine
 from ocr.errors import NoCardFound, NotAnImage, OcrError
 from ocr.evaluate import ERROR_FIELD, Sample, compare, load_samples
-from ocr.local import LocalEngine, reading_direction, turn_sideways_text_level
+from ocr.image import decode_image
+from ocr.local import LocalEngine, looks_grey, reading_direction, turn_sideways_text_level
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 ID_FIELDS = ("name", "id", "gender", "nationality", "birth", "addr", "authority", "valid_date")
@@ -169,3 +170,15 @@ def test_sideways_boxes_are_turned_level_with_the_photo() -> None:
     level = np.array([[20, 50], [220, 50], [220, 90], [20, 90]], dtype=np.float32)
     same, (kept,) = turn_sideways_text_level(image, [level])
     assert same is image and kept is level
+
+
+def test_black_and_white_copy_is_flagged(engine: LocalEngine, samples: list[Sample]) -> None:
+    import cv2
+
+    sample = next(s for s in samples if s.expected.get("type") == "Front")
+    colour = decode_image(sample.image.read_bytes())
+    grey = cv2.cvtColor(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    ok, jpeg = cv2.imencode(".jpg", grey)
+    assert ok
+    assert "possibly_photocopy" in engine.recognize(jpeg.tobytes(), Kind.IDCARD).warnings
+    assert not looks_grey(colour)
