@@ -26,7 +26,7 @@ from ocr.idcard import (
     id_runs,
     normalise,
 )
-from ocr.layout import CardView, LineReader, OcrPage
+from ocr.layout import CardView, LineReader, OcrPage, crop_variants
 
 BANK_WORDS = (
     "银行",
@@ -70,7 +70,7 @@ def read_card(page: OcrPage, kind: Kind, reader: LineReader | None = None) -> Ca
     else:
         chosen = kind.value
     if chosen == "bankcard":
-        return read_bankcard(view)
+        return read_bankcard(view, reader)
     side = "back" if scores["back"] > scores["front"] else "front"
     extracted = (extract_back if side == "back" else extract_front)(view, reader)
     if extracted.evidence < MIN_EVIDENCE or not has_values(extracted):
@@ -129,10 +129,7 @@ def upright_boxes(view: CardView) -> list[TextBox]:
     ]
 
 
-BankExtractor = Callable[[Sequence[TextBox]], CardResult]
-
-
-def bank_extractor() -> BankExtractor | None:
+def bank_extractor() -> Callable[..., CardResult] | None:
     try:
         from ocr.bankcard import extract_bankcard
     except ImportError:  # the bank card reader is optional in a partial install
@@ -140,8 +137,36 @@ def bank_extractor() -> BankExtractor | None:
     return extract_bankcard
 
 
-def read_bankcard(view: CardView) -> CardResult:
+Readings = list[list[tuple[str, float]]]
+
+
+def read_bankcard(view: CardView, reader: LineReader | None = None) -> CardResult:
     extract = bank_extractor()
     if extract is None:
         raise NoCardFound("bank cards cannot be read by this installation")
-    return extract(upright_boxes(view))
+    boxes = upright_boxes(view)
+    if reader is None:
+        return extract(boxes)
+    return extract(boxes, second_look(view, boxes, reader))
+
+
+def second_look(
+    view: CardView, boxes: Sequence[TextBox], reader: LineReader
+) -> Callable[[Sequence[TextBox]], Readings]:
+    """For the bank card reader: re-read some of ``boxes`` (``upright_boxes(view)``)."""
+    placed_of = {id(upright): placed for upright, placed in zip(boxes, view.placed, strict=True)}
+
+    def reread(asked: Sequence[TextBox]) -> Readings:
+        """Readings of enlarged, re-contrasted crops, one list per asked box."""
+        crops = [
+            crop_variants(view.cut(placed_of[id(box)])) if id(box) in placed_of else []
+            for box in asked
+        ]
+        answers = reader([crop for variants in crops for crop in variants])
+        grouped: Readings = []
+        for variants in crops:
+            grouped.append(answers[: len(variants)])
+            answers = answers[len(variants) :]
+        return grouped
+
+    return reread

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ocr.detect import second_look, upright_boxes, upright_view
 from ocr.engine import CardResult, Kind, create_engine
 from ocr.errors import NoCardFound, NotAnImage, OcrError
 from ocr.evaluate import ERROR_FIELD, Sample, compare, load_samples
@@ -182,3 +183,20 @@ def test_black_and_white_copy_is_flagged(engine: LocalEngine, samples: list[Samp
     assert ok
     assert "possibly_photocopy" in engine.recognize(jpeg.tobytes(), Kind.IDCARD).warnings
     assert not looks_grey(colour)
+
+
+def test_bank_second_look_rereads_the_asked_boxes(
+    engine: LocalEngine, samples: list[Sample]
+) -> None:
+    sample = next(s for s in samples if s.kind is Kind.BANKCARD and ERROR_FIELD not in s.expected)
+    page = engine.read_boxes(sample.image.read_bytes())
+    view = upright_view(page)
+    boxes = upright_boxes(view)
+    groups = [b for b in boxes if b.text.replace(" ", "").isdigit() and len(b.text) >= 4][:2]
+    assert groups
+    with engine._pool.lease() as reader:
+        readings = second_look(view, boxes, reader.read_lines)(groups)
+    assert len(readings) == len(groups)
+    for box, answers in zip(groups, readings, strict=True):
+        assert len(answers) == 3
+        assert box.text.replace(" ", "") in [text.replace(" ", "") for text, _ in answers]
