@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from tests.cardgen.content import BANK_COLOURS, BANK_ENGLISH, BankCard, IdBack, IdFront
 from tests.cardgen.fonts import Face, FontSet, has_glyphs
+from tests.cardgen.noise import smooth_noise
 
 CARD_MM = (85.6, 54.0)
 CARD_CORNER_MM = 3.2
@@ -57,15 +58,6 @@ class Canvas:
         return (font.getlength(text) + spacing_mm * self.scale * len(text)) / self.scale
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
-    """Low-frequency noise in [0, 1]: a small random grid blown up with bicubic filtering."""
-    small = rng.random((max(2, shape[0] * cells // shape[1]), cells)).astype(np.float32)
-    image = Image.fromarray((small * 255).astype(np.uint8)).resize(
-        (shape[1], shape[0]), Image.Resampling.BICUBIC
-    )
-    return np.asarray(image, dtype=np.float32) / 255.0
-
-
 def guilloche(
     rng: np.random.Generator, size: tuple[int, int], base: RGB, ink: RGB, strength: float
 ) -> Image.Image:
@@ -93,7 +85,7 @@ def guilloche(
         )[..., None]
         / 255.0
     )
-    tint = _smooth_noise(rng, (height, width), 4)[..., None]
+    tint = smooth_noise(rng, (width, height), 4)[..., None]
     base_arr = np.array(base, np.float32) * (0.97 + 0.05 * tint)
     ink_arr = np.array(ink, np.float32)
     mixed = base_arr * (1 - strength * lines) + ink_arr * (strength * lines)

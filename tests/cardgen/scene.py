@@ -10,23 +10,14 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
 from tests.cardgen.fonts import FontSet
+from tests.cardgen.noise import Array, as_f32, grid, resize, smooth_noise
 from tests.cardgen.render import CARD_CORNER_MM, CARD_MM, rounded_alpha
-
-Array = npt.NDArray[Any]
-
-
-def _f32(values: Any) -> Array:
-    """Pins numpy/cv2 results (typed loosely) to the float32 arrays this module passes around."""
-    return np.asarray(values, dtype=np.float32)
-
 
 CLUTTER_WORDS = (
     "发票", "收据", "合计 ¥23.50", "会议纪要", "Meeting 10:30", "请勿折叠", "快递单",
@@ -34,35 +25,17 @@ CLUTTER_WORDS = (
 )  # fmt: skip
 
 
-def _resize(array: Array, size: tuple[int, int]) -> Array:
-    return cv2.resize(array, size, interpolation=cv2.INTER_LINEAR)
-
-
-def _smooth(rng: np.random.Generator, size: tuple[int, int], cells: int) -> Array:
-    width, height = size
-    small = rng.random((max(2, cells * height // width), cells)).astype(np.float32)
-    return _resize(small, (width, height))
-
-
-def _grid(width: int, height: int) -> tuple[Array, Array]:
-    """Broadcastable pixel coordinates: (height, 1) and (1, width), cheap to build."""
-    return (
-        np.arange(height, dtype=np.float32)[:, None],
-        np.arange(width, dtype=np.float32)[None, :],
-    )
-
-
 def _streaks(rng: np.random.Generator, size: tuple[int, int], along: int, across: int) -> Array:
     """Noise stretched along x: ``along`` cells across the width, ``across`` down the height."""
     small = rng.random((across, along)).astype(np.float32)
-    return _resize(small, size)
+    return resize(small, size)
 
 
 def wood(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     """Boards with grain: stretched streaks bent by slow rings, dark seams between boards."""
     width, height = size
-    ys, xs = _grid(width, height)
-    warp = _smooth(rng, size, 5) * float(rng.uniform(30, 90))
+    ys, xs = grid(width, height)
+    warp = smooth_noise(rng, size, 5) * float(rng.uniform(30, 90))
     rings = np.sin(
         (ys + warp + xs * float(rng.uniform(-0.05, 0.05))) * float(rng.uniform(0.03, 0.08))
     )
@@ -75,46 +48,46 @@ def wood(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     offset = float(rng.uniform(0, board))
     seam = np.exp(-((((ys + offset) % board) - 1.5) ** 2) / 2.0)
     t = np.clip(t + 0.6 * seam, 0, 1)[..., None]
-    return _f32(light * (1 - t) + dark * t)
+    return as_f32(light * (1 - t) + dark * t)
 
 
 def _natural_colour(rng: np.random.Generator) -> Array:
     """A muted colour like real furniture and fabric: a grey with a moderate tint."""
     grey = float(rng.uniform(45, 230))
     tint = (rng.random(3).astype(np.float32) - 0.5) * float(rng.uniform(15, 90))
-    return _f32(np.clip(grey + tint, 0, 255))
+    return as_f32(np.clip(grey + tint, 0, 255))
 
 
 def desk(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     """A plain laminate or painted desk, mottled, with fine speckle."""
     base = _natural_colour(rng)
-    mottled = _smooth(rng, size, 10)[..., None] * 25 - 12
-    speckle = _smooth(rng, size, size[0] // 4)[..., None] * 12 - 6
-    return _f32(base + mottled + speckle)
+    mottled = smooth_noise(rng, size, 10)[..., None] * 25 - 12
+    speckle = smooth_noise(rng, size, size[0] // 4)[..., None] * 12 - 6
+    return as_f32(base + mottled + speckle)
 
 
 def cloth(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     """Woven fabric, plain or checked (gingham), with soft folds."""
     width, height = size
-    ys, xs = _grid(width, height)
+    ys, xs = grid(width, height)
     period = float(rng.uniform(6, 14))
     weave = np.sin(xs * 6.28 / period) * np.sin(ys * 6.28 / period)
     base = _natural_colour(rng)
-    folds = (_smooth(rng, size, 4) - 0.5) * float(rng.uniform(20, 60))
+    folds = (smooth_noise(rng, size, 4) - 0.5) * float(rng.uniform(20, 60))
     fabric = base + (weave * 6 + folds)[..., None]
     if rng.random() < 0.4:
         check = float(rng.uniform(30, 80))
         bands = ((xs % check) < check / 2).astype(np.float32) + ((ys % check) < check / 2)
         second = _natural_colour(rng)
         fabric = fabric + (second - base) * (bands[..., None] * 0.3)
-    return _f32(fabric)
+    return as_f32(fabric)
 
 
 def marble(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     """A stone counter top: pale with dark, wandering veins."""
     width, height = size
-    ys, xs = _grid(width, height)
-    turbulence = _smooth(rng, size, 3) * 1.2 + _smooth(rng, size, 14) * 0.25
+    ys, xs = grid(width, height)
+    turbulence = smooth_noise(rng, size, 3) * 1.2 + smooth_noise(rng, size, 14) * 0.25
     angle = float(rng.uniform(0, 3.14))
     along = (np.cos(angle) * xs + np.sin(angle) * ys) / width
     veins = np.abs(np.sin((along * float(rng.uniform(1.5, 4)) + turbulence) * 3.14))
@@ -122,21 +95,23 @@ def marble(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     base = float(rng.uniform(205, 245)) + (rng.random(3).astype(np.float32) - 0.5) * 8
     ink = np.array(rng.uniform(60, 140, 3), np.float32)
     strength = float(rng.uniform(0.3, 0.7))
-    cloud = (_smooth(rng, size, 6) - 0.5)[..., None] * 20
-    return _f32(base * (1 - strength * vein[..., None]) + ink * strength * vein[..., None] + cloud)
+    cloud = (smooth_noise(rng, size, 6) - 0.5)[..., None] * 20
+    return as_f32(
+        base * (1 - strength * vein[..., None]) + ink * strength * vein[..., None] + cloud
+    )
 
 
 def notebook(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     """A ruled notebook page: faint blue lines and a red margin."""
     width, height = size
-    ys, xs = _grid(width, height)
+    ys, xs = grid(width, height)
     page = np.full((height, width, 3), float(rng.uniform(225, 250)), np.float32)
     spacing = float(rng.uniform(28, 45))
     rule = np.exp(-((((ys + float(rng.uniform(0, spacing))) % spacing) - 1) ** 2) / 1.5)
     page -= rule[..., None] * np.array([60, 35, 5], np.float32)
     margin = np.exp(-((xs - float(rng.uniform(0.1, 0.2)) * width) ** 2) / 3.0)
     page -= margin[..., None] * np.array([5, 90, 90], np.float32)
-    return _f32(page + (_smooth(rng, size, 8)[..., None] - 0.5) * 10)
+    return as_f32(page + (smooth_noise(rng, size, 8)[..., None] - 0.5) * 10)
 
 
 TEXTURES = (wood, wood, desk, desk, cloth, marble, notebook)
@@ -145,7 +120,7 @@ TEXTURES = (wood, wood, desk, desk, cloth, marble, notebook)
 def surface(rng: np.random.Generator, size: tuple[int, int]) -> Array:
     """A background surface as float32 RGB in [0, 255]."""
     texture = TEXTURES[int(rng.integers(len(TEXTURES)))]
-    return _f32(np.clip(texture(rng, size), 0, 255))
+    return as_f32(np.clip(texture(rng, size), 0, 255))
 
 
 def add_clutter(
@@ -189,7 +164,7 @@ def add_clutter(
 def lighting(rng: np.random.Generator, size: tuple[int, int], strength: float) -> Array:
     """A multiplicative light field: a gradient, a soft hot spot and maybe a hand's shadow."""
     width, height = size
-    ys, xs = _grid(width, height)
+    ys, xs = grid(width, height)
     angle = float(rng.uniform(0, 6.28))
     ramp = (np.cos(angle) * xs / width + np.sin(angle) * ys / height) - 0.5
     field = 1.0 + strength * ramp
@@ -205,7 +180,7 @@ def lighting(rng: np.random.Generator, size: tuple[int, int], strength: float) -
         ImageDraw.Draw(shadow).polygon(corner, fill=255)
         soft = shadow.filter(ImageFilter.GaussianBlur(width * 0.03))
         field *= 1.0 - float(rng.uniform(0.15, 0.35)) * np.asarray(soft, np.float32) / 255.0
-    return _f32(field)[..., None]
+    return as_f32(field)[..., None]
 
 
 @dataclass(frozen=True)
@@ -265,7 +240,7 @@ def place_card(
     matrix = cv2.getPerspectiveTransform(source, placed.astype(np.float32))
     rgb = cv2.warpPerspective(np.asarray(card, np.float32), matrix, canvas_size)
     mask = cv2.warpPerspective(alpha, matrix, canvas_size)
-    return PlacedCard(_f32(rgb), _f32(mask)[..., None], _f32(matrix), (card_w, card_h))
+    return PlacedCard(as_f32(rgb), as_f32(mask)[..., None], as_f32(matrix), (card_w, card_h))
 
 
 def add_thumb(rng: random.Random, image: Array, card: PlacedCard) -> Array:
@@ -296,7 +271,7 @@ def add_thumb(rng: random.Random, image: Array, card: PlacedCard) -> Array:
     nail_soft = np.asarray(nail_mask.filter(ImageFilter.GaussianBlur(2)), np.float32)[..., None]
     skin = np.array(_skin(rng), np.float32) * (1.0 + 0.12 * nail_soft / 255.0)
     shading = 0.75 + 0.3 * cv2.GaussianBlur(soft[..., 0], (0, 0), 12)[..., None]
-    return _f32(image * (1 - soft) + skin * shading * soft)
+    return as_f32(image * (1 - soft) + skin * shading * soft)
 
 
 def _skin(rng: random.Random) -> tuple[int, int, int]:
@@ -310,7 +285,7 @@ def camera_response(rng: random.Random, np_rng: np.random.Generator, image: Arra
     cast = np.array([exposure * rng.uniform(0.92, 1.08) for _ in range(3)], np.float32)
     image = image * cast
     height, width = image.shape[:2]
-    ys, xs = _grid(width, height)
+    ys, xs = grid(width, height)
     radius = ((xs / width - 0.5) ** 2 + (ys / height - 0.5) ** 2) * 2
     image = image * (1.0 - rng.uniform(0.0, 0.3) * radius)[..., None]
     if rng.random() < 0.15:
@@ -318,9 +293,9 @@ def camera_response(rng: random.Random, np_rng: np.random.Generator, image: Arra
         line = np.zeros((length, length), np.float32)
         line[length // 2, :] = 1.0 / length
         turn = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1)
-        kernel = _f32(cv2.warpAffine(line, turn, (length, length)))
+        kernel = as_f32(cv2.warpAffine(line, turn, (length, length)))
         image = cv2.filter2D(image, -1, kernel / max(float(kernel.sum()), 1e-6))
-    return _f32(image)
+    return as_f32(image)
 
 
 def finish(
@@ -407,7 +382,7 @@ def scan(
 def blank_paper(rng: random.Random, np_rng: np.random.Generator) -> Image.Image:
     size = photo_size(rng)
     paper = np.full((size[1], size[0], 3), rng.uniform(200, 245), np.float32)
-    paper += _smooth(np_rng, size, 8)[..., None] * 10
+    paper += smooth_noise(np_rng, size, 8)[..., None] * 10
     image = paper * lighting(np_rng, size, rng.uniform(0.2, 0.5))
     return finish(np_rng, image, rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.5))
 
