@@ -391,6 +391,34 @@ def test_burst_of_50_photos_from_10_users(bot: BotServer) -> None:
 # ---------------------------------------------------------------- safe mode
 
 
+def test_slow_wechat_ocr_engine_sends_the_result_later(tmp_path: Path) -> None:
+    # ocr.engine = "wechat": WeChat's cv/ocr API, here the sandbox's, made slow.
+    server = BotServer(
+        tmp_path / "wechat-engine", {"ocr": {"engine": "wechat"}, "wechat": {"timeout_s": 15.0}}
+    ).start()
+    try:
+        control = SandboxControl(server.config.api_base)
+        control.fault(path_prefix="/cv/ocr/", latency_ms=4500, remaining=1)
+        user = server.user("o-e2e-slow-engine")
+        assert "身份证" in (user.say("身份证").reply or "")
+        back, label = card("*_idback_scan*")
+        outcome = user.send_photo(back)
+        assert (outcome.tries, outcome.status, outcome.reply) == (1, 200, None)
+        later = user.wait_for_custom_messages(0)
+        assert len(later) == 1
+        # WeChat's answer for a back side has the validity, not the authority.
+        start = label["expected"]["valid_date"].split("-")[0]
+        assert f"有效期限：{start[:4]}.{start[4:6]}.{start[6:]}-" in later[0]
+        assert control.requests("/cv/ocr/idcard") == 1
+        with sqlite3.connect(server.db_path) as db:
+            engines = db.execute(
+                "SELECT engine FROM usage WHERE openid = ? AND outcome = 'ok'", (user.openid,)
+            ).fetchall()
+        assert engines == [("wechat",)]
+    finally:
+        server.stop()
+
+
 def test_safe_mode_round_trip(tmp_path: Path) -> None:
     server = BotServer(tmp_path / "safe", {"wechat": {"encoding_aes_key": AES_KEY}}).start()
     try:
