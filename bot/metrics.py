@@ -17,6 +17,14 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from bot.workers import METRICS_RUN_DIR_ENV, MULTIPROC_DIR_ENV
+
+# Before prometheus-client reads it: a multiprocess directory this process did not get
+# from `serve --workers` (an operator's parent directory, inherited by a CLI command or a
+# single waitress process) would collect files of processes that never clean them up.
+if os.environ.get(MULTIPROC_DIR_ENV, "") != os.environ.get(METRICS_RUN_DIR_ENV, ""):
+    os.environ.pop(MULTIPROC_DIR_ENV, None)
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -30,8 +38,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
-
-MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

@@ -40,8 +40,12 @@ from bot.config import Config
 if TYPE_CHECKING:
     from bot.server import Service
 
-# prometheus-client's own variable: where each process keeps its metric values.
+# prometheus-client's own variable: where each process keeps its metric values. Set by
+# an operator, it names the parent of the directory each `serve --workers` run makes.
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Marks the directory as made for this run, so that bot.metrics can tell it from an
+# inherited parent directory (which other commands and waitress must not write to).
+METRICS_RUN_DIR_ENV = "WXOCR_METRICS_RUN_DIR"
 # A worker that does not report for this long is killed and replaced by gunicorn. The
 # gthread main loop reports while the request threads work, so OCR does not count here.
 WORKER_TIMEOUT_S = 60
@@ -86,13 +90,13 @@ def prepare_metrics_dir() -> Path:
     new each run, or values left by an earlier run would be added to this run's. Must run
     before prometheus-client is first imported: it reads the variable then.
     """
-    if "prometheus_client" in sys.modules and not os.environ.get(MULTIPROC_DIR_ENV):
+    if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before the metrics directory was set")
     parent = os.environ.get(MULTIPROC_DIR_ENV)
     if parent:
         Path(parent).mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="wxocr-metrics-", dir=parent))
-    os.environ[MULTIPROC_DIR_ENV] = str(directory)
+    os.environ[MULTIPROC_DIR_ENV] = os.environ[METRICS_RUN_DIR_ENV] = str(directory)
     return directory
 
 
@@ -262,6 +266,7 @@ class ServingProcess:
             command += ["--workers", str(self.workers)]
         environment = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
         environment.pop(MULTIPROC_DIR_ENV, None)
+        environment.pop(METRICS_RUN_DIR_ENV, None)
         environment.update(self.env)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603  (our own console script)

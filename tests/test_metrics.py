@@ -181,13 +181,16 @@ def test_metrics_move_and_the_proxy_address_is_logged(
         server.start()  # /readyz: the OCR model is loaded
         before = scrape()
         user = Simulator(server.config, url=server.webhook_url, openid="o-metrics", wait_s=60)
-        assert "身份证" in (user.say("帮助").reply or "")
+        said = user.say("帮助")
+        assert "身份证" in (said.reply or "")
         data, label = card("*_bank_scan*")
-        assert mask_card_number(label["expected"]["number"]) in (
-            user.send_photo(smaller(data, 960)).reply or user.wait_for_custom_messages(0)[0]
-        )
+        sent = user.send_photo(smaller(data, 960))
+        answer = sent.reply or user.wait_for_custom_messages(0)[0]
+        assert mask_card_number(label["expected"]["number"]) in answer
         after = scrape()
-        assert after[webhook_ok] - before.get(webhook_ok, 0) == 2
+        # Each try counts (a busy machine may make WeChat's 5 s run out and retry).
+        tries = said.tries + sent.tries
+        assert after[webhook_ok] - before.get(webhook_ok, 0) == tries
         assert after.get(photos_ok, 0) - before.get(photos_ok, 0) == 1
         assert after[ocr_runs] - before[ocr_runs] == 1
         assert after[tokens_ok] >= 1

@@ -228,7 +228,8 @@ def test_a_worker_killed_mid_photo_loses_no_result(
             FaultRule(path_prefix="/cgi-bin/media/get", latency_ms=6000, remaining=1)
         )
         (response,) = push_all(server, [image_fields(openid, media_id, "", new_msg_id())])
-        assert (response.status_code, reply_text(server, response)) == (200, None)  # later
+        answered = (response.status_code, reply_text(server, response))
+        assert answered == (200, None), server.log()  # "success": the result comes later
         with session_factory(db)() as session:
             (worker,) = session.scalars(select(Message.worker).where(Message.openid == openid))
         assert worker is not None
