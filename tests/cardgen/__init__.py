@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +180,36 @@ def plan(count: int, photo_share: float, kinds: Sequence[str], unreadable: int) 
     return slots
 
 
+def iter_samples(
+    count: int,
+    seed: int,
+    photo_share: float = 0.8,
+    kinds: Sequence[str] = CARD_KINDS,
+    unreadable: int = 0,
+) -> Iterator[Sample]:
+    """``count`` labelled samples for ``seed`` (see ``plan``), one at a time.
+
+    A photo is several megabytes in memory, so large sets are written as they are made.
+    """
+    slots = plan(count, photo_share, kinds, unreadable)
+    if not fonts_available():
+        raise NoFontsError(NoFontsError.__doc__)
+    # Checked above, not inside the generator: bad arguments fail before any file is made.
+    return _make_samples(seed, slots)
+
+
+def _make_samples(seed: int, slots: list[Slot]) -> Iterator[Sample]:
+    fonts = find_fonts()
+    fake = Faker("zh_CN")
+    for slot in slots:
+        if slot.readable:
+            yield make_card_sample(
+                seed, slot.index, slot.kind, slot.photo, slot.quarter_turn, fonts, fake
+            )
+        else:
+            yield make_unreadable_sample(seed, slot.index, slot.kind, fonts, fake)
+
+
 def generate(
     count: int,
     seed: int,
@@ -187,21 +217,10 @@ def generate(
     kinds: Sequence[str] = CARD_KINDS,
     unreadable: int = 0,
 ) -> list[Sample]:
-    """``count`` labelled samples for ``seed`` (see ``plan`` for what each one is)."""
-    slots = plan(count, photo_share, kinds, unreadable)
-    if not fonts_available():
-        raise NoFontsError(NoFontsError.__doc__)
-    fonts = find_fonts()
-    fake = Faker("zh_CN")
-    return [
-        make_card_sample(seed, s.index, s.kind, s.photo, s.quarter_turn, fonts, fake)
-        if s.readable
-        else make_unreadable_sample(seed, s.index, s.kind, fonts, fake)
-        for s in slots
-    ]
+    return list(iter_samples(count, seed, photo_share, kinds, unreadable))
 
 
-def write_samples(samples: Sequence[Sample], out: Path) -> list[Path]:
+def write_samples(samples: Iterable[Sample], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for sample in samples:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.cardgen import CARD_KINDS, NoFontsError, generate, write_samples
+from tests.cardgen import CARD_KINDS, NoFontsError, iter_samples, write_samples
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     try:
-        samples = generate(args.count, args.seed, args.photo_share, args.kinds, args.unreadable)
+        samples = iter_samples(args.count, args.seed, args.photo_share, args.kinds, args.unreadable)
     except NoFontsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -57,7 +57,8 @@ class FontSet:
     latin: tuple[Face, ...]
 
 
-@functools.lru_cache(maxsize=512)
+# Each loaded face holds megabytes and sizes vary continuously, so keep only a few.
+@functools.lru_cache(maxsize=24)
 def _load(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, index=index)
 
