@@ -310,6 +310,7 @@ class Candidate:
     window: bool  # cut out of one over-long piece
     letter_reads: int
     correction: str = ""  # a key of CORRECTION_COST
+    reading: int = 0  # 0 for the first pass, then one per second look
 
 
 def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
@@ -493,7 +494,7 @@ def _merged(seeds: Sequence[Candidate]) -> Iterator[Candidate]:
     """
     whole = {c.number: c for c in seeds if c.whole_line and not c.window}
     for first, second in itertools.combinations(list(whole), 2):
-        if len(first) != len(second):
+        if len(first) != len(second) or whole[first].reading == whole[second].reading:
             continue
         differ = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
         if not 0 < len(differ) <= MAX_MERGE_DIFFERENCES:
@@ -515,9 +516,9 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
     """
     seeds: list[Candidate] = []
     heights: list[float] = []
-    for boxes in readings:
+    for reading, boxes in enumerate(readings):
         lines = _pieces_by_line(boxes)
-        seeds += [c for line in lines for c in _line_candidates(line)]
+        seeds += [replace(c, reading=reading) for line in lines for c in _line_candidates(line)]
         heights += [p.height for line in lines for p in line if len(p.digits) >= 3]
     if not seeds:
         return None
