@@ -565,8 +565,9 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
 
 # --- The extractor ----------------------------------------------------------------------
 
-# Given boxes of the photo, more readings of each (text, score) from enlarged or
-# re-binarised crops: the engine's "second look", wired in by ocr/local.py.
+# The engine's "second look": called with some of the very TextBox objects given to
+# extract_bankcard (so the engine can map them back to its own boxes), it answers per
+# box zero or more (text, score) readings of enlarged or re-binarised crops.
 Reread = Callable[[Sequence[TextBox]], Sequence[Sequence[tuple[str, float]]]]
 
 
