@@ -10,11 +10,13 @@ gunicorn instead (bot/workers.py).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -130,12 +132,14 @@ def how_to_try(config: Config) -> str:
     webhook = base + config.server.path
     lines = [f"wxocr is serving the WeChat webhook at {webhook} (health: {base}/healthz)"]
     if config.sandbox_mode:
+        program = _program()
+        id_photo = _example_photo("idfront", "YOUR-ID-CARD-PHOTO.jpg")
+        bank_photo = _example_photo("bank", "YOUR-BANK-CARD-PHOTO.jpg")
         lines += [
             f"Sandbox mode: the WeChat API emulator is at {config.api_base}",
             "Try it (in another terminal):",
-            f"  wxocr simulate tests/fixtures/cards/000_idfront_photo.jpg --url {webhook}",
-            f"  wxocr simulate tests/fixtures/cards/002_bank_photo.jpg --command 银行卡 "
-            f"--url {webhook}",
+            f"  {program} simulate {id_photo} --url {webhook}",
+            f"  {program} simulate {bank_photo} --command 银行卡 --url {webhook}",
             "To connect a real official account: in the WeChat admin console (设置与开发 →",
             "基本配置 → 服务器配置) set the URL to this server's public https address + "
             f"{config.server.path}",
@@ -144,6 +148,21 @@ def how_to_try(config: Config) -> str:
             "to the IP whitelist, and restart.",
         ]
     return "\n".join(lines)
+
+
+def _program() -> str:
+    """How to run ``wxocr`` from here: ``.venv/bin/wxocr`` after ``make run``."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "wxocr" and invoked.is_file():
+        relative = os.path.relpath(invoked)
+        return relative if not relative.startswith("..") else str(invoked)
+    return "wxocr"
+
+
+def _example_photo(kind: str, fallback: str) -> str:
+    """A committed fixture to try (when run from the checkout), else a placeholder."""
+    found = sorted(Path("tests/fixtures/cards").glob(f"*_{kind}_*.jpg"))
+    return str(found[0]) if found else fallback
 
 
 def configure_logging(config: Config) -> None:
