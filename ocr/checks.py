@@ -92,9 +92,51 @@ def _data_lines(name: str) -> list[str]:
 
 
 @cache
+def region_names() -> dict[str, str]:
+    """GB/T 2260 code -> name ('' for placeholders such as 市辖区), from ocr/data/regions.txt."""
+    rows = (line.split(maxsplit=1) for line in _data_lines("regions.txt"))
+    return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
+
+
 def region_codes() -> frozenset[str]:
-    """GB/T 2260 codes shipped in ocr/data/regions.txt."""
-    return frozenset(_data_lines("regions.txt"))
+    return frozenset(region_names())
+
+
+def region_prefixes(number: str) -> list[str]:
+    """How an address in the ID's home region may begin, longest first.
+
+    '江苏省徐州市睢宁县' for 320324; municipalities have no prefecture ('北京市朝阳区').
+    """
+    names = region_names()
+    code = number[:6]
+    province = names.get(code[:2] + "0000", "")
+    prefecture = names.get(code[:4] + "00", "")
+    county = names.get(code, "") if code[4:] != "00" else ""
+    if not province or not county:
+        return []
+    prefixes = [province + prefecture + county, province + county, prefecture + county]
+    return list(dict.fromkeys(p for p in prefixes if p != county))
+
+
+def fix_region_prefix(address: str, number: str) -> str:
+    """The address with its region part corrected from the ID number's region code.
+
+    The first characters of an address normally name the division coded in the ID
+    ('江苏省徐州市睢宁县' for 320324): when they differ from it in one or two
+    characters (misread rare ones such as 睢 -> 雕) they are replaced. A different
+    region (someone who moved) differs in more and is left alone.
+    """
+    for prefix in region_prefixes(number):
+        head = address[: len(prefix)]
+        if len(head) == len(prefix) and 0 < _differences(head, prefix) <= min(2, len(prefix) // 4):
+            return prefix + address[len(prefix) :]
+        if head == prefix:
+            return address
+    return address
+
+
+def _differences(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 @cache

@@ -12,6 +12,7 @@ validity period has a fixed length) are used to correct misread characters.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -19,6 +20,7 @@ from itertools import product
 from ocr.checks import (
     LONG_TERM,
     VALID_SPANS_YEARS,
+    fix_region_prefix,
     id_birth,
     id_check_char,
     id_checks,
@@ -161,7 +163,8 @@ class Extracted:
 
 
 def normalise(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    """Full-width digits and letters as ASCII (NFKC), without spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def label_match(text: str, label: str) -> int:
@@ -257,17 +260,26 @@ def id_runs(text: str) -> list[str]:
     return ID_RUN.findall(digit_reading(text))
 
 
-def id_corrections(reading: str) -> Iterator[tuple[int, str]]:
+def id_corrections(reading: str, max_changes: int = 2) -> Iterator[tuple[int, str]]:
     """(cost, candidate) readings of an ID number, cheapest first (cost = changed chars).
 
-    Cost 1 tries every likely one-character confusion; cost 2 pairs of them.
+    Cost 1 tries every likely one-character confusion; cost 2 pairs of them. A
+    19-character reading (a stroke of the label read as a digit) loses one character
+    first, cheapest at either end.
     """
+    if len(reading) == 19:
+        for i in range(19):
+            extra = 1 if i in (0, 18) else 2
+            shorter = reading[:i] + reading[i + 1 :]
+            for cost, candidate in id_corrections(shorter, max_changes=1):
+                yield cost + extra, candidate
+        return
     if len(reading) != 18:
         return
     yield 0, reading
     body = reading[:17]
     # Only the last character may be X; one X elsewhere is a misread digit.
-    if not body.isdigit():
+    if not body.isdigit() or max_changes < 1:
         return
     yield 1, body + id_check_char(body)
     singles = [(i, alt) for i, char in enumerate(body) for alt in DIGIT_CONFUSIONS.get(char, "")]
@@ -275,6 +287,8 @@ def id_corrections(reading: str) -> Iterator[tuple[int, str]]:
         fixed = body[:i] + alt + body[i + 1 :]
         if fixed + reading[17] != reading and id_checksum_ok(fixed + reading[17]):
             yield 1, fixed + reading[17]
+    if max_changes < 2:
+        return
     for (i, a), (j, b) in product(singles, singles):
         if i < j:
             fixed = body[:i] + a + body[i + 1 : j] + b + body[j + 1 :]
@@ -382,6 +396,8 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
 
     checks = id_checks(number, printed_birth, printed_gender)
     id_good = checks["id_checksum"] and checks["birth_date"]
+    if id_good:
+        fields["addr"] = fix_region_prefix(fields["addr"], number)
     # The number passed its checksum: it is the better witness of birth and gender.
     fields["gender"] = id_gender(number) if id_good else printed_gender
     if id_good:

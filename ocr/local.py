@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ class RapidReader:
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
         for quad, (label, cls_score), (text, score) in zip(quads, cls_res, rec_res, strict=True):
-            text = str(text).strip()
+            # Scans often come out with full-width digits ('１９'): NFKC makes them ASCII.
+            text = unicodedata.normalize("NFKC", str(text)).strip()
             if not text or float(score) < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
@@ -108,7 +110,10 @@ class RapidReader:
         if not crops:
             return []
         rec_res, _ = self._ocr.text_rec(list(crops))
-        return [(str(text).strip(), float(score)) for text, score in rec_res]
+        return [
+            (unicodedata.normalize("NFKC", str(text)).strip(), float(score))
+            for text, score in rec_res
+        ]
 
 
 def looks_grey(image: BGRImage) -> bool:

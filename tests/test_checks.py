@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from ocr.checks import (
     birth_date_ok,
+    fix_region_prefix,
     id_birth,
     id_check_char,
     id_checks,
@@ -17,6 +18,7 @@ from ocr.checks import (
     luhn_ok,
     parse_date,
     region_known,
+    region_prefixes,
     region_province,
     valid_date_ok,
 )
@@ -103,3 +105,25 @@ def test_leap_day_periods_end_on_the_last_day_of_february_or_first_of_march() ->
     today = dt.date(2026, 11, 25)
     assert valid_date_ok("20160229-20260228", today)
     assert valid_date_ok("20160229-20260301", today)
+
+
+def test_region_prefixes_name_the_divisions_of_the_code() -> None:
+    assert region_prefixes("320324199001011234")[0] == "江苏省徐州市睢宁县"
+    assert region_prefixes("110105199001011234") == ["北京市朝阳区"]
+    assert region_prefixes("990105199001011234") == []
+
+
+@pytest.mark.parametrize(
+    ("address", "number", "expected"),
+    [
+        # A rare character of the county misread: fixed from the region code.
+        ("江苏省徐州市雕宁县岗城乡李庄村八组", "320324", "江苏省徐州市睢宁县岗城乡李庄村八组"),
+        ("北京市朝阳区建国路1号", "110105", "北京市朝阳区建国路1号"),
+        # Someone registered elsewhere: another district, left alone.
+        ("北京市朝阳区建国路1号", "110108", "北京市朝阳区建国路1号"),
+        ("上海市浦东新区张江路8号", "110105", "上海市浦东新区张江路8号"),
+        ("", "320324", ""),
+    ],
+)
+def test_fix_region_prefix(address: str, number: str, expected: str) -> None:
+    assert fix_region_prefix(address, number + "199001011234") == expected
