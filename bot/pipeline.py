@@ -325,11 +325,16 @@ class Pipeline:
         # leave the result to us until our deadline instead of sending it later.
         self._hold_for_passive(key, utcnow() + timedelta(seconds=deadline - time.monotonic()))
         while True:
-            reply, running = self._take_passive_or_state(key)
             remaining = deadline - time.monotonic()
-            if reply is not None or not running or remaining <= 0:
-                return reply
+            if not self._still_running(key) or remaining <= 0:
+                return self._take_passive(key)
             time.sleep(min(POLL_S, remaining))
+
+    def _still_running(self, key: str) -> bool:
+        # A plain read: polling must not take the database write lock ten times a second.
+        with self.sessions() as session:
+            state = session.scalar(select(Message.state).where(Message.msg_key == key))
+        return state in (MessageState.CLAIMED, MessageState.RUNNING)
 
     def _hold_for_passive(self, key: str, until: datetime) -> None:
         with write_transaction(self.sessions) as session:
@@ -344,32 +349,25 @@ class Pipeline:
             )
 
     def _take_passive(self, key: str) -> str | None:
-        return self._take_passive_or_state(key)[0]
-
-    def _take_passive_or_state(self, key: str) -> tuple[str | None, bool]:
-        """Take the result for a passive answer if nobody delivered it; (reply, still running)."""
+        """Take the result for a passive answer if it is ready and nobody delivered it."""
         now = utcnow()
         with write_transaction(self.sessions) as session:
             message = _locked_message(session, key)
-            if message is None:
-                return None, False
-            if message.state in (MessageState.CLAIMED, MessageState.RUNNING):
-                return None, True
-            if message.state != MessageState.DONE or not message.reply_text:
-                return None, False
+            if message is None or message.state != MessageState.DONE or not message.reply_text:
+                return None
             if message.delivered_at is None:
                 if message.lease_until is not None and message.lease_until > now:
-                    return None, False  # a customer-service send is under way
+                    return None  # a customer-service send is under way
                 message.delivered_at = now
                 message.delivery = Delivery.PASSIVE.value
                 message.lease_until = None
-                return message.reply_text, False
+                return message.reply_text
             # WeChat retries only when our answer did not reach it: answer again.
             if message.delivery == Delivery.PASSIVE and now - message.delivered_at < timedelta(
                 seconds=PASSIVE_REPLY_KEPT_S
             ):
-                return message.reply_text, False
-            return None, False
+                return message.reply_text
+            return None
 
     # ------------------------------------------------------------ running a photo
 
