@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
 from werobot.messages.events import WeChatEvent
 
 from bot import replies
@@ -78,21 +79,21 @@ class Handlers:
         command = parse_command(str(getattr(incoming.message, "content", "") or ""))
         if command is None:
             return replies.help_text(self._kind_of(openid))
-        text = self._run_command(openid, command)
-        chosen = command.kind.value if command.kind is not None else None
+        # One transaction per command: the database is most of a text message's cost.
         with self.sessions.begin() as session:
+            text = self._run_command(session, openid, command)
+            chosen = command.kind.value if command.kind is not None else None
             record_usage(session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen)
         return text
 
-    def _run_command(self, openid: str, command: Command) -> str:
+    def _run_command(self, session: Session, openid: str, command: Command) -> str:
         if command.kind is not None:
-            with self.sessions.begin() as session:
-                set_pref(session, openid, command.kind)
+            set_pref(session, openid, command.kind)
             return replies.kind_chosen(command.kind)
         if command.name == CommandName.USAGE and is_operator(openid, self.config.operators.openids):
-            return self._usage_report(command.days)
+            return self._usage_report(session, command.days)
         # HELP, and USAGE from someone who is not an operator (who is not told it exists).
-        return replies.help_text(self._kind_of(openid))
+        return replies.help_text(get_pref(session, openid) or Kind.AUTO)
 
     def on_image(self, incoming: IncomingMessage) -> str | None:
         message = incoming.message
@@ -114,9 +115,8 @@ class Handlers:
         with self.sessions() as session:
             return get_pref(session, openid) or Kind.AUTO
 
-    def _usage_report(self, days: int) -> str:
+    def _usage_report(self, session: Session, days: int) -> str:
         tz = ZoneInfo(self.config.log.timezone)
         first_day = datetime.now(tz).date() - timedelta(days=days - 1)
         since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
-        with self.sessions() as session:
-            return usage_summary_text(session, since, timezone_name=self.config.log.timezone)
+        return usage_summary_text(session, since, timezone_name=self.config.log.timezone)
