@@ -145,32 +145,41 @@ def test_copies_of_a_message_sent_to_both_workers_are_processed_once(
     tmp_path: Path, sandbox: SandboxServer, database_url: str, db: Engine
 ) -> None:
     server = two_workers(tmp_path, sandbox, database_url)
+    messages_per_burst, copies_per_message = 8, 3
     try:
         server.start()
         media_id = sandbox.app.upload(NOT_AN_IMAGE)
         # A slow download keeps each first run going while its copies arrive.
         sandbox.app.add_fault(FaultRule(path_prefix="/cgi-bin/media/get", latency_ms=600))
-        openids = [f"o-workers-burst-{n}" for n in range(8)]
-        messages = [image_fields(openid, media_id, "", new_msg_id()) for openid in openids]
-        copies = [fields for fields in messages for _ in range(3)]
-        responses = push_all(server, copies)
-        assert [r.status_code for r in responses] == [200] * len(copies)
-        for openid in openids:
-            replies = [
-                reply_text(server, response)
-                for fields, response in zip(copies, responses, strict=True)
-                if fields["FromUserName"] == openid
-            ]
-            (answer,) = answers(sandbox, openid, replies)  # one answer per message
-            assert BAD_IMAGE_REPLY in answer
-            assert usage_outcomes(db, openid) == ["bad_image"]
-        assert sandbox.app.requests["/cgi-bin/media/get"] == len(messages)
-        served = workers_by_openid(server)
-        assert len(set().union(*served.values())) == 2, "both workers answered pushes"
-        assert any(len(pids) == 2 for pids in served.values()), "copies reached both workers"
+        # The kernel, not the test, picks the worker of each connection: burst again in
+        # the unlikely case that no message had copies on both workers.
+        for burst in range(1, 4):
+            openids = [f"o-workers-burst-{burst}-{n}" for n in range(messages_per_burst)]
+            messages = [image_fields(openid, media_id, "", new_msg_id()) for openid in openids]
+            copies = [fields for fields in messages for _ in range(copies_per_message)]
+            responses = push_all(server, copies)
+            assert [r.status_code for r in responses] == [200] * len(copies)
+            for openid in openids:
+                replies = [
+                    reply_text(server, response)
+                    for fields, response in zip(copies, responses, strict=True)
+                    if fields["FromUserName"] == openid
+                ]
+                (answer,) = answers(sandbox, openid, replies)  # one answer per message
+                assert BAD_IMAGE_REPLY in answer
+                assert usage_outcomes(db, openid) == ["bad_image"]
+            assert sandbox.app.requests["/cgi-bin/media/get"] == burst * messages_per_burst
+            served = workers_by_openid(server)
+            if any(len(served[openid]) == 2 for openid in openids):
+                break
+        else:
+            pytest.fail(f"no message's copies reached both workers: {dict(served)}")
         # Each worker counts its own requests; /metrics, from any worker, adds them up.
-        assert metric(server, "wxocr_http_requests_total", route="webhook", status="200") == 24
-        assert metric(server, "wxocr_photo_outcomes_total", outcome="bad_image") == 8
+        pushes = burst * messages_per_burst * copies_per_message
+        webhook_ok = metric(server, "wxocr_http_requests_total", route="webhook", status="200")
+        assert webhook_ok == pushes
+        bad_images = metric(server, "wxocr_photo_outcomes_total", outcome="bad_image")
+        assert bad_images == burst * messages_per_burst
     finally:
         server.stop()
 
