@@ -16,6 +16,7 @@ concurrently reading thread, built lazily), shared by every ``LocalEngine``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
@@ -29,8 +30,17 @@ import cv2
 import numpy as np
 
 from ocr.detect import read_card
-from ocr.engine import CardResult, Kind, Mode, TextBox, register_engine
-from ocr.errors import EngineError, NoCardFound
+from ocr.engine import (
+    BANKCARD_FIELDS,
+    IDCARD_BACK_FIELDS,
+    IDCARD_FRONT_FIELDS,
+    CardResult,
+    Kind,
+    Mode,
+    TextBox,
+    register_engine,
+)
+from ocr.errors import EngineError, NoCardFound, OcrError
 from ocr.image import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -49,8 +59,12 @@ from ocr.layout import OcrPage, estimate_axis
 DEFAULT_DET_SIDE = 736
 # Below this RapidOCR's recogniser is too unsure for a character to be worth keeping.
 MIN_TEXT_SCORE = 0.5
+# A zoomed-in second detection is worth it only if it enlarges the text this much.
+MIN_ZOOM = 1.3
 # 90th-percentile saturation (0-255) below which a photo counts as black and white.
 GREY_SATURATION = 4
+# Readings less sure than this are tried again turned half round.
+RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
 CLS_THRESHOLD = 0.9
 
@@ -73,37 +87,91 @@ class RapidReader:
             raise EngineError("the local OCR engine is not installed") from exc
         threads = settings.intra_op_threads
         self.settings = settings
-        self._ocr: Any = RapidOCR(
-            det_limit_type="max",
-            det_limit_side_len=settings.det_side,
-            intra_op_num_threads=threads,
-            inter_op_num_threads=1,
-        )
+        try:
+            self._ocr: Any = RapidOCR(
+                det_limit_type="max",
+                det_limit_side_len=settings.det_side,
+                intra_op_num_threads=threads,
+                inter_op_num_threads=1,
+            )
+        except Exception as exc:  # onnxruntime raises its own types for a bad model file
+            raise EngineError("the local OCR models could not be loaded") from exc
 
     def read(self, image: BGRImage) -> OcrPage:
         """Every text box of the photo, with its reading direction."""
-        small = downscale(image, self.settings.det_side)
-        scale = image.shape[1] / small.shape[1]
-        found, _ = self._ocr.text_det(small)
-        if found is None or len(found) == 0:
+        return self._recognise(image, self._detect(image))
+
+    def read_zoomed(self, image: BGRImage) -> OcrPage | None:
+        """``read`` with detection on just the part of the photo with text, enlarged.
+
+        A card far from the camera has lines too thin for the detector at the whole
+        photo's scale. None when there is no text or zooming would not enlarge it.
+        """
+        quads = self._detect(image)
+        if not quads:
+            return None
+        region = _text_region(image, quads)
+        if self._zoom(region) < MIN_ZOOM * self._det_scale(image):
+            return None
+        quads = self._detect_in(image, region)
+        return self._recognise(image, quads) if quads else None
+
+    def _recognise(self, image: BGRImage, quads: list[Any]) -> OcrPage:
+        if not quads:
             return OcrPage(image, [], [])
-        quads = [np.asarray(q, dtype=np.float32) * scale for q in found]
         image, quads = turn_sideways_text_level(image, quads)
         crops = self._ocr.get_crop_img_list(image, quads)
         crops, cls_res, _ = self._ocr.text_cls(crops)
-        rec_res, _ = self._ocr.text_rec(crops)
+        rec_res = [(str(text), float(score)) for text, score in self._ocr.text_rec(crops)[0]]
+        flips = ["180" in str(label) and float(score) > CLS_THRESHOLD for label, score in cls_res]
+        # The classifier sometimes turns a box with a wide gap ('民族   满') upside
+        # down, and then nothing reads: unsure readings get a try the other way up.
+        unsure = [i for i, (_, score) in enumerate(rec_res) if score < RETRY_SCORE]
+        if unsure:
+            turned = [cv2.rotate(crops[i], cv2.ROTATE_180) for i in unsure]
+            for i, again in zip(unsure, self.read_lines(turned), strict=True):
+                if again[1] > rec_res[i][1]:
+                    rec_res[i] = again
+                    flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, (label, cls_score), (text, score) in zip(quads, cls_res, rec_res, strict=True):
+        for quad, flipped, (text, score) in zip(quads, flips, rec_res, strict=True):
             # Scans often come out with full-width digits ('１９'): NFKC makes them ASCII.
-            text = unicodedata.normalize("NFKC", str(text)).strip()
-            if not text or float(score) < MIN_TEXT_SCORE:
+            text = unicodedata.normalize("NFKC", text).strip()
+            if not text or score < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
-            boxes.append(TextBox(points, text, float(score)))
-            flipped = "180" in str(label) and float(cls_score) > CLS_THRESHOLD
+            boxes.append(TextBox(points, text, score))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions)
+
+    def _det_scale(self, image: BGRImage) -> float:
+        return min(1.0, self.settings.det_side / float(max(image.shape[:2])))
+
+    def _zoom(self, region: tuple[int, int, int, int]) -> float:
+        x0, y0, x1, y1 = region
+        return min(2.0, self.settings.det_side / float(max(x1 - x0, y1 - y0, 1)))
+
+    def _detect(self, image: BGRImage) -> list[Any]:
+        """Text quads in ``image`` coordinates, found on a copy at most det_side long."""
+        small = downscale(image, self.settings.det_side)
+        found, _ = self._ocr.text_det(small)
+        if found is None:
+            return []
+        scale = image.shape[1] / small.shape[1]
+        return [np.asarray(q, dtype=np.float32) * scale for q in found]
+
+    def _detect_in(self, image: BGRImage, region: tuple[int, int, int, int]) -> list[Any]:
+        """Detection on one region, enlarged up to det_side (at most twice)."""
+        x0, y0, x1, y1 = region
+        part = image[y0:y1, x0:x1]
+        zoom = self._zoom(region)
+        size = (max(1, round(part.shape[1] * zoom)), max(1, round(part.shape[0] * zoom)))
+        found, _ = self._ocr.text_det(cv2.resize(part, size, interpolation=cv2.INTER_CUBIC))
+        if found is None:
+            return []
+        offset = np.array([x0, y0], dtype=np.float32)
+        return [(np.asarray(q, dtype=np.float32) / zoom + offset).astype(np.float32) for q in found]
 
     def read_lines(self, crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
         """Recognise already cut, upright text lines (the second look)."""
@@ -114,6 +182,38 @@ class RapidReader:
             (unicodedata.normalize("NFKC", str(text)).strip(), float(score))
             for text, score in rec_res
         ]
+
+
+def completeness(result: CardResult) -> tuple[bool, int]:
+    """(every field read and every check passed, how many fields and checks are good)."""
+    names = expected_fields(result)
+    filled = sum(bool(result.fields.get(name)) for name in names)
+    passed = sum(result.checks.values())
+    return filled == len(names) and passed == len(result.checks), filled + passed
+
+
+def expected_fields(result: CardResult) -> tuple[str, ...]:
+    if result.kind == "bankcard":
+        return BANKCARD_FIELDS[:1]
+    return IDCARD_BACK_FIELDS if result.side == "Back" else IDCARD_FRONT_FIELDS
+
+
+def _median_height(quads: list[Any]) -> float:
+    heights = sorted(
+        min(float(np.linalg.norm(q[1] - q[0])), float(np.linalg.norm(q[3] - q[0]))) for q in quads
+    )
+    return float(heights[len(heights) // 2])
+
+
+def _text_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int]:
+    """The box around every quad, with a margin of a few text heights."""
+    points = np.concatenate(quads)
+    margin = 3 * _median_height(quads)
+    height, width = image.shape[:2]
+    x0, y0 = (max(0, int(v - margin)) for v in points.min(axis=0))
+    x1 = min(width, int(points[:, 0].max() + margin))
+    y1 = min(height, int(points[:, 1].max() + margin))
+    return x0, y0, x1, y1
 
 
 def looks_grey(image: BGRImage) -> bool:
@@ -239,19 +339,39 @@ class LocalEngine:
     def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
         array = decode_image(image, self.limits)
         with self._pool.lease() as reader:
-            page = reader.read(array)
             try:
-                result = read_card(page, kind, reader.read_lines)
-            except NoCardFound:
+                result = self._read_card(reader, array, kind)
+            except OcrError:
                 raise
-            except (ValueError, IndexError, KeyError) as exc:
-                # An extractor tripping over odd text is a bug, but the user gets an
-                # answer, not a traceback.
-                raise EngineError("the card text could not be interpreted") from exc
+            except Exception as exc:
+                # An inference failure or an extractor tripping over odd text is a bug,
+                # but the user gets an answer, not a traceback.
+                raise EngineError("the photo could not be read") from exc
         if looks_grey(array):
             result.warnings.append("possibly_photocopy")
         result.engine = self.name
         return result
+
+    def _read_card(self, reader: RapidReader, array: BGRImage, kind: Kind) -> CardResult:
+        """Read the card; when fields are missing or fail checks, look again zoomed in."""
+        page = reader.read(array)
+        first: CardResult | None = None
+        try:
+            first = read_card(page, kind, reader.read_lines)
+        except NoCardFound:
+            if not page.boxes:
+                raise
+        if first is not None and completeness(first)[0]:
+            return first
+        zoomed_page = reader.read_zoomed(array)
+        second: CardResult | None = None
+        if zoomed_page is not None:
+            with contextlib.suppress(NoCardFound):
+                second = read_card(zoomed_page, kind, reader.read_lines)
+        candidates = [r for r in (first, second) if r is not None]
+        if not candidates:
+            raise NoCardFound("no readable card")
+        return max(candidates, key=completeness)
 
     def read_boxes(self, image: bytes) -> OcrPage:
         """The raw text boxes of a photo (for tools that study the engine)."""
