@@ -14,7 +14,13 @@ from ocr.engine import CardResult, Kind, create_engine
 from ocr.errors import NoCardFound, NotAnImage, OcrError
 from ocr.evaluate import ERROR_FIELD, Sample, compare, load_samples
 from ocr.image import decode_image
-from ocr.local import LocalEngine, looks_grey, reading_direction, turn_sideways_text_level
+from ocr.local import (
+    LocalEngine,
+    completeness,
+    looks_grey,
+    reading_direction,
+    turn_sideways_text_level,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 ID_FIELDS = ("name", "id", "gender", "nationality", "birth", "addr", "authority", "valid_date")
@@ -200,3 +206,34 @@ def test_bank_second_look_rereads_the_asked_boxes(
     for box, answers in zip(groups, readings, strict=True):
         assert len(answers) == 3
         assert box.text.replace(" ", "") in [text.replace(" ", "") for text, _ in answers]
+
+
+def test_card_far_from_the_camera_is_read_after_zooming_in(
+    engine: LocalEngine, samples: list[Sample]
+) -> None:
+    import cv2
+
+    sample = next(s for s in samples if s.expected.get("type") == "Front" and s.mode == "scan")
+    card = decode_image(sample.image.read_bytes())
+    small = cv2.resize(card, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    canvas = np.full((1500, 2000, 3), 235, dtype=np.uint8)
+    canvas[500 : 500 + small.shape[0], 700 : 700 + small.shape[1]] = small
+    ok, png = cv2.imencode(".png", canvas)
+    assert ok
+    fields = engine.recognize(png.tobytes(), Kind.AUTO).fields
+    # At half size the address lines are too thin for the first detection.
+    assert fields["addr"] == sample.expected["addr"]
+    assert fields["id"] == sample.expected["id"]
+    assert fields["name"] == sample.expected["name"]
+
+
+def test_completeness_prefers_full_checked_results() -> None:
+    full = CardResult(
+        "idcard", {"type": "Back", "authority": "x", "valid_date": "y"}, {"valid_date": True}
+    )
+    partial = CardResult(
+        "idcard", {"type": "Back", "authority": "", "valid_date": "y"}, {"valid_date": False}
+    )
+    assert completeness(full) == (True, 4)
+    assert completeness(partial)[0] is False
+    assert max([partial, full], key=completeness) is full
