@@ -28,7 +28,7 @@ from bot.simulate import Simulator
 from bot.workers import serving_process
 from ocr.errors import EngineUnavailable
 from ocr.mask import mask_card_number
-from tests.test_e2e import card, smaller
+from tests.helpers_e2e import card, smaller
 
 StartResponse = Any
 

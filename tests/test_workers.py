@@ -31,7 +31,7 @@ from bot.sandbox import FaultRule, SandboxServer
 from bot.simulate import WechatPusher, image_fields, new_msg_id
 from bot.workers import WXOCR, ServingProcess, serving_process
 from ocr.mask import mask_id_number
-from tests.test_e2e import NOT_AN_IMAGE, card, smaller
+from tests.helpers_e2e import NOT_AN_IMAGE, card, smaller
 
 pytestmark = pytest.mark.slow
 
