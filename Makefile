@@ -40,7 +40,7 @@ test-postgres: setup
 	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
 
 bench: setup
-	$(BIN)/wxocr bench
+	$(BIN)/wxocr bench --section all
 
 # Chromium + chromedriver from Debian for the admin dashboard's browser test.
 browser:

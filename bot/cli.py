@@ -165,6 +165,9 @@ def eval_command(
         console.print(bad)
 
 
+BENCH_SECTIONS = ("engine", "serve", "webhook", "usage")
+
+
 @app.command()
 def bench(
     images: Annotated[
@@ -173,22 +176,36 @@ def bench(
     section: Annotated[
         str,
         typer.Option(
-            help="engine: the OCR engine alone; serve: wxocr serve with 1 and 2 worker processes."
+            help="engine: the OCR engine alone; serve: wxocr serve with 1 and 2 worker "
+            "processes; webhook: text requests/s beside a bare werobot robot; usage: grouped "
+            "queries over 1,000,000 usage rows; all: every section (what `make bench` runs)."
         ),
     ] = "engine",
     config_path: ConfigOption = None,
 ) -> None:
-    """Print speed and memory figures: OCR latency, throughput with 1 and 2 threads, peak RSS."""
+    """Print speed and memory figures. Figures only: nothing here passes or fails."""
+    sections = BENCH_SECTIONS if section == "all" else (section,)
+    unknown = [name for name in sections if name not in BENCH_SECTIONS]
+    if unknown:
+        err_console.print(
+            f"[red]unknown section {unknown[0]!r}: {', '.join(BENCH_SECTIONS)} or all[/red]"
+        )
+        raise typer.Exit(2)
+    for name in sections:
+        if name == "engine":
+            _bench_engine(images, _config(config_path))
+        elif name == "serve":
+            _bench_serve(images)
+        elif name == "webhook":
+            _bench_webhook(sorted(images.glob("*_*_*.jpg"))[:20], clients=8, seconds=5.0)
+        else:
+            _bench_usage()
+
+
+def _bench_engine(images: Path, config: Config) -> None:
     from bot.engines import build_engine
     from ocr.bench import bench_engine
 
-    if section == "serve":
-        _bench_serve(images)
-        return
-    if section != "engine":
-        err_console.print(f"[red]unknown section {section!r}: engine or serve[/red]")
-        raise typer.Exit(2)
-    config = _config(config_path)
     try:
         result = bench_engine(lambda: build_engine(config), images)
     except ValueError as exc:
@@ -204,6 +221,19 @@ def bench(
         table.add_row(f"images/s with {threads} thread(s)", f"{rate:.2f}")
     table.add_row("peak resident memory", f"{result.peak_rss_mb:.0f} MB")
     table.add_row("images not read (no card / bad image)", str(result.failures))
+    console.print(table)
+
+
+def _bench_usage(rows: int = 1_000_000) -> None:
+    from bot.usage import bench_usage_query
+
+    console.print(f"usage: building {rows:,} synthetic usage rows in a fresh SQLite file ...")
+    figures = bench_usage_query(rows)
+    table = Table(title=f"usage queries over {rows:,} rows (SQLite)")
+    table.add_column("query / step")
+    table.add_column("seconds", justify="right")
+    for name, seconds in figures.items():
+        table.add_row(name, f"{seconds:.2f}")
     console.print(table)
 
 
@@ -320,16 +350,23 @@ def bench_webhook_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Text requests/s beside a bare werobot echo robot, and photo answer latency."""
-    from bot.webhook_bench import bench_webhook
-
     paths = images or sorted(Path("tests/fixtures/cards").glob("*_*_*.jpg"))[:20]
     if not paths:
         err_console.print("[red]no photos: pass IMAGE files[/red]")
         raise typer.Exit(2)
-    result = bench_webhook([p.read_bytes() for p in paths], clients=clients, seconds=seconds)
     if as_json:
+        from bot.webhook_bench import bench_webhook
+
+        result = bench_webhook([p.read_bytes() for p in paths], clients=clients, seconds=seconds)
         print(result.as_json())
         return
+    _bench_webhook(paths, clients=clients, seconds=seconds)
+
+
+def _bench_webhook(paths: list[Path], *, clients: int, seconds: float) -> None:
+    from bot.webhook_bench import bench_webhook
+
+    result = bench_webhook([p.read_bytes() for p in paths], clients=clients, seconds=seconds)
     table = Table(title="webhook benchmark", show_header=False)
     table.add_row(f"text messages/s, wxocr ({clients} clients)", f"{result.text_rps:.0f}")
     table.add_row(

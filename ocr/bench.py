@@ -42,25 +42,25 @@ def bench_engine(
     if not samples:
         raise ValueError(f"no labelled images in {directory}")
     payloads = [(s.image.read_bytes(), s.kind, s.mode) for s in samples]
-    failures = 0
 
-    def run(item: tuple[bytes, Kind, str]) -> float:
-        nonlocal failures
+    def run(item: tuple[bytes, Kind, str]) -> tuple[float, bool]:
+        """Milliseconds for one image, and whether a card was read."""
         data, kind, mode = item
         started = time.perf_counter()
         try:
             engine.recognize(data, kind, "scan" if mode == "scan" else "photo")
         except OcrError:
-            failures += 1
-        return (time.perf_counter() - started) * 1000
+            return (time.perf_counter() - started) * 1000, False
+        return (time.perf_counter() - started) * 1000, True
 
     started = time.perf_counter()
     engine = make_engine()
     run(payloads[0])
     first_call = time.perf_counter() - started
 
-    latencies = [run(p) for p in payloads]
-    report = OcrBench(len(payloads), first_call, latency_summary(latencies))
+    timed = [run(p) for p in payloads]
+    report = OcrBench(len(payloads), first_call, latency_summary([ms for ms, _ in timed]))
+    report.failures = sum(not read for _, read in timed)
     for count in threads:
         work = payloads * rounds
         started = time.perf_counter()
@@ -68,5 +68,4 @@ def bench_engine(
             list(pool.map(run, work))
         report.images_per_s[count] = len(work) / (time.perf_counter() - started)
     report.peak_rss_mb = peak_rss_mb()
-    report.failures = failures
     return report
