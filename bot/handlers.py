@@ -21,7 +21,7 @@ from werobot.messages.events import WeChatEvent
 from bot import replies
 from bot.commands import Command, CommandName, is_operator, parse_command
 from bot.config import Config
-from bot.db import SessionFactory
+from bot.db import SessionFactory, write_transaction
 from bot.models import Outcome, get_pref, message_key, record_usage, set_pref
 from bot.pipeline import PhotoRequest, Pipeline
 from bot.usage import usage_summary_text
@@ -79,8 +79,10 @@ class Handlers:
         command = parse_command(str(getattr(incoming.message, "content", "") or ""))
         if command is None:
             return replies.help_text(self._kind_of(openid))
-        # One transaction per command: the database is most of a text message's cost.
-        with self.sessions.begin() as session:
+        # One transaction per command: the database is most of a text message's cost. It
+        # takes the write lock first: a read-then-write transaction on SQLite fails at once
+        # ("database is locked") instead of waiting while another process writes.
+        with write_transaction(self.sessions) as session:
             text = self._run_command(session, openid, command)
             chosen = command.kind.value if command.kind is not None else None
             record_usage(session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen)

@@ -46,7 +46,13 @@ from bot.models import (
     stale_runs,
     utcnow,
 )
-from bot.wechat import WechatBadMedia, WechatClient, WechatError, WechatMediaTooLarge
+from bot.wechat import (
+    WechatBadMedia,
+    WechatClient,
+    WechatError,
+    WechatMediaTooLarge,
+    wechat_errcode,
+)
 from ocr.engine import CardResult, Engine, Kind
 from ocr.errors import EngineError, ImageError, NoCardFound, OcrError
 from ocr.image import ImageLimits, decode_image
@@ -182,8 +188,8 @@ def _locked_message(session: Session, key: str) -> Message | None:
 
 
 def _errcode(exc: BaseException) -> int | None:
-    code = getattr(exc, "errcode", None)
-    return code if isinstance(code, int) else None
+    # The wechat OCR engine raises ocr errors whose cause carries WeChat's errcode.
+    return wechat_errcode(exc)
 
 
 class Pipeline:
