@@ -283,6 +283,7 @@ def serve(
 ) -> None:
     """Serve the WeChat webhook (and the sandbox in sandbox mode) until Ctrl-C."""
     config = _config(config_path)
+    _require_migrated(config)
     processes = config.server.workers if workers is None else workers
     if processes:
         # Imported first: the metrics directory must be set before prometheus-client loads.
@@ -297,6 +298,21 @@ def serve(
     from bot.server import serve as serve_forever
 
     serve_forever(config)
+
+
+def _require_migrated(config: Config) -> None:
+    """An unmigrated database would fail every request and job: refuse to start instead."""
+    from bot.db import current_revision, head_revision
+
+    with _database(config) as engine:
+        current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        err_console.print(
+            f"[red]the database is at revision {current or '(none)'}, the code needs {head}: "
+            "run `wxocr db upgrade` first[/red]"
+        )
+        raise typer.Exit(2)
 
 
 @app.command()
