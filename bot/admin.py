@@ -17,16 +17,17 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+from wsgiref.types import StartResponse
+from wsgiref.types import WSGIApplication as WSGIApp
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from bot.config import Config
+from bot.db import SessionFactory
 from bot.usage import (
     DEFAULT_GROUP_BY,
     DEFAULT_SINCE,
@@ -46,9 +47,6 @@ from bot.usage import (
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-SessionFactory = Callable[[], Session]
 
 COOKIE_NAME = "wxocr_admin"
 SESSION_SECONDS = 12 * 3600

@@ -14,6 +14,8 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.types import StartResponse
+from wsgiref.types import WSGIApplication as WSGIApp
 
 from werobot import WeRoBot
 from werobot.parser import parse_xml, process_message
@@ -25,8 +27,6 @@ from bot.handlers import IncomingMessage
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # Answering this (or nothing) ends WeChat's retries without showing the user anything.
 SUCCESS = "success"

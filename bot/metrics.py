@@ -16,6 +16,8 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.types import StartResponse
+from wsgiref.types import WSGIApplication as WSGIApp
 
 from bot.workers import METRICS_RUN_DIR_ENV, MULTIPROC_DIR_ENV
 
@@ -39,8 +41,6 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 HTTP_REQUESTS = Counter(
     "wxocr_http_requests",

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
+from wsgiref.types import StartResponse
 
 from sqlalchemy import Engine, text
 
@@ -26,7 +27,6 @@ from bot.db import current_revision, head_revision
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
 OK = "ok"
 
 

@@ -37,6 +37,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
+from wsgiref.types import StartResponse
+from wsgiref.types import WSGIApplication as WSGIApp
 
 from bot.config import Config, SandboxConfig
 from ocr.engine import Engine, Kind, create_engine
@@ -44,8 +46,6 @@ from ocr.errors import EngineError, ImageError, NoCardFound
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 MAX_BODY_BYTES = 12 * 1024 * 1024
 OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024

@@ -15,7 +15,7 @@ import re
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from bot.db import SessionFactory
 from bot.models import Outcome, Usage
 from ocr.engine import Kind
 
@@ -65,8 +66,6 @@ OUTCOME_LABELS = {
     Outcome.LIMITED.value: "超出每日次数",
     Outcome.COMMAND.value: "文字命令",
 }
-
-SessionFactory = Callable[[], Session]
 
 
 class UsageQueryError(ValueError):

@@ -27,11 +27,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from wsgiref.types import WSGIApplication as WSGIApp
 
 import httpx
 
@@ -52,9 +53,6 @@ WORKER_TIMEOUT_S = 60
 GRACEFUL_TIMEOUT_S = 10
 # gthread keeps idle connections this long; nginx's upstream keepalive reuses them.
 KEEPALIVE_S = 5
-
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class WorkersError(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -138,9 +138,14 @@ def test_values_are_escaped(admin: str, sessions: SessionFactory) -> None:
 
 def test_make_admin_app_answers_404_without_token(sessions: SessionFactory) -> None:
     seen: list[str] = []
-    body = make_admin_app(Config(), sessions)(
-        {"PATH_INFO": "/"}, lambda status, headers: seen.append(status)
-    )
+
+    def start_response(
+        status: str, _headers: list[tuple[str, str]], _exc_info: object = None
+    ) -> Callable[[bytes], object]:
+        seen.append(status)
+        return lambda _data: None
+
+    body = make_admin_app(Config(), sessions)({"PATH_INFO": "/"}, start_response)
     assert seen == ["404 Not Found"] and b"".join(body) == b"not found"
 
 

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -320,8 +320,11 @@ class _Recorder:
 def _call(app: SandboxApp, path: str, query: str = "") -> tuple[str, bytes]:
     status: list[str] = []
 
-    def start_response(line: str, _headers: list[tuple[str, str]]) -> None:
+    def start_response(
+        line: str, _headers: list[tuple[str, str]], _exc_info: object = None
+    ) -> Callable[[bytes], object]:
         status.append(line)
+        return lambda _data: None
 
     environ = {
         "REQUEST_METHOD": "GET",
