@@ -41,6 +41,10 @@ class IncomingMessage:
 
 
 Handler = Callable[[IncomingMessage], str | None]
+# The message types WeChat documents (werobot passes any other MsgType through as is).
+WECHAT_MESSAGE_TYPES = frozenset(
+    {"text", "image", "voice", "video", "shortvideo", "location", "link", "file"}
+)
 
 
 class Handlers:
@@ -60,9 +64,12 @@ class Handlers:
         handler = self.by_type.get(message_type)
         if handler is None:
             # Other events (unsubscribe, menu views, location reports) need no answer.
-            return (
-                None if isinstance(incoming.message, WeChatEvent) else replies.unsupported_message()
-            )
+            if isinstance(incoming.message, WeChatEvent):
+                return None
+            # An unknown MsgType is the sender's own text: logged only by a known name.
+            shown = message_type if message_type in WECHAT_MESSAGE_TYPES else "other"
+            log.info("unsupported message type: %s", shown)
+            return replies.unsupported_message()
         try:
             return handler(incoming)
         except Exception:

@@ -238,7 +238,10 @@ class Pipeline:
         claimed, limited_reply = self._claim(request)
         if limited_reply is not None:
             PHOTO_OUTCOMES.labels(Outcome.LIMITED.value).inc()
+            log.info("photo refused: daily limit reached")
             return limited_reply
+        if not claimed:
+            log.info("photo seen before (WeChat's retry or a replay): not run again")
         # A waiting request holds a server thread. Some threads must stay free to answer
         # the queue at once, or in a burst requests would wait in line past WeChat's 5 s.
         if not self._passive_slots.acquire(blocking=False):
@@ -406,6 +409,14 @@ class Pipeline:
                 self._runs.pop(request.key, None)
         if stored != "dropped":
             PHOTO_OUTCOMES.labels(result.outcome.value).inc()
+            log.info(
+                "photo done: outcome=%s error_code=%s errcode=%s image_bytes=%s latency_ms=%d",
+                result.outcome.value,
+                result.error_code,
+                result.errcode,
+                result.image_bytes,
+                latency_ms,
+            )
         with run.lock:
             someone_waits = run.waiters > 0
         # Nobody will answer passively: send it now. (Else the scheduler sends it if the
