@@ -10,13 +10,15 @@ RapidOCR's own ``__call__`` is bypassed for three reasons:
 - a second look: extractors may ask to re-read a region (an ID number that fails its
   checksum) from an enlarged or re-binarised crop.
 
-RapidOCR objects are not thread-safe. Each process keeps a small pool of them (one per
-concurrently reading thread, built lazily), shared by every ``LocalEngine``.
+RapidOCR objects are not thread-safe. Each process keeps a small pool of readers (one
+per concurrently reading thread, built lazily) that share one set of ONNX sessions, and
+every ``LocalEngine`` uses that pool.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import queue
 import threading
@@ -96,6 +98,19 @@ class RapidReader:
             )
         except Exception as exc:  # onnxruntime raises its own types for a bad model file
             raise EngineError("the local OCR models could not be loaded") from exc
+
+    def sibling(self) -> RapidReader:
+        """A reader for another thread that shares this one's ONNX sessions.
+
+        ONNX Runtime sessions may run from several threads at once; what RapidOCR
+        keeps per call (the detector's resize step) lives on its ``text_det``
+        object, so the sibling gets its own copy of that and nothing else: one set
+        of models in memory however many threads read.
+        """
+        twin = copy.copy(self)
+        twin._ocr = copy.copy(self._ocr)
+        twin._ocr.text_det = copy.copy(self._ocr.text_det)
+        return twin
 
     def read(self, image: BGRImage) -> OcrPage:
         """Every text box of the photo, with its reading direction."""
@@ -277,6 +292,7 @@ class ReaderPool:
         self._size = max(1, size)
         self._free: queue.LifoQueue[RapidReader] = queue.LifoQueue()
         self._built = 0
+        self._first: RapidReader | None = None
         self._lock = threading.Lock()
 
     @contextmanager
@@ -293,17 +309,16 @@ class ReaderPool:
         except queue.Empty:
             pass
         with self._lock:
-            build = self._built < self._size
-            if build:
+            if self._built < self._size:
+                # Later readers share the first one's models (see RapidReader.sibling);
+                # building under the lock makes a second caller wait for that load.
+                if self._first is None:
+                    self._first = reader = self._factory()
+                else:
+                    reader = self._first.sibling()
                 self._built += 1
-        if not build:
-            return self._free.get()
-        try:
-            return self._factory()
-        except Exception:
-            with self._lock:
-                self._built -= 1
-            raise
+                return reader
+        return self._free.get()
 
 
 _pools: dict[tuple[OcrSettings, int], ReaderPool] = {}
