@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-postgres lint fmt bench dataset fonts browser clean
+.PHONY: setup run test test-postgres lint fmt bench bench-load dataset fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test-postgres: setup
 
 bench: setup
 	$(BIN)/wxocr bench --section all
+
+# Mixed text and photo traffic against `wxocr serve` on loopback; stops by itself.
+# make bench-load LOAD_SECONDS=60 for a short run (default 600 s, at most 100000 requests).
+LOAD_SECONDS ?= 600
+bench-load: setup
+	$(BIN)/python -m bot.loadtest --seconds $(LOAD_SECONDS)
 
 # Chromium + chromedriver from Debian for the admin dashboard's browser test.
 browser:
