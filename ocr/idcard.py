@@ -367,7 +367,10 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     warnings: list[str] = []
     scores: list[float] = []
 
-    name_boxes = value_boxes_without_strays(view, anchors["name"], 1.5) if anchors["name"] else []
+    if anchors["name"] is not None:
+        name_boxes = value_boxes_without_strays(view, anchors["name"], 1.5)
+    else:
+        name_boxes = boxes_above_value_column(view, anchors["gender"])
     fields["name"] = cjk_only("".join(b.text for b in name_boxes))
     scores += [b.box.score for b in name_boxes]
 
@@ -409,6 +412,20 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     return Extracted(fields, checks, warnings, evidence)
+
+
+def boxes_above_value_column(view: CardView, anchor: Anchor | None) -> list[PlacedBox]:
+    """The value column of the line above ``anchor``'s: the name when 姓名 was misread."""
+    if anchor is None:
+        return []
+    label = anchor.label
+    above = [
+        line for line in view.lines if 0.5 * label.height < label.cv - line.cv < 2.5 * label.height
+    ]
+    if not above:
+        return []
+    column = label.u1 - 0.3 * label.height
+    return [b for b in above[-1].boxes if b.u0 >= column and b.u0 - column < 4 * label.height]
 
 
 def read_nationality(view: CardView, anchor: Anchor | None, gender_line: str) -> str:

@@ -242,3 +242,8 @@ def test_address_character_read_twice_across_overlapping_boxes() -> None:
     printed = [p for p in front() if p.text not in ("住址", "江苏省南京市玄武区建设")]
     printed += [Printed("住址江", 60, 255), Printed("江苏省南京市玄武区建设", 150, 255)]
     assert read_card(page_of(printed), Kind.AUTO).fields["addr"] == EXPECTED_FRONT["addr"]
+
+
+def test_name_is_found_above_gender_when_its_label_is_misread() -> None:
+    printed = [p for p in front() if p.text != "姓名"] + [Printed("娃各", 60, 60)]
+    assert read_card(page_of(printed, 7), Kind.AUTO).fields["name"] == "林娜"
