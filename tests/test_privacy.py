@@ -135,6 +135,7 @@ def test_no_card_data_at_rest_in_logs_or_answers_and_no_secrets_in_logs(
             ["usage"],
             ["usage", "quota"],
             ["scan", str(photos[0][0])],
+            ["simulate", str(photos[0][0]), "--openid", "o-privacy-cli"],
         ):
             run = subprocess.run(
                 [str(WXOCR), *command, "--config", str(bot.config_file)],
