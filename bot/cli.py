@@ -283,13 +283,14 @@ def serve(
 ) -> None:
     """Serve the WeChat webhook (and the sandbox in sandbox mode) until Ctrl-C."""
     config = _config(config_path)
-    _require_migrated(config)
     processes = config.server.workers if workers is None else workers
     if processes:
         # Imported first: the metrics directory must be set before prometheus-client loads.
-        from bot.workers import WorkersError, serve_workers
+        from bot.workers import WorkersError, check_workers_config, serve_workers
 
         try:
+            check_workers_config(config, processes)
+            _require_migrated(config)
             serve_workers(config, processes)
         except WorkersError as exc:
             err_console.print(f"[red]{exc}[/red]")
@@ -297,6 +298,7 @@ def serve(
         return
     from bot.server import serve as serve_forever
 
+    _require_migrated(config)
     serve_forever(config)
 
 
