@@ -128,7 +128,7 @@ class RapidReader:
         quads = self._detect(image)
         if not quads:
             return None
-        region = _text_region(image, quads)
+        region = _text_region(image, largest_cluster(quads))
         if self._zoom(region) < MIN_ZOOM * self._det_scale(image):
             return None
         quads = self._detect_in(image, region)
@@ -221,6 +221,32 @@ def _median_height(quads: list[Any]) -> float:
         min(float(np.linalg.norm(q[1] - q[0])), float(np.linalg.norm(q[3] - q[0]))) for q in quads
     )
     return float(heights[len(heights) // 2])
+
+
+def largest_cluster(quads: list[Any]) -> list[Any]:
+    """The quads of the biggest group of nearby text: the card, not the clutter around it.
+
+    Boxes join a group when their centres are within a few text heights of a member
+    (single linkage), so the card's lines chain together and a receipt beside it
+    stays apart.
+    """
+    reach = 5 * _median_height(quads)
+    centres = [q.mean(axis=0) for q in quads]
+    group_of = list(range(len(quads)))
+
+    def root(i: int) -> int:
+        while group_of[i] != i:
+            group_of[i] = group_of[group_of[i]]
+            i = group_of[i]
+        return i
+
+    for i in range(len(quads)):
+        for j in range(i + 1, len(quads)):
+            if float(np.linalg.norm(centres[i] - centres[j])) <= reach:
+                group_of[root(i)] = root(j)
+    roots = [root(i) for i in range(len(quads))]
+    biggest = max(set(roots), key=roots.count)
+    return [q for q, r in zip(quads, roots, strict=True) if r == biggest]
 
 
 def _text_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int]:

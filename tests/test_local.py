@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from ocr.detect import second_look, upright_boxes, upright_view
@@ -17,6 +18,7 @@ from ocr.image import decode_image
 from ocr.local import (
     LocalEngine,
     completeness,
+    largest_cluster,
     looks_grey,
     reading_direction,
     turn_sideways_text_level,
@@ -237,3 +239,14 @@ def test_completeness_prefers_full_checked_results() -> None:
     assert completeness(full) == (True, 4)
     assert completeness(partial)[0] is False
     assert max([partial, full], key=completeness) is full
+
+
+def test_largest_cluster_keeps_the_card_and_drops_distant_clutter() -> None:
+    def quad(x: float, y: float) -> npt.NDArray[np.float32]:
+        return np.array([[x, y], [x + 100, y], [x + 100, y + 20], [x, y + 20]], dtype=np.float32)
+
+    card = [quad(100, 100 + 30 * row) for row in range(5)]
+    clutter = [quad(900, 700), quad(900, 730)]
+    kept = largest_cluster(clutter + card)
+    assert len(kept) == len(card)
+    assert all(any(k is c for c in card) for k in kept)
