@@ -13,6 +13,7 @@ def local_engine_options(config: Config) -> dict[str, Any]:
         "max_bytes": config.ocr.max_image_bytes,
         "max_pixels": config.ocr.max_pixels,
         "max_side": config.ocr.max_side,
+        "threads": config.ocr.threads,
     }
 
 

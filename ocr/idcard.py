@@ -248,6 +248,16 @@ def cjk_only(text: str) -> str:
     return "".join(CJK.findall(text))
 
 
+# The recogniser reads some common surnames as a look-alike that is never a surname
+# (侯 -> 候, seen on photos). Pairs where both are real surnames (亓/元, 佘/余, 逄/逢)
+# stay as read: the photo cannot tell them apart and guessing would mostly be wrong.
+SURNAME_MISREADS = {"候": "侯"}
+
+
+def correct_surname(name: str) -> str:
+    return SURNAME_MISREADS.get(name[:1], name[:1]) + name[1:]
+
+
 # ----------------------------------------------------------------- ID number
 
 
@@ -371,7 +381,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         name_boxes = value_boxes_without_strays(view, anchors["name"], 1.5)
     else:
         name_boxes = boxes_above_value_column(view, anchors["gender"])
-    fields["name"] = cjk_only("".join(b.text for b in name_boxes))
+    fields["name"] = correct_surname(cjk_only("".join(b.text for b in name_boxes)))
     scores += [b.box.score for b in name_boxes]
 
     gender_line = ""

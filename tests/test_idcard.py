@@ -247,3 +247,11 @@ def test_address_character_read_twice_across_overlapping_boxes() -> None:
 def test_name_is_found_above_gender_when_its_label_is_misread() -> None:
     printed = [p for p in front() if p.text != "姓名"] + [Printed("娃各", 60, 60)]
     assert read_card(page_of(printed, 7), Kind.AUTO).fields["name"] == "林娜"
+
+
+@pytest.mark.parametrize(("read", "expected"), [("候军英", "侯军英"), ("元熙玉", "元熙玉")])
+def test_a_never_surname_lookalike_is_corrected_and_real_surnames_kept(
+    read: str, expected: str
+) -> None:
+    printed = [p for p in front() if p.text != "林娜"] + [Printed(read, 150, 58)]
+    assert read_card(page_of(printed), Kind.AUTO).fields["name"] == expected
