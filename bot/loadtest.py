@@ -28,7 +28,8 @@ from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.simulate import PushOutcome, Simulator, image_fields, new_msg_id, text_fields
-from bot.webhook_bench import _free_port, _wait_healthy, percentile
+from bot.webhook_bench import _free_port, _wait_healthy
+from ocr.evaluate import percentile
 
 DEFAULT_SECONDS = 600.0
 DEFAULT_MAX_REQUESTS = 100_000
@@ -246,9 +247,9 @@ def run_load(
         requests_per_s=(tally.texts + tally.photos) / elapsed,
         texts_per_s=tally.texts / elapsed,
         photos_per_s=tally.photos / elapsed,
-        text_p95_ms=percentile(tally.text_ms, 0.95) if tally.text_ms else None,
+        text_p95_ms=percentile(tally.text_ms, 95) if tally.text_ms else None,
         passive_photos=len(tally.passive_ms),
-        passive_p95_ms=percentile(tally.passive_ms, 0.95) if tally.passive_ms else None,
+        passive_p95_ms=percentile(tally.passive_ms, 95) if tally.passive_ms else None,
         late_photos=expected,
         custom_messages=received,
         lost=lost,

@@ -9,7 +9,6 @@ separate processes; the load comes from client threads in this process.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import httpx
 
 from bot.config import Config, load_config
 from bot.simulate import Simulator, WechatPusher, new_msg_id, text_fields
+from ocr.evaluate import percentile
 
 # The baseline: werobot's own WSGI app, answering every text with itself.
 ECHO_ROBOT = """
@@ -134,11 +134,6 @@ def text_requests_per_second(url: str, token: str, *, clients: int, seconds: flo
     return sum(counts) / (time.monotonic() - started)
 
 
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct * len(ordered)) - 1)]
-
-
 def bench_webhook(
     photos: Sequence[bytes], *, clients: int = 8, seconds: float = 5.0, threads: int = 8
 ) -> WebhookBenchResult:
@@ -169,7 +164,7 @@ def bench_webhook(
         text_clients=clients,
         photos=len(photos),
         passive=len(passive_ms),
-        passive_p50_ms=percentile(passive_ms, 0.5) if passive_ms else None,
-        passive_p95_ms=percentile(passive_ms, 0.95) if passive_ms else None,
-        answer_p95_ms=percentile(answer_ms, 0.95) if answer_ms else 0.0,
+        passive_p50_ms=percentile(passive_ms, 50) if passive_ms else None,
+        passive_p95_ms=percentile(passive_ms, 95) if passive_ms else None,
+        answer_p95_ms=percentile(answer_ms, 95) if answer_ms else 0.0,
     )

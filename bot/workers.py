@@ -17,7 +17,6 @@ handle used by the benchmark and the tests, and the benchmark itself
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import signal
@@ -37,6 +36,7 @@ from wsgiref.types import WSGIApplication as WSGIApp
 import httpx
 
 from bot.config import Config
+from ocr.evaluate import percentile
 
 if TYPE_CHECKING:
     from bot.server import Service
@@ -350,14 +350,6 @@ class ServeFigures:
     text_per_s: float
 
 
-def percentile(values: Sequence[float], share: float) -> float | None:
-    """Nearest-rank percentile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 def bench_workers(
     photos: Sequence[bytes],
     *,
@@ -440,8 +432,8 @@ def _send_photos(server: ServingProcess, photos: Sequence[bytes], clients: int) 
     return {
         "photos_per_s": len(photos) / elapsed,
         "passive": sum(passive_counts),
-        "passive_p50_ms": percentile(passive_ms, 0.5),
-        "passive_p95_ms": percentile(passive_ms, 0.95),
+        "passive_p50_ms": percentile(passive_ms, 50) if passive_ms else None,
+        "passive_p95_ms": percentile(passive_ms, 95) if passive_ms else None,
     }
 
 
