@@ -58,6 +58,11 @@ def click_and_wait(browser: WebDriver, element: WebElement) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
     WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    # The old page being gone is not the new one being there: reading a node while the
+    # new document still loads failed once in CI ("Node ... does not belong to the document").
+    WebDriverWait(browser, 15).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
 
 
 def sign_in(browser: WebDriver, base: str, token: str) -> None:
