@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.config import Config, load_config
 from bot.simulate import PushOutcome, Simulator, image_fields, new_msg_id, text_fields
-from bot.webhook_bench import _free_port, _wait_healthy
+from bot.workers import running_server
 from ocr.evaluate import percentile
 
 DEFAULT_SECONDS = 600.0
@@ -115,38 +111,6 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-@contextmanager
-def serve(threads: int, ocr_threads: int) -> Iterator[tuple[Config, subprocess.Popen[bytes]]]:
-    """``wxocr serve`` in sandbox mode with a throw-away database; its config and process."""
-    wxocr = Path(sys.executable).with_name("wxocr")
-    with tempfile.TemporaryDirectory(prefix="wxocr-load-") as directory:
-        config_file = Path(directory) / "config.toml"
-        config_file.write_text(
-            f"[server]\nport = {_free_port()}\nthreads = {threads}\n"
-            f'[database]\nurl = "sqlite:///{directory}/load.db"\n'
-            f'[log]\nlevel = "WARNING"\n[pipeline]\ndaily_limit = 0\n'
-            f"[ocr]\nthreads = {ocr_threads}\n",
-            encoding="utf-8",
-        )
-        config = load_config(config_file)
-        subprocess.run(  # noqa: S603 - our own executable, fixed arguments
-            [str(wxocr), "db", "upgrade", "--config", str(config_file)],
-            check=True,
-            capture_output=True,
-        )
-        log = (Path(directory) / "serve.log").open("wb")
-        process = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
-            [str(wxocr), "serve", "--config", str(config_file)], stdout=log, stderr=log
-        )
-        try:
-            _wait_healthy(f"http://127.0.0.1:{config.server.port}/healthz", process)
-            yield config, process
-        finally:
-            process.terminate()
-            process.wait(20)
-            log.close()
-
-
 def _record(tally: Tally, kind: str, outcome: PushOutcome, openid: str) -> None:
     with tally.lock:
         if outcome.status is None:
@@ -176,9 +140,15 @@ def run_load(
     if not photos:
         raise ValueError("no photos to send")
     tally = Tally()
-    with serve(threads, ocr_threads) as (config, process):
-        url = f"http://127.0.0.1:{config.server.port}{config.server.path}"
-        rss_start = rss_mb(process.pid)
+    settings = {
+        "server": {"threads": threads},
+        "pipeline": {"daily_limit": 0},
+        "ocr": {"threads": ocr_threads},
+    }
+    # /healthz, not /readyz: the start RSS is taken before the OCR model has loaded.
+    with running_server(settings=settings, ready_path="/healthz") as server:
+        config, url = server.config, server.webhook_url
+        rss_start = rss_mb(server.pid)
         rss_samples = [rss_start]
         photo_users = [
             Simulator(config, url=url, openid=f"o-load-photo-{n}") for n in range(photo_clients)
@@ -224,7 +194,7 @@ def run_load(
         warm_at = started + min(warm_up_s, seconds / 3)
         while any(worker.is_alive() for worker in workers):
             time.sleep(1.0)
-            rss_samples.append(rss_mb(process.pid))
+            rss_samples.append(rss_mb(server.pid))
             if time.monotonic() >= warm_at and rss_warm is None:
                 rss_warm = rss_samples[-1]
         if rss_warm is None:  # a run cut short by the request cap
@@ -232,7 +202,7 @@ def run_load(
         elapsed = time.monotonic() - started
 
         custom = _drain(photo_users, tally.late)
-        rss_end = rss_mb(process.pid)
+        rss_end = rss_mb(server.pid)
         rss_samples.append(rss_end)
 
     expected = sum(tally.late.values())

@@ -12,18 +12,17 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import httpx
 
-from bot.config import Config, load_config
+from bot.config import Config
 from bot.simulate import Simulator, WechatPusher, new_msg_id, text_fields
+from bot.workers import free_port, running_server
 from ocr.evaluate import percentile
 
 # The baseline: werobot's own WSGI app, answering every text with itself.
@@ -53,15 +52,6 @@ class WebhookBenchResult:
         return json.dumps(asdict(self))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -87,29 +77,6 @@ def _process(args: Sequence[str], health_url: str) -> Iterator[None]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-@contextmanager
-def bot_server(threads: int) -> Iterator[Config]:
-    """``wxocr serve`` in sandbox mode on a free port with a throw-away database."""
-    wxocr = Path(sys.executable).with_name("wxocr")
-    with tempfile.TemporaryDirectory(prefix="wxocr-bench-") as directory:
-        config_file = Path(directory) / "config.toml"
-        config_file.write_text(
-            f"[server]\nport = {_free_port()}\nthreads = {threads}\n"
-            f'[database]\nurl = "sqlite:///{directory}/bench.db"\n'
-            '[log]\nlevel = "WARNING"\n[pipeline]\ndaily_limit = 0\n',
-            encoding="utf-8",
-        )
-        config = load_config(config_file)
-        subprocess.run(  # noqa: S603 - our own executable, fixed arguments
-            [str(wxocr), "db", "upgrade", "--config", str(config_file)],
-            check=True,
-            capture_output=True,
-        )
-        base = f"http://127.0.0.1:{config.server.port}"
-        with _process([str(wxocr), "serve", "--config", str(config_file)], base + "/healthz"):
-            yield config
 
 
 def text_requests_per_second(url: str, token: str, *, clients: int, seconds: float) -> float:
@@ -138,15 +105,16 @@ def bench_webhook(
     photos: Sequence[bytes], *, clients: int = 8, seconds: float = 5.0, threads: int = 8
 ) -> WebhookBenchResult:
     token = Config().wechat.token
-    port = _free_port()
+    port = free_port()
     echo_url = f"http://127.0.0.1:{port}/wechat"
     with _process(
         [sys.executable, "-c", ECHO_ROBOT, str(port), token, str(threads)],
         f"http://127.0.0.1:{port}/",
     ):
         echo_rps = text_requests_per_second(echo_url, token, clients=clients, seconds=seconds)
-    with bot_server(threads) as config:
-        url = f"http://127.0.0.1:{config.server.port}{config.server.path}"
+    settings = {"server": {"threads": threads}, "pipeline": {"daily_limit": 0}}
+    with running_server(settings=settings, ready_path="/healthz") as server:
+        config, url = server.config, server.webhook_url
         ours_rps = text_requests_per_second(
             url, config.wechat.token, clients=clients, seconds=seconds
         )

@@ -10,8 +10,9 @@ the ``message`` row's lease (under ``SELECT ... FOR UPDATE`` on PostgreSQL), ret
 takes the ``lease`` row. No worker is special, so any of them may die.
 
 Also here: the reverse-proxy settings both servers share, the :class:`ServingProcess`
-handle used by the benchmark and the tests, and the benchmark itself
-(:func:`bench_workers`, ``wxocr bench --section serve``).
+handle used by the benchmarks and the tests (:func:`running_server` for a throw-away
+one), and the workers benchmark itself (:func:`bench_workers`, ``wxocr bench --section
+serve``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +104,8 @@ def _bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (the OS picks it), for a server about to start."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as sock:
         sock.bind((host, 0))
@@ -131,7 +134,7 @@ def serve_workers(
 
     configure_logging(config)
     if config.server.port == 0:
-        config = with_port(config, _free_port(config.server.host))
+        config = with_port(config, free_port(config.server.host))
     try:
         WorkersApplication(config, workers, announce or print).run()
     finally:
@@ -257,6 +260,12 @@ class ServingProcess:
     def webhook_url(self) -> str:
         return self.base_url + self.config.server.path
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("wxocr serve was not started")
+        return self.process.pid
+
     def start(self, *, timeout_s: float = 90.0, path: str = "/readyz") -> ServingProcess:
         """Start and wait until ``path`` answers 200 (by default: ready for traffic)."""
         command = [str(WXOCR), "serve", "--config", str(self.config_file)]
@@ -302,25 +311,27 @@ def serving_process(
     directory: Path,
     *,
     workers: int = 0,
-    api_base: str,
+    api_base: str | None = None,
     database_url: str | None = None,
     settings: dict[str, dict[str, Any]] | None = None,
     env: dict[str, str] | None = None,
 ) -> ServingProcess:
     """A (not yet started) bot on a free loopback port, its database migrated.
 
-    ``api_base``: the WeChat API (a sandbox); ``database_url``: default a new SQLite file.
+    ``api_base``: the WeChat API (a sandbox); without it the server runs in sandbox mode
+    with its own sandbox. ``database_url``: default a new SQLite file in ``directory``.
     """
     from bot.config import load_config
     from bot.db import create_db_engine, upgrade_database
 
     directory.mkdir(parents=True, exist_ok=True)
     merged: dict[str, dict[str, Any]] = {
-        "server": {"host": "127.0.0.1", "port": _free_port("127.0.0.1"), "threads": 16},
-        "wechat": {"api_base": api_base},
+        "server": {"host": "127.0.0.1", "port": free_port("127.0.0.1"), "threads": 16},
         "database": {"url": database_url or f"sqlite:///{directory / 'wxocr.db'}"},
         "log": {"level": "WARNING"},
     }
+    if api_base is not None:
+        merged["wechat"] = {"api_base": api_base}
     for section, values in (settings or {}).items():
         merged.setdefault(section, {}).update(values)
     config_file = write_config(directory / "config.toml", merged)
@@ -331,6 +342,34 @@ def serving_process(
     finally:
         engine.dispose()
     return ServingProcess(config, config_file, directory / "serve.log", workers, dict(env or {}))
+
+
+@contextmanager
+def running_server(
+    *,
+    workers: int = 0,
+    api_base: str | None = None,
+    database_url: str | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
+    ready_path: str = "/readyz",
+) -> Iterator[ServingProcess]:
+    """A :func:`serving_process` in a throw-away directory, started until the block ends.
+
+    ``ready_path``: what must answer 200 before the block starts (``/healthz``: serving,
+    the OCR model perhaps still loading; ``/readyz``: loaded too).
+    """
+    with tempfile.TemporaryDirectory(prefix="wxocr-serve-") as directory:
+        server = serving_process(
+            Path(directory),
+            workers=workers,
+            api_base=api_base,
+            database_url=database_url,
+            settings=settings,
+        )
+        try:
+            yield server.start(path=ready_path)
+        finally:
+            server.stop()
 
 
 # ---------------------------------------------------------------- benchmark
@@ -370,22 +409,18 @@ def bench_workers(
 
     figures = []
     for workers in worker_counts:
-        with tempfile.TemporaryDirectory(prefix="wxocr-bench-") as tmp:
-            sandbox = SandboxServer(SandboxApp(Config().sandbox), threads=16).start()
-            server = serving_process(
-                Path(tmp),
+        sandbox = SandboxServer(SandboxApp(Config().sandbox), threads=16).start()
+        try:
+            with running_server(
                 workers=workers,
                 api_base=sandbox.api_base,
                 database_url=database_url,
                 settings={"pipeline": {"daily_limit": 0}},
-            )
-            try:
-                server.start()
+            ) as server:
                 photo_figures = _send_photos(server, photos, photo_clients)
                 text_per_s = _send_texts(server, text_clients, text_seconds)
-            finally:
-                server.stop()
-                sandbox.stop()
+        finally:
+            sandbox.stop()
         figures.append(
             ServeFigures(
                 workers=workers,
