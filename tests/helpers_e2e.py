@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from PIL import Image
 
-from bot.config import load_config
-from bot.db import create_db_engine, upgrade_database
 from bot.simulate import PushOutcome, Simulator
-from tests.conftest import free_port
+from bot.workers import WXOCR as WXOCR  # the e2e tests run the console script too
+from bot.workers import serving_process
 
-WXOCR = Path(sys.executable).with_name("wxocr")
 CARDS = Path(__file__).parent / "fixtures" / "cards"
 AES_KEY = "wxocrE2eSafeModeKey0123456789abcdefghijklmn"
 NOT_AN_IMAGE = b"%PDF-1.4 this is a document, not a photo\n" * 20
@@ -45,63 +40,34 @@ def smaller(image: bytes, side: int = 480) -> bytes:
     return buffer.getvalue()
 
 
-def _toml(settings: dict[str, dict[str, Any]]) -> str:
-    # JSON scalars and arrays are valid TOML values.
-    lines: list[str] = []
-    for section, values in settings.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
-
-
 class BotServer:
-    """``wxocr serve --config FILE`` in a subprocess; its database is a file we can read."""
+    """``wxocr serve --config FILE`` in a subprocess; its database is a file we can read.
+
+    A :class:`bot.workers.ServingProcess` in sandbox mode unless ``settings`` name a
+    ``wechat.api_base``, ready once ``/healthz`` answers.
+    """
 
     def __init__(self, directory: Path, settings: dict[str, dict[str, Any]]) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self.port = free_port()
+        ocr = {"threads": 2, **settings.get("ocr", {})}
+        self.serving = serving_process(directory, settings={**settings, "ocr": ocr})
+        self.config = self.serving.config  # what the server will read
+        self.config_file = self.serving.config_file
+        self.port = self.config.server.port
         self.db_path = directory / "wxocr.db"
-        base: dict[str, dict[str, Any]] = {
-            "server": {"host": "127.0.0.1", "port": self.port, "threads": 16},
-            "database": {"url": f"sqlite:///{self.db_path}"},
-            "log": {"level": "WARNING"},
-            "ocr": {"threads": 2},
-        }
-        for section, values in settings.items():
-            base.setdefault(section, {}).update(values)
-        self.config_file = directory / "config.toml"
-        self.config_file.write_text(_toml(base), encoding="utf-8")
-        self.config = load_config(self.config_file)  # what the server will read
-        engine = create_db_engine(self.config.database.url)
-        upgrade_database(engine)
-        engine.dispose()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.url = self.base + self.config.server.path
+        self.base = self.serving.base_url
+        self.url = self.serving.webhook_url
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.serving.process
 
     def start(self) -> BotServer:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
-        log = (self.directory / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(WXOCR), "serve", "--config", str(self.config_file)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        deadline = time.monotonic() + STARTUP_S
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("server did not start:\n" + self.log())
+        self.serving.start(timeout_s=STARTUP_S, path="/healthz")
+        return self
 
     def log(self) -> str:
-        return (self.directory / "serve.log").read_text(encoding="utf-8", errors="replace")
+        return self.serving.log()
 
     def kill(self) -> None:
         """kill -9: no clean-up of any kind."""
@@ -110,13 +76,7 @@ class BotServer:
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        self.serving.stop()
 
     # -- looking inside
 
