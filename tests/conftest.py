@@ -10,6 +10,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from bot.config import Config, SandboxConfig
 from bot.db import SessionFactory, create_db_engine, session_factory, upgrade_database
 from bot.sandbox import SandboxApp, SandboxServer
 from bot.tokens import TokenStore, build_token_store
-from bot.wechat import RetryPolicy, WechatClient
+from bot.wechat import RetryPolicy, TokenApi, WechatClient
 
 TEST_DATABASE_ENV = "WXOCR_TEST_DATABASE_URL"
 
@@ -127,4 +128,21 @@ def wechat_client(
         token_store,
         api_base=wechat_config.api_base,
         retry=RetryPolicy(max_retries=2, backoff_s=0.01),
+    )
+
+
+def token_api_for(
+    config: Config,
+    http: httpx.Client,
+    *,
+    app_secret: str | None = None,
+    mode: Literal["stable", "classic"] = "stable",
+) -> TokenApi:
+    """The token endpoint ``config`` names, with its app id and secret (or ``app_secret``)."""
+    return TokenApi(
+        http,
+        api_base=config.api_base,
+        app_id=config.app_id,
+        app_secret=config.app_secret if app_secret is None else app_secret,
+        mode=mode,
     )

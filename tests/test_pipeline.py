@@ -50,6 +50,7 @@ RESULT = CardResult(
     engine="fake",
 )
 USER = "o-pipeline-user"
+CUSTOM_SEND = "/cgi-bin/message/custom/send"
 
 
 class FakeEngine:
@@ -145,6 +146,32 @@ class Harness:
             message = get_message(session, key)
         assert message is not None
         return message
+
+    def wait_message(
+        self, key: str, done: Callable[[Message], bool], timeout: float = 10.0
+    ) -> Message:
+        """The message once ``done`` holds for it (or as it is when ``timeout`` runs out)."""
+        deadline = soon(timeout)
+        message = self.message(key)
+        while not done(message) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            message = self.message(key)
+        return message
+
+    def late_photo(self) -> PhotoRequest:
+        """A photo whose run outlasts its passive answer: the result is due later."""
+        self.engine.release.clear()
+        request = self.request()
+        assert self.pipeline.handle_photo(request, soon(0.2)) is None
+        self.engine.release.set()
+        return request
+
+    def late_photo_whose_first_delivery_failed(self) -> PhotoRequest:
+        """A late photo; its first customer-service send got errcode -1 (so do the next two)."""
+        self.sandbox.app.add_fault(FaultRule(path_prefix=CUSTOM_SEND, errcode=-1, remaining=3))
+        request = self.late_photo()
+        self.wait_message(request.key, lambda message: message.delivery_attempts >= 1)
+        return request
 
     def usage(self) -> list[Usage]:
         with self.sessions() as session:
@@ -246,10 +273,7 @@ def test_simultaneous_copies_of_one_message_run_once(harness: Harness) -> None:
 
 
 def test_slow_result_goes_out_as_a_customer_service_message(harness: Harness) -> None:
-    harness.engine.release.clear()
-    request = harness.request()
-    assert harness.pipeline.handle_photo(request, soon(0.3)) is None
-    harness.engine.release.set()
+    request = harness.late_photo()
     (sent,) = harness.wait_sent(1)
     assert "110***********002X" in sent
     message = harness.message(request.key)
@@ -284,16 +308,7 @@ def test_retry_in_another_worker_waits_for_the_first(harness: Harness) -> None:
 
 
 def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
-    harness.sandbox.app.add_fault(
-        FaultRule(path_prefix="/cgi-bin/message/custom/send", errcode=-1, remaining=3)
-    )
-    harness.engine.release.clear()
-    request = harness.request()
-    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
-    harness.engine.release.set()
-    deadline = soon(10)
-    while harness.message(request.key).delivery_attempts < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    request = harness.late_photo_whose_first_delivery_failed()
     time.sleep(0.2)
     failed = harness.message(request.key)
     assert (failed.delivered_at, failed.last_errcode) == (None, -1)
@@ -309,31 +324,14 @@ def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
 
 
 def test_closed_reply_window_gives_up_and_forgets_the_reply(harness: Harness) -> None:
-    harness.sandbox.app.add_fault(
-        FaultRule(path_prefix="/cgi-bin/message/custom/send", errcode=45015)
-    )
-    harness.engine.release.clear()
-    request = harness.request()
-    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
-    harness.engine.release.set()
-    deadline = soon(10)
-    while harness.message(request.key).state != MessageState.FAILED and time.monotonic() < deadline:
-        time.sleep(0.05)
-    failed = harness.message(request.key)
+    harness.sandbox.app.add_fault(FaultRule(path_prefix=CUSTOM_SEND, errcode=45015))
+    request = harness.late_photo()
+    failed = harness.wait_message(request.key, lambda message: message.state == MessageState.FAILED)
     assert (failed.state, failed.reply_text, failed.last_errcode) == ("failed", None, 45015)
 
 
 def test_pending_result_survives_a_restart(harness: Harness) -> None:
-    harness.sandbox.app.add_fault(
-        FaultRule(path_prefix="/cgi-bin/message/custom/send", errcode=-1, remaining=3)
-    )
-    harness.engine.release.clear()
-    request = harness.request()
-    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
-    harness.engine.release.set()
-    deadline = soon(10)
-    while harness.message(request.key).delivery_attempts < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    harness.late_photo_whose_first_delivery_failed()
     harness.pipeline.close()  # the process stops; the result waits in the database
     assert harness.sent() == []
     time.sleep(2.1)

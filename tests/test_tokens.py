@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,9 @@ from bot.db import SessionFactory
 from bot.models import AccessToken
 from bot.sandbox import FaultRule, SandboxServer
 from bot.tokens import TokenRefresher, TokenStore, build_token_store, start_token_refresher
-from bot.wechat import FetchedToken, TokenApi, WechatCredentialError
+from bot.wechat import FetchedToken, WechatCredentialError
+from bot.workers import WXOCR, write_config
+from tests.conftest import token_api_for
 
 pytestmark = pytest.mark.db
 
@@ -38,6 +39,14 @@ def store_token(sessions: SessionFactory, app_id: str, token: str, expires_at: d
                 refreshed_at=expires_at,
                 failures=0,
             )
+        )
+
+
+def store_lease(sessions: SessionFactory, app_id: str, holder: str, until: datetime) -> None:
+    """A row without a token, leased by ``holder``: as while another process fetches one."""
+    with sessions.begin() as session:
+        session.add(
+            AccessToken(app_id=app_id, token="", failures=0, lease_holder=holder, lease_until=until)
         )
 
 
@@ -138,12 +147,10 @@ def test_threads_on_an_expired_token_make_one_request(
 
 
 def _write_config(tmp_path: Path, config: Config) -> Path:
-    path = tmp_path / "wxocr.toml"
-    path.write_text(
-        f'[wechat]\napi_base = "{config.api_base}"\n[database]\nurl = "{config.database.url}"\n',
-        encoding="utf-8",
+    return write_config(
+        tmp_path / "wxocr.toml",
+        {"wechat": {"api_base": config.api_base}, "database": {"url": config.database.url}},
     )
-    return path
 
 
 def test_four_processes_on_an_expired_token_make_one_request(
@@ -154,8 +161,7 @@ def test_four_processes_on_an_expired_token_make_one_request(
     sandbox.app.add_fault(FaultRule(path_prefix="/cgi-bin/stable_token", latency_ms=2000))
     config_file = _write_config(tmp_path, wechat_config)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
-    wxocr = Path(sys.executable).parent / "wxocr"
-    command = [str(wxocr), "token", "show", "--config", str(config_file)]
+    command = [str(WXOCR), "token", "show", "--config", str(config_file)]
     processes = [
         subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -194,11 +200,12 @@ def test_cli_token_show_and_refresh(
 
 
 def test_cli_token_show_on_an_unmigrated_database(sandbox: SandboxServer, tmp_path: Path) -> None:
-    config_file = tmp_path / "c.toml"
-    config_file.write_text(
-        f'[wechat]\napi_base = "{sandbox.api_base}"\n'
-        f'[database]\nurl = "sqlite:///{tmp_path / "empty.db"}"\n',
-        encoding="utf-8",
+    config_file = write_config(
+        tmp_path / "c.toml",
+        {
+            "wechat": {"api_base": sandbox.api_base},
+            "database": {"url": f"sqlite:///{tmp_path / 'empty.db'}"},
+        },
     )
     result = CliRunner().invoke(cli_app, ["token", "show", "--config", str(config_file)])
     assert result.exit_code == 2
@@ -209,9 +216,7 @@ def test_cli_token_show_on_an_unmigrated_database(sandbox: SandboxServer, tmp_pa
 def test_failed_refresh_releases_the_lease_and_records_the_errcode(
     wechat_config: Config, http: httpx.Client, sessions: SessionFactory, sandbox: SandboxServer
 ) -> None:
-    wrong = TokenApi(
-        http, api_base=wechat_config.api_base, app_id=wechat_config.app_id, app_secret="wrong"
-    )
+    wrong = token_api_for(wechat_config, http, app_secret="wrong")
     store = TokenStore(sessions, wrong, wechat_config.app_id)
     with pytest.raises(WechatCredentialError):
         store.get_token()
@@ -226,16 +231,7 @@ def test_waiter_reads_the_lease_holders_token(
     wechat_config: Config, http: httpx.Client, sessions: SessionFactory, sandbox: SandboxServer
 ) -> None:
     now = datetime.now(UTC)
-    with sessions.begin() as session:
-        session.add(
-            AccessToken(
-                app_id=wechat_config.app_id,
-                token="",
-                failures=0,
-                lease_holder="another-host:1:1",
-                lease_until=now + timedelta(seconds=30),
-            )
-        )
+    store_lease(sessions, wechat_config.app_id, "another-host:1:1", now + timedelta(seconds=30))
 
     def other_host_finishes() -> None:
         time.sleep(0.3)
@@ -256,16 +252,9 @@ def test_waiter_reads_the_lease_holders_token(
 def test_a_dead_holders_lease_lapses(
     wechat_config: Config, http: httpx.Client, sessions: SessionFactory, sandbox: SandboxServer
 ) -> None:
-    with sessions.begin() as session:
-        session.add(
-            AccessToken(
-                app_id=wechat_config.app_id,
-                token="",
-                failures=0,
-                lease_holder="crashed:1:1",
-                lease_until=datetime.now(UTC) - timedelta(seconds=1),
-            )
-        )
+    store_lease(
+        sessions, wechat_config.app_id, "crashed:1:1", datetime.now(UTC) - timedelta(seconds=1)
+    )
     assert build_token_store(wechat_config, http, sessions).get_token()
     assert sandbox.app.token_requests == 1
 
@@ -320,13 +309,7 @@ def test_slow_fetch_keeps_a_token_stored_meanwhile_by_someone_else(
     wechat_config: Config, http: httpx.Client, sessions: SessionFactory, sandbox: SandboxServer
 ) -> None:
     """Our lease lapsed during a slow fetch and another host stored a later token: keep it."""
-    api = TokenApi(
-        http,
-        api_base=wechat_config.api_base,
-        app_id=wechat_config.app_id,
-        app_secret=wechat_config.app_secret,
-        mode="classic",
-    )
+    api = token_api_for(wechat_config, http, mode="classic")
 
     class OvertakenFetcher:
         def fetch(self, *, force: bool = False) -> FetchedToken:

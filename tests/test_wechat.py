@@ -18,7 +18,6 @@ from bot.tokens import TokenStore
 from bot.wechat import (
     Media,
     RetryPolicy,
-    TokenApi,
     WechatBadMedia,
     WechatBadResponse,
     WechatBusy,
@@ -38,6 +37,7 @@ from bot.wechat import (
 )
 from ocr.engine import CardResult, ChainEngine, Kind, Mode, create_engine
 from ocr.errors import CorruptImage, EngineUnavailable, NoCardFound, QuotaExceeded
+from tests.conftest import token_api_for
 from tests.test_sandbox import BANK, FRONT, JPEG, ScriptedEngine, labelled_sample
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -301,13 +301,7 @@ def test_upload_then_download(wechat_client: WechatClient) -> None:
 def test_classic_token_secret_never_reaches_the_logs(
     wechat_config: Config, http: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    api = TokenApi(
-        http,
-        api_base=wechat_config.api_base,
-        app_id=wechat_config.app_id,
-        app_secret=wechat_config.app_secret,
-        mode="classic",
-    )
+    api = token_api_for(wechat_config, http, mode="classic")
     with caplog.at_level(logging.DEBUG):
         fetched = api.fetch()
         client = WechatClient(http, _Static(fetched.token), api_base=wechat_config.api_base)
@@ -330,9 +324,7 @@ class _Static:
 
 
 def test_wrong_secret_is_a_credential_error(wechat_config: Config, http: httpx.Client) -> None:
-    api = TokenApi(
-        http, api_base=wechat_config.api_base, app_id=wechat_config.app_id, app_secret="wrong"
-    )
+    api = token_api_for(wechat_config, http, app_secret="wrong")
     with pytest.raises(WechatCredentialError) as caught:
         api.fetch()
     assert caught.value.errcode == 40125
