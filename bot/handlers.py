@@ -22,8 +22,17 @@ from bot import replies
 from bot.commands import Command, CommandName, is_operator, parse_command
 from bot.config import Config
 from bot.db import SessionFactory, write_transaction
-from bot.models import Outcome, get_pref, message_key, record_usage, set_pref
-from bot.pipeline import PhotoRequest, Pipeline
+from bot.models import (
+    Outcome,
+    claim_message,
+    get_pref,
+    mark_answered,
+    message_key,
+    record_usage,
+    set_pref,
+    utcnow,
+)
+from bot.pipeline import PhotoRequest, Pipeline, repeat_passive_reply
 from bot.usage import usage_summary_text
 from ocr.engine import Kind
 
@@ -81,18 +90,31 @@ class Handlers:
     def on_subscribe(self, incoming: IncomingMessage) -> str:
         return replies.welcome()
 
-    def on_text(self, incoming: IncomingMessage) -> str:
+    def on_text(self, incoming: IncomingMessage) -> str | None:
         openid = str(incoming.message.source or "")
         command = parse_command(str(getattr(incoming.message, "content", "") or ""))
         if command is None:
+            # Writes nothing, so a retry may simply be answered again.
             return replies.help_text(self._kind_of(openid))
+        chosen = command.kind.value if command.kind is not None else None
+        now = utcnow()
         # One transaction per command: the database is most of a text message's cost. It
         # takes the write lock first: a read-then-write transaction on SQLite fails at once
-        # ("database is locked") instead of waiting while another process writes.
+        # ("database is locked") instead of waiting while another process writes. The claim
+        # of the MsgId is in it too, so a retry that arrives meanwhile waits for it and then
+        # finds the command applied and answered.
         with write_transaction(self.sessions) as session:
+            claim = claim_message(
+                session, _message_key(incoming.message, openid), openid, kind_asked=chosen, now=now
+            )
+            if not claim.claimed:
+                log.info("text command seen before (WeChat's retry or a replay): not run again")
+                return repeat_passive_reply(claim.message, now)
             text = self._run_command(session, openid, command)
-            chosen = command.kind.value if command.kind is not None else None
-            record_usage(session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen)
+            usage = record_usage(
+                session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen, now=now
+            )
+            mark_answered(session, claim.message, usage, text, now=now)
         return text
 
     def _run_command(self, session: Session, openid: str, command: Command) -> str:
@@ -110,7 +132,7 @@ class Handlers:
         # werobot's ImageMessage exposes only PicUrl; MediaId is in the raw fields.
         fields = message.__dict__
         request = PhotoRequest(
-            key=message_key(fields.get("MsgId"), openid, fields.get("CreateTime")),
+            key=_message_key(message, openid),
             openid=openid,
             media_id=str(fields.get("MediaId") or ""),
             pic_url=str(fields.get("PicUrl") or ""),
@@ -129,3 +151,9 @@ class Handlers:
         first_day = datetime.now(tz).date() - timedelta(days=days - 1)
         since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
         return usage_summary_text(session, since, timezone_name=self.config.log.timezone)
+
+
+def _message_key(message: Any, openid: str) -> str:
+    """The key WeChat's retries of ``message`` share (werobot keeps MsgId in the raw fields)."""
+    fields = message.__dict__
+    return message_key(fields.get("MsgId"), openid, fields.get("CreateTime"))

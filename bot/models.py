@@ -112,12 +112,26 @@ class MessageState(StrEnum):
 
 
 class Delivery(StrEnum):
+    """How a reply reached the user (``message.delivery``, ``usage.delivery``).
+
+    ``usage.delivery`` stays None while a result waits to be sent (or never had to be).
+    """
+
     PASSIVE = "passive"  # the answer to WeChat's POST
     CUSTOM = "custom"  # a customer-service message sent later
+    # Given up: WeChat refused the customer-service message for good (e.g. 45015, the
+    # 48-hour window closed) or every retry failed. Only on usage rows: the message row
+    # says so by its state.
+    FAILED = "failed"
 
 
 class Message(Base):
-    """One incoming photo (or event), claimed by its key so it is processed exactly once."""
+    """One incoming photo or text command, claimed by its key so it is answered exactly once.
+
+    A text command's row is written already answered (state DONE, delivery PASSIVE) in the
+    transaction that applies the command: a retry of it finds the row and gets the same
+    reply instead of a second usage row and a second run of the command.
+    """
 
     __tablename__ = "message"
 
@@ -141,6 +155,9 @@ class Message(Base):
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_errcode: Mapped[int | None] = mapped_column(Integer)
+    # The usage row of this message's run, whose ``delivery`` is filled in when the reply
+    # goes out (possibly much later). Not a foreign key: retention purges usage on its own.
+    usage_id: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (
         # The scheduler's "what is waiting to be delivered" scan.
@@ -340,6 +357,32 @@ def record_usage(
     )
     session.add(row)
     return row
+
+
+def mark_answered(
+    session: Session, message: Message, usage: Usage, reply_text: str, *, now: datetime
+) -> None:
+    """``message`` was answered by its own request's passive reply, recorded by ``usage``.
+
+    The reply stays on the row for a while (see ``pipeline.PASSIVE_REPLY_KEPT_S``) so a
+    WeChat retry gets it again.
+    """
+    usage.delivery = Delivery.PASSIVE.value
+    session.flush()  # gives the usage row its id
+    message.state = MessageState.DONE.value
+    message.outcome = usage.outcome
+    message.reply_text = reply_text
+    message.delivery = Delivery.PASSIVE.value
+    message.delivered_at = now
+    message.lease_until = None
+    message.usage_id = usage.id
+    message.updated_at = now
+
+
+def set_usage_delivery(session: Session, msg_key: str, delivery: Delivery) -> None:
+    """Record on the usage row of the message ``msg_key`` how its reply went out."""
+    usage_id = select(Message.usage_id).where(Message.msg_key == msg_key).scalar_subquery()
+    session.execute(update(Usage).where(Usage.id == usage_id).values(delivery=delivery.value))
 
 
 def count_user_photos(session: Session, openid: str, since: datetime) -> int:

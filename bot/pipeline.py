@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.config import Config
-from bot.db import SessionFactory, insert_if_absent, write_transaction
+from bot.db import SessionFactory, write_transaction
 from bot.metrics import DELIVERIES, OCR_SECONDS, PHOTO_OUTCOMES
 from bot.models import (
     Delivery,
@@ -41,8 +41,10 @@ from bot.models import (
     Outcome,
     claim_message,
     get_message,
+    mark_answered,
     pending_deliveries,
     record_usage,
+    set_usage_delivery,
     stale_runs,
     utcnow,
 )
@@ -71,6 +73,21 @@ MESSAGE_KEPT = timedelta(days=2)
 # A fresh result is left to the request waiting for it this long before the scheduler sends it.
 PASSIVE_GRACE_S = 5.0
 POLL_S = 0.1
+
+
+def repeat_passive_reply(message: Message, now: datetime) -> str | None:
+    """The passive answer again for a retry of ``message``, if it was one and is still kept.
+
+    WeChat retries only when our answer did not reach it. Anything else (a result sent
+    as a customer-service message, or one still being made) gets ``success``: nothing.
+    """
+    if (
+        message.delivery == Delivery.PASSIVE
+        and message.delivered_at is not None
+        and now - message.delivered_at < timedelta(seconds=PASSIVE_REPLY_KEPT_S)
+    ):
+        return message.reply_text
+    return None
 
 
 class MediaSource(Protocol):
@@ -261,56 +278,45 @@ class Pipeline:
         with write_transaction(self.sessions) as session:
             if get_message(session, request.key) is not None:
                 return False, None
-            if limit and self._photos_today(session, request.openid, now) >= limit:
-                reply = replies.daily_limit(limit)
-                limited = {
-                    "msg_key": request.key,
-                    "openid": request.openid,
-                    "state": MessageState.DONE.value,
-                    "kind_asked": request.kind.value,
-                    "outcome": Outcome.LIMITED.value,
-                    "reply_text": reply,
-                    "delivery": Delivery.PASSIVE.value,
-                    "delivered_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                    "delivery_attempts": 0,
-                }
-                if not insert_if_absent(session, Message, limited):
-                    return False, None  # another worker took this message meanwhile
-                record_usage(
-                    session,
-                    openid=request.openid,
-                    outcome=Outcome.LIMITED,
-                    kind_asked=request.kind.value,
-                    latency_ms=0,
-                    delivery=Delivery.PASSIVE,
-                    now=now,
-                )
-                return False, reply
+            limited = bool(limit) and self._photos_today(session, request.openid, now) >= limit
             claim = claim_message(
                 session,
                 request.key,
                 request.openid,
                 kind_asked=request.kind.value,
-                media_id=request.media_id or None,
+                media_id=None if limited else request.media_id or None,
                 worker=self.worker_id,
                 lease_s=self.lease.total_seconds(),
                 now=now,
             )
-            if claim.claimed:
-                claim.message.state = MessageState.RUNNING.value
-            return claim.claimed, None
+            if not claim.claimed:
+                return False, None  # another worker took this message meanwhile
+            if limited:
+                reply = replies.daily_limit(limit)
+                usage = record_usage(
+                    session,
+                    openid=request.openid,
+                    outcome=Outcome.LIMITED,
+                    kind_asked=request.kind.value,
+                    latency_ms=0,
+                    now=now,
+                )
+                mark_answered(session, claim.message, usage, reply, now=now)
+                return False, reply
+            claim.message.state = MessageState.RUNNING.value
+            return True, None
 
     def _photos_today(self, session: Session, openid: str, now: datetime) -> int:
         # Counted on claims, not on usage rows: those are written when a run ends, so a
-        # burst of photos would all see the same count and pass together.
+        # burst of photos would all see the same count and pass together. Text commands
+        # are claimed too, but are not photos.
         local_today = now.astimezone(self.timezone).date()
         since = datetime(local_today.year, local_today.month, local_today.day, tzinfo=self.timezone)
         statement = select(func.count(Message.id)).where(
             Message.openid == openid,
             Message.created_at >= since.astimezone(UTC),
-            (Message.outcome.is_(None)) | (Message.outcome != Outcome.LIMITED.value),
+            (Message.outcome.is_(None))
+            | (Message.outcome.not_in([Outcome.LIMITED.value, Outcome.COMMAND.value])),
         )
         return int(session.scalar(statement) or 0)
 
@@ -370,13 +376,9 @@ class Pipeline:
                 message.delivered_at = now
                 message.delivery = Delivery.PASSIVE.value
                 message.lease_until = None
+                set_usage_delivery(session, key, Delivery.PASSIVE)
                 return message.reply_text
-            # WeChat retries only when our answer did not reach it: answer again.
-            if message.delivery == Delivery.PASSIVE and now - message.delivered_at < timedelta(
-                seconds=PASSIVE_REPLY_KEPT_S
-            ):
-                return message.reply_text
-            return None
+            return repeat_passive_reply(message, now)
 
     # ------------------------------------------------------------ running a photo
 
@@ -504,7 +506,7 @@ class Pipeline:
             hold = message.next_attempt_at
             message.next_attempt_at = hold if held and hold is not None and hold > grace else grace
             message.updated_at = now
-            record_usage(
+            usage = record_usage(
                 session,
                 openid=request.openid,
                 outcome=result.outcome,
@@ -517,6 +519,9 @@ class Pipeline:
                 image_bytes=result.image_bytes,
                 now=now,
             )
+            # Its delivery is filled in when the reply goes out (set_usage_delivery).
+            session.flush()
+            message.usage_id = usage.id
         return "held" if held else "free"
 
     # ------------------------------------------------------------ delivering later
@@ -564,6 +569,7 @@ class Pipeline:
                     next_attempt_at=None,
                 )
             )
+            set_usage_delivery(session, key, Delivery.CUSTOM)
         DELIVERIES.labels("sent").inc()
 
     def _delivery_failed(self, key: str, attempts: int, exc: Exception) -> None:
@@ -585,6 +591,8 @@ class Pipeline:
             values["next_attempt_at"] = now + timedelta(seconds=DELIVERY_BACKOFF_S[attempts - 1])
         with write_transaction(self.sessions) as session:
             session.execute(update(Message).where(Message.msg_key == key).values(**values))
+            if give_up:
+                set_usage_delivery(session, key, Delivery.FAILED)
 
     # ------------------------------------------------------------ the scheduler job
 

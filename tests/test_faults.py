@@ -80,7 +80,8 @@ class Faults:
     def messages(self, openid: str) -> list[tuple[Any, ...]]:
         """(state, delivery, last_errcode) of each photo's message row."""
         return self._query(
-            "SELECT state, delivery, last_errcode FROM message WHERE openid = ? ORDER BY id",
+            "SELECT state, delivery, last_errcode FROM message"
+            " WHERE openid = ? AND outcome IS NOT 'command' ORDER BY id",
             openid,
         )
 
