@@ -9,7 +9,6 @@ separate processes; the load comes from client threads in this process.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import httpx
 
 from bot.config import Config
 from bot.simulate import Simulator, WechatPusher, new_msg_id, text_fields
-from bot.workers import free_port, running_server
+from bot.workers import child_environment, free_port, running_server
 from ocr.evaluate import percentile
 
 # The baseline: werobot's own WSGI app, answering every text with itself.
@@ -67,9 +66,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float =
 
 @contextmanager
 def _process(args: Sequence[str], health_url: str) -> Iterator[None]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
     process = subprocess.Popen(  # noqa: S603 - our own executables, fixed arguments
-        list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_environment()
     )
     try:
         _wait_healthy(health_url, process)
@@ -88,7 +86,7 @@ def text_requests_per_second(url: str, token: str, *, clients: int, seconds: flo
         with httpx.Client(timeout=10) as http:
             pusher = WechatPusher(url=url, token=token, client=http)
             while time.monotonic() < stop:
-                response = pusher.push(text_fields(f"o-bench-{index}", "帮助", new_msg_id()))
+                response = pusher.push(text_fields(f"o-bench-text-{index}", "帮助", new_msg_id()))
                 if response.status_code == 200:
                     counts[index] += 1
 

@@ -230,6 +230,12 @@ class WorkersApplication(BaseApplication):  # type: ignore[misc]
 WXOCR = Path(sys.executable).with_name("wxocr")
 
 
+def child_environment() -> dict[str, str]:
+    """This environment without WXOCR_ settings, for a child ``wxocr``: it then reads only
+    its config file, whatever the shell that runs a benchmark or test has set."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+
+
 def write_config(path: Path, settings: dict[str, dict[str, Any]]) -> Path:
     """Write ``settings`` (section -> key -> value) as a TOML config file."""
     lines: list[str] = []
@@ -271,7 +277,7 @@ class ServingProcess:
         command = [str(WXOCR), "serve", "--config", str(self.config_file)]
         if self.workers:
             command += ["--workers", str(self.workers)]
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+        environment = child_environment()
         environment.pop(MULTIPROC_DIR_ENV, None)
         environment.pop(METRICS_RUN_DIR_ENV, None)
         environment.update(self.env)
@@ -406,6 +412,7 @@ def bench_workers(
     with WeChat's timeout and retries; each counts when its answer arrived.
     """
     from bot.sandbox import SandboxApp, SandboxServer
+    from bot.webhook_bench import text_requests_per_second
 
     figures = []
     for workers in worker_counts:
@@ -418,7 +425,12 @@ def bench_workers(
                 settings={"pipeline": {"daily_limit": 0}},
             ) as server:
                 photo_figures = _send_photos(server, photos, photo_clients)
-                text_per_s = _send_texts(server, text_clients, text_seconds)
+                text_per_s = text_requests_per_second(
+                    server.webhook_url,
+                    server.config.wechat.token,
+                    clients=text_clients,
+                    seconds=text_seconds,
+                )
         finally:
             sandbox.stop()
         figures.append(
@@ -470,22 +482,3 @@ def _send_photos(server: ServingProcess, photos: Sequence[bytes], clients: int) 
         "passive_p50_ms": percentile(passive_ms, 50) if passive_ms else None,
         "passive_p95_ms": percentile(passive_ms, 95) if passive_ms else None,
     }
-
-
-def _send_texts(server: ServingProcess, clients: int, seconds: float) -> float:
-    from bot.simulate import WechatPusher, new_msg_id, text_fields
-
-    deadline = time.monotonic() + seconds
-    answered = [0] * clients
-
-    def send(n: int) -> None:
-        pusher = WechatPusher(url=server.webhook_url, token=server.config.wechat.token)
-        while time.monotonic() < deadline:
-            response = pusher.push(text_fields(f"o-bench-text-{n}", "帮助", new_msg_id()))
-            if response.status_code == 200:
-                answered[n] += 1
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(send, range(clients)))
-    return sum(answered) / (time.monotonic() - started)

@@ -158,11 +158,16 @@ class Harness:
             message = self.message(key)
         return message
 
-    def late_photo(self) -> PhotoRequest:
-        """A photo whose run outlasts its passive answer: the result is due later."""
+    def running_photo(self) -> PhotoRequest:
+        """A photo whose run is held (until ``engine.release`` is set) past its passive answer."""
         self.engine.release.clear()
         request = self.request()
         assert self.pipeline.handle_photo(request, soon(0.2)) is None
+        return request
+
+    def late_photo(self) -> PhotoRequest:
+        """A photo whose run outlasts its passive answer: the result is due later."""
+        request = self.running_photo()
         self.engine.release.set()
         return request
 
@@ -282,9 +287,7 @@ def test_slow_result_goes_out_as_a_customer_service_message(harness: Harness) ->
 
 
 def test_retry_while_running_waits_and_never_runs_twice(harness: Harness) -> None:
-    harness.engine.release.clear()
-    request = harness.request()
-    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    request = harness.running_photo()
     threading.Timer(0.3, harness.engine.release.set).start()
     retry = harness.pipeline.handle_photo(request, soon(4))
     assert retry is not None
@@ -295,9 +298,7 @@ def test_retry_while_running_waits_and_never_runs_twice(harness: Harness) -> Non
 
 
 def test_retry_in_another_worker_waits_for_the_first(harness: Harness) -> None:
-    harness.engine.release.clear()
-    request = harness.request()
-    assert harness.pipeline.handle_photo(request, soon(0.2)) is None
+    request = harness.running_photo()
     other = harness.new_pipeline()
     threading.Timer(0.3, harness.engine.release.set).start()
     retry = other.handle_photo(request, soon(4))

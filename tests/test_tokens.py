@@ -3,7 +3,6 @@ processes, ahead of expiry by the scheduler job; ``wxocr token show/refresh``.""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from bot.models import AccessToken
 from bot.sandbox import FaultRule, SandboxServer
 from bot.tokens import TokenRefresher, TokenStore, build_token_store, start_token_refresher
 from bot.wechat import FetchedToken, WechatCredentialError
-from bot.workers import WXOCR, write_config
+from bot.workers import WXOCR, child_environment, write_config
 from tests.conftest import token_api_for
 
 pytestmark = pytest.mark.db
@@ -160,7 +159,7 @@ def test_four_processes_on_an_expired_token_make_one_request(
     # A slow token endpoint keeps the race window open while the others arrive.
     sandbox.app.add_fault(FaultRule(path_prefix="/cgi-bin/stable_token", latency_ms=2000))
     config_file = _write_config(tmp_path, wechat_config)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    env = child_environment()
     command = [str(WXOCR), "token", "show", "--config", str(config_file)]
     processes = [
         subprocess.Popen(

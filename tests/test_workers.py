@@ -29,7 +29,7 @@ from bot.db import create_db_engine, session_factory
 from bot.models import AccessToken, Message, Usage, utcnow
 from bot.sandbox import FaultRule, SandboxServer
 from bot.simulate import WechatPusher, image_fields, new_msg_id
-from bot.workers import WXOCR, ServingProcess, serving_process
+from bot.workers import WXOCR, ServingProcess, child_environment, serving_process, write_config
 from ocr.mask import mask_id_number
 from tests.helpers_e2e import NOT_AN_IMAGE, card, smaller
 
@@ -256,15 +256,15 @@ def test_a_worker_killed_mid_photo_loses_no_result(
 
 def test_several_workers_need_an_outside_sandbox(tmp_path: Path) -> None:
     # In sandbox mode without wechat.api_base every worker would get its own emulator.
-    config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "x.db"}"\n', encoding="utf-8")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WXOCR_")}
+    config = write_config(
+        tmp_path / "config.toml", {"database": {"url": f"sqlite:///{tmp_path / 'x.db'}"}}
+    )
     finished = subprocess.run(
         [str(WXOCR), "serve", "--workers", "2", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
-        env=environment,
+        env=child_environment(),
     )
     assert finished.returncode == 2
     message = " ".join(finished.stderr.split())
