@@ -6,6 +6,13 @@ of it keyed by the token (never the token itself), so changing the token logs ev
 out. Every comparison is constant-time. The page shows usage figures only (openids,
 kinds, outcomes, error codes, latencies): the usage table holds no card data.
 
+Failed logins (a wrong token in the form or in a bearer header) are counted per client
+address (``REMOTE_ADDR``: the client's own address behind ``server.trusted_proxy``);
+after ``admin.login_max_failures`` within ``admin.login_window_s`` that address gets
+HTTP 429 until the oldest failure leaves the window. The count lives in the memory of
+each server process: with ``--workers N`` an address may fail up to N times as often,
+and a restart forgets it. A session cookie already issued keeps working.
+
 Paths are relative to where the app is mounted (``SCRIPT_NAME``): ``/`` the dashboard,
 ``/login``, ``/logout``, ``/usage.json`` (the ``wxocr usage --json`` list, same filters).
 """
@@ -16,8 +23,11 @@ import hashlib
 import hmac
 import json
 import logging
+import math
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -79,7 +89,64 @@ def make_admin_app(config: Config, session_factory: SessionFactory) -> WSGIApp:
     """The ``/admin`` WSGI app; every path answers 404 while ``admin.token`` is empty."""
     if not config.admin.token:
         return _not_found
-    return AdminApp(config.admin.token, zone(config.log.timezone), session_factory)
+    limiter = LoginLimiter(config.admin.login_max_failures, config.admin.login_window_s)
+    return AdminApp(config.admin.token, zone(config.log.timezone), session_factory, limiter)
+
+
+class LoginLimiter:
+    """Failed logins per client address within a sliding window, in this process only."""
+
+    # Addresses remembered at most: a flood from many addresses must not grow memory
+    # without bound (the oldest entries go first; per-address limits cannot stop such a
+    # flood anyway).
+    MAX_ADDRESSES = 10_000
+
+    def __init__(
+        self,
+        max_failures: int,
+        window_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, address: str) -> float:
+        """Seconds until ``address`` may try to log in again; 0 when it may now."""
+        with self._lock:
+            now = self._clock()
+            failures = self._recent(address, now)
+            if len(failures) < self.max_failures:
+                return 0.0
+            return max(0.0, failures[-self.max_failures] + self.window_s - now)
+
+    def failed(self, address: str) -> int:
+        """Count a failed login of ``address``; its failures within the window, this one too."""
+        with self._lock:
+            now = self._clock()
+            failures = self._recent(address, now)
+            if not failures:
+                self._failures.pop(address, None)
+                if len(self._failures) >= self.MAX_ADDRESSES:
+                    self._failures.pop(next(iter(self._failures)))
+                self._failures[address] = failures
+            failures.append(now)
+            if len(failures) > self.max_failures:
+                failures.popleft()  # only the latest max_failures decide when to let it in
+            return len(failures)
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        failures = self._failures.get(address, deque())
+        while failures and failures[0] <= now - self.window_s:
+            failures.popleft()
+        return failures
 
 
 def _not_found(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -110,12 +177,38 @@ class _Request:
         values = self.query.get(name)
         return values[0].strip() if values else default
 
+    @property
+    def address(self) -> str:
+        """The client's address (behind a trusted proxy, the one it forwarded)."""
+        return str(self.environ.get("REMOTE_ADDR") or "-")
+
+    @property
+    def bearer(self) -> str | None:
+        """The token of an ``Authorization: Bearer`` header, None without one."""
+        header = str(self.environ.get("HTTP_AUTHORIZATION", ""))
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+        return None
+
+    @property
+    def logs_in(self) -> bool:
+        """Whether the request presents the token (and so is a login attempt)."""
+        return self.bearer is not None or (self.path == "/login" and self.method == "POST")
+
 
 class AdminApp:
-    def __init__(self, token: str, tz: ZoneInfo, session_factory: SessionFactory) -> None:
+    def __init__(
+        self,
+        token: str,
+        tz: ZoneInfo,
+        session_factory: SessionFactory,
+        limiter: LoginLimiter | None = None,
+    ) -> None:
         self._token = token.encode()
         self._tz = tz
         self._sessions = session_factory
+        self._limiter = limiter or LoginLimiter(5, 300.0)
 
     # ------------------------------------------------------------ auth
 
@@ -132,11 +225,25 @@ class AdminApp:
     def token_matches(self, candidate: str) -> bool:
         return hmac.compare_digest(self._token, candidate.encode())
 
+    def _check_token(self, request: _Request, candidate: str) -> bool:
+        """Whether a submitted token is right; a wrong one counts against the address."""
+        if candidate and self.token_matches(candidate):
+            self._limiter.succeeded(request.address)
+            return True
+        failures = self._limiter.failed(request.address)
+        # The address and the count only: never what was submitted.
+        log.warning(
+            "admin login refused from %s (%d of %d failures allowed in %.0f s)",
+            request.address,
+            failures,
+            self._limiter.max_failures,
+            self._limiter.window_s,
+        )
+        return False
+
     def _authorized(self, request: _Request) -> bool:
-        header = request.environ.get("HTTP_AUTHORIZATION", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() == "bearer" and credentials:
-            return self.token_matches(credentials.strip())
+        if request.bearer is not None:
+            return self._check_token(request, request.bearer)
         for part in request.environ.get("HTTP_COOKIE", "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == COOKIE_NAME and self._cookie_valid(value):
@@ -171,6 +278,10 @@ class AdminApp:
             )
 
     def _route(self, request: _Request, start_response: StartResponse) -> Iterable[bytes]:
+        if request.logs_in:
+            wait = self._limiter.retry_after(request.address)
+            if wait > 0:
+                return self._too_many_failures(request, start_response, wait)
         if request.path == "/login" and request.method == "POST":
             return self._login(request, start_response)
         if request.path == "/logout":
@@ -207,8 +318,7 @@ class AdminApp:
         body = request.environ["wsgi.input"].read(length) if length else b""
         form = parse_qs(body.decode("utf-8", "replace"))
         candidate = (form.get("token") or [""])[0]
-        if not candidate or not self.token_matches(candidate):
-            log.warning("admin login refused")
+        if not self._check_token(request, candidate):
             return self._login_page(
                 request, start_response, "401 Unauthorized", "令牌错误 / wrong token"
             )
@@ -224,8 +334,34 @@ class AdminApp:
             ],
         )
 
+    def _too_many_failures(
+        self, request: _Request, start_response: StartResponse, wait_s: float
+    ) -> Iterable[bytes]:
+        seconds = max(1, math.ceil(wait_s))
+        log.info(
+            "admin login from %s not tried: too many failures, %d s left", request.address, seconds
+        )
+        message = (
+            f"登录失败次数过多，请 {seconds} 秒后再试 / "
+            f"too many failed logins, try again in {seconds} s"
+        )
+        retry_after = [("Retry-After", str(seconds))]
+        if request.path == "/usage.json":
+            body = json.dumps({"error": message}, ensure_ascii=False).encode()
+            return _send(
+                start_response, "429 Too Many Requests", body, "application/json", retry_after
+            )
+        return self._login_page(
+            request, start_response, "429 Too Many Requests", message, retry_after
+        )
+
     def _login_page(
-        self, request: _Request, start_response: StartResponse, status: str, message: str
+        self,
+        request: _Request,
+        start_response: StartResponse,
+        status: str,
+        message: str,
+        extra: Sequence[tuple[str, str]] = (),
     ) -> Iterable[bytes]:
         error = f'<p class="error" id="login-error">{escape(message)}</p>' if message else ""
         body = f"""<h1>wxocr 用量 · 登录</h1>{error}
@@ -237,7 +373,7 @@ class AdminApp:
             status,
             _page("wxocr admin login", body),
             "text/html; charset=utf-8",
-            [("WWW-Authenticate", 'Bearer realm="wxocr admin"')],
+            [("WWW-Authenticate", 'Bearer realm="wxocr admin"'), *extra],
         )
 
     def _filters(self, request: _Request) -> tuple[UsageFilters, tuple[GroupBy, ...]]:

@@ -100,6 +100,10 @@ class OperatorsConfig(_Section):
 
 class AdminConfig(_Section):
     token: str = ""
+    # Failed logins (form or bearer token) one client address may make within the window;
+    # then HTTP 429 until the oldest failure leaves it. Counted in each server process.
+    login_max_failures: int = Field(5, ge=1)
+    login_window_s: float = Field(300.0, gt=0)
 
     @field_validator("token")
     @classmethod

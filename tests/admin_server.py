@@ -21,9 +21,12 @@ TOKEN = "test-admin-token-5f0c"
 
 
 @contextmanager
-def serve_admin(sessions: SessionFactory, token: str = TOKEN) -> Iterator[str]:
-    """Yield the dashboard's base URL, e.g. ``http://127.0.0.1:PORT/admin``."""
-    config = Config(admin=AdminConfig(token=token))
+def serve_admin(sessions: SessionFactory, token: str = TOKEN, **admin: Any) -> Iterator[str]:
+    """Yield the dashboard's base URL, e.g. ``http://127.0.0.1:PORT/admin``.
+
+    ``admin``: further ``[admin]`` settings (e.g. ``login_max_failures``).
+    """
+    config = Config(admin=AdminConfig(token=token, **admin))
     server: Any = create_server(
         mounted(PREFIX, make_admin_app(config, sessions)), host="127.0.0.1", port=0, threads=2
     )
