@@ -49,12 +49,14 @@ class BotServer:
 
     def __init__(self, directory: Path, settings: dict[str, dict[str, Any]]) -> None:
         self.directory = directory
+        self.db_path = directory / "wxocr.db"
         ocr = {"threads": 2, **settings.get("ocr", {})}
-        self.serving = serving_process(directory, settings={**settings, "ocr": ocr})
+        self.serving = serving_process(
+            directory, database_url=f"sqlite:///{self.db_path}", settings={**settings, "ocr": ocr}
+        )
         self.config = self.serving.config  # what the server will read
         self.config_file = self.serving.config_file
         self.port = self.config.server.port
-        self.db_path = directory / "wxocr.db"
         self.base = self.serving.base_url
         self.url = self.serving.webhook_url
 
