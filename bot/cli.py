@@ -607,7 +607,9 @@ def usage(
     group_by: Annotated[
         list[str] | None,
         typer.Option(
-            "--group-by", "-g", help="day|hour|kind|user|outcome|engine; repeat or comma-separate."
+            "--group-by",
+            "-g",
+            help="day|hour|kind|user|outcome|engine|delivery; repeat or comma-separate.",
         ),
     ] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,

@@ -79,6 +79,7 @@ class GroupBy(StrEnum):
     USER = "user"
     OUTCOME = "outcome"
     ENGINE = "engine"
+    DELIVERY = "delivery"  # passive, custom, failed; "" while a reply waits to be sent
 
 
 DEFAULT_GROUP_BY = (GroupBy.DAY, GroupBy.KIND)
@@ -427,6 +428,7 @@ def _group_column(
         GroupBy.USER: func.coalesce(Usage.openid, ""),
         GroupBy.OUTCOME: func.coalesce(Usage.outcome, ""),
         GroupBy.ENGINE: func.coalesce(Usage.engine, ""),
+        GroupBy.DELIVERY: func.coalesce(Usage.delivery, ""),
     }
     return columns[group]
 

@@ -16,7 +16,10 @@ from sqlalchemy import Engine, text
 from bot.db import SessionFactory, alembic_config, create_db_engine, upgrade_database
 from bot.models import Delivery
 from bot.sandbox import FaultRule, SandboxServer
+from bot.usage import GroupBy, UsageFilters, query_usage
 from bot.wechat import WechatClient
+from tests.admin_server import TOKEN as ADMIN_TOKEN
+from tests.admin_server import serve_admin
 from tests.bot_on_loopback import (
     CARD_REPLY,
     CUSTOM_SEND,
@@ -125,6 +128,26 @@ def test_a_send_failing_for_a_while_stays_undelivered_until_it_is_sent(
     assert len(late_bot.sent(user)) == 1
     (message,) = late_bot.messages(user)
     assert (message.delivery, message.delivery_attempts) == ("custom", 2)
+
+
+def test_operators_see_figures_by_delivery(late_bot: LoopbackBot) -> None:
+    user = "o-delivery-figures"
+    late_bot.sandbox.app.add_fault(FaultRule(path_prefix=CUSTOM_SEND, errcode=45015))
+    send_late_photo(late_bot, user)
+    wait_until(lambda: deliveries(late_bot, user) == [("ok", "failed")])
+    assert late_bot.say(user, "帮助")  # a command: passive, but not a photo figure
+    with serve_admin(late_bot.sessions) as admin:
+        answer = httpx.get(
+            f"{admin}/usage.json",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            params={"group_by": "user,delivery", "user": user},
+        )
+    assert answer.status_code == 200
+    assert [(g["delivery"], g["count"]) for g in answer.json()] == [("failed", 1)]
+    with late_bot.sessions() as session:
+        commands = UsageFilters(openid=user, outcome="command")
+        by_delivery = query_usage(session, commands, (GroupBy.DELIVERY,), latency=False)
+        assert [(g.keys, g.count) for g in by_delivery] == [({"delivery": "passive"}, 1)]
 
 
 def test_usage_id_migration_keeps_rows_and_goes_both_ways(database_url: str) -> None:
