@@ -1,4 +1,10 @@
-"""The offline engine: RapidOCR (PP-OCRv4 ONNX models shipped in the wheel) + field extraction.
+"""The offline engine: RapidOCR with PP-OCRv6 ONNX models shipped in a wheel + field extraction.
+
+Models: PP-OCRv6 small detection and recognition from the ``rapidocr`` 3.x wheel, run
+by ``rapidocr_onnxruntime`` 1.4.4's pipeline pieces (see ``bundled_model``). The v6
+recogniser reads rare surnames (亓, 逄, 蒯, 訾) and place names (睢) that the v4 model
+in the 1.4.4 wheel turned into common look-alikes; it also knows traditional
+characters, which ``simplified`` maps back (mainland cards print simplified ones).
 
 RapidOCR's own ``__call__`` is bypassed for three reasons:
 
@@ -21,6 +27,7 @@ import contextlib
 import copy
 import ctypes
 import ctypes.util
+import importlib.util
 import math
 import os
 import queue
@@ -29,6 +36,8 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any, cast
 
 import cv2
@@ -72,6 +81,70 @@ GREY_SATURATION = 4
 RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
 CLS_THRESHOLD = 0.9
+# The models, as named inside the ``rapidocr`` wheel.
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+
+
+def bundled_model(name: str) -> Path:
+    """An ONNX model file shipped inside the ``rapidocr`` 3.x wheel.
+
+    rapidocr 3.x is where RapidOCR's newer models ship, but its pipeline API differs
+    from the 1.4.4 pieces this reader is built on (det, cls and rec runners and the
+    crop helper, used directly below). Only the files are taken from it, located
+    without importing the package, so its own config machinery never runs and
+    nothing is downloaded.
+    """
+    spec = importlib.util.find_spec("rapidocr")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "models" / name
+        if path.is_file():
+            return path
+    raise EngineError(f"the OCR model {name} is not installed")
+
+
+@cache
+def _to_simplified() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _is_simplified(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def simplified(text: str) -> str:
+    """``text`` with traditional characters that are not also simplified ones mapped.
+
+    Only characters outside GB2312 are mapped, and only to a GB2312 one: 漢 -> 汉,
+    靜 -> 静, while 乾 and 於 (simplified characters too, and surnames) stay, and so
+    do rare characters with no simplified form (喆).
+    """
+    if text.isascii():
+        return text
+    convert = _to_simplified().convert
+    out = []
+    for char in text:
+        if not _is_simplified(char) and ord(char) > 0x2E7F:
+            mapped = convert(char)
+            if len(mapped) == 1 and _is_simplified(mapped):
+                char = mapped
+        out.append(char)
+    return "".join(out)
+
+
+def clean_text(text: str) -> str:
+    """Recogniser output as the extractors expect it.
+
+    Scans often come out with full-width digits ('１９'): NFKC makes them ASCII.
+    """
+    return simplified(unicodedata.normalize("NFKC", text).strip())
 
 
 @dataclass(frozen=True)
@@ -94,11 +167,15 @@ class RapidReader:
         self.settings = settings
         try:
             self._ocr: Any = RapidOCR(
+                det_model_path=str(bundled_model(DET_MODEL)),
+                rec_model_path=str(bundled_model(REC_MODEL)),
                 det_limit_type="max",
                 det_limit_side_len=settings.det_side,
                 intra_op_num_threads=threads,
                 inter_op_num_threads=1,
             )
+        except EngineError:
+            raise
         except Exception as exc:  # onnxruntime raises its own types for a bad model file
             raise EngineError("the local OCR models could not be loaded") from exc
 
@@ -154,8 +231,7 @@ class RapidReader:
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
         for quad, flipped, (text, score) in zip(quads, flips, rec_res, strict=True):
-            # Scans often come out with full-width digits ('１９'): NFKC makes them ASCII.
-            text = unicodedata.normalize("NFKC", text).strip()
+            text = clean_text(text)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
@@ -196,10 +272,7 @@ class RapidReader:
         if not crops:
             return []
         rec_res, _ = self._ocr.text_rec(list(crops))
-        return [
-            (unicodedata.normalize("NFKC", str(text)).strip(), float(score))
-            for text, score in rec_res
-        ]
+        return [(clean_text(str(text)), float(score)) for text, score in rec_res]
 
 
 def completeness(result: CardResult) -> tuple[bool, int]:

@@ -12,19 +12,24 @@ import pytest
 
 from ocr.detect import second_look, upright_boxes, upright_view
 from ocr.engine import CardResult, Kind, create_engine
-from ocr.errors import NoCardFound, NotAnImage, OcrError
+from ocr.errors import EngineError, NoCardFound, NotAnImage, OcrError
 from ocr.evaluate import ERROR_FIELD, Sample, compare, load_samples
 from ocr.image import decode_image
 from ocr.local import (
+    REC_MODEL,
     LocalEngine,
+    bundled_model,
+    clean_text,
     completeness,
     largest_cluster,
     looks_grey,
     reading_direction,
+    simplified,
     turn_sideways_text_level,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
+RARE_NAMES = Path(__file__).parent / "fixtures" / "rare-names"
 ID_FIELDS = ("name", "id", "gender", "nationality", "birth", "addr", "authority", "valid_date")
 # Floors on the committed set; the 150-card generated set is measured by `wxocr eval`.
 FIELD_FLOOR = 0.9
@@ -250,3 +255,34 @@ def test_largest_cluster_keeps_the_card_and_drops_distant_clutter() -> None:
     kept = largest_cluster(clutter + card)
     assert len(kept) == len(card)
     assert all(any(k is c for c in card) for k in kept)
+
+
+def test_rare_surnames_are_read_exactly(engine: LocalEngine) -> None:
+    """亓, 訾 and 蒯 are not turned into common look-alikes (元) or dropped."""
+    rare = load_samples(RARE_NAMES)
+    assert len(rare) == 4
+    for sample in rare:
+        result, error = recognize(engine, sample)
+        assert error is None, sample.name
+        assert result is not None
+        assert result.fields["name"] == sample.expected["name"], sample.name
+
+
+def test_traditional_readings_become_simplified() -> None:
+    assert simplified("民族漢") == "民族汉"
+    assert simplified("徐靜杰") == "徐静杰"
+    # Simplified characters in their own right stay, surnames among them.
+    assert simplified("於乾") == "於乾"
+    # So do characters with no simplified form, and everything outside CJK.
+    assert simplified("王喆") == "王喆"
+    assert simplified("No.12 ·") == "No.12 ·"
+
+
+def test_clean_text_normalises_width_and_script() -> None:
+    assert clean_text(" １９８０年　漢 ") == "1980年 汉"
+
+
+def test_models_come_from_the_installed_wheel() -> None:
+    assert bundled_model(REC_MODEL).stat().st_size > 1_000_000
+    with pytest.raises(EngineError):
+        bundled_model("no-such-model.onnx")
