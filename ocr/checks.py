@@ -92,30 +92,51 @@ def _data_lines(name: str) -> list[str]:
 
 
 @cache
+def region_name_lists() -> dict[str, tuple[str, ...]]:
+    """GB/T 2260 code -> (current name, former names...), from ocr/data/regions.txt.
+
+    Empty for placeholders such as 市辖区.
+    """
+    rows = (line.split() for line in _data_lines("regions.txt"))
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
 def region_names() -> dict[str, str]:
-    """GB/T 2260 code -> name ('' for placeholders such as 市辖区), from ocr/data/regions.txt."""
-    rows = (line.split(maxsplit=1) for line in _data_lines("regions.txt"))
-    return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
+    """GB/T 2260 code -> current name ('' for placeholders)."""
+    return {code: names[0] if names else "" for code, names in region_name_lists().items()}
+
+
+@cache
+def division_names() -> frozenset[str]:
+    """Every name, current or former, of every division in the table."""
+    return frozenset(name for names in region_name_lists().values() for name in names)
 
 
 def region_codes() -> frozenset[str]:
-    return frozenset(region_names())
+    return frozenset(region_name_lists())
 
 
-def region_prefixes(number: str) -> list[str]:
-    """How an address in the ID's home region may begin, longest first.
+def region_prefixes(number: str) -> list[tuple[str, str]]:
+    """How an address in the ID's home region may begin, longest first, with its county.
 
-    '江苏省徐州市睢宁县' for 320324; municipalities have no prefecture ('北京市朝阳区').
+    ('江苏省徐州市睢宁县', '睢宁县') for 320324; municipalities have no prefecture
+    ('北京市朝阳区'); a renamed division gives its current and former names.
     """
-    names = region_names()
+    lists = region_name_lists()
     code = number[:6]
-    province = names.get(code[:2] + "0000", "")
-    prefecture = names.get(code[:4] + "00", "")
-    county = names.get(code, "") if code[4:] != "00" else ""
-    if not province or not county:
-        return []
-    prefixes = [province + prefecture + county, province + county, prefecture + county]
-    return list(dict.fromkeys(p for p in prefixes if p != county))
+    provinces = lists.get(code[:2] + "0000", ())
+    prefectures = lists.get(code[:4] + "00", ()) or ("",)
+    counties = lists.get(code, ()) if code[4:] != "00" else ()
+    prefixes = [
+        (text, county)
+        for county in counties
+        for province in provinces
+        for prefecture in prefectures
+        for text in (province + prefecture + county, province + county, prefecture + county)
+        if text != county
+    ]
+    prefixes.sort(key=lambda prefix: -len(prefix[0]))
+    return list(dict.fromkeys(prefixes))
 
 
 def fix_region_prefix(address: str, number: str) -> str:
@@ -124,14 +145,20 @@ def fix_region_prefix(address: str, number: str) -> str:
     The first characters of an address normally name the division coded in the ID
     ('江苏省徐州市睢宁县' for 320324): when they differ from it in one or two
     characters (misread rare ones such as 睢 -> 雕) they are replaced. A different
-    region (someone who moved) differs in more and is left alone.
+    region (someone who moved) differs in more, or names another real division (淅川县
+    for an ID from 西峡县 next door), and is left alone.
     """
-    for prefix in region_prefixes(number):
-        head = address[: len(prefix)]
-        if len(head) == len(prefix) and 0 < _differences(head, prefix) <= min(2, len(prefix) // 4):
-            return prefix + address[len(prefix) :]
-        if head == prefix:
+    prefixes = region_prefixes(number)
+    if any(address.startswith(text) for text, _ in prefixes):
+        return address
+    for text, county in prefixes:
+        head = address[: len(text)]
+        if len(head) < len(text) or not 0 < _differences(head, text) <= min(2, len(text) // 4):
+            continue
+        read_county = head[len(text) - len(county) :]
+        if read_county != county and read_county in division_names():
             return address
+        return text + address[len(text) :]
     return address
 
 

@@ -108,9 +108,16 @@ def test_leap_day_periods_end_on_the_last_day_of_february_or_first_of_march() ->
 
 
 def test_region_prefixes_name_the_divisions_of_the_code() -> None:
-    assert region_prefixes("320324199001011234")[0] == "江苏省徐州市睢宁县"
-    assert region_prefixes("110105199001011234") == ["北京市朝阳区"]
+    assert region_prefixes("320324199001011234")[0] == ("江苏省徐州市睢宁县", "睢宁县")
+    assert region_prefixes("110105199001011234") == [("北京市朝阳区", "朝阳区")]
     assert region_prefixes("990105199001011234") == []
+    # Renamed in 2015: cards print the current or the former name.
+    assert {text for text, _ in region_prefixes("130602199001011234")} >= {
+        "河北省保定市竞秀区",
+        "河北省保定市新市区",
+    }
+    # A division created after 2015.
+    assert region_prefixes("120118199001011234")[0] == ("天津市静海区", "静海区")
 
 
 @pytest.mark.parametrize(
@@ -122,6 +129,13 @@ def test_region_prefixes_name_the_divisions_of_the_code() -> None:
         # Someone registered elsewhere: another district, left alone.
         ("北京市朝阳区建国路1号", "110108", "北京市朝阳区建国路1号"),
         ("上海市浦东新区张江路8号", "110105", "上海市浦东新区张江路8号"),
+        # ... also when that district is next door and two characters away.
+        ("河南省南阳市淅川县张城乡张家村", "411323", "河南省南阳市淅川县张城乡张家村"),
+        ("河南省南阳市浙川县张城乡张家村", "411326", "河南省南阳市淅川县张城乡张家村"),
+        # Both names of a renamed district are right; a misread one is fixed to the current.
+        ("河北省保定市新市区文化路5号", "130602", "河北省保定市新市区文化路5号"),
+        ("河北省保定市竞秀区文化路5号", "130602", "河北省保定市竞秀区文化路5号"),
+        ("河北省保定市竞季区文化路5号", "130602", "河北省保定市竞秀区文化路5号"),
         ("", "320324", ""),
     ],
 )
