@@ -22,8 +22,9 @@ from ocr.image import decode_image
 from tests.cardgen import CARD_KINDS, Sample, generate, plan, scene, write_samples
 from tests.cardgen.__main__ import main
 from tests.cardgen.content import BINS, make_bank_card, make_person, pinyin_holder
-from tests.cardgen.fonts import fonts_available
+from tests.cardgen.fonts import find_fonts, fonts_available
 from tests.cardgen.regions import REGIONS
+from tests.cardgen.render import Canvas, address_lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 FRONT_FIELDS = {"type", "name", "gender", "nationality", "birth", "addr", "id"}
@@ -302,3 +303,17 @@ def test_written_samples_read_back_as_written(tmp_path: Path) -> None:
         assert image_path.read_bytes() == sample.encode()
         label_path = image_path.with_suffix(".json")
         assert json.loads(label_path.read_text(encoding="utf-8")) == sample.label
+
+
+@needs_fonts
+def test_a_long_address_is_set_smaller_not_cut() -> None:
+    canvas = Canvas(856, Image.new("RGB", (856, 540), "white"))
+    face = find_fonts().cjk[0]
+    address = "新疆维吾尔自治区乌鲁木齐市沙依巴克区光明北路758号1幢6单元504室"
+    lines = address_lines(canvas, address, face, 3.5)
+    assert "".join(text for text, _ in lines) == address
+    assert len(lines) <= 3
+    assert lines[0][1].size < canvas.font(face, 3.5).size
+    short = address_lines(canvas, "北京市朝阳区建国路", face, 3.5)
+    assert [text for text, _ in short] == ["北京市朝阳区建国路"]
+    assert short[0][1].size == canvas.font(face, 3.5).size

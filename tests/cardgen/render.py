@@ -150,7 +150,8 @@ def render_id_front(
     label_face = _pick_face(rng, fonts.cjk, "姓名性别民族出生年月日住址公民身份号码", "hei")
     value_face = _pick_face(rng, fonts.cjk, card.name + card.addr + card.nationality)
     label_font = canvas.font(label_face, rng.uniform(2.6, 3.0))
-    value_font = canvas.font(value_face, rng.uniform(3.1, 3.5))
+    value_size = rng.uniform(3.1, 3.5)
+    value_font = canvas.font(value_face, value_size)
     name_font = canvas.font(value_face, rng.uniform(3.7, 4.3))
     dx, dy = rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6)
     label_x, value_x = 6.0 + dx, 16.0 + dx
@@ -172,8 +173,8 @@ def render_id_front(
 
     canvas.text(label_x, 31.5 + dy, "住址", label_font, label_colour, 0.5)
     line_mm = 4.6
-    for row, line in enumerate(wrap(canvas, card.addr, value_font, 36.0)[:3]):
-        canvas.text(value_x, 31.6 + dy + row * line_mm, line, value_font, value_colour)
+    for row, line in enumerate(address_lines(canvas, card.addr, value_face, value_size)):
+        canvas.text(value_x, 31.6 + dy + row * line_mm, line[0], line[1], value_colour)
 
     canvas.text(label_x, 48.5 + dy, "公民身份号码", label_font, label_colour, 0.3)
     id_face = _pick_face(rng, fonts.digits, card.id)
@@ -183,6 +184,19 @@ def render_id_front(
     canvas.text(28.5 + dx, 48.8 + dy, card.id, id_font, value_colour, min(spacing, 0.7))
     _portrait(canvas, rng, (56.0, 5.5, 81.0, 38.0))
     return canvas.image
+
+
+def address_lines(
+    canvas: Canvas, address: str, face: Face, size_mm: float
+) -> list[tuple[str, ImageFont.FreeTypeFont]]:
+    """The address in at most three lines: a long one is set smaller, as on real cards."""
+    font = canvas.font(face, size_mm)
+    lines = wrap(canvas, address, font, 36.0)
+    while len(lines) > 3:
+        size_mm -= 0.1
+        font = canvas.font(face, size_mm)
+        lines = wrap(canvas, address, font, 36.0)
+    return [(line, font) for line in lines]
 
 
 def wrap(canvas: Canvas, text: str, font: ImageFont.FreeTypeFont, width_mm: float) -> list[str]:
