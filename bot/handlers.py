@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werobot.messages.events import WeChatEvent
 
@@ -23,8 +24,9 @@ from bot.commands import Command, CommandName, is_operator, parse_command
 from bot.config import Config
 from bot.db import SessionFactory, write_transaction
 from bot.models import (
+    Message,
     Outcome,
-    claim_message,
+    get_message,
     get_pref,
     mark_answered,
     message_key,
@@ -97,25 +99,33 @@ class Handlers:
             # Writes nothing, so a retry may simply be answered again.
             return replies.help_text(self._kind_of(openid))
         chosen = command.kind.value if command.kind is not None else None
+        key = _message_key(incoming.message, openid)
         now = utcnow()
         # One transaction per command: the database is most of a text message's cost. It
         # takes the write lock first: a read-then-write transaction on SQLite fails at once
-        # ("database is locked") instead of waiting while another process writes. The claim
-        # of the MsgId is in it too, so a retry that arrives meanwhile waits for it and then
-        # finds the command applied and answered.
-        with write_transaction(self.sessions) as session:
-            claim = claim_message(
-                session, _message_key(incoming.message, openid), openid, kind_asked=chosen, now=now
-            )
-            if not claim.claimed:
-                log.info("text command seen before (WeChat's retry or a replay): not run again")
-                return repeat_passive_reply(claim.message, now)
-            text = self._run_command(session, openid, command)
-            usage = record_usage(
-                session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen, now=now
-            )
-            mark_answered(session, claim.message, usage, text, now=now)
+        # ("database is locked") instead of waiting while another process writes.
+        try:
+            with write_transaction(self.sessions) as session:
+                text = self._run_command(session, openid, command)
+                usage = record_usage(
+                    session, openid=openid, outcome=Outcome.COMMAND, kind_asked=chosen, now=now
+                )
+                answered = Message(msg_key=key, openid=openid, kind_asked=chosen)
+                mark_answered(session, answered, usage, text, now=now)
+        except IntegrityError:
+            # The message's key is taken: WeChat's retry of a message answered before (or
+            # being answered alongside). Everything this transaction did is void; looking
+            # first would cost every command a query to spare a rare retry its work.
+            with self.sessions() as session:
+                seen = get_message(session, key)
+            if seen is None:
+                raise
+            return self._seen_before(seen, now)
         return text
+
+    def _seen_before(self, message: Message, now: datetime) -> str | None:
+        log.info("text command seen before (WeChat's retry or a replay): answered as before")
+        return repeat_passive_reply(message, now)
 
     def _run_command(self, session: Session, openid: str, command: Command) -> str:
         if command.kind is not None:

@@ -129,8 +129,8 @@ class Message(Base):
     """One incoming photo or text command, claimed by its key so it is answered exactly once.
 
     A text command's row is written already answered (state DONE, delivery PASSIVE) in the
-    transaction that applies the command: a retry of it finds the row and gets the same
-    reply instead of a second usage row and a second run of the command.
+    transaction that applies the command: a retry of it cannot write the row again, so
+    its transaction (the command, a second usage row) is undone and it gets the same reply.
     """
 
     __tablename__ = "message"
@@ -364,19 +364,21 @@ def mark_answered(
 ) -> None:
     """``message`` was answered by its own request's passive reply, recorded by ``usage``.
 
-    The reply stays on the row for a while (see ``pipeline.PASSIVE_REPLY_KEPT_S``) so a
-    WeChat retry gets it again.
+    ``message`` may be a claimed row or a new one (added here: one INSERT writes it). The
+    reply stays on the row for a while (see ``pipeline.PASSIVE_REPLY_KEPT_S``) so a WeChat
+    retry gets it again. No ``usage_id``: this delivery is final, nothing fills it in later.
     """
     usage.delivery = Delivery.PASSIVE.value
-    session.flush()  # gives the usage row its id
     message.state = MessageState.DONE.value
     message.outcome = usage.outcome
     message.reply_text = reply_text
     message.delivery = Delivery.PASSIVE.value
     message.delivered_at = now
     message.lease_until = None
-    message.usage_id = usage.id
+    message.created_at = message.created_at or now
     message.updated_at = now
+    message.delivery_attempts = message.delivery_attempts or 0
+    session.add(message)
 
 
 def set_usage_delivery(session: Session, msg_key: str, delivery: Delivery) -> None:

@@ -74,10 +74,7 @@ def test_a_retried_command_is_applied_and_counted_once(bot: LoopbackBot) -> None
         ("command", "idcard", "passive"),
         ("command", None, "passive"),
     ]
-    usage_ids = [u.id for u in bot.usage(user)]
-    assert [(m.state, m.delivery, m.usage_id) for m in bot.messages(user)] == [
-        ("done", "passive", usage_id) for usage_id in usage_ids
-    ]
+    assert [(m.state, m.delivery) for m in bot.messages(user)] == [("done", "passive")] * 3
 
 
 def test_a_retried_usage_report_is_the_first_report(bot: LoopbackBot) -> None:
