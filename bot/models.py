@@ -114,7 +114,8 @@ class MessageState(StrEnum):
 class Delivery(StrEnum):
     """How a reply reached the user (``message.delivery``, ``usage.delivery``).
 
-    ``usage.delivery`` stays None while a result waits to be sent (or never had to be).
+    ``usage.delivery`` is None while a result waits to be sent (and on rows older than
+    migration 0002, when it was never filled in).
     """
 
     PASSIVE = "passive"  # the answer to WeChat's POST
