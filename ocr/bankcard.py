@@ -21,6 +21,7 @@ import io
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -563,6 +564,37 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     return choose_number(readings)
 
 
+# Boxes at most this long may hold a valid-thru date (with its 'VALID THRU' label).
+MAX_EXPIRY_BOX_CHARS = 14
+MAX_EXPIRY_REREADS = 3
+
+
+def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) -> str | None:
+    """The valid-thru date from second readings of the short boxes with digits in them.
+
+    The detector often takes 'VALID THRU 11/30' as one box, and the small two-line label
+    then spoils the first reading ('T 3'); enlarged and re-contrasted crops usually read
+    the date. The date most of the readings agree on wins.
+    """
+    number_boxes = {p.box for p in best.candidate.pieces}
+    asked = [
+        box
+        for i, box in enumerate(boxes)
+        if i not in number_boxes
+        and len(box.text) <= MAX_EXPIRY_BOX_CHARS
+        and any(char.isdigit() for char in box.text)
+    ][:MAX_EXPIRY_REREADS]
+    if not asked:
+        return None
+    votes = Counter(
+        expiry
+        for answers in reread(asked)
+        for text, _ in answers
+        if (expiry := find_expiry([text])) is not None
+    )
+    return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
+
+
 # --- The extractor ----------------------------------------------------------------------
 
 # The engine's "second look": called with some of the very TextBox objects given to
@@ -606,6 +638,8 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
     elif printed is not None:
         fields["bank"] = printed
     expiry = find_expiry(texts)
+    if expiry is None and reread is not None:
+        expiry = _expiry_second_look(boxes, best, reread)
     if expiry is not None:
         fields["valid_thru"] = expiry
     if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE:

@@ -4,7 +4,7 @@ Models: PP-OCRv6 small detection and recognition from the ``rapidocr`` 3.x wheel
 by ``rapidocr_onnxruntime`` 1.4.4's pipeline pieces (see ``bundled_model``). The v6
 recogniser reads rare surnames (亓, 逄, 蒯, 訾) and place names (睢) that the v4 model
 in the 1.4.4 wheel turned into common look-alikes; it also knows traditional
-characters, which ``simplified`` maps back (mainland cards print simplified ones).
+characters, which ``SimplifiedDecoder`` keeps out (mainland cards print simplified ones).
 
 RapidOCR's own ``__call__`` is bypassed for three reasons:
 
@@ -111,7 +111,7 @@ def _to_simplified() -> Any:
     return opencc.OpenCC("t2s")
 
 
-def _is_simplified(char: str) -> bool:
+def _in_gb2312(char: str) -> bool:
     try:
         char.encode("gb2312")
     except UnicodeEncodeError:
@@ -119,24 +119,39 @@ def _is_simplified(char: str) -> bool:
     return True
 
 
-def simplified(text: str) -> str:
-    """``text`` with traditional characters that are not also simplified ones mapped.
+def traditional_only(char: str) -> bool:
+    """A traditional form whose simplified one is a different character: 漢, 頭, 靜.
 
-    Only characters outside GB2312 are mapped, and only to a GB2312 one: 漢 -> 汉,
-    靜 -> 静, while 乾 and 於 (simplified characters too, and surnames) stay, and so
-    do rare characters with no simplified form (喆).
+    Characters that are simplified ones too stay allowed (乾 and 於 are surnames, not
+    only the traditional 干 and 于), and so do rare ones without a simplified form (喆).
     """
-    if text.isascii():
-        return text
-    convert = _to_simplified().convert
-    out = []
-    for char in text:
-        if not _is_simplified(char) and ord(char) > 0x2E7F:
-            mapped = convert(char)
-            if len(mapped) == 1 and _is_simplified(mapped):
-                char = mapped
-        out.append(char)
-    return "".join(out)
+    if len(char) != 1 or ord(char) < 0x2E80 or _in_gb2312(char):
+        return False
+    mapped = _to_simplified().convert(char)
+    return mapped != char and len(mapped) == 1 and _in_gb2312(mapped)
+
+
+class SimplifiedDecoder:
+    """RapidOCR's CTC decoder, restricted to characters printed on mainland cards.
+
+    The v6 recogniser knows traditional characters as well, and on some fonts it
+    prefers them (漢 for 汉, 頭 over 买 in a Kai 买买提). Mapping its answer afterwards
+    would keep the wrong character (頭 -> 头); dropping the traditional-only characters
+    from each step's distribution lets the simplified reading it also saw win. rapidocr
+    has no option for a restricted vocabulary, so the decoder is wrapped here.
+    """
+
+    def __init__(self, decode: Any) -> None:
+        self._decode = decode
+        self.character: list[str] = decode.character
+        keep = [not traditional_only(char) for char in self.character]
+        self._keep = np.asarray(keep, dtype=np.float32)
+
+    def __call__(self, preds: Any, *args: Any, **kwargs: Any) -> Any:
+        kept = preds * self._keep
+        # Renormalised: a step's probabilities are taken among the allowed characters.
+        kept /= np.maximum(kept.sum(axis=-1, keepdims=True), 1e-6)
+        return self._decode(kept, *args, **kwargs)
 
 
 def clean_text(text: str) -> str:
@@ -144,7 +159,7 @@ def clean_text(text: str) -> str:
 
     Scans often come out with full-width digits ('１９'): NFKC makes them ASCII.
     """
-    return simplified(unicodedata.normalize("NFKC", text).strip())
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,8 @@ class RapidReader:
             raise
         except Exception as exc:  # onnxruntime raises its own types for a bad model file
             raise EngineError("the local OCR models could not be loaded") from exc
+        recogniser = self._ocr.text_rec
+        recogniser.postprocess_op = SimplifiedDecoder(recogniser.postprocess_op)
 
     def sibling(self) -> RapidReader:
         """A reader for another thread that shares this one's ONNX sessions.

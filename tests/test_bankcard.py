@@ -181,6 +181,33 @@ def test_second_look_is_not_asked_for_when_the_first_reading_is_clean() -> None:
     assert asked == []
 
 
+def test_a_spoilt_expiry_is_read_again_and_the_readings_vote() -> None:
+    # 'VALID THRU 11/30' taken as one box: the small two-line label spoils the reading.
+    boxes = card_boxes([ABC_19[:6], ABC_19[6:]], expiry="T 3")
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        asked.append([b.text for b in wanted])
+        return [[("YALD 1/0", 0.6), ("YAND 11/30", 0.8), ("11/30", 0.97)] for _ in wanted]
+
+    result = extract_bankcard(boxes, reread=reread)
+    assert asked == [["T 3"]]  # not the number's boxes, not the words
+    assert result.fields["valid_thru"] == "11/30"
+    assert result.fields["number"] == ABC_19
+
+
+def test_no_expiry_is_made_up_when_no_box_could_hold_one() -> None:
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        asked.append([b.text for b in wanted])
+        return [[("11/30", 0.9)] for _ in wanted]
+
+    result = extract_bankcard(card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None), reread=reread)
+    assert asked == []
+    assert "valid_thru" not in result.fields
+
+
 def test_two_readings_wrong_in_different_places_are_merged() -> None:
     # First pass: a digit after the BIN is wrong (not correctable alone); the second
     # look gets that one right but misreads the BIN.

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
 
 from ocr.detect import second_look, upright_boxes, upright_view
 from ocr.engine import CardResult, Kind, create_engine
@@ -18,18 +19,19 @@ from ocr.image import decode_image
 from ocr.local import (
     REC_MODEL,
     LocalEngine,
+    SimplifiedDecoder,
     bundled_model,
     clean_text,
     completeness,
     largest_cluster,
     looks_grey,
     reading_direction,
-    simplified,
+    traditional_only,
     turn_sideways_text_level,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
-RARE_NAMES = Path(__file__).parent / "fixtures" / "rare-names"
+HARD_NAMES = Path(__file__).parent / "fixtures" / "hard-names"
 ID_FIELDS = ("name", "id", "gender", "nationality", "birth", "addr", "authority", "valid_date")
 # Floors on the committed set; the 150-card generated set is measured by `wxocr eval`.
 FIELD_FLOOR = 0.9
@@ -257,10 +259,11 @@ def test_largest_cluster_keeps_the_card_and_drops_distant_clutter() -> None:
     assert all(any(k is c for c in card) for k in kept)
 
 
-def test_rare_surnames_are_read_exactly(engine: LocalEngine) -> None:
-    """亓, 訾 and 蒯 are not turned into common look-alikes (元) or dropped."""
-    rare = load_samples(RARE_NAMES)
-    assert len(rare) == 4
+def test_hard_names_are_read_exactly(engine: LocalEngine) -> None:
+    """Rare surnames are not turned into look-alikes (亓 -> 元) or dropped (蒯), and a
+    Kai-style 买买提 is not read in traditional forms (買/頭)."""
+    rare = load_samples(HARD_NAMES)
+    assert len(rare) == 5
     for sample in rare:
         result, error = recognize(engine, sample)
         assert error is None, sample.name
@@ -268,18 +271,34 @@ def test_rare_surnames_are_read_exactly(engine: LocalEngine) -> None:
         assert result.fields["name"] == sample.expected["name"], sample.name
 
 
-def test_traditional_readings_become_simplified() -> None:
-    assert simplified("民族漢") == "民族汉"
-    assert simplified("徐靜杰") == "徐静杰"
-    # Simplified characters in their own right stay, surnames among them.
-    assert simplified("於乾") == "於乾"
-    # So do characters with no simplified form, and everything outside CJK.
-    assert simplified("王喆") == "王喆"
-    assert simplified("No.12 ·") == "No.12 ·"
+def test_traditional_only_characters() -> None:
+    assert all(traditional_only(char) for char in "漢靜頭買")
+    # Simplified characters in their own right (surnames among them), characters with
+    # no simplified form, and everything outside CJK stay.
+    assert not any(traditional_only(char) for char in "汉静头买於乾喆亓1A·")
 
 
-def test_clean_text_normalises_width_and_script() -> None:
-    assert clean_text(" １９８０年　漢 ") == "1980年 汉"
+def test_decoder_reads_the_best_simplified_character() -> None:
+    decode = CTCLabelDecode(character=list("漢汉买頭提"))
+    decoder = SimplifiedDecoder(decode)
+    # CTC steps over [blank, 漢, 汉, 买, 頭, 提, ' ']: the model prefers the traditional forms.
+    steps = np.array(
+        [
+            [0.0, 0.6, 0.3, 0.0, 0.0, 0.0, 0.1],
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.2, 0.7, 0.0, 0.1],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        ],
+        dtype=np.float32,
+    )
+    assert decode(steps[None])[0][0] == "漢頭提"
+    text, score = decoder(steps[None])[0]
+    assert text == "汉买提"
+    assert score == pytest.approx((0.75 + 0.2 / 0.3 + 1.0) / 3, abs=1e-3)
+
+
+def test_clean_text_normalises_width() -> None:
+    assert clean_text(" １９８０年　汉 ") == "1980年 汉"
 
 
 def test_models_come_from_the_installed_wheel() -> None:
