@@ -533,17 +533,31 @@ def read_authority(view: CardView, anchor: Anchor) -> str:
 
 
 def read_valid_date(text: str) -> str:
-    """'2018.01.08-2038.01.08' / '2009.03.24-长期' (misread) -> '20180108-20380108'."""
+    """'2018.01.08-2038.01.08' / '2009.03.24-长期' (misread) -> '20180108-20380108'.
+
+    One digit too many (a '2' from the value glued to the label box: '有效期限2' +
+    '2013.06.14-长期') is dropped where that makes a valid period.
+    """
     text = normalise(text)
     long_term = "长" in text or "期" in text
     digits = re.sub(r"\D", "", digit_reading(re.sub(r"[长期]", "", text)))
     if len(digits) < 8:
         return ""
+    read = _period(digits, long_term)
+    if valid_date_ok(read) or len(digits) <= (8 if long_term else 16):
+        return read
+    for i in range(len(digits)):
+        period = _period(digits[:i] + digits[i + 1 :], long_term)
+        if valid_date_ok(period):
+            return period
+    return read
+
+
+def _period(digits: str, long_term: bool) -> str:
     start = digits[:8]
     if long_term and len(digits) < 16:
         return f"{start}-{LONG_TERM}"
-    end = digits[8:16]
-    return best_period(start, end)
+    return best_period(start, digits[8:16])
 
 
 def best_period(start: str, end: str) -> str:

@@ -196,6 +196,11 @@ def test_bank_card_text_is_detected_as_bank_card() -> None:
         ("艮2026.05.05-2046.05.05", "20260505-20460505"),
         ("2018.01.08-2038.07.08", "20180108-20380108"),  # 0 read as 7, fixed by the span
         ("2O18.0l.08-2038.01.08", "20180108-20380108"),
+        # A digit of the value glued to the label box ('有效期限2') and read twice.
+        ("22013.06.14-长期", "20130614-长期"),
+        ("22018.01.08-2038.01.08", "20180108-20380108"),
+        # Nothing to drop that makes a valid period: returned as read (and flagged).
+        ("2013.13.14-长期", "20131314-长期"),
     ],
 )
 def test_read_valid_date(text: str, expected: str) -> None:
