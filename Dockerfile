@@ -4,7 +4,7 @@
 #   docker compose up          # bot + PostgreSQL, see compose.yaml and README "Deployment"
 #
 # Runs the same commands as a host install: `wxocr db upgrade`, then `wxocr serve`.
-# The OCR models ship inside the rapidocr_onnxruntime wheel: nothing is downloaded at
+# The OCR models ship inside the rapidocr wheel (PP-OCRv6): nothing is downloaded at
 # run time, so the container needs no network except to WeChat and its database.
 FROM python:3.11-slim
 
