@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-postgres lint fmt bench bench-load dataset fonts browser clean
+.PHONY: setup run test test-postgres lint fmt bench bench-load dataset dataset-more fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ fonts:
 # A larger, photo-heavy evaluation set (not committed): make dataset && wxocr eval build/eval150
 dataset: setup fonts
 	$(BIN)/python -m tests.cardgen --out build/eval150 --count 150 --seed 20261125 --photo-share 0.8
+
+# Two more sets from other seeds, to check the engine is not tuned to eval150 (README).
+dataset-more: setup fonts
+	$(BIN)/python -m tests.cardgen --out build/dev300 --count 300 --seed 777 --photo-share 0.8 --kinds idcard_front
+	$(BIN)/python -m tests.cardgen --out build/dev150b --count 150 --seed 778 --photo-share 0.8 --unreadable 6
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
