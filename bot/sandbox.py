@@ -12,9 +12,13 @@ standalone by ``wxocr sandbox``. It answers like WeChat (errcode JSON with HTTP 
   (the local one by default), 101000/101001/101002, a daily quota (45009).
 
 Control endpoints (no token) under ``/_control/``: ``stats``, ``messages?openid=``,
-``faults`` (GET list, POST add, DELETE clear), ``tokens/revoke``, ``quota``, ``reset``.
+``faults`` (GET list, POST add, DELETE clear), ``tokens/revoke``, ``quota``, ``reset``,
+``hold`` and ``release``.
 Fault rules add latency, answer an errcode or an HTTP status, or drop the connection, for
 every call or the next N calls or a share of calls, on all paths or a path prefix.
+A hold (``POST /_control/hold {"path_prefix": "/cv/ocr/", "timeout_s": 30}``) keeps the
+API calls under a prefix waiting until ``POST /_control/release`` (or its timeout, after
+which they go on as usual), so a test can keep a call "in flight" as long as it likes.
 
 Everything is kept in memory. Images and message texts live only as long as the process.
 """
@@ -89,6 +93,15 @@ class FaultRule:
         if not 0 <= rule.rate <= 1:
             raise ValueError("rate must be between 0 and 1")
         return rule
+
+
+@dataclass
+class _Hold:
+    """Calls under ``path_prefix`` wait for ``gate`` (at most ``timeout_s``) before answering."""
+
+    path_prefix: str
+    timeout_s: float
+    gate: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,11 @@ class SandboxApp:
             ("POST", "/_control/tokens/revoke"): self._control_revoke,
             ("POST", "/_control/quota"): self._control_quota,
             ("POST", "/_control/reset"): self._control_reset,
+            ("POST", "/_control/hold"): self._control_hold,
+            ("POST", "/_control/release"): self._control_release,
         }
+        self._hold: _Hold | None = None
+        self.held = 0  # calls waiting at the hold right now
         self.reset()
 
     @classmethod
@@ -226,7 +243,9 @@ class SandboxApp:
     # -- state
 
     def reset(self) -> None:
-        """Forget tokens, media, messages, counters, quota use; faults back to the config's."""
+        """Forget tokens, media, messages, counters, quota use; faults back to the config's;
+        release a hold."""
+        self.release()
         with self._lock:
             self._tokens: dict[str, _Token] = {}
             self._current: dict[str, str] = {}  # "classic"/"stable" -> latest token
@@ -253,6 +272,37 @@ class SandboxApp:
     def clear_faults(self) -> None:
         with self._lock:
             self.faults = []
+
+    def hold(self, path_prefix: str = "", timeout_s: float = 30.0) -> None:
+        """API calls under ``path_prefix`` ("" = all) wait until ``release`` (or ``timeout_s``).
+
+        A new hold replaces the previous one, whose waiting calls go on at once."""
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
+        with self._lock:
+            previous, self._hold = self._hold, _Hold(path_prefix, timeout_s)
+        if previous is not None:
+            previous.gate.set()
+
+    def release(self) -> None:
+        """Let the held calls go on; later calls are not held."""
+        with self._lock:
+            previous, self._hold = self._hold, None
+        if previous is not None:
+            previous.gate.set()
+
+    def _wait_at_hold(self, path: str) -> None:
+        with self._lock:
+            hold = self._hold
+            if hold is None or not path.startswith(hold.path_prefix):
+                return
+            self.held += 1
+        try:
+            if not hold.gate.wait(hold.timeout_s):
+                log.warning("sandbox: a held call was never released; going on after the timeout")
+        finally:
+            with self._lock:
+                self.held -= 1
 
     def messages_for(self, openid: str | None = None) -> list[SentMessage]:
         with self._lock:
@@ -308,6 +358,7 @@ class SandboxApp:
             return handler(request)
         with self._lock:
             self.requests[request.path] += 1
+        self._wait_at_hold(request.path)
         self._inject_faults(request.path)
         return handler(request)
 
@@ -548,6 +599,7 @@ class SandboxApp:
                     "media": len(self._media),
                     "messages": len(self._messages),
                     "faults": len(self.faults),
+                    "held": self.held,
                 }
             )
 
@@ -585,6 +637,25 @@ class SandboxApp:
 
     def _control_reset(self, _request: Request) -> _Answer:
         self.reset()
+        return _Answer.error(0, "ok")
+
+    def _control_hold(self, request: Request) -> _Answer:
+        data = request.json()
+        path_prefix = data.get("path_prefix", "")
+        timeout_s = data.get("timeout_s", 30.0)
+        unknown = set(data) - {"path_prefix", "timeout_s"}
+        valid_timeout = isinstance(timeout_s, int | float) and not isinstance(timeout_s, bool)
+        if unknown or not isinstance(path_prefix, str) or not valid_timeout or timeout_s <= 0:
+            return _Answer(
+                status="400 Bad Request",
+                body=b"hold takes path_prefix (string) and timeout_s (positive number)",
+                content_type="text/plain",
+            )
+        self.hold(path_prefix, float(timeout_s))
+        return _Answer.error(0, "ok")
+
+    def _control_release(self, _request: Request) -> _Answer:
+        self.release()
         return _Answer.error(0, "ok")
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from bot.config import Config, SandboxConfig
 from bot.sandbox import FaultRule, SandboxApp, SandboxServer
 from ocr.engine import CardResult, Kind, Mode
 from ocr.errors import CorruptImage, NoCardFound, OcrError
+from tests.bot_on_loopback import wait_until
 from tests.conftest import free_port
 
 APP_ID = SandboxConfig().app_id
@@ -307,6 +309,56 @@ def test_bad_fault_rule_is_refused(http: httpx.Client, sandbox: SandboxServer) -
     assert http.post(url, json={"errcode": 1, "bogus": 2}).status_code == 400
     assert http.post(url, json={"errcode": 1, "rate": 2}).status_code == 400
     assert http.delete(url).json() == {"faults": []}
+
+
+# ---------------------------------------------------------------- holding calls
+
+
+def test_held_calls_wait_until_released(http: httpx.Client, sandbox: SandboxServer) -> None:
+    access_token = token(http, sandbox)
+    control = f"{sandbox.api_base}/_control"
+    held = http.post(f"{control}/hold", json={"path_prefix": "/cgi-bin/message/"})
+    assert held.json()["errcode"] == 0
+    with ThreadPoolExecutor(2) as pool:
+        sends = [pool.submit(custom_send, http, sandbox, access_token) for _ in range(2)]
+        assert wait_until(lambda: http.get(f"{control}/stats").json()["held"] == 2)
+        assert token(http, sandbox)  # other paths go on
+        assert not any(send.done() for send in sends)
+        assert sandbox.app.messages_for() == []
+        assert http.post(f"{control}/release").json()["errcode"] == 0
+        assert [send.result(10)["errcode"] for send in sends] == [0, 0]
+    assert len(sandbox.app.messages_for()) == 2
+    assert custom_send(http, sandbox, access_token)["errcode"] == 0  # released: not held again
+    assert sandbox.app.requests["/cgi-bin/message/custom/send"] == 3
+    assert http.get(f"{control}/stats").json()["held"] == 0
+
+
+def test_a_forgotten_hold_lets_calls_go_on_after_its_timeout(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    access_token = token(http, sandbox)
+    sandbox.app.hold("/cgi-bin/message/", timeout_s=0.2)
+    assert custom_send(http, sandbox, access_token)["errcode"] == 0
+    assert sandbox.app.held == 0
+
+
+def test_bad_hold_is_refused_and_reset_releases(http: httpx.Client, sandbox: SandboxServer) -> None:
+    control = f"{sandbox.api_base}/_control"
+    for bad in ({"path_prefix": 1}, {"timeout_s": 0}, {"timeout_s": "5"}, {"timeout_s": True}):
+        assert http.post(f"{control}/hold", json=bad).status_code == 400
+    assert http.post(f"{control}/hold", json={"paths": ["/cv/ocr/"]}).status_code == 400
+    with pytest.raises(ValueError, match="timeout_s"):
+        sandbox.app.hold(timeout_s=-1)
+    access_token = token(http, sandbox)
+    assert http.post(f"{control}/hold", json={}).json()["errcode"] == 0  # every API path
+    with ThreadPoolExecutor(1) as pool:
+        send = pool.submit(custom_send, http, sandbox, access_token)
+        # The control endpoints are never held, or nothing could release the hold.
+        assert wait_until(lambda: http.get(f"{control}/stats").json()["held"] == 1)
+        assert http.post(f"{control}/reset").json()["errcode"] == 0
+        # Released by the reset, which also forgot the call's token.
+        assert send.result(10)["errcode"] == 40001
+    assert token(http, sandbox)
 
 
 class _Recorder:
