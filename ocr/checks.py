@@ -101,19 +101,10 @@ def region_name_lists() -> dict[str, tuple[str, ...]]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def region_names() -> dict[str, str]:
-    """GB/T 2260 code -> current name ('' for placeholders)."""
-    return {code: names[0] if names else "" for code, names in region_name_lists().items()}
-
-
 @cache
 def division_names() -> frozenset[str]:
     """Every name, current or former, of every division in the table."""
     return frozenset(name for names in region_name_lists().values() for name in names)
-
-
-def region_codes() -> frozenset[str]:
-    return frozenset(region_name_lists())
 
 
 def region_prefixes(number: str) -> list[tuple[str, str]]:
@@ -181,7 +172,7 @@ def region_known(number: str) -> bool:
     code = number[:6]
     if len(code) != 6 or not code.isdigit():
         return False
-    codes = region_codes()
+    codes = region_name_lists()
     return code in codes or (code[:4] + "00" in codes and code[4:] != "00")
 
 
