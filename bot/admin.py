@@ -203,12 +203,12 @@ class AdminApp:
         token: str,
         tz: ZoneInfo,
         session_factory: SessionFactory,
-        limiter: LoginLimiter | None = None,
+        limiter: LoginLimiter,
     ) -> None:
         self._token = token.encode()
         self._tz = tz
         self._sessions = session_factory
-        self._limiter = limiter or LoginLimiter(5, 300.0)
+        self._limiter = limiter
 
     # ------------------------------------------------------------ auth
 
