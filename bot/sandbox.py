@@ -279,15 +279,15 @@ class SandboxApp:
         A new hold replaces the previous one, whose waiting calls go on at once."""
         if not timeout_s > 0:
             raise ValueError("timeout_s must be positive")
-        with self._lock:
-            previous, self._hold = self._hold, _Hold(path_prefix, timeout_s)
-        if previous is not None:
-            previous.gate.set()
+        self._replace_hold(_Hold(path_prefix, timeout_s))
 
     def release(self) -> None:
         """Let the held calls go on; later calls are not held."""
+        self._replace_hold(None)
+
+    def _replace_hold(self, hold: _Hold | None) -> None:
         with self._lock:
-            previous, self._hold = self._hold, None
+            previous, self._hold = self._hold, hold
         if previous is not None:
             previous.gate.set()
 
