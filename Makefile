@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-postgres lint fmt bench bench-load dataset dataset-more fonts browser clean
+.PHONY: setup run test test-load test-postgres lint fmt bench bench-load dataset dataset-more fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ fmt: setup
 test: lint browser
 	$(BIN)/pytest -q
 	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
+
+# The SQLite suite LOAD_RUNS times in shuffled orders with every core kept busy by
+# stress-ng: how flaky tests are hunted (README, "Tests on a busy machine").
+LOAD_RUNS ?= 3
+test-load: setup
+	bash scripts/install-system-deps.sh stress
+	bash scripts/test-under-load.sh $(LOAD_RUNS)
 
 # Only the PostgreSQL leg: make test-postgres (or point WXOCR_TEST_DATABASE_URL at your own).
 test-postgres: setup

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs for one purpose, only when missing.
-# Usage: install-system-deps.sh fonts|postgres|browser
+# Usage: install-system-deps.sh fonts|postgres|browser|stress
 set -euo pipefail
 
 need=()
@@ -8,7 +8,8 @@ case "${1:-}" in
   fonts)    pkgs=(fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-uming fonts-noto-cjk fonts-dejavu-core) ;;
   postgres) pkgs=(postgresql) ;;
   browser)  pkgs=(chromium chromium-driver) ;;
-  *) echo "usage: $0 fonts|postgres|browser" >&2; exit 2 ;;
+  stress)   pkgs=(stress-ng) ;;
+  *) echo "usage: $0 fonts|postgres|browser|stress" >&2; exit 2 ;;
 esac
 
 for p in "${pkgs[@]}"; do

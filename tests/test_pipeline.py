@@ -273,7 +273,9 @@ def test_slow_result_goes_out_as_a_customer_service_message(harness: Harness) ->
     request = harness.late_photo()
     (sent,) = harness.wait_sent(1)
     assert MASKED_ID in sent
-    message = harness.message(request.key)
+    # WeChat has the message before the pipeline records that it went out: wait for the
+    # record (a busy machine once showed the row still undelivered here).
+    message = harness.wait_message(request.key, lambda message: message.delivery is not None)
     assert (message.delivery, message.reply_text) == ("custom", None)
     assert message.delivered_at is not None
 
@@ -313,7 +315,8 @@ def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
     harness.pipeline.resume()
     (sent,) = harness.wait_sent(1)
     assert MASKED_ID in sent
-    assert harness.message(request.key).delivery_attempts == 2
+    delivered = harness.wait_message(request.key, lambda message: message.delivered_at is not None)
+    assert delivered.delivery_attempts == 2
 
 
 def test_closed_reply_window_gives_up_and_forgets_the_reply(harness: Harness) -> None:
