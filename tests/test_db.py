@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -328,5 +329,17 @@ def test_message_key_migration_adds_the_sender_and_goes_both_ways(database_url: 
             ("msg:77", "o-b"),
             ("event:o-a:1700000000", "o-a"),
         ]
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_driver_comes_with_the_normal_install() -> None:
+    """Issue 13: a postgresql+psycopg URL needed an extra nobody mentioned (ModuleNotFoundError)."""
+    requirements = importlib.metadata.requires("wxocr") or []
+    always = [r for r in requirements if r.startswith("psycopg") and "extra ==" not in r]
+    assert always, requirements
+    engine = create_db_engine("postgresql+psycopg://wxocr@127.0.0.1:1/wxocr")  # no connection
+    try:
+        assert engine.dialect.driver == "psycopg"
     finally:
         engine.dispose()
