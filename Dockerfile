@@ -23,7 +23,7 @@ COPY pyproject.toml README.md config.example.toml ./
 COPY bot ./bot
 COPY ocr ./ocr
 COPY migrations ./migrations
-RUN pip install --no-compile '.[postgres]'
+RUN pip install --no-compile .
 
 # Not root: a bug in the webhook must not own the container.
 RUN useradd --system --uid 10001 --home-dir /var/lib/wxocr --create-home wxocr

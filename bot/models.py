@@ -137,7 +137,7 @@ class Message(Base):
     __tablename__ = "message"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    # MsgId, or FromUserName + CreateTime for events (see message_key()).
+    # FromUserName + MsgId, or FromUserName + CreateTime for events (see message_key()).
     msg_key: Mapped[str] = mapped_column(String(128), unique=True)
     openid: Mapped[str] = mapped_column(String(OPENID_LENGTH), index=True)
     state: Mapped[str] = mapped_column(String(16), default=MessageState.CLAIMED)
@@ -167,9 +167,15 @@ class Message(Base):
 
 
 def message_key(msg_id: str | int | None, openid: str, create_time: str | int | None) -> str:
-    """The dedupe key WeChat's retries keep: MsgId, or FromUserName + CreateTime for events."""
+    """The dedupe key WeChat's retries keep: FromUserName + MsgId, or + CreateTime for events.
+
+    The sender is part of the key even with a MsgId: WeChat's MsgIds are unique per
+    account, but its docs, wechatpy and werobot all use ``1234567890123456`` in their
+    samples, and replay tools reuse ids, so one user's photo must never find another
+    user's claim (and answer). Migration 0003 moved older ``msg:<MsgId>`` keys.
+    """
     if msg_id not in (None, "", 0, "0"):
-        return f"msg:{msg_id}"
+        return f"msg:{openid}:{msg_id}"
     return f"event:{openid}:{create_time}"
 
 

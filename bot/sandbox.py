@@ -5,9 +5,15 @@ standalone by ``wxocr sandbox``. It answers like WeChat (errcode JSON with HTTP 
 
 - ``cgi-bin/token`` and ``cgi-bin/stable_token``: app id/secret check, expiry, a new token
   retires the previous one after a grace period; every request is counted.
-- ``cgi-bin/media/upload`` and ``cgi-bin/media/get`` (40007 for unknown or expired media),
-  and PicUrl-style image URLs ``/mmbiz/<media_id>``.
-- ``cgi-bin/message/custom/send``: records each message.
+- ``cgi-bin/media/upload`` (image, voice, video, thumb: the format is read from the bytes,
+  whatever the multipart part declares, and checked against the type and WeChat's size
+  limits) and ``cgi-bin/media/get`` (the file with its real content type; a video's URL as
+  JSON; 40007 for unknown or expired media), and PicUrl-style URLs ``/mmbiz/<media_id>``.
+- ``cgi-bin/message/custom/send``: records each message of the documented types (text,
+  image, voice, video, music, news, mpnews, mpnewsarticle, msgmenu, wxcard,
+  miniprogrampage); a text's content as sent, any other type's object as JSON.
+- A known path called with the wrong method answers 43001/43002, an unknown path 40066,
+  both as errcode JSON like every other error.
 - ``cv/ocr/idcard`` and ``cv/ocr/bankcard``: WeChat's JSON from an ``ocr.engine`` engine
   (the local one by default), 101000/101001/101002, a daily quota (45009).
 
@@ -117,6 +123,73 @@ class _Media:
     data: bytes
     content_type: str
     created_at: float
+    media_type: str = "image"
+
+
+@dataclass(frozen=True)
+class MediaFormat:
+    name: str
+    content_type: str
+    extension: str
+
+
+JPEG = MediaFormat("jpeg", "image/jpeg", "jpg")
+PNG = MediaFormat("png", "image/png", "png")
+GIF = MediaFormat("gif", "image/gif", "gif")
+AMR = MediaFormat("amr", "audio/amr", "amr")
+MP3 = MediaFormat("mp3", "audio/mpeg", "mp3")
+MP4 = MediaFormat("mp4", "video/mp4", "mp4")
+
+
+def detect_format(data: bytes) -> MediaFormat | None:
+    """The media format of ``data`` from its first bytes (None: none WeChat takes)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if data.startswith(b"#!AMR"):
+        return AMR
+    # An ID3 tag, or straight into an MPEG audio frame (11 sync bits).
+    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return MP3
+    if data[4:8] == b"ftyp":
+        return MP4
+    return None
+
+
+@dataclass(frozen=True)
+class _MediaRule:
+    formats: frozenset[MediaFormat]
+    max_bytes: int
+    size_errcode: int
+    size_errmsg: str
+
+
+# WeChat's temporary media: what each type takes and how large it may be.
+MEDIA_RULES = {
+    "image": _MediaRule(frozenset({JPEG, PNG, GIF}), 10 * 1024 * 1024, 40009, "invalid image size"),
+    "voice": _MediaRule(frozenset({AMR, MP3}), 2 * 1024 * 1024, 40010, "invalid voice size"),
+    "video": _MediaRule(frozenset({MP4}), 10 * 1024 * 1024, 40011, "invalid video size"),
+    "thumb": _MediaRule(frozenset({JPEG}), 64 * 1024, 40012, "invalid thumb size"),
+}
+# The customer-service message types WeChat documents, and the fields each must carry.
+CUSTOM_MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("content",),
+    "image": ("media_id",),
+    "voice": ("media_id",),
+    "video": ("media_id",),
+    "music": ("musicurl", "hqmusicurl", "thumb_media_id"),
+    "news": ("articles",),
+    "mpnews": ("media_id",),
+    "mpnewsarticle": ("article_id",),
+    "msgmenu": ("list",),
+    "wxcard": ("card_id",),
+    "miniprogrampage": ("appid", "pagepath", "thumb_media_id"),
+}
+# Types whose media_id is one of the temporary media uploaded before (checked: 40007).
+_CUSTOM_MEDIA_TYPES = frozenset({"image", "voice", "video"})
 
 
 @dataclass
@@ -321,11 +394,13 @@ class SandboxApp:
             for token in self._tokens.values():
                 token.revoked = True
 
-    def upload(self, data: bytes, content_type: str = "image/jpeg") -> str:
-        """Store media directly (tests); returns its media_id."""
+    def upload(
+        self, data: bytes, content_type: str = "image/jpeg", media_type: str = "image"
+    ) -> str:
+        """Store media directly, unchecked (tests); returns its media_id."""
         media_id = "SBX_" + secrets.token_urlsafe(24)
         with self._lock:
-            self._media[media_id] = _Media(data, content_type, self.clock())
+            self._media[media_id] = _Media(data, content_type, self.clock(), media_type)
         return media_id
 
     def _today(self) -> str:
@@ -350,10 +425,13 @@ class SandboxApp:
             return self._picurl(request)
         handler = self._routes.get((request.method, request.path))
         if handler is None:
-            known_path = any(path == request.path for _, path in self._routes)
-            if known_path:
-                return _Answer(status="405 Method Not Allowed", body=b"method not allowed")
-            return _Answer.error(404, "sandbox: unknown API path")
+            methods = {method for method, path in self._routes if path == request.path}
+            # WeChat answers both with HTTP 200 and an errcode, like any other error.
+            if "POST" in methods:
+                return _Answer.error(43002, "require POST method")
+            if "GET" in methods:
+                return _Answer.error(43001, "require GET method")
+            return _Answer.error(40066, "invalid url (sandbox: unknown API path)")
         if request.path.startswith(CONTROL_PREFIX):
             return handler(request)
         with self._lock:
@@ -466,21 +544,31 @@ class SandboxApp:
     def _media_upload(self, request: Request) -> _Answer:
         self._require_token(request)
         media_type = request.query.get("type", "")
-        if media_type != "image":
+        rule = MEDIA_RULES.get(media_type)
+        if rule is None:
             raise _Answer.error(40004, "invalid media type")
         part = request.form_files().get("media")
         if part is None or not part[0]:
             raise _Answer.error(41005, "media data missing")
-        data, content_type = part
-        if len(data) > 10 * 1024 * 1024:
-            raise _Answer.error(40006, "invalid media size")
-        media_id = self.upload(data, content_type)
+        # What the part declares is ignored, as WeChat does: clients often declare nothing
+        # (wechatpy sends an open file, which multipart calls text/plain) or guess wrong.
+        data = part[0]
+        found = detect_format(data)
+        if found is None:
+            raise _Answer.error(40113, "unsupported file type")
+        if found not in rule.formats:
+            raise _Answer.error(40005, "invalid file type")
+        if len(data) > rule.max_bytes:
+            raise _Answer.error(rule.size_errcode, rule.size_errmsg)
+        media_id = self.upload(data, found.content_type, media_type)
+        # A thumb's answer names its id thumb_media_id (WeChat's docs say media_id).
+        id_key = "thumb_media_id" if media_type == "thumb" else "media_id"
         return _Answer.json(
             {
                 "type": media_type,
-                "media_id": media_id,
+                id_key: media_id,
                 "created_at": int(self.clock()),
-                # Not in WeChat's answer: where the sandbox serves this image as a PicUrl.
+                # Not in WeChat's answer: where the sandbox serves this file as a PicUrl.
                 "url": f"{request.base_url}/mmbiz/{media_id}",
             }
         )
@@ -499,10 +587,17 @@ class SandboxApp:
         media = self._find_media(media_id)
         if media is None:
             raise _Answer.error(40007, "invalid media_id", "text/plain")
+        if media.media_type == "video":
+            # WeChat hands out a video as a download URL, not as the file itself.
+            return _Answer.json({"video_url": f"{request.base_url}/mmbiz/{media_id}"})
+        found = detect_format(media.data)
+        extension = found.extension if found is not None else "bin"
         return _Answer(
             body=media.data,
             content_type=media.content_type,
-            headers=[("Content-Disposition", f'attachment; filename="{media_id[-12:]}.jpg"')],
+            headers=[
+                ("Content-Disposition", f'attachment; filename="{media_id[-12:]}.{extension}"')
+            ],
         )
 
     def _picurl(self, request: Request) -> _Answer:
@@ -519,15 +614,49 @@ class SandboxApp:
         touser = data.get("touser")
         if not isinstance(touser, str) or not touser:
             raise _Answer.error(40003, "invalid openid")
-        if data.get("msgtype") != "text":
+        msgtype = data.get("msgtype")
+        if not isinstance(msgtype, str) or msgtype not in CUSTOM_MESSAGE_FIELDS:
             raise _Answer.error(40008, "invalid message type")
-        text = data.get("text")
-        content = text.get("content") if isinstance(text, dict) else None
-        if not isinstance(content, str) or not content:
-            raise _Answer.error(44003, "empty news data")
+        body = data.get(msgtype)
+        if not isinstance(body, dict):
+            raise _Answer.error(47001, "data format error")
+        self._check_custom_body(msgtype, body)
+        content = body["content"] if msgtype == "text" else json.dumps(body, ensure_ascii=False)
         with self._lock:
-            self._messages.append(SentMessage(touser, "text", content, self.clock()))
+            self._messages.append(SentMessage(touser, msgtype, content, self.clock()))
         return _Answer.error(0, "ok")
+
+    def _check_custom_body(self, msgtype: str, body: dict[str, Any]) -> None:
+        """WeChat's errcode for a message of ``msgtype`` that lacks what the type needs."""
+        missing = [name for name in CUSTOM_MESSAGE_FIELDS[msgtype] if not body.get(name)]
+        if msgtype == "text":
+            if missing or not isinstance(body["content"], str):
+                raise _Answer.error(44004, "empty content")
+            return
+        if msgtype in _CUSTOM_MEDIA_TYPES:
+            media = self._find_media(str(body.get("media_id", "")))
+            if media is None or media.media_type != msgtype:
+                raise _Answer.error(40007, "invalid media_id")
+            return
+        if msgtype == "news":
+            articles = body.get("articles")
+            if not isinstance(articles, list) or not articles:
+                raise _Answer.error(44003, "empty news data")
+            if len(articles) > 1:
+                raise _Answer.error(45008, "article size out of limit")
+            if not all(isinstance(a, dict) and a.get("title") for a in articles):
+                raise _Answer.error(47001, "data format error")
+            return
+        if msgtype == "msgmenu":
+            items = body.get("list")
+            valid = isinstance(items, list) and all(
+                isinstance(i, dict) and i.get("id") and i.get("content") for i in items
+            )
+            if missing or not valid:
+                raise _Answer.error(47001, "data format error")
+            return
+        if missing:
+            raise _Answer.error(47001, "data format error")
 
     # -- OCR
 

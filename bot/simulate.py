@@ -22,7 +22,7 @@ from werobot.parser import parse_xml
 from werobot.utils import get_signature
 
 from bot.config import Config
-from bot.wechat import TokenApi, WechatClient
+from bot.wechat import TokenApi, WechatClient, WechatError
 
 # WeChat's own behaviour when pushing a message to an official account's server.
 WECHAT_TIMEOUT_S = 5.0
@@ -195,6 +195,10 @@ class PushOutcome:
 # ---------------------------------------------------------------- wxocr simulate
 
 
+# media/upload's answers to a file that is not an image WeChat takes (or too large).
+MEDIA_REFUSED_ERRCODES = frozenset({40005, 40009, 40113})
+
+
 class SimulationError(Exception):
     """The simulation cannot run (no sandbox, unreadable image...); the message says why."""
 
@@ -259,7 +263,15 @@ class Simulator:
 
     def upload(self, image: bytes) -> tuple[str, str]:
         """Upload to the sandbox like a user's phone does; (MediaId, PicUrl)."""
-        media_id = self.client.upload_media(image)
+        try:
+            media_id = self.client.upload_media(image)
+        except WechatError as exc:
+            if exc.errcode in MEDIA_REFUSED_ERRCODES:
+                raise SimulationError(
+                    f"WeChat refuses this file as a photo (errcode {exc.errcode}): it takes"
+                    " JPEG, PNG or GIF images of at most 10 MB"
+                ) from exc
+            raise
         return media_id, f"{self.api_base}/mmbiz/{media_id}"
 
     def send_photo(

@@ -2,7 +2,8 @@
 
 Rules: a name keeps its first character (张**); an ID number keeps its first 3 and
 last 4 characters; an address keeps up to its district/county, then ****; a bank card
-number keeps its first 4 and last 4 digits, shown in groups of four; a birth date keeps
+number keeps its first 4 and last 4 digits, always as ``6222 **** **** 3647`` (the
+hidden middle does not tell the length, and the last four stay together); a birth date keeps
 its year. Validity dates, issuing authority, gender, nationality, bank name and card
 type are shown as they are.
 """
@@ -15,6 +16,7 @@ from ocr.engine import CardResult
 
 STAR = "*"
 ADDR_SUFFIX = "****"
+CARD_MIDDLE = "**** ****"
 
 # Up to three administrative levels: province, prefecture, county. The county level is
 # what we keep; a municipality (北京市东城区) has only two.
@@ -66,8 +68,8 @@ def mask_card_number(number: str) -> str:
     digits = re.sub(r"\D", "", number)
     if len(digits) <= 8:
         return STAR * len(digits)
-    masked = digits[:4] + STAR * (len(digits) - 8) + digits[-4:]
-    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
+    # Grouping the stars by length split a 19-digit number's last four ("***3 647").
+    return f"{digits[:4]} {CARD_MIDDLE} {digits[-4:]}"
 
 
 def mask_birth(birth: str) -> str:

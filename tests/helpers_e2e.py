@@ -20,7 +20,9 @@ from bot.workers import serving_process
 
 CARDS = Path(__file__).parent / "fixtures" / "cards"
 AES_KEY = "wxocrE2eSafeModeKey0123456789abcdefghijklmn"
-NOT_AN_IMAGE = b"%PDF-1.4 this is a document, not a photo\n" * 20
+# A photo the bot does not read. WeChat (and the sandbox) take only images as photos: a
+# GIF gets through, a PDF's bytes would be refused at upload.
+NOT_AN_IMAGE = b"GIF89a" + b"\0" * 64
 STARTUP_S = 60.0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, select, text
@@ -18,6 +20,7 @@ from sqlalchemy.exc import StatementError
 
 from bot.db import (
     SessionFactory,
+    alembic_config,
     create_db_engine,
     current_revision,
     head_revision,
@@ -103,8 +106,9 @@ def test_naive_datetimes_are_refused(sessions: SessionFactory) -> None:
             session.flush()
 
 
-def test_message_key_uses_msgid_else_sender_and_time() -> None:
-    assert message_key("6123", "oUser", "1700000000") == "msg:6123"
+def test_message_key_uses_sender_and_msgid_else_sender_and_time() -> None:
+    assert message_key("6123", "oUser", "1700000000") == "msg:oUser:6123"
+    assert message_key("6123", "oOther", "1700000000") == "msg:oOther:6123"
     assert message_key(None, "oUser", "1700000000") == "event:oUser:1700000000"
     assert message_key("", "oUser", 1700000000) == "event:oUser:1700000000"
 
@@ -284,3 +288,58 @@ def test_concurrent_upgrades_of_a_fresh_database_all_succeed(
     for process, out, err in results:
         assert process.returncode == 0, err
         assert f"database at revision {head_revision()}" in out
+
+
+def test_message_key_migration_adds_the_sender_and_goes_both_ways(database_url: str) -> None:
+    """Issue 13: keys were ``msg:<MsgId>``, so two senders' photos shared one claim."""
+    engine = create_db_engine(database_url)
+
+    def keys() -> list[tuple[str, str]]:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT msg_key, openid FROM message ORDER BY id"))
+            return [(row.msg_key, row.openid) for row in rows]
+
+    def insert(msg_key: str, openid: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO message (msg_key, openid, state, created_at, updated_at,"
+                    " delivery_attempts) VALUES (:key, :openid, 'done',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"
+                ),
+                {"key": msg_key, "openid": openid},
+            )
+
+    try:
+        upgrade_database(engine, "0002")
+        insert("msg:1234567890123456", "o-a")
+        insert("msg:77", "o-b")
+        insert("event:o-a:1700000000", "o-a")
+        upgrade_database(engine)
+        assert keys() == [
+            ("msg:o-a:1234567890123456", "o-a"),
+            ("msg:o-b:77", "o-b"),
+            ("event:o-a:1700000000", "o-a"),
+        ]
+        # Now a second sender may use the same MsgId; the old key holds only the first.
+        insert(message_key("1234567890123456", "o-b", 0), "o-b")
+        command.downgrade(alembic_config(engine), "0002")
+        assert keys() == [
+            ("msg:1234567890123456", "o-a"),
+            ("msg:77", "o-b"),
+            ("event:o-a:1700000000", "o-a"),
+        ]
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_driver_comes_with_the_normal_install() -> None:
+    """Issue 13: a postgresql+psycopg URL needed an extra nobody mentioned (ModuleNotFoundError)."""
+    requirements = importlib.metadata.requires("wxocr") or []
+    always = [r for r in requirements if r.startswith("psycopg") and "extra ==" not in r]
+    assert always, requirements
+    engine = create_db_engine("postgresql+psycopg://wxocr@127.0.0.1:1/wxocr")  # no connection
+    try:
+        assert engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()

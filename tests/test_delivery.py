@@ -162,7 +162,7 @@ def test_usage_id_migration_keeps_rows_and_goes_both_ways(database_url: str) -> 
                     " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)"
                 )
             )
-        upgrade_database(engine)
+        upgrade_database(engine, "0002")
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT msg_key, usage_id FROM message")).all()
         assert [tuple(row) for row in rows] == [("msg:1", None)]

@@ -122,7 +122,7 @@ def test_daily_limit_and_the_operator_report(bot: BotServer) -> None:
     assert "当前：" in (user.say("用量").reply or "")  # not an operator: help instead
 
 
-def test_serve_says_how_to_try_it_and_simulate_does(bot: BotServer) -> None:
+def test_serve_says_how_to_try_it_and_simulate_does(bot: BotServer, tmp_path: Path) -> None:
     announced = bot.log()
     assert "wxocr simulate tests/fixtures/cards/" in announced
     assert "official account" in announced
@@ -145,6 +145,18 @@ def test_serve_says_how_to_try_it_and_simulate_does(bot: BotServer) -> None:
     )
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr
+    # WeChat takes no PDF as a photo; the sandbox refuses it at upload, and simulate says so.
+    document = tmp_path / "scan.pdf"
+    document.write_bytes(b"%PDF-1.4 a document, not a photo\n" * 20)
+    refused = subprocess.run(
+        [str(WXOCR), "simulate", str(document), "--config", str(bot.config_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert refused.returncode == 2
+    assert "refuses this file as a photo (errcode 40113)" in " ".join(refused.stderr.split())
 
 
 def test_unsupported_message_and_subscribe(bot: BotServer) -> None:

@@ -48,7 +48,8 @@ def test_address_keeps_up_to_the_district(addr: str, masked: str) -> None:
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("6228480402564890018", "6228 **** **** ***0 018"),
+        ("6228480402564890018", "6228 **** **** 0018"),
+        ("622202123456789", "6222 **** **** 6789"),
         ("6222021234567890", "6222 **** **** 7890"),
         ("6222 0212 3456 7890", "6222 **** **** 7890"),
     ],
@@ -106,3 +107,10 @@ def test_masked_card_number_shows_at_most_eight_digits(number: str) -> None:
     assert sum(c.isdigit() for c in masked) == 8
     assert masked.replace(" ", "")[:4] == number[:4]
     assert masked.replace(" ", "")[-4:] == number[-4:]
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=19))
+def test_masked_card_number_keeps_the_last_four_together_whatever_the_length(number: str) -> None:
+    # Issue 13: a 19-digit number came out as "6222 **** **** ***3 647".
+    masked = mask_card_number(number)
+    assert masked == f"{number[:4]} **** **** {number[-4:]}"

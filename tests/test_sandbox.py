@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import time_machine
+from PIL import Image
 
 from bot.config import Config, SandboxConfig
 from bot.sandbox import FaultRule, SandboxApp, SandboxServer
@@ -163,6 +164,76 @@ def test_media_upload_get_and_picurl(http: httpx.Client, sandbox: SandboxServer)
     assert http.get(uploaded["url"]).content == JPEG
 
 
+def png_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+AMR = b"#!AMR\n" + b"\x3c" * 320
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 100
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 200
+
+
+def upload(
+    http: httpx.Client, sandbox: SandboxServer, media_type: str, data: bytes, declared: str
+) -> dict[str, Any]:
+    answer: dict[str, Any] = http.post(
+        f"{sandbox.api_base}/cgi-bin/media/upload",
+        params={"access_token": token(http, sandbox), "type": media_type},
+        files={"media": ("upload", data, declared)},
+    ).json()
+    return answer
+
+
+def test_media_upload_reads_the_type_from_the_bytes(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """Issue 13: a part declaring no type (wechatpy's open file) was served as text/plain."""
+    png = png_bytes()
+    uploaded = upload(http, sandbox, "image", png, "text/plain")
+    got = http.get(
+        f"{sandbox.api_base}/cgi-bin/media/get",
+        params={"access_token": token(http, sandbox), "media_id": uploaded["media_id"]},
+    )
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["content-disposition"].endswith('.png"')
+    assert got.content == png
+    # Non-image bytes are refused for type image, as WeChat does.
+    assert upload(http, sandbox, "image", b"just some text", "image/jpeg")["errcode"] == 40113
+    assert upload(http, sandbox, "image", MP3, "image/jpeg")["errcode"] == 40005
+    assert upload(http, sandbox, "sticker", png, "image/png")["errcode"] == 40004
+
+
+def test_voice_video_and_thumb_uploads_with_wechats_limits(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """Issue 13: voice, video and thumb uploads all answered 40004."""
+    access_token = token(http, sandbox)
+    voice = upload(http, sandbox, "voice", AMR, "application/octet-stream")
+    assert voice["type"] == "voice"
+    mp3 = upload(http, sandbox, "voice", MP3, "text/plain")
+    video = upload(http, sandbox, "video", MP4, "application/octet-stream")
+    thumb = upload(http, sandbox, "thumb", JPEG, "text/plain")
+    assert "media_id" not in thumb  # WeChat names a thumb's id thumb_media_id
+
+    def get(media_id: str) -> httpx.Response:
+        url = f"{sandbox.api_base}/cgi-bin/media/get"
+        return http.get(url, params={"access_token": access_token, "media_id": media_id})
+
+    assert get(voice["media_id"]).headers["content-type"] == "audio/amr"
+    assert get(mp3["media_id"]).headers["content-type"] == "audio/mpeg"
+    assert get(thumb["thumb_media_id"]).content == JPEG
+    video_url = get(video["media_id"]).json()["video_url"]
+    assert http.get(video_url).content == MP4
+    # Size limits and formats per type: voice 2 MB (AMR, MP3), thumb 64 KB (JPEG only).
+    assert upload(http, sandbox, "voice", AMR + b"\0" * (2 * 1024 * 1024), "")["errcode"] == 40010
+    too_big_thumb = JPEG + b"\0" * (64 * 1024)
+    assert upload(http, sandbox, "thumb", too_big_thumb, "image/jpeg")["errcode"] == 40012
+    assert upload(http, sandbox, "thumb", png_bytes(), "image/png")["errcode"] == 40005
+    assert upload(http, sandbox, "video", AMR, "video/mp4")["errcode"] == 40005
+
+
 def test_unknown_and_expired_media_answer_40007_as_json(
     http: httpx.Client, sandbox: SandboxServer
 ) -> None:
@@ -195,7 +266,7 @@ def test_custom_messages_are_recorded_per_openid(
     listed = http.get(f"{sandbox.api_base}/_control/messages", params={"openid": "oA"}).json()
     assert [m["content"] for m in listed["messages"]] == ["一", "三"]
     assert {m["touser"] for m in listed["messages"]} == {"oA"}
-    bad = {"touser": "oA", "msgtype": "image", "image": {"media_id": "x"}}
+    bad = {"touser": "oA", "msgtype": "sticker", "sticker": {"media_id": "x"}}
     assert (
         http.post(url, params={"access_token": access_token}, json=bad).json()["errcode"] == 40008
     )
@@ -205,6 +276,60 @@ def test_custom_messages_are_recorded_per_openid(
         == 40003
     )
     assert len(sandbox.app.messages_for()) == 3
+
+
+def test_custom_messages_of_every_documented_type_are_recorded(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """Issue 13: anything but text answered 40008 invalid message type."""
+    access_token = token(http, sandbox)
+    image = upload(http, sandbox, "image", png_bytes(), "")["media_id"]
+    voice = upload(http, sandbox, "voice", AMR, "")["media_id"]
+    video = upload(http, sandbox, "video", MP4, "")["media_id"]
+    thumb = upload(http, sandbox, "thumb", JPEG, "")["thumb_media_id"]
+    bodies: dict[str, dict[str, Any]] = {
+        "image": {"media_id": image},
+        "voice": {"media_id": voice},
+        "video": {"media_id": video, "thumb_media_id": thumb, "title": "t", "description": "d"},
+        "music": {
+            "title": "歌",
+            "musicurl": "http://m.example/a.mp3",
+            "hqmusicurl": "http://m.example/a-hq.mp3",
+            "thumb_media_id": thumb,
+        },
+        "news": {"articles": [{"title": "标题", "url": "http://n.example/1"}]},
+        "mpnews": {"media_id": "PERMANENT_NEWS_ID"},
+        "msgmenu": {"head_content": "满意吗", "list": [{"id": "101", "content": "满意"}]},
+        "wxcard": {"card_id": "pCARD"},
+        "miniprogrampage": {
+            "title": "小程序",
+            "appid": "wx0000000000000001",
+            "pagepath": "pages/index",
+            "thumb_media_id": thumb,
+        },
+    }
+    url = f"{sandbox.api_base}/cgi-bin/message/custom/send"
+
+    def send(msgtype: str, body: dict[str, Any]) -> int:
+        data = {"touser": "oTypes", "msgtype": msgtype, msgtype: body}
+        errcode: int = http.post(url, params={"access_token": access_token}, json=data).json()[
+            "errcode"
+        ]
+        return errcode
+
+    for msgtype, body in bodies.items():
+        assert send(msgtype, body) == 0, msgtype
+    recorded = sandbox.app.messages_for("oTypes")
+    assert [m.msgtype for m in recorded] == list(bodies)
+    assert [json.loads(m.content) for m in recorded] == list(bodies.values())
+    # What WeChat refuses: an unknown or wrong-type media_id, two articles, no card.
+    assert send("image", {"media_id": "nope"}) == 40007
+    assert send("voice", {"media_id": image}) == 40007
+    two = {"articles": [{"title": "1"}, {"title": "2"}]}
+    assert send("news", two) == 45008
+    assert send("wxcard", {}) == 47001
+    assert send("text", {"content": ""}) == 44004
+    assert len(sandbox.app.messages_for("oTypes")) == len(bodies)
 
 
 # ---------------------------------------------------------------- OCR
@@ -414,9 +539,22 @@ def test_control_stats_and_reset(http: httpx.Client, sandbox: SandboxServer) -> 
     assert after["token_requests"] == 0 and after["media"] == 0
 
 
-def test_unknown_path_and_wrong_method(http: httpx.Client, sandbox: SandboxServer) -> None:
-    assert http.get(f"{sandbox.api_base}/cgi-bin/nope").json()["errcode"] == 404
-    assert http.post(f"{sandbox.api_base}/cgi-bin/token").status_code == 405
+def test_unknown_path_and_wrong_method_answer_wechat_json(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """Issue 13: a wrong method got a plain-text body under a JSON content type."""
+    answers = {
+        ("GET", "/cgi-bin/nope"): (40066, "invalid url"),
+        ("POST", "/cgi-bin/token"): (43001, "require GET method"),
+        ("GET", "/cgi-bin/message/custom/send"): (43002, "require POST method"),
+        ("PUT", "/cgi-bin/media/upload"): (43002, "require POST method"),
+    }
+    for (method, path), (errcode, errmsg) in answers.items():
+        answer = http.request(method, f"{sandbox.api_base}{path}")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("application/json")
+        assert answer.json()["errcode"] == errcode
+        assert answer.json()["errmsg"].startswith(errmsg)
     assert http.get(f"{sandbox.url}/elsewhere").status_code == 404
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -146,6 +148,30 @@ def test_url_verification_echoes_echostr(plain: tuple[WechatPusher, str]) -> Non
     forged = httpx.get(pusher.url, params={**query, "signature": "0" * 40, "echostr": "x"})
     assert forged.status_code == 403
     assert "x" not in forged.text
+
+
+@pytest.mark.parametrize(("clock_off_s", "direction"), [(3600, "ahead of"), (-600, "behind")])
+def test_url_verification_with_a_skewed_clock_names_the_skew(
+    plain: tuple[WechatPusher, str],
+    caplog: pytest.LogCaptureFixture,
+    clock_off_s: int,
+    direction: str,
+) -> None:
+    """Issue 13: with the clock off, the console's first check failed with no word of why."""
+    pusher, _ = plain
+    ts, nonce = str(int(time.time()) - clock_off_s), "12345"
+    query = {"signature": get_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        response = httpx.get(pusher.url, params={**query, "echostr": "hello123"})
+    assert response.status_code == 200
+    assert response.text == "hello123"
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
+    seconds = int(re.search(r"clock is (\d+) s", line).group(1))  # type: ignore[union-attr]
+    assert abs(seconds - abs(clock_off_s)) <= 5
+    assert direction in line and "NTP" in line
+    # The replay window still holds for messages.
+    url, body = pusher.signed_request(message_xml(text_fields(USER, "帮助", 1)), timestamp=int(ts))
+    assert httpx.post(url, content=body).text == "stale_timestamp"
 
 
 def test_signature_matches_only_the_right_signature() -> None:
