@@ -109,7 +109,10 @@ class TokenStore:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         holder: str | None = None,
+        fetch_without_database: bool = False,
     ) -> None:
+        """``fetch_without_database``: when the database is unavailable and this process
+        has no token, ask WeChat directly (safe with ``stable_token`` only)."""
         self.sessions = sessions
         self.fetcher = fetcher
         self.app_id = app_id
@@ -118,6 +121,7 @@ class TokenStore:
         self.clock = clock
         self.sleep = sleep
         self.holder = holder or default_holder()
+        self.fetch_without_database = fetch_without_database
         self._cached: StoredToken | None = None
         # The stored token when this store took the lease: a different one by the time
         # ours arrives means someone else refreshed meanwhile.
@@ -162,7 +166,11 @@ class TokenStore:
             # A token near its end still works until it expires; WeChat says so if not.
             if cached is not None and cached.seconds_left(self.clock()) > 0:
                 return cached
-            raise
+            if not self.fetch_without_database:
+                raise
+            # stable_token hands out the current token without ending it: asking WeChat
+            # without the row's lease harms no other process.
+            return self._keep_in_memory(self.fetcher.fetch())
         if stored is not None and stored.usable(self.clock()):
             self._cached = stored
             return stored
@@ -257,14 +265,12 @@ class TokenStore:
             # WeChat's new token may have ended the old one: use it from memory. Our lease
             # on the row lapses, and the next refresh (of any process) stores a token.
             log.warning("access token refreshed but not stored: database unavailable")
-            in_memory = StoredToken(
-                self.app_id,
-                fetched.token,
-                self.clock() + timedelta(seconds=fetched.expires_in),
-                None,
-            )
-            self._cached = in_memory
-            return in_memory
+            return self._keep_in_memory(fetched)
+
+    def _keep_in_memory(self, fetched: FetchedToken) -> StoredToken:
+        expires_at = self.clock() + timedelta(seconds=fetched.expires_in)
+        self._cached = StoredToken(self.app_id, fetched.token, expires_at, None)
+        return self._cached
 
     def _store(self, fetched: FetchedToken) -> StoredToken:
         with write_transaction(self.sessions) as session:
@@ -338,6 +344,7 @@ def build_token_store(
         config.app_id,
         refresh_margin_s=config.wechat.token_refresh_margin_s,
         lease_s=lease_s,
+        fetch_without_database=config.wechat.token_mode == "stable",  # noqa: S105 (a mode)
     )
 
 
