@@ -1,0 +1,141 @@
+"""bot/db_retry.py on real database errors: what is transient, how it is retried, and when not.
+
+SQLite's lock (another connection holding the write lock past the busy timeout) and a
+missing table need no server; a serialization failure and a connection killed under the
+pool need PostgreSQL, so those run on the PostgreSQL leg only.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy.exc import OperationalError
+
+from bot.db import create_db_engine, session_factory, upgrade_database, write_transaction
+from bot.db_retry import DatabaseUnavailable, describe, is_transient, retry_transient
+from bot.models import Lease, utcnow
+
+
+def db_errors(step: str) -> float:
+    return REGISTRY.get_sample_value("wxocr_db_errors_total", {"step": step}) or 0.0
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'retry.db'}"
+    engine = create_db_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    return url
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_retried_until_the_time_is_up(
+    sqlite_file: str,
+) -> None:
+    holder = create_db_engine(sqlite_file)
+    impatient = create_db_engine(sqlite_file, busy_timeout_ms=20)
+    tries = 0
+
+    def write() -> None:
+        nonlocal tries
+        tries += 1
+        with write_transaction(session_factory(impatient)) as session:
+            session.execute(insert(Lease).values(name="x", holder="me", expires_at=utcnow()))
+
+    before = db_errors("test-lock")
+    try:
+        with (
+            write_transaction(session_factory(holder)),  # holds the write lock
+            pytest.raises(DatabaseUnavailable) as raised,
+        ):
+            retry_transient("test-lock", write, until=time.monotonic() + 1.0)
+        assert tries >= 2
+        assert isinstance(raised.value.__cause__, OperationalError)
+        assert is_transient(raised.value)  # through its cause: an outer step retries it too
+        assert db_errors("test-lock") - before == tries
+        # The lock is gone: the same call succeeds.
+        retry_transient("test-lock", write, until=time.monotonic() + 10)
+    finally:
+        holder.dispose()
+        impatient.dispose()
+
+
+def test_an_error_that_no_retry_can_cure_is_raised_at_once(sqlite_file: str) -> None:
+    engine = create_db_engine(sqlite_file)
+    tries = 0
+
+    def read_missing_table() -> None:
+        nonlocal tries
+        tries += 1
+        with engine.connect() as connection:
+            connection.execute(text("SELECT * FROM no_such_table"))
+
+    before = db_errors("test-permanent")
+    try:
+        with pytest.raises(OperationalError) as raised:
+            retry_transient("test-permanent", read_missing_table, until=time.monotonic() + 30)
+    finally:
+        engine.dispose()
+    assert tries == 1
+    assert not is_transient(raised.value)
+    assert db_errors("test-permanent") == before
+    assert describe(raised.value) == "OperationalError"  # never the statement or its values
+
+
+def postgres_only(db_engine: Engine) -> None:
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+
+
+def test_a_serialization_failure_is_retried_and_the_transaction_succeeds(
+    db_engine: Engine,
+) -> None:
+    postgres_only(db_engine)
+    serializable = db_engine.execution_options(isolation_level="SERIALIZABLE")
+    expires = utcnow() + timedelta(hours=1)
+    tries = 0
+
+    def add_lease_if_few() -> int:
+        """Read-then-write; on the first try another transaction does the same meanwhile."""
+        nonlocal tries
+        tries += 1
+        with serializable.connect() as mine, mine.begin():
+            count = int(mine.scalar(select(func.count()).select_from(Lease)) or 0)
+            if tries == 1:
+                with serializable.connect() as other, other.begin():
+                    other.scalar(select(func.count()).select_from(Lease))
+                    other.execute(
+                        insert(Lease).values(name="other", holder="o", expires_at=expires)
+                    )
+            mine.execute(insert(Lease).values(name=f"mine-{tries}", holder="m", expires_at=expires))
+        return count
+
+    before = db_errors("test-serialization")
+    assert retry_transient("test-serialization", add_lease_if_few, until=time.monotonic() + 30) == 1
+    assert tries == 2
+    assert db_errors("test-serialization") - before == 1
+    with db_engine.connect() as connection:
+        names = set(connection.scalars(select(Lease.name)))
+    assert names == {"other", "mine-2"}
+
+
+def test_a_pooled_connection_killed_by_the_server_is_replaced_before_use(
+    db_engine: Engine,
+) -> None:
+    postgres_only(db_engine)
+    with db_engine.connect() as connection:  # back into the pool afterwards
+        pooled = connection.scalar(text("SELECT pg_backend_pid()"))
+    other_pool = create_db_engine(db_engine.url.render_as_string(hide_password=False))
+    try:
+        with other_pool.connect() as killer:
+            assert killer.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled})
+    finally:
+        other_pool.dispose()
+    # pool_pre_ping finds the dead connection at checkout: no error reaches the caller.
+    with db_engine.connect() as connection:
+        assert connection.scalar(text("SELECT pg_backend_pid()")) != pooled
