@@ -2,7 +2,9 @@
 
 SQLite's lock (another connection holding the write lock past the busy timeout) and a
 missing table need no server; a serialization failure and a connection killed under the
-pool need PostgreSQL, so those run on the PostgreSQL leg only.
+pool need PostgreSQL, so those run on the PostgreSQL leg only. The same SQLite lock also
+plays a short outage under the pipeline (the whole outage, on PostgreSQL and with two
+worker processes, is in test_db_outage.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
+from bot.config import Config
 from bot.db import create_db_engine, session_factory, upgrade_database, write_transaction
 from bot.db_retry import DatabaseUnavailable, describe, is_transient, retry_transient
 from bot.models import Lease, utcnow
+from bot.sandbox import SandboxServer
+from bot.tokens import build_token_store
+from bot.wechat import WechatClient
+from tests.bot_on_loopback import CARD_REPLY, LoopbackBot, wait_until
 
 
 def db_errors(step: str) -> float:
@@ -139,3 +147,41 @@ def test_a_pooled_connection_killed_by_the_server_is_replaced_before_use(
     # pool_pre_ping finds the dead connection at checkout: no error reaches the caller.
     with db_engine.connect() as connection:
         assert connection.scalar(text("SELECT pg_backend_pid()")) != pooled
+
+
+def test_a_photo_the_database_refuses_to_claim_is_claimed_when_it_is_back(
+    tmp_path: Path, sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    # SQLite's write lock, held by another connection past a short busy timeout, is this
+    # test's outage: reads still work, every claim fails.
+    url = f"sqlite:///{tmp_path / 'outage.db'}"
+    engine = create_db_engine(url, busy_timeout_ms=20)
+    upgrade_database(engine)
+    locker = create_db_engine(url)
+    sessions = session_factory(engine)
+    config = Config(
+        wechat={"api_base": sandbox.api_base}, database={"url": url}, sandbox=sandbox.app.settings
+    )
+    store = build_token_store(config, http, sessions)
+    store.ensure_valid()  # a token in hand, as a running worker has
+    client = WechatClient(http, store, api_base=sandbox.api_base)
+    bot = LoopbackBot(sandbox, url, sessions, client, http, passive_budget_s=1.0)
+    openid = "o-claimed-later"
+    try:
+        with write_transaction(session_factory(locker)):
+            answered = bot.push(bot.photo_fields(openid))
+            assert answered.reply is None  # "success": WeChat does not retry
+            bot.pipeline.resume()  # the scheduler's round while the database still refuses
+        assert bot.messages(openid) == []
+        bot.pipeline.resume()  # the next round, the database back
+        sent = wait_until(lambda: bot.sent(openid))
+        assert len(sent) == 1 and CARD_REPLY in sent[0]
+        assert wait_until(lambda: [u.delivery for u in bot.usage(openid)] == ["custom"])
+        assert [u.outcome for u in bot.usage(openid)] == ["ok"]
+        bot.pipeline.resume()  # nothing is left to claim or send again
+        assert wait_until(lambda: bot.messages(openid)[0].delivered_at is not None)
+        assert len(bot.sent(openid)) == 1
+    finally:
+        bot.close()
+        locker.dispose()
+        engine.dispose()
