@@ -737,9 +737,16 @@ class Pipeline:
             running = list(self._runs)
         with write_transaction(self.sessions) as session:
             if running:
+                # Claims only: a run may store its result (state DONE) between the snapshot
+                # above and this UPDATE, and a lease on a stored result would stop its
+                # delivery for a whole lease ("a send is under way").
                 session.execute(
                     update(Message)
-                    .where(Message.msg_key.in_(running), Message.worker == self.worker_id)
+                    .where(
+                        Message.msg_key.in_(running),
+                        Message.worker == self.worker_id,
+                        Message.state.in_([MessageState.CLAIMED.value, MessageState.RUNNING.value]),
+                    )
                     .values(lease_until=now + self.lease)
                 )
             due = [m.msg_key for m in pending_deliveries(session, now=now, limit=50)]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, select
 
 from bot import replies
@@ -25,6 +26,7 @@ from bot.db import create_db_engine, session_factory
 from bot.models import Message, MessageState, Usage
 from bot.sandbox import SandboxServer
 from bot.simulate import PushOutcome, WechatPusher, image_fields, new_msg_id
+from bot.tokens import TokenStore
 from bot.workers import ServingProcess, serving_process
 from tests.bot_on_loopback import CARD_REPLY, PHOTO, WechatBankCardOcr, wait_until
 from tests.test_workers import metric
@@ -162,6 +164,7 @@ def test_a_database_restart_during_a_burst_of_photos_loses_none(
             assert wait_until(
                 lambda: metric(server, "wxocr_db_errors_total", step="claim") >= errors_before + 4,
                 30,
+                step=0.5,
             )
             down = readyz(server)
             assert down.status_code == 503
@@ -229,3 +232,19 @@ def test_a_database_down_for_20_s_tells_each_user_once_and_the_bot_recovers(
         assert worker_pids(server) == workers
     finally:
         server.stop()
+
+
+def test_a_worker_without_a_token_gets_one_while_the_database_is_down(
+    token_store: TokenStore, sandbox: SandboxServer, db: Engine
+) -> None:
+    before = REGISTRY.get_sample_value("wxocr_db_errors_total", {"step": "token"}) or 0.0
+    pg_ctl("stop", "-m", "fast")
+    try:
+        # stable_token hands out the current token: safe to ask without the row's lease.
+        token = token_store.get_token()
+    finally:
+        pg_ctl("start")
+    assert token and sandbox.app.token_requests == 1
+    assert (REGISTRY.get_sample_value("wxocr_db_errors_total", {"step": "token"}) or 0) > before
+    assert token_store.get_token() == token  # kept in memory: no second request
+    assert sandbox.app.token_requests == 1

@@ -10,6 +10,7 @@ worker processes, is in test_db_outage.py).
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
+from bot import replies
 from bot.config import Config
 from bot.db import create_db_engine, session_factory, upgrade_database, write_transaction
 from bot.db_retry import DatabaseUnavailable, describe, is_transient, retry_transient
@@ -149,26 +151,49 @@ def test_a_pooled_connection_killed_by_the_server_is_replaced_before_use(
         assert connection.scalar(text("SELECT pg_backend_pid()")) != pooled
 
 
+class LockedOutBot:
+    """A bot on SQLite whose database refuses writes while :meth:`locked` lasts.
+
+    SQLite's write lock, held by another connection past the bot's short busy timeout, is
+    the outage: reads still work, every claim and command fails.
+    """
+
+    def __init__(
+        self, tmp_path: Path, sandbox: SandboxServer, http: httpx.Client, passive_budget_s: float
+    ) -> None:
+        url = f"sqlite:///{tmp_path / 'outage.db'}"
+        self.engine = create_db_engine(url, busy_timeout_ms=20)
+        upgrade_database(self.engine)
+        self.locker = create_db_engine(url)
+        sessions = session_factory(self.engine)
+        config = Config(
+            wechat={"api_base": sandbox.api_base},
+            database={"url": url},
+            sandbox=sandbox.app.settings,
+        )
+        store = build_token_store(config, http, sessions)
+        store.ensure_valid()  # a token in hand, as a running worker has
+        client = WechatClient(http, store, api_base=sandbox.api_base)
+        self.bot = LoopbackBot(
+            sandbox, url, sessions, client, http, passive_budget_s=passive_budget_s
+        )
+
+    def locked(self) -> AbstractContextManager[object]:
+        return write_transaction(session_factory(self.locker))
+
+    def close(self) -> None:
+        self.bot.close()
+        self.locker.dispose()
+        self.engine.dispose()
+
+
 def test_a_photo_the_database_refuses_to_claim_is_claimed_when_it_is_back(
     tmp_path: Path, sandbox: SandboxServer, http: httpx.Client
 ) -> None:
-    # SQLite's write lock, held by another connection past a short busy timeout, is this
-    # test's outage: reads still work, every claim fails.
-    url = f"sqlite:///{tmp_path / 'outage.db'}"
-    engine = create_db_engine(url, busy_timeout_ms=20)
-    upgrade_database(engine)
-    locker = create_db_engine(url)
-    sessions = session_factory(engine)
-    config = Config(
-        wechat={"api_base": sandbox.api_base}, database={"url": url}, sandbox=sandbox.app.settings
-    )
-    store = build_token_store(config, http, sessions)
-    store.ensure_valid()  # a token in hand, as a running worker has
-    client = WechatClient(http, store, api_base=sandbox.api_base)
-    bot = LoopbackBot(sandbox, url, sessions, client, http, passive_budget_s=1.0)
-    openid = "o-claimed-later"
+    outage = LockedOutBot(tmp_path, sandbox, http, passive_budget_s=1.0)
+    bot, openid = outage.bot, "o-claimed-later"
     try:
-        with write_transaction(session_factory(locker)):
+        with outage.locked():
             answered = bot.push(bot.photo_fields(openid))
             assert answered.reply is None  # "success": WeChat does not retry
             bot.pipeline.resume()  # the scheduler's round while the database still refuses
@@ -182,6 +207,19 @@ def test_a_photo_the_database_refuses_to_claim_is_claimed_when_it_is_back(
         assert wait_until(lambda: bot.messages(openid)[0].delivered_at is not None)
         assert len(bot.sent(openid)) == 1
     finally:
-        bot.close()
-        locker.dispose()
-        engine.dispose()
+        outage.close()
+
+
+def test_a_text_command_the_database_refuses_is_answered_busy_and_not_applied(
+    tmp_path: Path, sandbox: SandboxServer, http: httpx.Client
+) -> None:
+    outage = LockedOutBot(tmp_path, sandbox, http, passive_budget_s=0.5)
+    bot, openid = outage.bot, "o-command-refused"
+    try:
+        with outage.locked():
+            assert bot.say(openid, "银行卡") == replies.service_busy()
+        assert bot.usage(openid) == [] and bot.messages(openid) == []
+        assert "银行卡" in (bot.say(openid, "银行卡") or "")  # sent again, it is applied
+        assert [u.outcome for u in bot.usage(openid)] == ["command"]
+    finally:
+        outage.close()
