@@ -112,7 +112,8 @@ def _transient_driver_error(exc: DBAPIError) -> bool:
     if isinstance(exc.orig, sqlite3.Error):
         # SQLite's OperationalError also means "no such table" or "disk I/O error";
         # only another process's lock outlasting the busy timeout passes.
-        return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+        name = getattr(exc.orig, "sqlite_errorname", "")
+        return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc.orig)
     # No SQLSTATE: the driver did not get an answer from a server at all (connection
     # refused or reset, server gone mid-statement).
     return True
