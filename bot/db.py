@@ -27,6 +27,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
+# libpq's connect_timeout (whole seconds, 2 at least).
+POSTGRES_CONNECT_TIMEOUT_S = 3
 # Execution option read by the SQLite "begin" listener: "DEFERRED" (default) or "IMMEDIATE".
 SQLITE_BEGIN_OPTION = "wxocr_sqlite_begin"
 
@@ -43,7 +45,14 @@ def create_db_engine(
     """An Engine for ``url``; SQLite files get WAL mode and a busy timeout on every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        # pre_ping: a pooled connection is tested at checkout, so one a restart or a proxy
+        # dropped is replaced before a transaction fails on it (bot/db_retry.py retries
+        # the rest). A bounded connect: a server that does not answer must not hold a
+        # request past WeChat's 5 s.
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from bot import replies
 from bot.commands import Command, CommandName, is_operator, parse_command
 from bot.config import Config
 from bot.db import SessionFactory, write_transaction
+from bot.db_retry import DatabaseUnavailable, is_transient, retry_transient
 from bot.models import (
     Message,
     Outcome,
@@ -83,7 +85,13 @@ class Handlers:
             return replies.unsupported_message()
         try:
             return handler(incoming)
-        except Exception:
+        except DatabaseUnavailable:
+            log.warning("%s message not handled: the database stayed unavailable", message_type)
+            return replies.service_busy()
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("%s message not handled: database unavailable", message_type)
+                return replies.service_busy()
             log.exception("handler for %s failed", message_type)
             return replies.engine_error()
 
@@ -97,9 +105,18 @@ class Handlers:
         command = parse_command(str(getattr(incoming.message, "content", "") or ""))
         if command is None:
             # Writes nothing, so a retry may simply be answered again.
-            return replies.help_text(self._kind_of(openid))
-        chosen = command.kind.value if command.kind is not None else None
+            return replies.help_text(self._kind_of(openid, incoming.deadline))
         key = _message_key(incoming.message, openid)
+        # Retried within the passive budget; a retry after a commit whose answer was lost
+        # with the connection finds the message answered and repeats the answer.
+        return retry_transient(
+            "command",
+            partial(self._apply_command, key, openid, command),
+            until=incoming.deadline,
+        )
+
+    def _apply_command(self, key: str, openid: str, command: Command) -> str | None:
+        chosen = command.kind.value if command.kind is not None else None
         now = utcnow()
         # One transaction per command: the database is most of a text message's cost. It
         # takes the write lock first: a read-then-write transaction on SQLite fails at once
@@ -146,13 +163,20 @@ class Handlers:
             openid=openid,
             media_id=str(fields.get("MediaId") or ""),
             pic_url=str(fields.get("PicUrl") or ""),
-            kind=self._kind_of(openid),
+            kind=self._kind_of(openid, incoming.deadline),
         )
         return self.pipeline.handle_photo(request, incoming.deadline)
 
     # ------------------------------------------------------------ helpers
 
-    def _kind_of(self, openid: str) -> Kind:
+    def _kind_of(self, openid: str, deadline: float) -> Kind:
+        """The user's chosen kind; AUTO (detect it) when the database does not answer in time."""
+        try:
+            return retry_transient("preference", partial(self._stored_kind, openid), until=deadline)
+        except DatabaseUnavailable:
+            return Kind.AUTO
+
+    def _stored_kind(self, openid: str) -> Kind:
         with self.sessions() as session:
             return get_pref(session, openid) or Kind.AUTO
 

@@ -69,6 +69,13 @@ DELIVERIES = Counter(
     ["result"],
 )
 
+DB_ERRORS = Counter(
+    "wxocr_db_errors",
+    "Transient database errors (connection lost, server restarting, serialization failure, "
+    "deadlock), retried or deferred, by step (claim, result, delivery, token, ...).",
+    ["step"],
+)
+
 
 def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_DIR_ENV))

@@ -8,6 +8,15 @@ budget is the passive reply; a later one goes out as a customer-service message.
 masked reply waits in the ``message`` row until it is delivered, so a restart loses
 nothing: the scheduler job :meth:`Pipeline.resume` sends what is due and runs again the
 photos whose worker died.
+
+The database may fail for a while (a restart, a failover, a dropped connection): every
+step retries its transaction (bot/db_retry.py) within the time it has. The claim gets the
+passive budget; a photo still unclaimed then is answered ``success`` and kept in this
+process, and the scheduler job claims it when the database is back, until WeChat's retry
+window is over; then the user is told once that the service is busy. A run stores its
+result within the claim's lease (after that another worker runs the photo again), a
+delivery records itself within its lease, and the scheduler job's next round is the retry
+of everything else.
 """
 
 from __future__ import annotations
@@ -20,8 +29,10 @@ import time
 import uuid
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -33,6 +44,7 @@ from sqlalchemy.orm import Session
 from bot import replies
 from bot.config import Config
 from bot.db import SessionFactory, write_transaction
+from bot.db_retry import DatabaseUnavailable, describe, retry_transient
 from bot.metrics import DELIVERIES, OCR_SECONDS, PHOTO_OUTCOMES
 from bot.models import (
     Delivery,
@@ -73,6 +85,11 @@ MESSAGE_KEPT = timedelta(days=2)
 # A fresh result is left to the request waiting for it this long before the scheduler sends it.
 PASSIVE_GRACE_S = 5.0
 POLL_S = 0.1
+# WeChat's three tries of a push span about 15 s: a photo whose claim fails for that long
+# (counted from the first try) is given up, and its user told so once.
+WECHAT_RETRY_WINDOW_S = 15.0
+# Usage rows of photos given up while the database was down, kept until it is back.
+MAX_UNRECORDED_USAGE = 10_000
 
 
 def repeat_passive_reply(message: Message, now: datetime) -> str | None:
@@ -184,6 +201,23 @@ class PhotoResult:
     image_bytes: int | None = None
 
 
+@dataclass(frozen=True)
+class _Unclaimed:
+    """A photo answered ``success`` whose claim failed: the database was unavailable."""
+
+    request: PhotoRequest
+    give_up_at: float  # time.monotonic(): WeChat's retry window is over
+
+
+@dataclass(frozen=True)
+class _GivenUp:
+    """A photo given up while the database was down: its usage row, written when it is back."""
+
+    request: PhotoRequest
+    delivery: Delivery  # how the "service busy" message went
+    at: datetime
+
+
 class _Run:
     """A photo being processed in this process, and the requests waiting for it."""
 
@@ -244,6 +278,10 @@ class Pipeline:
         self._passive_slots = threading.BoundedSemaphore(max(1, threads - max(2, threads // 4)))
         self._runs: dict[str, _Run] = {}
         self._runs_lock = threading.Lock()
+        # Photos and usage rows waiting for the database to come back (see the module doc).
+        self._unclaimed: dict[str, _Unclaimed] = {}
+        self._unrecorded_usage: list[_GivenUp] = []
+        self._waiting_lock = threading.Lock()
 
     # ------------------------------------------------------------ the request path
 
@@ -252,7 +290,13 @@ class Pipeline:
 
         ``deadline`` is a ``time.monotonic()`` value: the request must answer by then.
         """
-        claimed, limited_reply = self._claim(request)
+        try:
+            claimed, limited_reply = retry_transient(
+                "claim", partial(self._claim, request), until=deadline
+            )
+        except DatabaseUnavailable as exc:
+            self._hold_unclaimed(request, deadline, exc)
+            return None
         if limited_reply is not None:
             PHOTO_OUTCOMES.labels(Outcome.LIMITED.value).inc()
             log.info("photo refused: daily limit reached")
@@ -264,7 +308,7 @@ class Pipeline:
         if not self._passive_slots.acquire(blocking=False):
             if claimed:
                 self._start(request, waiting=False)
-            return self._take_passive(request.key)
+            return self._take_passive(request.key, deadline)
         try:
             run = self._start(request, waiting=True) if claimed else None
             return self._await_passive(request.key, deadline, run)
@@ -335,21 +379,31 @@ class Pipeline:
             finally:
                 with run.lock:
                     run.waiters -= 1
-            return self._take_passive(key)
+            return self._take_passive(key, deadline)
         # Running in another worker (or finished): watch the row, and ask that worker to
         # leave the result to us until our deadline instead of sending it later.
-        self._hold_for_passive(key, utcnow() + timedelta(seconds=deadline - time.monotonic()))
+        until = utcnow() + timedelta(seconds=deadline - time.monotonic())
+        try:
+            retry_transient("passive", partial(self._hold_for_passive, key, until), until=deadline)
+        except DatabaseUnavailable:
+            return None  # the result goes out as a customer-service message
         while True:
             remaining = deadline - time.monotonic()
             if not self._still_running(key) or remaining <= 0:
-                return self._take_passive(key)
+                return self._take_passive(key, deadline)
             time.sleep(min(POLL_S, remaining))
 
     def _still_running(self, key: str) -> bool:
         # A plain read: polling must not take the database write lock ten times a second.
-        with self.sessions() as session:
-            state = session.scalar(select(Message.state).where(Message.msg_key == key))
+        try:
+            state = retry_transient("passive", partial(self._message_state, key), until=0)
+        except DatabaseUnavailable:
+            return True  # unknown: keep polling until the deadline
         return state in (MessageState.CLAIMED, MessageState.RUNNING)
+
+    def _message_state(self, key: str) -> str | None:
+        with self.sessions() as session:
+            return session.scalar(select(Message.state).where(Message.msg_key == key))
 
     def _hold_for_passive(self, key: str, until: datetime) -> None:
         with write_transaction(self.sessions) as session:
@@ -363,8 +417,19 @@ class Pipeline:
                 .values(next_attempt_at=until)
             )
 
-    def _take_passive(self, key: str) -> str | None:
-        """Take the result for a passive answer if it is ready and nobody delivered it."""
+    def _take_passive(self, key: str, deadline: float) -> str | None:
+        """Take the result for a passive answer if it is ready and nobody delivered it.
+
+        Retried until ``deadline``: a take whose commit was lost with the connection finds
+        the result delivered passively by itself and answers it again. After that, the
+        result goes out as a customer-service message.
+        """
+        try:
+            return retry_transient("passive", partial(self._take_passive_once, key), until=deadline)
+        except DatabaseUnavailable:
+            return None
+
+    def _take_passive_once(self, key: str) -> str | None:
         now = utcnow()
         with write_transaction(self.sessions) as session:
             message = _locked_message(session, key)
@@ -397,14 +462,28 @@ class Pipeline:
 
     def _run(self, request: PhotoRequest, run: _Run) -> None:
         started = time.monotonic()
+        # Our claim stays ours this long without a renewal (renewals need the database).
+        lease_end = started + self.lease.total_seconds()
         try:
-            result = self._process(request)
+            result = self._process(request, lease_end)
+        except DatabaseUnavailable as exc:
+            log.warning("photo run failed: database unavailable (%s)", describe(exc))
+            result = PhotoResult(replies.service_busy(), Outcome.ERROR, error_code="db_unavailable")
         except Exception:  # a bug must not leave the photo claimed forever
             log.exception("photo run failed unexpectedly")
             result = PhotoResult(replies.engine_error(), Outcome.ERROR, error_code="internal")
         latency_ms = round((time.monotonic() - started) * 1000)
         try:
-            stored = self._store_result(request, result, latency_ms)
+            stored = retry_transient(
+                "result",
+                partial(self._store_result, request, result, latency_ms),
+                until=max(lease_end, time.monotonic()),
+            )
+        except DatabaseUnavailable as exc:
+            # The lease lapses meanwhile: the first worker to reach the database runs the
+            # photo again, and that run's result is the one delivered.
+            log.warning("photo result not stored: database unavailable (%s)", describe(exc))
+            stored = "dropped"
         finally:
             run.done.set()
             with self._runs_lock:
@@ -426,9 +505,16 @@ class Pipeline:
         if stored == "free" and not someone_waits:
             self._deliver(request.key, force=True)
 
-    def _process(self, request: PhotoRequest) -> PhotoResult:
+    def _process(self, request: PhotoRequest, lease_end: float) -> PhotoResult:
+        """Download and read the photo; the WeChat calls may need the token store's database."""
         try:
-            data = self.media.download(request.media_id, request.pic_url)
+            data = retry_transient(
+                "token",
+                partial(self.media.download, request.media_id, request.pic_url),
+                until=lease_end,
+            )
+        except DatabaseUnavailable:
+            raise
         except Exception as exc:  # any download failure gets the same answer
             log.warning("photo download failed: %s errcode=%s", type(exc).__name__, _errcode(exc))
             return PhotoResult(
@@ -440,7 +526,11 @@ class Pipeline:
         size = len(data)
         try:
             decode_image(data, self.limits)  # typed ImageError before any engine sees it
-            result = self._ocr_pool.submit(self._recognize, data, request.kind).result()
+            result = retry_transient(
+                "token",
+                lambda: self._ocr_pool.submit(self._recognize, data, request.kind).result(),
+                until=lease_end,
+            )
         except ImageError as exc:
             return PhotoResult(
                 replies.bad_image(exc), Outcome.BAD_IMAGE, error_code=exc.code, image_bytes=size
@@ -530,7 +620,36 @@ class Pipeline:
         """Send a finished result as a customer-service message, at most one sender at a time.
 
         ``force`` skips the wait for ``next_attempt_at`` (used right after the run ends).
+        One try to take it: if the database fails, a later round of the scheduler job sends
+        it. Once sent, recording that is retried for as long as our delivery lease lasts.
         """
+        try:
+            taken = retry_transient("delivery", partial(self._take_delivery, key, force), until=0)
+        except DatabaseUnavailable:
+            return
+        if taken is None:
+            return
+        attempts, openid, text = taken
+        # Before the lease lapses, or another worker could send the message again.
+        lease_end = time.monotonic() + self.lease.total_seconds() * 0.8
+        try:
+            self.sender.send_text(openid, text)
+        except Exception as exc:  # every failure is recorded and retried or dropped
+            self._delivery_failed(key, attempts, exc, lease_end)
+            return
+        try:
+            retry_transient("delivery", partial(self._mark_sent, key), until=lease_end)
+        except DatabaseUnavailable as exc:
+            log.error(
+                "customer-service message sent but not recorded (database unavailable: %s); "
+                "it will be sent again",
+                describe(exc),
+            )
+            return
+        DELIVERIES.labels("sent").inc()
+
+    def _take_delivery(self, key: str, force: bool) -> tuple[int, str, str] | None:
+        """Under the row lock: take the delivery lease; (attempt, openid, text) or None."""
         now = utcnow()
         with write_transaction(self.sessions) as session:
             message = _locked_message(session, key)
@@ -546,17 +665,13 @@ class Pipeline:
                     and message.next_attempt_at > now
                 )
             ):
-                return
+                return None
             message.lease_until = now + self.lease
             message.worker = self.worker_id
             message.delivery_attempts += 1
-            attempts = message.delivery_attempts
-            openid, text = message.openid, message.reply_text
-        try:
-            self.sender.send_text(openid, text)
-        except Exception as exc:  # every failure is recorded and retried or dropped
-            self._delivery_failed(key, attempts, exc)
-            return
+            return message.delivery_attempts, message.openid, message.reply_text
+
+    def _mark_sent(self, key: str) -> None:
         with write_transaction(self.sessions) as session:
             session.execute(
                 update(Message)
@@ -570,9 +685,8 @@ class Pipeline:
                 )
             )
             set_usage_delivery(session, key, Delivery.CUSTOM)
-        DELIVERIES.labels("sent").inc()
 
-    def _delivery_failed(self, key: str, attempts: int, exc: Exception) -> None:
+    def _delivery_failed(self, key: str, attempts: int, exc: Exception, lease_end: float) -> None:
         errcode = _errcode(exc)
         give_up = errcode in PERMANENT_SEND_ERRCODES or attempts > len(DELIVERY_BACKOFF_S)
         DELIVERIES.labels("gave_up" if give_up else "retry").inc()
@@ -589,23 +703,50 @@ class Pipeline:
             values.update(state=MessageState.FAILED.value, reply_text=None)
         else:
             values["next_attempt_at"] = now + timedelta(seconds=DELIVERY_BACKOFF_S[attempts - 1])
-        with write_transaction(self.sessions) as session:
-            session.execute(update(Message).where(Message.msg_key == key).values(**values))
-            if give_up:
-                set_usage_delivery(session, key, Delivery.FAILED)
+
+        def record() -> None:
+            with write_transaction(self.sessions) as session:
+                session.execute(update(Message).where(Message.msg_key == key).values(**values))
+                if give_up:
+                    set_usage_delivery(session, key, Delivery.FAILED)
+
+        # If that fails too, the lease lapses and a later round tries the send again.
+        with suppress(DatabaseUnavailable):
+            retry_transient("delivery", record, until=lease_end)
 
     # ------------------------------------------------------------ the scheduler job
 
     def resume(self) -> None:
-        """Renew our claims, send due results, run again photos of dead workers, tidy up."""
+        """Claim photos the database refused, renew our claims, send due results, run again
+        photos of dead workers, tidy up. One try each: the next round is the retry."""
+        self._claim_unclaimed()
+        self._record_unrecorded_usage()
+        try:
+            due, stale = retry_transient("resume", self._resume_scan, until=0)
+        except DatabaseUnavailable:
+            return
+        for key in due:
+            self._io_pool.submit(self._deliver, key)
+        for key in stale:
+            self._take_over(key)
+
+    def _resume_scan(self) -> tuple[list[str], list[str]]:
+        """Renew our claims and tidy up; (results due for delivery, photos of dead workers)."""
         now = utcnow()
         with self._runs_lock:
             running = list(self._runs)
         with write_transaction(self.sessions) as session:
             if running:
+                # Claims only: a run may store its result (state DONE) between the snapshot
+                # above and this UPDATE, and a lease on a stored result would stop its
+                # delivery for a whole lease ("a send is under way").
                 session.execute(
                     update(Message)
-                    .where(Message.msg_key.in_(running), Message.worker == self.worker_id)
+                    .where(
+                        Message.msg_key.in_(running),
+                        Message.worker == self.worker_id,
+                        Message.state.in_([MessageState.CLAIMED.value, MessageState.RUNNING.value]),
+                    )
                     .values(lease_until=now + self.lease)
                 )
             due = [m.msg_key for m in pending_deliveries(session, now=now, limit=50)]
@@ -621,32 +762,122 @@ class Pipeline:
                 .values(reply_text=None)
             )
             session.execute(delete(Message).where(Message.created_at < now - MESSAGE_KEPT))
-        for key in due:
-            self._io_pool.submit(self._deliver, key)
-        for key in stale:
-            self._take_over(key)
+        return due, stale
 
     def _take_over(self, key: str) -> None:
         """Run a photo again whose worker died (its lease ran out)."""
+        try:
+            request = retry_transient("resume", partial(self._claim_stale, key), until=0)
+        except DatabaseUnavailable:
+            return
+        if request is not None:
+            log.info("resuming a photo whose worker stopped")
+            self._start(request, waiting=False)
+
+    def _claim_stale(self, key: str) -> PhotoRequest | None:
         now = utcnow()
         with write_transaction(self.sessions) as session:
             message = _locked_message(session, key)
             if message is None or message.lease_until is None or message.lease_until >= now:
-                return
+                return None
             if message.state not in (MessageState.CLAIMED, MessageState.RUNNING):
-                return
+                return None
             message.worker = self.worker_id
             message.lease_until = now + self.lease
             message.state = MessageState.RUNNING.value
-            request = PhotoRequest(
+            return PhotoRequest(
                 key=key,
                 openid=message.openid,
                 media_id=message.media_id or "",
                 pic_url="",
                 kind=Kind(message.kind_asked or Kind.AUTO.value),
             )
-        log.info("resuming a photo whose worker stopped")
-        self._start(request, waiting=False)
+
+    # ------------------------------------------------------------ while the database is down
+
+    def _hold_unclaimed(self, request: PhotoRequest, deadline: float, exc: Exception) -> None:
+        """Keep a photo the database refused to claim, for :meth:`_claim_unclaimed`."""
+        started = deadline - self.config.pipeline.passive_budget_s
+        held = _Unclaimed(request, give_up_at=started + WECHAT_RETRY_WINDOW_S)
+        with self._waiting_lock:
+            # A WeChat retry of a photo already kept changes nothing.
+            self._unclaimed.setdefault(request.key, held)
+        log.warning("photo not claimed yet: database unavailable (%s)", describe(exc))
+
+    def _claim_unclaimed(self) -> None:
+        """Claim the photos kept while the database was down, or give up those out of time."""
+        with self._waiting_lock:
+            waiting = list(self._unclaimed.values())
+        database_down = False
+        for held in waiting:
+            request = held.request
+            outcome: tuple[bool, str | None] | None = None
+            if not database_down:
+                try:
+                    outcome = retry_transient("claim", partial(self._claim, request), until=0)
+                except DatabaseUnavailable:
+                    database_down = True  # no use trying the others in this round
+            if outcome is None and time.monotonic() < held.give_up_at:
+                continue
+            with self._waiting_lock:
+                self._unclaimed.pop(request.key, None)
+            if outcome is None:
+                self._io_pool.submit(self._tell_busy, request)
+                continue
+            claimed, limited_reply = outcome
+            if limited_reply is not None:
+                self._io_pool.submit(self._send_best_effort, request.openid, limited_reply)
+            elif claimed:
+                self._start(request, waiting=False)
+            # Else another worker (which got a WeChat retry of it) claimed it: theirs.
+
+    def _tell_busy(self, request: PhotoRequest) -> None:
+        """The database stayed unavailable past WeChat's retry window: say so, once."""
+        log.warning("photo given up: the database stayed unavailable past WeChat's retry window")
+        PHOTO_OUTCOMES.labels(Outcome.ERROR.value).inc()
+        sent = self._send_best_effort(request.openid, replies.service_busy())
+        row = _GivenUp(request, Delivery.CUSTOM if sent else Delivery.FAILED, utcnow())
+        with self._waiting_lock:
+            if len(self._unrecorded_usage) >= MAX_UNRECORDED_USAGE:
+                log.error("usage row dropped: too many waiting for the database")
+                return
+            self._unrecorded_usage.append(row)
+
+    def _send_best_effort(self, openid: str, text: str) -> bool:
+        try:
+            self.sender.send_text(openid, text)
+        except Exception as exc:  # nothing is kept to send again: say what happened
+            log.warning(
+                "customer-service message failed: %s errcode=%s", type(exc).__name__, _errcode(exc)
+            )
+            return False
+        return True
+
+    def _record_unrecorded_usage(self) -> None:
+        """Write the usage rows of photos given up while the database was down."""
+        with self._waiting_lock:
+            rows, self._unrecorded_usage = self._unrecorded_usage, []
+        if not rows:
+            return
+
+        def write() -> None:
+            with write_transaction(self.sessions) as session:
+                for row in rows:
+                    record_usage(
+                        session,
+                        openid=row.request.openid,
+                        outcome=Outcome.ERROR,
+                        kind_asked=row.request.kind.value,
+                        error_code="db_unavailable",
+                        delivery=row.delivery,
+                        now=row.at,
+                    )
+
+        try:
+            retry_transient("usage", write, until=0)
+        except DatabaseUnavailable:
+            with self._waiting_lock:
+                self._unrecorded_usage[:0] = rows
 
     def pending_count(self) -> int:
         """Results waiting for delivery (for /healthz)."""

@@ -3,7 +3,9 @@
 ``/healthz`` only says the process answers (a restart would not help otherwise). A load
 balancer or orchestrator should send WeChat's pushes only to a process that is ready:
 one that started before ``wxocr db upgrade`` ran, or whose database is down, or whose
-OCR models cannot load, would answer every photo with an apology.
+OCR models cannot load, would answer every photo with an apology. While the database is
+down ``/readyz`` says why (the error's type and SQLSTATE) and, when requests have been
+failing meanwhile, for how long; it turns ready again by itself when the database is back.
 
 The local OCR model is loaded once in the background when serving starts (the first
 photo then does not pay for it); until that finished ``/readyz`` says "loading".
@@ -24,6 +26,7 @@ from sqlalchemy import Engine, text
 
 from bot.config import Config
 from bot.db import current_revision, head_revision
+from bot.db_retry import DATABASE_HEALTH, describe
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +104,11 @@ class Readiness:
                 connection.execute(text("SELECT 1"))
             current = current_revision(self.db)
         except Exception as exc:  # any database failure means "not ready", not a 500
-            result["database"] = f"unreachable ({type(exc).__name__})"
+            # Type and SQLSTATE only: the driver's message may quote the statement.
+            result["database"] = f"unreachable ({describe(exc)})"
+            outage = DATABASE_HEALTH.outage()
+            if outage is not None:
+                result["database"] += f"; requests failing: {outage}"
             result["migrations"] = "unknown"
             return result
         head = head_revision()

@@ -109,6 +109,11 @@ def engine_error() -> str:
     return "抱歉，识别服务暂时不可用，请稍后再发一次照片"
 
 
+def service_busy() -> str:
+    """The database stayed unavailable: the message was not handled, and must be sent again."""
+    return "抱歉，服务暂时繁忙，刚才的消息没能处理，请稍后再发一次"
+
+
 def daily_limit(limit: int) -> str:
     return f"今天的识别次数已用完（每天 {limit} 次），请明天再来"
 

@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.app import Router, build_app
 from bot.config import Config
 from bot.db import create_db_engine, session_factory
+from bot.db_retry import describe
 from bot.engines import build_engine
 from bot.handlers import Handlers
 from bot.metrics import count_requests, make_metrics_app
@@ -92,7 +93,13 @@ def build_service(config: Config) -> Service:
         sandbox = SandboxApp.from_config(config)
 
     def health() -> dict[str, Any]:
-        return {"status": "ok", "pending_deliveries": pipeline.pending_count()}
+        # The process answers, database or not (/readyz tells about the database).
+        try:
+            pending: int | None = pipeline.pending_count()
+        except Exception as exc:
+            log.warning("healthz: pending deliveries not counted (%s)", describe(exc))
+            pending = None
+        return {"status": "ok", "pending_deliveries": pending}
 
     app = build_app(config, handlers.reply, sandbox=sandbox, health=health)
     app.mount("/admin", make_admin_app(config, sessions))

@@ -8,6 +8,11 @@ expired token make one token request.
 
 An APScheduler job (:class:`TokenRefresher`) refreshes ahead of expiry; a process that
 starts with a stored, still-valid token uses it.
+
+The database may be unavailable for a while: every read and write of the row is retried
+(bot/db_retry.py) for a few seconds; meanwhile the token this process last saw is used
+while it has not expired, and a token fetched from WeChat that cannot be stored is used
+from memory (the next refresh stores one).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import select
@@ -29,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.db import SessionFactory, insert_if_absent, write_transaction
+from bot.db_retry import DatabaseUnavailable, retry_transient
 from bot.metrics import TOKEN_REFRESHES
 from bot.models import AccessToken, utcnow
 from bot.wechat import (
@@ -44,9 +51,13 @@ from bot.wechat import (
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 # A token this close to its end is not handed out: a call could outlive it.
 EXPIRY_SAFETY_S = 60
 DEFAULT_REFRESH_MARGIN_S = 600
+# How long a read or write of the token row is retried when the database fails.
+DATABASE_WAIT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,10 @@ class TokenStore:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         holder: str | None = None,
+        fetch_without_database: bool = False,
     ) -> None:
+        """``fetch_without_database``: when the database is unavailable and this process
+        has no token, ask WeChat directly (safe with ``stable_token`` only)."""
         self.sessions = sessions
         self.fetcher = fetcher
         self.app_id = app_id
@@ -107,6 +121,7 @@ class TokenStore:
         self.clock = clock
         self.sleep = sleep
         self.holder = holder or default_holder()
+        self.fetch_without_database = fetch_without_database
         self._cached: StoredToken | None = None
         # The stored token when this store took the lease: a different one by the time
         # ours arrives means someone else refreshed meanwhile.
@@ -130,16 +145,32 @@ class TokenStore:
 
     def current(self) -> StoredToken | None:
         """The stored token, valid or not, without fetching."""
+        return self._with_database(self._read_stored)
+
+    def _read_stored(self) -> StoredToken | None:
         with self.sessions() as session:
             row = session.get(AccessToken, self.app_id)
             return _stored(row) if row is not None else None
+
+    def _with_database(self, work: Callable[[], _T]) -> _T:
+        return retry_transient("token", work, until=time.monotonic() + DATABASE_WAIT_S)
 
     def ensure_valid(self) -> StoredToken:
         """A usable token: the cached or stored one, else a new one (fetched by one process)."""
         cached = self._cached
         if cached is not None and cached.usable(self.clock()):
             return cached
-        stored = self.current()
+        try:
+            stored = self.current()
+        except DatabaseUnavailable:
+            # A token near its end still works until it expires; WeChat says so if not.
+            if cached is not None and cached.seconds_left(self.clock()) > 0:
+                return cached
+            if not self.fetch_without_database:
+                raise
+            # stable_token hands out the current token without ending it: asking WeChat
+            # without the row's lease harms no other process.
+            return self._keep_in_memory(self.fetcher.fetch())
         if stored is not None and stored.usable(self.clock()):
             self._cached = stored
             return stored
@@ -152,6 +183,8 @@ class TokenStore:
         (fetched by this call or, meanwhile, by another process)."""
         before = self.current()
         if before is not None and before.seconds_left(self.clock()) >= self.refresh_margin_s:
+            # Kept in memory: this process's calls then need no database until it is due.
+            self._cached = before
             return False
         after = self._refresh(self._due_ahead_of_expiry)
         return before is None or after.refreshed_at != before.refreshed_at
@@ -174,7 +207,7 @@ class TokenStore:
             waited = 0.0
             pause = 0.05
             while True:
-                outcome = self._take_lease_or_read(due)
+                outcome = self._with_database(partial(self._take_lease_or_read, due))
                 if isinstance(outcome, StoredToken):
                     self._cached = outcome
                     return outcome
@@ -226,7 +259,18 @@ class TokenStore:
             self._release_after_failure(NO_ANSWER)
             raise
         TOKEN_REFRESHES.labels("ok").inc()
-        return self._store(fetched)
+        try:
+            return self._with_database(partial(self._store, fetched))
+        except DatabaseUnavailable:
+            # WeChat's new token may have ended the old one: use it from memory. Our lease
+            # on the row lapses, and the next refresh (of any process) stores a token.
+            log.warning("access token refreshed but not stored: database unavailable")
+            return self._keep_in_memory(fetched)
+
+    def _keep_in_memory(self, fetched: FetchedToken) -> StoredToken:
+        expires_at = self.clock() + timedelta(seconds=fetched.expires_in)
+        self._cached = StoredToken(self.app_id, fetched.token, expires_at, None)
+        return self._cached
 
     def _store(self, fetched: FetchedToken) -> StoredToken:
         with write_transaction(self.sessions) as session:
@@ -260,6 +304,12 @@ class TokenStore:
 
     def _release_after_failure(self, errcode: int) -> None:
         TOKEN_REFRESHES.labels("failed").inc()
+        try:
+            self._with_database(partial(self._record_failure, errcode))
+        except DatabaseUnavailable:
+            log.warning("failed token refresh not recorded: database unavailable")
+
+    def _record_failure(self, errcode: int) -> None:
         with write_transaction(self.sessions) as session:
             row = self._locked_row(session)
             if row.lease_holder == self.holder:
@@ -294,6 +344,7 @@ def build_token_store(
         config.app_id,
         refresh_margin_s=config.wechat.token_refresh_margin_s,
         lease_s=lease_s,
+        fetch_without_database=config.wechat.token_mode == "stable",  # noqa: S105 (a mode)
     )
 
 

@@ -27,11 +27,22 @@ stop_cluster() {
 trap stop_cluster EXIT
 
 "${as_owner[@]}" "$pg_bin/initdb" -D "$work/data" -A trust -U wxocr --no-sync -E UTF8 >"$work/initdb.log"
-"${as_owner[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-  start >/dev/null
+server_options="-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+
+# The tests of a database outage (tests/test_db_outage.py) stop, start and restart this
+# cluster: `$WXOCR_TEST_PG_CTL stop|start|restart [pg_ctl options]` runs pg_ctl as the
+# cluster's owner, on its data directory, with the options it was started with.
+cat >"$work/pg-ctl" <<SCRIPT
+#!/usr/bin/env bash
+set -euo pipefail
+action=\$1; shift
+exec ${as_owner[*]} "$pg_bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "$server_options" "\$action" "\$@"
+SCRIPT
+chmod 755 "$work/pg-ctl"
+"$work/pg-ctl" start >/dev/null
 "$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U wxocr wxocr_test
 
 export WXOCR_TEST_DATABASE_URL="postgresql+psycopg://wxocr@127.0.0.1:$port/wxocr_test"
+export WXOCR_TEST_PG_CTL="$work/pg-ctl" WXOCR_TEST_PGDATA="$work/data"
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port for: $*"
 "$@"
