@@ -224,8 +224,20 @@ DIGIT_CONFUSIONS: dict[str, str] = {
 }
 
 EXPIRY = re.compile(r"(?<!\d)(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
+# Year first, as some Chinese cards print it: "有效期限 2024/12", "2024-12", "2024年12月".
+YEAR_FIRST_EXPIRY = re.compile(r"(?<!\d)(20\d{2})\s*[/／\-年]\s*(0[1-9]|1[0-2])(?![\d/-])")
+# Two digits each side under a "年/月" (YEAR/MONTH) label: year first.
+YEAR_MONTH_EXPIRY = re.compile(r"(?<!\d)(\d{2})\s*[/／\\]\s*(0[1-9]|1[0-2])(?!\d)")
+YEAR_MONTH_LABELS = ("年/月", "YEAR/MONTH", "YY/MM")
 # The same with a stray character glued in front ("105/31"), a last resort.
 LOOSE_EXPIRY = re.compile(r"(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
+# The slash read as a 1 or a 7 ("06127" for 06/27), another last resort.
+SLASH_MISREAD_EXPIRY = re.compile(r"(?<![\dA-Za-z])(0[1-9]|1[0-2])[17Il|](\d{2})(?!\d)")
+# Labels of the issue date printed beside the expiry on some cards (VALID FROM 06/17).
+FROM_LABELS = ("FROM", "MEMBERSINCE", "起始", "生效")
+# Expiry years further ahead than this are misreadings (cards run 3-10 years).
+MAX_YEARS_AHEAD = 20
+FIRST_CARD_YEAR = 2000
 _DIGITISH = "0-9" + re.escape("".join(LOOKALIKES))
 _DIGIT_RUN = re.compile(f"[{_DIGITISH}](?:[{_DIGITISH} ]*[{_DIGITISH}])?")
 
@@ -265,7 +277,8 @@ def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]
     Spaces inside a run are the card's own group spacing and do not split it; a word
     that is mostly letters (VALID, CITIC) does.
     """
-    text = EXPIRY.sub("#", unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text)
+    text = EXPIRY.sub("#", YEAR_FIRST_EXPIRY.sub("#", text))
     pieces: list[tuple[str, tuple[int, ...], tuple[str, ...]]] = []
     for match in _DIGIT_RUN.finditer(text):
         digits = ""
@@ -285,19 +298,73 @@ def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]
     return pieces
 
 
+def _plausible_year(year: int) -> bool:
+    return FIRST_CARD_YEAR <= year <= dt.date.today().year + MAX_YEARS_AHEAD
+
+
+def _dates(texts: Sequence[str], loose: bool) -> list[tuple[str, str]]:
+    """(YY, MM) of every date of a plausible year printed in ``texts``."""
+    year_month = any(label in _squeeze(text) for text in texts for label in YEAR_MONTH_LABELS)
+    found: list[tuple[str, str]] = []
+    for text in texts:
+        matches: list[tuple[str, str]] = []  # (year, month)
+        if loose:
+            for pattern in (LOOSE_EXPIRY, SLASH_MISREAD_EXPIRY):
+                matches += [(m.group(2), m.group(1)) for m in pattern.finditer(text)]
+        else:
+            matches += [(m.group(1), m.group(2)) for m in YEAR_FIRST_EXPIRY.finditer(text)]
+            rest = YEAR_FIRST_EXPIRY.sub("#", text)
+            if year_month:
+                matches += [(m.group(1), m.group(2)) for m in YEAR_MONTH_EXPIRY.finditer(rest)]
+            else:
+                matches += [(m.group(2), m.group(1)) for m in EXPIRY.finditer(rest)]
+        for year, month in matches:
+            full = int(year) if len(year) == 4 else 2000 + int(year)
+            if _plausible_year(full):
+                found.append((f"{full % 100:02d}", month))
+    return found
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """The valid-thru date read, and whether it may be the issue date instead."""
+
+    date: str | None  # MM/YY
+    uncertain: bool = False
+
+
+def read_expiry(texts: Sequence[str]) -> Expiry:
+    """The latest plausible date printed: a card showing VALID FROM too shows it earlier.
+
+    When the card prints an issue date and only one date was read, that date may be
+    either one: then the last-resort readings (a slash read as 1) are pooled, since the
+    expiry is the later of the two, and the answer is marked uncertain if still alone.
+    """
+    normalised = [unicodedata.normalize("NFKC", text) for text in texts]
+    # A date read together with its FROM label (and no THRU) is the issue date; a FROM
+    # label read alone leaves its date somewhere among the others.
+    issued = [text for text in normalised if _labels_issue_date(text) and "THRU" not in text]
+    issue_date = any(not _dates([text], loose=True) for text in issued)
+    normalised = [text for text in normalised if text not in issued]
+    strict = set(_dates(normalised, loose=False))
+    if strict and not (issue_date and len(strict) < 2):
+        year, month = max(strict)
+        return Expiry(f"{month}/{year}")
+    pooled = strict | set(_dates(normalised, loose=True))
+    if not pooled:
+        return Expiry(None)
+    year, month = max(pooled)
+    return Expiry(f"{month}/{year}", uncertain=issue_date and len(pooled) < 2)
+
+
+def _labels_issue_date(text: str) -> bool:
+    squeezed = _squeeze(text)
+    return any(label in squeezed for label in FROM_LABELS)
+
+
 def find_expiry(texts: Sequence[str]) -> str | None:
     """``MM/YY`` of the latest expiry-looking date printed (cards may also show VALID FROM)."""
-    normalised = [unicodedata.normalize("NFKC", text) for text in texts]
-    for pattern in (EXPIRY, LOOSE_EXPIRY):
-        found = [
-            (match.group(2)[-2:], match.group(1))
-            for text in normalised
-            for match in pattern.finditer(text)
-        ]
-        if found:
-            year, month = max(found)
-            return f"{month}/{year}"
-    return None
+    return read_expiry(texts).date
 
 
 # --- Candidates -------------------------------------------------------------------------
@@ -342,6 +409,34 @@ def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
 
 def _plausible_length(candidate: Candidate) -> bool:
     return MIN_LENGTH <= len(candidate.number) <= MAX_LENGTH
+
+
+# Lengths each card network issues (ISO/IEC 7812 as the networks apply it); a reading
+# of another length is not that network's number, whatever the issuer table says.
+NETWORK_LENGTHS: dict[str, tuple[int, ...]] = {
+    "UnionPay": (16, 17, 18, 19),
+    "Visa": (13, 16, 19),
+    "Mastercard": (16,),
+    "JCB": (16, 17, 18, 19),
+    "AmEx": (15,),
+}
+
+
+def refusal(number: str, info: BinInfo | None) -> str | None:
+    """Why ``number`` cannot be a card number (None when it can).
+
+    Luhn passes one wrong reading in ten, so on its own it vouches for nothing; what
+    the number's prefix says about its network must fit as well.
+    """
+    if number.startswith("0"):
+        return "leading_zero"  # no network issues numbers starting with 0
+    if info is None:
+        return "unknown_network"
+    if len(number) not in NETWORK_LENGTHS[info.network]:
+        return "length_mismatch"
+    if not info.bank and not luhn_ok(number):
+        return "unverified"  # neither a known issuer nor the checksum vouches for it
+    return None
 
 
 def looks_like_id_number(number: str) -> bool:
@@ -467,7 +562,10 @@ def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
 
 
 def _acceptable(scored: Scored) -> bool:
-    return scored.issuer or not looks_like_id_number(scored.candidate.number)
+    number = scored.candidate.number
+    if refusal(number, scored.info) is not None:
+        return False
+    return scored.issuer or not looks_like_id_number(number)
 
 
 def _unambiguous_fix(fixes: Sequence[Scored]) -> Scored | None:
@@ -595,6 +693,11 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
     return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
 
 
+def _later(first: str, second: str) -> bool:
+    """``first`` (MM/YY) is a later month than ``second``."""
+    return (first[3:], first[:2]) > (second[3:], second[:2])
+
+
 # --- The extractor ----------------------------------------------------------------------
 
 # The engine's "second look": called with some of the very TextBox objects given to
@@ -612,13 +715,11 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
     best = choose_number([boxes])
     if reread is not None and (best is None or not best.clean):
         best = _second_look(boxes, best, reread)
+    texts = [box.text for box in boxes]
     if best is None:
-        raise NoCardFound("no bank card number in the photo")
+        return _without_number(texts)
     number, info = best.candidate.number, best.info
     luhn = luhn_ok(number)
-    if not luhn and (info is None or not info.bank):
-        # Neither check vouches for these digits: better "unreadable" than a made-up number.
-        raise NoCardFound("no plausible bank card number in the photo")
     fields = {"number": number}
     checks = {"luhn": luhn, "bin": bool(info and info.bank)}
     warnings = []
@@ -628,7 +729,6 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         warnings.append("number_corrected")
     if info is None or not info.bank:
         warnings.append("unknown_bin")
-    texts = [box.text for box in boxes]
     printed = printed_bank(texts)
     if info is not None and info.bank:
         fields["bank"] = info.bank
@@ -637,11 +737,34 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
             warnings.append("bank_mismatch")
     elif printed is not None:
         fields["bank"] = printed
-    expiry = find_expiry(texts)
-    if expiry is None and reread is not None:
-        expiry = _expiry_second_look(boxes, best, reread)
-    if expiry is not None:
-        fields["valid_thru"] = expiry
+    expiry = read_expiry(texts)
+    if (expiry.date is None or expiry.uncertain) and reread is not None:
+        again = _expiry_second_look(boxes, best, reread)
+        if again is not None and (expiry.date is None or _later(again, expiry.date)):
+            expiry = Expiry(again)
+    if expiry.date is not None:
+        fields["valid_thru"] = expiry.date
+    if expiry.uncertain:
+        warnings.append("valid_thru_uncertain")
     if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE:
         warnings.append("low_confidence")
     return CardResult(kind="bankcard", fields=fields, checks=checks, warnings=warnings)
+
+
+def _without_number(texts: Sequence[str]) -> CardResult:
+    """A bank card whose number could not be read as a valid one: ask for a retake.
+
+    Only a card that names its bank is taken for a bank card; without that (and without
+    a number) nothing says this is a card at all.
+    """
+    bank = printed_bank(texts)
+    if bank is None:
+        raise NoCardFound("no plausible bank card number in the photo")
+    fields = {"bank": bank}
+    expiry = read_expiry(texts)
+    warnings = ["number_unreadable"]
+    if expiry.date is not None:
+        fields["valid_thru"] = expiry.date
+    if expiry.uncertain:
+        warnings.append("valid_thru_uncertain")
+    return CardResult(kind="bankcard", fields=fields, warnings=warnings)

@@ -255,7 +255,6 @@ def test_printed_bank_answers_when_the_bin_is_unknown() -> None:
     "texts",
     [
         [],
-        ["中国农业银行", "借记卡", "银联"],
         ["客服热线 13812345678", "10/29", "95599"],
         ["1234567890123456789"],  # long, but neither Luhn nor any known prefix
     ],
@@ -264,6 +263,17 @@ def test_no_plausible_number_is_no_card_found(texts: list[str]) -> None:
     boxes = [box(text, 40, 60 * i) for i, text in enumerate(texts)]
     with pytest.raises(NoCardFound):
         extract_bankcard(boxes)
+
+
+def test_a_card_naming_its_bank_without_a_valid_number_asks_for_a_retake() -> None:
+    # Was "no card found" although the card was plainly there (bank, 借记卡, 银联).
+    result = extract_bankcard(
+        [box(t, 40, 60 * i) for i, t in enumerate(["中国农业银行", "借记卡"])]
+    )
+    assert result.kind == "bankcard"
+    assert "number" not in result.fields
+    assert result.fields["bank"] == "中国农业银行"
+    assert result.warnings == ["number_unreadable"]
 
 
 def test_an_id_card_number_is_not_taken_for_a_card_number() -> None:
@@ -279,11 +289,14 @@ def test_an_id_card_number_is_not_taken_for_a_card_number() -> None:
         extract_bankcard(boxes)
 
 
-def test_a_failing_number_without_a_known_issuer_is_no_card_found() -> None:
+def test_a_failing_number_without_a_known_issuer_is_not_an_answer() -> None:
     number = with_check_digit("629999876543210")
     misread = number[:-1] + str((int(number[-1]) + 1) % 10)
-    with pytest.raises(NoCardFound):
-        extract_bankcard(card_boxes([misread[:8], misread[8:]]))
+    result = extract_bankcard(card_boxes([misread[:8], misread[8:]]))
+    assert "number" not in result.fields
+    assert "number_unreadable" in result.warnings
+    with pytest.raises(NoCardFound):  # and with no bank named, nothing says it is a card
+        extract_bankcard(card_boxes([misread[:8], misread[8:]])[2:])
 
 
 def test_digit_pieces_keep_group_spacing_and_drop_dates_and_words() -> None:
