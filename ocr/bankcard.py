@@ -343,7 +343,7 @@ def read_expiry(texts: Sequence[str]) -> Expiry:
     normalised = [unicodedata.normalize("NFKC", text) for text in texts]
     # A date read together with its FROM label (and no THRU) is the issue date; a FROM
     # label read alone leaves its date somewhere among the others.
-    issued = [text for text in normalised if _labels_issue_date(text) and "THRU" not in text]
+    issued = [text for text in normalised if _issue_date_only(text)]
     issue_date = any(not _dates([text], loose=True) for text in issued)
     normalised = [text for text in normalised if text not in issued]
     strict = set(_dates(normalised, loose=False))
@@ -360,6 +360,10 @@ def read_expiry(texts: Sequence[str]) -> Expiry:
 def _labels_issue_date(text: str) -> bool:
     squeezed = _squeeze(text)
     return any(label in squeezed for label in FROM_LABELS)
+
+
+def _issue_date_only(text: str) -> bool:
+    return _labels_issue_date(text) and "THRU" not in _squeeze(text)
 
 
 def find_expiry(texts: Sequence[str]) -> str | None:
@@ -684,9 +688,12 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
     ][:MAX_EXPIRY_REREADS]
     if not asked:
         return None
+    # A box that any reading shows labelled VALID FROM holds the issue date, however
+    # its other readings garble the label.
     votes = Counter(
         expiry
         for answers in reread(asked)
+        if not any(_issue_date_only(text) for text, _ in answers)
         for text, _ in answers
         if (expiry := find_expiry([text])) is not None
     )

@@ -433,7 +433,7 @@ def test_real_ocr_reads_the_committed_bank_cards(
     for page, expected in read_fixtures:
         with contextlib.suppress(NoCardFound):
             result = extract_bankcard(page.boxes, reread=second_look(reader, page))
-            correct += result.fields["number"] == expected["number"]
+            correct += result.fields.get("number") == expected["number"]
     assert correct / len(read_fixtures) >= 0.9
 
 
@@ -471,6 +471,6 @@ def test_real_second_look_recovers_a_damaged_first_reading(
         tried += 1
         with contextlib.suppress(NoCardFound):
             result = extract_bankcard(spoilt, reread=second_look(reader, page))
-            recovered += result.fields["number"] == expected["number"]
+            recovered += result.fields.get("number") == expected["number"]
     assert tried >= 3
     assert recovered == tried
