@@ -46,6 +46,8 @@ CORRECTION_COST = {
     "digit": 30.0,
     "drop": 30.0,
     "merge": 5.0,
+    "hint": 6.0,
+    "hint_stray": 12.0,
 }
 AMBIGUITY_MARGIN = 8.0
 # Corrections are tried on this many of the best raw readings (bounds the work).
@@ -178,7 +180,19 @@ def printed_bank(texts: Iterable[str]) -> str | None:
         found.discard("中国银行")
     if "中国工商银行" in found:
         found.discard("兴业银行")
+    if not found:
+        # City and rural banks beyond the table print their name the same way.
+        found = {name for text in texts if (name := _own_bank_name(text)) is not None}
     return found.pop() if len(found) == 1 else None
+
+
+# A whole box reading "<2-8 Chinese characters>银行" names an issuer (盛京银行).
+BANK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,8}银行$")
+
+
+def _own_bank_name(text: str) -> str | None:
+    squeezed = _squeeze(text)
+    return squeezed if BANK_NAME.match(squeezed) else None
 
 
 # --- Text normalisation ------------------------------------------------------------------
@@ -491,11 +505,53 @@ def _edits(candidate: Candidate) -> Iterator[tuple[str, str]]:
         yield number[:at] + number[at + 1 :], kind
 
 
+def correction_cost(correction: str) -> float:
+    """The cost of a correction, or of a chain of them ("hint+gap")."""
+    return sum(CORRECTION_COST[kind] for kind in correction.split("+")) if correction else 0.0
+
+
 def _corrected(candidate: Candidate) -> Iterator[Candidate]:
     """Single-character edits that give a plausible length and pass Luhn."""
     for number, kind in _edits(candidate):
         if MIN_LENGTH <= len(number) <= MAX_LENGTH and luhn_ok(number):
-            yield replace(candidate, number=number, correction=kind)
+            chain = f"{candidate.correction}+{kind}" if candidate.correction else kind
+            yield replace(candidate, number=number, correction=chain)
+
+
+# Embossed cards print the number's first four digits again, small, under it.
+HINT_DIGITS = 4
+HINT_HEIGHT = 0.8  # at most this share of the number's height
+
+
+def _prefix_hints(lines: Sequence[Sequence[Piece]], tallest: float) -> set[str]:
+    """Four digits alone on their line, printed smaller than the number."""
+    return {
+        line[0].digits
+        for line in lines
+        if len(line) == 1
+        and len(line[0].digits) == HINT_DIGITS
+        and line[0].height < HINT_HEIGHT * tallest
+    }
+
+
+def _hinted(candidate: Candidate, hints: Iterable[str]) -> Iterator[Candidate]:
+    """The candidate with its first group replaced by a printed hint (and with a stray
+    digit in front dropped, or a first digit lost restored): the big embossed digits
+    are the ones misread."""
+    number = candidate.number
+    for hint in hints:
+        if candidate.window or number.startswith(hint):
+            continue
+        options = [(hint + number[HINT_DIGITS:], "hint")]
+        options.append((hint + number[HINT_DIGITS + 1 :], "hint_stray"))
+        options += [
+            (hint[:lost] + number, "hint")
+            for lost in range(1, HINT_DIGITS)
+            if number.startswith(hint[lost:])
+        ]
+        for hinted, kind in options:
+            if MIN_LENGTH - 1 <= len(hinted) <= MAX_LENGTH + 1:
+                yield replace(candidate, number=hinted, correction=kind)
 
 
 @dataclass(frozen=True)
@@ -538,7 +594,7 @@ def _score(candidate: Candidate, tallest: float) -> Scored:
         score += 15
     if candidate.window:
         score -= 20
-    score -= CORRECTION_COST[candidate.correction] + 2 * candidate.letter_reads
+    score -= correction_cost(candidate.correction) + 2 * candidate.letter_reads
     pieces = candidate.pieces
     score += 10 * sum(p.score for p in pieces) / len(pieces)
     heights = [p.height for p in pieces]
@@ -619,8 +675,10 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
     """
     seeds: list[Candidate] = []
     heights: list[float] = []
+    first_lines: list[list[Piece]] = []
     for reading, boxes in enumerate(readings):
         lines = _pieces_by_line(boxes)
+        first_lines = first_lines or lines
         seeds += [replace(c, reading=reading) for line in lines for c in _line_candidates(line)]
         heights += [p.height for line in lines for p in line if len(p.digits) >= 3]
     if not seeds:
@@ -628,9 +686,15 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
     tallest = max(heights, default=1.0)
     scored = [s for c in seeds if _plausible_length(c) and _acceptable(s := _score(c, tallest))]
     best = max(scored, key=lambda s: s.score, default=None)
-    if best is None or not best.clean:
+    # Digits as read that pass Luhn are never traded for digits the engine chose: a
+    # correction passes Luhn too, and only one of the two can be the card's.
+    as_read = best is not None and not best.candidate.correction and luhn_ok(best.candidate.number)
+    if best is None or not (best.clean or as_read):
         ranked = sorted(seeds, key=lambda c: _score(c, tallest).score, reverse=True)
-        fixed = [f for c in ranked[:CORRECTION_SEEDS] for f in _corrected(c)]
+        top = ranked[:CORRECTION_SEEDS]
+        hinted = [h for c in top for h in _hinted(c, _prefix_hints(first_lines, tallest))]
+        fixed = [h for h in hinted if _plausible_length(h) and luhn_ok(h.number)]
+        fixed += [f for c in top + hinted for f in _corrected(c)]
         fixed += [m for m in _merged(seeds) if luhn_ok(m.number)]
         fixes = [s for f in fixed if _acceptable(s := _score(f, tallest))]
         fix = _unambiguous_fix(fixes)
@@ -736,6 +800,8 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         warnings.append("number_corrected")
     if info is None or not info.bank:
         warnings.append("unknown_bin")
+    elif len(number) not in info.lengths:
+        warnings.append("length_unusual")  # the network issues it, this issuer did not
     printed = printed_bank(texts)
     if info is not None and info.bank:
         fields["bank"] = info.bank
