@@ -614,3 +614,19 @@ def test_real_number_line_read_upside_down_is_turned_and_read_again(
     assert choose_number([spoilt]) is None  # the first reading alone holds no number
     result = extract_bankcard(spoilt, detect_second_look(view, spoilt, reader.read_lines))
     assert result.fields.get("number") == expected["number"]
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        ["1" + CMB_16[:4], CMB_16[4:8], CMB_16[8:12], CMB_16[12:]],  # a stray digit glued on
+        ["7", CMB_16[:4], CMB_16[4:8], CMB_16[8:12], CMB_16[12:]],  # a stray digit box
+        [CMB_16[:2], CMB_16[2:4], CMB_16[4:8], CMB_16[8:10], CMB_16[10:12], CMB_16[12:]],
+    ],
+    ids=["stray-digit-glued", "stray-digit-box", "groups-split-in-two"],
+)
+def test_a_readable_number_is_not_lost_to_a_stray_digit_or_a_split_group(
+    groups: list[str],
+) -> None:
+    result = extract_bankcard(card_boxes(groups))
+    assert result.fields["number"] == CMB_16
