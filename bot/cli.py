@@ -169,8 +169,8 @@ def eval_command(
                 wrong = "; ".join(f"{k}: {e!r} -> {g!r}" for k, (e, g) in outcome.wrong.items())
             else:
                 wrong = ", ".join(outcome.wrong)
-            silent = ", ".join(sorted(outcome.silent))
-            bad.add_row(outcome.sample.name, wrong, silent, outcome.error or "")
+            unwarned = ", ".join(sorted(outcome.silent))
+            bad.add_row(outcome.sample.name, wrong, unwarned, outcome.error or "")
         console.print(bad)
 
 

@@ -124,7 +124,11 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_silent_errors_count_wrong_values_returned_without_any_warning(tmp_path: Path) -> None:
-    number = {"kind": "bankcard", "mode": "photo", "expected": {"number": "6222021234567890"}}
+    number: dict[str, object] = {
+        "kind": "bankcard",
+        "mode": "photo",
+        "expected": {"number": "6222021234567890"},
+    }
     for name, image in (("a", b"A"), ("b", b"B"), ("c", b"C"), ("d", b"D"), ("e", b"E")):
         write_sample(tmp_path, name, image, number)
     wrong = "6222021234567809"
