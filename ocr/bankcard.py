@@ -186,7 +186,7 @@ def printed_bank(texts: Iterable[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-# A whole box reading "<2-8 Chinese characters>银行" names an issuer (盛京银行).
+# A whole box reading "<2-8 Chinese characters>银行" names an issuer (长沙银行, 温州银行).
 BANK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,8}银行$")
 
 

@@ -398,6 +398,12 @@ def test_the_small_first_group_under_an_embossed_number_puts_a_misread_one_right
     assert "number_corrected" in result.warnings  # digits the engine chose say so
 
 
+def test_a_bank_beyond_the_table_is_named_as_printed() -> None:
+    assert printed_bank(["长沙银行", "银联"]) == "长沙银行"
+    assert printed_bank(["温州银行", "长沙银行"]) is None  # two names: neither is sure
+    assert printed_bank(["卡联合银行卡联合"]) is None  # a name is a whole box
+
+
 def test_printed_bank_prefers_the_specific_name() -> None:
     assert printed_bank(["AGRICULTURAL BANK OF CHINA"]) == "中国农业银行"
     assert printed_bank(["INDUSTRIAL AND COMMERCIAL BANK OF CHINA"]) == "中国工商银行"
