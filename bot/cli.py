@@ -144,24 +144,33 @@ def eval_command(
         print(json.dumps(report.as_json(), ensure_ascii=False))
         return
     table = Table(title=f"{directory}: {len(report.outcomes)} samples")
-    for column in ("field", "correct", "total", "exact match"):
+    # silent: wrong values returned with no warning at all (what users are hurt by).
+    for column in ("field", "correct", "total", "exact match", "silent"):
         table.add_column(column, justify="left" if column == "field" else "right")
     for name, score in sorted(report.fields.items()):
-        table.add_row(name, str(score.correct), str(score.total), f"{score.rate:.1%}")
+        silent = report.silent.get(name, 0)
+        table.add_row(
+            name,
+            str(score.correct),
+            str(score.total),
+            f"{score.rate:.1%}",
+            f"[red]{silent}[/red]" if silent else "0",
+        )
     console.print(table)
     latency = report.latency_ms()
     console.print(f"latency per image: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms")
     worst = report.worst()
     if worst:
         bad = Table(title="worst samples")
-        for column in ("sample", "wrong fields", "error"):
+        for column in ("sample", "wrong fields", "silent", "error"):
             bad.add_column(column)
         for outcome in worst:
             if reveal:
                 wrong = "; ".join(f"{k}: {e!r} -> {g!r}" for k, (e, g) in outcome.wrong.items())
             else:
                 wrong = ", ".join(outcome.wrong)
-            bad.add_row(outcome.sample.name, wrong, outcome.error or "")
+            unwarned = ", ".join(sorted(outcome.silent))
+            bad.add_row(outcome.sample.name, wrong, unwarned, outcome.error or "")
         console.print(bad)
 
 

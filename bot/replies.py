@@ -50,6 +50,16 @@ _CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
     "bin": ("发卡行已识别", "发卡行未知"),
 }
 
+# Warnings that take back what a passed check would claim: the check passed on digits
+# the engine chose, not on digits it read.
+_CHOSEN_BY_ENGINE = {"number_corrected": "luhn"}
+# What a warning asks of the user.
+_WARNING_TEXTS = {
+    "number_corrected": "卡号有数字看不清，已按校验规则推断，请核对原件",
+    "number_unreadable": "卡号未能可靠识别，请将卡片放平、避开反光后重拍",
+    "valid_thru_uncertain": "有效期可能是起始日期，请核对原件",
+}
+
 NO_CARD = "未识别到证件，请将证件平放、光线充足后重拍"
 
 
@@ -76,11 +86,17 @@ def card_result(result: CardResult) -> str:
         masked["valid_date"] = _format_valid_date(masked["valid_date"])
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
+    chosen = {_CHOSEN_BY_ENGINE[w] for w in result.warnings if w in _CHOSEN_BY_ENGINE}
     known = [(_CHECK_TEXTS[name], ok) for name, ok in result.checks.items() if name in _CHECK_TEXTS]
-    passed = [texts[0] for texts, ok in known if ok and texts[0]]
+    passed = [
+        texts[0]
+        for name, ok in result.checks.items()
+        if ok and name not in chosen and (texts := _CHECK_TEXTS.get(name)) and texts[0]
+    ]
     if passed:
         lines.append("，".join(passed))
     lines += [texts[1] for texts, ok in known if not ok]
+    lines += [_WARNING_TEXTS[w] for w in result.warnings if w in _WARNING_TEXTS]
     if "low_confidence" in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
     lines.append("（已隐去部分信息以保护隐私）")

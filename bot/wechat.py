@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 import httpx
 
 from bot.config import Config
+from ocr.bankcard import lookup_bin, refusal
 from ocr.checks import id_checksum_ok, luhn_ok
 from ocr.engine import CardResult, Engine, Kind, Mode, register_engine
 from ocr.errors import (
@@ -592,6 +593,10 @@ def _card_from_bankcard_answer(body: Mapping[str, Any]) -> CardResult:
     number = re.sub(r"\D", "", str(raw))
     if not number:
         raise NoCardFound("WeChat found no card number")
+    if refusal(number, lookup_bin(number)) is not None:
+        # The same rule as the local reader's: digits that cannot be a card number are
+        # no answer, whoever read them.
+        raise NoCardFound("WeChat's digits cannot be a card number")
     passed = luhn_ok(number)
     return CardResult(
         kind="bankcard",

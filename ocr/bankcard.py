@@ -46,6 +46,8 @@ CORRECTION_COST = {
     "digit": 30.0,
     "drop": 30.0,
     "merge": 5.0,
+    "hint": 6.0,
+    "hint_stray": 12.0,
 }
 AMBIGUITY_MARGIN = 8.0
 # Corrections are tried on this many of the best raw readings (bounds the work).
@@ -178,7 +180,19 @@ def printed_bank(texts: Iterable[str]) -> str | None:
         found.discard("中国银行")
     if "中国工商银行" in found:
         found.discard("兴业银行")
+    if not found:
+        # City and rural banks beyond the table print their name the same way.
+        found = {name for text in texts if (name := _own_bank_name(text)) is not None}
     return found.pop() if len(found) == 1 else None
+
+
+# A whole box reading "<2-8 Chinese characters>银行" names an issuer (长沙银行, 温州银行).
+BANK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,8}银行$")
+
+
+def _own_bank_name(text: str) -> str | None:
+    squeezed = _squeeze(text)
+    return squeezed if BANK_NAME.match(squeezed) else None
 
 
 # --- Text normalisation ------------------------------------------------------------------
@@ -224,8 +238,20 @@ DIGIT_CONFUSIONS: dict[str, str] = {
 }
 
 EXPIRY = re.compile(r"(?<!\d)(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
+# Year first, as some Chinese cards print it: "有效期限 2024/12", "2024-12", "2024年12月".
+YEAR_FIRST_EXPIRY = re.compile(r"(?<!\d)(20\d{2})\s*[/／\-年]\s*(0[1-9]|1[0-2])(?![\d/-])")
+# Two digits each side under a "年/月" (YEAR/MONTH) label: year first.
+YEAR_MONTH_EXPIRY = re.compile(r"(?<!\d)(\d{2})\s*[/／\\]\s*(0[1-9]|1[0-2])(?!\d)")
+YEAR_MONTH_LABELS = ("年/月", "YEAR/MONTH", "YY/MM")
 # The same with a stray character glued in front ("105/31"), a last resort.
 LOOSE_EXPIRY = re.compile(r"(0[1-9]|1[0-2])\s*[/／\\]\s*(20\d{2}|\d{2})(?!\d)")
+# The slash read as a 1 or a 7 ("06127" for 06/27), another last resort.
+SLASH_MISREAD_EXPIRY = re.compile(r"(?<![\dA-Za-z])(0[1-9]|1[0-2])[17Il|](\d{2})(?!\d)")
+# Labels of the issue date printed beside the expiry on some cards (VALID FROM 06/17).
+FROM_LABELS = ("FROM", "MEMBERSINCE", "起始", "生效")
+# Expiry years further ahead than this are misreadings (cards run 3-10 years).
+MAX_YEARS_AHEAD = 20
+FIRST_CARD_YEAR = 2000
 _DIGITISH = "0-9" + re.escape("".join(LOOKALIKES))
 _DIGIT_RUN = re.compile(f"[{_DIGITISH}](?:[{_DIGITISH} ]*[{_DIGITISH}])?")
 
@@ -265,7 +291,8 @@ def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]
     Spaces inside a run are the card's own group spacing and do not split it; a word
     that is mostly letters (VALID, CITIC) does.
     """
-    text = EXPIRY.sub("#", unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text)
+    text = EXPIRY.sub("#", YEAR_FIRST_EXPIRY.sub("#", text))
     pieces: list[tuple[str, tuple[int, ...], tuple[str, ...]]] = []
     for match in _DIGIT_RUN.finditer(text):
         digits = ""
@@ -285,19 +312,77 @@ def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]
     return pieces
 
 
+def _plausible_year(year: int) -> bool:
+    return FIRST_CARD_YEAR <= year <= dt.date.today().year + MAX_YEARS_AHEAD
+
+
+def _dates(texts: Sequence[str], loose: bool) -> list[tuple[str, str]]:
+    """(YY, MM) of every date of a plausible year printed in ``texts``."""
+    year_month = any(label in _squeeze(text) for text in texts for label in YEAR_MONTH_LABELS)
+    found: list[tuple[str, str]] = []
+    for text in texts:
+        matches: list[tuple[str, str]] = []  # (year, month)
+        if loose:
+            for pattern in (LOOSE_EXPIRY, SLASH_MISREAD_EXPIRY):
+                matches += [(m.group(2), m.group(1)) for m in pattern.finditer(text)]
+        else:
+            matches += [(m.group(1), m.group(2)) for m in YEAR_FIRST_EXPIRY.finditer(text)]
+            rest = YEAR_FIRST_EXPIRY.sub("#", text)
+            if year_month:
+                matches += [(m.group(1), m.group(2)) for m in YEAR_MONTH_EXPIRY.finditer(rest)]
+            else:
+                matches += [(m.group(2), m.group(1)) for m in EXPIRY.finditer(rest)]
+        for year, month in matches:
+            full = int(year) if len(year) == 4 else 2000 + int(year)
+            if _plausible_year(full):
+                found.append((f"{full % 100:02d}", month))
+    return found
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """The valid-thru date read, and whether it may be the issue date instead."""
+
+    date: str | None  # MM/YY
+    uncertain: bool = False
+
+
+def read_expiry(texts: Sequence[str]) -> Expiry:
+    """The latest plausible date printed: a card showing VALID FROM too shows it earlier.
+
+    When the card prints an issue date and only one date was read, that date may be
+    either one: then the last-resort readings (a slash read as 1) are pooled, since the
+    expiry is the later of the two, and the answer is marked uncertain if still alone.
+    """
+    normalised = [unicodedata.normalize("NFKC", text) for text in texts]
+    # A date read together with its FROM label (and no THRU) is the issue date; a FROM
+    # label read alone leaves its date somewhere among the others.
+    issued = [text for text in normalised if _issue_date_only(text)]
+    issue_date = any(not _dates([text], loose=True) for text in issued)
+    normalised = [text for text in normalised if text not in issued]
+    strict = set(_dates(normalised, loose=False))
+    if strict and not (issue_date and len(strict) < 2):
+        year, month = max(strict)
+        return Expiry(f"{month}/{year}")
+    pooled = strict | set(_dates(normalised, loose=True))
+    if not pooled:
+        return Expiry(None)
+    year, month = max(pooled)
+    return Expiry(f"{month}/{year}", uncertain=issue_date and len(pooled) < 2)
+
+
+def _labels_issue_date(text: str) -> bool:
+    squeezed = _squeeze(text)
+    return any(label in squeezed for label in FROM_LABELS)
+
+
+def _issue_date_only(text: str) -> bool:
+    return _labels_issue_date(text) and "THRU" not in _squeeze(text)
+
+
 def find_expiry(texts: Sequence[str]) -> str | None:
     """``MM/YY`` of the latest expiry-looking date printed (cards may also show VALID FROM)."""
-    normalised = [unicodedata.normalize("NFKC", text) for text in texts]
-    for pattern in (EXPIRY, LOOSE_EXPIRY):
-        found = [
-            (match.group(2)[-2:], match.group(1))
-            for text in normalised
-            for match in pattern.finditer(text)
-        ]
-        if found:
-            year, month = max(found)
-            return f"{month}/{year}"
-    return None
+    return read_expiry(texts).date
 
 
 # --- Candidates -------------------------------------------------------------------------
@@ -342,6 +427,34 @@ def _line_candidates(line: Sequence[Piece]) -> Iterator[Candidate]:
 
 def _plausible_length(candidate: Candidate) -> bool:
     return MIN_LENGTH <= len(candidate.number) <= MAX_LENGTH
+
+
+# Lengths each card network issues (ISO/IEC 7812 as the networks apply it); a reading
+# of another length is not that network's number, whatever the issuer table says.
+NETWORK_LENGTHS: dict[str, tuple[int, ...]] = {
+    "UnionPay": (16, 17, 18, 19),
+    "Visa": (13, 16, 19),
+    "Mastercard": (16,),
+    "JCB": (16, 17, 18, 19),
+    "AmEx": (15,),
+}
+
+
+def refusal(number: str, info: BinInfo | None) -> str | None:
+    """Why ``number`` cannot be a card number (None when it can).
+
+    Luhn passes one wrong reading in ten, so on its own it vouches for nothing; what
+    the number's prefix says about its network must fit as well.
+    """
+    if number.startswith("0"):
+        return "leading_zero"  # no network issues numbers starting with 0
+    if info is None:
+        return "unknown_network"
+    if len(number) not in NETWORK_LENGTHS[info.network]:
+        return "length_mismatch"
+    if not info.bank and not luhn_ok(number):
+        return "unverified"  # neither a known issuer nor the checksum vouches for it
+    return None
 
 
 def looks_like_id_number(number: str) -> bool:
@@ -392,11 +505,53 @@ def _edits(candidate: Candidate) -> Iterator[tuple[str, str]]:
         yield number[:at] + number[at + 1 :], kind
 
 
+def correction_cost(correction: str) -> float:
+    """The cost of a correction, or of a chain of them ("hint+gap")."""
+    return sum(CORRECTION_COST[kind] for kind in correction.split("+")) if correction else 0.0
+
+
 def _corrected(candidate: Candidate) -> Iterator[Candidate]:
     """Single-character edits that give a plausible length and pass Luhn."""
     for number, kind in _edits(candidate):
         if MIN_LENGTH <= len(number) <= MAX_LENGTH and luhn_ok(number):
-            yield replace(candidate, number=number, correction=kind)
+            chain = f"{candidate.correction}+{kind}" if candidate.correction else kind
+            yield replace(candidate, number=number, correction=chain)
+
+
+# Embossed cards print the number's first four digits again, small, under it.
+HINT_DIGITS = 4
+HINT_HEIGHT = 0.8  # at most this share of the number's height
+
+
+def _prefix_hints(lines: Sequence[Sequence[Piece]], tallest: float) -> set[str]:
+    """Four digits alone on their line, printed smaller than the number."""
+    return {
+        line[0].digits
+        for line in lines
+        if len(line) == 1
+        and len(line[0].digits) == HINT_DIGITS
+        and line[0].height < HINT_HEIGHT * tallest
+    }
+
+
+def _hinted(candidate: Candidate, hints: Iterable[str]) -> Iterator[Candidate]:
+    """The candidate with its first group replaced by a printed hint (and with a stray
+    digit in front dropped, or a first digit lost restored): the big embossed digits
+    are the ones misread."""
+    number = candidate.number
+    for hint in hints:
+        if candidate.window or number.startswith(hint):
+            continue
+        options = [(hint + number[HINT_DIGITS:], "hint")]
+        options.append((hint + number[HINT_DIGITS + 1 :], "hint_stray"))
+        options += [
+            (hint[:lost] + number, "hint")
+            for lost in range(1, HINT_DIGITS)
+            if number.startswith(hint[lost:])
+        ]
+        for hinted, kind in options:
+            if MIN_LENGTH - 1 <= len(hinted) <= MAX_LENGTH + 1:
+                yield replace(candidate, number=hinted, correction=kind)
 
 
 @dataclass(frozen=True)
@@ -439,7 +594,7 @@ def _score(candidate: Candidate, tallest: float) -> Scored:
         score += 15
     if candidate.window:
         score -= 20
-    score -= CORRECTION_COST[candidate.correction] + 2 * candidate.letter_reads
+    score -= correction_cost(candidate.correction) + 2 * candidate.letter_reads
     pieces = candidate.pieces
     score += 10 * sum(p.score for p in pieces) / len(pieces)
     heights = [p.height for p in pieces]
@@ -467,7 +622,10 @@ def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
 
 
 def _acceptable(scored: Scored) -> bool:
-    return scored.issuer or not looks_like_id_number(scored.candidate.number)
+    number = scored.candidate.number
+    if refusal(number, scored.info) is not None:
+        return False
+    return scored.issuer or not looks_like_id_number(number)
 
 
 def _unambiguous_fix(fixes: Sequence[Scored]) -> Scored | None:
@@ -517,8 +675,10 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
     """
     seeds: list[Candidate] = []
     heights: list[float] = []
+    first_lines: list[list[Piece]] = []
     for reading, boxes in enumerate(readings):
         lines = _pieces_by_line(boxes)
+        first_lines = first_lines or lines
         seeds += [replace(c, reading=reading) for line in lines for c in _line_candidates(line)]
         heights += [p.height for line in lines for p in line if len(p.digits) >= 3]
     if not seeds:
@@ -526,9 +686,15 @@ def choose_number(readings: Sequence[Sequence[TextBox]]) -> Scored | None:
     tallest = max(heights, default=1.0)
     scored = [s for c in seeds if _plausible_length(c) and _acceptable(s := _score(c, tallest))]
     best = max(scored, key=lambda s: s.score, default=None)
-    if best is None or not best.clean:
+    # Digits as read that pass Luhn are never traded for digits the engine chose: a
+    # correction passes Luhn too, and only one of the two can be the card's.
+    as_read = best is not None and not best.candidate.correction and luhn_ok(best.candidate.number)
+    if best is None or not (best.clean or as_read):
         ranked = sorted(seeds, key=lambda c: _score(c, tallest).score, reverse=True)
-        fixed = [f for c in ranked[:CORRECTION_SEEDS] for f in _corrected(c)]
+        top = ranked[:CORRECTION_SEEDS]
+        hinted = [h for c in top for h in _hinted(c, _prefix_hints(first_lines, tallest))]
+        fixed = [h for h in hinted if _plausible_length(h) and luhn_ok(h.number)]
+        fixed += [f for c in top + hinted for f in _corrected(c)]
         fixed += [m for m in _merged(seeds) if luhn_ok(m.number)]
         fixes = [s for f in fixed if _acceptable(s := _score(f, tallest))]
         fix = _unambiguous_fix(fixes)
@@ -586,13 +752,21 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
     ][:MAX_EXPIRY_REREADS]
     if not asked:
         return None
+    # A box that any reading shows labelled VALID FROM holds the issue date, however
+    # its other readings garble the label.
     votes = Counter(
         expiry
         for answers in reread(asked)
+        if not any(_issue_date_only(text) for text, _ in answers)
         for text, _ in answers
         if (expiry := find_expiry([text])) is not None
     )
     return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
+
+
+def _later(first: str, second: str) -> bool:
+    """``first`` (MM/YY) is a later month than ``second``."""
+    return (first[3:], first[:2]) > (second[3:], second[:2])
 
 
 # --- The extractor ----------------------------------------------------------------------
@@ -612,13 +786,11 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
     best = choose_number([boxes])
     if reread is not None and (best is None or not best.clean):
         best = _second_look(boxes, best, reread)
+    texts = [box.text for box in boxes]
     if best is None:
-        raise NoCardFound("no bank card number in the photo")
+        return _without_number(texts)
     number, info = best.candidate.number, best.info
     luhn = luhn_ok(number)
-    if not luhn and (info is None or not info.bank):
-        # Neither check vouches for these digits: better "unreadable" than a made-up number.
-        raise NoCardFound("no plausible bank card number in the photo")
     fields = {"number": number}
     checks = {"luhn": luhn, "bin": bool(info and info.bank)}
     warnings = []
@@ -628,7 +800,8 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         warnings.append("number_corrected")
     if info is None or not info.bank:
         warnings.append("unknown_bin")
-    texts = [box.text for box in boxes]
+    elif len(number) not in info.lengths:
+        warnings.append("length_unusual")  # the network issues it, this issuer did not
     printed = printed_bank(texts)
     if info is not None and info.bank:
         fields["bank"] = info.bank
@@ -637,11 +810,34 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
             warnings.append("bank_mismatch")
     elif printed is not None:
         fields["bank"] = printed
-    expiry = find_expiry(texts)
-    if expiry is None and reread is not None:
-        expiry = _expiry_second_look(boxes, best, reread)
-    if expiry is not None:
-        fields["valid_thru"] = expiry
+    expiry = read_expiry(texts)
+    if (expiry.date is None or expiry.uncertain) and reread is not None:
+        again = _expiry_second_look(boxes, best, reread)
+        if again is not None and (expiry.date is None or _later(again, expiry.date)):
+            expiry = Expiry(again)
+    if expiry.date is not None:
+        fields["valid_thru"] = expiry.date
+    if expiry.uncertain:
+        warnings.append("valid_thru_uncertain")
     if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE:
         warnings.append("low_confidence")
     return CardResult(kind="bankcard", fields=fields, checks=checks, warnings=warnings)
+
+
+def _without_number(texts: Sequence[str]) -> CardResult:
+    """A bank card whose number could not be read as a valid one: ask for a retake.
+
+    Only a card that names its bank is taken for a bank card; without that (and without
+    a number) nothing says this is a card at all.
+    """
+    bank = printed_bank(texts)
+    if bank is None:
+        raise NoCardFound("no plausible bank card number in the photo")
+    fields = {"bank": bank}
+    expiry = read_expiry(texts)
+    warnings = ["number_unreadable"]
+    if expiry.date is not None:
+        fields["valid_thru"] = expiry.date
+    if expiry.uncertain:
+        warnings.append("valid_thru_uncertain")
+    return CardResult(kind="bankcard", fields=fields, warnings=warnings)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import cast
+
+import cv2
 
 from ocr.checks import id_checksum_ok, luhn_ok
 from ocr.engine import CardResult, Kind, TextBox
@@ -26,6 +29,7 @@ from ocr.idcard import (
     id_runs,
     normalise,
 )
+from ocr.image import BGRImage
 from ocr.layout import CardView, LineReader, OcrPage, crop_variants
 
 BANK_WORDS = (
@@ -157,9 +161,14 @@ def second_look(
     placed_of = {id(upright): placed for upright, placed in zip(boxes, view.placed, strict=True)}
 
     def reread(asked: Sequence[TextBox]) -> Readings:
-        """Readings of enlarged, re-contrasted crops, one list per asked box."""
+        """Readings of enlarged, re-contrasted crops, one list per asked box.
+
+        Each crop is also read turned half round: embossed digits fool the angle
+        classifier, and a bank card has no printed labels whose order would tell which
+        way up it is, so the number line may have been read upside down ('5h29 80hh').
+        """
         crops = [
-            crop_variants(view.cut(placed_of[id(box)])) if id(box) in placed_of else []
+            turned_too(crop_variants(view.cut(placed_of[id(box)]))) if id(box) in placed_of else []
             for box in asked
         ]
         answers = reader([crop for variants in crops for crop in variants])
@@ -170,3 +179,8 @@ def second_look(
         return grouped
 
     return reread
+
+
+def turned_too(variants: list[BGRImage]) -> list[BGRImage]:
+    """The variants, then the first two of them turned 180 degrees."""
+    return variants + [cast(BGRImage, cv2.rotate(v, cv2.ROTATE_180)) for v in variants[:2]]

@@ -5,6 +5,10 @@ A directory holds ``NAME.jpg|png`` + ``NAME.json`` =
 WeChat's field names. ``expected == {"error": "no_card"}`` marks a photo with no
 readable card: it is correct when the engine says so (NoCardFound) instead of
 inventing fields.
+
+A *silent error* is a wrong, non-empty value returned with no warning at all: the
+answer a user has no reason to doubt. It is counted per field beside the exact-match
+score, because that is the number users are hurt by.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class SampleOutcome:
     latency_ms: float
     wrong: dict[str, tuple[str, str]]  # field -> (expected, got)
     error: str | None = None
+    silent: frozenset[str] = frozenset()  # wrong fields returned with no warning at all
 
 
 @dataclass
@@ -57,6 +62,7 @@ class FieldScore:
 class Report:
     outcomes: list[SampleOutcome] = field(default_factory=list)
     fields: dict[str, FieldScore] = field(default_factory=dict)
+    silent: dict[str, int] = field(default_factory=dict)
 
     def latency_ms(self) -> dict[str, float]:
         return latency_summary([o.latency_ms for o in self.outcomes])
@@ -73,6 +79,7 @@ class Report:
                 name: {"correct": s.correct, "total": s.total}
                 for name, s in sorted(self.fields.items())
             },
+            "silent": {name: self.silent.get(name, 0) for name in sorted(self.fields)},
             "latency_ms": self.latency_ms(),
             "errors": [
                 {"sample": o.sample.name, "error": o.error}
@@ -144,6 +151,13 @@ def compare(
     return wrong
 
 
+def silent_errors(wrong: dict[str, tuple[str, str]], result: CardResult | None) -> frozenset[str]:
+    """The wrong fields that were returned with a value and no warning of any kind."""
+    if result is None or result.warnings:
+        return frozenset()
+    return frozenset(name for name, (_, got) in wrong.items() if got.strip())
+
+
 def iter_outcomes(
     engine: Engine,
     samples: list[Sample],
@@ -166,7 +180,8 @@ def iter_outcomes(
             detected = result.kind if result else (error or "")
             if detected != sample.kind.value:
                 wrong[KIND_FIELD] = (sample.kind.value, detected)
-        yield SampleOutcome(sample, latency, wrong, error), result
+        silent = silent_errors(wrong, result)
+        yield SampleOutcome(sample, latency, wrong, error, silent), result
 
 
 def evaluate(
@@ -186,6 +201,7 @@ def evaluate(
             score = report.fields.setdefault(name, FieldScore())
             score.total += 1
             score.correct += name not in outcome.wrong
+            report.silent[name] = report.silent.get(name, 0) + (name in outcome.silent)
         if progress:
             progress(outcome)
     return report

@@ -13,20 +13,25 @@ import pytest
 
 from ocr import layout
 from ocr.bankcard import (
+    Expiry,
     Reread,
     bin_table,
+    choose_number,
     digit_pieces,
     extract_bankcard,
     find_expiry,
     lookup_bin,
     parse_bin_table,
     printed_bank,
+    read_expiry,
 )
 from ocr.checks import id_check_char, luhn_check_digit, luhn_ok
-from ocr.engine import TextBox
+from ocr.detect import second_look as detect_second_look
+from ocr.detect import upright_boxes, upright_view
+from ocr.engine import Kind, TextBox
 from ocr.errors import NoCardFound
 from ocr.image import decode_image
-from ocr.layout import OcrPage
+from ocr.layout import CardView, OcrPage
 from ocr.local import OcrSettings, RapidReader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
@@ -255,7 +260,6 @@ def test_printed_bank_answers_when_the_bin_is_unknown() -> None:
     "texts",
     [
         [],
-        ["中国农业银行", "借记卡", "银联"],
         ["客服热线 13812345678", "10/29", "95599"],
         ["1234567890123456789"],  # long, but neither Luhn nor any known prefix
     ],
@@ -264,6 +268,17 @@ def test_no_plausible_number_is_no_card_found(texts: list[str]) -> None:
     boxes = [box(text, 40, 60 * i) for i, text in enumerate(texts)]
     with pytest.raises(NoCardFound):
         extract_bankcard(boxes)
+
+
+def test_a_card_naming_its_bank_without_a_valid_number_asks_for_a_retake() -> None:
+    # Was "no card found" although the card was plainly there (bank, 借记卡, 银联).
+    result = extract_bankcard(
+        [box(t, 40, 60 * i) for i, t in enumerate(["中国农业银行", "借记卡"])]
+    )
+    assert result.kind == "bankcard"
+    assert "number" not in result.fields
+    assert result.fields["bank"] == "中国农业银行"
+    assert result.warnings == ["number_unreadable"]
 
 
 def test_an_id_card_number_is_not_taken_for_a_card_number() -> None:
@@ -279,11 +294,14 @@ def test_an_id_card_number_is_not_taken_for_a_card_number() -> None:
         extract_bankcard(boxes)
 
 
-def test_a_failing_number_without_a_known_issuer_is_no_card_found() -> None:
+def test_a_failing_number_without_a_known_issuer_is_not_an_answer() -> None:
     number = with_check_digit("629999876543210")
     misread = number[:-1] + str((int(number[-1]) + 1) % 10)
-    with pytest.raises(NoCardFound):
-        extract_bankcard(card_boxes([misread[:8], misread[8:]]))
+    result = extract_bankcard(card_boxes([misread[:8], misread[8:]]))
+    assert "number" not in result.fields
+    assert "number_unreadable" in result.warnings
+    with pytest.raises(NoCardFound):  # and with no bank named, nothing says it is a card
+        extract_bankcard(card_boxes([misread[:8], misread[8:]])[2:])
 
 
 def test_digit_pieces_keep_group_spacing_and_drop_dates_and_words() -> None:
@@ -300,6 +318,90 @@ def test_expiry_takes_the_latest_date_and_normalises_the_year() -> None:
     assert find_expiry(["有效期 12/2031"]) == "12/31"
     assert find_expiry(["13/29", "6228"]) is None
     assert find_expiry(["有效期", "105/31"]) == "05/31"
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["有效期限 2031/12"], "12/31"),
+        (["2031-12"], "12/31"),
+        (["有效期限", "2031年12月"], "12/31"),
+        (["有效期限 年/月", "31/12"], "12/31"),
+        (["有效期限 月/年", "12/31"], "12/31"),
+        (["VALID", "FROM", "06/27", "VALID", "THRU", "06/32"], "06/32"),
+        (["VALID FROM 06/32"], None),  # the issue date alone is no expiry
+        (["02/70"], None),  # month fine, year 2070 is no card's
+        (["00/29", "13/29"], None),  # months out of range
+        (["11727"], "11/27"),  # the slash read as a 7, when nothing better is printed
+    ],
+)
+def test_expiry_is_read_within_its_domain(texts: list[str], expected: str | None) -> None:
+    assert find_expiry(texts) == expected
+
+
+def test_valid_from_read_with_its_thru_date_lost_is_not_taken_for_the_expiry() -> None:
+    # Real card: VALID FROM 06/17 read clean, VALID THRU's slash read as 1 ("06127").
+    assert read_expiry(["VALID", "FROM", "06/17", "06127"]) == Expiry("06/27")
+    # Only one date and an unplaced FROM label: either date it may be, so it says so.
+    assert read_expiry(["VALID", "FROM", "06/17"]) == Expiry("06/17", uncertain=True)
+    result = extract_bankcard(card_boxes([CMB_16[:8], CMB_16[8:]], expiry="FROM 06/17"))
+    assert "valid_thru" not in result.fields
+
+
+def test_a_luhn_valid_reading_is_never_changed() -> None:
+    # A digit read twice at the seam of two boxes, where the 17 digits read pass Luhn
+    # too: dropping it would give a known issuer's 16 digits, but it is a guess.
+    rng = random.Random(12)
+    body = next(
+        number
+        for _ in range(10_000)
+        for number in [with_check_digit("622588" + f"{rng.randrange(10**9):09d}")]
+        if luhn_ok(number[:8] + number[7:])
+    )
+    as_read = body[:8] + body[7:]
+    result = extract_bankcard(card_boxes([body[:8], body[7:]]))
+    assert result.fields["number"] == as_read
+    assert "number_corrected" not in result.warnings
+    assert "length_unusual" in result.warnings  # and it is not silent about the doubt
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        with_check_digit("62258812345678"),  # UnionPay in 15 digits: only AmEx has 15
+        with_check_digit("52409464250404931"),  # Mastercard in 18 digits
+        with_check_digit("062258812345678"),  # starts with 0: no network's
+        with_check_digit("158124211932856"),  # no network starts with 1
+    ],
+)
+def test_numbers_that_do_not_fit_their_network_are_not_answers(number: str) -> None:
+    result = extract_bankcard(card_boxes([f"{number[:6]} {number[6:]}"]))
+    assert "number" not in result.fields
+    assert "number_unreadable" in result.warnings
+
+
+def test_an_amex_number_of_15_digits_is_an_answer() -> None:
+    number = with_check_digit("37828224631000")
+    result = extract_bankcard(card_boxes([number[:4], number[4:10], number[10:]]))
+    assert result.fields["number"] == number
+
+
+def test_the_small_first_group_under_an_embossed_number_puts_a_misread_one_right() -> None:
+    # Real embossed cards: the big first group misread (4 -> 1) and a digit invented
+    # between groups, while the small copy of the first four digits below reads clean.
+    number = with_check_digit("458124219328568")
+    misread = "1" + number[1:8] + "1" + number[8:]
+    boxes = card_boxes([misread[:13], misread[13:]])
+    boxes.append(box(number[:4], 40, 320, height=30, char_w=18))
+    result = extract_bankcard(boxes)
+    assert result.fields["number"] == number
+    assert "number_corrected" in result.warnings  # digits the engine chose say so
+
+
+def test_a_bank_beyond_the_table_is_named_as_printed() -> None:
+    assert printed_bank(["长沙银行", "银联"]) == "长沙银行"
+    assert printed_bank(["温州银行", "长沙银行"]) is None  # two names: neither is sure
+    assert printed_bank(["卡联合银行卡联合"]) is None  # a name is a whole box
 
 
 def test_printed_bank_prefers_the_specific_name() -> None:
@@ -420,7 +522,7 @@ def test_real_ocr_reads_the_committed_bank_cards(
     for page, expected in read_fixtures:
         with contextlib.suppress(NoCardFound):
             result = extract_bankcard(page.boxes, reread=second_look(reader, page))
-            correct += result.fields["number"] == expected["number"]
+            correct += result.fields.get("number") == expected["number"]
     assert correct / len(read_fixtures) >= 0.9
 
 
@@ -458,6 +560,79 @@ def test_real_second_look_recovers_a_damaged_first_reading(
         tried += 1
         with contextlib.suppress(NoCardFound):
             result = extract_bankcard(spoilt, reread=second_look(reader, page))
-            recovered += result.fields["number"] == expected["number"]
+            recovered += result.fields.get("number") == expected["number"]
     assert tried >= 3
     assert recovered == tried
+
+
+CONDITION_FIXTURES = Path(__file__).parent / "fixtures" / "bank-conditions"
+
+
+def condition_fixtures() -> list[tuple[Path, dict[str, str]]]:
+    """Generated photos of the conditions real photos showed (tests/cardgen/bank_conditions)."""
+    return [
+        (label.with_suffix(".jpg"), json.loads(label.read_text(encoding="utf-8"))["expected"])
+        for label in sorted(CONDITION_FIXTURES.glob("*.json"))
+    ]
+
+
+@pytest.mark.slow
+def test_real_engine_reads_every_bank_condition_without_a_silent_error() -> None:
+    from ocr.local import LocalEngine
+
+    engine = LocalEngine(threads=1)
+    fixtures = condition_fixtures()
+    conditions = {path.stem.split("_bank_")[1] for path, _ in fixtures}
+    assert conditions == {
+        "embossed_glare",
+        "year_first",
+        "month_year",
+        "from_thru",
+        "upside_down_line",
+    }
+    for path, expected in fixtures:
+        result = engine.recognize(path.read_bytes(), Kind.AUTO)
+        assert result.kind == "bankcard", path.name
+        assert result.fields.get("number") == expected["number"], path.name
+        assert result.fields.get("valid_thru") == expected.get("valid_thru"), path.name
+
+
+@pytest.mark.slow
+def test_real_number_line_read_upside_down_is_turned_and_read_again(
+    reader: RapidReader,
+) -> None:
+    """As on real embossed cards: the number line read upside down ('5h29 80hh') and
+    the card taken to be upside down too (a bank card has no labels to say otherwise),
+    so the second look's crops are upside down as well."""
+    path, expected = condition_fixtures()[0]  # embossed digits under glare
+    page = reader.read(decode_image(path.read_bytes()))
+    upright = upright_view(page)
+    view = CardView.of(page, upright.frame.flipped())
+    boxes = upright_boxes(view)
+    spoilt = []
+    for placed, upright_box in zip(view.placed, boxes, strict=True):
+        digits = "".join(ch for ch in placed.text if ch.isdigit())
+        if len(digits) >= 8 and digits in expected["number"]:
+            # What the recogniser answers when its angle classifier turns the line over.
+            text, score = reader.read_lines([view.cut(placed)])[0]
+            upright_box = TextBox(upright_box.points, text, score)
+        spoilt.append(upright_box)
+    assert choose_number([spoilt]) is None  # the first reading alone holds no number
+    result = extract_bankcard(spoilt, detect_second_look(view, spoilt, reader.read_lines))
+    assert result.fields.get("number") == expected["number"]
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        ["1" + CMB_16[:4], CMB_16[4:8], CMB_16[8:12], CMB_16[12:]],  # a stray digit glued on
+        ["7", CMB_16[:4], CMB_16[4:8], CMB_16[8:12], CMB_16[12:]],  # a stray digit box
+        [CMB_16[:2], CMB_16[2:4], CMB_16[4:8], CMB_16[8:10], CMB_16[10:12], CMB_16[12:]],
+    ],
+    ids=["stray-digit-glued", "stray-digit-box", "groups-split-in-two"],
+)
+def test_a_readable_number_is_not_lost_to_a_stray_digit_or_a_split_group(
+    groups: list[str],
+) -> None:
+    result = extract_bankcard(card_boxes(groups))
+    assert result.fields["number"] == CMB_16

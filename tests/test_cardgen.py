@@ -19,7 +19,7 @@ from PIL import Image
 from ocr.checks import id_checksum_ok, luhn_ok
 from ocr.evaluate import load_samples
 from ocr.image import decode_image
-from tests.cardgen import CARD_KINDS, Sample, generate, plan, scene, write_samples
+from tests.cardgen import CARD_KINDS, Sample, bank_conditions, generate, plan, scene, write_samples
 from tests.cardgen.__main__ import main
 from tests.cardgen.content import BINS, make_bank_card, make_person, pinyin_holder
 from tests.cardgen.fonts import find_fonts, fonts_available
@@ -317,3 +317,30 @@ def test_a_long_address_is_set_smaller_not_cut() -> None:
     short = address_lines(canvas, "北京市朝阳区建国路", face, 3.5)
     assert [text for text, _ in short] == ["北京市朝阳区建国路"]
     assert short[0][1].size == canvas.font(face, 3.5).size
+
+
+CONDITION_FIXTURES = Path(__file__).parent / "fixtures" / "bank-conditions"
+
+
+def test_bank_condition_fixtures_have_valid_labels_and_stay_small() -> None:
+    labels = sorted(CONDITION_FIXTURES.glob("*.json"))
+    assert {path.stem.split("_bank_")[1] for path in labels} == set(bank_conditions.CONDITIONS)
+    for path in labels:
+        label = json.loads(path.read_text(encoding="utf-8"))
+        assert label_problems(label) == [], path.name
+        assert path.with_suffix(".jpg").is_file(), path.name
+    assert sum(path.stat().st_size for path in CONDITION_FIXTURES.iterdir()) < 1_000_000
+
+
+@needs_fonts
+def test_bank_conditions_are_drawn_only_when_asked_and_labelled_month_first() -> None:
+    fonts = find_fonts()
+    first = bank_conditions.make_condition_sample(3, 0, "year_first", fonts)
+    again = bank_conditions.make_condition_sample(3, 0, "year_first", fonts)
+    assert first.encode() == again.encode()
+    assert label_problems(first.label) == []
+    # Printed "2031/12", labelled the way WeChat answers: MM/YY.
+    assert len(first.label["expected"]["valid_thru"]) == 5
+    turned = bank_conditions.make_condition_sample(3, 0, "upside_down_line", fonts)
+    assert turned.label == first.label  # the same card, drawn another way
+    assert turned.encode() != first.encode()

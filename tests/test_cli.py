@@ -72,7 +72,8 @@ def test_eval_json_follows_the_contract(tmp_path: Path) -> None:
     result = wxocr("eval", str(subset), "--json", "--auto-kind", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"samples", "fields", "latency_ms", "errors"}
+    assert set(report) == {"samples", "fields", "silent", "latency_ms", "errors"}
+    assert set(report["silent"]) == set(report["fields"])
     assert report["samples"] == 4
     assert report["fields"]["kind"]["total"] == 3
     assert report["fields"]["error"] == {"correct": 1, "total": 1}

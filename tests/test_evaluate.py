@@ -121,3 +121,40 @@ def test_percentile_nearest_rank() -> None:
     assert percentile(values, 95) == 95.0
     assert percentile([3.0], 95) == 3.0
     assert percentile([], 50) == 0.0
+
+
+def test_silent_errors_count_wrong_values_returned_without_any_warning(tmp_path: Path) -> None:
+    number: dict[str, object] = {
+        "kind": "bankcard",
+        "mode": "photo",
+        "expected": {"number": "6222021234567890"},
+    }
+    for name, image in (("a", b"A"), ("b", b"B"), ("c", b"C"), ("d", b"D"), ("e", b"E")):
+        write_sample(tmp_path, name, image, number)
+    wrong = "6222021234567809"
+    engine = ScriptedEngine(
+        {
+            b"A": CardResult("bankcard", {"number": wrong}),  # silent: looks right, is not
+            b"B": CardResult("bankcard", {"number": wrong}, warnings=["number_corrected"]),
+            b"C": CardResult("bankcard", {"number": ""}),  # nothing claimed
+            b"D": None,  # refused: no value at all
+            b"E": CardResult("bankcard", {"number": "6222021234567890"}),
+        }
+    )
+    report = evaluate(engine, tmp_path)
+    assert [o.silent for o in report.outcomes] == [frozenset({"number"})] + [frozenset()] * 4
+    as_json = report.as_json()
+    assert as_json["fields"]["number"] == {"correct": 1, "total": 5}
+    assert as_json["silent"] == {"number": 1}
+
+
+def test_a_wrong_kind_without_warning_is_a_silent_error(
+    labelled: tuple[Path, ScriptedEngine],
+) -> None:
+    directory, engine = labelled
+    report = evaluate(engine, directory, auto_kind=True).as_json()
+    # b_bank came back as an ID card with no warning; its number was right.
+    assert report["silent"]["kind"] == 1
+    assert report["silent"]["number"] == 0
+    assert report["silent"]["id"] == 1  # a lower-case x, claimed without a doubt
+    assert set(report["silent"]) == set(report["fields"])

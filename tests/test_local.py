@@ -213,7 +213,7 @@ def test_bank_second_look_rereads_the_asked_boxes(
         readings = second_look(view, boxes, reader.read_lines)(groups)
     assert len(readings) == len(groups)
     for box, answers in zip(groups, readings, strict=True):
-        assert len(answers) == 3
+        assert len(answers) == 5  # three variants as cut, two of them turned half round
         assert box.text.replace(" ", "") in [text.replace(" ", "") for text, _ in answers]
 
 

@@ -115,3 +115,27 @@ def test_kind_chosen_and_help() -> None:
 def test_replies_fit_a_chat_bubble(text: str) -> None:
     # WeChat's passive text limit is 2048 bytes; keep well under it.
     assert len(text.encode()) < 1024
+
+
+def test_a_number_the_engine_corrected_does_not_claim_its_check_passed() -> None:
+    # Luhn passes on the digit the engine chose, so "卡号校验通过" would vouch for a guess.
+    corrected = CardResult(
+        kind="bankcard",
+        fields=dict(BANK.fields),
+        checks={"luhn": True, "bin": True},
+        warnings=["number_corrected"],
+    )
+    text = replies.card_result(corrected)
+    assert "卡号校验通过" not in text
+    assert "发卡行已识别" in text
+    assert "请核对原件" in text
+
+
+def test_a_bank_card_without_a_valid_number_asks_for_a_retake() -> None:
+    unreadable = CardResult(
+        kind="bankcard", fields={"bank": "中国工商银行"}, warnings=["number_unreadable"]
+    )
+    text = replies.card_result(unreadable)
+    assert "卡号" not in text.split("\n")[1]  # no number line
+    assert "重拍" in text
+    assert "校验通过" not in text

@@ -348,6 +348,18 @@ def test_wechat_engine_reads_cards_through_the_sandbox(
     assert bank.fields == {"number": "6222021234567890128"} and bank.checks == {"luhn": True}
 
 
+@pytest.mark.parametrize("number", ["0622202123456789", "622202123456789", "1234567812345670"])
+def test_wechat_engine_does_not_answer_digits_that_cannot_be_a_card_number(
+    wechat_config: Config, wechat_client: WechatClient, sandbox: SandboxServer, number: str
+) -> None:
+    # A leading 0, UnionPay in 15 digits, no network: not answers, whoever read them.
+    odd = CardResult(kind="bankcard", fields={"number": number})
+    sandbox.app.engine = ScriptedEngine({PNG: odd})
+    engine = create_engine("wechat", config=wechat_config, client=wechat_client)
+    with pytest.raises(NoCardFound):
+        engine.recognize(PNG, Kind.BANKCARD)
+
+
 def test_wechat_engine_auto_tries_bankcard_after_no_idcard(
     wechat_config: Config, wechat_client: WechatClient, sandbox: SandboxServer
 ) -> None:

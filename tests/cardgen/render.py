@@ -7,7 +7,9 @@ values beside them, the ID number along the bottom) matches what extractors will
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -18,6 +20,7 @@ from tests.cardgen.noise import smooth_noise
 CARD_MM = (85.6, 54.0)
 CARD_CORNER_MM = 3.2
 RGB = tuple[int, int, int]
+RGB4 = tuple[int, ...]
 
 
 class Canvas:
@@ -301,8 +304,31 @@ def _brand_mark(canvas: Canvas, fonts: FontSet, rng: random.Random, brand: str, 
         canvas.text(right - 13.0, bottom + 0.8, "mastercard", canvas.font(latin, 1.8), word)
 
 
+@dataclass(frozen=True)
+class BankStyle:
+    """Conditions forced on a bank card (issue 12's real-photo failures); the default
+    draws everything at random exactly as before, so existing seeds give the same cards.
+
+    ``expiry``: "" as drawn, "year_first" ("有效期限 2031/12"), "month_year" (a
+    "有效期限 月/年" label over the date), "from_thru" (VALID FROM and VALID THRU dates).
+    """
+
+    embossed: bool | None = None
+    glare: bool = False  # a glare band and a shadow across the number
+    expiry: str = ""
+    number_upside_down: bool = False  # the number line alone turned half round
+
+
+EXPIRY_STYLES = ("", "year_first", "month_year", "from_thru")
+
+
 def render_bank_card(
-    card: BankCard, fonts: FontSet, rng: random.Random, np_rng: np.random.Generator, width: int
+    card: BankCard,
+    fonts: FontSet,
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    width: int,
+    style: BankStyle = BankStyle(),
 ) -> Image.Image:
     height = round(width * CARD_MM[1] / CARD_MM[0])
     colour = BANK_COLOURS.get(card.bank, (60, 60, 120))
@@ -344,12 +370,14 @@ def render_bank_card(
         if rng.random() < 0.5:
             _contactless_mark(canvas, (23.0, 21.0), ink)
 
-    _bank_number(canvas, card, fonts, rng, dark)
+    number_box = _bank_number(canvas, card, fonts, rng, dark, style.embossed)
     small = canvas.font(fonts.latin[-1], 1.6)
     digit_face = _pick_face(rng, fonts.digits, "0123456789/")
     if card.valid_thru:
         x = 34.0 + rng.uniform(-3, 3)
-        if rng.random() < 0.5:
+        if style.expiry:
+            _styled_expiry(canvas, fonts, rng, card.valid_thru, style.expiry, x, ink, digit_face)
+        elif rng.random() < 0.5:
             canvas.text(x, 40.6, "VALID", small, ink)
             canvas.text(x, 42.5, "THRU", small, ink)
             canvas.text(x + 7.0, 42.5, card.valid_thru, canvas.font(digit_face, 3.4), ink)
@@ -360,7 +388,78 @@ def render_bank_card(
     if card.holder:
         canvas.text(9.0, 49.0, card.holder, canvas.font(fonts.latin[0], 2.8), ink, 0.3)
     _brand_mark(canvas, fonts, rng, card.brand, dark)
+    if style.glare:
+        _glare_and_shadow(canvas, rng, number_box)
+    if style.number_upside_down:
+        band = canvas.image.crop(number_box).rotate(180)
+        canvas.image.paste(band, number_box[:2])
     return canvas.image
+
+
+def _styled_expiry(
+    canvas: Canvas,
+    fonts: FontSet,
+    rng: random.Random,
+    valid_thru: str,
+    form: str,
+    x: float,
+    ink: RGB4,
+    face: Face,
+) -> None:
+    """The expiry printed the less common ways seen on real cards."""
+    month, year = valid_thru.split("/")
+    small = canvas.font(fonts.latin[-1], 1.6)
+    digits = canvas.font(face, 3.4)
+    label = canvas.font(_pick_face(rng, fonts.cjk, "有效期限月年"), 2.2)
+    if form == "year_first":
+        end = canvas.text(x, 42.5, "有效期限", label, ink)
+        canvas.text(end + 1.5, 42.5, f"20{year}/{month}", digits, ink)
+    elif form == "month_year":
+        canvas.text(x, 39.8, "有效期限 月/年", label, ink)
+        canvas.text(x + 2.0, 43.6, valid_thru, digits, ink)
+    elif form == "from_thru":
+        issued = f"{month}/{int(year) - 5:02d}"
+        for left, word, date in ((x - 12.0, "FROM", issued), (x + 10.0, "THRU", valid_thru)):
+            canvas.text(left, 40.6, "VALID", small, ink)
+            canvas.text(left, 42.5, word, small, ink)
+            canvas.text(left + 7.0, 42.5, date, digits, ink)
+    else:
+        raise ValueError(f"unknown expiry form {form!r}")
+
+
+def _glare_and_shadow(canvas: Canvas, rng: random.Random, box: tuple[int, int, int, int]) -> None:
+    """A bright laminate glare over part of the number and a soft shadow over another."""
+    x0, y0, x1, y1 = box
+    width, height = canvas.image.size
+    light = np.zeros((height, width), np.float32)
+    dark = np.zeros((height, width), np.float32)
+    glare_x = rng.uniform(x0 + 0.1 * (x1 - x0), x1 - 0.3 * (x1 - x0))
+    cv2.ellipse(
+        light,
+        (round(glare_x), round((y0 + y1) / 2)),
+        (round(0.09 * (x1 - x0)), round(1.4 * (y1 - y0))),
+        rng.uniform(-30, 30),
+        0,
+        360,
+        1.0,
+        -1,
+    )
+    shadow_x = glare_x + rng.choice((-1, 1)) * 0.35 * (x1 - x0)
+    cv2.ellipse(
+        dark,
+        (round(shadow_x), round(y1)),
+        (round(0.2 * (x1 - x0)), round(1.2 * (y1 - y0))),
+        0,
+        0,
+        360,
+        1.0,
+        -1,
+    )
+    glow = np.asarray(cv2.GaussianBlur(light, (0, 0), (x1 - x0) / 40), np.float32)[..., None]
+    shade = np.asarray(cv2.GaussianBlur(dark, (0, 0), (x1 - x0) / 25), np.float32)[..., None]
+    pixels = np.asarray(canvas.image.convert("RGB"), np.float32)
+    pixels = pixels * (1 - 0.45 * shade) + glow * rng.uniform(120, 170)
+    canvas.image.paste(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
 
 
 def _decoration(canvas: Canvas, rng: random.Random, colour: RGB) -> None:
@@ -396,9 +495,17 @@ def _contactless_mark(canvas: Canvas, centre_mm: tuple[float, float], ink: tuple
 
 
 def _bank_number(
-    canvas: Canvas, card: BankCard, fonts: FontSet, rng: random.Random, dark: bool
-) -> None:
-    """The card number in groups: embossed (light digits with a shadow) or flat-printed."""
+    canvas: Canvas,
+    card: BankCard,
+    fonts: FontSet,
+    rng: random.Random,
+    dark: bool,
+    force_embossed: bool | None = None,
+) -> tuple[int, int, int, int]:
+    """The card number in groups: embossed (light digits with a shadow) or flat-printed.
+
+    Returns the pixel box around the printed number.
+    """
     face = _pick_face(rng, fonts.digits, card.number)
     groups = card.printed_groups
     gap = rng.uniform(1.8, 3.2)
@@ -410,7 +517,10 @@ def _bank_number(
         size -= 0.2
         font = canvas.font(face, size)
     embossed = rng.random() < 0.5
+    if force_embossed is not None:
+        embossed = force_embossed
     x, baseline = 8.0 + rng.uniform(-1, 1.5), 34.5 + rng.uniform(-1.5, 1.5)
+    left = x
     if embossed:
         # Raised digits are foil-tipped: light foil on dark cards, dark foil on light ones.
         foils = [(236, 236, 230), (220, 196, 130), (200, 200, 205)]
@@ -433,3 +543,10 @@ def _bank_number(
         colour = (245, 245, 245) if dark else (20, 20, 20)
         for group in groups:
             x = canvas.text(x, baseline, group, font, (*colour, 255), 0.2) + gap
+    ascent, descent = font.getmetrics()
+    return (
+        max(0, canvas.px(left - 1.0)),
+        max(0, canvas.px(baseline) - ascent - canvas.px(0.8)),
+        min(canvas.image.size[0], canvas.px(x - gap + 1.0)),
+        min(canvas.image.size[1], canvas.px(baseline) + descent + canvas.px(0.8)),
+    )
