@@ -85,6 +85,19 @@ class Faults:
             openid,
         )
 
+    def wait_messages(
+        self, openid: str, expected: list[tuple[Any, ...]], timeout_s: float = 20.0
+    ) -> list[tuple[Any, ...]]:
+        """The message rows once they equal ``expected`` (or as they are at the timeout).
+
+        WeChat has a customer-service message a moment before the sender records its
+        delivery, so a test that saw the message waits for the record too.
+        """
+        deadline = time.monotonic() + timeout_s
+        while (rows := self.messages(openid)) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return rows
+
     def _query(self, sql: str, openid: str) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.bot.db_path) as db:
             return [tuple(row) for row in db.execute(sql, (openid,)).fetchall()]
@@ -243,11 +256,9 @@ def test_reply_window_closed_is_not_retried_and_recorded(env: Faults) -> None:
     sends = env.calls(CUSTOM_SEND)
     env.control.fault(path_prefix=CUSTOM_SEND, errcode=45015)
     late_photo(env, user)
-    deadline = time.monotonic() + 20
-    while env.messages(user.openid) != [("failed", None, 45015)] and time.monotonic() < deadline:
-        time.sleep(0.2)
     # WeChat will not take the message: given up after one try, and said so.
-    assert env.messages(user.openid) == [("failed", None, 45015)]
+    expected = [("failed", None, 45015)]
+    assert env.wait_messages(user.openid, expected) == expected
     assert env.calls(CUSTOM_SEND) == sends + 1
     assert env.rows(user.openid) == [("ok", None, None)]
     assert user.custom_messages() == []
@@ -263,7 +274,8 @@ def test_customer_service_send_failing_for_a_while_is_retried(env: Faults) -> No
     assert len(later) == 1
     assert CARD_REPLY in later[0]
     # Sent by the second attempt; the first one's failure (no answer) stays on record.
-    assert env.messages(user.openid) == [("done", "custom", -2)]
+    expected = [("done", "custom", -2)]
+    assert env.wait_messages(user.openid, expected) == expected
     assert env.rows(user.openid) == [("ok", None, None)]
     assert_answered_once(env, user, later[0])
 
@@ -351,7 +363,8 @@ def test_killed_while_delivering_then_restarted_delivers_exactly_once(tmp_path: 
         assert len(user.custom_messages()) == 1
         assert env.calls(OCR_BANKCARD) == ocr_calls  # the stored result, not a second run
         assert env.rows(user.openid) == [("ok", None, None)]
-        assert env.messages(user.openid) == [("done", "custom", None)]
+        expected = [("done", "custom", None)]
+        assert env.wait_messages(user.openid, expected) == expected
     finally:
         bot.stop()
         sandbox.stop()
