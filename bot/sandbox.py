@@ -218,9 +218,15 @@ def _plain(status: int | str, text: str) -> HTTPResponse:
     return HTTPResponse(text, status, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
+def _query_value(name: str) -> str | None:
+    raw: str | None = bottle.request.query.get(name)
+    # bottle hands out WSGI's latin-1 text (PEP 3333); bad UTF-8 must not fail the call.
+    return None if raw is None else raw.encode("latin-1").decode("utf-8", "replace")
+
+
 def _query(name: str, default: str = "") -> str:
-    value: str = bottle.request.query.decode().get(name, default)
-    return value
+    value = _query_value(name)
+    return default if value is None else value
 
 
 def _json_body() -> dict[str, Any]:
@@ -739,7 +745,7 @@ class SandboxApp:
             )
 
     def _control_messages(self) -> HTTPResponse:
-        messages = self.messages_for(bottle.request.query.decode().get("openid"))
+        messages = self.messages_for(_query_value("openid"))
         return _json({"messages": [asdict(m) for m in messages]})
 
     def _control_faults(self) -> HTTPResponse:
