@@ -242,12 +242,17 @@ def _json_body() -> dict[str, Any]:
 
 def _form_file(name: str) -> bytes | None:
     """The bytes of multipart part ``name``; what the part declares about them is ignored."""
+    environ = bottle.request.environ
+    if "bottle.request.post" not in environ:
+        # bottle makes text of a part sent without a filename, decoded by the body's charset:
+        # as latin-1 any bytes decode, and encode back to exactly what was sent.
+        environ["CONTENT_TYPE"] = environ.get("CONTENT_TYPE", "") + "; charset=latin-1"
     try:
         part = bottle.request.POST.get(name)
-    except (bottle.MultipartError, ValueError):  # a malformed body, or bytes that are no text
+    except (bottle.MultipartError, ValueError):  # a malformed body
         return None
-    if isinstance(part, str):  # a small part without a filename: bottle decoded it as UTF-8
-        return part.encode("utf-8")
+    if isinstance(part, str):
+        return part.encode("latin-1")
     if part is None:
         return None
     data: bytes = part.file.read()

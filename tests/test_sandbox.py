@@ -606,6 +606,42 @@ def test_uploaded_photos_never_touch_the_disk(
     assert got.content == photo
 
 
+def test_a_file_sent_as_a_plain_form_field_is_read_as_bytes(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """A part without a filename is text to bottle: a photo's bytes are no UTF-8."""
+    sandbox.app.engine = ScriptedEngine({JPEG: FRONT})
+    png = png_bytes()
+    boundary = "sandbox-boundary"
+    for field_name, data, path in (
+        ("media", png, "cgi-bin/media/upload"),
+        ("img", JPEG, "cv/ocr/idcard"),
+    ):
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"\r\n\r\n'.encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        answer = http.post(
+            f"{sandbox.api_base}/{path}",
+            params={
+                "access_token": token(http, sandbox),
+                "type": "image" if field_name == "media" else "photo",
+            },
+            content=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        ).json()
+        assert answer.get("errcode", 0) == 0, answer
+        if field_name == "media":
+            got = http.get(
+                f"{sandbox.api_base}/cgi-bin/media/get",
+                params={"access_token": token(http, sandbox), "media_id": answer["media_id"]},
+            )
+            assert got.content == png
+        else:
+            assert answer["name"] == "张三"
+
+
 def test_malformed_multipart_gets_an_errcode(http: httpx.Client, sandbox: SandboxServer) -> None:
     access_token = token(http, sandbox)
     for content_type, body in (
