@@ -270,7 +270,7 @@ def _dropped() -> HTTPResponse:
         yield b"{"
         raise SandboxDrop("sandbox fault: connection dropped")
 
-    headers = {"Content-Type": "application/json", "Content-Length": "1024"}
+    headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": "1024"}
     return HTTPResponse(body(), headers=headers)
 
 
@@ -323,7 +323,7 @@ class SandboxApp:
         ]
         for methods, path, handler in control:
             self.web.route(path, methods, handler)
-        self.web.route("/mmbiz/<media_id>", "GET", self._picurl)
+        self.web.route("/mmbiz/<media_id:path>", "ANY", self._picurl)
         self.web.route("/", "ANY", self._unknown_path)
         self.web.route("/<path:path>", "ANY", self._unknown_path)
         self._hold: _Hold | None = None
