@@ -1,7 +1,8 @@
 """A local emulator of the WeChat API, so that nothing needs a real official account.
 
-A plain WSGI app, mounted under ``/sandbox`` by ``wxocr serve`` in sandbox mode and served
-standalone by ``wxocr sandbox``. It answers like WeChat (errcode JSON with HTTP 200):
+A bottle app (routing, query and multipart parsing are bottle's), mounted under ``/sandbox``
+by ``wxocr serve`` in sandbox mode and served standalone by ``wxocr sandbox``.
+It answers like WeChat (errcode JSON with HTTP 200):
 
 - ``cgi-bin/token`` and ``cgi-bin/stable_token``: app id/secret check, expiry, a new token
   retires the previous one after a grace period; every request is counted.
@@ -42,13 +43,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from email.message import Message as EmailMessage
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl
 from wsgiref.types import StartResponse
 from wsgiref.types import WSGIApplication as WSGIApp
+
+import bottle
+from bottle import HTTPResponse
 
 from bot.config import Config, SandboxConfig
 from ocr.engine import Engine, Kind, create_engine
@@ -61,7 +61,11 @@ MAX_BODY_BYTES = 12 * 1024 * 1024
 OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # WeChat's stable_token hands out a new token only in the last 5 minutes of the old one.
 STABLE_RENEW_WINDOW_S = 300
-CONTROL_PREFIX = "/_control/"
+# Bodies up to this size stay in memory: bottle writes larger ones to a named temporary
+# file, and uploaded card photos must never touch the disk. bottle is configured by this
+# class attribute, for every bottle app in the process: the admin page refuses forms over
+# 4 KB before reading them, so the sandbox's limit is the one that matters.
+bottle.BaseRequest.MEMFILE_MAX = MAX_BODY_BYTES
 
 
 class SandboxDrop(ConnectionAbortedError):
@@ -200,61 +204,77 @@ class _Token:
     revoked: bool = False
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    content_type: str
-    body: bytes
-    base_url: str  # scheme://host/script_name: where this app is reachable
-
-    def json(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.body or b"{}")
-        except ValueError:
-            raise _Answer.error(47001, "data format error") from None
-        if not isinstance(data, dict):
-            raise _Answer.error(47001, "data format error")
-        return data
-
-    def form_files(self) -> dict[str, tuple[bytes, str]]:
-        """Multipart form parts: field name -> (bytes, content type)."""
-        if not self.content_type.startswith("multipart/form-data"):
-            return {}
-        head = f"Content-Type: {self.content_type}\r\n\r\n".encode()
-        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
-        files: dict[str, tuple[bytes, str]] = {}
-        for part in message.iter_parts():
-            if not isinstance(part, EmailMessage):
-                continue
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                files[name] = (payload, part.get_content_type())
-        return files
+def _json(data: dict[str, Any], content_type: str = "application/json") -> HTTPResponse:
+    body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return HTTPResponse(body, headers={"Content-Type": f"{content_type}; charset=utf-8"})
 
 
-@dataclass
-class _Answer(Exception):
-    """An HTTP answer; handlers return it, or raise it to answer early (errcodes, faults)."""
-
-    status: str = "200 OK"
-    body: bytes = b""
-    content_type: str = "application/json; encoding=utf-8"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def json(cls, data: dict[str, Any], content_type: str = "application/json") -> _Answer:
-        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return cls(body=body, content_type=f"{content_type}; encoding=utf-8")
-
-    @classmethod
-    def error(cls, errcode: int, errmsg: str, content_type: str = "application/json") -> _Answer:
-        return cls.json({"errcode": errcode, "errmsg": errmsg}, content_type)
+def _errcode(errcode: int, errmsg: str, content_type: str = "application/json") -> HTTPResponse:
+    """WeChat's error answer: errcode JSON with HTTP 200."""
+    return _json({"errcode": errcode, "errmsg": errmsg}, content_type)
 
 
-Handler = Callable[[Request], _Answer]
+def _plain(status: int | str, text: str) -> HTTPResponse:
+    return HTTPResponse(text, status, headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+def _query_value(name: str) -> str | None:
+    raw: str | None = bottle.request.query.get(name)
+    # bottle hands out WSGI's latin-1 text (PEP 3333); bad UTF-8 must not fail the call.
+    return None if raw is None else raw.encode("latin-1").decode("utf-8", "replace")
+
+
+def _query(name: str, default: str = "") -> str:
+    value = _query_value(name)
+    return default if value is None else value
+
+
+def _json_body() -> dict[str, Any]:
+    """The JSON object of the body, whatever Content-Type says (wechatpy declares none)."""
+    try:
+        data = json.loads(bottle.request.body.read() or b"{}")
+    except ValueError:
+        raise _errcode(47001, "data format error") from None
+    if not isinstance(data, dict):
+        raise _errcode(47001, "data format error")
+    return data
+
+
+def _form_file(name: str) -> bytes | None:
+    """The bytes of multipart part ``name``; what the part declares about them is ignored."""
+    environ = bottle.request.environ
+    if "bottle.request.post" not in environ:
+        # bottle makes text of a part sent without a filename, decoded by the body's charset:
+        # as latin-1 any bytes decode, and encode back to exactly what was sent.
+        environ["CONTENT_TYPE"] = environ.get("CONTENT_TYPE", "") + "; charset=latin-1"
+    try:
+        part = bottle.request.POST.get(name)
+    except (bottle.MultipartError, ValueError):  # a malformed body
+        return None
+    if isinstance(part, str):
+        return part.encode("latin-1")
+    if part is None:
+        return None
+    data: bytes = part.file.read()
+    return data
+
+
+def _base_url() -> str:
+    """scheme://host/script_name: where this app is reachable."""
+    parts = bottle.request.urlparts
+    return f"{parts.scheme}://{parts.netloc}{bottle.request.environ.get('SCRIPT_NAME', '')}"
+
+
+def _dropped() -> HTTPResponse:
+    def body() -> Iterator[bytes]:
+        yield b"{"
+        raise SandboxDrop("sandbox fault: connection dropped")
+
+    headers = {"Content-Type": "application/json; charset=utf-8", "Content-Length": "1024"}
+    return HTTPResponse(body(), headers=headers)
+
+
+Handler = Callable[[], HTTPResponse]
 
 
 class SandboxApp:
@@ -279,25 +299,33 @@ class SandboxApp:
         self._rng = random.Random(seed)  # noqa: S311  (fault injection, not crypto)
         self._lock = threading.Lock()
         self._engine_lock = threading.Lock()
-        self._routes: dict[tuple[str, str], Handler] = {
-            ("GET", "/cgi-bin/token"): self._token,
-            ("POST", "/cgi-bin/stable_token"): self._stable_token,
-            ("POST", "/cgi-bin/media/upload"): self._media_upload,
-            ("GET", "/cgi-bin/media/get"): self._media_get,
-            ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
-            ("POST", "/cv/ocr/idcard"): self._ocr_idcard,
-            ("POST", "/cv/ocr/bankcard"): self._ocr_bankcard,
-            ("GET", "/_control/stats"): self._control_stats,
-            ("GET", "/_control/messages"): self._control_messages,
-            ("GET", "/_control/faults"): self._control_faults,
-            ("POST", "/_control/faults"): self._control_faults,
-            ("DELETE", "/_control/faults"): self._control_faults,
-            ("POST", "/_control/tokens/revoke"): self._control_revoke,
-            ("POST", "/_control/quota"): self._control_quota,
-            ("POST", "/_control/reset"): self._control_reset,
-            ("POST", "/_control/hold"): self._control_hold,
-            ("POST", "/_control/release"): self._control_release,
-        }
+        self.web = bottle.Bottle()
+        self.web.add_hook("before_request", _refuse_large_bodies)
+        for method, path, handler in (
+            ("GET", "/cgi-bin/token", self._token),
+            ("POST", "/cgi-bin/stable_token", self._stable_token),
+            ("POST", "/cgi-bin/media/upload", self._media_upload),
+            ("GET", "/cgi-bin/media/get", self._media_get),
+            ("POST", "/cgi-bin/message/custom/send", self._custom_send),
+            ("POST", "/cv/ocr/idcard", self._ocr_idcard),
+            ("POST", "/cv/ocr/bankcard", self._ocr_bankcard),
+        ):
+            self.web.route(path, method, self._api_call(path, handler))
+        control: list[tuple[str | list[str], str, Handler]] = [
+            ("GET", "/_control/stats", self._control_stats),
+            ("GET", "/_control/messages", self._control_messages),
+            (["GET", "POST", "DELETE"], "/_control/faults", self._control_faults),
+            ("POST", "/_control/tokens/revoke", self._control_revoke),
+            ("POST", "/_control/quota", self._control_quota),
+            ("POST", "/_control/reset", self._control_reset),
+            ("POST", "/_control/hold", self._control_hold),
+            ("POST", "/_control/release", self._control_release),
+        ]
+        for methods, path, handler in control:
+            self.web.route(path, methods, handler)
+        self.web.route("/mmbiz/<media_id:path>", "ANY", self._picurl)
+        self.web.route("/", "ANY", self._unknown_path)
+        self.web.route("/<path:path>", "ANY", self._unknown_path)
         self._hold: _Hold | None = None
         self.held = 0  # calls waiting at the hold right now
         self.reset()
@@ -409,36 +437,32 @@ class SandboxApp:
     # -- WSGI
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            request = _read_request(environ)
-            answer = self._dispatch(request)
-        except _Answer as early:
-            answer = early
-        except SandboxDrop:
-            return _dropped(start_response)
-        headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))]
-        start_response(answer.status, headers + answer.headers)
-        return [answer.body]
+        body: Iterable[bytes] = self.web(environ, start_response)
+        return body
 
-    def _dispatch(self, request: Request) -> _Answer:
-        if request.path.startswith("/mmbiz/"):
-            return self._picurl(request)
-        handler = self._routes.get((request.method, request.path))
-        if handler is None:
-            methods = {method for method, path in self._routes if path == request.path}
-            # WeChat answers both with HTTP 200 and an errcode, like any other error.
-            if "POST" in methods:
-                return _Answer.error(43002, "require POST method")
-            if "GET" in methods:
-                return _Answer.error(43001, "require GET method")
-            return _Answer.error(40066, "invalid url (sandbox: unknown API path)")
-        if request.path.startswith(CONTROL_PREFIX):
-            return handler(request)
-        with self._lock:
-            self.requests[request.path] += 1
-        self._wait_at_hold(request.path)
-        self._inject_faults(request.path)
-        return handler(request)
+    def _api_call(self, path: str, handler: Handler) -> Handler:
+        """``handler`` behind what every API call goes through: counting, hold, faults."""
+
+        def call() -> HTTPResponse:
+            with self._lock:
+                self.requests[path] += 1
+            self._wait_at_hold(path)
+            try:
+                self._inject_faults(path)
+            except SandboxDrop:
+                return _dropped()
+            return handler()
+
+        return call
+
+    def _unknown_path(self, path: str = "") -> HTTPResponse:
+        # WeChat answers a wrong method or an unknown path with HTTP 200 and an errcode.
+        methods = {route.method for route in self.web.routes if route.rule == f"/{path}"}
+        if "POST" in methods:
+            return _errcode(43002, "require POST method")
+        if "GET" in methods:
+            return _errcode(43001, "require GET method")
+        return _errcode(40066, "invalid url (sandbox: unknown API path)")
 
     def _inject_faults(self, path: str) -> None:
         latency_ms = 0
@@ -466,41 +490,37 @@ class SandboxApp:
         if outcome.drop:
             raise SandboxDrop("sandbox fault: connection dropped")
         if outcome.http_status:
-            status = f"{outcome.http_status} Sandbox Fault"
-            raise _Answer(status=status, body=b"sandbox fault", content_type="text/plain")
+            raise _plain(f"{outcome.http_status} Sandbox Fault", "sandbox fault")
         assert outcome.errcode is not None
-        raise _Answer.error(outcome.errcode, "sandbox fault")
+        raise _errcode(outcome.errcode, "sandbox fault")
 
     # -- tokens
 
     def _check_credentials(self, appid: str, secret: str, grant_type: str) -> None:
         if grant_type != "client_credential":
-            raise _Answer.error(40002, "invalid grant_type")
+            raise _errcode(40002, "invalid grant_type")
         if not appid:
-            raise _Answer.error(41002, "appid missing")
+            raise _errcode(41002, "appid missing")
         if not hmac.compare_digest(appid.encode(), self.settings.app_id.encode()):
-            raise _Answer.error(40013, "invalid appid")
+            raise _errcode(40013, "invalid appid")
         if not secret:
-            raise _Answer.error(41004, "appsecret missing")
+            raise _errcode(41004, "appsecret missing")
         if not hmac.compare_digest(secret.encode(), self.settings.app_secret.encode()):
-            raise _Answer.error(40125, "invalid appsecret")
+            raise _errcode(40125, "invalid appsecret")
 
-    def _token(self, request: Request) -> _Answer:
-        query = request.query
-        self._check_credentials(
-            query.get("appid", ""), query.get("secret", ""), query.get("grant_type", "")
-        )
+    def _token(self) -> HTTPResponse:
+        self._check_credentials(_query("appid"), _query("secret"), _query("grant_type"))
         token, expires_in = self._issue("classic", renew=True, immediately=False)
-        return _Answer.json({"access_token": token, "expires_in": expires_in})
+        return _json({"access_token": token, "expires_in": expires_in})
 
-    def _stable_token(self, request: Request) -> _Answer:
-        data = request.json()
+    def _stable_token(self) -> HTTPResponse:
+        data = _json_body()
         self._check_credentials(
             str(data.get("appid", "")), str(data.get("secret", "")), str(data.get("grant_type", ""))
         )
         force = bool(data.get("force_refresh", False))
         token, expires_in = self._issue("stable", renew=force, immediately=force)
-        return _Answer.json({"access_token": token, "expires_in": expires_in})
+        return _json({"access_token": token, "expires_in": expires_in})
 
     def _issue(self, mode: str, *, renew: bool, immediately: bool) -> tuple[str, int]:
         """The token to hand out: the current one (stable, not near its end) or a new one.
@@ -526,50 +546,49 @@ class SandboxApp:
             self._current[mode] = token
             return token, self.settings.token_ttl_s
 
-    def _require_token(self, request: Request, content_type: str = "application/json") -> None:
-        token = request.query.get("access_token", "")
+    def _require_token(self, content_type: str = "application/json") -> None:
+        token = _query("access_token", "")
         if not token:
-            raise _Answer.error(41001, "access_token missing", content_type)
+            raise _errcode(41001, "access_token missing", content_type)
         with self._lock:
             state = self._tokens.get(token)
         now = self.clock()
         retired = state is not None and state.retire_at is not None and state.retire_at <= now
         if state is None or state.revoked or retired:
-            raise _Answer.error(40001, "invalid credential, access_token is invalid", content_type)
+            raise _errcode(40001, "invalid credential, access_token is invalid", content_type)
         if state.expires_at <= now:
-            raise _Answer.error(42001, "access_token expired", content_type)
+            raise _errcode(42001, "access_token expired", content_type)
 
     # -- media
 
-    def _media_upload(self, request: Request) -> _Answer:
-        self._require_token(request)
-        media_type = request.query.get("type", "")
+    def _media_upload(self) -> HTTPResponse:
+        self._require_token()
+        media_type = _query("type", "")
         rule = MEDIA_RULES.get(media_type)
         if rule is None:
-            raise _Answer.error(40004, "invalid media type")
-        part = request.form_files().get("media")
-        if part is None or not part[0]:
-            raise _Answer.error(41005, "media data missing")
+            raise _errcode(40004, "invalid media type")
         # What the part declares is ignored, as WeChat does: clients often declare nothing
         # (wechatpy sends an open file, which multipart calls text/plain) or guess wrong.
-        data = part[0]
+        data = _form_file("media")
+        if not data:
+            raise _errcode(41005, "media data missing")
         found = detect_format(data)
         if found is None:
-            raise _Answer.error(40113, "unsupported file type")
+            raise _errcode(40113, "unsupported file type")
         if found not in rule.formats:
-            raise _Answer.error(40005, "invalid file type")
+            raise _errcode(40005, "invalid file type")
         if len(data) > rule.max_bytes:
-            raise _Answer.error(rule.size_errcode, rule.size_errmsg)
+            raise _errcode(rule.size_errcode, rule.size_errmsg)
         media_id = self.upload(data, found.content_type, media_type)
         # A thumb's answer names its id thumb_media_id (WeChat's docs say media_id).
         id_key = "thumb_media_id" if media_type == "thumb" else "media_id"
-        return _Answer.json(
+        return _json(
             {
                 "type": media_type,
                 id_key: media_id,
                 "created_at": int(self.clock()),
                 # Not in WeChat's answer: where the sandbox serves this file as a PicUrl.
-                "url": f"{request.base_url}/mmbiz/{media_id}",
+                "url": f"{_base_url()}/mmbiz/{media_id}",
             }
         )
 
@@ -580,72 +599,70 @@ class SandboxApp:
             return None
         return media
 
-    def _media_get(self, request: Request) -> _Answer:
+    def _media_get(self) -> HTTPResponse:
         # WeChat answers media/get errors as JSON with text/plain and HTTP 200.
-        self._require_token(request, "text/plain")
-        media_id = request.query.get("media_id", "")
+        self._require_token("text/plain")
+        media_id = _query("media_id", "")
         media = self._find_media(media_id)
         if media is None:
-            raise _Answer.error(40007, "invalid media_id", "text/plain")
+            raise _errcode(40007, "invalid media_id", "text/plain")
         if media.media_type == "video":
             # WeChat hands out a video as a download URL, not as the file itself.
-            return _Answer.json({"video_url": f"{request.base_url}/mmbiz/{media_id}"})
+            return _json({"video_url": f"{_base_url()}/mmbiz/{media_id}"})
         found = detect_format(media.data)
         extension = found.extension if found is not None else "bin"
-        return _Answer(
-            body=media.data,
-            content_type=media.content_type,
-            headers=[
-                ("Content-Disposition", f'attachment; filename="{media_id[-12:]}.{extension}"')
-            ],
+        disposition = f'attachment; filename="{media_id[-12:]}.{extension}"'
+        return HTTPResponse(
+            media.data,
+            headers={"Content-Type": media.content_type, "Content-Disposition": disposition},
         )
 
-    def _picurl(self, request: Request) -> _Answer:
-        media = self._find_media(request.path.removeprefix("/mmbiz/"))
+    def _picurl(self, media_id: str) -> HTTPResponse:
+        media = self._find_media(media_id)
         if media is None:
-            return _Answer(status="404 Not Found", body=b"not found", content_type="text/plain")
-        return _Answer(body=media.data, content_type=media.content_type)
+            return _plain(404, "not found")
+        return HTTPResponse(media.data, headers={"Content-Type": media.content_type})
 
     # -- customer-service messages
 
-    def _custom_send(self, request: Request) -> _Answer:
-        self._require_token(request)
-        data = request.json()
+    def _custom_send(self) -> HTTPResponse:
+        self._require_token()
+        data = _json_body()
         touser = data.get("touser")
         if not isinstance(touser, str) or not touser:
-            raise _Answer.error(40003, "invalid openid")
+            raise _errcode(40003, "invalid openid")
         msgtype = data.get("msgtype")
         if not isinstance(msgtype, str) or msgtype not in CUSTOM_MESSAGE_FIELDS:
-            raise _Answer.error(40008, "invalid message type")
+            raise _errcode(40008, "invalid message type")
         body = data.get(msgtype)
         if not isinstance(body, dict):
-            raise _Answer.error(47001, "data format error")
+            raise _errcode(47001, "data format error")
         self._check_custom_body(msgtype, body)
         content = body["content"] if msgtype == "text" else json.dumps(body, ensure_ascii=False)
         with self._lock:
             self._messages.append(SentMessage(touser, msgtype, content, self.clock()))
-        return _Answer.error(0, "ok")
+        return _errcode(0, "ok")
 
     def _check_custom_body(self, msgtype: str, body: dict[str, Any]) -> None:
         """WeChat's errcode for a message of ``msgtype`` that lacks what the type needs."""
         missing = [name for name in CUSTOM_MESSAGE_FIELDS[msgtype] if not body.get(name)]
         if msgtype == "text":
             if missing or not isinstance(body["content"], str):
-                raise _Answer.error(44004, "empty content")
+                raise _errcode(44004, "empty content")
             return
         if msgtype in _CUSTOM_MEDIA_TYPES:
             media = self._find_media(str(body.get("media_id", "")))
             if media is None or media.media_type != msgtype:
-                raise _Answer.error(40007, "invalid media_id")
+                raise _errcode(40007, "invalid media_id")
             return
         if msgtype == "news":
             articles = body.get("articles")
             if not isinstance(articles, list) or not articles:
-                raise _Answer.error(44003, "empty news data")
+                raise _errcode(44003, "empty news data")
             if len(articles) > 1:
-                raise _Answer.error(45008, "article size out of limit")
+                raise _errcode(45008, "article size out of limit")
             if not all(isinstance(a, dict) and a.get("title") for a in articles):
-                raise _Answer.error(47001, "data format error")
+                raise _errcode(47001, "data format error")
             return
         if msgtype == "msgmenu":
             items = body.get("list")
@@ -653,73 +670,73 @@ class SandboxApp:
                 isinstance(i, dict) and i.get("id") and i.get("content") for i in items
             )
             if missing or not valid:
-                raise _Answer.error(47001, "data format error")
+                raise _errcode(47001, "data format error")
             return
         if missing:
-            raise _Answer.error(47001, "data format error")
+            raise _errcode(47001, "data format error")
 
     # -- OCR
 
-    def _ocr_idcard(self, request: Request) -> _Answer:
-        return self._ocr(request, Kind.IDCARD)
+    def _ocr_idcard(self) -> HTTPResponse:
+        return self._ocr(Kind.IDCARD)
 
-    def _ocr_bankcard(self, request: Request) -> _Answer:
-        return self._ocr(request, Kind.BANKCARD)
+    def _ocr_bankcard(self) -> HTTPResponse:
+        return self._ocr(Kind.BANKCARD)
 
-    def _ocr(self, request: Request, kind: Kind) -> _Answer:
-        self._require_token(request)
-        mode = request.query.get("type", "photo")
+    def _ocr(self, kind: Kind) -> HTTPResponse:
+        self._require_token()
+        mode = _query("type", "photo")
         if mode not in ("photo", "scan"):
-            raise _Answer.error(40097, "invalid args")
+            raise _errcode(40097, "invalid args")
         with self._lock:
             today = self._today()
             if self._ocr_calls[today] >= self.ocr_daily_quota:
-                raise _Answer.error(45009, "reach max api daily quota limit")
+                raise _errcode(45009, "reach max api daily quota limit")
             self._ocr_calls[today] += 1
-        image = self._ocr_image(request)
+        image = self._ocr_image()
         if not image or len(image) >= OCR_MAX_IMAGE_BYTES:
-            raise _Answer.error(101002, "invalid image data")
+            raise _errcode(101002, "invalid image data")
         engine = self._ocr_engine()
         try:
             with self._engine_lock:  # OCR engine objects are not thread-safe
                 result = engine.recognize(image, kind, "scan" if mode == "scan" else "photo")
         except NoCardFound:
-            raise _Answer.error(101001, "certificate not found") from None
+            raise _errcode(101001, "certificate not found") from None
         except ImageError:
-            raise _Answer.error(101002, "invalid image data") from None
+            raise _errcode(101002, "invalid image data") from None
         except EngineError:
-            raise _Answer.error(-1, "system error") from None
+            raise _errcode(-1, "system error") from None
         if result.kind != kind.value:
-            raise _Answer.error(101001, "certificate not found")
-        return _Answer.json(result.wechat_json())
+            raise _errcode(101001, "certificate not found")
+        return _json(result.wechat_json())
 
-    def _ocr_image(self, request: Request) -> bytes:
-        img_url = request.query.get("img_url")
+    def _ocr_image(self) -> bytes:
+        img_url = _query("img_url") or None
         if img_url is not None:
             # Only the sandbox's own PicUrls: an emulator must not fetch arbitrary URLs.
             media_id = img_url.rsplit("/mmbiz/", 1)[-1] if "/mmbiz/" in img_url else ""
             media = self._find_media(media_id)
             if media is None:
-                raise _Answer.error(101000, "invalid image url")
+                raise _errcode(101000, "invalid image url")
             return media.data
-        part = request.form_files().get("img")
-        if part is None:
-            raise _Answer.error(101000, "invalid image url")
-        return part[0]
+        image = _form_file("img")
+        if image is None:
+            raise _errcode(101000, "invalid image url")
+        return image
 
     def _ocr_engine(self) -> Engine:
         with self._engine_lock:
             if self.engine is None and self.engine_factory is not None:
                 self.engine = self.engine_factory()
         if self.engine is None:
-            raise _Answer.error(-1, "system error (sandbox has no OCR engine)")
+            raise _errcode(-1, "system error (sandbox has no OCR engine)")
         return self.engine
 
     # -- control
 
-    def _control_stats(self, _request: Request) -> _Answer:
+    def _control_stats(self) -> HTTPResponse:
         with self._lock:
-            return _Answer.json(
+            return _json(
                 {
                     "requests": dict(self.requests),
                     "token_requests": self.token_requests,
@@ -732,86 +749,59 @@ class SandboxApp:
                 }
             )
 
-    def _control_messages(self, request: Request) -> _Answer:
-        messages = self.messages_for(request.query.get("openid"))
-        return _Answer.json({"messages": [asdict(m) for m in messages]})
+    def _control_messages(self) -> HTTPResponse:
+        messages = self.messages_for(_query_value("openid"))
+        return _json({"messages": [asdict(m) for m in messages]})
 
-    def _control_faults(self, request: Request) -> _Answer:
-        if request.method == "POST":
-            data = request.json()
+    def _control_faults(self) -> HTTPResponse:
+        if bottle.request.method == "POST":
+            data = _json_body()
             try:
                 rule = FaultRule.from_json(data)
             except (TypeError, ValueError) as exc:
-                return _Answer(
-                    status="400 Bad Request", body=str(exc).encode(), content_type="text/plain"
-                )
+                return _plain(400, str(exc))
             self.add_fault(rule)
-        elif request.method == "DELETE":
+        elif bottle.request.method == "DELETE":
             self.clear_faults()
         with self._lock:
-            return _Answer.json({"faults": [asdict(rule) for rule in self.faults]})
+            return _json({"faults": [asdict(rule) for rule in self.faults]})
 
-    def _control_revoke(self, _request: Request) -> _Answer:
+    def _control_revoke(self) -> HTTPResponse:
         self.revoke_tokens()
-        return _Answer.error(0, "ok")
+        return _errcode(0, "ok")
 
-    def _control_quota(self, request: Request) -> _Answer:
-        data = request.json()
+    def _control_quota(self) -> HTTPResponse:
+        data = _json_body()
         with self._lock:
             if isinstance(data.get("ocr_daily_quota"), int):
                 self.ocr_daily_quota = data["ocr_daily_quota"]
             if isinstance(data.get("used_today"), int):
                 self._ocr_calls[self._today()] = data["used_today"]
-        return self._control_stats(request)
+        return self._control_stats()
 
-    def _control_reset(self, _request: Request) -> _Answer:
+    def _control_reset(self) -> HTTPResponse:
         self.reset()
-        return _Answer.error(0, "ok")
+        return _errcode(0, "ok")
 
-    def _control_hold(self, request: Request) -> _Answer:
-        data = request.json()
+    def _control_hold(self) -> HTTPResponse:
+        data = _json_body()
         path_prefix = data.get("path_prefix", "")
         timeout_s = data.get("timeout_s", 30.0)
         unknown = set(data) - {"path_prefix", "timeout_s"}
         valid_timeout = isinstance(timeout_s, int | float) and not isinstance(timeout_s, bool)
         if unknown or not isinstance(path_prefix, str) or not valid_timeout or timeout_s <= 0:
-            return _Answer(
-                status="400 Bad Request",
-                body=b"hold takes path_prefix (string) and timeout_s (positive number)",
-                content_type="text/plain",
-            )
+            return _plain(400, "hold takes path_prefix (string) and timeout_s (positive number)")
         self.hold(path_prefix, float(timeout_s))
-        return _Answer.error(0, "ok")
+        return _errcode(0, "ok")
 
-    def _control_release(self, _request: Request) -> _Answer:
+    def _control_release(self) -> HTTPResponse:
         self.release()
-        return _Answer.error(0, "ok")
+        return _errcode(0, "ok")
 
 
-def _read_request(environ: dict[str, Any]) -> Request:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES:
-        raise _Answer.error(40006, "invalid media size")
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
-    scheme = environ.get("wsgi.url_scheme", "http")
-    return Request(
-        method=environ.get("REQUEST_METHOD", "GET").upper(),
-        path=environ.get("PATH_INFO", "") or "/",
-        query=dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
-        content_type=environ.get("CONTENT_TYPE", ""),
-        body=body,
-        base_url=f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}",
-    )
-
-
-def _dropped(start_response: StartResponse) -> Iterator[bytes]:
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "1024")])
-    yield b"{"
-    raise SandboxDrop("sandbox fault: connection dropped")
+def _refuse_large_bodies() -> None:
+    if bottle.request.content_length > MAX_BODY_BYTES:
+        raise _errcode(40006, "invalid media size")
 
 
 # ---------------------------------------------------------------- serving

@@ -136,6 +136,57 @@ def test_values_are_escaped(admin: str, sessions: SessionFactory) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
 
 
+def test_html_in_any_value_is_escaped_on_the_dashboard(
+    admin: str, sessions: SessionFactory
+) -> None:
+    """Issue 19: every value on the page goes through the template's escaping, none by hand."""
+    from bot.models import record_usage
+
+    hostile = "<script>alert(1)</script>"
+    kind = "<b>k</b>"  # the kind column holds 16 characters
+    with sessions() as session, session.begin():
+        record_usage(
+            session,
+            openid=f"o{hostile}",
+            kind_asked=kind,
+            engine=f"e{hostile}",
+            outcome="error",
+            error_code=f"c{hostile}",
+        )
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    grouped = httpx.get(
+        admin + "/", headers=auth, params={"group_by": "user,kind,engine", "since": "30d"}
+    )
+    echoed = httpx.get(
+        admin + "/",
+        headers=auth,
+        params={"since": hostile, "user": hostile, "engine": f'">{hostile}'},
+    )
+    assert (grouped.status_code, echoed.status_code) == (200, 400)
+    for page in (grouped, echoed):
+        assert "<script" not in page.text and "<b>" not in page.text
+    for text in (f"o{hostile}", kind, f"e{hostile}", f"c{hostile}"):
+        assert text.replace("<", "&lt;").replace(">", "&gt;") in grouped.text
+    assert 'data-series="&lt;b&gt;k&lt;/b&gt;"' in grouped.text  # the chart's SVG too
+    assert 'id="filter-error">cannot read time' in echoed.text  # the error text, escaped
+    assert 'value="&quot;&gt;&lt;script&gt;' in echoed.text  # a filter echoed in its input
+
+
+def test_json_answers_say_charset_utf_8(admin: str, sessions: SessionFactory) -> None:
+    """Issue 19: every JSON answer of the dashboard names its charset."""
+    add_sample_usage(sessions)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    answers = {
+        200: httpx.get(admin + "/usage.json", headers=auth),
+        400: httpx.get(admin + "/usage.json", headers=auth, params={"since": "someday"}),
+        401: httpx.get(admin + "/usage.json"),
+    }
+    for status, answer in answers.items():
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "application/json; charset=utf-8", status
+        assert answer.json() is not None
+
+
 def test_make_admin_app_answers_404_without_token(sessions: SessionFactory) -> None:
     seen: list[str] = []
 

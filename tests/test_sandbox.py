@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -556,6 +557,106 @@ def test_unknown_path_and_wrong_method_answer_wechat_json(
         assert answer.json()["errcode"] == errcode
         assert answer.json()["errmsg"].startswith(errmsg)
     assert http.get(f"{sandbox.url}/elsewhere").status_code == 404
+
+
+def test_json_answers_say_charset_utf_8(http: httpx.Client, sandbox: SandboxServer) -> None:
+    """Issue 19: JSON answers said ``encoding=utf-8``, a parameter no client reads."""
+    access_token = token(http, sandbox)
+    answers = [
+        http.get(f"{sandbox.api_base}/cgi-bin/token", params={"appid": APP_ID}),
+        http.get(f"{sandbox.api_base}/_control/stats"),
+        http.get(f"{sandbox.api_base}/cgi-bin/nope"),
+        http.post(
+            f"{sandbox.api_base}/cgi-bin/message/custom/send",
+            params={"access_token": access_token},
+            json={"touser": "oCharset", "msgtype": "text", "text": {"content": "中文"}},
+        ),
+    ]
+    for answer in answers:
+        assert answer.headers["content-type"] == "application/json; charset=utf-8", answer.url
+        assert "errcode" in answer.json() or "requests" in answer.json()
+    # media/get errors are JSON under text/plain, as WeChat sends them.
+    missing = http.get(
+        f"{sandbox.api_base}/cgi-bin/media/get",
+        params={"access_token": access_token, "media_id": "nope"},
+    )
+    assert missing.headers["content-type"] == "text/plain; charset=utf-8"
+    assert json.loads(missing.content)["errcode"] == 40007
+
+
+def test_uploaded_photos_never_touch_the_disk(
+    http: httpx.Client, sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bottle spools bodies over 100 KB to a named temporary file: not a card photo."""
+    # With no temporary directory to write to, any temporary file fails the upload.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-dir"))
+    # Under waitress's own in-memory limit (inbuf_overflow, 512 KB), over bottle's.
+    photo = JPEG + b"\0" * (300 * 1024)
+    access_token = token(http, sandbox)
+    uploaded = http.post(
+        f"{sandbox.api_base}/cgi-bin/media/upload",
+        params={"access_token": access_token, "type": "image"},
+        files={"media": ("big.jpg", photo, "image/jpeg")},
+    )
+    assert uploaded.status_code == 200
+    got = http.get(
+        f"{sandbox.api_base}/cgi-bin/media/get",
+        params={"access_token": access_token, "media_id": uploaded.json()["media_id"]},
+    )
+    assert got.content == photo
+
+
+def test_a_file_sent_as_a_plain_form_field_is_read_as_bytes(
+    http: httpx.Client, sandbox: SandboxServer
+) -> None:
+    """A part without a filename is text to bottle: a photo's bytes are no UTF-8."""
+    sandbox.app.engine = ScriptedEngine({JPEG: FRONT})
+    png = png_bytes()
+    boundary = "sandbox-boundary"
+    for field_name, data, path in (
+        ("media", png, "cgi-bin/media/upload"),
+        ("img", JPEG, "cv/ocr/idcard"),
+    ):
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"\r\n\r\n'.encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        answer = http.post(
+            f"{sandbox.api_base}/{path}",
+            params={
+                "access_token": token(http, sandbox),
+                "type": "image" if field_name == "media" else "photo",
+            },
+            content=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        ).json()
+        assert answer.get("errcode", 0) == 0, answer
+        if field_name == "media":
+            got = http.get(
+                f"{sandbox.api_base}/cgi-bin/media/get",
+                params={"access_token": token(http, sandbox), "media_id": answer["media_id"]},
+            )
+            assert got.content == png
+        else:
+            assert answer["name"] == "张三"
+
+
+def test_malformed_multipart_gets_an_errcode(http: httpx.Client, sandbox: SandboxServer) -> None:
+    access_token = token(http, sandbox)
+    for content_type, body in (
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nno end of headers"),
+        ("multipart/form-data", b"no boundary at all"),
+        ("application/octet-stream", JPEG),
+    ):
+        answer = http.post(
+            f"{sandbox.api_base}/cgi-bin/media/upload",
+            params={"access_token": access_token, "type": "image"},
+            content=body,
+            headers={"Content-Type": content_type},
+        )
+        assert answer.status_code == 200, content_type
+        assert answer.json()["errcode"] == 41005, content_type
 
 
 # ---------------------------------------------------------------- the real local engine
