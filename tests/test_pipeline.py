@@ -167,6 +167,12 @@ class Harness:
         self.wait_message(request.key, lambda message: message.delivery_attempts >= 1)
         return request
 
+    def wait_backoff(self, key: str) -> None:
+        """Wait until the message's next delivery attempt is due (its backoff has passed)."""
+        due = self.message(key).next_attempt_at
+        assert due is not None
+        assert wait_until(lambda: utcnow() >= due, 30)
+
     def usage(self) -> list[Usage]:
         with self.sessions() as session:
             return list(session.scalars(select(Usage).order_by(Usage.id)))
@@ -314,7 +320,7 @@ def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
     time.sleep(0.3)
     if resumed_at < failed.next_attempt_at:  # a stalled machine may have let it pass
         assert harness.sent() == []
-    time.sleep(2.0)
+    harness.wait_backoff(request.key)
     harness.pipeline.resume()
     (sent,) = harness.wait_sent(1)
     assert MASKED_ID in sent
@@ -330,10 +336,10 @@ def test_closed_reply_window_gives_up_and_forgets_the_reply(harness: Harness) ->
 
 
 def test_pending_result_survives_a_restart(harness: Harness) -> None:
-    harness.late_photo_whose_first_delivery_failed()
+    request = harness.late_photo_whose_first_delivery_failed()
     harness.pipeline.close()  # the process stops; the result waits in the database
     assert harness.sent() == []
-    time.sleep(2.1)
+    harness.wait_backoff(request.key)
     restarted = harness.new_pipeline()
     restarted.resume()
     (sent,) = harness.wait_sent(1)
