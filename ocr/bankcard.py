@@ -482,7 +482,10 @@ def _seams(candidate: Candidate) -> list[int]:
 def _edits(candidate: Candidate) -> Iterator[tuple[str, str]]:
     """(edited number, kind of correction): single-character fixes, likeliest kinds first."""
     number = candidate.number
-    if not candidate.window:
+    # A hint-corrected candidate keeps the pieces it was read from, but its number no
+    # longer lines up with them: their letters and seams say nothing about its digits.
+    aligned = number == "".join(piece.digits for piece in candidate.pieces)
+    if not candidate.window and aligned:
         offset = 0
         for piece in candidate.pieces:
             for position, choices in enumerate(piece.alternatives):

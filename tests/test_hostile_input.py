@@ -25,7 +25,7 @@ from wsgiref.util import setup_testing_defaults
 import httpx
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from werobot.crypto import MessageCrypt
@@ -565,6 +565,17 @@ BLANK = np.zeros((8, 8, 3), dtype=np.uint8)
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(boxes=raw_boxes() | card_like_boxes(), kind=st.sampled_from(list(Kind)))
+# A small four-digit "hint" beside a longer number line: the hint-corrected number no
+# longer lined up with the boxes it came from, and a seam lookup ran off its end.
+@example(
+    boxes=[
+        TextBox(((0.0, 0.0),) * 4, "0000", 0.0),
+        TextBox(((0.0, 0.0),) * 3 + ((0.0, 3.0),), "11010519491231002X", 0.0),
+        TextBox(((0.0, 0.0),) * 4, "姓名", 0.0),
+        TextBox(((0.0, 0.0),) * 3 + ((0.0, 3.0),), "0", 0.0),
+    ],
+    kind=Kind.IDCARD,
+)
 def test_field_extractors_give_a_card_or_a_typed_error(boxes: list[TextBox], kind: Kind) -> None:
     page = OcrPage(BLANK, boxes)
 
