@@ -50,6 +50,13 @@ _CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
     "bin": ("发卡行已识别", "发卡行未知"),
 }
 
+# A warning that some characters were the engine's choice, not what it read: the check
+# they pass proves nothing about the card (the engine picked them to pass it), so the
+# check's "passed" line is replaced by this one.
+_CORRECTED_TEXTS: dict[str, tuple[str, str]] = {
+    "id_corrected": ("id_checksum", "号码中有看不清的数字已按校验规则推测，请核对原件"),
+}
+
 NO_CARD = "未识别到证件，请将证件平放、光线充足后重拍"
 
 
@@ -76,11 +83,17 @@ def card_result(result: CardResult) -> str:
         masked["valid_date"] = _format_valid_date(masked["valid_date"])
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
-    known = [(_CHECK_TEXTS[name], ok) for name, ok in result.checks.items() if name in _CHECK_TEXTS]
-    passed = [texts[0] for texts, ok in known if ok and texts[0]]
+    guessed = {
+        check: text for code, (check, text) in _CORRECTED_TEXTS.items() if code in result.warnings
+    }
+    known = [
+        (name, _CHECK_TEXTS[name], ok) for name, ok in result.checks.items() if name in _CHECK_TEXTS
+    ]
+    passed = [texts[0] for name, texts, ok in known if ok and texts[0] and name not in guessed]
     if passed:
         lines.append("，".join(passed))
-    lines += [texts[1] for texts, ok in known if not ok]
+    lines += [texts[1] for _, texts, ok in known if not ok]
+    lines += list(guessed.values())
     if "low_confidence" in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
     lines.append("（已隐去部分信息以保护隐私）")

@@ -216,6 +216,36 @@ def test_best_id_prefers_the_candidate_matching_printed_fields() -> None:
     assert best_id([], "", "") == ""
 
 
+def test_checksum_valid_reading_with_an_unknown_region_is_never_rewritten() -> None:
+    # Bug: a real card's number, read right, was 'corrected' in two digits because its
+    # (abolished) region code was missing from the table; the new number passed every
+    # check. A number passing ISO 7064 as read stays; the unknown region is a warning.
+    body = "99010519750312002"
+    number = body + id_check_char(body)
+    assert best_id([number], "", "") == number
+    result = read_card(page_of(front(number)), Kind.AUTO)
+    assert result.fields["id"] == number
+    assert "region_failed" in result.warnings
+    assert "id_corrected" not in result.warnings
+
+
+def test_checksum_valid_reading_disagreeing_with_the_printed_birth_is_kept() -> None:
+    assert best_id([ID_NUMBER], "19800111", "女") == ID_NUMBER
+
+
+def test_a_number_the_engine_changed_says_so() -> None:
+    misread = ID_NUMBER[:10] + ("8" if ID_NUMBER[10] == "0" else "0") + ID_NUMBER[11:]
+    result = read_card(page_of(front(misread)), Kind.AUTO)
+    assert result.fields["id"] == ID_NUMBER
+    assert "id_corrected" in result.warnings
+
+
+def test_dropping_a_stray_character_is_no_correction() -> None:
+    result = read_card(page_of(front("1" + ID_NUMBER)), Kind.AUTO)
+    assert result.fields["id"] == ID_NUMBER
+    assert "id_corrected" not in result.warnings
+
+
 def test_digit_reading_and_chinese_dates() -> None:
     assert digit_reading("3201O2 l98B") == "320102198 8".replace(" ", "")
     assert parse_cn_date("1980年1月1日") == "19800101"
