@@ -273,7 +273,8 @@ def test_slow_result_goes_out_as_a_customer_service_message(harness: Harness) ->
     request = harness.late_photo()
     (sent,) = harness.wait_sent(1)
     assert MASKED_ID in sent
-    message = harness.message(request.key)
+    # The sandbox has the message before the pipeline records that it was delivered.
+    message = harness.wait_message(request.key, lambda m: m.delivered_at is not None)
     assert (message.delivery, message.reply_text) == ("custom", None)
     assert message.delivered_at is not None
 
