@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-load test-postgres lint fmt bench bench-load dataset dataset-more fonts browser clean
+.PHONY: setup run test test-load test-postgres lint fmt bench bench-load dataset dataset-more dataset-real fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ dataset: setup fonts
 dataset-more: setup fonts
 	$(BIN)/python -m tests.cardgen --out build/dev300 --count 300 --seed 777 --photo-share 0.8 --kinds idcard_front
 	$(BIN)/python -m tests.cardgen --out build/dev150b --count 150 --seed 778 --photo-share 0.8 --unreadable 6
+
+# What real uploads look like and the other sets do not (issue 12): cards 250-450 px wide
+# in small photos or far off in large ones, faint labels, abolished region codes.
+dataset-real: setup fonts
+	$(BIN)/python -m tests.cardgen --out build/real90 --count 90 --seed 20261129 --photo-share 1.0 --conditions small_photo,far_card,faint_labels,old_code
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -52,12 +52,15 @@ _CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
 
 # Warnings that take back what a passed check would claim: the check passed on digits
 # the engine chose, not on digits it read.
-_CHOSEN_BY_ENGINE = {"number_corrected": "luhn"}
+_CHOSEN_BY_ENGINE = {"number_corrected": "luhn", "id_corrected": "id_checksum"}
 # What a warning asks of the user.
 _WARNING_TEXTS = {
+    "id_corrected": "号码中有看不清的数字已按校验规则推测，请核对原件",
     "number_corrected": "卡号有数字看不清，已按校验规则推断，请核对原件",
     "number_unreadable": "卡号未能可靠识别，请将卡片放平、避开反光后重拍",
     "valid_thru_uncertain": "有效期可能是起始日期，请核对原件",
+    "nationality_corrected": "民族一栏不够清晰，已按最接近的民族名称填写，请核对原件",
+    "nationality_unreadable": "民族一栏未能识别，请核对原件或重拍",
 }
 
 NO_CARD = "未识别到证件，请将证件平放、光线充足后重拍"

@@ -101,6 +101,10 @@ def region_name_lists() -> dict[str, tuple[str, ...]]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
+# The longest division names ('积石山保安族东乡族撒拉族自治县') are 15 characters.
+MAX_NAME_LENGTH = 16
+
+
 @cache
 def division_names() -> frozenset[str]:
     """Every name, current or former, of every division in the table."""
@@ -146,11 +150,125 @@ def fix_region_prefix(address: str, number: str) -> str:
         head = address[: len(text)]
         if len(head) < len(text) or not 0 < _differences(head, text) <= min(2, len(text) // 4):
             continue
-        read_county = head[len(text) - len(county) :]
-        if read_county != county and read_county in division_names():
+        if names_another_division(address[len(text) - len(county) :], county):
             return address
         return text + address[len(text) :]
     return address
+
+
+@cache
+def _counties_by_prefecture() -> dict[str, dict[str, str]]:
+    """'安徽省宿州市' -> {each county-level name under it, of every edition: its code}."""
+    lists = region_name_lists()
+    found: dict[str, dict[str, str]] = {}
+    for code, names in lists.items():
+        if code[4:] == "00" or not names:
+            continue
+        provinces = lists.get(code[:2] + "0000", ())
+        prefectures = lists.get(code[:4] + "00", ()) or ("",)
+        for province in provinces:
+            for prefecture in prefectures:
+                counties = found.setdefault(province + prefecture, {})
+                counties.update((name, code) for name in names)
+    return found
+
+
+def fix_county_name(address: str) -> str:
+    """The county of an address corrected when one character of it was misread.
+
+    The address names its own province and prefecture ('安徽省宿州市'); when the
+    next characters name none of that prefecture's county-level divisions but
+    differ in a single character from the names of exactly one of them ('埔桥区'
+    for 埇桥区: the rare characters of place names are the recogniser's weak spot),
+    that division's current name is put in. Independent of the ID number, so it
+    also serves someone registered elsewhere than the number's region.
+    """
+    lists = region_name_lists()
+    by_head = _counties_by_prefecture()
+    heads = sorted((h for h in by_head if h and address.startswith(h)), key=len, reverse=True)
+    for head in heads:
+        counties = by_head[head]
+        rest = address[len(head) :]
+        # Any real division's name is left alone: '湖南省宁乡市' skips the prefecture.
+        if starts_with_division_name(rest):
+            return address
+        # The type (区, 县, 市, 旗) must be read as printed: '金水路' is a street, no
+        # misread 金水区.
+        near = {
+            (code, len(county))
+            for county, code in counties.items()
+            if len(county) >= 3
+            and rest[len(county) - 1 : len(county)] == county[-1]
+            and _differences(rest[: len(county)], county) == 1
+        }
+        if len({code for code, _ in near}) == 1 and len(near) == 1:
+            code, length = near.pop()
+            return head + lists[code][0] + rest[length:]
+    return address
+
+
+@cache
+def _codes_by_name() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for code, names in region_name_lists().items():
+        for name in names:
+            found.setdefault(name, set()).add(code)
+    return {name: frozenset(codes) for name, codes in found.items()}
+
+
+def nearest_division_name(name: str, within: str = "") -> str:
+    """``name``, or the division name it is one misread character from.
+
+    Only when the read name is no division's, the type character (市, 区, 县) is
+    read as printed, and every name that close belongs to one division (埔桥区 is
+    one from 埇桥区 and from its former spelling 墉桥区: the current name wins).
+    ``within``: a code prefix the division must have (its prefecture's four digits).
+    """
+    by_name = _codes_by_name()
+    if len(name) < 3 or name in by_name:
+        return name
+    codes = {
+        code
+        for other, other_codes in by_name.items()
+        if len(other) == len(name) and other[-1] == name[-1] and _differences(other, name) == 1
+        for code in other_codes
+        if code.startswith(within)
+    }
+    if len(codes) != 1:
+        return name
+    current = region_name_lists()[next(iter(codes))]
+    return current[0] if current else name
+
+
+def fix_authority(authority: str) -> str:
+    """An issuing office ('昭通市公安局昭阳分局') with a misread division name corrected.
+
+    Offices are named after their division: the city or county before 公安局, and a
+    district's branch (昭阳分局 of 昭阳区) after it, looked up among that city's.
+    """
+    head, found, tail = authority.partition("公安局")
+    if not found:
+        return authority
+    head = nearest_division_name(head)
+    prefectures = {code[:4] for code in _codes_by_name().get(head, ()) if code[4:] == "00"}
+    if tail.endswith("分局") and len(tail) >= 4 and len(prefectures) == 1:
+        district = nearest_division_name(tail[:-2] + "区", within=prefectures.pop())
+        tail = district[:-1] + "分局"
+    return head + found + tail
+
+
+def names_another_division(text: str, county: str) -> bool:
+    """``text`` begins with the name of a real division other than ``county``.
+
+    Names differ in length ('平城区' where the code's former name is '城区'), so every
+    beginning is tried, not only one as long as ``county``.
+    """
+    return not text.startswith(county) and starts_with_division_name(text)
+
+
+def starts_with_division_name(text: str) -> bool:
+    names = division_names()
+    return any(text[:length] in names for length in range(2, min(len(text), MAX_NAME_LENGTH) + 1))
 
 
 def _differences(a: str, b: str) -> int:

@@ -20,6 +20,9 @@ from itertools import product
 from ocr.checks import (
     LONG_TERM,
     VALID_SPANS_YEARS,
+    birth_date_ok,
+    fix_authority,
+    fix_county_name,
     fix_region_prefix,
     id_birth,
     id_check_char,
@@ -27,9 +30,18 @@ from ocr.checks import (
     id_checksum_ok,
     id_gender,
     parse_date,
+    province_names,
     valid_date_ok,
 )
-from ocr.layout import CardView, LineReader, PlacedBox, crop_variants, right_of, split_placed
+from ocr.layout import (
+    CardView,
+    Line,
+    LineReader,
+    PlacedBox,
+    crop_variants,
+    right_of,
+    split_placed,
+)
 
 FRONT_LABELS = {
     "name": "姓名",
@@ -101,6 +113,12 @@ ETHNIC_GROUPS = (
     "珞巴",
     "基诺",
 )
+
+# Printed on real cards though not among the 56: groups whose classification is still
+# pending (the State Council's 1980s survey left them 'undetermined') got their own
+# name on cards issued in Guizhou since 2003. Nothing else is accepted after 民族.
+OTHER_NATIONALITIES = ("穿青人", "革家人")
+NATIONALITIES = ETHNIC_GROUPS + OTHER_NATIONALITIES
 
 # Characters OCR mistakes for ID digits, and the digits they stand for.
 DIGIT_LOOKALIKES = str.maketrans(
@@ -307,13 +325,26 @@ def id_corrections(reading: str, max_changes: int = 2) -> Iterator[tuple[int, st
 
 
 def best_id(readings: Sequence[str], birth: str, gender: str) -> str:
-    """The reading, or correction of one, that passes every check with fewest changes.
+    """The number: a reading that passes its checksum as read, else the cheapest correction.
+
+    A reading that passes ISO 7064 is never changed: a correction that passes too is
+    as likely wrong as right, and on real cards an old region code (of a division
+    abolished since) or a misread printed birth date made the engine trade a correct
+    number for another valid-looking one. Its other failed checks are reported as
+    warnings. Among such readings the one that passes most checks wins.
 
     A correction must pass *all* checks (checksum, real birth date, known region, and
     the printed birth date and gender when read): with one character free, some
     variant of any number passes the checksum alone. Without such a candidate the
     first 18-character reading is kept so that its failed checks get reported.
     """
+    as_read = [
+        (sum(not ok for ok in id_checks(reading, birth, gender).values()), order, reading)
+        for order, reading in enumerate(readings)
+        if id_checksum_ok(reading)
+    ]
+    if as_read:
+        return min(as_read)[2]
     best: tuple[float, str] | None = None
     for order, reading in enumerate(readings):
         for cost, candidate in id_corrections(reading):
@@ -327,6 +358,14 @@ def best_id(readings: Sequence[str], birth: str, gender: str) -> str:
     if best is not None:
         return best[1]
     return readings[0] if readings else ""
+
+
+def id_was_corrected(number: str, readings: Iterable[str]) -> bool:
+    """True when some of ``number``'s characters are the engine's choice, not a reading.
+
+    Dropping a stray character from a 19-character reading changes no digit.
+    """
+    return bool(number) and not any(number in reading for reading in readings)
 
 
 def id_number_boxes(view: CardView, anchor: Anchor | None) -> list[PlacedBox]:
@@ -402,15 +441,34 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     readings = id_readings(number_boxes)
     number = best_id(readings, printed_birth, printed_gender)
     if reader is not None and number_boxes and not all(id_checks(number).values()):
-        again = second_look(view, number_boxes, reader)
-        number = best_id(readings + again, printed_birth, printed_gender)
+        readings += second_look(view, number_boxes, reader)
+        number = best_id(readings, printed_birth, printed_gender)
     fields["id"] = number
     scores += [b.box.score for b in number_boxes[:1]]
+
+    if number_boxes and not all(fields.get(name) for name in ("name", "nationality", "addr")):
+        rows = FrontRows.find(view, number_boxes[0], number)
+        if not fields["name"] and rows.name is not None:
+            fields["name"] = correct_surname(name_in_row(rows.name))
+            scores += [b.box.score for b in rows.name.boxes]
+        if rows.gender is not None:
+            row_text = rows.gender.text
+            printed_gender = printed_gender or gender_in_row(row_text)
+            if not fields["nationality"]:
+                fields["nationality"] = nationality_after_gender(row_text)
+        if not fields["addr"] and rows.addr:
+            fields["addr"] = address_of_rows(rows.addr)
+    fields["nationality"], nationality_ok = in_nationality_domain(fields["nationality"])
+    if not nationality_ok:
+        warnings.append(
+            "nationality_corrected" if fields["nationality"] else "nationality_unreadable"
+        )
 
     checks = id_checks(number, printed_birth, printed_gender)
     id_good = checks["id_checksum"] and checks["birth_date"]
     if id_good:
         fields["addr"] = fix_region_prefix(fields["addr"], number)
+    fields["addr"] = fix_county_name(fields["addr"])
     # The number passed its checksum: it is the better witness of birth and gender.
     fields["gender"] = id_gender(number) if id_good else printed_gender
     if id_good:
@@ -418,10 +476,114 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     else:
         fields["birth"] = printed_birth
     warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
+    if id_was_corrected(number, readings):
+        warnings.append("id_corrected")
     if scores and min(scores) < LOW_SCORE:
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     return Extracted(fields, checks, warnings, evidence)
+
+
+@dataclass(frozen=True)
+class FrontRows:
+    """The front's rows found by its fixed layout, for when their labels are unreadable.
+
+    On a small or faint photo the blue labels (姓名, 住址...) are misread or missed
+    while the black values read well. The front's layout is standard: name, then
+    gender and nationality, then the birth date, then the address, then the number.
+    The number and the birth date (a date matching the number) are found by their
+    content; the other rows by their place relative to them.
+    """
+
+    name: Line | None
+    gender: Line | None
+    addr: tuple[Line, ...]
+
+    @classmethod
+    def find(cls, view: CardView, number_box: PlacedBox, number: str) -> FrontRows:
+        id_cv = number_box.cv
+        height = number_box.height
+        # The front is about eight rows of text tall; the rest of the photo is no card.
+        above = [
+            line for line in view.lines if id_cv - 12 * height < line.cv < id_cv - 0.5 * height
+        ]
+        birth_index = _birth_row(above, number)
+        if birth_index is None:
+            return cls(None, None, ())
+        birth = above[birth_index]
+        upper = [line for line in above[:birth_index] if birth.cv - line.cv < 5 * height]
+        gender_index = next(
+            (i for i in range(len(upper) - 1, -1, -1) if gender_in_row(upper[i].text)), None
+        )
+        if gender_index is not None:
+            gender: Line | None = upper[gender_index]
+            name = upper[gender_index - 1] if gender_index > 0 else None
+        else:
+            # No gender read: with two rows above the birth date they are name and
+            # gender; one alone is the name (the gender row was not detected at all).
+            gender = upper[-1] if len(upper) == 2 else None
+            name = upper[0] if len(upper) in (1, 2) else None
+        return cls(name, gender, tuple(above[birth_index + 1 :]))
+
+
+def _birth_row(lines: Sequence[Line], number: str) -> int | None:
+    """The lowest row holding a date: the number's birth date when it is one of them."""
+    matching = [i for i, line in enumerate(lines) if _is_birth_of(line.text, number)]
+    if matching:
+        return matching[-1]
+    dated = [i for i, line in enumerate(lines) if parse_cn_date(line.text)]
+    return dated[-1] if dated else None
+
+
+def _is_birth_of(text: str, number: str) -> bool:
+    """The row reads as the number's birth date, with or without its 年/月/日.
+
+    Those characters are printed in the faint label colour and drop out first
+    ('1993915' for 1993年9月15日); the digits alone still say which row it is.
+    """
+    birth = id_birth(number)
+    if not birth_date_ok(birth):
+        return False
+    if parse_cn_date(text) == birth:
+        return True
+    digits = re.sub(r"\D", "", digit_reading(text))
+    unpadded = f"{birth[:4]}{int(birth[4:6])}{int(birth[6:])}"
+    return digits in (birth, unpadded)
+
+
+def gender_in_row(text: str) -> str:
+    """男 or 女 as printed on the gender row (a name holding 男/女 is not that row)."""
+    text = cjk_only(text)
+    found = [c for c in text if c in "男女"]
+    return found[0] if len(found) == 1 and len(text) <= 8 else ""
+
+
+def nationality_after_gender(text: str) -> str:
+    text = cjk_only(text)
+    gender = gender_in_row(text)
+    return text.split(gender, 1)[1] if gender else ""
+
+
+def name_in_row(line: Line) -> str:
+    """The name row's value: a separate label box or a merged 姓名 is left out."""
+    boxes = list(line.boxes)
+    if len(boxes) > 1 and len(cjk_only(boxes[0].text)) <= 2:
+        boxes = boxes[1:]
+    text = cjk_only("".join(b.text for b in boxes))
+    for label in ("姓名", "名"):
+        if text.startswith(label) and len(text) - len(label) >= 2:
+            return text[len(label) :]
+    return text
+
+
+def address_of_rows(lines: Sequence[Line]) -> str:
+    """The address rows joined, less a misread 住址 in front ('佳址河北省...', '址湖南省...')."""
+    text = clean_address("".join(line.text for line in lines))
+    for start in range(min(4, len(text))):
+        rest = text[start:]
+        if any(rest.startswith(name) for name in province_names().values()):
+            return rest
+    return text.lstrip("住址")
 
 
 def boxes_above_value_column(view: CardView, anchor: Anchor | None) -> list[PlacedBox]:
@@ -439,19 +601,36 @@ def boxes_above_value_column(view: CardView, anchor: Anchor | None) -> list[Plac
 
 
 def read_nationality(view: CardView, anchor: Anchor | None, gender_line: str) -> str:
+    """The text printed after 民族 (or after the gender on a merged line), as read."""
     text = ""
     if anchor is not None:
         text = "".join(b.text for b in value_boxes(view, anchor, 2.0))
     elif "民族" in gender_line:
         text = gender_line.split("民族", 1)[1]
-    text = cjk_only(text)
+    return cjk_only(text)
+
+
+def in_nationality_domain(text: str) -> tuple[str, bool]:
+    """(a name from NATIONALITIES, True when it is what was read).
+
+    A name read inside noise ('有汉': a misread 民族 before 汉) is taken as read. A
+    near miss ('维吾东') becomes the valid name sharing most characters with it, with
+    False so that the caller warns. A reading sharing nothing with any name ('瑞') is
+    not returned at all: empty, and False.
+    """
+    text = cjk_only(text).replace("民族", "")
     if not text:
-        return ""
-    if text in ETHNIC_GROUPS:
-        return text
-    # Snap a misread name to the known group sharing most characters with it.
-    best = max(ETHNIC_GROUPS, key=lambda g: (len(set(g) & set(text)), -abs(len(g) - len(text))))
-    return best if set(best) & set(text) else text
+        return "", True
+    if text in NATIONALITIES:
+        return text, True
+    # The value is printed last on its line: of the names inside, the one ending last.
+    inside = [
+        (text.rfind(name) + len(name), len(name), name) for name in NATIONALITIES if name in text
+    ]
+    if inside:
+        return max(inside)[2], True
+    best = max(NATIONALITIES, key=lambda g: (len(set(g) & set(text)), -abs(len(g) - len(text))))
+    return (best if set(best) & set(text) - set("民族") else ""), False
 
 
 def parse_cn_date(text: str) -> str:
@@ -508,7 +687,7 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
     anchors = {name: find_anchor(view, label) for name, label in BACK_LABELS.items()}
     fields: dict[str, str] = {"type": "Back"}
     authority = anchors["authority"]
-    fields["authority"] = read_authority(view, authority) if authority else ""
+    fields["authority"] = fix_authority(read_authority(view, authority)) if authority else ""
     valid_text = ""
     if anchors["valid_date"] is not None:
         valid_text = "".join(b.text for b in value_boxes(view, anchors["valid_date"], 2.0))

@@ -23,7 +23,6 @@ every ``LocalEngine`` uses that pool.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import ctypes
 import ctypes.util
@@ -75,6 +74,11 @@ DEFAULT_DET_SIDE = 736
 MIN_TEXT_SCORE = 0.5
 # A zoomed-in second detection is worth it only if it enlarges the text this much.
 MIN_ZOOM = 1.3
+# A card whose text spans fewer pixels than this (about 400 px of card width) is read
+# from an enlarged copy, WORK_SIDE pixels long, at most MAX_ENLARGE times its size.
+SMALL_CARD = 560
+WORK_SIDE = 960
+MAX_ENLARGE = 4.0
 # 90th-percentile saturation (0-255) below which a photo counts as black and white.
 GREY_SATURATION = 4
 # Readings less sure than this are tried again turned half round.
@@ -220,6 +224,28 @@ class RapidReader:
         """Every text box of the photo, with its reading direction."""
         return self._recognise(image, self._detect(image))
 
+    def pages(self, image: BGRImage) -> Iterator[OcrPage]:
+        """Readings of the photo to try in turn, the likeliest to hold the card first.
+
+        A small card (a low-resolution photo, or a card far off in a large one) is
+        first cut out by its text and read enlarged: at its own size the detector
+        merges the faint blue labels into their values or drops them, and the
+        recogniser misreads them, so whole fields were lost though their values read
+        well. Then the photo as it is (the cut may have been clutter's text, not the
+        card's), then zoomed in on its text (``read_zoomed``).
+        """
+        quads = self._detect(image)
+        region = small_card_region(image, quads)
+        if region is not None:
+            enlarged = enlarge(image, region)
+            enlarged_quads = self._detect(enlarged)
+            if enlarged_quads:
+                yield self._recognise(enlarged, enlarged_quads)
+        yield self._recognise(image, quads)
+        zoomed = self.read_zoomed(image)
+        if zoomed is not None:
+            yield zoomed
+
     def read_zoomed(self, image: BGRImage) -> OcrPage | None:
         """``read`` with detection on just the part of the photo with text, enlarged.
 
@@ -320,14 +346,14 @@ def _median_height(quads: list[Any]) -> float:
     return float(heights[len(heights) // 2])
 
 
-def largest_cluster(quads: list[Any]) -> list[Any]:
+def largest_cluster(quads: list[Any], reach_heights: float = 5.0) -> list[Any]:
     """The quads of the biggest group of nearby text: the card, not the clutter around it.
 
-    Boxes join a group when their centres are within a few text heights of a member
+    Boxes join a group when their centres are within ``reach_heights`` text heights of a member
     (single linkage), so the card's lines chain together and a receipt beside it
     stays apart.
     """
-    reach = 5 * _median_height(quads)
+    reach = reach_heights * _median_height(quads)
     centres = [q.mean(axis=0) for q in quads]
     group_of = list(range(len(quads)))
 
@@ -355,6 +381,33 @@ def _text_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int]
     x1 = min(width, int(points[:, 0].max() + margin))
     y1 = min(height, int(points[:, 1].max() + margin))
     return x0, y0, x1, y1
+
+
+def small_card_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int] | None:
+    """Where the card is, when it is too small to read well as it is; else None.
+
+    The card is the largest cluster of text boxes (see ``largest_cluster``), with a
+    margin; it is small when that region's longer side is under SMALL_CARD pixels.
+    """
+    if not quads:
+        return None
+    height, width = image.shape[:2]
+    if max(height, width) < SMALL_CARD:
+        # A small photo is all card, or near enough; text clusters on it are too few
+        # to tell the card's edges (a gap in the number's row split one off).
+        return 0, 0, width, height
+    region = _text_region(image, largest_cluster(quads, reach_heights=8.0))
+    x0, y0, x1, y1 = region
+    return region if max(x1 - x0, y1 - y0) < SMALL_CARD else None
+
+
+def enlarge(image: BGRImage, region: tuple[int, int, int, int]) -> BGRImage:
+    """The region cut out and scaled up (cubic) so its longer side is WORK_SIDE pixels."""
+    x0, y0, x1, y1 = region
+    part = image[y0:y1, x0:x1]
+    zoom = min(MAX_ENLARGE, WORK_SIDE / float(max(part.shape[:2])))
+    size = (max(1, round(part.shape[1] * zoom)), max(1, round(part.shape[0] * zoom)))
+    return cast(BGRImage, cv2.resize(part, size, interpolation=cv2.INTER_CUBIC))
 
 
 def looks_grey(image: BGRImage) -> bool:
@@ -526,22 +579,17 @@ class LocalEngine:
         return result
 
     def _read_card(self, reader: RapidReader, array: BGRImage, kind: Kind) -> CardResult:
-        """Read the card; when fields are missing or fail checks, look again zoomed in."""
-        page = reader.read(array)
-        first: CardResult | None = None
-        try:
-            first = read_card(page, kind, reader.read_lines)
-        except NoCardFound:
-            if not page.boxes:
-                raise
-        if first is not None and completeness(first)[0]:
-            return first
-        zoomed_page = reader.read_zoomed(array)
-        second: CardResult | None = None
-        if zoomed_page is not None:
-            with contextlib.suppress(NoCardFound):
-                second = read_card(zoomed_page, kind, reader.read_lines)
-        candidates = [r for r in (first, second) if r is not None]
+        """Read the card from the first reading that has every field and passes every
+        check (see ``RapidReader.pages``); else the most complete of them."""
+        candidates: list[CardResult] = []
+        for page in reader.pages(array):
+            try:
+                result = read_card(page, kind, reader.read_lines)
+            except NoCardFound:
+                continue
+            if completeness(result)[0]:
+                return result
+            candidates.append(result)
         if not candidates:
             raise NoCardFound("no readable card")
         return max(candidates, key=completeness)

@@ -16,20 +16,21 @@ import pytest
 from faker import Faker
 from PIL import Image
 
-from ocr.checks import id_checksum_ok, luhn_ok
+from ocr.checks import id_checksum_ok, luhn_ok, region_known
 from ocr.evaluate import load_samples
 from ocr.image import decode_image
 from tests.cardgen import CARD_KINDS, Sample, bank_conditions, generate, plan, scene, write_samples
 from tests.cardgen.__main__ import main
 from tests.cardgen.content import BINS, make_bank_card, make_person, pinyin_holder
 from tests.cardgen.fonts import find_fonts, fonts_available
-from tests.cardgen.regions import REGIONS
+from tests.cardgen.regions import OLD_CODE_REGIONS, REGIONS
 from tests.cardgen.render import Canvas, address_lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
+REAL_CONDITIONS = Path(__file__).parent / "fixtures" / "real-conditions"
 FRONT_FIELDS = {"type", "name", "gender", "nationality", "birth", "addr", "id"}
 BACK_FIELDS = {"type", "authority", "valid_date"}
-REGION_BY_CODE = {region.code: region for region in REGIONS}
+REGION_BY_CODE = {region.code: region for region in (*REGIONS, *OLD_CODE_REGIONS)}
 BANK_BY_BIN = {entry[0]: entry[1] for entry in BINS}
 
 needs_fonts = pytest.mark.skipif(
@@ -344,3 +345,58 @@ def test_bank_conditions_are_drawn_only_when_asked_and_labelled_month_first() ->
     turned = bank_conditions.make_condition_sample(3, 0, "upside_down_line", fonts)
     assert turned.label == first.label  # the same card, drawn another way
     assert turned.encode() != first.encode()
+
+
+def test_old_code_people_carry_an_abolished_code_the_engine_knows() -> None:
+    rng = random.Random(3)
+    fake = Faker("zh_CN")
+    old = {region.code for region in OLD_CODE_REGIONS}
+    current = {region.code for region in REGIONS}
+    for _ in range(40):
+        fields = make_person(rng, fake, old_code=True).front.expected()
+        assert front_problems(fields) == [], fields
+        assert fields["id"][:6] in old and fields["id"][:6] not in current
+        # The shipped table holds every GB/T 2260 code since 1980 (scripts/gen_regions.py).
+        assert region_known(fields["id"]), fields["id"][:6]
+
+
+def test_real_condition_fixtures_have_valid_labels_and_small_cards() -> None:
+    labels = sorted(REAL_CONDITIONS.glob("*.json"))
+    assert len(labels) >= 6
+    for path in labels:
+        label = json.loads(path.read_text(encoding="utf-8"))
+        assert label_problems(label) == [], path.name
+        image = decode_image(path.with_suffix(".jpg").read_bytes())
+        if "_small_photo" in path.stem:
+            assert max(image.shape[:2]) < 600, path.name
+        else:
+            assert "_far_card" in path.stem and image.shape[1] >= 1000, path.name
+    names = " ".join(path.stem for path in labels)
+    for mark in ("_small_photo", "_far_card", "_faint_labels", "_old_code"):
+        assert mark in names
+    total = sum(path.stat().st_size for path in REAL_CONDITIONS.iterdir())
+    assert total < 300_000
+
+
+@needs_fonts
+def test_conditions_make_small_cards_faint_labels_and_old_codes() -> None:
+    samples = generate(
+        2, seed=9, kinds=["idcard_front"], photo_share=1.0, conditions=scene.SCENE_CONDITIONS
+    )
+    small, far = samples
+    assert small.name.endswith("_small_photo") and far.name.endswith("_far_card")
+    assert max(small.image.size) < 600
+    assert far.image.size[0] >= 1000
+    marked = generate(1, seed=9, kinds=["idcard_front"], conditions=["faint_labels", "old_code"])
+    assert marked[0].name.endswith("_faint_labels_old_code")
+    assert marked[0].label["expected"]["id"][:6] in {r.code for r in OLD_CODE_REGIONS}
+    with pytest.raises(ValueError, match="conditions"):
+        generate(1, seed=9, conditions=["rain"])
+
+
+@needs_fonts
+def test_scene_conditions_change_the_photo_not_the_card() -> None:
+    plain = generate(2, seed=5, kinds=["idcard_front"], photo_share=1.0)
+    shot = generate(2, seed=5, kinds=["idcard_front"], photo_share=1.0, conditions=["far_card"])
+    assert [s.label for s in plain] == [s.label for s in shot]
+    assert [s.image.size for s in plain] != [s.image.size for s in shot]

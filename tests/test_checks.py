@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from ocr.checks import (
     birth_date_ok,
+    fix_authority,
+    fix_county_name,
     fix_region_prefix,
     id_birth,
     id_check_char,
@@ -18,6 +20,7 @@ from ocr.checks import (
     luhn_ok,
     parse_date,
     region_known,
+    region_name_lists,
     region_prefixes,
     region_province,
     valid_date_ok,
@@ -71,6 +74,55 @@ def test_region_codes_are_known_from_the_shipped_table() -> None:
     assert not region_known("990105198001010012")
     assert not region_known("11a105")
     assert region_province("440305") == "广东省"
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("532101", "昭通市"),
+        ("522530", "紫云苗族布依族自治县"),
+        ("432826", "嘉禾县"),
+        ("110110", "燕山区"),
+    ],
+)
+def test_abolished_region_codes_of_old_cards_are_known(code: str, name: str) -> None:
+    # Every GB/T 2260 revision since 1980 (scripts/gen_regions.py): a card keeps the
+    # code of its first issuing office, however the division was renamed or merged since.
+    assert region_known(code + "197503120021")
+    assert name in region_name_lists()[code]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        # A rare character of the county misread; its former name (墉桥区) is no rival.
+        ("安徽省宿州市埔桥区中山路1号", "安徽省宿州市埇桥区中山路1号"),
+        ("江苏省徐州市雕宁县岗城乡", "江苏省徐州市睢宁县岗城乡"),
+        ("安徽省宿州市埇桥区中山路1号", "安徽省宿州市埇桥区中山路1号"),
+        # A street right after the city is no misread district.
+        ("河南省郑州市金水路1号", "河南省郑州市金水路1号"),
+        ("北京市朝阳路1号", "北京市朝阳路1号"),
+        # A county-level city named without its prefecture, one character from another.
+        ("湖南省宁乡市玉潭街道1号", "湖南省宁乡市玉潭街道1号"),
+    ],
+)
+def test_fix_county_name(address: str, expected: str) -> None:
+    assert fix_county_name(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("authority", "expected"),
+    [
+        # A rare character of the district behind the branch, among the city's districts.
+        ("宿州市公安局埔桥分局", "宿州市公安局埇桥分局"),
+        ("北京市公安局东城分局", "北京市公安局东城分局"),
+        ("上海市公安局浦东分局", "上海市公安局浦东分局"),
+        # One character from several real cities (昭通市, 南通市...): left as read.
+        ("超通市公安局昭阳分局", "超通市公安局昭阳分局"),
+    ],
+)
+def test_fix_authority(authority: str, expected: str) -> None:
+    assert fix_authority(authority) == expected
 
 
 def test_id_checks_compare_printed_fields_with_the_number() -> None:
@@ -132,6 +184,8 @@ def test_region_prefixes_name_the_divisions_of_the_code() -> None:
         # ... also when that district is next door and two characters away.
         ("河南省南阳市淅川县张城乡张家村", "411323", "河南省南阳市淅川县张城乡张家村"),
         ("河南省南阳市浙川县张城乡张家村", "411326", "河南省南阳市淅川县张城乡张家村"),
+        # An old code's name ('城区', abolished) is shorter than the district lived in now.
+        ("山西省大同市平城区御河西路1号", "140202", "山西省大同市平城区御河西路1号"),
         # Both names of a renamed district are right; a misread one is fixed to the current.
         ("河北省保定市新市区文化路5号", "130602", "河北省保定市新市区文化路5号"),
         ("河北省保定市竞秀区文化路5号", "130602", "河北省保定市竞秀区文化路5号"),

@@ -9,7 +9,14 @@ from ocr.checks import id_check_char
 from ocr.detect import read_card, upright_view
 from ocr.engine import Kind
 from ocr.errors import NoCardFound
-from ocr.idcard import best_id, best_period, digit_reading, parse_cn_date, read_valid_date
+from ocr.idcard import (
+    best_id,
+    best_period,
+    digit_reading,
+    in_nationality_domain,
+    parse_cn_date,
+    read_valid_date,
+)
 from ocr.layout import LineReader, OcrPage
 from tests.card_boxes import Printed, card_boxes
 
@@ -214,6 +221,63 @@ def test_best_period_keeps_a_reading_it_cannot_fix_cheaply() -> None:
 def test_best_id_prefers_the_candidate_matching_printed_fields() -> None:
     assert best_id([ID_NUMBER], "19800101", "男") == ID_NUMBER
     assert best_id([], "", "") == ""
+
+
+def test_checksum_valid_reading_with_an_unknown_region_is_never_rewritten() -> None:
+    # Bug: a real card's number, read right, was 'corrected' in two digits because its
+    # (abolished) region code was missing from the table; the new number passed every
+    # check. A number passing ISO 7064 as read stays; the unknown region is a warning.
+    body = "99010519750312002"
+    number = body + id_check_char(body)
+    assert best_id([number], "", "") == number
+    result = read_card(page_of(front(number)), Kind.AUTO)
+    assert result.fields["id"] == number
+    assert "region_failed" in result.warnings
+    assert "id_corrected" not in result.warnings
+
+
+def test_checksum_valid_reading_disagreeing_with_the_printed_birth_is_kept() -> None:
+    assert best_id([ID_NUMBER], "19800111", "女") == ID_NUMBER
+
+
+def test_a_number_the_engine_changed_says_so() -> None:
+    misread = ID_NUMBER[:10] + ("8" if ID_NUMBER[10] == "0" else "0") + ID_NUMBER[11:]
+    result = read_card(page_of(front(misread)), Kind.AUTO)
+    assert result.fields["id"] == ID_NUMBER
+    assert "id_corrected" in result.warnings
+
+
+def test_dropping_a_stray_character_is_no_correction() -> None:
+    result = read_card(page_of(front("1" + ID_NUMBER)), Kind.AUTO)
+    assert result.fields["id"] == ID_NUMBER
+    assert "id_corrected" not in result.warnings
+
+
+def test_fields_are_placed_by_the_fixed_layout_when_labels_are_unreadable() -> None:
+    # Bug: on small photos the blue labels were misread ('性出男民汉', '址江苏...') or
+    # lost, and name, nationality and address dropped though their values read well.
+    dropped = ("姓名", "性别", "男", "民族", "汉", "住址", "江苏省南京市玄武区建设")
+    printed = [p for p in front() if p.text not in dropped]
+    printed += [Printed("性出男民汉", 60, 125), Printed("址江苏省南京市玄武区建设", 60, 255)]
+    result = read_card(page_of(printed, 4), Kind.AUTO)
+    assert result.fields == EXPECTED_FRONT
+    assert result.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("汉", ("汉", True)),
+        ("有汉", ("汉", True)),  # a misread 民族 before the name
+        ("民族土家", ("土家", True)),
+        ("穿青人", ("穿青人", True)),
+        ("维吾东", ("维吾尔", False)),  # a near miss: snapped, and the caller warns
+        ("瑞", ("", False)),  # like no name at all: never returned as read
+        ("", ("", True)),
+    ],
+)
+def test_nationality_stays_in_its_domain(read: str, expected: tuple[str, bool]) -> None:
+    assert in_nationality_domain(read) == expected
 
 
 def test_digit_reading_and_chinese_dates() -> None:

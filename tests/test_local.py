@@ -32,6 +32,7 @@ from ocr.local import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 HARD_NAMES = Path(__file__).parent / "fixtures" / "hard-names"
+REAL_CONDITIONS = Path(__file__).parent / "fixtures" / "real-conditions"
 ID_FIELDS = ("name", "id", "gender", "nationality", "birth", "addr", "authority", "valid_date")
 # Floors on the committed set; the 150-card generated set is measured by `wxocr eval`.
 FIELD_FLOOR = 0.9
@@ -305,3 +306,31 @@ def test_models_come_from_the_installed_wheel() -> None:
     assert bundled_model(REC_MODEL).stat().st_size > 1_000_000
     with pytest.raises(EngineError):
         bundled_model("no-such-model.onnx")
+
+
+@pytest.fixture(scope="module")
+def real_condition_outcomes(engine: LocalEngine) -> list[tuple[Sample, Outcome]]:
+    samples = load_samples(REAL_CONDITIONS)
+    assert len(samples) >= 6
+    return [(sample, recognize(engine, sample)) for sample in samples]
+
+
+def test_small_cards_with_faint_labels_lose_no_field(
+    real_condition_outcomes: list[tuple[Sample, Outcome]],
+) -> None:
+    # Bug: below ~400 px card width the labels were misread and name, nationality and
+    # address dropped although their values read well.
+    for sample, (result, error) in real_condition_outcomes:
+        assert compare(sample, result, error) == {}, sample.name
+
+
+def test_a_checksum_valid_number_with_an_old_region_code_is_never_changed(
+    real_condition_outcomes: list[tuple[Sample, Outcome]],
+) -> None:
+    # Bug: a right reading with an abolished region code was 'corrected' into another
+    # valid-looking number, silently.
+    for sample, (result, _) in real_condition_outcomes:
+        assert result is not None, sample.name
+        assert result.fields["id"] == sample.expected["id"], sample.name
+        assert result.checks["region"], sample.name
+        assert "id_corrected" not in result.warnings, sample.name

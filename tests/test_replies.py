@@ -46,6 +46,19 @@ def test_id_front_is_masked_and_says_the_number_was_checked() -> None:
         assert secret not in text
 
 
+def test_id_corrected_reply_does_not_claim_the_checksum_passed() -> None:
+    corrected = CardResult(
+        kind="idcard",
+        fields=dict(ID_FRONT.fields),
+        checks={"id_checksum": True, "birth_date": True},
+        warnings=["id_corrected"],
+    )
+    text = replies.card_result(corrected)
+    assert "号码校验通过" not in text
+    assert "已按校验规则推测，请核对原件" in text
+    assert ID_NUMBER not in text
+
+
 def test_id_back_shows_authority_and_validity() -> None:
     text = replies.card_result(ID_BACK)
     assert "身份证国徽面" in text

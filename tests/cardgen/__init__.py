@@ -26,6 +26,12 @@ from tests.cardgen.fonts import FontSet, find_fonts, fonts_available
 from tests.cardgen.render import render_bank_card, render_id_back, render_id_front
 
 CARD_KINDS = ("idcard_front", "idcard_back", "bankcard")
+# Conditions of real photos a set may be asked for (``--conditions``): the scene ones
+# (scene.SCENE_CONDITIONS) take turns over a set's photos, whatever the card; the ID
+# ones apply to every ID card: faint_labels (washed-out blue labels), old_code (a
+# number with an abolished region code).
+ID_CONDITIONS = ("faint_labels", "old_code")
+CONDITIONS = (*scene.SCENE_CONDITIONS, *ID_CONDITIONS)
 UNREADABLE_KINDS = ("blank", "clutter", "blurred")
 CARD_RENDER_WIDTH = 1000
 # One photo in twelve of each kind is turned a quarter or half turn: rare, as in real uploads.
@@ -69,16 +75,22 @@ def _photo_angle(rng: random.Random, quarter_turn: bool) -> float:
 
 
 def _render_card(
-    kind: str, fonts: FontSet, rng: random.Random, np_rng: np.random.Generator, fake: Faker
+    kind: str,
+    fonts: FontSet,
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    fake: Faker,
+    conditions: frozenset[str] = frozenset(),
 ) -> tuple[Image.Image, str, dict[str, str]]:
     """The flat card image, the eval ``kind`` and the expected fields."""
     if kind == "bankcard":
         card = make_bank_card(rng, pinyin_holder(rng))
         image = render_bank_card(card, fonts, rng, np_rng, CARD_RENDER_WIDTH)
         return image, "bankcard", card.expected()
-    person = make_person(rng, fake)
+    person = make_person(rng, fake, old_code="old_code" in conditions)
     if kind == "idcard_front":
-        image = render_id_front(person.front, fonts, rng, np_rng, CARD_RENDER_WIDTH)
+        faint = "faint_labels" in conditions
+        image = render_id_front(person.front, fonts, rng, np_rng, CARD_RENDER_WIDTH, faint)
         return image, "idcard", person.front.expected()
     image = render_id_back(person.back, fonts, rng, np_rng, CARD_RENDER_WIDTH)
     return image, "idcard", person.back.expected()
@@ -92,15 +104,24 @@ def make_card_sample(
     quarter_turn: bool,
     fonts: FontSet,
     fake: Faker,
+    conditions: frozenset[str] = frozenset(),
 ) -> Sample:
     rng, np_rng = _sample_rngs(seed, index)
-    card, label_kind, expected = _render_card(kind, fonts, rng, np_rng, fake)
+    card, label_kind, expected = _render_card(kind, fonts, rng, np_rng, fake, conditions)
     short = {"idcard_front": "idfront", "idcard_back": "idback", "bankcard": "bank"}[kind]
     if photo:
-        image = scene.photograph(rng, np_rng, card, fonts, _photo_angle(rng, quarter_turn))
+        angle = _photo_angle(rng, quarter_turn)
+        shot = _scene_condition(index, conditions)
+        if shot == "small_photo":
+            image = scene.small_photo(rng, np_rng, card, fonts, angle)
+        elif shot == "far_card":
+            image = scene.far_card(rng, np_rng, card, fonts, angle)
+        else:
+            image = scene.photograph(rng, np_rng, card, fonts, angle)
         turned = "_turned" if quarter_turn else ""
+        marks = "".join(f"_{c}" for c in (shot, *_card_conditions(kind, conditions)) if c)
         return Sample(
-            f"{index:03d}_{short}_photo{turned}",
+            f"{index:03d}_{short}_photo{turned}{marks}",
             image,
             {"kind": label_kind, "mode": "photo", "expected": expected},
             png=False,
@@ -108,8 +129,9 @@ def make_card_sample(
         )
     lossless = rng.random() < 0.35
     image = scene.scan(rng, np_rng, card, lossless)
+    marks = "".join(f"_{c}" for c in _card_conditions(kind, conditions))
     return Sample(
-        f"{index:03d}_{short}_scan",
+        f"{index:03d}_{short}_scan{marks}",
         image,
         {"kind": label_kind, "mode": "scan", "expected": expected},
         png=lossless,
@@ -138,6 +160,17 @@ def make_unreadable_sample(
         png=False,
         jpeg_quality=rng.randint(55, 90),
     )
+
+
+def _card_conditions(kind: str, conditions: frozenset[str]) -> list[str]:
+    """The ID conditions that show on this kind of card (both only on the front)."""
+    return [c for c in ID_CONDITIONS if c in conditions and kind == "idcard_front"]
+
+
+def _scene_condition(index: int, conditions: frozenset[str]) -> str:
+    """The scene condition of sample ``index``: the asked ones take turns; '' for none."""
+    asked = [c for c in scene.SCENE_CONDITIONS if c in conditions]
+    return asked[index % len(asked)] if asked else ""
 
 
 @dataclass(frozen=True)
@@ -186,25 +219,29 @@ def iter_samples(
     photo_share: float = 0.8,
     kinds: Sequence[str] = CARD_KINDS,
     unreadable: int = 0,
+    conditions: Iterable[str] = (),
 ) -> Iterator[Sample]:
     """``count`` labelled samples for ``seed`` (see ``plan``), one at a time.
 
     A photo is several megabytes in memory, so large sets are written as they are made.
     """
     slots = plan(count, photo_share, kinds, unreadable)
+    asked = frozenset(conditions)
+    if asked - set(CONDITIONS):
+        raise ValueError(f"conditions must be among {', '.join(CONDITIONS)}")
     if not fonts_available():
         raise NoFontsError(NoFontsError.__doc__)
     # Checked above, not inside the generator: bad arguments fail before any file is made.
-    return _make_samples(seed, slots)
+    return _make_samples(seed, slots, asked)
 
 
-def _make_samples(seed: int, slots: list[Slot]) -> Iterator[Sample]:
+def _make_samples(seed: int, slots: list[Slot], conditions: frozenset[str]) -> Iterator[Sample]:
     fonts = find_fonts()
     fake = Faker("zh_CN")
     for slot in slots:
         if slot.readable:
             yield make_card_sample(
-                seed, slot.index, slot.kind, slot.photo, slot.quarter_turn, fonts, fake
+                seed, slot.index, slot.kind, slot.photo, slot.quarter_turn, fonts, fake, conditions
             )
         else:
             yield make_unreadable_sample(seed, slot.index, slot.kind, fonts, fake)
@@ -216,8 +253,9 @@ def generate(
     photo_share: float = 0.8,
     kinds: Sequence[str] = CARD_KINDS,
     unreadable: int = 0,
+    conditions: Iterable[str] = (),
 ) -> list[Sample]:
-    return list(iter_samples(count, seed, photo_share, kinds, unreadable))
+    return list(iter_samples(count, seed, photo_share, kinds, unreadable, conditions))
 
 
 def write_samples(samples: Iterable[Sample], out: Path) -> list[Path]:

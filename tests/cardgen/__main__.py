@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.cardgen import CARD_KINDS, NoFontsError, iter_samples, write_samples
+from tests.cardgen import CARD_KINDS, CONDITIONS, NoFontsError, iter_samples, write_samples
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -29,6 +29,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--unreadable", type=int, default=0, help="how many samples have no readable card"
     )
+    parser.add_argument(
+        "--conditions",
+        default="",
+        help=f"comma-separated conditions of real photos among {','.join(CONDITIONS)}",
+    )
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
@@ -36,6 +41,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--photo-share must be between 0 and 1")
     if not 0 <= args.unreadable <= args.count:
         parser.error("--unreadable must be between 0 and --count")
+    args.conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    if set(args.conditions) - set(CONDITIONS):
+        parser.error(f"--conditions must be among {','.join(CONDITIONS)}")
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if not args.kinds or set(args.kinds) - set(CARD_KINDS):
         parser.error(f"--kinds must be among {','.join(CARD_KINDS)}")
@@ -46,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     try:
-        samples = iter_samples(args.count, args.seed, args.photo_share, args.kinds, args.unreadable)
+        samples = iter_samples(
+            args.count, args.seed, args.photo_share, args.kinds, args.unreadable, args.conditions
+        )
     except NoFontsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

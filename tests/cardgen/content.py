@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from faker import Faker
 
 from ocr.checks import id_check_char, luhn_check_digit
-from tests.cardgen.regions import REGIONS, Region
+from tests.cardgen.regions import OLD_CODE_REGIONS, REGIONS, Region
 
 # Today's date is fixed so a seed gives the same cards next year too.
 REFERENCE_DATE = dt.date(2026, 11, 1)
@@ -248,10 +248,14 @@ def _random_date(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
     return first + dt.timedelta(days=rng.randint(0, max(0, (last - first).days)))
 
 
-def make_person(rng: random.Random, fake: Faker) -> Person:
-    """One resident whose ID number, birth date, gender, address and validity all agree."""
+def make_person(rng: random.Random, fake: Faker, old_code: bool = False) -> Person:
+    """One resident whose ID number, birth date, gender, address and validity all agree.
+
+    ``old_code``: the number carries the code of a division abolished since (see
+    OLD_CODE_REGIONS), the address today's name of the place.
+    """
     fake.seed_instance(rng.getrandbits(32))
-    region = rng.choice(REGIONS)
+    region = rng.choice(OLD_CODE_REGIONS if old_code else REGIONS)
     birth = _random_date(rng, dt.date(1950, 1, 1), dt.date(2008, 12, 31))
     male = rng.random() < 0.5
     want_x = rng.random() < 0.12  # X check chars are rare (1 in 11) yet trip up OCR

@@ -97,3 +97,16 @@ REGIONS: tuple[Region, ...] = tuple(
     + _rows("宁夏回族自治区", "银川市", "640104:兴庆区")
     + _rows("新疆维吾尔自治区", "乌鲁木齐市", "650102:天山区 650103:沙依巴克区")
 )
+
+
+# Numbers issued before a division was renamed or merged keep its old code, while the
+# address printed on a newer card names today's division: (code, where they live now).
+# The codes come from older GB/T 2260 editions (abolished since).
+OLD_CODE_REGIONS: tuple[Region, ...] = (
+    Region("532101", "云南省", "昭通市", "昭阳区"),  # 昭通市 (county-level) until 2001
+    Region("522530", "贵州省", "安顺市", "紫云苗族布依族自治县"),  # in 安顺地区 until 2000
+    Region("432826", "湖南省", "郴州市", "嘉禾县"),  # in 郴州地区 until 1995
+    Region("140202", "山西省", "大同市", "平城区"),  # 城区, abolished 2018
+    Region("342201", "安徽省", "宿州市", "埇桥区"),  # 宿州市 (county-level) until 1999
+    Region("512501", "四川省", "宜宾市", "翠屏区"),  # 宜宾市 (county-level) until 1996
+)

@@ -140,16 +140,31 @@ def _portrait(
     canvas.image.paste(photo, (x0, y0))
 
 
+# Washed-out labels (worn cards, overexposed photos): the blue is this share of the way
+# to the card's background.
+FAINT_LABEL_FADE = (0.45, 0.65)
+
+
 def render_id_front(
-    card: IdFront, fonts: FontSet, rng: random.Random, np_rng: np.random.Generator, width: int
+    card: IdFront,
+    fonts: FontSet,
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    width: int,
+    faint_labels: bool = False,
 ) -> Image.Image:
     height = round(width * CARD_MM[1] / CARD_MM[0])
     background = guilloche(
         np_rng, (width, height), _jitter(rng, (240, 242, 236), 6), (120, 170, 200), 0.22
     )
     canvas = Canvas(width, _tinted(background, (0.97, 0.99, 1.0), (1.0, 0.97, 0.94)))
-    label_colour = (*_jitter(rng, (40, 110, 170), 20), 255)
+    blue = _jitter(rng, (40, 110, 170), 20)
     value_colour = (*_jitter(rng, (25, 25, 25), 12), 255)
+    if faint_labels:
+        fade = rng.uniform(*FAINT_LABEL_FADE)
+        r, g, b = (round(c + (p - c) * fade) for c, p in zip(blue, (240, 242, 236), strict=True))
+        blue = (r, g, b)
+    label_colour = (*blue, 255)
     label_face = _pick_face(rng, fonts.cjk, "姓名性别民族出生年月日住址公民身份号码", "hei")
     value_face = _pick_face(rng, fonts.cjk, card.name + card.addr + card.nationality)
     label_font = canvas.font(label_face, rng.uniform(2.6, 3.0))

@@ -320,13 +320,24 @@ def photograph(
     card: Image.Image,
     fonts: FontSet,
     angle_deg: float,
+    card_width_px: float | None = None,
+    size: tuple[int, int] | None = None,
 ) -> Image.Image:
-    """A phone photo of ``card`` lying on a cluttered surface (or held in a hand)."""
-    size = photo_size(rng)
+    """A phone photo of ``card`` lying on a cluttered surface (or held in a hand).
+
+    ``card_width_px``: the card this many pixels wide in a photo of ``size`` (drawn
+    when not given), instead of filling half the frame or more.
+    """
+    size = size or photo_size(rng)
     background = add_clutter(
         rng, surface(np_rng, size), fonts, rng.randint(0, 5), with_text=rng.random() < 0.5
     )
-    fraction = rng.uniform(0.5, 0.9) if rng.random() < 0.85 else rng.uniform(0.9, 0.97)
+    if card_width_px is not None:
+        fraction = card_width_px / size[0]
+    elif rng.random() < 0.85:
+        fraction = rng.uniform(0.5, 0.9)
+    else:
+        fraction = rng.uniform(0.9, 0.97)
     placed = place_card(
         np_rng, card, size, fraction, angle_deg, rng.uniform(0.0, 0.06), margin=0.01
     )
@@ -352,6 +363,40 @@ def photograph(
         # The phone's own JPEG, which the chat app then compresses again on upload.
         photo = recompressed(photo, rng.randint(75, 95))
     return photo
+
+
+# What loses whole fields on real uploads: a card only 250-450 px wide, in a small
+# photo (a crop or a thumbnail passed on) or far off in a large one.
+SMALL_CARD_WIDTH_PX = (250.0, 450.0)
+SCENE_CONDITIONS = ("small_photo", "far_card")
+
+
+def small_photo(
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    card: Image.Image,
+    fonts: FontSet,
+    angle_deg: float,
+) -> Image.Image:
+    """A low-resolution photo that is mostly card, the card 250-450 px wide."""
+    size = photo_size(rng)
+    filled = rng.uniform(0.8, 0.92) * size[0]
+    photo = photograph(rng, np_rng, card, fonts, angle_deg, filled, size)
+    scale = rng.uniform(*SMALL_CARD_WIDTH_PX) / filled
+    small = (round(photo.size[0] * scale), round(photo.size[1] * scale))
+    return photo.resize(small, Image.Resampling.LANCZOS)
+
+
+def far_card(
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    card: Image.Image,
+    fonts: FontSet,
+    angle_deg: float,
+) -> Image.Image:
+    """A large photo with the card far off: 250-450 px wide among the clutter."""
+    width = rng.uniform(*SMALL_CARD_WIDTH_PX)
+    return photograph(rng, np_rng, card, fonts, angle_deg, width)
 
 
 def recompressed(image: Image.Image, quality: int) -> Image.Image:
