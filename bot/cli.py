@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
     from sqlalchemy.orm import Session
 
-    from bot.tokens import StoredToken
-    from bot.usage import UsageFilters
+    from bot.operators.usage import UsageFilters
+    from bot.wxapi.tokens import StoredToken
 
 app = typer.Typer(
     name="wxocr",
@@ -65,7 +65,7 @@ def scan(
     config_path: ConfigOption = None,
 ) -> None:
     """Read cards from image files and print their fields (masked unless --reveal)."""
-    from bot.engines import build_engine
+    from bot.serving.engines import build_engine
     from ocr.errors import OcrError
     from ocr.mask import mask_result
 
@@ -130,7 +130,7 @@ def eval_command(
     config_path: ConfigOption = None,
 ) -> None:
     """Exact-match accuracy per field and latency over a labelled directory."""
-    from bot.engines import build_engine
+    from bot.serving.engines import build_engine
     from ocr.evaluate import evaluate
 
     config = _config(config_path)
@@ -212,7 +212,7 @@ def bench(
 
 
 def _bench_engine(images: Path, config: Config) -> None:
-    from bot.engines import build_engine
+    from bot.serving.engines import build_engine
     from ocr.bench import bench_engine
 
     try:
@@ -234,7 +234,7 @@ def _bench_engine(images: Path, config: Config) -> None:
 
 
 def _bench_usage(rows: int = 1_000_000) -> None:
-    from bot.usage import bench_usage_query
+    from bot.operators.usage import bench_usage_query
 
     console.print(f"usage: building {rows:,} synthetic usage rows in a fresh SQLite file ...")
     figures = bench_usage_query(rows)
@@ -247,8 +247,8 @@ def _bench_usage(rows: int = 1_000_000) -> None:
 
 
 def _bench_serve(images: Path, photo_count: int = 16) -> None:
-    """``wxocr bench --section serve``: whole servers under load (bot/workers.py)."""
-    from bot.workers import bench_workers
+    """``wxocr bench --section serve``: whole servers under load (bot/serving/workers.py)."""
+    from bot.tools.workers_bench import bench_workers
 
     photos = sorted(images.glob("*_photo*.jpg"))[:photo_count]
     if not photos:
@@ -295,7 +295,7 @@ def serve(
     processes = config.server.workers if workers is None else workers
     if processes:
         # Imported first: the metrics directory must be set before prometheus-client loads.
-        from bot.workers import WorkersError, check_workers_config, serve_workers
+        from bot.serving.workers import WorkersError, check_workers_config, serve_workers
 
         try:
             check_workers_config(config, processes)
@@ -305,7 +305,7 @@ def serve(
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
         return
-    from bot.server import serve as serve_forever
+    from bot.serving.server import serve as serve_forever
 
     _require_migrated(config)
     serve_forever(config)
@@ -313,7 +313,7 @@ def serve(
 
 def _require_migrated(config: Config) -> None:
     """An unmigrated database would fail every request and job: refuse to start instead."""
-    from bot.db import current_revision, head_revision
+    from bot.store.db import current_revision, head_revision
 
     with _database(config) as engine:
         current = current_revision(engine)
@@ -344,8 +344,8 @@ def simulate(
     """Send a photo like WeChat does (via the sandbox) and print the bot's answer."""
     import httpx
 
-    from bot.simulate import SimulationError, run_simulation
-    from bot.wechat import WechatError
+    from bot.tools.simulate import SimulationError, run_simulation
+    from bot.wxapi.client import WechatError
 
     config = _config(config_path)
     host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::") else config.server.host  # noqa: S104
@@ -382,7 +382,7 @@ def bench_webhook_command(
         err_console.print("[red]no photos: pass IMAGE files[/red]")
         raise typer.Exit(2)
     if as_json:
-        from bot.webhook_bench import bench_webhook
+        from bot.tools.webhook_bench import bench_webhook
 
         result = bench_webhook([p.read_bytes() for p in paths], clients=clients, seconds=seconds)
         print(result.as_json())
@@ -391,7 +391,7 @@ def bench_webhook_command(
 
 
 def _bench_webhook(paths: list[Path], *, clients: int, seconds: float) -> None:
-    from bot.webhook_bench import bench_webhook
+    from bot.tools.webhook_bench import bench_webhook
 
     result = bench_webhook([p.read_bytes() for p in paths], clients=clients, seconds=seconds)
     table = Table(title="webhook benchmark", show_header=False)
@@ -418,7 +418,7 @@ def _database(config: Config, hint: str = "") -> Iterator[SqlEngine]:
     """An Engine on ``database.url``; database failures end the command with a clear message."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import create_db_engine
+    from bot.store.db import create_db_engine
 
     engine = None
     try:
@@ -438,7 +438,7 @@ def db_upgrade(
     config_path: ConfigOption = None,
 ) -> None:
     """Create or migrate the database tables (safe to run again)."""
-    from bot.db import current_revision, upgrade_database
+    from bot.store.db import current_revision, upgrade_database
 
     with _database(_config(config_path), "check database.url") as engine:
         upgrade_database(engine, revision)
@@ -448,7 +448,7 @@ def db_upgrade(
 @db_app.command("current")
 def db_current(config_path: ConfigOption = None) -> None:
     """Print the database's migration revision and the newest one available."""
-    from bot.db import current_revision, head_revision
+    from bot.store.db import current_revision, head_revision
 
     with _database(_config(config_path), "check database.url") as engine:
         current = current_revision(engine)
@@ -477,9 +477,9 @@ def _print_token(stored: StoredToken, config: Config) -> None:
 def _with_token_store(config_path: Path | None, action: str) -> None:
     import httpx
 
-    from bot.db import session_factory
-    from bot.tokens import build_token_store
-    from bot.wechat import WechatError
+    from bot.store.db import session_factory
+    from bot.wxapi.client import WechatError
+    from bot.wxapi.tokens import build_token_store
 
     config = _config(config_path)
     with _database(config, "(check database.url; is it migrated? `wxocr db upgrade`)") as engine:
@@ -514,7 +514,7 @@ def sandbox_command(
     """Serve the WeChat API emulator alone (under /sandbox), with waitress."""
     import waitress
 
-    from bot.sandbox import SandboxApp, mounted
+    from bot.sandbox.emulator import SandboxApp, mounted
 
     config = _config(config_path)
     host = host or config.server.host
@@ -558,8 +558,8 @@ def _usage_session(config: Config) -> Iterator[Session]:
     """A session on the configured database; database and filter errors end the command."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import create_db_engine, session_factory
-    from bot.usage import UsageQueryError
+    from bot.operators.usage import UsageQueryError
+    from bot.store.db import create_db_engine, session_factory
 
     engine = create_db_engine(config.database.url)
     try:
@@ -587,7 +587,7 @@ def _usage_filters(
     outcome: str | None,
     engine: str | None,
 ) -> UsageFilters:
-    from bot.usage import UsageQueryError, build_filters, zone
+    from bot.operators.usage import UsageQueryError, build_filters, zone
 
     try:
         return build_filters(
@@ -628,7 +628,7 @@ def usage(
     """Count, success rate and p50/p95 latency per group (default: last 7 days by day and kind)."""
     if ctx.invoked_subcommand is not None:
         return
-    from bot.usage import DEFAULT_GROUP_BY, UsageQueryError, parse_group_by, query_usage
+    from bot.operators.usage import DEFAULT_GROUP_BY, UsageQueryError, parse_group_by, query_usage
 
     config = _config(config_path)
     filters = _usage_filters(config, since, until, user, kind, outcome, engine)
@@ -675,7 +675,7 @@ def _ms(value: float | None) -> str:
 
 
 def _usage_title(config: Config, filters: UsageFilters) -> str:
-    from bot.usage import zone
+    from bot.operators.usage import zone
 
     tz = zone(config.log.timezone)
     start = f"{filters.since.astimezone(tz):%Y-%m-%d %H:%M}" if filters.since else "the start"
@@ -695,7 +695,7 @@ def usage_top(
     config_path: ConfigOption = None,
 ) -> None:
     """The heaviest users: requests, successes and when they were last seen."""
-    from bot.usage import top_users, zone
+    from bot.operators.usage import top_users, zone
 
     config = _config(config_path)
     filters = _usage_filters(config, since, until, None, kind, outcome, engine)
@@ -726,7 +726,7 @@ def usage_top(
 @usage_app.command("quota")
 def usage_quota(as_json: UsageJsonOption = False, config_path: ConfigOption = None) -> None:
     """Today's requests per engine (Beijing day) against WeChat's daily OCR quota."""
-    from bot.usage import quota_today
+    from bot.operators.usage import quota_today
 
     config = _config(config_path)
     with _usage_session(config) as session:
@@ -756,8 +756,8 @@ def usage_purge(
     config_path: ConfigOption = None,
 ) -> None:
     """Delete usage rows older than the given age, in batches."""
-    from bot.db import create_db_engine, session_factory
-    from bot.usage import UsageQueryError, parse_time, purge_usage, zone
+    from bot.operators.usage import UsageQueryError, parse_time, purge_usage, zone
+    from bot.store.db import create_db_engine, session_factory
 
     config = _config(config_path)
     try:
@@ -783,7 +783,7 @@ def usage_forget(
     config_path: ConfigOption = None,
 ) -> None:
     """Remove everything stored about one user: usage rows, preferences, pending messages."""
-    from bot.usage import forget_user
+    from bot.operators.usage import forget_user
 
     config = _config(config_path)
     if not yes:
