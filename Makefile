@@ -24,6 +24,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: setup
 	$(BIN)/ruff format .
@@ -53,7 +54,7 @@ bench: setup
 # make bench-load LOAD_SECONDS=60 for a short run (default 600 s, at most 100000 requests).
 LOAD_SECONDS ?= 600
 bench-load: setup
-	$(BIN)/python -m bot.loadtest --seconds $(LOAD_SECONDS)
+	$(BIN)/python -m bot.tools.loadtest --seconds $(LOAD_SECONDS)
 
 # Chromium + chromedriver from Debian for the admin dashboard's browser test.
 browser:

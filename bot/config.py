@@ -218,3 +218,13 @@ def load_config(path: str | Path | None = None) -> Config:
         )
         source = f" (from {file})" if file else ""
         raise ConfigError(f"invalid configuration{source}: {problems}") from exc
+
+
+def local_engine_options(config: Config) -> dict[str, Any]:
+    """The local engine's options from ``ocr``: the pipeline's, readiness's and the sandbox's."""
+    return {
+        "max_bytes": config.ocr.max_image_bytes,
+        "max_pixels": config.ocr.max_pixels,
+        "max_side": config.ocr.max_side,
+        "threads": config.ocr.threads,
+    }

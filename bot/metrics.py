@@ -19,7 +19,7 @@ from typing import Any
 from wsgiref.types import StartResponse
 from wsgiref.types import WSGIApplication as WSGIApp
 
-from bot.workers import METRICS_RUN_DIR_ENV, MULTIPROC_DIR_ENV
+from bot.metrics_env import METRICS_RUN_DIR_ENV, MULTIPROC_DIR_ENV
 
 # Before prometheus-client reads it: a multiprocess directory this process did not get
 # from `serve --workers` (an operator's parent directory, inherited by a CLI command or a
@@ -141,7 +141,7 @@ def exposition(pending_deliveries: Callable[[], int] | None = None) -> bytes:
 
 
 def make_metrics_app(pending_deliveries: Callable[[], int] | None = None) -> WSGIApp:
-    """The ``/metrics`` WSGI app (mounted by ``bot.server``)."""
+    """The ``/metrics`` WSGI app (mounted by ``bot.serving.server``)."""
 
     def metrics(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):

@@ -1,1 +1,1 @@
-"""Alembic migrations, run from the installed package (see bot.db.alembic_config)."""
+"""Alembic migrations, run from the installed package (see bot.store.db.alembic_config)."""

@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the engine handed over by bot.db, else the configured URL."""
+"""Alembic environment: migrates the engine handed over by bot.store.db, else the configured URL."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Engine, text
 
-from bot.db import SQLITE_BEGIN_OPTION, create_db_engine
-from bot.models import Base, UtcDateTime
+from bot.store.db import SQLITE_BEGIN_OPTION, create_db_engine
+from bot.store.models import Base, UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata

@@ -10,11 +10,11 @@ from typing import Any
 
 from waitress.server import create_server
 
-from bot.admin import make_admin_app
 from bot.config import AdminConfig, Config
-from bot.db import SessionFactory
-from bot.models import record_usage
-from bot.sandbox import mounted
+from bot.operators.admin import make_admin_app
+from bot.sandbox.emulator import mounted
+from bot.store.db import SessionFactory
+from bot.store.models import record_usage
 
 PREFIX = "/admin"
 TOKEN = "test-admin-token-5f0c"

@@ -16,16 +16,16 @@ import httpx
 from PIL import Image
 from sqlalchemy import select
 
-from bot.app import build_app
+from bot.chat.handlers import Handlers
+from bot.chat.pipeline import Pipeline, WechatMedia
 from bot.config import Config
-from bot.db import SessionFactory
-from bot.engines import build_engine
-from bot.handlers import Handlers
-from bot.models import Message, Usage
-from bot.pipeline import Pipeline, WechatMedia
-from bot.sandbox import SandboxServer
-from bot.simulate import PushOutcome, WechatPusher, image_fields, new_msg_id, text_fields
-from bot.wechat import WechatClient
+from bot.sandbox.emulator import SandboxServer
+from bot.serving.app import build_app
+from bot.serving.engines import build_engine
+from bot.store.db import SessionFactory
+from bot.store.models import Message, Usage
+from bot.tools.simulate import PushOutcome, WechatPusher, image_fields, new_msg_id, text_fields
+from bot.wxapi.client import WechatClient
 from ocr.engine import CardResult, Engine, Kind, Mode
 from ocr.errors import NoCardFound
 from ocr.mask import mask_card_number

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine, MetaData
 
 from bot.config import Config, SandboxConfig
-from bot.db import SessionFactory, create_db_engine, session_factory, upgrade_database
-from bot.sandbox import SandboxApp, SandboxServer
-from bot.tokens import TokenStore, build_token_store
-from bot.wechat import RetryPolicy, TokenApi, WechatClient
+from bot.sandbox.emulator import SandboxApp, SandboxServer
+from bot.store.db import SessionFactory, create_db_engine, session_factory, upgrade_database
+from bot.wxapi.client import RetryPolicy, TokenApi, WechatClient
+from bot.wxapi.tokens import TokenStore, build_token_store
 
 TEST_DATABASE_ENV = "WXOCR_TEST_DATABASE_URL"
 

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from bot.simulate import PushOutcome, Simulator
-from bot.workers import WXOCR as WXOCR  # the e2e tests run the console script too
-from bot.workers import serving_process
+from bot.tools.serving_process import WXOCR as WXOCR  # the e2e tests run the console script too
+from bot.tools.serving_process import serving_process
+from bot.tools.simulate import PushOutcome, Simulator
 
 CARDS = Path(__file__).parent / "fixtures" / "cards"
 AES_KEY = "wxocrE2eSafeModeKey0123456789abcdefghijklmn"
@@ -45,7 +45,7 @@ def smaller(image: bytes, side: int = 480) -> bytes:
 class BotServer:
     """``wxocr serve --config FILE`` in a subprocess; its database is a file we can read.
 
-    A :class:`bot.workers.ServingProcess` in sandbox mode unless ``settings`` name a
+    A :class:`bot.tools.serving_process.ServingProcess` in sandbox mode unless ``settings`` name a
     ``wechat.api_base``, ready once ``/healthz`` answers.
     """
 

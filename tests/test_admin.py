@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.admin import COOKIE_NAME, make_admin_app
 from bot.config import Config, ConfigError, load_config
-from bot.db import SessionFactory
-from bot.usage import build_filters, parse_group_by, query_usage, zone
+from bot.operators.admin import COOKIE_NAME, make_admin_app
+from bot.operators.usage import build_filters, parse_group_by, query_usage, zone
+from bot.store.db import SessionFactory
 from tests.admin_server import TOKEN, add_sample_usage, serve_admin
 
 pytestmark = pytest.mark.db
@@ -125,7 +125,7 @@ def test_login_form_then_dashboard(admin: str, sessions: SessionFactory) -> None
 
 
 def test_values_are_escaped(admin: str, sessions: SessionFactory) -> None:
-    from bot.models import record_usage
+    from bot.store.models import record_usage
 
     with sessions() as session, session.begin():
         record_usage(
@@ -140,7 +140,7 @@ def test_html_in_any_value_is_escaped_on_the_dashboard(
     admin: str, sessions: SessionFactory
 ) -> None:
     """Issue 19: every value on the page goes through the template's escaping, none by hand."""
-    from bot.models import record_usage
+    from bot.store.models import record_usage
 
     hostile = "<script>alert(1)</script>"
     kind = "<b>k</b>"  # the kind column holds 16 characters

@@ -15,7 +15,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from bot.db import SessionFactory
+from bot.store.db import SessionFactory
 from tests.admin_server import TOKEN, add_sample_usage, serve_admin
 
 pytestmark = pytest.mark.db

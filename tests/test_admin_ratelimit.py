@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from bot.admin import COOKIE_NAME
 from bot.config import Config
-from bot.db import SessionFactory
+from bot.operators.admin import COOKIE_NAME
+from bot.store.db import SessionFactory
 from tests.admin_server import TOKEN, serve_admin
 
 pytestmark = pytest.mark.db

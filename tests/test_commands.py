@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.chat.commands import (
     COMMAND_WORDS,
     MAX_USAGE_DAYS,
     Command,

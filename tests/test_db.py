@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.exc import StatementError
 
-from bot.db import (
+from bot.store.db import (
     SessionFactory,
     alembic_config,
     create_db_engine,
@@ -28,7 +28,7 @@ from bot.db import (
     upgrade_database,
     write_transaction,
 )
-from bot.models import (
+from bot.store.models import (
     Base,
     Message,
     MessageState,

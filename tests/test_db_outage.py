@@ -21,13 +21,13 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, select
 
-from bot import replies
-from bot.db import create_db_engine, session_factory
-from bot.models import Message, MessageState, Usage
-from bot.sandbox import SandboxServer
-from bot.simulate import PushOutcome, WechatPusher, image_fields, new_msg_id
-from bot.tokens import TokenStore
-from bot.workers import ServingProcess, serving_process
+from bot.chat import replies
+from bot.sandbox.emulator import SandboxServer
+from bot.store.db import create_db_engine, session_factory
+from bot.store.models import Message, MessageState, Usage
+from bot.tools.serving_process import ServingProcess, serving_process
+from bot.tools.simulate import PushOutcome, WechatPusher, image_fields, new_msg_id
+from bot.wxapi.tokens import TokenStore
 from tests.bot_on_loopback import CARD_REPLY, PHOTO, WechatBankCardOcr, wait_until
 from tests.test_workers import metric
 

@@ -1,4 +1,5 @@
-"""bot/db_retry.py on real database errors: what is transient, how it is retried, and when not.
+"""bot/store/db_retry.py on real database errors: what is transient, how it is retried, and when
+not.
 
 SQLite's lock (another connection holding the write lock past the busy timeout) and a
 missing table need no server; a serialization failure and a connection killed under the
@@ -20,14 +21,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
-from bot import replies
+from bot.chat import replies
 from bot.config import Config
-from bot.db import create_db_engine, session_factory, upgrade_database, write_transaction
-from bot.db_retry import DatabaseUnavailable, describe, is_transient, retry_transient
-from bot.models import Lease, utcnow
-from bot.sandbox import SandboxServer
-from bot.tokens import build_token_store
-from bot.wechat import WechatClient
+from bot.sandbox.emulator import SandboxServer
+from bot.store.db import create_db_engine, session_factory, upgrade_database, write_transaction
+from bot.store.db_retry import DatabaseUnavailable, describe, is_transient, retry_transient
+from bot.store.models import Lease, utcnow
+from bot.wxapi.client import WechatClient
+from bot.wxapi.tokens import build_token_store
 from tests.bot_on_loopback import CARD_REPLY, LoopbackBot, wait_until
 
 

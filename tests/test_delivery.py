@@ -13,11 +13,11 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
-from bot.db import SessionFactory, alembic_config, create_db_engine, upgrade_database
-from bot.models import Delivery
-from bot.sandbox import FaultRule, SandboxServer
-from bot.usage import GroupBy, UsageFilters, query_usage
-from bot.wechat import WechatClient
+from bot.operators.usage import GroupBy, UsageFilters, query_usage
+from bot.sandbox.emulator import FaultRule, SandboxServer
+from bot.store.db import SessionFactory, alembic_config, create_db_engine, upgrade_database
+from bot.store.models import Delivery
+from bot.wxapi.client import WechatClient
 from tests.admin_server import TOKEN as ADMIN_TOKEN
 from tests.admin_server import serve_admin
 from tests.bot_on_loopback import (

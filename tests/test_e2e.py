@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from bot.config import Config
-from bot.sandbox import SandboxApp, SandboxServer
-from bot.simulate import (
+from bot.sandbox.emulator import SandboxApp, SandboxServer
+from bot.tools.simulate import (
     PushOutcome,
     event_fields,
     image_fields,

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import replies
+from bot.chat import replies
 from bot.config import Config
-from bot.sandbox import SandboxApp, SandboxServer
-from bot.simulate import Simulator, image_fields, new_msg_id
+from bot.sandbox.emulator import SandboxApp, SandboxServer
+from bot.tools.simulate import Simulator, image_fields, new_msg_id
 from ocr.engine import CardResult, Kind, Mode
 from ocr.errors import EngineError
 from ocr.mask import mask_card_number

@@ -31,12 +31,12 @@ from PIL import Image
 from werobot.crypto import MessageCrypt
 from werobot.utils import get_signature
 
-from bot import replies
-from bot.app import build_app
+from bot.chat import replies
+from bot.chat.handlers import IncomingMessage
 from bot.config import Config
-from bot.handlers import IncomingMessage
-from bot.sandbox import SandboxApp, SandboxServer
-from bot.simulate import (
+from bot.sandbox.emulator import SandboxApp, SandboxServer
+from bot.serving.app import build_app
+from bot.tools.simulate import (
     ACCOUNT_ID,
     WechatPusher,
     event_fields,

@@ -14,10 +14,10 @@ import threading
 import httpx
 from sqlalchemy import update
 
-from bot.db import SessionFactory, write_transaction
-from bot.models import Message, MessageState
-from bot.sandbox import SandboxServer
-from bot.wechat import WechatClient
+from bot.sandbox.emulator import SandboxServer
+from bot.store.db import SessionFactory, write_transaction
+from bot.store.models import Message, MessageState
+from bot.wxapi.client import WechatClient
 from tests.bot_on_loopback import LoopbackBot, wait_until
 
 RESULT = "识别结果：银行卡"  # what the run stored; the test writes it as the run would

@@ -20,12 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from bot.config import Config
-from bot.db import create_db_engine, upgrade_database
 from bot.metrics import count_requests, exposition, route_of
-from bot.readiness import Readiness
-from bot.sandbox import SandboxServer
-from bot.simulate import Simulator
-from bot.workers import serving_process
+from bot.sandbox.emulator import SandboxServer
+from bot.serving.readiness import Readiness
+from bot.store.db import create_db_engine, upgrade_database
+from bot.tools.serving_process import serving_process
+from bot.tools.simulate import Simulator
 from ocr.errors import EngineUnavailable
 from ocr.mask import mask_card_number
 from tests.helpers_e2e import card, smaller

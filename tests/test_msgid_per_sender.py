@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot import replies
-from bot.db import SessionFactory
-from bot.sandbox import SandboxServer
-from bot.simulate import image_fields, text_fields
-from bot.wechat import WechatClient
+from bot.chat import replies
+from bot.sandbox.emulator import SandboxServer
+from bot.store.db import SessionFactory
+from bot.tools.simulate import image_fields, text_fields
+from bot.wxapi.client import WechatClient
 from ocr.errors import NotAnImage
 from tests.bot_on_loopback import CARD_REPLY, LoopbackBot
 

@@ -17,13 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.chat.pipeline import PhotoRequest, Pipeline, WechatMedia
 from bot.config import Config
-from bot.db import SessionFactory
-from bot.engines import build_engine
-from bot.models import Message, MessageState, Usage, claim_message, get_message, utcnow
-from bot.pipeline import PhotoRequest, Pipeline, WechatMedia
-from bot.sandbox import FaultRule, SandboxServer
-from bot.wechat import WechatClient
+from bot.sandbox.emulator import FaultRule, SandboxServer
+from bot.serving.engines import build_engine
+from bot.store.db import SessionFactory
+from bot.store.models import Message, MessageState, Usage, claim_message, get_message, utcnow
+from bot.wxapi.client import WechatClient
 from ocr.engine import Engine, Kind, create_engine
 from ocr.mask import mask_id_number
 from tests.bot_on_loopback import wait_until

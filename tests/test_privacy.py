@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
-from bot.db import create_db_engine
+from bot.store.db import create_db_engine
 from ocr.mask import mask_address, mask_card_number, mask_id_number
 from tests.helpers_e2e import CARDS, WXOCR, BotServer, SandboxControl
 

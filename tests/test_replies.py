@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import replies
+from bot.chat import replies
 from ocr.engine import CardResult, Kind
 from ocr.errors import CorruptImage, DecompressionBomb, EmptyImage, ImageTooLarge, NotAnImage
 

@@ -14,9 +14,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from bot.config import Config, RetentionConfig
-from bot.db import SessionFactory, create_db_engine, session_factory
-from bot.models import Usage, acquire_lease, record_usage
-from bot.retention import JOB_ID, purge_expired_usage, register_retention_job
+from bot.operators.retention import JOB_ID, purge_expired_usage, register_retention_job
+from bot.store.db import SessionFactory, create_db_engine, session_factory
+from bot.store.models import Usage, acquire_lease, record_usage
 
 pytestmark = pytest.mark.db
 
@@ -96,7 +96,7 @@ def test_a_failing_run_is_logged_not_raised(
         scheduler.start(paused=True)
         job = register_retention_job(scheduler, CONFIG, session_factory(engine))
         scheduler.shutdown(wait=False)
-        with caplog.at_level(logging.ERROR, logger="bot.retention"):
+        with caplog.at_level(logging.ERROR, logger="bot.operators.retention"):
             job.func(*job.args)
     finally:
         engine.dispose()

@@ -21,7 +21,7 @@ import time_machine
 from PIL import Image
 
 from bot.config import Config, SandboxConfig
-from bot.sandbox import FaultRule, SandboxApp, SandboxServer
+from bot.sandbox.emulator import FaultRule, SandboxApp, SandboxServer
 from ocr.engine import CardResult, Kind, Mode
 from ocr.errors import CorruptImage, NoCardFound, OcrError
 from tests.bot_on_loopback import wait_until

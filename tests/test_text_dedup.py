@@ -16,13 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text, update
 
-from bot import replies
-from bot.db import SQLITE_BEGIN_OPTION, SessionFactory
-from bot.models import Message, utcnow
-from bot.pipeline import PASSIVE_REPLY_KEPT_S
-from bot.sandbox import SandboxServer
-from bot.simulate import event_fields, new_msg_id, text_fields
-from bot.wechat import WechatClient
+from bot.chat import replies
+from bot.chat.pipeline import PASSIVE_REPLY_KEPT_S
+from bot.sandbox.emulator import SandboxServer
+from bot.store.db import SQLITE_BEGIN_OPTION, SessionFactory
+from bot.store.models import Message, utcnow
+from bot.tools.simulate import event_fields, new_msg_id, text_fields
+from bot.wxapi.client import WechatClient
 from tests.bot_on_loopback import CARD_REPLY, OPERATOR, LoopbackBot
 
 pytestmark = pytest.mark.db

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
 from bot.config import Config
-from bot.db import SessionFactory
-from bot.models import AccessToken
-from bot.sandbox import FaultRule, SandboxServer
-from bot.tokens import TokenRefresher, TokenStore, build_token_store, start_token_refresher
-from bot.wechat import FetchedToken, WechatCredentialError
-from bot.workers import WXOCR, child_environment, write_config
+from bot.sandbox.emulator import FaultRule, SandboxServer
+from bot.store.db import SessionFactory
+from bot.store.models import AccessToken
+from bot.tools.serving_process import WXOCR, child_environment, write_config
+from bot.wxapi.client import FetchedToken, WechatCredentialError
+from bot.wxapi.tokens import TokenRefresher, TokenStore, build_token_store, start_token_refresher
 from tests.conftest import token_api_for
 
 pytestmark = pytest.mark.db

@@ -15,9 +15,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.db import SessionFactory
-from bot.models import Message, Usage, UserPref, claim_message, record_usage, set_pref
-from bot.usage import (
+from bot.operators.usage import (
     GroupBy,
     UsageFilters,
     UsageGroup,
@@ -32,6 +30,8 @@ from bot.usage import (
     top_users,
     usage_summary_text,
 )
+from bot.store.db import SessionFactory
+from bot.store.models import Message, Usage, UserPref, claim_message, record_usage, set_pref
 from ocr.engine import Kind
 
 pytestmark = pytest.mark.db

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werobot.utils import get_signature
 
-from bot.app import Router, build_app, passive_deadline, signature_matches
+from bot.chat.handlers import Handlers
+from bot.chat.pipeline import Pipeline
 from bot.config import Config
-from bot.db import SessionFactory
-from bot.handlers import Handlers
-from bot.pipeline import Pipeline
-from bot.simulate import (
+from bot.serving.app import Router, build_app, passive_deadline, signature_matches
+from bot.store.db import SessionFactory
+from bot.tools.simulate import (
     WechatPusher,
     event_fields,
     message_xml,
@@ -161,11 +161,11 @@ def test_url_verification_with_a_skewed_clock_names_the_skew(
     pusher, _ = plain
     ts, nonce = str(int(time.time()) - clock_off_s), "12345"
     query = {"signature": get_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="bot.serving.app"):
         response = httpx.get(pusher.url, params={**query, "echostr": "hello123"})
     assert response.status_code == 200
     assert response.text == "hello123"
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.serving.app"]
     seconds = int(re.search(r"clock is (\d+) s", line).group(1))  # type: ignore[union-attr]
     assert abs(seconds - abs(clock_off_s)) <= 5
     assert direction in line and "NTP" in line

@@ -12,10 +12,9 @@ import httpx
 import pytest
 
 from bot.config import Config
-from bot.engines import build_engine
-from bot.sandbox import FaultRule, SandboxServer
-from bot.tokens import TokenStore
-from bot.wechat import (
+from bot.sandbox.emulator import FaultRule, SandboxServer
+from bot.serving.engines import build_engine
+from bot.wxapi.client import (
     Media,
     RetryPolicy,
     WechatBadMedia,
@@ -23,7 +22,6 @@ from bot.wechat import (
     WechatBusy,
     WechatClient,
     WechatCredentialError,
-    WechatEngine,
     WechatError,
     WechatMediaTooLarge,
     WechatOcrNoCard,
@@ -35,6 +33,8 @@ from bot.wechat import (
     raise_for_errcode,
     wechat_errcode,
 )
+from bot.wxapi.ocr_engine import WechatEngine
+from bot.wxapi.tokens import TokenStore
 from ocr.engine import CardResult, ChainEngine, Kind, Mode, create_engine
 from ocr.errors import CorruptImage, EngineUnavailable, NoCardFound, QuotaExceeded
 from tests.conftest import token_api_for

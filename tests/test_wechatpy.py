@@ -17,7 +17,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from bot.config import SandboxConfig
-from bot.sandbox import SandboxApp, SandboxServer
+from bot.sandbox.emulator import SandboxApp, SandboxServer
 from tests.bot_on_loopback import CARD_NUMBER, WechatBankCardOcr
 
 PHOTO = Path(__file__).parent / "fixtures" / "cards" / "002_bank_photo.jpg"

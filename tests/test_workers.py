@@ -25,11 +25,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, select
 
-from bot.db import create_db_engine, session_factory
-from bot.models import AccessToken, Message, Usage, utcnow
-from bot.sandbox import FaultRule, SandboxServer
-from bot.simulate import WechatPusher, image_fields, new_msg_id
-from bot.workers import WXOCR, ServingProcess, child_environment, serving_process, write_config
+from bot.sandbox.emulator import FaultRule, SandboxServer
+from bot.store.db import create_db_engine, session_factory
+from bot.store.models import AccessToken, Message, Usage, utcnow
+from bot.tools.serving_process import (
+    WXOCR,
+    ServingProcess,
+    child_environment,
+    serving_process,
+    write_config,
+)
+from bot.tools.simulate import WechatPusher, image_fields, new_msg_id
 from ocr.mask import mask_id_number
 from tests.helpers_e2e import NOT_AN_IMAGE, card, smaller
 

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.db import insert_if_absent
+from bot.store.db import insert_if_absent
 from ocr.engine import Kind
 
 NAMING_CONVENTION = {
@@ -82,7 +82,7 @@ class Base(DeclarativeBase):
 
 
 class AccessToken(Base):
-    """The one shared WeChat access token per app (see bot/tokens.py).
+    """The one shared WeChat access token per app (see bot/wxapi/tokens.py).
 
     ``lease_holder``/``lease_until`` mark a refresh in progress: taken under the row lock,
     released when the new token is stored, so the HTTP call happens outside the lock.

@@ -25,8 +25,8 @@ from wsgiref.types import StartResponse
 from sqlalchemy import Engine, text
 
 from bot.config import Config
-from bot.db import current_revision, head_revision
-from bot.db_retry import DATABASE_HEALTH, describe
+from bot.store.db import current_revision, head_revision
+from bot.store.db_retry import DATABASE_HEALTH, describe
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def load_local_model(config: Config) -> None:
 
     The pipeline's engines use the same pool, so the loaded reader is not wasted.
     """
-    from bot.engines import local_engine_options
+    from bot.config import local_engine_options
     from ocr.local import LocalEngine
 
     LocalEngine(**local_engine_options(config)).read_boxes(blank_photo())

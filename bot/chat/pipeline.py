@@ -10,7 +10,7 @@ nothing: the scheduler job :meth:`Pipeline.resume` sends what is due and runs ag
 photos whose worker died.
 
 The database may fail for a while (a restart, a failover, a dropped connection): every
-step retries its transaction (bot/db_retry.py) within the time it has. The claim gets the
+step retries its transaction (bot/store/db_retry.py) within the time it has. The claim gets the
 passive budget; a photo still unclaimed then is answered ``success`` and kept in this
 process, and the scheduler job claims it when the database is back, until WeChat's retry
 window is over; then the user is told once that the service is busy. A run stores its
@@ -41,12 +41,12 @@ import httpx
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot import replies
+from bot.chat import replies
 from bot.config import Config
-from bot.db import SessionFactory, write_transaction
-from bot.db_retry import DatabaseUnavailable, describe, retry_transient
 from bot.metrics import DELIVERIES, OCR_SECONDS, PHOTO_OUTCOMES
-from bot.models import (
+from bot.store.db import SessionFactory, write_transaction
+from bot.store.db_retry import DatabaseUnavailable, describe, retry_transient
+from bot.store.models import (
     Delivery,
     Message,
     MessageState,
@@ -60,7 +60,7 @@ from bot.models import (
     stale_runs,
     utcnow,
 )
-from bot.wechat import (
+from bot.wxapi.client import (
     WechatBadMedia,
     WechatClient,
     WechatError,

@@ -10,7 +10,7 @@ in the scheduler jobs (their next round is the retry). Any other error (a bug, a
 constraint violation) is raised at once. When the time is up :class:`DatabaseUnavailable`
 is raised, so the caller decides what the user gets.
 
-Connections: ``pool_pre_ping`` (bot/db.py) tests each pooled connection at checkout, and
+Connections: ``pool_pre_ping`` (bot/store/db.py) tests each pooled connection at checkout, and
 when SQLAlchemy sees a disconnect it invalidates every connection of the pool opened
 before it, so a restarted server's dead connections are replaced, not tried one by one.
 

@@ -10,7 +10,7 @@ An APScheduler job (:class:`TokenRefresher`) refreshes ahead of expiry; a proces
 starts with a stored, still-valid token uses it.
 
 The database may be unavailable for a while: every read and write of the row is retried
-(bot/db_retry.py) for a few seconds; meanwhile the token this process last saw is used
+(bot/store/db_retry.py) for a few seconds; meanwhile the token this process last saw is used
 while it has not expired, and a token fetched from WeChat that cannot be stored is used
 from memory (the next refresh stores one).
 """
@@ -34,16 +34,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.db import SessionFactory, insert_if_absent, write_transaction
-from bot.db_retry import DatabaseUnavailable, retry_transient
 from bot.metrics import TOKEN_REFRESHES
-from bot.models import AccessToken, utcnow
-from bot.wechat import (
+from bot.store.db import SessionFactory, insert_if_absent, write_transaction
+from bot.store.db_retry import DatabaseUnavailable, retry_transient
+from bot.store.models import AccessToken, utcnow
+from bot.wxapi.client import (
     NO_ANSWER,
     FetchedToken,
     RetryPolicy,
     TokenApi,
     TokenFetcher,
+    TokenProvider,
+    WechatClient,
     WechatError,
     WechatUnavailable,
     shorten_token,
@@ -96,7 +98,7 @@ def default_holder() -> str:
 
 
 class TokenStore:
-    """``bot.wechat.TokenProvider`` backed by the database row of ``app_id``."""
+    """``bot.wxapi.client.TokenProvider`` backed by the database row of ``app_id``."""
 
     def __init__(
         self,
@@ -319,12 +321,23 @@ class TokenStore:
             row.last_errcode = errcode
 
 
+def build_client(config: Config, http: httpx.Client, tokens: TokenProvider) -> WechatClient:
+    """The WeChat client for ``config``: the client itself knows only its ``api_base``."""
+    return WechatClient(
+        http,
+        tokens,
+        api_base=config.api_base,
+        retry=RetryPolicy(max_retries=config.wechat.max_retries),
+        max_media_bytes=config.wechat.max_media_bytes,
+    )
+
+
 def build_token_store(
     config: Config, http: httpx.Client, sessions: SessionFactory | None = None
 ) -> TokenStore:
     """The token store for ``config``: its database, its API base, stable or classic mode."""
     if sessions is None:
-        from bot.db import create_db_engine, session_factory
+        from bot.store.db import create_db_engine, session_factory
 
         sessions = session_factory(create_db_engine(config.database.url))
     retry = RetryPolicy(max_retries=config.wechat.max_retries)

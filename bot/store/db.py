@@ -46,7 +46,7 @@ def create_db_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pre_ping: a pooled connection is tested at checkout, so one a restart or a proxy
-        # dropped is replaced before a transaction fails on it (bot/db_retry.py retries
+        # dropped is replaced before a transaction fails on it (bot/store/db_retry.py retries
         # the rest). A bounded connect: a server that does not answer must not hold a
         # request past WeChat's 5 s.
         connect_args: dict[str, Any] = {}

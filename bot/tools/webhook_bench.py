@@ -20,8 +20,9 @@ from dataclasses import asdict, dataclass
 import httpx
 
 from bot.config import Config
-from bot.simulate import Simulator, WechatPusher, new_msg_id, text_fields
-from bot.workers import child_environment, free_port, running_server
+from bot.serving.workers import free_port
+from bot.tools.serving_process import child_environment, running_server
+from bot.tools.simulate import Simulator, WechatPusher, new_msg_id, text_fields
 from ocr.evaluate import percentile
 
 # The baseline: werobot's own WSGI app, answering every text with itself.

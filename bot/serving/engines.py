@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.config import Config
+import bot.wxapi.ocr_engine  # noqa: F401  (registers the "wechat" engine)
+from bot.config import Config, local_engine_options
 from ocr.engine import ChainEngine, Engine, create_engine
-
-
-def local_engine_options(config: Config) -> dict[str, Any]:
-    return {
-        "max_bytes": config.ocr.max_image_bytes,
-        "max_pixels": config.ocr.max_pixels,
-        "max_side": config.ocr.max_side,
-        "threads": config.ocr.threads,
-    }
 
 
 def build_engine(config: Config, **wechat_options: Any) -> Engine:
@@ -26,8 +18,6 @@ def build_engine(config: Config, **wechat_options: Any) -> Engine:
     def one(name: str) -> Engine:
         if name == "local":
             return create_engine("local", **local_engine_options(config))
-        import bot.wechat  # noqa: F401  (registers the "wechat" engine)
-
         return create_engine(name, config=config, **wechat_options)
 
     if config.ocr.engine == "chain":

@@ -22,8 +22,8 @@ from werobot.parser import parse_xml, process_message
 from werobot.replies import TextReply
 from werobot.utils import get_signature
 
+from bot.chat.handlers import IncomingMessage
 from bot.config import Config
-from bot.handlers import IncomingMessage
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werobot.messages.events import WeChatEvent
 
-from bot import replies
-from bot.commands import Command, CommandName, is_operator, parse_command
+from bot.chat import replies
+from bot.chat.commands import Command, CommandName, is_operator, parse_command
+from bot.chat.pipeline import PhotoRequest, Pipeline, repeat_passive_reply
 from bot.config import Config
-from bot.db import SessionFactory, write_transaction
-from bot.db_retry import DatabaseUnavailable, is_transient, retry_transient
-from bot.models import (
+from bot.operators.usage import usage_summary_text
+from bot.store.db import SessionFactory, write_transaction
+from bot.store.db_retry import DatabaseUnavailable, is_transient, retry_transient
+from bot.store.models import (
     Message,
     Outcome,
     get_message,
@@ -36,8 +38,6 @@ from bot.models import (
     set_pref,
     utcnow,
 )
-from bot.pipeline import PhotoRequest, Pipeline, repeat_passive_reply
-from bot.usage import usage_summary_text
 from ocr.engine import Kind
 
 log = logging.getLogger(__name__)

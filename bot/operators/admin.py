@@ -16,7 +16,7 @@ and a restart forgets it. A session cookie already issued keeps working.
 Paths are relative to where the app is mounted (``SCRIPT_NAME``): ``/`` the dashboard,
 ``/login``, ``/logout``, ``/usage.json`` (the ``wxocr usage --json`` list, same filters).
 A bottle app: routing, forms and cookies are bottle's, the pages are SimpleTemplates in
-``bot/templates/`` (they escape every value unless told not to with ``{{!...}}``).
+``bot/operators/templates/`` (they escape every value unless told not to with ``{{!...}}``).
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ import bottle
 from bottle import FormsDict, HTTPResponse, SimpleTemplate
 
 from bot.config import Config
-from bot.db import SessionFactory
-from bot.usage import (
+from bot.operators.usage import (
     DEFAULT_GROUP_BY,
     DEFAULT_SINCE,
     KIND_LABELS,
@@ -57,6 +56,7 @@ from bot.usage import (
     query_usage,
     zone,
 )
+from bot.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
 

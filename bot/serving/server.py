@@ -4,7 +4,7 @@ One process holds: the WSGI app (webhook, ``/healthz``, ``/readyz``, ``/metrics`
 ``/admin``, and in sandbox mode the WeChat API emulator under ``/sandbox``), the photo
 pipeline with its thread pools, and an APScheduler scheduler for the access token,
 result delivery and retention. ``wxocr serve --workers N`` runs N such processes under
-gunicorn instead (bot/workers.py).
+gunicorn instead (bot/serving/workers.py).
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from typing import Any
 import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.app import Router, build_app
+from bot.chat.handlers import Handlers
+from bot.chat.pipeline import Pipeline, WechatMedia
 from bot.config import Config
-from bot.db import create_db_engine, session_factory
-from bot.db_retry import describe
-from bot.engines import build_engine
-from bot.handlers import Handlers
 from bot.metrics import count_requests, make_metrics_app
-from bot.pipeline import Pipeline, WechatMedia
-from bot.readiness import Readiness
-from bot.wechat import WechatClient
+from bot.serving.app import Router, build_app
+from bot.serving.engines import build_engine
+from bot.serving.readiness import Readiness
+from bot.store.db import create_db_engine, session_factory
+from bot.store.db_retry import describe
 from ocr.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -68,15 +67,15 @@ def with_port(config: Config, port: int) -> Config:
 
 def build_service(config: Config) -> Service:
     """Build (but do not start serving) the app, the pipeline and the scheduler."""
-    from bot.admin import make_admin_app
-    from bot.retention import register_retention_job
-    from bot.tokens import TokenRefresher, build_token_store
+    from bot.operators.admin import make_admin_app
+    from bot.operators.retention import register_retention_job
+    from bot.wxapi.tokens import TokenRefresher, build_client, build_token_store
 
     db = create_db_engine(config.database.url)
     sessions = session_factory(db)
     http = httpx.Client(timeout=config.wechat.timeout_s, follow_redirects=False)
     tokens = build_token_store(config, http, sessions)
-    client = WechatClient.from_config(config, http, tokens)
+    client = build_client(config, http, tokens)
 
     def engine() -> Engine:
         return build_engine(config, client=client)
@@ -88,7 +87,7 @@ def build_service(config: Config) -> Service:
 
     sandbox = None
     if config.sandbox_mode and not config.wechat.api_base:
-        from bot.sandbox import SandboxApp
+        from bot.sandbox.emulator import SandboxApp
 
         sandbox = SandboxApp.from_config(config)
 
@@ -187,7 +186,7 @@ def serve(config: Config, *, announce: Callable[[str], None] | None = None) -> N
     """Serve until SIGINT/SIGTERM."""
     from waitress.server import create_server
 
-    from bot.workers import proxy_settings
+    from bot.serving.proxy import proxy_settings
 
     configure_logging(config)
     sock = bind(config.server.host, config.server.port)

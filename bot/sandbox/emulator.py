@@ -335,7 +335,7 @@ class SandboxApp:
         """The sandbox of ``wxocr serve``/``wxocr sandbox``: OCR by the local engine."""
 
         def local_engine() -> Engine:
-            from bot.engines import local_engine_options
+            from bot.config import local_engine_options
 
             return create_engine("local", **local_engine_options(config))
 

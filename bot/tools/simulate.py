@@ -22,7 +22,7 @@ from werobot.parser import parse_xml
 from werobot.utils import get_signature
 
 from bot.config import Config
-from bot.wechat import TokenApi, WechatClient, WechatError
+from bot.wxapi.client import TokenApi, WechatClient, WechatError
 
 # WeChat's own behaviour when pushing a message to an official account's server.
 WECHAT_TIMEOUT_S = 5.0

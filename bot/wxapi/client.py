@@ -1,4 +1,6 @@
-"""One client for the WeChat API (httpx), the ``wechat`` OCR engine, and the token endpoints.
+"""One client for the WeChat API (httpx) and the token endpoints; it knows only an ``api_base``.
+
+The ``wechat`` OCR engine built on it is ``bot.wxapi.ocr_engine``.
 
 - Every answer goes through :func:`raise_for_errcode`, the one place that maps WeChat's
   ``errcode`` to a typed exception.
@@ -25,17 +27,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 
-from bot.config import Config
-from ocr.bankcard import lookup_bin, refusal
-from ocr.checks import id_checksum_ok, luhn_ok
-from ocr.engine import CardResult, Engine, Kind, Mode, register_engine
-from ocr.errors import (
-    CorruptImage,
-    EngineUnavailable,
-    NoCardFound,
-    OcrError,
-    QuotaExceeded,
-)
+from ocr.engine import Mode
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +37,6 @@ NO_ANSWER = -2
 BAD_ANSWER = -3
 MEDIA_TOO_LARGE = -4
 
-# WeChat refuses cv/ocr images of 2 MB or more.
-OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024 - 1
 _JSON_CONTENT_TYPES = ("application/json", "text/json", "text/plain")
 _SECRET_IN_URL = re.compile(r"((?:access_token|secret|appsecret)=)[^&\s\"']+", re.IGNORECASE)
 
@@ -442,16 +432,6 @@ class WechatClient:
         self.tokens = tokens
         self.max_media_bytes = max_media_bytes
 
-    @classmethod
-    def from_config(cls, config: Config, http: httpx.Client, tokens: TokenProvider) -> WechatClient:
-        return cls(
-            http,
-            tokens,
-            api_base=config.api_base,
-            retry=RetryPolicy(max_retries=config.wechat.max_retries),
-            max_media_bytes=config.wechat.max_media_bytes,
-        )
-
     @property
     def api_base(self) -> str:
         return self._api.api_base
@@ -563,119 +543,3 @@ class WechatClient:
         assert image is not None
         files = {"img": ("image", image, image_content_type(image))}
         return self._json("POST", path, params=params, files=files)
-
-
-# ---------------------------------------------------------------- the "wechat" OCR engine
-
-IDCARD_ANSWER_FIELDS = ("type", "name", "id", "addr", "gender", "nationality", "valid_date")
-
-
-def _card_from_idcard_answer(body: Mapping[str, Any]) -> CardResult:
-    fields = {
-        name: str(body[name]).strip()
-        for name in IDCARD_ANSWER_FIELDS
-        if isinstance(body.get(name), str | int) and str(body[name]).strip()
-    }
-    if "type" not in fields or len(fields) < 2:
-        raise NoCardFound("WeChat found no readable ID card fields")
-    result = CardResult(kind="idcard", fields=fields, engine="wechat")
-    if "id" in fields:
-        passed = id_checksum_ok(fields["id"])
-        result.checks["id_checksum"] = passed
-        if not passed:
-            result.warnings.append("id_checksum_failed")
-    return result
-
-
-def _card_from_bankcard_answer(body: Mapping[str, Any]) -> CardResult:
-    # The documentation names the field "number" but its example answers "id".
-    raw = body.get("number") or body.get("id") or ""
-    number = re.sub(r"\D", "", str(raw))
-    if not number:
-        raise NoCardFound("WeChat found no card number")
-    if refusal(number, lookup_bin(number)) is not None:
-        # The same rule as the local reader's: digits that cannot be a card number are
-        # no answer, whoever read them.
-        raise NoCardFound("WeChat's digits cannot be a card number")
-    passed = luhn_ok(number)
-    return CardResult(
-        kind="bankcard",
-        fields={"number": number},
-        checks={"luhn": passed},
-        warnings=[] if passed else ["luhn_failed"],
-        engine="wechat",
-    )
-
-
-def _fit_for_wechat(image: bytes, max_side: int) -> bytes:
-    """WeChat refuses images of 2 MB or more: send those downscaled and re-encoded."""
-    if len(image) <= OCR_MAX_IMAGE_BYTES:
-        return image
-    import cv2
-
-    from ocr.image import ImageLimits, decode_image, downscale
-
-    pixels = downscale(decode_image(image, ImageLimits()), max_side)
-    for quality in (90, 75, 60):
-        ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if ok and len(encoded) <= OCR_MAX_IMAGE_BYTES:
-            return bytes(encoded.tobytes())
-    raise EngineUnavailable("photo does not fit WeChat's 2 MB limit")
-
-
-class WechatEngine:
-    """``ocr.engine.Engine`` over cv/ocr/idcard and cv/ocr/bankcard.
-
-    AUTO asks for an ID card first and for a bank card when WeChat finds no ID card.
-    Errors: 101001 -> NoCardFound, 101000/101002 -> CorruptImage, 45009/101003 ->
-    QuotaExceeded, anything else (network, busy, credentials) -> EngineUnavailable,
-    so a chain falls back to the local engine. The WechatError is kept as ``__cause__``.
-    """
-
-    name = "wechat"
-
-    def __init__(self, client: WechatClient, *, max_side: int = 1600) -> None:
-        self.client = client
-        self.max_side = max_side
-
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
-        image = _fit_for_wechat(image, self.max_side)
-        try:
-            if kind == Kind.BANKCARD:
-                return _card_from_bankcard_answer(self.client.ocr_bankcard(image, mode=mode))
-            try:
-                return _card_from_idcard_answer(self.client.ocr_idcard(image, mode=mode))
-            except (WechatOcrNoCard, NoCardFound):
-                if kind == Kind.IDCARD:
-                    raise
-            return _card_from_bankcard_answer(self.client.ocr_bankcard(image, mode=mode))
-        except WechatError as exc:
-            raise _engine_error(exc) from exc
-
-
-def _engine_error(exc: WechatError) -> OcrError:
-    if isinstance(exc, WechatOcrNoCard):
-        return NoCardFound(f"WeChat found no card ({exc.errcode})")
-    if isinstance(exc, WechatOcrBadImage | WechatOcrBadImageUrl):
-        return CorruptImage(f"WeChat could not use the image ({exc.errcode})")
-    if isinstance(exc, WechatQuotaError):
-        return QuotaExceeded(f"WeChat OCR quota reached ({exc.errcode})")
-    return EngineUnavailable(f"WeChat OCR failed ({exc.errcode})")
-
-
-def _wechat_engine_factory(
-    config: Config,
-    client: WechatClient | None = None,
-    **_options: Any,
-) -> Engine:
-    """``create_engine("wechat", config=..., client=...)``; builds a client if none is given."""
-    if client is None:
-        from bot.tokens import build_token_store
-
-        http = httpx.Client(timeout=config.wechat.timeout_s)
-        store = build_token_store(config, http)
-        client = WechatClient.from_config(config, http, store)
-    return WechatEngine(client, max_side=config.ocr.max_side)
-
-
-register_engine("wechat", _wechat_engine_factory)

@@ -44,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.db import SessionFactory
-from bot.models import Outcome, Usage
+from bot.store.db import SessionFactory
+from bot.store.models import Outcome, Usage
 from ocr.engine import Kind
 
 OK = Outcome.OK.value
@@ -711,7 +711,7 @@ def bench_usage_query(
     """
     import random
 
-    from bot.db import create_db_engine, session_factory, upgrade_database
+    from bot.store.db import create_db_engine, session_factory, upgrade_database
 
     rng = random.Random(20261125)  # noqa: S311  (synthetic data, not security)
     with tempfile.TemporaryDirectory(prefix="wxocr-bench-") as directory:

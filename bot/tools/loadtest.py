@@ -8,7 +8,7 @@ every photo got exactly one answer. Recorded: request rates, p95 latency of pass
 photo answers, errors, the server's RSS (from /proc) at start, after warm-up and at
 the end, and lost or doubled answers.
 
-    python -m bot.loadtest --seconds 60          # default: 600 s, 100000 requests
+    python -m bot.tools.loadtest --seconds 60          # default: 600 s, 100000 requests
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.simulate import PushOutcome, Simulator, image_fields, new_msg_id, text_fields
-from bot.workers import running_server
+from bot.tools.serving_process import running_server
+from bot.tools.simulate import PushOutcome, Simulator, image_fields, new_msg_id, text_fields
 from ocr.evaluate import percentile
 
 DEFAULT_SECONDS = 600.0
@@ -32,7 +32,7 @@ DEFAULT_MAX_REQUESTS = 100_000
 # Customer-service answers still due when the clients stop: how long to wait for them.
 DRAIN_S = 180.0
 TEXTS = ("帮助", "身份证", "银行卡", "自动", "你好", "help")
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cards"
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "cards"
 
 
 @dataclass

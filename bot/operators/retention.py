@@ -17,9 +17,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config
-from bot.db import SessionFactory
-from bot.models import acquire_lease
-from bot.usage import PurgeResult, purge_usage, zone
+from bot.operators.usage import PurgeResult, purge_usage, zone
+from bot.store.db import SessionFactory
+from bot.store.models import acquire_lease
 
 log = logging.getLogger(__name__)
 

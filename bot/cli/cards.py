@@ -1,0 +1,136 @@
+"""``wxocr scan`` and ``wxocr eval``: the OCR engines without WeChat or a database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bot.cli.common import ConfigOption, app, cli_config, console, err_console
+from ocr.engine import Kind
+
+# ---------------------------------------------------------------- card reading (issue 3)
+# scan / eval / bench: the OCR engines without WeChat or a database.
+
+
+@app.command()
+def scan(
+    images: Annotated[list[Path], typer.Argument(help="Photos of ID cards or bank cards.")],
+    kind: Annotated[Kind, typer.Option(help="What the photos show.")] = Kind.AUTO,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image.")] = False,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="Show unmasked fields (your own cards only).")
+    ] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Read cards from image files and print their fields (masked unless --reveal)."""
+    from bot.serving.engines import build_engine
+    from ocr.errors import OcrError
+    from ocr.mask import mask_result
+
+    config = cli_config(config_path)
+    engine = build_engine(config)
+    failures = 0
+    for path in images:
+        record: dict[str, Any] = {"image": str(path)}
+        try:
+            result = engine.recognize(path.read_bytes(), kind)
+        except OSError as exc:
+            failures += 1
+            record.update(error="unreadable_file", message=exc.strerror or "cannot read file")
+        except OcrError as exc:
+            failures += 1
+            record.update(error=exc.code, message=str(exc))
+        else:
+            record.update(
+                kind=result.kind,
+                engine=result.engine,
+                fields=result.fields if reveal else mask_result(result),
+                checks=result.checks,
+                warnings=result.warnings,
+            )
+        if as_json:
+            console.print_json(json.dumps(record, ensure_ascii=False))
+        else:
+            _print_scan(record)
+    raise typer.Exit(1 if failures else 0)
+
+
+def _print_scan(record: dict[str, Any]) -> None:
+    if "error" in record:
+        console.print(
+            f"[bold]{record['image']}[/bold]: [red]{record['error']}[/red] {record['message']}"
+        )
+        return
+    table = Table(
+        title=f"{record['image']} ({record['kind']}, {record['engine']})", show_header=False
+    )
+    for name, value in record["fields"].items():
+        table.add_row(name, value)
+    for name, passed in record["checks"].items():
+        table.add_row(f"check {name}", "[green]ok[/green]" if passed else "[red]failed[/red]")
+    if record["warnings"]:
+        table.add_row("warnings", ", ".join(record["warnings"]))
+    console.print(table)
+
+
+@app.command("eval")
+def eval_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory of NAME.jpg|png + NAME.json labels.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    auto_kind: Annotated[
+        bool, typer.Option("--auto-kind", help="Do not tell the engine the kind; score detection.")
+    ] = False,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="Show expected/got values of the worst samples.")
+    ] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Exact-match accuracy per field and latency over a labelled directory."""
+    from bot.serving.engines import build_engine
+    from ocr.evaluate import evaluate
+
+    config = cli_config(config_path)
+    engine = build_engine(config)
+    try:
+        report = evaluate(engine, directory, auto_kind=auto_kind)
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"{directory}: {len(report.outcomes)} samples")
+    # silent: wrong values returned with no warning at all (what users are hurt by).
+    for column in ("field", "correct", "total", "exact match", "silent"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    for name, score in sorted(report.fields.items()):
+        silent = report.silent.get(name, 0)
+        table.add_row(
+            name,
+            str(score.correct),
+            str(score.total),
+            f"{score.rate:.1%}",
+            f"[red]{silent}[/red]" if silent else "0",
+        )
+    console.print(table)
+    latency = report.latency_ms()
+    console.print(f"latency per image: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms")
+    worst = report.worst()
+    if worst:
+        bad = Table(title="worst samples")
+        for column in ("sample", "wrong fields", "silent", "error"):
+            bad.add_column(column)
+        for outcome in worst:
+            if reveal:
+                wrong = "; ".join(f"{k}: {e!r} -> {g!r}" for k, (e, g) in outcome.wrong.items())
+            else:
+                wrong = ", ".join(outcome.wrong)
+            unwarned = ", ".join(sorted(outcome.silent))
+            bad.add_row(outcome.sample.name, wrong, unwarned, outcome.error or "")
+        console.print(bad)

@@ -1,0 +1,58 @@
+"""What every command group shares: the app, the consoles, the config option and loading,
+the database a command opens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from bot.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine as SqlEngine
+
+
+app = typer.Typer(
+    name="wxocr",
+    help="WeChat official-account bot that reads ID cards and bank cards.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML config file (see config.example.toml).")
+]
+
+
+def cli_config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err_console.print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@contextmanager
+def open_database(config: Config, hint: str = "") -> Iterator[SqlEngine]:
+    """An Engine on ``database.url``; database failures end the command with a clear message."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.store.db import create_db_engine
+
+    engine = None
+    try:
+        engine = create_db_engine(config.database.url)
+        yield engine
+    except SQLAlchemyError as exc:
+        err_console.print(f"[red]database error ({type(exc).__name__})[/red] {hint}".rstrip())
+        raise typer.Exit(2) from None
+    finally:
+        if engine is not None:
+            engine.dispose()

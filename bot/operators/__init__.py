@@ -1,0 +1,1 @@
+"""Operators' tools: usage queries, the admin dashboard, usage retention."""

@@ -1,0 +1,1 @@
+"""Serving: the WSGI app, the server and its workers, readiness, the configured engine."""

@@ -1,0 +1,1 @@
+"""Storage: the database engine and sessions, the models, retries of transient errors."""
