@@ -32,11 +32,14 @@ from ocr.errors import (
     OcrError,
     QuotaExceeded,
 )
+from ocr.field_warnings import add_field_warnings
 
 # WeChat refuses cv/ocr images of 2 MB or more.
 OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024 - 1
 
 IDCARD_ANSWER_FIELDS = ("type", "name", "id", "addr", "gender", "nationality", "valid_date")
+# Every field WeChat answers: the others (authority, birth) are never missing from its answer.
+ANSWERED_FIELDS = (*IDCARD_ANSWER_FIELDS, "number")
 
 
 def _card_from_idcard_answer(body: Mapping[str, Any]) -> CardResult:
@@ -109,6 +112,9 @@ class WechatEngine:
 
     def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
         image = _fit_for_wechat(image, self.max_side)
+        return add_field_warnings(self._ask(image, kind, mode), answered=ANSWERED_FIELDS)
+
+    def _ask(self, image: bytes, kind: Kind, mode: Mode) -> CardResult:
         try:
             if kind == Kind.BANKCARD:
                 return _card_from_bankcard_answer(self.client.ocr_bankcard(image, mode=mode))
