@@ -65,16 +65,27 @@ def _card_from_bankcard_answer(body: Mapping[str, Any]) -> CardResult:
     number = re.sub(r"\D", "", str(raw))
     if not number:
         raise NoCardFound("WeChat found no card number")
-    if refusal(number, lookup_bin(number)) is not None:
+    info = lookup_bin(number)
+    if refusal(number, info) is not None:
         # The same rule as the local reader's: digits that cannot be a card number are
         # no answer, whoever read them.
         raise NoCardFound("WeChat's digits cannot be a card number")
     passed = luhn_ok(number)
+    fields = {"number": number}
+    # WeChat answers the number only: the bank comes from the same BIN table as the
+    # local reader's, so the reply names it the same way whichever engine read the card.
+    if info is not None and info.bank:
+        fields |= {"bank": info.bank, "card_type": info.card_type}
+    warnings = [] if passed else ["luhn_failed"]
+    if info is None or not info.bank:
+        warnings.append("unknown_bin")
+    if info is not None and len(number) not in info.lengths:
+        warnings.append("length_unusual")
     return CardResult(
         kind="bankcard",
-        fields={"number": number},
-        checks={"luhn": passed},
-        warnings=[] if passed else ["luhn_failed"],
+        fields=fields,
+        checks={"luhn": passed, "bin": bool(info and info.bank)},
+        warnings=warnings,
         engine="wechat",
     )
 
