@@ -217,3 +217,24 @@ def test_expired_id_back_photo_end_to_end() -> None:
     assert "证件已过期（有效期至 2025.03.11）" in later
     assert "已过期" not in earlier
     assert "未能识别" not in later
+
+
+def test_a_field_with_its_own_unreadable_warning_is_not_named_twice() -> None:
+    card = CardResult(
+        kind="bankcard", fields={"bank": "中国工商银行"}, warnings=["number_unreadable"]
+    )
+    text = replies.card_result(add_field_warnings(card, TODAY))
+    assert "field_missing:number" in card.warnings
+    assert "卡号未能可靠识别" in text
+    assert "未能识别：" not in text
+
+
+def test_a_reply_with_every_field_warning_fits_a_chat_bubble() -> None:
+    result = back("20070816-20150816")
+    result.fields["authority"] = ""
+    result.warnings += ["valid_date_failed", "temporary", "low_confidence"]
+    text = replies.card_result(add_field_warnings(result, TODAY))
+    assert "证件已过期" in text and "未能识别：签发机关" in text
+    # WeChat's passive text limit is 2048 bytes; keep well under it, fields first.
+    assert len(text.encode()) < 1024
+    assert text.index("有效期限：") < text.index("证件已过期")

@@ -14,6 +14,7 @@ from ocr.errors import (
     ImageTooLarge,
     NotAnImage,
 )
+from ocr.field_warnings import MISSING_PREFIX
 from ocr.mask import mask_result
 
 KIND_NAMES = {Kind.IDCARD: "身份证", Kind.BANKCARD: "银行卡", Kind.AUTO: "自动识别"}
@@ -70,7 +71,8 @@ _SAID_BY_WARNING = {"invalid_period": "valid_date"}
 # Warnings that take back "卡号校验通过": Luhn alone does not vouch for a number whose
 # length its BIN never issues.
 _DOUBTS_ON_LUHN = ("length_unusual",)
-_MISSING_PREFIX = "field_missing:"
+# Missing fields that a warning of their own already asks to retake: not named twice.
+_SAID_AS_UNREADABLE = {"number_unreadable": "number", "nationality_unreadable": "nationality"}
 _RETAKE = "请将{thing}平放、避免反光，把整张{thing}拍进画面后重拍。"
 
 NO_CARD = "未识别到证件，请将证件平放、光线充足后重拍"
@@ -143,11 +145,13 @@ def _expired_line(kind: str, masked: dict[str, str]) -> str:
 
 def _missing_line(result: CardResult, labels: dict[str, str]) -> str:
     """What could not be read, and what to do about it; empty when nothing is missing."""
-    names = [
-        labels.get(code[len(_MISSING_PREFIX) :], code[len(_MISSING_PREFIX) :])
+    said = {_SAID_AS_UNREADABLE[w] for w in result.warnings if w in _SAID_AS_UNREADABLE}
+    missing = [
+        code.removeprefix(MISSING_PREFIX)
         for code in result.warnings
-        if code.startswith(_MISSING_PREFIX)
+        if code.startswith(MISSING_PREFIX)
     ]
+    names = [labels.get(name, name) for name in missing if name not in said]
     if not names:
         return ""
     thing = "卡片" if result.kind == "bankcard" else "证件"
