@@ -862,6 +862,14 @@ def expired(valid_thru: str, today: dt.date) -> bool:
     return (year, month) < (today.year, today.month)
 
 
-def field_warnings(fields: dict[str, str], today: dt.date) -> list[str]:
-    """Stable codes the fields alone decide: ``expired``."""
+def field_warnings(
+    fields: dict[str, str], today: dt.date, warnings: Sequence[str] = ()
+) -> list[str]:
+    """Stable codes the fields alone decide: ``expired``.
+
+    Not when the date may be the issue date (``valid_thru_uncertain``): an old issue
+    date would call a valid card expired.
+    """
+    if "valid_thru_uncertain" in warnings:
+        return []
     return ["expired"] if expired(fields.get("valid_thru", ""), today) else []

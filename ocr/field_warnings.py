@@ -47,7 +47,7 @@ def add_field_warnings(
     """``result`` with its field-decided warnings appended (each code once)."""
     day = today or dt.date.today()
     module = bankcard if result.kind == "bankcard" else idcard
-    found = module.field_warnings(result.fields, day)
+    found = module.field_warnings(result.fields, day, result.warnings)
     found += [MISSING_PREFIX + name for name in missing_fields(result, answered)]
     result.warnings += [code for code in found if code not in result.warnings]
     return result

@@ -805,8 +805,11 @@ def invalid_period(valid_date: str, today: dt.date) -> bool:
     return not valid_date_ok(valid_date, today)
 
 
-def field_warnings(fields: dict[str, str], today: dt.date) -> list[str]:
+def field_warnings(
+    fields: dict[str, str], today: dt.date, warnings: Sequence[str] = ()
+) -> list[str]:
     """Stable codes the fields alone decide: ``expired``, ``invalid_period``."""
+    del warnings  # the same interface as bankcard's; no earlier warning changes these
     valid_date = fields.get("valid_date", "")
     found = []
     end = period_end(valid_date)

@@ -238,3 +238,12 @@ def test_a_reply_with_every_field_warning_fits_a_chat_bubble() -> None:
     # WeChat's passive text limit is 2048 bytes; keep well under it, fields first.
     assert len(text.encode()) < 1024
     assert text.index("有效期限：") < text.index("证件已过期")
+
+
+def test_a_date_that_may_be_the_issue_date_does_not_make_a_card_expired() -> None:
+    card = CardResult(
+        kind="bankcard",
+        fields={"number": "6222021234567890128", "valid_thru": "06/17"},
+        warnings=["valid_thru_uncertain"],
+    )
+    assert "expired" not in add_field_warnings(card, TODAY).warnings
