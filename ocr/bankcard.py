@@ -803,8 +803,9 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         warnings.append("number_corrected")
     if info is None or not info.bank:
         warnings.append("unknown_bin")
-    elif len(number) not in info.lengths:
-        warnings.append("length_unusual")  # the network issues it, this issuer did not
+    # A network-only row knows its lengths too: an unknown issuer is no licence for any length.
+    if info is not None and len(number) not in info.lengths:
+        warnings.append("length_unusual")  # the network or issuer issues no such length
     printed = printed_bank(texts)
     if info is not None and info.bank:
         fields["bank"] = info.bank
@@ -844,3 +845,31 @@ def _without_number(texts: Sequence[str]) -> CardResult:
     if expiry.uncertain:
         warnings.append("valid_thru_uncertain")
     return CardResult(kind="bankcard", fields=fields, warnings=warnings)
+
+
+# --- Warnings decided from the fields ---------------------------------------------------
+
+# A card is valid through the last day of its valid-thru month.
+VALID_THRU = re.compile(r"^(\d{2})/(\d{2})$")
+
+
+def expired(valid_thru: str, today: dt.date) -> bool:
+    """True when a ``MM/YY`` valid-thru month ended before ``today``'s month."""
+    match = VALID_THRU.match(valid_thru)
+    if not match or not 1 <= int(match.group(1)) <= 12:
+        return False
+    month, year = int(match.group(1)), 2000 + int(match.group(2))
+    return (year, month) < (today.year, today.month)
+
+
+def field_warnings(
+    fields: dict[str, str], today: dt.date, warnings: Sequence[str] = ()
+) -> list[str]:
+    """Stable codes the fields alone decide: ``expired``.
+
+    Not when the date may be the issue date (``valid_thru_uncertain``): an old issue
+    date would call a valid card expired.
+    """
+    if "valid_thru_uncertain" in warnings:
+        return []
+    return ["expired"] if expired(fields.get("valid_thru", ""), today) else []

@@ -9,6 +9,11 @@ inventing fields.
 A *silent error* is a wrong, non-empty value returned with no warning at all: the
 answer a user has no reason to doubt. It is counted per field beside the exact-match
 score, because that is the number users are hurt by.
+
+A label may list ``"warnings": [code, ...]``: the warnings the photo deserves. For
+each code listed in any label, ``--json`` carries ``{"detected", "total",
+"false_alarms", "clean"}`` over the samples whose label has the list (``total``
+listing the code, ``clean`` not); samples without the list are not counted.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Sample:
     kind: Kind
     mode: Mode
     expected: dict[str, str]
+    warnings: tuple[str, ...] | None = None  # None: the label says nothing of warnings
 
 
 @dataclass
@@ -46,6 +52,7 @@ class SampleOutcome:
     wrong: dict[str, tuple[str, str]]  # field -> (expected, got)
     error: str | None = None
     silent: frozenset[str] = frozenset()  # wrong fields returned with no warning at all
+    warned: tuple[str, ...] = ()  # the warnings the engine gave
 
 
 @dataclass
@@ -56,6 +63,22 @@ class FieldScore:
     @property
     def rate(self) -> float:
         return self.correct / self.total if self.total else 0.0
+
+
+@dataclass
+class WarningScore:
+    detected: int = 0  # labelled with the code and warned
+    total: int = 0  # labelled with the code
+    false_alarms: int = 0  # warned though not labelled with it
+    clean: int = 0  # labelled samples without the code
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "detected": self.detected,
+            "total": self.total,
+            "false_alarms": self.false_alarms,
+            "clean": self.clean,
+        }
 
 
 @dataclass
@@ -71,8 +94,30 @@ class Report:
         bad = [o for o in self.outcomes if o.wrong]
         return sorted(bad, key=lambda o: (-len(o.wrong), o.sample.name))[:count]
 
+    def warning_scores(self) -> dict[str, WarningScore]:
+        labelled = [o for o in self.outcomes if o.sample.warnings is not None]
+        codes = sorted({code for o in labelled for code in o.sample.warnings or ()})
+        scores = {code: WarningScore() for code in codes}
+        for outcome in labelled:
+            for code, score in scores.items():
+                warned = code in outcome.warned
+                if code in (outcome.sample.warnings or ()):
+                    score.total += 1
+                    score.detected += warned
+                else:
+                    score.clean += 1
+                    score.false_alarms += warned
+        return scores
+
     def as_json(self) -> dict[str, Any]:
         """Exactly the shape ARCHITECTURE.md promises for ``wxocr eval --json``."""
+        body = self._fields_json()
+        scores = self.warning_scores()
+        if scores:
+            body["warnings"] = {code: score.as_json() for code, score in scores.items()}
+        return body
+
+    def _fields_json(self) -> dict[str, Any]:
         return {
             "samples": len(self.outcomes),
             "fields": {
@@ -121,11 +166,17 @@ def load_samples(directory: Path) -> list[Sample]:
             kind = Kind(label["kind"])
             mode = label.get("mode", "photo")
             expected = {str(k): str(v) for k, v in dict(label["expected"]).items()}
+            warnings = label.get("warnings")
+            if warnings is not None and (
+                not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings)
+            ):
+                raise TypeError("warnings must be a list of codes")
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"bad label file {label_path.name}: {exc}") from exc
         if kind is Kind.AUTO or mode not in ("photo", "scan"):
             raise ValueError(f"bad label file {label_path.name}: kind/mode out of range")
-        samples.append(Sample(label_path.stem, image, kind, cast(Mode, mode), expected))
+        listed = tuple(warnings) if warnings is not None else None
+        samples.append(Sample(label_path.stem, image, kind, cast(Mode, mode), expected, listed))
     return samples
 
 
@@ -151,9 +202,14 @@ def compare(
     return wrong
 
 
+# Warnings that say something true of the card, not that the reading may be wrong: a
+# wrong value beside them is still claimed without a doubt.
+NO_DOUBT_WARNINGS = frozenset({"expired", "temporary"})
+
+
 def silent_errors(wrong: dict[str, tuple[str, str]], result: CardResult | None) -> frozenset[str]:
-    """The wrong fields that were returned with a value and no warning of any kind."""
-    if result is None or result.warnings:
+    """The wrong fields that were returned with a value and no warning of doubt."""
+    if result is None or set(result.warnings) - NO_DOUBT_WARNINGS:
         return frozenset()
     return frozenset(name for name, (_, got) in wrong.items() if got.strip())
 
@@ -181,7 +237,8 @@ def iter_outcomes(
             if detected != sample.kind.value:
                 wrong[KIND_FIELD] = (sample.kind.value, detected)
         silent = silent_errors(wrong, result)
-        yield SampleOutcome(sample, latency, wrong, error, silent), result
+        warned = tuple(result.warnings) if result else ()
+        yield SampleOutcome(sample, latency, wrong, error, silent, warned), result
 
 
 def evaluate(

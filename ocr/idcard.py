@@ -11,6 +11,7 @@ validity period has a fixed length) are used to correct misread characters.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,6 +20,7 @@ from itertools import product
 
 from ocr.checks import (
     LONG_TERM,
+    VALID_DATE,
     VALID_SPANS_YEARS,
     birth_date_ok,
     fix_authority,
@@ -481,6 +483,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     if scores and min(scores) < LOW_SCORE:
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
+    warnings += temporary_warning(view)
     return Extracted(fields, checks, warnings, evidence)
 
 
@@ -696,6 +699,7 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
     fields["valid_date"] = read_valid_date(valid_text)
     checks = {"valid_date": valid_date_ok(fields["valid_date"])}
     warnings = [] if checks["valid_date"] else ["valid_date_failed"]
+    warnings += temporary_warning(view)
     titles = sum(any(t in normalise(b.text) for b in view.placed) for t in BACK_TITLES)
     evidence = sum(a is not None for a in anchors.values()) + titles + 2 * checks["valid_date"]
     return Extracted(fields, checks, warnings, evidence)
@@ -768,3 +772,49 @@ def _period_candidates(start: str, end: str) -> Iterator[tuple[str, str]]:
 
 def _hamming(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+
+
+# ----------------------------------------------------------------- warnings
+
+# Printed in the title of a temporary card (中华人民共和国临时居民身份证) and nowhere on
+# a regular one.
+TEMPORARY_MARK = "临时"
+
+
+def temporary_warning(view: CardView) -> list[str]:
+    """``["temporary"]`` when the card's text names it a temporary resident ID."""
+    return ["temporary"] if any(TEMPORARY_MARK in normalise(b.text) for b in view.placed) else []
+
+
+def period_end(valid_date: str) -> dt.date | None:
+    """The last day of a ``YYYYMMDD-YYYYMMDD`` period; None for 长期 or an unreadable one."""
+    match = VALID_DATE.match(valid_date)
+    return parse_date(match.group(2)) if match else None
+
+
+def invalid_period(valid_date: str, today: dt.date) -> bool:
+    """Both ends are real days (or 长期) yet the span is not 5/10/20 years or 长期.
+
+    A garbled value is no period at all and stays ``valid_date_failed`` only.
+    """
+    match = VALID_DATE.match(valid_date)
+    if not match or parse_date(match.group(1)) is None:
+        return False
+    if match.group(2) != LONG_TERM and parse_date(match.group(2)) is None:
+        return False
+    return not valid_date_ok(valid_date, today)
+
+
+def field_warnings(
+    fields: dict[str, str], today: dt.date, warnings: Sequence[str] = ()
+) -> list[str]:
+    """Stable codes the fields alone decide: ``expired``, ``invalid_period``."""
+    del warnings  # the same interface as bankcard's; no earlier warning changes these
+    valid_date = fields.get("valid_date", "")
+    found = []
+    end = period_end(valid_date)
+    if end is not None and end < today:
+        found.append("expired")
+    if invalid_period(valid_date, today):
+        found.append("invalid_period")
+    return found

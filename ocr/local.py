@@ -54,6 +54,7 @@ from ocr.engine import (
     register_engine,
 )
 from ocr.errors import EngineError, NoCardFound, OcrError
+from ocr.field_warnings import add_field_warnings
 from ocr.image import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -576,7 +577,7 @@ class LocalEngine:
         if looks_grey(array):
             result.warnings.append("possibly_photocopy")
         result.engine = self.name
-        return result
+        return add_field_warnings(result)
 
     def _read_card(self, reader: RapidReader, array: BGRImage, kind: Kind) -> CardResult:
         """Read the card from the first reading that has every field and passes every

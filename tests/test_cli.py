@@ -54,6 +54,15 @@ def test_scan_json_is_masked_unless_revealed(tmp_path: Path) -> None:
     assert json.loads(revealed.stdout)["fields"]["id"] == label["id"]
 
 
+def test_scan_json_carries_the_field_warnings(tmp_path: Path) -> None:
+    # The back's validity ended on 2025-03-11: expired on any day this test runs.
+    result = wxocr("scan", str(FIXTURES / "022_idback_photo.jpg"), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = json.loads(result.stdout)["warnings"]
+    assert "expired" in warnings
+    assert not [w for w in warnings if w.startswith("field_missing:")]
+
+
 def test_scan_reports_a_bad_file_and_exits_non_zero(tmp_path: Path) -> None:
     bogus = tmp_path / "page.jpg"
     bogus.write_text("<html>not a photo</html>", "utf-8")
@@ -66,13 +75,20 @@ def test_scan_reports_a_bad_file_and_exits_non_zero(tmp_path: Path) -> None:
 def test_eval_json_follows_the_contract(tmp_path: Path) -> None:
     subset = tmp_path / "set"
     subset.mkdir()
-    for name in ("002_bank_photo", "006_idfront_scan", "013_idback_scan", "038_nocard_blank"):
+    for name in ("002_bank_photo", "006_idfront_scan", "022_idback_photo", "038_nocard_blank"):
         for path in FIXTURES.glob(f"{name}.*"):
             (subset / path.name).write_bytes(path.read_bytes())
+    # Warning labels on two of them: the back's validity ended on 2025-03-11.
+    for name, codes in (("022_idback_photo", ["expired"]), ("002_bank_photo", [])):
+        label_path = subset / f"{name}.json"
+        label = json.loads(label_path.read_text("utf-8"))
+        label_path.write_text(json.dumps({**label, "warnings": codes}), "utf-8")
     result = wxocr("eval", str(subset), "--json", "--auto-kind", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"samples", "fields", "silent", "latency_ms", "errors"}
+    assert set(report) == {"samples", "fields", "silent", "latency_ms", "errors", "warnings"}
+    expired = report["warnings"]["expired"]
+    assert (expired["detected"], expired["total"], expired["clean"]) == (1, 1, 1)
     assert set(report["silent"]) == set(report["fields"])
     assert report["samples"] == 4
     assert report["fields"]["kind"]["total"] == 3

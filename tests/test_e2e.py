@@ -94,6 +94,14 @@ def test_bank_card_with_the_bankcard_command(bot: BotServer) -> None:
     assert label["expected"]["number"] not in reply.replace(" ", "")
 
 
+def test_an_expired_id_card_is_said_to_be_expired(bot: BotServer) -> None:
+    # Issue 16: a back valid until 2025.03.11 was answered with no word that it expired.
+    user = bot.user("o-e2e-expired")
+    reply = send_photo(user, card("022_idback_photo*")[0])
+    assert "证件已过期（有效期至 2025.03.11）" in reply
+    assert "未能识别" not in reply
+
+
 def test_auto_mode_tells_the_kinds_apart(bot: BotServer) -> None:
     user = bot.user("o-e2e-auto")
     assert "自动判断" in (user.say("自动").reply or "")

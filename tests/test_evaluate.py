@@ -158,3 +158,58 @@ def test_a_wrong_kind_without_warning_is_a_silent_error(
     assert report["silent"]["number"] == 0
     assert report["silent"]["id"] == 1  # a lower-case x, claimed without a doubt
     assert set(report["silent"]) == set(report["fields"])
+
+
+def test_warnings_listed_in_labels_are_counted_per_code(tmp_path: Path) -> None:
+    back = {"type": "Back", "valid_date": "20070816-20170816"}
+    label: dict[str, object] = {"kind": "idcard", "mode": "photo", "expected": back}
+    write_sample(tmp_path, "a", b"A", {**label, "warnings": ["expired"]})
+    write_sample(tmp_path, "b", b"B", {**label, "warnings": ["expired"]})
+    write_sample(tmp_path, "c", b"C", {**label, "warnings": []})
+    write_sample(tmp_path, "d", b"D", {**label, "warnings": []})
+    write_sample(tmp_path, "e", b"E", label)  # says nothing of warnings: not counted
+    expired = CardResult("idcard", dict(back), warnings=["expired"])
+    engine = ScriptedEngine(
+        {
+            b"A": expired,
+            b"B": None,
+            b"C": expired,
+            b"D": CardResult("idcard", dict(back)),
+            b"E": expired,
+        }
+    )
+    report = evaluate(engine, tmp_path).as_json()
+    assert report["warnings"] == {
+        "expired": {"detected": 1, "total": 2, "false_alarms": 1, "clean": 2}
+    }
+    # An expired card read right is no silent error, nor is a wrong one beside "expired" hidden.
+    assert report["silent"]["valid_date"] == 0
+
+
+def test_no_warning_labels_no_warnings_key(
+    labelled: tuple[Path, ScriptedEngine],
+) -> None:
+    directory, engine = labelled
+    assert "warnings" not in evaluate(engine, directory).as_json()
+
+
+def test_a_bad_warnings_label_is_refused(tmp_path: Path) -> None:
+    label: dict[str, object] = {
+        "kind": "bankcard",
+        "expected": {"number": "1"},
+        "warnings": "expired",
+    }
+    write_sample(tmp_path, "a", b"A", label)
+    with pytest.raises(ValueError, match=r"bad label file a\.json"):
+        load_samples(tmp_path)
+
+
+def test_expired_is_no_doubt_and_does_not_hide_a_silent_error(tmp_path: Path) -> None:
+    label: dict[str, object] = {
+        "kind": "idcard",
+        "expected": {"type": "Back", "valid_date": "20070816-20170816"},
+    }
+    write_sample(tmp_path, "a", b"A", label)
+    misread = {"type": "Back", "valid_date": "20070816-20170818"}
+    engine = ScriptedEngine({b"A": CardResult("idcard", misread, warnings=["expired"])})
+    assert evaluate(engine, tmp_path).as_json()["silent"]["valid_date"] == 1

@@ -14,6 +14,7 @@ from ocr.errors import (
     ImageTooLarge,
     NotAnImage,
 )
+from ocr.field_warnings import MISSING_PREFIX
 from ocr.mask import mask_result
 
 KIND_NAMES = {Kind.IDCARD: "身份证", Kind.BANKCARD: "银行卡", Kind.AUTO: "自动识别"}
@@ -61,7 +62,18 @@ _WARNING_TEXTS = {
     "valid_thru_uncertain": "有效期可能是起始日期，请核对原件",
     "nationality_corrected": "民族一栏不够清晰，已按最接近的民族名称填写，请核对原件",
     "nationality_unreadable": "民族一栏未能识别，请核对原件或重拍",
+    "invalid_period": "有效期限不是 5、10、20 年或长期，可能识别有误，请核对原件",
+    "temporary": "这是临时居民身份证",
+    "length_unusual": "卡号位数与该发卡行的卡不符，请核对原件",
 }
+# Failed checks that a more precise warning already explains: one line, not two.
+_SAID_BY_WARNING = {"invalid_period": "valid_date"}
+# Warnings that take back "卡号校验通过": Luhn alone does not vouch for a number whose
+# length its BIN never issues.
+_DOUBTS_ON_LUHN = ("length_unusual",)
+# Missing fields that a warning of their own already asks to retake: not named twice.
+_SAID_AS_UNREADABLE = {"number_unreadable": "number", "nationality_unreadable": "nationality"}
+_RETAKE = "请将{thing}平放、避免反光，把整张{thing}拍进画面后重拍。"
 
 NO_CARD = "未识别到证件，请将证件平放、光线充足后重拍"
 
@@ -87,10 +99,22 @@ def card_result(result: CardResult) -> str:
         title, labels = _SIDE_NAMES.get(result.side, "身份证"), _IDCARD_LABELS
     if "valid_date" in masked:
         masked["valid_date"] = _format_valid_date(masked["valid_date"])
+    # One line for the bank: from the BIN, else as printed, else 未知; the BIN table not
+    # knowing a bank that the card names is no unknown bank.
+    if result.kind == "bankcard" and result.fields.get("number") and not masked.get("bank"):
+        masked["bank"] = "未知"
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
     chosen = {_CHOSEN_BY_ENGINE[w] for w in result.warnings if w in _CHOSEN_BY_ENGINE}
-    known = [(_CHECK_TEXTS[name], ok) for name, ok in result.checks.items() if name in _CHECK_TEXTS]
+    if any(w in _DOUBTS_ON_LUHN for w in result.warnings):
+        chosen.add("luhn")
+    explained = {_SAID_BY_WARNING[w] for w in result.warnings if w in _SAID_BY_WARNING}
+    explained.add("bin")  # said by the bank line above
+    known = [
+        (_CHECK_TEXTS[name], ok)
+        for name, ok in result.checks.items()
+        if name in _CHECK_TEXTS and not (name in explained and not ok)
+    ]
     passed = [
         texts[0]
         for name, ok in result.checks.items()
@@ -99,11 +123,39 @@ def card_result(result: CardResult) -> str:
     if passed:
         lines.append("，".join(passed))
     lines += [texts[1] for texts, ok in known if not ok]
+    if "expired" in result.warnings:
+        lines.append(_expired_line(result.kind, masked))
     lines += [_WARNING_TEXTS[w] for w in result.warnings if w in _WARNING_TEXTS]
     if "low_confidence" in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
+    missing = _missing_line(result, dict(labels))
+    if missing:
+        lines.append(missing)
     lines.append("（已隐去部分信息以保护隐私）")
     return _safe("\n".join(lines))
+
+
+def _expired_line(kind: str, masked: dict[str, str]) -> str:
+    if kind == "bankcard":
+        until = masked.get("valid_thru", "")
+        return f"卡片已过期（有效期至 {until}）" if until else "卡片已过期"
+    end = masked.get("valid_date", "").rpartition("-")[2]
+    return f"证件已过期（有效期至 {end}）" if end else "证件已过期"
+
+
+def _missing_line(result: CardResult, labels: dict[str, str]) -> str:
+    """What could not be read, and what to do about it; empty when nothing is missing."""
+    said = {_SAID_AS_UNREADABLE[w] for w in result.warnings if w in _SAID_AS_UNREADABLE}
+    missing = [
+        code.removeprefix(MISSING_PREFIX)
+        for code in result.warnings
+        if code.startswith(MISSING_PREFIX)
+    ]
+    names = [labels.get(name, name) for name in missing if name not in said]
+    if not names:
+        return ""
+    thing = "卡片" if result.kind == "bankcard" else "证件"
+    return f"未能识别：{'、'.join(names)}。" + _RETAKE.format(thing=thing)
 
 
 def no_card(kind: Kind = Kind.AUTO) -> str:

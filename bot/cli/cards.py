@@ -119,6 +119,20 @@ def eval_command(
             f"[red]{silent}[/red]" if silent else "0",
         )
     console.print(table)
+    warning_scores = report.warning_scores()
+    if warning_scores:
+        warned = Table(title="warnings (samples whose label lists them)")
+        for column in ("warning", "detected", "total", "false alarms", "clean"):
+            warned.add_column(column, justify="left" if column == "warning" else "right")
+        for code, counts in warning_scores.items():
+            warned.add_row(
+                code,
+                str(counts.detected),
+                str(counts.total),
+                str(counts.false_alarms),
+                str(counts.clean),
+            )
+        console.print(warned)
     latency = report.latency_ms()
     console.print(f"latency per image: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms")
     worst = report.worst()

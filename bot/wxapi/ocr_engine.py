@@ -32,11 +32,14 @@ from ocr.errors import (
     OcrError,
     QuotaExceeded,
 )
+from ocr.field_warnings import add_field_warnings
 
 # WeChat refuses cv/ocr images of 2 MB or more.
 OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024 - 1
 
 IDCARD_ANSWER_FIELDS = ("type", "name", "id", "addr", "gender", "nationality", "valid_date")
+# Every field WeChat answers: the others (authority, birth) are never missing from its answer.
+ANSWERED_FIELDS = (*IDCARD_ANSWER_FIELDS, "number")
 
 
 def _card_from_idcard_answer(body: Mapping[str, Any]) -> CardResult:
@@ -62,16 +65,27 @@ def _card_from_bankcard_answer(body: Mapping[str, Any]) -> CardResult:
     number = re.sub(r"\D", "", str(raw))
     if not number:
         raise NoCardFound("WeChat found no card number")
-    if refusal(number, lookup_bin(number)) is not None:
+    info = lookup_bin(number)
+    if refusal(number, info) is not None:
         # The same rule as the local reader's: digits that cannot be a card number are
         # no answer, whoever read them.
         raise NoCardFound("WeChat's digits cannot be a card number")
     passed = luhn_ok(number)
+    fields = {"number": number}
+    # WeChat answers the number only: the bank comes from the same BIN table as the
+    # local reader's, so the reply names it the same way whichever engine read the card.
+    if info is not None and info.bank:
+        fields |= {"bank": info.bank, "card_type": info.card_type}
+    warnings = [] if passed else ["luhn_failed"]
+    if info is None or not info.bank:
+        warnings.append("unknown_bin")
+    if info is not None and len(number) not in info.lengths:
+        warnings.append("length_unusual")
     return CardResult(
         kind="bankcard",
-        fields={"number": number},
-        checks={"luhn": passed},
-        warnings=[] if passed else ["luhn_failed"],
+        fields=fields,
+        checks={"luhn": passed, "bin": bool(info and info.bank)},
+        warnings=warnings,
         engine="wechat",
     )
 
@@ -109,6 +123,9 @@ class WechatEngine:
 
     def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
         image = _fit_for_wechat(image, self.max_side)
+        return add_field_warnings(self._ask(image, kind, mode), answered=ANSWERED_FIELDS)
+
+    def _ask(self, image: bytes, kind: Kind, mode: Mode) -> CardResult:
         try:
             if kind == Kind.BANKCARD:
                 return _card_from_bankcard_answer(self.client.ocr_bankcard(image, mode=mode))
