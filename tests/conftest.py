@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +21,7 @@ from bot.sandbox.emulator import SandboxApp, SandboxServer
 from bot.store.db import SessionFactory, create_db_engine, session_factory, upgrade_database
 from bot.wxapi.client import RetryPolicy, TokenApi, WechatClient
 from bot.wxapi.tokens import TokenStore, build_token_store
+from tests.bot_on_loopback import LoopbackBot
 
 TEST_DATABASE_ENV = "WXOCR_TEST_DATABASE_URL"
 
@@ -146,3 +147,27 @@ def token_api_for(
         app_secret=config.app_secret if app_secret is None else app_secret,
         mode=mode,
     )
+
+
+MakeBot = Callable[..., LoopbackBot]
+
+
+@pytest.fixture
+def make_bot(
+    sandbox: SandboxServer,
+    database_url: str,
+    sessions: SessionFactory,
+    wechat_client: WechatClient,
+    http: httpx.Client,
+) -> Iterator[MakeBot]:
+    """Bots on loopback over the test's sandbox and database, closed after the test;
+    keyword arguments are pipeline settings (passive_budget_s, daily_limit...)."""
+    made: list[LoopbackBot] = []
+
+    def make(**pipeline: float) -> LoopbackBot:
+        made.append(LoopbackBot(sandbox, database_url, sessions, wechat_client, http, **pipeline))
+        return made[-1]
+
+    yield make
+    for bot in made:
+        bot.close()

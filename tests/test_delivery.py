@@ -6,18 +6,15 @@ OCR, customer-service messages) is the sandbox, where its failures are injected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import httpx
 import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
 from bot.operators.usage import GroupBy, UsageFilters, query_usage
-from bot.sandbox.emulator import FaultRule, SandboxServer
-from bot.store.db import SessionFactory, alembic_config, create_db_engine, upgrade_database
+from bot.sandbox.emulator import FaultRule
+from bot.store.db import alembic_config, create_db_engine, upgrade_database
 from bot.store.models import Delivery
-from bot.wxapi.client import WechatClient
 from tests.admin_server import TOKEN as ADMIN_TOKEN
 from tests.admin_server import serve_admin
 from tests.bot_on_loopback import (
@@ -27,29 +24,9 @@ from tests.bot_on_loopback import (
     LoopbackBot,
     wait_until,
 )
+from tests.conftest import MakeBot
 
 pytestmark = pytest.mark.db
-
-MakeBot = Callable[..., LoopbackBot]
-
-
-@pytest.fixture
-def make_bot(
-    sandbox: SandboxServer,
-    database_url: str,
-    sessions: SessionFactory,
-    wechat_client: WechatClient,
-    http: httpx.Client,
-) -> Iterator[MakeBot]:
-    made: list[LoopbackBot] = []
-
-    def make(**pipeline: float) -> LoopbackBot:
-        made.append(LoopbackBot(sandbox, database_url, sessions, wechat_client, http, **pipeline))
-        return made[-1]
-
-    yield make
-    for bot in made:
-        bot.close()
 
 
 @pytest.fixture

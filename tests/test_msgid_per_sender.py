@@ -7,18 +7,13 @@ HTTP on loopback with the real database; WeChat's API is the sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import httpx
 import pytest
 
 from bot.chat import replies
-from bot.sandbox.emulator import SandboxServer
-from bot.store.db import SessionFactory
 from bot.tools.simulate import image_fields, text_fields
-from bot.wxapi.client import WechatClient
 from ocr.errors import NotAnImage
 from tests.bot_on_loopback import CARD_REPLY, LoopbackBot
+from tests.conftest import MakeBot
 
 pytestmark = pytest.mark.db
 
@@ -26,16 +21,8 @@ SAMPLE_MSGID = 1234567890123456  # the MsgId of WeChat's, wechatpy's and werobot
 
 
 @pytest.fixture
-def bot(
-    sandbox: SandboxServer,
-    database_url: str,
-    sessions: SessionFactory,
-    wechat_client: WechatClient,
-    http: httpx.Client,
-) -> Iterator[LoopbackBot]:
-    bot = LoopbackBot(sandbox, database_url, sessions, wechat_client, http)
-    yield bot
-    bot.close()
+def bot(make_bot: MakeBot) -> LoopbackBot:
+    return make_bot()
 
 
 def test_same_msgid_from_two_users_gets_two_photo_answers(bot: LoopbackBot) -> None:

@@ -12,18 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import Engine, text, update
 
 from bot.chat import replies
 from bot.chat.pipeline import PASSIVE_REPLY_KEPT_S
-from bot.sandbox.emulator import SandboxServer
-from bot.store.db import SQLITE_BEGIN_OPTION, SessionFactory
+from bot.store.db import SQLITE_BEGIN_OPTION
 from bot.store.models import Message, utcnow
 from bot.tools.simulate import event_fields, new_msg_id, text_fields
-from bot.wxapi.client import WechatClient
 from tests.bot_on_loopback import CARD_REPLY, OPERATOR, LoopbackBot
+from tests.conftest import MakeBot
 
 pytestmark = pytest.mark.db
 
@@ -32,16 +30,8 @@ DAILY_LIMIT = 2
 
 
 @pytest.fixture
-def bot(
-    sandbox: SandboxServer,
-    database_url: str,
-    sessions: SessionFactory,
-    wechat_client: WechatClient,
-    http: httpx.Client,
-) -> Iterator[LoopbackBot]:
-    bot = LoopbackBot(sandbox, database_url, sessions, wechat_client, http, daily_limit=DAILY_LIMIT)
-    yield bot
-    bot.close()
+def bot(make_bot: MakeBot) -> LoopbackBot:
+    return make_bot(daily_limit=DAILY_LIMIT)
 
 
 @contextmanager
