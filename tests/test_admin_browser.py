@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.store.db import SessionFactory
@@ -54,14 +53,20 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 def click_and_wait(browser: WebDriver, element: WebElement) -> None:
-    """Click something that loads a new page and wait until the old page is gone."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Click something that loads a new page and wait until the new page has loaded.
+
+    The old page is marked with a window variable that the next document does not have.
+    Selenium's `staleness_of` is not used: while Chromium swaps documents, asking the old
+    node anything can fail with a plain WebDriverException ("Node with given id does not
+    belong to the document") rather than StaleElementReferenceException, which failed CI.
+    Every command sent mid-navigation may hit that, so the wait ignores those errors.
+    """
+    browser.execute_script("window.__wxocrOldPage = true;")
     element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
-    # The old page being gone is not the new one being there: reading a node while the
-    # new document still loads failed once in CI ("Node ... does not belong to the document").
-    WebDriverWait(browser, 15).until(
-        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return window.__wxocrOldPage === undefined && document.readyState === 'complete'"
+        )
     )
 
 
