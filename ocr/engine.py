@@ -1,39 +1,27 @@
-"""The one interface every OCR engine implements, the result type, and the engine registry.
+"""The one interface every OCR engine implements, and the result type.
 
 Engines: ``local`` (RapidOCR, ocr/local.py), ``wechat`` (WeChat's cv/ocr API, registered
-by bot/wechat.py so that ocr/ never imports bot/), and ``chain`` (try engines in order,
-falling back on transient failures and spent quotas).
+by bot/wxapi/ocr_engine.py so that ocr/ never imports bot/), and ``chain`` (try engines
+in order, falling back on transient failures and spent quotas). They are built by name
+in ocr/engines.py; what a document kind is lives in ocr/kinds/.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, runtime_checkable
 
 from ocr.errors import EngineError, EngineUnavailable, QuotaExceeded
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["photo", "scan"]
-CardKind = Literal["idcard", "bankcard"]
-
-
-class Kind(StrEnum):
-    """What the caller asks for. AUTO lets the engine tell ID cards and bank cards apart."""
-
-    IDCARD = "idcard"
-    BANKCARD = "bankcard"
-    AUTO = "auto"
-
-
-# Field names follow WeChat's cv/ocr responses; the extras are ours.
-IDCARD_FRONT_FIELDS = ("type", "name", "gender", "nationality", "birth", "addr", "id")
-IDCARD_BACK_FIELDS = ("type", "authority", "valid_date")
-BANKCARD_FIELDS = ("number", "bank", "card_type", "valid_thru")
+# What a caller asks for: a registered document kind's name (ocr/kinds/), or AUTO to let
+# the engine tell the kinds apart. ``ocr.kinds.check_kind`` validates one at the edges.
+Kind = str
+AUTO: Final = "auto"
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,7 @@ class CardResult:
     ``warnings`` holds stable codes (e.g. ``id_checksum_failed``, ``low_confidence``).
     """
 
-    kind: CardKind
+    kind: str  # the name of a kind in ocr/kinds/
     fields: dict[str, str]
     checks: dict[str, bool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -63,51 +51,17 @@ class CardResult:
 
     @property
     def side(self) -> str:
-        """``Front``/``Back`` for ID cards, empty for bank cards."""
+        """The side of a two-sided document (``Front``/``Back`` for ID cards), else empty."""
         return self.fields.get("type", "")
-
-    def wechat_json(self) -> dict[str, Any]:
-        """The body WeChat's cv/ocr API would answer (used by the sandbox)."""
-        names = (
-            BANKCARD_FIELDS[:1]
-            if self.kind == "bankcard"
-            else (IDCARD_BACK_FIELDS if self.side == "Back" else IDCARD_FRONT_FIELDS)
-        )
-        body: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
-        body.update({name: self.fields[name] for name in names if name in self.fields})
-        if self.kind == "idcard" and "birth" in body:
-            del body["birth"]  # not part of WeChat's answer
-        return body
 
 
 @runtime_checkable
 class Engine(Protocol):
     name: str
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         """Read one card. Raises ImageError, NoCardFound or EngineError subclasses."""
         ...
-
-
-EngineFactory = Callable[..., Engine]
-_factories: dict[str, EngineFactory] = {}
-_factories_lock = threading.Lock()
-
-
-def register_engine(name: str, factory: EngineFactory) -> None:
-    with _factories_lock:
-        _factories[name] = factory
-
-
-def create_engine(name: str, **options: Any) -> Engine:
-    """Build a registered engine; ``options`` go to its factory (config, http client...)."""
-    if name == "local" and name not in _factories:
-        import ocr.local  # noqa: F401  (registers itself)
-    try:
-        factory = _factories[name]
-    except KeyError:
-        raise ValueError(f"unknown OCR engine {name!r}; known: {sorted(_factories)}") from None
-    return factory(**options)
 
 
 # Errors after which the next engine of a chain is tried: the photo may be fine,
@@ -124,7 +78,7 @@ class ChainEngine:
         self.engines = list(engines)
         self.name = "chain"
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         last: EngineError | None = None
         for engine in self.engines:
             try:

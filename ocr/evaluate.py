@@ -1,7 +1,7 @@
 """Accuracy and latency of an engine over a labelled directory (the `wxocr eval` contract).
 
 A directory holds ``NAME.jpg|png`` + ``NAME.json`` =
-``{"kind": "idcard"|"bankcard", "mode": "photo"|"scan", "expected": {...}}`` with
+``{"kind": a kind of ocr/kinds/ (e.g. "idcard"), "mode": "photo"|"scan", "expected": {...}}`` with
 WeChat's field names. ``expected == {"error": "no_card"}`` marks a photo with no
 readable card: it is correct when the engine says so (NoCardFound) instead of
 inventing fields.
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ocr.engine import CardResult, Engine, Kind, Mode
+from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
 from ocr.errors import OcrError
+from ocr.kinds import check_kind
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 ERROR_FIELD = "error"
@@ -163,7 +164,7 @@ def load_samples(directory: Path) -> list[Sample]:
             continue
         try:
             label = json.loads(label_path.read_text(encoding="utf-8"))
-            kind = Kind(label["kind"])
+            kind = check_kind(str(label["kind"]))
             mode = label.get("mode", "photo")
             expected = {str(k): str(v) for k, v in dict(label["expected"]).items()}
             warnings = label.get("warnings")
@@ -173,7 +174,7 @@ def load_samples(directory: Path) -> list[Sample]:
                 raise TypeError("warnings must be a list of codes")
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"bad label file {label_path.name}: {exc}") from exc
-        if kind is Kind.AUTO or mode not in ("photo", "scan"):
+        if kind == AUTO or mode not in ("photo", "scan"):
             raise ValueError(f"bad label file {label_path.name}: kind/mode out of range")
         listed = tuple(warnings) if warnings is not None else None
         samples.append(Sample(label_path.stem, image, kind, cast(Mode, mode), expected, listed))
@@ -222,7 +223,7 @@ def iter_outcomes(
 ) -> Iterator[tuple[SampleOutcome, CardResult | None]]:
     for sample in samples:
         data = sample.image.read_bytes()
-        kind = Kind.AUTO if auto_kind else sample.kind
+        kind = AUTO if auto_kind else sample.kind
         result: CardResult | None = None
         error: str | None = None
         started = clock()
@@ -234,8 +235,8 @@ def iter_outcomes(
         wrong = compare(sample, result, error)
         if auto_kind and sample.expected.get(ERROR_FIELD) is None:
             detected = result.kind if result else (error or "")
-            if detected != sample.kind.value:
-                wrong[KIND_FIELD] = (sample.kind.value, detected)
+            if detected != sample.kind:
+                wrong[KIND_FIELD] = (sample.kind, detected)
         silent = silent_errors(wrong, result)
         warned = tuple(result.warnings) if result else ()
         yield SampleOutcome(sample, latency, wrong, error, silent, warned), result

@@ -11,18 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from ocr import bankcard, idcard
-from ocr.engine import BANKCARD_FIELDS, IDCARD_BACK_FIELDS, IDCARD_FRONT_FIELDS, CardResult
+from ocr.engine import CardResult
+from ocr.kinds import get_kind
 
 MISSING_PREFIX = "field_missing:"
-
-# Fields a card of each kind and side always prints. A bank card's bank, type and
-# valid-thru are not on every card; the ID front's birth date is derived from the number.
-REQUIRED_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("idcard", "Front"): tuple(n for n in IDCARD_FRONT_FIELDS if n not in ("type", "birth")),
-    ("idcard", "Back"): tuple(n for n in IDCARD_BACK_FIELDS if n != "type"),
-    ("bankcard", ""): BANKCARD_FIELDS[:1],
-}
 
 
 def missing_fields(result: CardResult, answered: Collection[str] | None = None) -> list[str]:
@@ -31,7 +23,7 @@ def missing_fields(result: CardResult, answered: Collection[str] | None = None) 
     ``answered``: the fields the engine can return at all (WeChat's API has no
     issuing authority); a field it never answers is not missing.
     """
-    required = REQUIRED_FIELDS.get((result.kind, result.side), ())
+    required = get_kind(result.kind).required_fields(result)
     return [
         name
         for name in required
@@ -46,8 +38,7 @@ def add_field_warnings(
 ) -> CardResult:
     """``result`` with its field-decided warnings appended (each code once)."""
     day = today or dt.date.today()
-    module = bankcard if result.kind == "bankcard" else idcard
-    found = module.field_warnings(result.fields, day, result.warnings)
+    found = get_kind(result.kind).warnings(result.fields, day, result.warnings)
     found += [MISSING_PREFIX + name for name in missing_fields(result, answered)]
     result.warnings += [code for code in found if code not in result.warnings]
     return result

@@ -43,16 +43,7 @@ import cv2
 import numpy as np
 
 from ocr.detect import read_card
-from ocr.engine import (
-    BANKCARD_FIELDS,
-    IDCARD_BACK_FIELDS,
-    IDCARD_FRONT_FIELDS,
-    CardResult,
-    Kind,
-    Mode,
-    TextBox,
-    register_engine,
-)
+from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox
 from ocr.errors import EngineError, NoCardFound, OcrError
 from ocr.field_warnings import add_field_warnings
 from ocr.image import (
@@ -64,6 +55,7 @@ from ocr.image import (
     decode_image,
     downscale,
 )
+from ocr.kinds import get_kind
 from ocr.layout import OcrPage, estimate_axis
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -335,9 +327,7 @@ def completeness(result: CardResult) -> tuple[bool, int]:
 
 
 def expected_fields(result: CardResult) -> tuple[str, ...]:
-    if result.kind == "bankcard":
-        return BANKCARD_FIELDS[:1]
-    return IDCARD_BACK_FIELDS if result.side == "Back" else IDCARD_FRONT_FIELDS
+    return get_kind(result.kind).complete_fields(result)
 
 
 def _median_height(quads: list[Any]) -> float:
@@ -563,7 +553,7 @@ class LocalEngine:
         self.limits = ImageLimits(max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side)
         self._pool = reader_pool(OcrSettings(det_side, intra_op_threads), threads)
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         array = decode_image(image, self.limits)
         with self._pool.lease() as reader:
             try:
@@ -600,6 +590,3 @@ class LocalEngine:
         array = decode_image(image, self.limits)
         with self._pool.lease() as reader:
             return reader.read(array)
-
-
-register_engine("local", LocalEngine)

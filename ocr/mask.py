@@ -1,18 +1,20 @@
-"""The only place that decides what of a card a user (or a log, or the database) may see.
+"""The only place that masks what of a card a user (or a log, or the database) may see.
 
-Rules: a name keeps its first character (张**); an ID number keeps its first 3 and
-last 4 characters; an address keeps up to its district/county, then ****; a bank card
-number keeps its first 4 and last 4 digits, always as ``6222 **** **** 3647`` (the
-hidden middle does not tell the length, and the last four stay together); a birth date keeps
-its year. Validity dates, issuing authority, gender, nationality, bank name and card
-type are shown as they are.
+Each document kind (ocr/kinds/) declares which of these rules applies to each of its
+fields; a field without a rule is hidden entirely. Rules: a name keeps its first
+character (张**); an ID number keeps its first 3 and last 4 characters; an address
+keeps up to its district/county, then ****; a bank card number keeps its first 4 and
+last 4 digits, always as ``6222 **** **** 3647`` (the hidden middle does not tell the
+length, and the last four stay together); a birth date keeps its year. Validity dates,
+issuing authority, gender, nationality, bank name and card type are shown as they are.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
-from ocr.engine import CardResult
+Masker = Callable[[str], str]
 
 STAR = "*"
 ADDR_SUFFIX = "****"
@@ -26,16 +28,6 @@ _ADDRESS_PREFIX = re.compile(
     r"(?:.{1,10}?(?:区|县|旗|市))"
 )
 _KEEP_WITHOUT_DISTRICT = 3
-_SHOWN_AS_IS = (
-    "type",
-    "gender",
-    "nationality",
-    "authority",
-    "valid_date",
-    "bank",
-    "card_type",
-    "valid_thru",
-)
 
 
 def mask_name(name: str) -> str:
@@ -77,23 +69,16 @@ def mask_birth(birth: str) -> str:
     return birth[:4] + STAR * (len(birth) - 4) if len(birth) > 4 else STAR * len(birth)
 
 
-_MASKERS = {
-    "name": mask_name,
-    "id": mask_id_number,
-    "addr": mask_address,
-    "number": mask_card_number,
-    "birth": mask_birth,
-}
+def show(value: str) -> str:
+    """Shown as it is: nothing personal (a validity date, a bank name, a gender)."""
+    return value
 
 
-def mask_field(name: str, value: str) -> str:
-    """Mask one field by its WeChat name. Unknown fields are hidden entirely."""
-    if name in _SHOWN_AS_IS:
-        return value
-    masker = _MASKERS.get(name)
-    return masker(value) if masker else STAR * len(value)
+def hide(value: str) -> str:
+    """Hidden entirely: what no rule was declared for."""
+    return STAR * len(value)
 
 
-def mask_result(result: CardResult) -> dict[str, str]:
-    """Masked copies of every field of a result, keyed by field name."""
-    return {name: mask_field(name, value) for name, value in result.fields.items()}
+def mask_fields(fields: Mapping[str, str], rules: Mapping[str, Masker]) -> dict[str, str]:
+    """Masked copies of ``fields`` by their kind's ``rules``; fields without a rule are hidden."""
+    return {name: rules.get(name, hide)(value) for name, value in fields.items()}

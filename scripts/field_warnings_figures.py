@@ -15,17 +15,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ocr import bankcard, idcard
-from ocr.engine import create_engine
+from ocr.engines import create_engine
 from ocr.evaluate import ERROR_FIELD, iter_outcomes, load_samples
 from ocr.field_warnings import MISSING_PREFIX
+from ocr.kinds import get_kind
 
 CODES = ("expired", "invalid_period")
 
 
 def deserved(kind: str, expected: dict[str, str], today: dt.date) -> set[str]:
-    module = bankcard if kind == "bankcard" else idcard
-    return set(module.field_warnings(expected, today))
+    return set(get_kind(kind).warnings(expected, today, ()))
 
 
 def main(directories: list[str]) -> None:
@@ -37,7 +36,7 @@ def main(directories: list[str]) -> None:
             expected = outcome.sample.expected
             if ERROR_FIELD in expected:
                 continue
-            truth = deserved(outcome.sample.kind.value, expected, today)
+            truth = deserved(outcome.sample.kind, expected, today)
             for code in CODES:
                 side = "total" if code in truth else "clean"
                 counts[f"{code} {side}"] += 1

@@ -26,7 +26,7 @@ from bot.store.db import SessionFactory
 from bot.store.models import Message, Usage
 from bot.tools.simulate import PushOutcome, WechatPusher, image_fields, new_msg_id, text_fields
 from bot.wxapi.client import WechatClient
-from ocr.engine import CardResult, Engine, Kind, Mode
+from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
 from ocr.errors import NoCardFound
 from ocr.mask import mask_card_number
 from tests.test_webhook import LoopbackServer
@@ -44,8 +44,8 @@ class WechatBankCardOcr:
 
     name = "wechat-double"
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
-        if kind == Kind.IDCARD:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
+        if kind == "idcard":
             raise NoCardFound("not an ID card")
         return CardResult(kind="bankcard", fields={"number": CARD_NUMBER}, engine="wechat")
 

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from ocr import layout
-from ocr.bankcard import (
+from ocr.checks import id_check_char, luhn_check_digit, luhn_ok
+from ocr.detect import upright_view
+from ocr.engine import AUTO, TextBox
+from ocr.errors import NoCardFound
+from ocr.image import decode_image
+from ocr.kinds.bankcard import second_look as detect_second_look
+from ocr.kinds.bankcard import upright_boxes
+from ocr.kinds.bankcard.extract import (
     Expiry,
     Reread,
     bin_table,
@@ -25,12 +32,6 @@ from ocr.bankcard import (
     printed_bank,
     read_expiry,
 )
-from ocr.checks import id_check_char, luhn_check_digit, luhn_ok
-from ocr.detect import second_look as detect_second_look
-from ocr.detect import upright_boxes, upright_view
-from ocr.engine import Kind, TextBox
-from ocr.errors import NoCardFound
-from ocr.image import decode_image
 from ocr.layout import CardView, OcrPage
 from ocr.local import OcrSettings, RapidReader
 
@@ -591,7 +592,7 @@ def test_real_engine_reads_every_bank_condition_without_a_silent_error() -> None
         "upside_down_line",
     }
     for path, expected in fixtures:
-        result = engine.recognize(path.read_bytes(), Kind.AUTO)
+        result = engine.recognize(path.read_bytes(), AUTO)
         assert result.kind == "bankcard", path.name
         assert result.fields.get("number") == expected["number"], path.name
         assert result.fields.get("valid_thru") == expected.get("valid_thru"), path.name

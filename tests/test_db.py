@@ -46,7 +46,7 @@ from bot.store.models import (
     set_pref,
     stale_runs,
 )
-from ocr.engine import Kind
+from ocr.engine import AUTO
 
 pytestmark = pytest.mark.db
 
@@ -167,12 +167,12 @@ def test_pending_deliveries_and_stale_runs(sessions: SessionFactory) -> None:
 def test_preference_sticks_and_changes(sessions: SessionFactory) -> None:
     with sessions.begin() as session:
         assert get_pref(session, "oA") is None
-        set_pref(session, "oA", Kind.BANKCARD)
+        set_pref(session, "oA", "bankcard")
     with sessions.begin() as session:
-        assert get_pref(session, "oA") is Kind.BANKCARD
-        set_pref(session, "oA", Kind.IDCARD)
+        assert get_pref(session, "oA") == "bankcard"
+        set_pref(session, "oA", "idcard")
     with sessions() as session:
-        assert get_pref(session, "oA") is Kind.IDCARD
+        assert get_pref(session, "oA") == "idcard"
         assert get_pref(session, "oB") is None
 
 
@@ -205,7 +205,7 @@ def test_write_transaction_serialises_read_then_write(db_engine: Engine) -> None
     """Two writers that each read a counter and write it +1 must not lose an update."""
     sessions = session_factory(db_engine)
     with sessions.begin() as session:
-        set_pref(session, "counter", Kind.AUTO, now=T0)
+        set_pref(session, "counter", AUTO, now=T0)
 
     def bump() -> None:
         for _ in range(10):
@@ -216,7 +216,7 @@ def test_write_transaction_serialises_read_then_write(db_engine: Engine) -> None
                 raw = session.execute(statement).scalar_one()
                 seen = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
                 seen = seen.replace(tzinfo=UTC)
-                set_pref(session, "counter", Kind.AUTO, now=seen + timedelta(seconds=1))
+                set_pref(session, "counter", AUTO, now=seen + timedelta(seconds=1))
 
     threads = [threading.Thread(target=bump) for _ in range(3)]
     for thread in threads:

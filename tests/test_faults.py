@@ -24,7 +24,7 @@ from bot.chat import replies
 from bot.config import Config
 from bot.sandbox.emulator import SandboxApp, SandboxServer
 from bot.tools.simulate import Simulator, image_fields, new_msg_id
-from ocr.engine import CardResult, Kind, Mode
+from ocr.engine import AUTO, CardResult, Kind, Mode
 from ocr.errors import EngineError
 from ocr.mask import mask_card_number
 from tests.helpers_e2e import BotServer, SandboxControl, answer, card, smaller
@@ -47,7 +47,7 @@ class WechatOcrDouble:
     def __init__(self) -> None:
         self.failure: Exception | None = None
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         if self.failure is not None:
             raise self.failure
         return CardResult(kind="bankcard", fields={"number": CARD_NUMBER}, engine="wechat")

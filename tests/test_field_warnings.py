@@ -10,13 +10,14 @@ import pytest
 import time_machine
 
 from bot.chat import replies
-from ocr.bankcard import expired as bank_expired
-from ocr.bankcard import extract_bankcard
 from ocr.checks import luhn_check_digit
 from ocr.detect import read_card
-from ocr.engine import CardResult, Kind, create_engine
+from ocr.engine import AUTO, CardResult
+from ocr.engines import create_engine
 from ocr.field_warnings import add_field_warnings
-from ocr.idcard import field_warnings as id_field_warnings
+from ocr.kinds.bankcard.extract import expired as bank_expired
+from ocr.kinds.bankcard.extract import extract_bankcard
+from ocr.kinds.idcard.extract import field_warnings as id_field_warnings
 from ocr.layout import OcrPage
 from tests.card_boxes import Printed, card_boxes
 from tests.test_idcard import BACK, BLANK, front
@@ -90,9 +91,9 @@ def test_invalid_period_is_a_readable_period_of_the_wrong_span(
 def test_temporary_resident_id_is_flagged_from_its_title() -> None:
     temporary = [Printed("中华人民共和国临时居民身份证", 100, 20), *front()]
     page = OcrPage(BLANK, card_boxes(temporary, shuffle_seed=7))
-    assert "temporary" in read_card(page, Kind.AUTO).warnings
+    assert "temporary" in read_card(page, AUTO).warnings
     regular = OcrPage(BLANK, card_boxes(BACK, shuffle_seed=7))
-    assert "temporary" not in read_card(regular, Kind.AUTO).warnings
+    assert "temporary" not in read_card(regular, AUTO).warnings
 
 
 # ---------------------------------------------------------------- field_missing
@@ -211,9 +212,9 @@ def test_expired_id_back_photo_end_to_end() -> None:
     image = (FIXTURES / "022_idback_photo.jpg").read_bytes()
     engine = create_engine("local", threads=1)
     with time_machine.travel(dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC), tick=False):
-        later = replies.card_result(engine.recognize(image, Kind.IDCARD))
+        later = replies.card_result(engine.recognize(image, "idcard"))
     with time_machine.travel(dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC), tick=False):
-        earlier = replies.card_result(engine.recognize(image, Kind.IDCARD))
+        earlier = replies.card_result(engine.recognize(image, "idcard"))
     assert "证件已过期（有效期至 2025.03.11）" in later
     assert "已过期" not in earlier
     assert "未能识别" not in later

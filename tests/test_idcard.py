@@ -7,9 +7,9 @@ import pytest
 
 from ocr.checks import id_check_char
 from ocr.detect import read_card, upright_view
-from ocr.engine import Kind
+from ocr.engine import AUTO
 from ocr.errors import NoCardFound
-from ocr.idcard import (
+from ocr.kinds.idcard.extract import (
     best_id,
     best_period,
     digit_reading,
@@ -85,7 +85,7 @@ EXPECTED_FRONT = {
 @pytest.mark.parametrize("degrees", [0, 8, -13])
 @pytest.mark.parametrize("merged", [False, True])
 def test_front_fields_from_shuffled_tilted_boxes(degrees: float, merged: bool) -> None:
-    result = read_card(page_of(front(merged=merged) + CLUTTER, degrees), Kind.AUTO)
+    result = read_card(page_of(front(merged=merged) + CLUTTER, degrees), AUTO)
     assert result.kind == "idcard"
     assert result.fields == EXPECTED_FRONT
     assert all(result.checks.values())
@@ -94,15 +94,15 @@ def test_front_fields_from_shuffled_tilted_boxes(degrees: float, merged: bool) -
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])
 def test_turned_cards_read_in_the_classifier_direction(degrees: float) -> None:
-    result = read_card(page_with_directions(front(), degrees), Kind.AUTO)
+    result = read_card(page_with_directions(front(), degrees), AUTO)
     assert result.fields == EXPECTED_FRONT
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270, 175])
 def test_label_order_finds_the_right_way_up_without_the_classifier(degrees: float) -> None:
-    result = read_card(page_of(front(), degrees), Kind.IDCARD)
+    result = read_card(page_of(front(), degrees), "idcard")
     assert result.fields == EXPECTED_FRONT
-    back = read_card(page_of(BACK, degrees), Kind.IDCARD)
+    back = read_card(page_of(BACK, degrees), "idcard")
     assert back.fields["valid_date"] == "20180108-20380108"
 
 
@@ -114,21 +114,21 @@ def test_label_between_address_pieces_does_not_split_the_address() -> None:
     order = ["江苏省南京市玄武区建设", "住址", "街934号"]
     rest = [b for b in boxes if b.text not in order]
     page = OcrPage(BLANK, [by_text[t] for t in order] + rest)
-    assert read_card(page, Kind.AUTO).fields["addr"] == EXPECTED_FRONT["addr"]
+    assert read_card(page, AUTO).fields["addr"] == EXPECTED_FRONT["addr"]
 
 
 def test_misread_id_digit_is_corrected_by_checksum_and_printed_birth() -> None:
     misread = ID_NUMBER[:8] + "B" + ID_NUMBER[9:]  # 8 read as B
-    assert read_card(page_of(front(misread)), Kind.AUTO).fields["id"] == ID_NUMBER
+    assert read_card(page_of(front(misread)), AUTO).fields["id"] == ID_NUMBER
     wrong_digit = ID_NUMBER[:10] + "8" + ID_NUMBER[11:]  # 0 read as 8 in the birth month
-    result = read_card(page_of(front(wrong_digit)), Kind.AUTO)
+    result = read_card(page_of(front(wrong_digit)), AUTO)
     assert result.fields["id"] == ID_NUMBER
     assert result.checks["id_checksum"]
 
 
 def test_unfixable_id_is_reported_not_hidden() -> None:
     garbled = "3201021980010" + "99999"
-    result = read_card(page_of(front(garbled)), Kind.AUTO)
+    result = read_card(page_of(front(garbled)), AUTO)
     assert not result.checks["id_checksum"]
     assert "id_checksum_failed" in result.warnings
     assert result.fields["gender"] == "男"  # the printed one, the number is no witness
@@ -145,13 +145,13 @@ def test_second_look_reader_is_asked_when_the_number_fails() -> None:
     typed: LineReader = reader
     page = page_of(front("3201021980010199"))  # two digits lost
     page.image = np.full((3000, 3000, 3), 255, dtype=np.uint8)
-    result = read_card(page, Kind.AUTO, typed)
+    result = read_card(page, AUTO, typed)
     assert asked
     assert result.fields["id"] == ID_NUMBER
 
 
 def test_back_fields_and_kind() -> None:
-    result = read_card(page_of(BACK + CLUTTER, 4), Kind.AUTO)
+    result = read_card(page_of(BACK + CLUTTER, 4), AUTO)
     assert result.kind == "idcard"
     assert result.fields == {
         "type": "Back",
@@ -167,16 +167,16 @@ def test_merged_back_labels_and_long_term() -> None:
         Printed("签发机关南京市公安局玄武分局", 100, 300),
         Printed("有效期限2009.03.24-长期", 100, 370, char_width=22),
     ]
-    fields = read_card(page_of(printed), Kind.AUTO).fields
+    fields = read_card(page_of(printed), AUTO).fields
     assert fields["authority"] == "南京市公安局玄武分局"
     assert fields["valid_date"] == "20090324-长期"
 
 
 def test_clutter_alone_is_no_card() -> None:
     with pytest.raises(NoCardFound):
-        read_card(page_of(CLUTTER), Kind.AUTO)
+        read_card(page_of(CLUTTER), AUTO)
     with pytest.raises(NoCardFound):
-        read_card(OcrPage(BLANK, []), Kind.IDCARD)
+        read_card(OcrPage(BLANK, []), "idcard")
 
 
 def test_bank_card_text_is_detected_as_bank_card() -> None:
@@ -191,7 +191,7 @@ def test_bank_card_text_is_detected_as_bank_card() -> None:
     ]
     view = upright_view(page_of(printed))
     assert view.lines  # and the kind:
-    assert read_card(page_of(printed), Kind.AUTO).kind == "bankcard"
+    assert read_card(page_of(printed), AUTO).kind == "bankcard"
 
 
 @pytest.mark.parametrize(
@@ -230,7 +230,7 @@ def test_checksum_valid_reading_with_an_unknown_region_is_never_rewritten() -> N
     body = "99010519750312002"
     number = body + id_check_char(body)
     assert best_id([number], "", "") == number
-    result = read_card(page_of(front(number)), Kind.AUTO)
+    result = read_card(page_of(front(number)), AUTO)
     assert result.fields["id"] == number
     assert "region_failed" in result.warnings
     assert "id_corrected" not in result.warnings
@@ -242,13 +242,13 @@ def test_checksum_valid_reading_disagreeing_with_the_printed_birth_is_kept() -> 
 
 def test_a_number_the_engine_changed_says_so() -> None:
     misread = ID_NUMBER[:10] + ("8" if ID_NUMBER[10] == "0" else "0") + ID_NUMBER[11:]
-    result = read_card(page_of(front(misread)), Kind.AUTO)
+    result = read_card(page_of(front(misread)), AUTO)
     assert result.fields["id"] == ID_NUMBER
     assert "id_corrected" in result.warnings
 
 
 def test_dropping_a_stray_character_is_no_correction() -> None:
-    result = read_card(page_of(front("1" + ID_NUMBER)), Kind.AUTO)
+    result = read_card(page_of(front("1" + ID_NUMBER)), AUTO)
     assert result.fields["id"] == ID_NUMBER
     assert "id_corrected" not in result.warnings
 
@@ -259,7 +259,7 @@ def test_fields_are_placed_by_the_fixed_layout_when_labels_are_unreadable() -> N
     dropped = ("姓名", "性别", "男", "民族", "汉", "住址", "江苏省南京市玄武区建设")
     printed = [p for p in front() if p.text not in dropped]
     printed += [Printed("性出男民汉", 60, 125), Printed("址江苏省南京市玄武区建设", 60, 255)]
-    result = read_card(page_of(printed, 4), Kind.AUTO)
+    result = read_card(page_of(printed, 4), AUTO)
     assert result.fields == EXPECTED_FRONT
     assert result.warnings == []
 
@@ -290,32 +290,32 @@ def test_stray_character_merged_into_the_name_label_is_dropped() -> None:
     # '刘' begins with '文': the detector gave its first stroke to the label's box.
     printed = [p for p in front() if p.text not in ("姓名", "林娜")]
     printed += [Printed("姓名文", 60, 60), Printed("刘红志", 150, 58)]
-    assert read_card(page_of(printed, 5), Kind.AUTO).fields["name"] == "刘红志"
+    assert read_card(page_of(printed, 5), AUTO).fields["name"] == "刘红志"
 
 
 def test_label_inside_a_box_still_anchors_its_value() -> None:
     # Gender and nation read as one box with a misread gender label.
     printed = [p for p in front() if p.text not in ("性别", "男", "民族", "汉")]
     printed.append(Printed("性制男民族回", 60, 125))
-    fields = read_card(page_of(printed), Kind.AUTO).fields
+    fields = read_card(page_of(printed), AUTO).fields
     assert fields["nationality"] == "回"
     assert fields["gender"] == "男"
 
 
 def test_label_character_repeated_in_the_authority_is_dropped() -> None:
     printed = [*BACK[:3], Printed("关济南市公安局历下分局", 250, 300), *BACK[4:]]
-    assert read_card(page_of(printed), Kind.AUTO).fields["authority"] == "济南市公安局历下分局"
+    assert read_card(page_of(printed), AUTO).fields["authority"] == "济南市公安局历下分局"
 
 
 def test_address_character_read_twice_across_overlapping_boxes() -> None:
     printed = [p for p in front() if p.text not in ("住址", "江苏省南京市玄武区建设")]
     printed += [Printed("住址江", 60, 255), Printed("江苏省南京市玄武区建设", 150, 255)]
-    assert read_card(page_of(printed), Kind.AUTO).fields["addr"] == EXPECTED_FRONT["addr"]
+    assert read_card(page_of(printed), AUTO).fields["addr"] == EXPECTED_FRONT["addr"]
 
 
 def test_name_is_found_above_gender_when_its_label_is_misread() -> None:
     printed = [p for p in front() if p.text != "姓名"] + [Printed("娃各", 60, 60)]
-    assert read_card(page_of(printed, 7), Kind.AUTO).fields["name"] == "林娜"
+    assert read_card(page_of(printed, 7), AUTO).fields["name"] == "林娜"
 
 
 @pytest.mark.parametrize(("read", "expected"), [("候军英", "侯军英"), ("元熙玉", "元熙玉")])
@@ -323,4 +323,4 @@ def test_a_never_surname_lookalike_is_corrected_and_real_surnames_kept(
     read: str, expected: str
 ) -> None:
     printed = [p for p in front() if p.text != "林娜"] + [Printed(read, 150, 58)]
-    assert read_card(page_of(printed), Kind.AUTO).fields["name"] == expected
+    assert read_card(page_of(printed), AUTO).fields["name"] == expected

@@ -7,14 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ocr.engine import CardResult
+from ocr.kinds import mask_field, mask_result
 from ocr.mask import (
     mask_address,
     mask_birth,
     mask_card_number,
-    mask_field,
     mask_id_number,
     mask_name,
-    mask_result,
 )
 
 

@@ -24,7 +24,8 @@ from bot.serving.engines import build_engine
 from bot.store.db import SessionFactory
 from bot.store.models import Message, MessageState, Usage, claim_message, get_message, utcnow
 from bot.wxapi.client import WechatClient
-from ocr.engine import Engine, Kind, create_engine
+from ocr.engine import AUTO, Engine
+from ocr.engines import create_engine
 from ocr.mask import mask_id_number
 from tests.bot_on_loopback import wait_until
 from tests.helpers_e2e import card
@@ -46,7 +47,7 @@ IN_TIME_S = 20.0
 def wechat_ocr() -> Engine:
     """What the sandbox's cv/ocr answers with: the local engine, loaded (and warmed) once."""
     engine = create_engine("local", threads=2)
-    engine.recognize(PHOTO, Kind.IDCARD)
+    engine.recognize(PHOTO, "idcard")
     return engine
 
 
@@ -98,7 +99,7 @@ class Harness:
             openid=openid,
             media_id=media_id,
             pic_url=f"{self.sandbox.api_base}/mmbiz/{media_id}",
-            kind=Kind.AUTO,
+            kind=AUTO,
         )
 
     def hold_ocr(self) -> None:
@@ -473,7 +474,7 @@ def test_picurl_from_another_host_is_never_fetched(harness: Harness) -> None:
             openid=USER,
             media_id="no-such-media",
             pic_url=f"http://127.0.0.1:{trap.server_port}/internal",
-            kind=Kind.AUTO,
+            kind=AUTO,
         )
         reply = harness.pipeline.handle_photo(evil, soon(IN_TIME_S))
         assert reply == "抱歉，没能取到这张照片，请重新发送"

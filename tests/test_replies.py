@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat import replies
-from ocr.engine import CardResult, Kind
+from ocr.engine import AUTO, CardResult
 from ocr.errors import CorruptImage, DecompressionBomb, EmptyImage, ImageTooLarge, NotAnImage
 
 ID_NUMBER = "11010519491231002X"
@@ -88,7 +88,7 @@ def test_cdata_terminator_in_ocr_text_cannot_break_the_xml() -> None:
 
 def test_no_card_tells_how_to_retake() -> None:
     assert replies.no_card() == "未识别到证件，请将证件平放、光线充足后重拍"
-    assert "身份证" in replies.no_card(Kind.IDCARD)
+    assert "身份证" in replies.no_card("idcard")
 
 
 @pytest.mark.parametrize(
@@ -110,9 +110,9 @@ def test_daily_limit_names_the_limit() -> None:
 
 
 def test_kind_chosen_and_help() -> None:
-    assert "银行卡" in replies.kind_chosen(Kind.BANKCARD)
-    assert "自动" in replies.kind_chosen(Kind.AUTO)
-    assert "当前：身份证" in replies.help_text(Kind.IDCARD)
+    assert "银行卡" in replies.kind_chosen("bankcard")
+    assert "自动" in replies.kind_chosen(AUTO)
+    assert "当前：身份证" in replies.help_text("idcard")
     assert "身份证" in replies.welcome()
 
 
@@ -121,8 +121,8 @@ def test_kind_chosen_and_help() -> None:
     [
         replies.card_result(ID_FRONT),
         replies.welcome(),
-        replies.help_text(Kind.AUTO),
-        replies.no_card(Kind.BANKCARD),
+        replies.help_text(AUTO),
+        replies.no_card("bankcard"),
     ],
 )
 def test_replies_fit_a_chat_bubble(text: str) -> None:

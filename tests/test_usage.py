@@ -32,7 +32,6 @@ from bot.operators.usage import (
 )
 from bot.store.db import SessionFactory
 from bot.store.models import Message, Usage, UserPref, claim_message, record_usage, set_pref
-from ocr.engine import Kind
 
 pytestmark = pytest.mark.db
 
@@ -270,8 +269,8 @@ def test_purge_deletes_old_rows_in_batches(sessions: SessionFactory) -> None:
 def test_forget_removes_every_row_naming_the_user(sessions: SessionFactory) -> None:
     add(sessions, {"openid": "o-gone"}, {"openid": "o-gone"}, {"openid": "o-stays"})
     with sessions() as session, session.begin():
-        set_pref(session, "o-gone", Kind.BANKCARD)
-        set_pref(session, "o-stays", Kind.IDCARD)
+        set_pref(session, "o-gone", "bankcard")
+        set_pref(session, "o-stays", "idcard")
         claim_message(session, "msg:1", "o-gone")
     with sessions() as session, session.begin():
         result = forget_user(session, "o-gone")

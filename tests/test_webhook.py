@@ -29,7 +29,7 @@ from bot.tools.simulate import (
     new_msg_id,
     text_fields,
 )
-from ocr.engine import CardResult, Engine, Kind, Mode
+from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
 
 TOKEN = "webhook-test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -52,7 +52,7 @@ class NoWechatCalls:
     def send_text(self, openid: str, content: str) -> None:
         raise UnexpectedCall("custom message")
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         raise UnexpectedCall("OCR")
 
 

@@ -35,7 +35,8 @@ from bot.wxapi.client import (
 )
 from bot.wxapi.ocr_engine import WechatEngine
 from bot.wxapi.tokens import TokenStore
-from ocr.engine import CardResult, ChainEngine, Kind, Mode, create_engine
+from ocr.engine import AUTO, CardResult, ChainEngine, Kind, Mode
+from ocr.engines import create_engine
 from ocr.errors import CorruptImage, EngineUnavailable, NoCardFound, QuotaExceeded
 from tests.conftest import token_api_for
 from tests.test_sandbox import BANK, FRONT, JPEG, ScriptedEngine, labelled_sample
@@ -200,9 +201,9 @@ def test_ocr_uploads_the_image_as_multipart_img() -> None:
         assert b"Content-Type: image/png" in request.content
         return httpx.Response(200, json={"errcode": "0", "errmsg": "ok", "number": "6222"})
 
-    assert mock_client([answer]).ocr_bankcard(PNG, mode="scan")["number"] == "6222"
+    assert mock_client([answer]).ocr("/cv/ocr/bankcard", PNG, mode="scan")["number"] == "6222"
     with pytest.raises(ValueError, match="exactly one"):
-        mock_client([]).ocr_idcard()
+        mock_client([]).ocr("/cv/ocr/idcard")
 
 
 # ---------------------------------------------------------------- media/get
@@ -339,12 +340,12 @@ def test_wechat_engine_reads_cards_through_the_sandbox(
     sandbox.app.engine = ScriptedEngine({JPEG: FRONT, PNG: BANK})
     engine = create_engine("wechat", config=wechat_config, client=wechat_client)
     assert isinstance(engine, WechatEngine)
-    front = engine.recognize(JPEG, Kind.IDCARD)
+    front = engine.recognize(JPEG, "idcard")
     assert front.kind == "idcard" and front.engine == "wechat"
     assert front.fields["name"] == "张三" and front.fields["type"] == "Front"
     assert "birth" not in front.fields  # WeChat does not answer it
     assert front.checks == {"id_checksum": True}
-    bank = engine.recognize(PNG, Kind.BANKCARD)
+    bank = engine.recognize(PNG, "bankcard")
     # WeChat answers the number only; the bank comes from the BIN table, as locally.
     assert bank.fields == {
         "number": "6222021234567890128",
@@ -364,7 +365,7 @@ def test_wechat_engine_does_not_answer_digits_that_cannot_be_a_card_number(
     sandbox.app.engine = ScriptedEngine({PNG: odd})
     engine = create_engine("wechat", config=wechat_config, client=wechat_client)
     with pytest.raises(NoCardFound):
-        engine.recognize(PNG, Kind.BANKCARD)
+        engine.recognize(PNG, "bankcard")
 
 
 def test_wechat_engine_auto_tries_bankcard_after_no_idcard(
@@ -373,10 +374,10 @@ def test_wechat_engine_auto_tries_bankcard_after_no_idcard(
     scripted = ScriptedEngine({PNG: BANK})
     sandbox.app.engine = scripted
     engine = create_engine("wechat", config=wechat_config, client=wechat_client)
-    assert engine.recognize(PNG, Kind.AUTO).kind == "bankcard"
-    assert [kind for _, kind, _ in scripted.calls] == [Kind.IDCARD, Kind.BANKCARD]
+    assert engine.recognize(PNG, AUTO).kind == "bankcard"
+    assert [kind for _, kind, _ in scripted.calls] == ["idcard", "bankcard"]
     with pytest.raises(NoCardFound) as caught:
-        engine.recognize(PNG, Kind.IDCARD)
+        engine.recognize(PNG, "idcard")
     assert wechat_errcode(caught.value) == 101001
 
 
@@ -386,14 +387,14 @@ def test_wechat_engine_maps_errors(
     sandbox.app.engine = ScriptedEngine({JPEG: CorruptImage("bad")})
     engine = create_engine("wechat", config=wechat_config, client=wechat_client)
     with pytest.raises(CorruptImage):
-        engine.recognize(JPEG, Kind.IDCARD)
+        engine.recognize(JPEG, "idcard")
     sandbox.app.ocr_daily_quota = 0
     with pytest.raises(QuotaExceeded) as quota:
-        engine.recognize(JPEG, Kind.IDCARD)
+        engine.recognize(JPEG, "idcard")
     assert wechat_errcode(quota.value) == 45009
     sandbox.app.add_fault(FaultRule(path_prefix="/cv/", http_status=503))
     with pytest.raises(EngineUnavailable) as down:
-        engine.recognize(JPEG, Kind.IDCARD)
+        engine.recognize(JPEG, "idcard")
     assert wechat_errcode(down.value) == -2
 
 
@@ -404,7 +405,7 @@ class CountingEngine:
     name: str = "second"
     calls: list[Kind] = field(default_factory=list)
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         self.calls.append(kind)
         return CardResult(kind="bankcard", fields={"number": "4"}, engine=self.name)
 
@@ -416,14 +417,14 @@ def test_chain_falls_back_on_quota_and_outage_not_on_a_bad_photo(
     second = CountingEngine()
     chain = ChainEngine([WechatEngine(wechat_client), second])
     with pytest.raises(CorruptImage):
-        chain.recognize(JPEG, Kind.BANKCARD)
+        chain.recognize(JPEG, "bankcard")
     assert second.calls == []
     sandbox.app.ocr_daily_quota = 0
-    assert chain.recognize(JPEG, Kind.BANKCARD).engine == "second"
+    assert chain.recognize(JPEG, "bankcard").engine == "second"
     sandbox.app.ocr_daily_quota = 100
     sandbox.app.add_fault(FaultRule(path_prefix="/cv/", drop=True))
-    assert chain.recognize(JPEG, Kind.BANKCARD).engine == "second"
-    assert second.calls == [Kind.BANKCARD, Kind.BANKCARD]
+    assert chain.recognize(JPEG, "bankcard").engine == "second"
+    assert second.calls == ["bankcard", "bankcard"]
 
 
 @pytest.mark.slow
@@ -439,7 +440,7 @@ def test_quota_makes_the_configured_chain_fall_back_to_local(
     sandbox.app.ocr_daily_quota = 0
     chain = build_engine(config, client=wechat_client)
     try:
-        result = chain.recognize(fixture.read_bytes(), Kind.BANKCARD)
+        result = chain.recognize(fixture.read_bytes(), "bankcard")
     except NoCardFound:
         pass  # the local engine ran (WeChat's answer would have been QuotaExceeded)
     else:
@@ -453,5 +454,5 @@ def test_default_factory_builds_its_own_client(
 ) -> None:
     sandbox.app.engine = ScriptedEngine({JPEG: BANK})
     engine = create_engine("wechat", config=wechat_config)
-    assert engine.recognize(JPEG, Kind.BANKCARD).fields["number"] == "6222021234567890128"
+    assert engine.recognize(JPEG, "bankcard").fields["number"] == "6222021234567890128"
     assert sandbox.app.token_requests == 1

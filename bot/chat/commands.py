@@ -12,39 +12,37 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ocr.engine import Kind
+from ocr.engine import AUTO, Kind
+from ocr.kinds import KINDS, kind_names
 
 
 class CommandName(StrEnum):
-    IDCARD = "idcard"
-    BANKCARD = "bankcard"
-    AUTO = "auto"
+    """The commands that are not a document kind; each kind's name is a command too."""
+
+    AUTO = AUTO
     HELP = "help"
     USAGE = "usage"
 
 
 @dataclass(frozen=True)
 class Command:
-    name: CommandName
+    # A CommandName, or the name of a document kind (ocr/kinds/) that the user chooses.
+    name: str
     # Only for USAGE: how many days back, counting today (1 = today only).
     days: int = 1
 
     @property
     def kind(self) -> Kind | None:
-        """The card kind this command chooses, or None if it chooses none."""
-        return _KIND_OF.get(self.name)
+        """The document kind this command chooses (or AUTO), or None if it chooses none."""
+        return self.name if self.name in _CHOOSABLE else None
 
 
-_KIND_OF = {
-    CommandName.IDCARD: Kind.IDCARD,
-    CommandName.BANKCARD: Kind.BANKCARD,
-    CommandName.AUTO: Kind.AUTO,
-}
+_CHOOSABLE = frozenset((*kind_names(), AUTO))
 
-# Written as they are matched: NFKC-normalised, case-folded, without spaces.
-COMMAND_WORDS: dict[CommandName, tuple[str, ...]] = {
-    CommandName.IDCARD: ("身份证", "idcard", "id", "sfz", "身份证识别"),
-    CommandName.BANKCARD: ("银行卡", "bankcard", "bank", "yhk", "银行卡识别"),
+# Written as they are matched: NFKC-normalised, case-folded, without spaces. Each kind
+# brings its own words; these are the rest.
+COMMAND_WORDS: dict[str, tuple[str, ...]] = {
+    **{kind.name: kind.words for kind in KINDS},
     CommandName.AUTO: ("自动", "auto", "自动识别"),
     CommandName.HELP: ("帮助", "help", "?", "菜单", "menu", "h"),
     CommandName.USAGE: ("用量", "usage", "统计", "stats"),

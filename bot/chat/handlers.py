@@ -38,7 +38,7 @@ from bot.store.models import (
     set_pref,
     utcnow,
 )
-from ocr.engine import Kind
+from ocr.engine import AUTO, Kind
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class Handlers:
         )
 
     def _apply_command(self, key: str, openid: str, command: Command) -> str | None:
-        chosen = command.kind.value if command.kind is not None else None
+        chosen = command.kind
         now = utcnow()
         # One transaction per command: the database is most of a text message's cost. It
         # takes the write lock first: a read-then-write transaction on SQLite fails at once
@@ -151,7 +151,7 @@ class Handlers:
         if command.name == CommandName.USAGE and is_operator(openid, self.config.operators.openids):
             return self._usage_report(session, command.days)
         # HELP, and USAGE from someone who is not an operator (who is not told it exists).
-        return replies.help_text(get_pref(session, openid) or Kind.AUTO)
+        return replies.help_text(get_pref(session, openid) or AUTO)
 
     def on_image(self, incoming: IncomingMessage) -> str | None:
         message = incoming.message
@@ -174,11 +174,11 @@ class Handlers:
         try:
             return retry_transient("preference", partial(self._stored_kind, openid), until=deadline)
         except DatabaseUnavailable:
-            return Kind.AUTO
+            return AUTO
 
     def _stored_kind(self, openid: str) -> Kind:
         with self.sessions() as session:
-            return get_pref(session, openid) or Kind.AUTO
+            return get_pref(session, openid) or AUTO
 
     def _usage_report(self, session: Session, days: int) -> str:
         tz = ZoneInfo(self.config.log.timezone)

@@ -67,9 +67,10 @@ from bot.wxapi.client import (
     WechatMediaTooLarge,
     wechat_errcode,
 )
-from ocr.engine import CardResult, Engine, Kind
+from ocr.engine import AUTO, CardResult, Engine, Kind
 from ocr.errors import EngineError, ImageError, NoCardFound, OcrError
 from ocr.image import ImageLimits, decode_image
+from ocr.kinds import check_kind
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +328,7 @@ class Pipeline:
                 session,
                 request.key,
                 request.openid,
-                kind_asked=request.kind.value,
+                kind_asked=request.kind,
                 media_id=None if limited else request.media_id or None,
                 worker=self.worker_id,
                 lease_s=self.lease.total_seconds(),
@@ -341,7 +342,7 @@ class Pipeline:
                     session,
                     openid=request.openid,
                     outcome=Outcome.LIMITED,
-                    kind_asked=request.kind.value,
+                    kind_asked=request.kind,
                     latency_ms=0,
                     now=now,
                 )
@@ -600,7 +601,7 @@ class Pipeline:
                 session,
                 openid=request.openid,
                 outcome=result.outcome,
-                kind_asked=request.kind.value,
+                kind_asked=request.kind,
                 kind_detected=result.kind_detected,
                 engine=result.engine,
                 error_code=result.error_code,
@@ -790,7 +791,7 @@ class Pipeline:
                 openid=message.openid,
                 media_id=message.media_id or "",
                 pic_url="",
-                kind=Kind(message.kind_asked or Kind.AUTO.value),
+                kind=check_kind(message.kind_asked or AUTO),
             )
 
     # ------------------------------------------------------------ while the database is down
@@ -867,7 +868,7 @@ class Pipeline:
                         session,
                         openid=row.request.openid,
                         outcome=Outcome.ERROR,
-                        kind_asked=row.request.kind.value,
+                        kind_asked=row.request.kind,
                         error_code="db_unavailable",
                         delivery=row.delivery,
                         now=row.at,

@@ -6,7 +6,7 @@ sees an unmasked value except to hand the result to the masker.
 
 from __future__ import annotations
 
-from ocr.engine import CardResult, Kind
+from ocr.engine import AUTO, CardResult, Kind
 from ocr.errors import (
     DecompressionBomb,
     EmptyImage,
@@ -15,29 +15,15 @@ from ocr.errors import (
     NotAnImage,
 )
 from ocr.field_warnings import MISSING_PREFIX
-from ocr.mask import mask_result
+from ocr.kinds import KINDS, get_kind, mask_result
 
-KIND_NAMES = {Kind.IDCARD: "身份证", Kind.BANKCARD: "银行卡", Kind.AUTO: "自动识别"}
+AUTO_NAME = "自动识别"
 
-_SIDE_NAMES = {"Front": "身份证人像面", "Back": "身份证国徽面"}
 
-# Reading order of each card kind, with the label printed on the card where there is one.
-_IDCARD_LABELS: tuple[tuple[str, str], ...] = (
-    ("name", "姓名"),
-    ("gender", "性别"),
-    ("nationality", "民族"),
-    ("birth", "出生"),
-    ("addr", "住址"),
-    ("id", "公民身份号码"),
-    ("authority", "签发机关"),
-    ("valid_date", "有效期限"),
-)
-_BANKCARD_LABELS: tuple[tuple[str, str], ...] = (
-    ("bank", "发卡行"),
-    ("card_type", "卡种"),
-    ("number", "卡号"),
-    ("valid_thru", "有效期"),
-)
+def kind_name(kind: Kind) -> str:
+    """What chat calls a kind (身份证), or AUTO (自动识别)."""
+    return AUTO_NAME if kind == AUTO else get_kind(kind).title
+
 
 # What each check proves, said when it passed (None: not worth a line) / when it failed.
 _CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
@@ -93,16 +79,12 @@ def _format_valid_date(value: str) -> str:
 def card_result(result: CardResult) -> str:
     """The reply to a photo that was read: masked fields plus what was checked."""
     masked = mask_result(result)
-    if result.kind == "bankcard":
-        title, labels = "银行卡", _BANKCARD_LABELS
-    else:
-        title, labels = _SIDE_NAMES.get(result.side, "身份证"), _IDCARD_LABELS
+    kind = get_kind(result.kind)
+    title, labels = kind.title_of(result), kind.labels
     if "valid_date" in masked:
         masked["valid_date"] = _format_valid_date(masked["valid_date"])
-    # One line for the bank: from the BIN, else as printed, else 未知; the BIN table not
-    # knowing a bank that the card names is no unknown bank.
-    if result.kind == "bankcard" and result.fields.get("number") and not masked.get("bank"):
-        masked["bank"] = "未知"
+    if kind.reply_fill is not None:
+        kind.reply_fill(result, masked)
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
     chosen = {_CHOSEN_BY_ENGINE[w] for w in result.warnings if w in _CHOSEN_BY_ENGINE}
@@ -124,7 +106,7 @@ def card_result(result: CardResult) -> str:
         lines.append("，".join(passed))
     lines += [texts[1] for texts, ok in known if not ok]
     if "expired" in result.warnings:
-        lines.append(_expired_line(result.kind, masked))
+        lines.append(kind.expired_line(masked) if kind.expired_line else "证件已过期")
     lines += [_WARNING_TEXTS[w] for w in result.warnings if w in _WARNING_TEXTS]
     if "low_confidence" in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
@@ -133,14 +115,6 @@ def card_result(result: CardResult) -> str:
         lines.append(missing)
     lines.append("（已隐去部分信息以保护隐私）")
     return _safe("\n".join(lines))
-
-
-def _expired_line(kind: str, masked: dict[str, str]) -> str:
-    if kind == "bankcard":
-        until = masked.get("valid_thru", "")
-        return f"卡片已过期（有效期至 {until}）" if until else "卡片已过期"
-    end = masked.get("valid_date", "").rpartition("-")[2]
-    return f"证件已过期（有效期至 {end}）" if end else "证件已过期"
 
 
 def _missing_line(result: CardResult, labels: dict[str, str]) -> str:
@@ -154,14 +128,14 @@ def _missing_line(result: CardResult, labels: dict[str, str]) -> str:
     names = [labels.get(name, name) for name in missing if name not in said]
     if not names:
         return ""
-    thing = "卡片" if result.kind == "bankcard" else "证件"
+    thing = get_kind(result.kind).thing
     return f"未能识别：{'、'.join(names)}。" + _RETAKE.format(thing=thing)
 
 
-def no_card(kind: Kind = Kind.AUTO) -> str:
-    if kind == Kind.AUTO:
+def no_card(kind: Kind = AUTO) -> str:
+    if kind == AUTO:
         return NO_CARD
-    return f"{NO_CARD}（当前识别：{KIND_NAMES[kind]}，发送“自动”可自动判断证件类型）"
+    return f"{NO_CARD}（当前识别：{kind_name(kind)}，发送“自动”可自动判断证件类型）"
 
 
 def bad_image(error: ImageError) -> str:
@@ -191,28 +165,27 @@ def daily_limit(limit: int) -> str:
 
 def welcome() -> str:
     return (
-        "欢迎关注！发送身份证或银行卡的照片，我会识别并回复关键信息（部分隐去以保护隐私）。\n"
-        + help_text()
+        f"欢迎关注！发送{'或'.join(k.title for k in KINDS)}的照片，"
+        "我会识别并回复关键信息（部分隐去以保护隐私）。\n" + help_text()
     )
 
 
 def help_text(current: Kind | None = None) -> str:
     lines = [
         "直接发送证件照片即可识别。可发送：",
-        "身份证 — 只识别身份证",
-        "银行卡 — 只识别银行卡",
+        *[f"{k.title} — 只识别{k.title}" for k in KINDS],
         "自动 — 自动判断证件类型",
         "帮助 — 显示本说明",
     ]
     if current is not None:
-        lines.append(f"当前：{KIND_NAMES[current]}")
+        lines.append(f"当前：{kind_name(current)}")
     return "\n".join(lines)
 
 
 def kind_chosen(kind: Kind) -> str:
-    if kind == Kind.AUTO:
+    if kind == AUTO:
         return "好的，之后会自动判断证件类型，请发送照片"
-    return f"好的，之后按{KIND_NAMES[kind]}识别，请发送{KIND_NAMES[kind]}照片"
+    return f"好的，之后按{kind_name(kind)}识别，请发送{kind_name(kind)}照片"
 
 
 def unsupported_message() -> str:

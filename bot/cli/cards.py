@@ -9,8 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.cli.common import ConfigOption, app, cli_config, console, err_console
-from ocr.engine import Kind
+from bot.cli.common import (
+    KIND_METAVAR,
+    ConfigOption,
+    app,
+    cli_config,
+    console,
+    err_console,
+    parse_kind,
+)
+from ocr.engine import AUTO
 
 # ---------------------------------------------------------------- card reading (issue 3)
 # scan / eval / bench: the OCR engines without WeChat or a database.
@@ -19,7 +27,9 @@ from ocr.engine import Kind
 @app.command()
 def scan(
     images: Annotated[list[Path], typer.Argument(help="Photos of ID cards or bank cards.")],
-    kind: Annotated[Kind, typer.Option(help="What the photos show.")] = Kind.AUTO,
+    kind: Annotated[
+        str, typer.Option(parser=parse_kind, metavar=KIND_METAVAR, help="What the photos show.")
+    ] = AUTO,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image.")] = False,
     reveal: Annotated[
         bool, typer.Option("--reveal", help="Show unmasked fields (your own cards only).")
@@ -29,7 +39,7 @@ def scan(
     """Read cards from image files and print their fields (masked unless --reveal)."""
     from bot.serving.engines import build_engine
     from ocr.errors import OcrError
-    from ocr.mask import mask_result
+    from ocr.kinds import mask_result
 
     config = cli_config(config_path)
     engine = build_engine(config)

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 from bot.config import Config, ConfigError, load_config
+from ocr.engine import AUTO
+from ocr.kinds import kind_names
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
@@ -25,6 +27,18 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+# ``--kind``: every registered document kind (ocr/kinds/), or auto (detect it).
+KIND_CHOICES = (*kind_names(), AUTO)
+KIND_METAVAR = "[" + "|".join(KIND_CHOICES) + "]"
+
+
+def parse_kind(value: str) -> str:
+    """A ``--kind`` value, refused with the choices when it names no kind."""
+    if value not in KIND_CHOICES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(KIND_CHOICES)}")
+    return value
+
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML config file (see config.example.toml).")

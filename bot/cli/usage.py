@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from bot.cli.common import ConfigOption, app, cli_config, console, err_console
+from bot.cli.common import KIND_CHOICES, ConfigOption, app, cli_config, console, err_console
 from bot.config import Config
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ UntilOption = Annotated[
     str | None, typer.Option("--until", help="End (a bare date includes that day).")
 ]
 UserOption = Annotated[str | None, typer.Option("--user", help="Only this openid.")]
-KindOption = Annotated[str | None, typer.Option("--kind", help="idcard|bankcard|auto")]
+KindOption = Annotated[str | None, typer.Option("--kind", help="|".join(KIND_CHOICES))]
 OutcomeOption = Annotated[
     str | None,
     typer.Option("--outcome", help="ok|no_card|bad_image|error|limited (command: text commands)"),

@@ -57,6 +57,8 @@ from bot.operators.usage import (
     zone,
 )
 from bot.store.db import SessionFactory
+from ocr.engine import AUTO
+from ocr.kinds import kind_names
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ OUTCOME_COLORS = {
     "error": "#c62828",
     "limited": "#757575",
 }
-KIND_COLORS = {"idcard": "#1565c0", "bankcard": "#6a1b9a", "auto": "#00838f"}
+# Colours in registry order (ocr/kinds/); kinds beyond them take FALLBACK_COLORS.
+KIND_COLORS = {**dict(zip(kind_names(), ("#1565c0", "#6a1b9a"), strict=False)), AUTO: "#00838f"}
 FALLBACK_COLORS = ("#8d6e63", "#455a64", "#ad1457", "#558b2f", "#4e342e")
 
 _SECURITY_HEADERS = {

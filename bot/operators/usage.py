@@ -46,7 +46,8 @@ from sqlalchemy.orm import Session
 
 from bot.store.db import SessionFactory
 from bot.store.models import Outcome, Usage
-from ocr.engine import Kind
+from ocr.engine import AUTO
+from ocr.kinds import KINDS, kind_names
 
 OK = Outcome.OK.value
 # Text commands also write usage rows; the figures are about photos unless asked for them.
@@ -57,7 +58,7 @@ NOT_ERRORS = (OK, Outcome.LIMITED.value, COMMAND)
 WECHAT_QUOTA_TIMEZONE = "Asia/Shanghai"
 QUOTA_ENGINE = "wechat"
 
-KIND_LABELS = {Kind.IDCARD.value: "身份证", Kind.BANKCARD.value: "银行卡", Kind.AUTO.value: "自动"}
+KIND_LABELS = {**{kind.name: kind.title for kind in KINDS}, AUTO: "自动"}
 OUTCOME_LABELS = {
     Outcome.OK.value: "成功",
     Outcome.NO_CARD.value: "未识别到证件",
@@ -724,7 +725,7 @@ def bench_usage_query(
         usage_table = cast(Table, Usage.__table__)
         # Rows arrive in time order, as the bot writes them.
         first, step_s = now - timedelta(days=days), days * 86400 / rows
-        kinds = ("idcard", "bankcard")
+        kinds = kind_names()
         outcomes = (OK,) * 16 + ("no_card", "bad_image", "error", "limited")
         chunk: list[dict[str, Any]] = []
         with sessions() as session, session.begin():

@@ -15,7 +15,8 @@ It answers like WeChat (errcode JSON with HTTP 200):
   miniprogrampage); a text's content as sent, any other type's object as JSON.
 - A known path called with the wrong method answers 43001/43002, an unknown path 40066,
   both as errcode JSON like every other error.
-- ``cv/ocr/idcard`` and ``cv/ocr/bankcard``: WeChat's JSON from an ``ocr.engine`` engine
+- ``cv/ocr/<kind>`` (each kind's ``wechat_path``: ``cv/ocr/idcard``, ``cv/ocr/bankcard``):
+  WeChat's JSON from an ``ocr.engine`` engine
   (the local one by default), 101000/101001/101002, a daily quota (45009).
 
 Control endpoints (no token) under ``/_control/``: ``stats``, ``messages?openid=``,
@@ -43,6 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from wsgiref.types import StartResponse
 from wsgiref.types import WSGIApplication as WSGIApp
@@ -51,8 +53,10 @@ import bottle
 from bottle import HTTPResponse
 
 from bot.config import Config, SandboxConfig
-from ocr.engine import Engine, Kind, create_engine
+from ocr.engine import Engine, Kind
+from ocr.engines import create_engine
 from ocr.errors import EngineError, ImageError, NoCardFound
+from ocr.kinds import KINDS, wechat_json
 
 log = logging.getLogger(__name__)
 
@@ -301,15 +305,16 @@ class SandboxApp:
         self._engine_lock = threading.Lock()
         self.web = bottle.Bottle()
         self.web.add_hook("before_request", _refuse_large_bodies)
-        for method, path, handler in (
+        api: list[tuple[str, str, Handler]] = [
             ("GET", "/cgi-bin/token", self._token),
             ("POST", "/cgi-bin/stable_token", self._stable_token),
             ("POST", "/cgi-bin/media/upload", self._media_upload),
             ("GET", "/cgi-bin/media/get", self._media_get),
             ("POST", "/cgi-bin/message/custom/send", self._custom_send),
-            ("POST", "/cv/ocr/idcard", self._ocr_idcard),
-            ("POST", "/cv/ocr/bankcard", self._ocr_bankcard),
-        ):
+        ]
+        # One cv/ocr route per document kind that WeChat reads (ocr/kinds/).
+        api += [("POST", k.wechat_path, partial(self._ocr, k.name)) for k in KINDS if k.wechat_path]
+        for method, path, handler in api:
             self.web.route(path, method, self._api_call(path, handler))
         control: list[tuple[str | list[str], str, Handler]] = [
             ("GET", "/_control/stats", self._control_stats),
@@ -677,12 +682,6 @@ class SandboxApp:
 
     # -- OCR
 
-    def _ocr_idcard(self) -> HTTPResponse:
-        return self._ocr(Kind.IDCARD)
-
-    def _ocr_bankcard(self) -> HTTPResponse:
-        return self._ocr(Kind.BANKCARD)
-
     def _ocr(self, kind: Kind) -> HTTPResponse:
         self._require_token()
         mode = _query("type", "photo")
@@ -706,9 +705,9 @@ class SandboxApp:
             raise _errcode(101002, "invalid image data") from None
         except EngineError:
             raise _errcode(-1, "system error") from None
-        if result.kind != kind.value:
+        if result.kind != kind:
             raise _errcode(101001, "certificate not found")
-        return _json(result.wechat_json())
+        return _json(wechat_json(result))
 
     def _ocr_image(self) -> bytes:
         img_url = _query("img_url") or None

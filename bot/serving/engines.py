@@ -6,7 +6,8 @@ from typing import Any
 
 import bot.wxapi.ocr_engine  # noqa: F401  (registers the "wechat" engine)
 from bot.config import Config, local_engine_options
-from ocr.engine import ChainEngine, Engine, create_engine
+from ocr.engine import ChainEngine, Engine
+from ocr.engines import create_engine
 
 
 def build_engine(config: Config, **wechat_options: Any) -> Engine:

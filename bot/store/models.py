@@ -33,7 +33,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.store.db import insert_if_absent
-from ocr.engine import Kind
+from ocr.engine import AUTO, Kind
+from ocr.kinds import check_kind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -267,24 +268,22 @@ class UserPref(Base):
     __tablename__ = "user_pref"
 
     openid: Mapped[str] = mapped_column(String(OPENID_LENGTH), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), default=Kind.AUTO.value)
+    kind: Mapped[str] = mapped_column(String(16), default=AUTO)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 def get_pref(session: Session, openid: str) -> Kind | None:
     """The user's chosen kind, or None when they never chose."""
     kind = session.scalar(select(UserPref.kind).where(UserPref.openid == openid))
-    return Kind(kind) if kind is not None else None
+    return check_kind(kind) if kind is not None else None
 
 
 def set_pref(session: Session, openid: str, kind: Kind, *, now: datetime | None = None) -> None:
     now = now or utcnow()
-    values = {"openid": openid, "kind": kind.value, "updated_at": now}
+    values = {"openid": openid, "kind": check_kind(kind), "updated_at": now}
     if not insert_if_absent(session, UserPref, values):
         session.execute(
-            update(UserPref)
-            .where(UserPref.openid == openid)
-            .values(kind=kind.value, updated_at=now)
+            update(UserPref).where(UserPref.openid == openid).values(kind=kind, updated_at=now)
         )
 
 

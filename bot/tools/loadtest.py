@@ -26,12 +26,14 @@ from pathlib import Path
 from bot.tools.serving_process import running_server
 from bot.tools.simulate import PushOutcome, Simulator, image_fields, new_msg_id, text_fields
 from ocr.evaluate import percentile
+from ocr.kinds import KINDS
 
 DEFAULT_SECONDS = 600.0
 DEFAULT_MAX_REQUESTS = 100_000
 # Customer-service answers still due when the clients stop: how long to wait for them.
 DRAIN_S = 180.0
-TEXTS = ("帮助", "身份证", "银行卡", "自动", "你好", "help")
+# Help, each kind's first command word, auto, and chat that is no command.
+TEXTS = ("帮助", *(kind.words[0] for kind in KINDS), "自动", "你好", "help")
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "cards"
 
 

@@ -520,21 +520,15 @@ class WechatClient:
 
     # -- OCR
 
-    def ocr_idcard(
-        self, image: bytes | None = None, *, mode: Mode = "photo", img_url: str | None = None
+    def ocr(
+        self,
+        path: str,
+        image: bytes | None = None,
+        *,
+        mode: Mode = "photo",
+        img_url: str | None = None,
     ) -> dict[str, Any]:
-        """cv/ocr/idcard: WeChat's JSON (type, name, id, addr, gender, nationality | valid_date)."""
-        return self._ocr("/cv/ocr/idcard", image, mode, img_url)
-
-    def ocr_bankcard(
-        self, image: bytes | None = None, *, mode: Mode = "photo", img_url: str | None = None
-    ) -> dict[str, Any]:
-        """cv/ocr/bankcard: WeChat's JSON (number)."""
-        return self._ocr("/cv/ocr/bankcard", image, mode, img_url)
-
-    def _ocr(
-        self, path: str, image: bytes | None, mode: Mode, img_url: str | None
-    ) -> dict[str, Any]:
+        """One of WeChat's cv/ocr APIs (``path``: a document kind's ``wechat_path``): its JSON."""
         if (image is None) == (img_url is None):
             raise ValueError("pass exactly one of image and img_url")
         params = {"type": mode}

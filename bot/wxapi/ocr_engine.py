@@ -1,13 +1,11 @@
-"""The ``wechat`` OCR engine: WeChat's cv/ocr/idcard and cv/ocr/bankcard through the client.
+"""The ``wechat`` OCR engine: WeChat's cv/ocr API of each document kind, through the client.
 
-Importing this module registers the engine with ``ocr.engine`` (``bot.serving.engines``
+Importing this module registers the engine with ``ocr.engines`` (``bot.serving.engines``
 does, for ``ocr.engine = "wechat"`` or a chain).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -22,9 +20,8 @@ from bot.wxapi.client import (
     WechatQuotaError,
 )
 from bot.wxapi.tokens import build_client, build_token_store
-from ocr.bankcard import lookup_bin, refusal
-from ocr.checks import id_checksum_ok, luhn_ok
-from ocr.engine import CardResult, Engine, Kind, Mode, register_engine
+from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
+from ocr.engines import register_engine
 from ocr.errors import (
     CorruptImage,
     EngineUnavailable,
@@ -33,61 +30,13 @@ from ocr.errors import (
     QuotaExceeded,
 )
 from ocr.field_warnings import add_field_warnings
+from ocr.kinds import KINDS, DocumentKind, get_kind
 
 # WeChat refuses cv/ocr images of 2 MB or more.
 OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024 - 1
 
-IDCARD_ANSWER_FIELDS = ("type", "name", "id", "addr", "gender", "nationality", "valid_date")
 # Every field WeChat answers: the others (authority, birth) are never missing from its answer.
-ANSWERED_FIELDS = (*IDCARD_ANSWER_FIELDS, "number")
-
-
-def _card_from_idcard_answer(body: Mapping[str, Any]) -> CardResult:
-    fields = {
-        name: str(body[name]).strip()
-        for name in IDCARD_ANSWER_FIELDS
-        if isinstance(body.get(name), str | int) and str(body[name]).strip()
-    }
-    if "type" not in fields or len(fields) < 2:
-        raise NoCardFound("WeChat found no readable ID card fields")
-    result = CardResult(kind="idcard", fields=fields, engine="wechat")
-    if "id" in fields:
-        passed = id_checksum_ok(fields["id"])
-        result.checks["id_checksum"] = passed
-        if not passed:
-            result.warnings.append("id_checksum_failed")
-    return result
-
-
-def _card_from_bankcard_answer(body: Mapping[str, Any]) -> CardResult:
-    # The documentation names the field "number" but its example answers "id".
-    raw = body.get("number") or body.get("id") or ""
-    number = re.sub(r"\D", "", str(raw))
-    if not number:
-        raise NoCardFound("WeChat found no card number")
-    info = lookup_bin(number)
-    if refusal(number, info) is not None:
-        # The same rule as the local reader's: digits that cannot be a card number are
-        # no answer, whoever read them.
-        raise NoCardFound("WeChat's digits cannot be a card number")
-    passed = luhn_ok(number)
-    fields = {"number": number}
-    # WeChat answers the number only: the bank comes from the same BIN table as the
-    # local reader's, so the reply names it the same way whichever engine read the card.
-    if info is not None and info.bank:
-        fields |= {"bank": info.bank, "card_type": info.card_type}
-    warnings = [] if passed else ["luhn_failed"]
-    if info is None or not info.bank:
-        warnings.append("unknown_bin")
-    if info is not None and len(number) not in info.lengths:
-        warnings.append("length_unusual")
-    return CardResult(
-        kind="bankcard",
-        fields=fields,
-        checks={"luhn": passed, "bin": bool(info and info.bank)},
-        warnings=warnings,
-        engine="wechat",
-    )
+ANSWERED_FIELDS = tuple(name for kind in KINDS for name in kind.wechat_answers)
 
 
 def _fit_for_wechat(image: bytes, max_side: int) -> bytes:
@@ -107,9 +56,10 @@ def _fit_for_wechat(image: bytes, max_side: int) -> bytes:
 
 
 class WechatEngine:
-    """``ocr.engine.Engine`` over cv/ocr/idcard and cv/ocr/bankcard.
+    """``ocr.engine.Engine`` over WeChat's cv/ocr API of each kind (its ``wechat_path``).
 
-    AUTO asks for an ID card first and for a bank card when WeChat finds no ID card.
+    AUTO asks for each kind WeChat reads, in registry order (an ID card, then a bank
+    card), until WeChat finds one.
     Errors: 101001 -> NoCardFound, 101000/101002 -> CorruptImage, 45009/101003 ->
     QuotaExceeded, anything else (network, busy, credentials) -> EngineUnavailable,
     so a chain falls back to the local engine. The WechatError is kept as ``__cause__``.
@@ -121,22 +71,29 @@ class WechatEngine:
         self.client = client
         self.max_side = max_side
 
-    def recognize(self, image: bytes, kind: Kind = Kind.AUTO, mode: Mode = "photo") -> CardResult:
+    def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         image = _fit_for_wechat(image, self.max_side)
         return add_field_warnings(self._ask(image, kind, mode), answered=ANSWERED_FIELDS)
 
     def _ask(self, image: bytes, kind: Kind, mode: Mode) -> CardResult:
+        asked = [k for k in KINDS if k.wechat_path] if kind == AUTO else [get_kind(kind)]
         try:
-            if kind == Kind.BANKCARD:
-                return _card_from_bankcard_answer(self.client.ocr_bankcard(image, mode=mode))
-            try:
-                return _card_from_idcard_answer(self.client.ocr_idcard(image, mode=mode))
-            except (WechatOcrNoCard, NoCardFound):
-                if kind == Kind.IDCARD:
-                    raise
-            return _card_from_bankcard_answer(self.client.ocr_bankcard(image, mode=mode))
+            for i, document in enumerate(asked):
+                try:
+                    return _ask_kind(self.client, document, image, mode)
+                except (WechatOcrNoCard, NoCardFound):
+                    if i == len(asked) - 1:
+                        raise
+            raise NoCardFound("WeChat reads none of the registered kinds")
         except WechatError as exc:
             raise _engine_error(exc) from exc
+
+
+def _ask_kind(client: WechatClient, kind: DocumentKind, image: bytes, mode: Mode) -> CardResult:
+    if kind.wechat_path is None or kind.from_wechat is None:
+        # Not a bad photo: WeChat has no API for this kind, so a chain asks the local engine.
+        raise EngineUnavailable(f"WeChat has no OCR for {kind.name}")
+    return kind.from_wechat(client.ocr(kind.wechat_path, image, mode=mode))
 
 
 def _engine_error(exc: WechatError) -> OcrError:

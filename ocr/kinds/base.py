@@ -1,0 +1,80 @@
+"""What a document kind declares: the one interface everything outside ocr/kinds/ uses.
+
+A kind is a frozen value, not a class to subclass: its module fills in a
+``DocumentKind`` and ocr/kinds/__init__.py lists it. Chat commands, replies, masking,
+auto detection, the sandbox's cv/ocr routes, the WeChat engine, ``wxocr scan --kind``,
+eval labels and usage kinds all iterate the registry, so none of them names a kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ocr.engine import CardResult
+from ocr.layout import CardView, LineReader
+from ocr.mask import Masker
+
+# Fields of one result: which of them a reading of this side holds, WeChat answers, etc.
+FieldsOf = Callable[[CardResult], tuple[str, ...]]
+
+
+def no_order(view: CardView) -> int:
+    """For kinds without printed labels whose order tells which way up a photo is."""
+    del view
+    return 0
+
+
+def no_warnings(fields: dict[str, str], today: dt.date, warnings: Sequence[str]) -> list[str]:
+    del fields, today, warnings
+    return []
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """Everything about one kind of document. Field names are WeChat's where it has them."""
+
+    # The stable name: eval labels, usage rows, ``CardResult.kind``, ``scan --kind``.
+    name: str
+    # What a chat reply calls it (身份证), and what the retake hint asks to lay flat (证件).
+    title: str
+    thing: str
+    # Chat command words choosing this kind, as they are matched (NFKC, case-folded, no spaces).
+    words: tuple[str, ...]
+    # Reply lines: (field, label) in reading order; a field without a line is not shown.
+    labels: tuple[tuple[str, str], ...]
+    # The masking rule (a function of ocr/mask.py) of each field; a field without one is hidden.
+    mask_rules: Mapping[str, Masker]
+    # Auto detection: how many of this kind's printed landmarks the text shows (the
+    # highest score wins; below MIN_EVIDENCE the photo is no document of any kind).
+    score: Callable[[CardView], int]
+    # Extraction and checks of a photo turned upright; raises NoCardFound.
+    read: Callable[[CardView, LineReader | None], CardResult]
+    # Fields a complete reading holds (the local engine keeps the most complete frame).
+    complete_fields: FieldsOf
+    # Fields every such document prints: ``field_missing:<name>`` when one came back empty.
+    required_fields: FieldsOf
+    # Warnings the fields alone decide (``expired``...), given today and the engine's warnings.
+    warnings: Callable[[dict[str, str], dt.date, Sequence[str]], list[str]] = no_warnings
+    # Pairs of landmarks seen top-to-bottom as printed minus pairs seen reversed: which
+    # way up the photo is.
+    order_agreement: Callable[[CardView], int] = no_order
+    # The reply's title for one result (e.g. the ID card's side); ``title`` when None.
+    reply_title: Callable[[CardResult], str] | None = None
+    # The reply's line for ``expired``, from the masked fields.
+    expired_line: Callable[[Mapping[str, str]], str] | None = None
+    # Fills in reply lines the masked fields lack (e.g. 发卡行：未知).
+    reply_fill: Callable[[CardResult, dict[str, str]], None] | None = None
+    # WeChat's cv/ocr API for this kind (path under the API base), None where WeChat has none.
+    wechat_path: str | None = None
+    # The fields of WeChat's JSON answer for one result (what the sandbox serves).
+    wechat_fields: FieldsOf | None = None
+    # WeChat's JSON answer -> a result (raises NoCardFound); and the fields it can hold,
+    # so that one it never answers is not called missing.
+    from_wechat: Callable[[Mapping[str, Any]], CardResult] | None = None
+    wechat_answers: tuple[str, ...] = field(default=())
+
+    def title_of(self, result: CardResult) -> str:
+        return self.reply_title(result) if self.reply_title is not None else self.title
