@@ -11,25 +11,34 @@ import re
 from functools import cache
 from importlib import resources
 
+from stdnum import luhn
+from stdnum.cn import ric
+
 LONG_TERM = "长期"
 # Validity periods of resident ID cards by age at issue: 5, 10 or 20 years, or 长期.
 VALID_SPANS_YEARS = (5, 10, 20)
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARS = "10X98765432"
-
 
 def id_check_char(first17: str) -> str:
-    """The 18th character of a resident ID number, from its first 17 digits."""
+    """The 18th character of a resident ID number, from its first 17 digits.
+
+    Ours beside ``stdnum.cn.ric`` because the readers compute the check character of
+    candidate readings (to correct a misread digit), not only validate a whole number.
+    """
     if len(first17) != 17 or not first17.isdigit():
         raise ValueError("need exactly 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
-    return ID_CHECK_CHARS[total % 11]
+    # calc_check_digit takes the whole number and ignores its last character.
+    return ric.calc_check_digit(first17 + "0")
 
 
 def id_checksum_ok(number: str) -> bool:
-    """True when an 18-character ID number's last character matches its checksum."""
+    """True when an 18-character ID number's last character matches its checksum.
+
+    Only the checksum: ``ric.is_valid`` also refuses unknown birth dates and places, which
+    id_checks reports as checks of their own (with our region table, which keeps every
+    code since 1980) so that a reply can say which part is wrong.
+    """
     if len(number) != 18 or not number[:17].isdigit():
         return False
     return id_check_char(number[:17]) == number[17].upper()
@@ -37,25 +46,15 @@ def id_checksum_ok(number: str) -> bool:
 
 def luhn_ok(number: str) -> bool:
     """Luhn (mod 10) check of a card number given as digits only."""
-    if not number.isdigit() or len(number) < 2:
-        return False
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+    # stdnum accepts a single digit; a one-digit number is no card number.
+    return number.isdigit() and len(number) >= 2 and luhn.is_valid(number)
 
 
 def luhn_check_digit(partial: str) -> str:
     """The digit that makes ``partial + digit`` pass Luhn (for generators and tests)."""
-    for digit in "0123456789":
-        if luhn_ok(partial + digit):
-            return digit
-    raise ValueError("need digits")  # unreachable for digit input
+    if not partial.isdigit():
+        raise ValueError("need digits")
+    return luhn.calc_check_digit(partial)
 
 
 def parse_date(text: str) -> dt.date | None:
