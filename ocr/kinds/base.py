@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ocr.engine import CardResult
@@ -74,7 +74,7 @@ class DocumentKind:
     # WeChat's JSON answer -> a result (raises NoCardFound); and the fields it can hold,
     # so that one it never answers is not called missing.
     from_wechat: Callable[[Mapping[str, Any]], CardResult] | None = None
-    wechat_answers: tuple[str, ...] = field(default=())
+    wechat_answers: tuple[str, ...] = ()
 
     def title_of(self, result: CardResult) -> str:
         return self.reply_title(result) if self.reply_title is not None else self.title
