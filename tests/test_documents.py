@@ -258,6 +258,7 @@ def test_mobile_numbers() -> None:
 def test_phone_numbers() -> None:
     assert normalise_phone("(010) 8888 6666") == "010-88886666"
     assert normalise_phone("021-6123-4567 转 801") == "021-61234567-801"
+    assert normalise_phone("021-61234567-801") == "021-61234567-801"  # its own form
     assert normalise_phone("0571-8765432") == "0571-8765432"
     assert normalise_phone("+86 755 2345 6789") == ""  # no leading 0 after +86
     assert normalise_phone("400 820 8820") == "400-820-8820"
