@@ -173,6 +173,9 @@ def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
     hold and exactly one reading does (a field whose check passes as read is kept).
     """
     line1, line2 = normalise_mrz_line(line1), normalise_mrz_line(line2)
+    if correct:
+        line1 = _fit_line1(line1)
+        line2 = _fit_line2(line2)
     if len(line1) != MRZ_LINE_LENGTH or len(line2) != MRZ_LINE_LENGTH or line1[0] != "P":
         return None
     corrected: list[str] = []
@@ -201,6 +204,40 @@ def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
         checks=checks,
         corrected=tuple(corrected),
     )
+
+
+# How far OCR may miscount a run of fillers (a long "<<<<" run is easy to miscount).
+_MAX_FILLER_MISCOUNT = 6
+
+
+def _fit_line1(line1: str) -> str:
+    """Line 1 with its closing run of fillers miscounted by OCR set back to 44 characters:
+    the names end where the fillers begin, so only the run's length is wrong."""
+    gap = MRZ_LINE_LENGTH - len(line1)
+    if gap == 0 or abs(gap) > _MAX_FILLER_MISCOUNT:
+        return line1
+    names = line1.rstrip(MRZ_FILLER)
+    if len(names) > MRZ_LINE_LENGTH or len(line1) - len(names) < -gap:
+        return line1
+    return names.ljust(MRZ_LINE_LENGTH, MRZ_FILLER)
+
+
+def _fit_line2(line2: str) -> str:
+    """Line 2 with one run of fillers miscounted by OCR set back to 44 characters, when
+    exactly one such repair makes every check digit hold (the composite digit covers
+    the positions of everything but the nationality and sex)."""
+    gap = MRZ_LINE_LENGTH - len(line2)
+    if gap == 0 or abs(gap) > _MAX_FILLER_MISCOUNT:
+        return line2
+    fits = set()
+    for run in re.finditer(r"<+", line2):
+        length = len(run[0]) + gap
+        if length < 1:
+            continue
+        candidate = line2[: run.start()] + MRZ_FILLER * length + line2[run.end() :]
+        if all(_line2_checks(candidate).values()):
+            fits.add(candidate)
+    return fits.pop() if len(fits) == 1 else line2
 
 
 def _line2_checks(line2: str) -> dict[str, bool]:

@@ -37,13 +37,14 @@ def _compact(text: str) -> str:
 
 
 def _mrz_lines(lines: list[str]) -> tuple[str, str] | None:
-    candidates = [_compact(line) for line in lines if "<" in line or "«" in line]
-    candidates = [c for c in candidates if 40 <= len(c) <= 48]
-    first = next((c for c in candidates if c.startswith("P")), None)
-    if first is None:
-        return None
-    rest = [c for c in candidates if c != first]
-    return (first, rest[-1]) if rest else None
+    """Line 1 (starts with P, holds fillers) and the next line of about 44 characters:
+    line 2 of a Chinese passport has no filler at all."""
+    compact = [_compact(line) for line in lines]
+    for i, line in enumerate(compact):
+        if line.startswith("P") and "<" in line and 38 <= len(line) <= 50:
+            after = [c for c in compact[i + 1 :] if 38 <= len(c) <= 50]
+            return (line, after[0]) if after else None
+    return None
 
 
 def _passport_mrz(lines: list[str], expected: dict[str, str], tally: Counter[str]) -> None:

@@ -67,7 +67,8 @@ def test_parse_td3_reads_every_field_of_the_specimen() -> None:
 
 
 def test_parse_td3_rejects_what_is_no_td3() -> None:
-    assert parse_td3(SPECIMEN[0][:40], SPECIMEN[1]) is None
+    assert parse_td3(SPECIMEN[0][:20], SPECIMEN[1]) is None
+    assert parse_td3(SPECIMEN[0], SPECIMEN[1][:40]) is None
     assert parse_td3("I" + SPECIMEN[0][1:], SPECIMEN[1]) is None
 
 
@@ -188,6 +189,29 @@ def test_mrz_ambiguous_misreading_is_left_as_read() -> None:
     td3 = parse_td3(SPECIMEN[0], line2)
     assert td3 is not None
     assert td3.number == number and not td3.checks["number"]
+
+
+def test_mrz_fillers_miscounted_by_ocr_are_counted_again() -> None:
+    # OCR reads a long run of '<' with a few too many or too few.
+    td3 = parse_td3(SPECIMEN[0][:-3], SPECIMEN[1])
+    assert td3 is not None and td3.line1 == SPECIMEN[0]
+    td3 = parse_td3(SPECIMEN[0] + "<<", SPECIMEN[1])
+    assert td3 is not None and td3.line1 == SPECIMEN[0]
+    line1, line2 = compose_td3(
+        document_code="P",
+        issuing_country="GBR",
+        surname="SMITH",
+        given_names="JOHN",
+        number="123456789",
+        nationality="GBR",
+        birth="800101",
+        sex="M",
+        expiry="300101",
+    )
+    short = line2.replace("<<<<<<<<<<<<<<", "<<<<<<<<<<<")
+    td3 = parse_td3(line1, short)
+    assert td3 is not None and td3.line2 == line2 and td3.all_checks_ok
+    assert parse_td3(line1, short, correct=False) is None
 
 
 def test_mrz_date_century() -> None:
