@@ -156,7 +156,8 @@ _LINE2_FIELDS = (
 def normalise_mrz_line(text: str) -> str:
     """An OCR line as MRZ characters: upper case, no spaces, look-alikes of '<' as '<'."""
     text = text.upper().replace(" ", "")
-    for lookalike in ("«", "‹", "〈", "＜", "(", "["):
+    # '>' and '≤' too: read for '<' on real runs (issue 15 baseline), and never in an MRZ.
+    for lookalike in ("«", "»", "‹", "›", "〈", "＜", "(", "[", ">", "≤", "≦"):
         text = text.replace(lookalike, MRZ_FILLER)
     return text
 

@@ -214,6 +214,12 @@ def test_mrz_fillers_miscounted_by_ocr_are_counted_again() -> None:
     assert parse_td3(line1, short, correct=False) is None
 
 
+def test_mrz_fillers_read_as_angle_marks_are_fillers() -> None:
+    line1 = SPECIMEN[0].replace("<<<<<<<<", ">>>>≤<<«", 1)
+    td3 = parse_td3(line1, SPECIMEN[1])
+    assert td3 is not None and td3.line1 == SPECIMEN[0] and td3.all_checks_ok
+
+
 def test_mrz_date_century() -> None:
     today = dt.date(2026, 11, 1)
     assert mrz_date("740812", expiry=False, today=today) == "19740812"
