@@ -5,7 +5,7 @@ set -euo pipefail
 
 need=()
 case "${1:-}" in
-  fonts)    pkgs=(fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-uming fonts-noto-cjk fonts-dejavu-core) ;;
+  fonts)    pkgs=(fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-uming fonts-noto-cjk fonts-dejavu-core fonts-ocr-b) ;;
   postgres) pkgs=(postgresql) ;;
   browser)  pkgs=(chromium chromium-driver) ;;
   stress)   pkgs=(stress-ng) ;;

@@ -275,7 +275,7 @@ def test_kinds_option_limits_the_card_kinds() -> None:
     samples: list[Sample] = generate(3, seed=2, kinds=["bankcard"])
     assert {s.label["kind"] for s in samples} == {"bankcard"}
     with pytest.raises(ValueError, match="kinds"):
-        generate(1, seed=2, kinds=["passport"])
+        generate(1, seed=2, kinds=["visa"])  # passport became a kind (issue 15)
 
 
 @needs_fonts
@@ -290,7 +290,7 @@ def test_cli_writes_image_and_label_pairs(tmp_path: Path) -> None:
 
 def test_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["--out", str(tmp_path), "--count", "2", "--seed", "1", "--kinds", "passport"])
+        main(["--out", str(tmp_path), "--count", "2", "--seed", "1", "--kinds", "visa"])
     assert exit_info.value.code == 2
     assert "--kinds" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

@@ -21,11 +21,25 @@ from faker import Faker
 from PIL import Image
 
 from tests.cardgen import scene
+from tests.cardgen.businesscard import make_business_card, render_business_card
 from tests.cardgen.content import make_bank_card, make_person, pinyin_holder
+from tests.cardgen.drivinglicense import make_licence, render_licence
 from tests.cardgen.fonts import FontSet, find_fonts, fonts_available
+from tests.cardgen.passport import make_passport, render_passport
+from tests.cardgen.printed import make_page, make_table, render_page, render_table
 from tests.cardgen.render import render_bank_card, render_id_back, render_id_front
 
 CARD_KINDS = ("idcard_front", "idcard_back", "bankcard")
+# The document kinds of issue 15; each sample's label ``kind`` is the kind's own name.
+DOCUMENT_KINDS = ("drivinglicense", "passport", "businesscard", "text", "table")
+ALL_KINDS = (*CARD_KINDS, *DOCUMENT_KINDS)
+# Sheets of paper: square corners, and no thumb holding them (their text reaches the edge).
+PAPER_KINDS = ("text", "table")
+SHORT_NAMES = {
+    "idcard_front": "idfront", "idcard_back": "idback", "bankcard": "bank",
+    "drivinglicense": "licence", "passport": "passport", "businesscard": "bizcard",
+    "text": "text", "table": "table",
+}  # fmt: skip
 # Conditions of real photos a set may be asked for (``--conditions``): the scene ones
 # (scene.SCENE_CONDITIONS) take turns over a set's photos, whatever the card; the ID
 # ones apply to every ID card: faint_labels (washed-out blue labels), old_code (a
@@ -81,8 +95,10 @@ def _render_card(
     np_rng: np.random.Generator,
     fake: Faker,
     conditions: frozenset[str] = frozenset(),
-) -> tuple[Image.Image, str, dict[str, str]]:
+) -> tuple[Image.Image, str, dict[str, Any]]:
     """The flat card image, the eval ``kind`` and the expected fields."""
+    if kind in DOCUMENT_KINDS:
+        return _render_document(kind, fonts, rng, np_rng, fake)
     if kind == "bankcard":
         card = make_bank_card(rng, pinyin_holder(rng))
         image = render_bank_card(card, fonts, rng, np_rng, CARD_RENDER_WIDTH)
@@ -94,6 +110,25 @@ def _render_card(
         return image, "idcard", person.front.expected()
     image = render_id_back(person.back, fonts, rng, np_rng, CARD_RENDER_WIDTH)
     return image, "idcard", person.back.expected()
+
+
+def _render_document(
+    kind: str, fonts: FontSet, rng: random.Random, np_rng: np.random.Generator, fake: Faker
+) -> tuple[Image.Image, str, dict[str, Any]]:
+    if kind == "drivinglicense":
+        licence = make_licence(rng, fake)
+        return render_licence(licence, fonts, rng, np_rng, 1000), kind, licence.expected()
+    if kind == "passport":
+        passport = make_passport(rng, fake)
+        return render_passport(passport, fonts, rng, np_rng, 1300), kind, passport.expected()
+    if kind == "businesscard":
+        card = make_business_card(rng, fake)
+        return render_business_card(card, fonts, rng, np_rng, 1000), kind, card.expected()
+    if kind == "text":
+        page = make_page(rng, fake, fonts, 1400)
+        return render_page(page, rng, np_rng, 1400), kind, page.expected()
+    table = make_table(rng, fake)
+    return render_table(table, fonts, rng, np_rng, 1200), kind, table.expected()
 
 
 def make_card_sample(
@@ -108,16 +143,21 @@ def make_card_sample(
 ) -> Sample:
     rng, np_rng = _sample_rngs(seed, index)
     card, label_kind, expected = _render_card(kind, fonts, rng, np_rng, fake, conditions)
-    short = {"idcard_front": "idfront", "idcard_back": "idback", "bankcard": "bank"}[kind]
+    short = SHORT_NAMES[kind]
+    paper = kind in PAPER_KINDS
+    corners = 0.0 if paper else scene.CARD_CORNER_SHARE
     if photo:
         angle = _photo_angle(rng, quarter_turn)
-        shot = _scene_condition(index, conditions)
+        # The scene conditions were measured on ID and bank cards: only those get them.
+        shot = _scene_condition(index, conditions) if kind in CARD_KINDS else ""
         if shot == "small_photo":
             image = scene.small_photo(rng, np_rng, card, fonts, angle)
         elif shot == "far_card":
             image = scene.far_card(rng, np_rng, card, fonts, angle)
         else:
-            image = scene.photograph(rng, np_rng, card, fonts, angle)
+            image = scene.photograph(
+                rng, np_rng, card, fonts, angle, corner_share=corners, hand=not paper
+            )
         turned = "_turned" if quarter_turn else ""
         marks = "".join(f"_{c}" for c in (shot, *_card_conditions(kind, conditions)) if c)
         return Sample(
@@ -128,7 +168,7 @@ def make_card_sample(
             jpeg_quality=rng.randint(55, 90),
         )
     lossless = rng.random() < 0.35
-    image = scene.scan(rng, np_rng, card, lossless)
+    image = scene.scan(rng, np_rng, card, lossless, corners)
     marks = "".join(f"_{c}" for c in _card_conditions(kind, conditions))
     return Sample(
         f"{index:03d}_{short}_scan{marks}",
@@ -178,7 +218,7 @@ class Slot:
     """What sample ``index`` will be: a card kind (or an unreadable variant) and how shot."""
 
     index: int
-    kind: str  # one of CARD_KINDS, or one of UNREADABLE_KINDS when ``readable`` is False
+    kind: str  # one of ALL_KINDS, or one of UNREADABLE_KINDS when ``readable`` is False
     readable: bool
     photo: bool
     quarter_turn: bool
@@ -190,9 +230,9 @@ def plan(count: int, photo_share: float, kinds: Sequence[str], unreadable: int) 
     Modes and turns follow their shares exactly rather than by chance, so small sets
     still hold scans and turned photos.
     """
-    unknown = set(kinds) - set(CARD_KINDS)
+    unknown = set(kinds) - set(ALL_KINDS)
     if unknown or not kinds:
-        raise ValueError(f"kinds must be among {', '.join(CARD_KINDS)}")
+        raise ValueError(f"kinds must be among {', '.join(ALL_KINDS)}")
     if not 0 <= unreadable <= count:
         raise ValueError("unreadable must be between 0 and count")
     scan_share = round(1.0 - photo_share, 6)  # 1 - 0.8 is 0.19999999999999996
@@ -258,13 +298,36 @@ def generate(
     return list(iter_samples(count, seed, photo_share, kinds, unreadable, conditions))
 
 
-def write_samples(samples: Iterable[Sample], out: Path) -> list[Path]:
+def write_samples(samples: Iterable[Sample], out: Path, max_bytes: int | None = None) -> list[Path]:
+    """Writes each image and its label; ``max_bytes`` (for committed fixtures) lowers a
+    JPEG's quality, then its size, until the file fits."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for sample in samples:
-        image_path = out / f"{sample.name}{sample.suffix}"
-        image_path.write_bytes(sample.encode())
+        if max_bytes:
+            # Fixtures are JPEG whatever the mode: a lossless scan would not fit.
+            image_path = out / f"{sample.name}.jpg"
+            image_path.write_bytes(_fitted(sample, max_bytes))
+        else:
+            image_path = out / f"{sample.name}{sample.suffix}"
+            image_path.write_bytes(sample.encode())
         label = json.dumps(sample.label, ensure_ascii=False, indent=2) + "\n"
         (out / f"{sample.name}.json").write_text(label, encoding="utf-8")
         written.append(image_path)
     return written
+
+
+def _fitted(sample: Sample, max_bytes: int) -> bytes:
+    image, quality = sample.image, sample.jpeg_quality
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    data = buffer.getvalue()
+    while len(data) > max_bytes:
+        if quality > 60:
+            quality -= 5
+        else:
+            image = image.resize((image.width * 9 // 10, image.height * 9 // 10))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality)
+        data = buffer.getvalue()
+    return data

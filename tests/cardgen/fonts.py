@@ -36,6 +36,10 @@ LATIN_FACES = (
 )
 
 
+# The MRZ typeface (ICAO 9303), from Debian's fonts-ocr-b.
+OCR_B_FACE = ("OCRB.otf", "OCRB", "ocr-b")
+
+
 @dataclass(frozen=True)
 class Face:
     path: Path
@@ -100,6 +104,13 @@ def find_fonts() -> FontSet:
     cjk = _faces(CJK_FACES)
     digits = _faces(DIGIT_FACES)
     return FontSet(cjk=cjk, digits=digits or cjk, latin=_faces(LATIN_FACES) or digits or cjk)
+
+
+@functools.lru_cache(maxsize=1)
+def find_ocr_b() -> Face | None:
+    """OCR-B for passport MRZs, or None when fonts-ocr-b is not installed."""
+    path = _find_file(OCR_B_FACE[0])
+    return Face(path, 0, OCR_B_FACE[2]) if path is not None else None
 
 
 def fonts_available() -> bool:

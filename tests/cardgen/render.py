@@ -26,8 +26,10 @@ RGB4 = tuple[int, ...]
 class Canvas:
     """A card image plus its pixels-per-millimetre, so layouts read in millimetres."""
 
-    def __init__(self, width_px: int, background: Image.Image) -> None:
-        self.scale = width_px / CARD_MM[0]
+    def __init__(
+        self, width_px: int, background: Image.Image, width_mm: float = CARD_MM[0]
+    ) -> None:
+        self.scale = width_px / width_mm
         self.image = background
         self.draw = ImageDraw.Draw(self.image, "RGBA")
 

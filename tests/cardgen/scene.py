@@ -19,6 +19,9 @@ from tests.cardgen.fonts import FontSet
 from tests.cardgen.noise import Array, as_f32, grid, resize, smooth_noise
 from tests.cardgen.render import CARD_CORNER_MM, CARD_MM, rounded_alpha
 
+# A card's corner radius as a share of its width (ID and bank cards, ISO/IEC 7810 ID-1).
+CARD_CORNER_SHARE = CARD_CORNER_MM / CARD_MM[0]
+
 CLUTTER_WORDS = (
     "发票", "收据", "合计 ¥23.50", "会议纪要", "Meeting 10:30", "请勿折叠", "快递单",
     "谢谢惠顾", "NOTE", "购物清单", "周三 下午", "电话 021-", "No.0315", "TEL", "外卖",
@@ -208,8 +211,12 @@ def place_card(
     angle_deg: float,
     perspective: float,
     margin: float = 0.0,
+    corner_share: float = CARD_CORNER_SHARE,
 ) -> PlacedCard:
-    """Turns, tilts and moves the card into the frame, keeping ``margin`` (share) clear."""
+    """Turns, tilts and moves the card into the frame, keeping ``margin`` (share) clear.
+
+    ``corner_share``: the corner radius as a share of the width (0 for a sheet of paper).
+    """
     width, height = canvas_size
     quarter_turned = round(angle_deg / 90) % 2 == 1
     target_w = card_fraction * (height if quarter_turned else width)
@@ -218,7 +225,7 @@ def place_card(
         scaled_h = round(target_w * card.size[1] / card.size[0])
         card = card.resize((round(target_w), scaled_h), Image.Resampling.LANCZOS)
     card_w, card_h = card.size
-    radius = round(CARD_CORNER_MM / CARD_MM[0] * card_w)
+    radius = round(corner_share * card_w)
     alpha = np.asarray(rounded_alpha(card.size, radius), np.float32) / 255.0
     half_w, half_h = target_w / 2, target_w * card_h / card_w / 2
     corners = np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
@@ -322,11 +329,14 @@ def photograph(
     angle_deg: float,
     card_width_px: float | None = None,
     size: tuple[int, int] | None = None,
+    corner_share: float = CARD_CORNER_SHARE,
+    hand: bool = True,
 ) -> Image.Image:
     """A phone photo of ``card`` lying on a cluttered surface (or held in a hand).
 
     ``card_width_px``: the card this many pixels wide in a photo of ``size`` (drawn
-    when not given), instead of filling half the frame or more.
+    when not given), instead of filling half the frame or more. ``hand``: a thumb may
+    hold it (not a page, whose text reaches its edges). ``corner_share``: see place_card.
     """
     size = size or photo_size(rng)
     background = add_clutter(
@@ -339,7 +349,7 @@ def photograph(
     else:
         fraction = rng.uniform(0.9, 0.97)
     placed = place_card(
-        np_rng, card, size, fraction, angle_deg, rng.uniform(0.0, 0.06), margin=0.01
+        np_rng, card, size, fraction, angle_deg, rng.uniform(0.0, 0.06), 0.01, corner_share
     )
     # The card casts a soft shadow on the surface just beside itself.
     offset = np.array([[1, 0, rng.uniform(-12, 12)], [0, 1, rng.uniform(4, 16)]], np.float32)
@@ -347,7 +357,8 @@ def photograph(
     shadow = cv2.GaussianBlur(shadow, (0, 0), rng.uniform(4, 12))[..., None]
     background *= 1.0 - 0.45 * shadow
     image = background * (1 - placed.alpha) + placed.rgb * placed.alpha
-    if rng.random() < 0.2:
+    # Drawn whatever ``hand`` says, so the random draws (and each seed's photos) stay put.
+    if rng.random() < 0.2 and hand:
         image = add_thumb(rng, image, placed)
     image *= lighting(np_rng, size, rng.uniform(0.1, 0.45))
     if rng.random() < 0.2:  # glare off the laminate
@@ -407,7 +418,11 @@ def recompressed(image: Image.Image, quality: int) -> Image.Image:
 
 
 def scan(
-    rng: random.Random, np_rng: np.random.Generator, card: Image.Image, lossless: bool
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    card: Image.Image,
+    lossless: bool,
+    corner_share: float = CARD_CORNER_SHARE,
 ) -> Image.Image:
     """A flatbed scan: the card upright on white paper with a little scale and skew.
 
@@ -418,7 +433,8 @@ def scan(
     height = round(width * rng.uniform(0.68, 0.9))
     page = np.full((height, width, 3), rng.uniform(240, 252), np.float32)
     fraction = rng.uniform(0.6, 0.8)
-    placed = place_card(np_rng, card, (width, height), fraction, rng.uniform(-1.5, 1.5), 0.0, 0.03)
+    angle = rng.uniform(-1.5, 1.5)
+    placed = place_card(np_rng, card, (width, height), fraction, angle, 0.0, 0.03, corner_share)
     image = page * (1 - placed.alpha) + placed.rgb * placed.alpha
     noise = 0.0 if lossless else rng.uniform(0.5, 2.0)
     return finish(np_rng, image, rng.uniform(0.0, 0.5), noise)
