@@ -150,9 +150,10 @@ def clean_text(text: str) -> str:
 @dataclass(frozen=True)
 class OcrSettings:
     det_side: int = DEFAULT_DET_SIDE
-    # One inference thread per RapidOCR object: on 2 shared cores two objects reading
-    # two photos at once beat one object using two threads (measured, see README).
-    intra_op_threads: int = 1
+    # Two inference threads per session, which sleep when idle (ocr/runtime.py): a lone
+    # photo is read on both cores, and two photos at once lose nothing to spinning
+    # (README, "Accuracy and speed"). With spinning threads 1 was better.
+    intra_op_threads: int = 2
 
 
 class RapidReader:
@@ -193,17 +194,20 @@ class RapidReader:
             if enlarged_quads:
                 yield self._recognise(enlarged, enlarged_quads)
         yield self._recognise(image, quads)
-        zoomed = self.read_zoomed(image)
+        zoomed = self.read_zoomed(image, quads)
         if zoomed is not None:
             yield zoomed
 
-    def read_zoomed(self, image: BGRImage) -> OcrPage | None:
+    def read_zoomed(self, image: BGRImage, quads: list[Any] | None = None) -> OcrPage | None:
         """``read`` with detection on just the part of the photo with text, enlarged.
 
         A card far from the camera has lines too thin for the detector at the whole
         photo's scale. None when there is no text or zooming would not enlarge it.
+        ``quads``: the whole photo's detection when already made (detection is most of
+        a reading's time).
         """
-        quads = self._detect(image)
+        if quads is None:
+            quads = self._detect(image)
         if not quads:
             return None
         region = _text_region(image, largest_cluster(quads))
@@ -502,7 +506,7 @@ class LocalEngine:
         max_side: int = DEFAULT_MAX_SIDE,
         threads: int = 2,
         det_side: int = DEFAULT_DET_SIDE,
-        intra_op_threads: int = 1,
+        intra_op_threads: int = 2,
     ) -> None:
         self.limits = ImageLimits(max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side)
         self._pool = reader_pool(OcrSettings(det_side, intra_op_threads), threads)
