@@ -1,12 +1,12 @@
 """The offline engine: RapidOCR with PP-OCRv6 ONNX models shipped in a wheel + field extraction.
 
 Models: PP-OCRv6 small detection and recognition from the ``rapidocr`` 3.x wheel, run
-by ``rapidocr_onnxruntime`` 1.4.4's pipeline pieces (see ``bundled_model``). The v6
+on ONNX Runtime by ``ocr/runtime.py``. The v6
 recogniser reads rare surnames (亓, 蒯, 訾) and place names (睢) that the v4 model
 in the 1.4.4 wheel turned into common look-alikes; it also knows traditional
 characters, which ``SimplifiedDecoder`` keeps out (mainland cards print simplified ones).
 
-RapidOCR's own ``__call__`` is bypassed for three reasons:
+RapidOCR's whole-pipeline call is not used, for three reasons:
 
 - speed: detection runs on a small copy of the photo (``det_side``), while the text
   lines are cut from the full-size photo, so recognition keeps its sharpness;
@@ -16,9 +16,8 @@ RapidOCR's own ``__call__`` is bypassed for three reasons:
 - a second look: extractors may ask to re-read a region (an ID number that fails its
   checksum) from an enlarged or re-binarised crop.
 
-RapidOCR objects are not thread-safe. Each process keeps a small pool of readers (one
-per concurrently reading thread, built lazily) that share one set of ONNX sessions, and
-every ``LocalEngine`` uses that pool.
+Each process keeps a small pool of readers (one per concurrently reading thread, built
+lazily) that share one set of ONNX sessions, and every ``LocalEngine`` uses that pool.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
-import importlib.util
 import math
 import os
 import queue
@@ -36,7 +34,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any, cast
 
 import cv2
@@ -57,6 +54,9 @@ from ocr.image import (
 )
 from ocr.kinds import get_kind
 from ocr.layout import OcrPage, estimate_axis
+from ocr.runtime import REC_MODEL as REC_MODEL
+from ocr.runtime import OcrRuntime, Reading, crop_line
+from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
 # generated photo set 736 found the same fields as 960 at half the detector's time
@@ -78,32 +78,6 @@ GREY_SATURATION = 4
 RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
 CLS_THRESHOLD = 0.9
-# Text lines recognised per inference call. RapidOCR's 6 pads every line of a batch
-# to the longest one; on CPU that padding is wasted work and, with v6's 18,710-way
-# output, memory: one line per call gave p50 456 ms / p95 611 ms / 415 MB against
-# 507 ms / 805 ms / 546 MB with 6 (`wxocr bench --section engine`).
-REC_BATCH = 1
-# The models, as named inside the ``rapidocr`` wheel.
-DET_MODEL = "PP-OCRv6_det_small.onnx"
-REC_MODEL = "PP-OCRv6_rec_small.onnx"
-
-
-def bundled_model(name: str) -> Path:
-    """An ONNX model file shipped inside the ``rapidocr`` 3.x wheel.
-
-    rapidocr 3.x is where RapidOCR's newer models ship, but its pipeline API differs
-    from the 1.4.4 pieces this reader is built on (det, cls and rec runners and the
-    crop helper, used directly below). Only the files are taken from it, located
-    without importing the package, so its own config machinery never runs and
-    nothing is downloaded.
-    """
-    spec = importlib.util.find_spec("rapidocr")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        path = Path(location) / "models" / name
-        if path.is_file():
-            return path
-    raise EngineError(f"the OCR model {name} is not installed")
 
 
 @cache
@@ -149,12 +123,12 @@ class SimplifiedDecoder:
         keep = [not traditional_only(char) for char in self.character]
         self._keep = np.asarray(keep, dtype=np.float32)
 
-    def __call__(self, preds: Any, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, preds: Any) -> list[Reading]:
         # In place: with 18,710 characters a batch of long lines is tens of megabytes.
         preds *= self._keep
         # Renormalised: a step's probabilities are taken among the allowed characters.
         preds /= np.maximum(preds.sum(axis=-1, keepdims=True), 1e-6)
-        return self._decode(preds, *args, **kwargs)
+        return cast(list[Reading], self._decode(preds))
 
 
 def clean_text(text: str) -> str:
@@ -168,50 +142,27 @@ def clean_text(text: str) -> str:
 @dataclass(frozen=True)
 class OcrSettings:
     det_side: int = DEFAULT_DET_SIDE
-    # One inference thread per RapidOCR object: on 2 shared cores two objects reading
-    # two photos at once beat one object using two threads (measured, see README).
-    intra_op_threads: int = 1
+    # Two inference threads per session, which sleep when idle (ocr/runtime.py): a lone
+    # photo is read on both cores, and two photos at once lose nothing to spinning
+    # (README, "Accuracy and speed"). With spinning threads 1 was better.
+    intra_op_threads: int = 2
 
 
 class RapidReader:
-    """One RapidOCR instance and the pipeline around it. Not thread-safe."""
+    """The OCR runtime and the pipeline around it. One per thread (see ``ReaderPool``)."""
 
     def __init__(self, settings: OcrSettings) -> None:
-        try:
-            from rapidocr_onnxruntime import RapidOCR
-        except ImportError as exc:  # pragma: no cover - a broken install
-            raise EngineError("the local OCR engine is not installed") from exc
-        threads = settings.intra_op_threads
         self.settings = settings
-        try:
-            self._ocr: Any = RapidOCR(
-                det_model_path=str(bundled_model(DET_MODEL)),
-                rec_model_path=str(bundled_model(REC_MODEL)),
-                det_limit_type="max",
-                det_limit_side_len=settings.det_side,
-                intra_op_num_threads=threads,
-                inter_op_num_threads=1,
-                rec_batch_num=REC_BATCH,
-            )
-        except EngineError:
-            raise
-        except Exception as exc:  # onnxruntime raises its own types for a bad model file
-            raise EngineError("the local OCR models could not be loaded") from exc
-        recogniser = self._ocr.text_rec
-        recogniser.postprocess_op = SimplifiedDecoder(recogniser.postprocess_op)
+        self._runtime = OcrRuntime(settings.det_side, settings.intra_op_threads)
+        self._runtime.decoder = SimplifiedDecoder(self._runtime.decoder)
 
     def sibling(self) -> RapidReader:
         """A reader for another thread that shares this one's ONNX sessions.
 
-        ONNX Runtime sessions may run from several threads at once; what RapidOCR
-        keeps per call (the detector's resize step) lives on its ``text_det``
-        object, so the sibling gets its own copy of that and nothing else: one set
-        of models in memory however many threads read.
+        The runtime keeps nothing per call and ONNX Runtime sessions may run from
+        several threads at once: one set of models in memory however many threads read.
         """
-        twin = copy.copy(self)
-        twin._ocr = copy.copy(self._ocr)
-        twin._ocr.text_det = copy.copy(self._ocr.text_det)
-        return twin
+        return copy.copy(self)
 
     def read(self, image: BGRImage) -> OcrPage:
         """Every text box of the photo, with its reading direction."""
@@ -235,17 +186,20 @@ class RapidReader:
             if enlarged_quads:
                 yield self._recognise(enlarged, enlarged_quads)
         yield self._recognise(image, quads)
-        zoomed = self.read_zoomed(image)
+        zoomed = self.read_zoomed(image, quads)
         if zoomed is not None:
             yield zoomed
 
-    def read_zoomed(self, image: BGRImage) -> OcrPage | None:
+    def read_zoomed(self, image: BGRImage, quads: list[Any] | None = None) -> OcrPage | None:
         """``read`` with detection on just the part of the photo with text, enlarged.
 
         A card far from the camera has lines too thin for the detector at the whole
         photo's scale. None when there is no text or zooming would not enlarge it.
+        ``quads``: the whole photo's detection when already made (detection is most of
+        a reading's time).
         """
-        quads = self._detect(image)
+        if quads is None:
+            quads = self._detect(image)
         if not quads:
             return None
         region = _text_region(image, largest_cluster(quads))
@@ -258,15 +212,15 @@ class RapidReader:
         if not quads:
             return OcrPage(image, [], [])
         image, quads = turn_sideways_text_level(image, quads)
-        crops = self._ocr.get_crop_img_list(image, quads)
-        crops, cls_res, _ = self._ocr.text_cls(crops)
-        rec_res = [(str(text), float(score)) for text, score in self._ocr.text_rec(crops)[0]]
-        flips = ["180" in str(label) and float(score) > CLS_THRESHOLD for label, score in cls_res]
+        classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
+        crops = classified.crops
+        rec_res = self._runtime.recognise(crops)
+        flips = [label == "180" and score > CLS_THRESHOLD for label, score in classified.labels]
         # The classifier sometimes turns a box with a wide gap ('民族   满') upside
         # down, and then nothing reads: unsure readings get a try the other way up.
         unsure = [i for i, (_, score) in enumerate(rec_res) if score < RETRY_SCORE]
         if unsure:
-            turned = [cv2.rotate(crops[i], cv2.ROTATE_180) for i in unsure]
+            turned = [cast(BGRImage, cv2.rotate(crops[i], cv2.ROTATE_180)) for i in unsure]
             for i, again in zip(unsure, self.read_lines(turned), strict=True):
                 if again[1] > rec_res[i][1]:
                     rec_res[i] = again
@@ -292,9 +246,7 @@ class RapidReader:
     def _detect(self, image: BGRImage) -> list[Any]:
         """Text quads in ``image`` coordinates, found on a copy at most det_side long."""
         small = downscale(image, self.settings.det_side)
-        found, _ = self._ocr.text_det(small)
-        if found is None:
-            return []
+        found = self._runtime.detect(small)
         scale = image.shape[1] / small.shape[1]
         return [np.asarray(q, dtype=np.float32) * scale for q in found]
 
@@ -304,18 +256,14 @@ class RapidReader:
         part = image[y0:y1, x0:x1]
         zoom = self._zoom(region)
         size = (max(1, round(part.shape[1] * zoom)), max(1, round(part.shape[0] * zoom)))
-        found, _ = self._ocr.text_det(cv2.resize(part, size, interpolation=cv2.INTER_CUBIC))
-        if found is None:
-            return []
+        enlarged = cast(BGRImage, cv2.resize(part, size, interpolation=cv2.INTER_CUBIC))
+        found = self._runtime.detect(enlarged)
         offset = np.array([x0, y0], dtype=np.float32)
         return [(np.asarray(q, dtype=np.float32) / zoom + offset).astype(np.float32) for q in found]
 
     def read_lines(self, crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
         """Recognise already cut, upright text lines (the second look)."""
-        if not crops:
-            return []
-        rec_res, _ = self._ocr.text_rec(list(crops))
-        return [(clean_text(str(text)), float(score)) for text, score in rec_res]
+        return [(clean_text(text), score) for text, score in self._runtime.recognise(list(crops))]
 
 
 def completeness(result: CardResult) -> tuple[bool, int]:
@@ -548,7 +496,7 @@ class LocalEngine:
         max_side: int = DEFAULT_MAX_SIDE,
         threads: int = 2,
         det_side: int = DEFAULT_DET_SIDE,
-        intra_op_threads: int = 1,
+        intra_op_threads: int = 2,
     ) -> None:
         self.limits = ImageLimits(max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side)
         self._pool = reader_pool(OcrSettings(det_side, intra_op_threads), threads)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
 
 from ocr.detect import upright_view
 from ocr.engine import AUTO, CardResult, Kind
@@ -32,6 +31,7 @@ from ocr.local import (
     traditional_only,
     turn_sideways_text_level,
 )
+from ocr.runtime import CTCLabelDecode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cards"
 HARD_NAMES = Path(__file__).parent / "fixtures" / "hard-names"
