@@ -32,10 +32,11 @@ socket.socket.connect_ex = refuse
 socket.getaddrinfo = refuse
 socket.create_connection = refuse
 
-from ocr.engine import Kind, create_engine
+from ocr.engine import AUTO
+from ocr.engines import create_engine
 
 engine = create_engine("local")
-result = engine.recognize(open(sys.argv[1], "rb").read(), Kind.AUTO)
+result = engine.recognize(open(sys.argv[1], "rb").read(), AUTO)
 print(json.dumps({"kind": result.kind, "fields": result.fields, "attempts": attempts}))
 """
 
