@@ -225,7 +225,9 @@ def test_two_readings_wrong_in_different_places_are_merged() -> None:
         return [[(second, 0.93)] if b.text == first else [] for b in boxes]
 
     result = extract_bankcard(card_boxes([first]), reread=reread)
-    assert asked == [[first]]  # only the number's line is looked at again
+    # Only the number's line is looked at again: its boxes, and the whole band (a
+    # region of the reader's own, without text) that reads it at once.
+    assert asked == [[first, ""]]
     assert result.fields["number"] == ABC_19
     assert result.checks["luhn"]
 
