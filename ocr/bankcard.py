@@ -723,6 +723,7 @@ BAND_REACH = 5.0
 # Boxes within this many digit heights above or below the number are the card's, and
 # bound how far the band may reach sideways.
 CARD_REACH = 7.0
+CARD_MARGIN = 2.0
 
 
 def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None:
@@ -754,8 +755,11 @@ def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None
         for placed in layout.place_all(boxes, frame)
         if abs(placed.cv - line.cv) <= CARD_REACH * height
     ]
-    u0 = max(line.u0 - BAND_REACH * height, min(p.u0 for p in near))
-    u1 = min(line.u1 + BAND_REACH * height, max(p.u1 for p in near))
+    # The number starts left of the bank's name on many cards: the band may pass the
+    # card's other text by a little.
+    margin = CARD_MARGIN * height
+    u0 = max(line.u0 - BAND_REACH * height, min(p.u0 for p in near) - margin)
+    u1 = min(line.u1 + BAND_REACH * height, max(p.u1 for p in near) + margin)
     points = layout.frame_rectangle(frame, u0, u1, line.cv - height / 2, line.cv + height / 2)
     return TextBox(points, "", 1.0)
 
@@ -785,13 +789,29 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     # taken when it reads a number that needs no correction at all.
     replaced = set(indices)
     rest = [box for i, box in enumerate(boxes) if i not in replaced]
-    band_readings = [
-        [*rest, TextBox(band.points, text, score)] for text, score in band_answers if text.strip()
-    ]
-    banded = choose_number(band_readings) if band_readings else None
-    if banded is not None and _as_printed(banded) and (found is None or not _as_printed(found)):
-        return banded
+    texts = [(text, score) for text, score in band_answers if text.strip()]
+    # The band reaches past the number on purpose, so a digit at either end may be the
+    # card's edge or pattern: readings without it are tried only when none as read fits.
+    cuts = [(cut, score) for text, score in texts for cut in _ends_cut(text)]
+    for band_texts in (texts, cuts):
+        band_readings = [[*rest, TextBox(band.points, text, score)] for text, score in band_texts]
+        banded = choose_number(band_readings) if band_readings else None
+        if banded is not None and _as_printed(banded):
+            return banded if found is None or not _as_printed(found) else found
     return found
+
+
+def _ends_cut(text: str) -> list[str]:
+    """``text`` without its first digit, without its last, and without both."""
+    at = [i for i, char in enumerate(text) if char.isdigit()]
+    if len(at) < MIN_LENGTH + 1:
+        return []
+    first, last = at[0], at[-1]
+    return [
+        text[:first] + text[first + 1 :],
+        text[:last] + text[last + 1 :],
+        text[:first] + text[first + 1 : last] + text[last + 1 :],
+    ]
 
 
 def _as_printed(scored: Scored) -> bool:
