@@ -228,6 +228,17 @@ def reading_lines(boxes: Sequence[TextBox], frame: Frame) -> list[Line]:
     return group_lines(place_all(boxes, frame))
 
 
+def frame_rectangle(
+    frame: Frame, u0: float, u1: float, v0: float, v1: float
+) -> tuple[tuple[float, float], ...]:
+    """Corners of a rectangle given along and across ``frame``'s text, in the coordinates
+    the frame was estimated from (clockwise from top left, as the detector gives boxes)."""
+    cos, sin = math.cos(frame.angle), math.sin(frame.angle)
+    return tuple(
+        (u * cos - v * sin, u * sin + v * cos) for u, v in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))
+    )
+
+
 def same_line(a: PlacedBox, b: PlacedBox) -> bool:
     return abs(a.cv - b.cv) <= LINE_TOLERANCE * (a.height + b.height) / 2
 

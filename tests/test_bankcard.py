@@ -6,7 +6,7 @@ import contextlib
 import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,8 @@ from ocr.detect import upright_view
 from ocr.engine import AUTO, TextBox
 from ocr.errors import NoCardFound
 from ocr.image import decode_image
+from ocr.kinds.bankcard import Readings, upright_boxes
 from ocr.kinds.bankcard import second_look as detect_second_look
-from ocr.kinds.bankcard import upright_boxes
 from ocr.kinds.bankcard.extract import (
     Expiry,
     Reread,
@@ -226,7 +226,9 @@ def test_two_readings_wrong_in_different_places_are_merged() -> None:
         return [[(second, 0.93)] if b.text == first else [] for b in boxes]
 
     result = extract_bankcard(card_boxes([first]), reread=reread)
-    assert asked == [[first]]  # only the number's line is looked at again
+    # Only the number's line is looked at again: its boxes, and the whole band (a
+    # region of the reader's own, without text) that reads it at once.
+    assert asked == [[first, ""]]
     assert result.fields["number"] == ABC_19
     assert result.checks["luhn"]
 
@@ -590,6 +592,8 @@ def test_real_engine_reads_every_bank_condition_without_a_silent_error() -> None
         "month_year",
         "from_thru",
         "upside_down_line",
+        "faded_group",
+        "faded_expiry",
     }
     for path, expected in fixtures:
         result = engine.recognize(path.read_bytes(), AUTO)
@@ -637,3 +641,70 @@ def test_a_readable_number_is_not_lost_to_a_stray_digit_or_a_split_group(
 ) -> None:
     result = extract_bankcard(card_boxes(groups))
     assert result.fields["number"] == CMB_16
+
+
+# --- The number band and the expiry's place (real embossed cards, issue 12) ------------
+
+
+def band_reread(band_text: str, asked: list[list[str]]) -> Callable[[Sequence[TextBox]], Readings]:
+    """A second look that reads nothing new in the detected boxes and ``band_text`` in
+    any region of the reader's own (a box without text: the number band)."""
+
+    def reread(boxes: Sequence[TextBox]) -> Readings:
+        asked.append([b.text for b in boxes])
+        return [[(band_text, 0.95)] if not b.text else [] for b in boxes]
+
+    return reread
+
+
+def test_a_number_group_the_detector_lost_is_read_from_the_whole_band() -> None:
+    # Glare over the first embossed group: the detector finds only the other three.
+    boxes = card_boxes([CMB_16[4:8], CMB_16[8:12], CMB_16[12:]])
+    assert choose_number([boxes]) is None
+    asked: list[list[str]] = []
+    spaced = " ".join(CMB_16[i : i + 4] for i in range(0, 16, 4))
+    result = extract_bankcard(boxes, reread=band_reread(spaced, asked))
+    assert result.fields["number"] == CMB_16
+    assert "number_corrected" not in result.warnings
+    assert asked and asked[0][-1] == ""  # the band: a region without text of its own
+
+
+def test_a_band_reading_with_a_stray_digit_at_its_end_is_trimmed() -> None:
+    # The band reaches past the number; the card's edge read as a digit before it.
+    boxes = card_boxes([CMB_16[4:8], CMB_16[8:12], CMB_16[12:]])
+    result = extract_bankcard(boxes, reread=band_reread("1" + CMB_16, []))
+    assert result.fields["number"] == CMB_16
+
+
+def test_a_band_reading_that_fails_luhn_is_not_taken() -> None:
+    boxes = card_boxes([CMB_16[4:8], CMB_16[8:12], CMB_16[12:]])
+    wrong = CMB_16[:10] + str((int(CMB_16[10]) + 1) % 10) + CMB_16[11:]
+    assert not luhn_ok(wrong)
+    result = extract_bankcard(boxes, reread=band_reread(wrong, []))
+    assert "number" not in result.fields
+    assert "number_unreadable" in result.warnings  # a retake, not digits nobody read
+
+
+def test_a_luhn_valid_reading_is_not_traded_for_a_band_reading() -> None:
+    # A stray digit box makes the first reading less than clean, so the band is read;
+    # it reads another number that passes Luhn and names an issuer. Digits as read
+    # that pass Luhn are kept: only one of the two can be the card's.
+    other = with_check_digit(CMB_16[:10] + "77777")
+    assert other != CMB_16 and luhn_ok(other)
+    asked: list[list[str]] = []
+    boxes = card_boxes(["7", CMB_16[:4], CMB_16[4:8], CMB_16[8:12], CMB_16[12:]])
+    result = extract_bankcard(boxes, reread=band_reread(other, asked))
+    assert asked  # the second look was taken
+    assert result.fields["number"] == CMB_16
+
+
+def test_an_expiry_the_detector_missed_is_read_below_its_month_year_label() -> None:
+    # Real embossed dates under glare: the MONTH/YEAR label found, the date under it
+    # not detected at all; the place the layout gives it is read, 'O' for the zero.
+    boxes = card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None)
+    boxes.append(box("MONTH/YEAR", 300, 330, height=18, char_w=10))
+    asked: list[list[str]] = []
+    result = extract_bankcard(boxes, reread=band_reread("O1/31", asked))
+    assert result.fields["number"] == ABC_19
+    assert result.fields["valid_thru"] == "01/31"
+    assert asked == [[""]]  # only the region under the label was read

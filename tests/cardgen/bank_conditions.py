@@ -38,6 +38,10 @@ CONDITIONS: dict[str, BankStyle] = {
     "month_year": BankStyle(expiry="month_year"),
     "from_thru": BankStyle(expiry="from_thru"),
     "upside_down_line": BankStyle(number_upside_down=True),
+    # The first group washed out by glare: the detector loses it (read as one band).
+    "faded_group": BankStyle(embossed=True, faded_group=0.12),
+    # A date under MONTH/YEAR washed out so far the detector does not find it.
+    "faded_expiry": BankStyle(expiry="month_year_below", faded_expiry=0.12),
 }
 # Committed fixtures are kept small: a phone photo scaled to this width.
 PHOTO_WIDTH = 900

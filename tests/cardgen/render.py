@@ -334,9 +334,13 @@ class BankStyle:
     glare: bool = False  # a glare band and a shadow across the number
     expiry: str = ""
     number_upside_down: bool = False  # the number line alone turned half round
+    # Washed out to this share of its contrast (1.0: as printed), as glare over embossed
+    # foil leaves it on real photos: the number's first group, or the expiry date.
+    faded_group: float = 1.0
+    faded_expiry: float = 1.0
 
 
-EXPIRY_STYLES = ("", "year_first", "month_year", "from_thru")
+EXPIRY_STYLES = ("", "year_first", "month_year", "from_thru", "month_year_below")
 
 
 def render_bank_card(
@@ -390,10 +394,13 @@ def render_bank_card(
     number_box = _bank_number(canvas, card, fonts, rng, dark, style.embossed)
     small = canvas.font(fonts.latin[-1], 1.6)
     digit_face = _pick_face(rng, fonts.digits, "0123456789/")
+    expiry_box: tuple[int, int, int, int] | None = None
     if card.valid_thru:
         x = 34.0 + rng.uniform(-3, 3)
         if style.expiry:
-            _styled_expiry(canvas, fonts, rng, card.valid_thru, style.expiry, x, ink, digit_face)
+            expiry_box = _styled_expiry(
+                canvas, fonts, rng, card.valid_thru, style.expiry, x, ink, digit_face
+            )
         elif rng.random() < 0.5:
             canvas.text(x, 40.6, "VALID", small, ink)
             canvas.text(x, 42.5, "THRU", small, ink)
@@ -407,6 +414,12 @@ def render_bank_card(
     _brand_mark(canvas, fonts, rng, card.brand, dark)
     if style.glare:
         _glare_and_shadow(canvas, rng, number_box)
+    if style.faded_group < 1.0:
+        x0, y0, x1, y1 = number_box
+        share = len(card.printed_groups[0]) / len("".join(card.printed_groups))
+        _fade(canvas, (x0, y0, x0 + round((x1 - x0) * share), y1), style.faded_group)
+    if style.faded_expiry < 1.0 and expiry_box is not None:
+        _fade(canvas, expiry_box, style.faded_expiry)
     if style.number_upside_down:
         band = canvas.image.crop(number_box).rotate(180)
         canvas.image.paste(band, number_box[:2])
@@ -422,8 +435,9 @@ def _styled_expiry(
     x: float,
     ink: RGB4,
     face: Face,
-) -> None:
-    """The expiry printed the less common ways seen on real cards."""
+) -> tuple[int, int, int, int] | None:
+    """The expiry printed the less common ways seen on real cards; the box around the
+    date where a fade may be applied (only for forms that say where it is)."""
     month, year = valid_thru.split("/")
     small = canvas.font(fonts.latin[-1], 1.6)
     digits = canvas.font(face, 3.4)
@@ -434,6 +448,13 @@ def _styled_expiry(
     elif form == "month_year":
         canvas.text(x, 39.8, "有效期限 月/年", label, ink)
         canvas.text(x + 2.0, 43.6, valid_thru, digits, ink)
+    elif form == "month_year_below":
+        # VALID THRU left of a small MONTH/YEAR label, the date under the label.
+        canvas.text(x - 8.0, 41.6, "VALID", small, ink)
+        canvas.text(x - 8.0, 43.5, "THRU", small, ink)
+        canvas.text(x + 1.0, 40.2, "MONTH/YEAR", small, ink)
+        end = canvas.text(x + 1.0, 44.4, valid_thru, digits, ink)
+        return (canvas.px(x + 0.5), canvas.px(40.9), canvas.px(end + 0.5), canvas.px(45.2))
     elif form == "from_thru":
         issued = f"{month}/{int(year) - 5:02d}"
         for left, word, date in ((x - 12.0, "FROM", issued), (x + 10.0, "THRU", valid_thru)):
@@ -442,6 +463,24 @@ def _styled_expiry(
             canvas.text(left + 7.0, 42.5, date, digits, ink)
     else:
         raise ValueError(f"unknown expiry form {form!r}")
+    return None
+
+
+def _fade(canvas: Canvas, box: tuple[int, int, int, int], contrast: float) -> None:
+    """The box's print pulled towards its blurred surroundings, to ``contrast`` of itself,
+    with soft edges (a hard-edged patch would be a landmark no real glare leaves)."""
+    x0, y0, x1, y1 = box
+    pixels = np.asarray(canvas.image.convert("RGB"), np.float32)
+    height, width = pixels.shape[:2]
+    soft = max(2.0, (y1 - y0) / 3)
+    mask = np.zeros((height, width), np.float32)
+    grow = round(2 * soft)  # the whole box at full strength, the blur outside it
+    mask[max(0, y0 - grow) : y1 + grow, max(0, x0 - grow) : x1 + grow] = 1.0
+    mask = np.asarray(cv2.GaussianBlur(mask, (0, 0), soft), np.float32)[..., None]
+    blurred = np.asarray(cv2.GaussianBlur(pixels, (0, 0), (y1 - y0) / 2), np.float32)
+    faded = blurred + (pixels - blurred) * contrast
+    pixels = (pixels * (1 - mask) + faded * mask).astype(np.float32)
+    canvas.image.paste(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
 
 
 def _glare_and_shadow(canvas: Canvas, rng: random.Random, box: tuple[int, int, int, int]) -> None:

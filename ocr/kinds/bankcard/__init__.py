@@ -23,7 +23,7 @@ from ocr.kinds.bankcard.extract import extract_bankcard, field_warnings, lookup_
 # that both kinds score the same text the same way.
 from ocr.kinds.base import DocumentKind
 from ocr.kinds.idcard.extract import digit_reading, normalise
-from ocr.layout import CardView, LineReader, crop_variants
+from ocr.layout import CardView, LineReader, PlacedBox, crop_variants
 from ocr.mask import mask_card_number, show
 
 NAME = "bankcard"
@@ -93,6 +93,17 @@ def second_look(
     """For the bank card reader: re-read some of ``boxes`` (``upright_boxes(view)``)."""
     placed_of = {id(upright): placed for upright, placed in zip(boxes, view.placed, strict=True)}
 
+    def placed_in(box: TextBox) -> PlacedBox:
+        """One of ``boxes`` as placed in the view, or a region the reader drew itself
+        (the whole number band): upright coordinates are the view's card coordinates."""
+        if id(box) in placed_of:
+            return placed_of[id(box)]
+        us = [u for u, _ in box.points]
+        vs = [v for _, v in box.points]
+        return PlacedBox(
+            box, min(us), max(us), (min(vs) + max(vs)) / 2, max(max(vs) - min(vs), 1.0)
+        )
+
     def reread(asked: Sequence[TextBox]) -> Readings:
         """Readings of enlarged, re-contrasted crops, one list per asked box.
 
@@ -100,10 +111,7 @@ def second_look(
         classifier, and a bank card has no printed labels whose order would tell which
         way up it is, so the number line may have been read upside down ('5h29 80hh').
         """
-        crops = [
-            turned_too(crop_variants(view.cut(placed_of[id(box)]))) if id(box) in placed_of else []
-            for box in asked
-        ]
+        crops = [turned_too(crop_variants(view.cut(placed_in(box)))) for box in asked]
         answers = reader([crop for variants in crops for crop in variants])
         grouped: Readings = []
         for variants in crops:

@@ -717,11 +717,62 @@ def _boxes_to_reread(boxes: Sequence[TextBox], best: Scored | None) -> list[int]
     return sorted({p.box for line in lines[:MAX_REREAD_LINES] for p in line})
 
 
+# The number band reaches this many digit heights past the digits the detector found:
+# about one embossed group (4 digits and a gap) either side.
+BAND_REACH = 5.0
+# Boxes within this many digit heights above or below the number are the card's, and
+# bound how far the band may reach sideways.
+CARD_REACH = 7.0
+CARD_MARGIN = 2.0
+
+
+def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None:
+    """The whole number line of the card as one region, for the recogniser to read at once.
+
+    The detector cuts embossed digits into groups and, under glare or shadow, loses one
+    altogether, or a digit at a gap; read separately, a group also loses the context the
+    recogniser needs ('5254' for '6214'). The band is the number's line (the pieces of
+    the best reading, else the line with the most digits) widened to the card's text on
+    either side, at most about one group each way.
+    """
+    frame = layout.candidate_frames(boxes)[0]
+    lines = layout.reading_lines(boxes, frame)
+    wanted = {id(boxes[p.box]) for p in best.candidate.pieces} if best is not None else set()
+
+    def digits(line: layout.Line) -> int:
+        return sum(ch.isdigit() for ch in line.text)
+
+    if wanted:
+        chosen = [line for line in lines if wanted & {id(b.box) for b in line.boxes}]
+    else:
+        chosen = [line for line in lines if digits(line) >= MIN_LENGTH - 8]
+    if not chosen:
+        return None
+    line = max(chosen, key=lambda line: (min(digits(line), MAX_LENGTH), line.height))
+    height = line.height
+    near = [
+        placed
+        for placed in layout.place_all(boxes, frame)
+        if abs(placed.cv - line.cv) <= CARD_REACH * height
+    ]
+    # The number starts left of the bank's name on many cards: the band may pass the
+    # card's other text by a little.
+    margin = CARD_MARGIN * height
+    u0 = max(line.u0 - BAND_REACH * height, min(p.u0 for p in near) - margin)
+    u1 = min(line.u1 + BAND_REACH * height, max(p.u1 for p in near) + margin)
+    points = layout.frame_rectangle(frame, u0, u1, line.cv - height / 2, line.cv + height / 2)
+    return TextBox(points, "", 1.0)
+
+
 def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) -> Scored | None:
     indices = _boxes_to_reread(boxes, best)
-    if not indices:
+    band = number_band(boxes, best)
+    if not indices and band is None:
         return best
-    answers = reread([boxes[i] for i in indices])
+    asked = [boxes[i] for i in indices]
+    answers = reread(asked + ([band] if band is not None else []))
+    band_answers = answers[len(asked)] if band is not None else []
+    answers = answers[: len(asked)]
     readings: list[Sequence[TextBox]] = [boxes]
     for round_ in range(max((len(a) for a in answers), default=0)):
         again = list(boxes)
@@ -730,7 +781,49 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
                 text, score = answer[round_]
                 again[index] = TextBox(boxes[index].points, text, score)
         readings.append(again)
-    return choose_number(readings)
+    found = choose_number(readings)
+    if band is None or (found is not None and found.clean):
+        return found
+    # The band stands in for the number's boxes: its reading is the whole line. Pooled
+    # with the rest, its readings would only add rivals to a correction; alone, it is
+    # taken when it reads a number that needs no correction at all.
+    replaced = set(indices)
+    rest = [box for i, box in enumerate(boxes) if i not in replaced]
+    texts = [(text, score) for text, score in band_answers if text.strip()]
+    # The band reaches past the number on purpose, so a digit at either end may be the
+    # card's edge or pattern: readings without it are tried only when none as read fits.
+    cuts = [(cut, score) for text, score in texts for cut in _ends_cut(text)]
+    for band_texts in (texts, cuts):
+        band_readings = [[*rest, TextBox(band.points, text, score)] for text, score in band_texts]
+        banded = choose_number(band_readings) if band_readings else None
+        if banded is not None and _as_printed(banded):
+            return banded if found is None or not _as_printed(found) else found
+    return found
+
+
+def _ends_cut(text: str) -> list[str]:
+    """``text`` without its first digit, without its last, and without both."""
+    at = [i for i, char in enumerate(text) if char.isdigit()]
+    if len(at) < MIN_LENGTH + 1:
+        return []
+    first, last = at[0], at[-1]
+    return [
+        text[:first] + text[first + 1 :],
+        text[:last] + text[last + 1 :],
+        text[:first] + text[first + 1 : last] + text[last + 1 :],
+    ]
+
+
+def _as_printed(scored: Scored) -> bool:
+    """Read as it is, Luhn-valid, a known issuer and a length that issuer uses."""
+    number, info = scored.candidate.number, scored.info
+    return (
+        not scored.candidate.correction
+        and luhn_ok(number)
+        and info is not None
+        and scored.issuer
+        and len(number) in info.lengths
+    )
 
 
 # Boxes at most this long may hold a valid-thru date (with its 'VALID THRU' label).
@@ -753,6 +846,7 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
         and len(box.text) <= MAX_EXPIRY_BOX_CHARS
         and any(char.isdigit() for char in box.text)
     ][:MAX_EXPIRY_REREADS]
+    asked += expiry_regions(boxes)[:MAX_EXPIRY_REREADS]
     if not asked:
         return None
     # A box that any reading shows labelled VALID FROM holds the issue date, however
@@ -762,9 +856,58 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
         for answers in reread(asked)
         if not any(_issue_date_only(text) for text, _ in answers)
         for text, _ in answers
-        if (expiry := find_expiry([text])) is not None
+        if (expiry := find_expiry([_date_letters_as_digits(text)])) is not None
     )
     return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
+
+
+# Labels printed above the valid-thru date (MONTH/YEAR, 月/年) or left of it (VALID THRU).
+DATE_ABOVE_LABELS = ("MONTH", "YEAR", "月/年", "年/月")
+DATE_LEFT_LABELS = ("THRU", "有效期")
+# Where the date lies from its label, in label heights (the date's embossed digits are
+# about twice the label's height) and, below the label, label widths either side.
+BELOW_LABEL = (-0.3, 2.0)
+BELOW_SIDES = 0.3
+RIGHT_OF_LABEL = 5.0
+# cut_text's own margin around a region, in region heights (see detect.second_look).
+CUT_PAD = 0.25
+
+
+def expiry_regions(boxes: Sequence[TextBox]) -> list[TextBox]:
+    """Where the card's layout puts the valid-thru date, from the labels printed with it.
+
+    The detector may miss an embossed date under glare altogether, or cut it short
+    ('02/70' for MM/YY); a crop of the place the label points at, read whole, holds
+    the date. The regions are given so that after the reader's margin (CUT_PAD) they
+    span the wanted area.
+    """
+    frame = layout.candidate_frames(boxes)[0]
+    regions = []
+    for placed in layout.place_all(boxes, frame):
+        label = _squeeze(placed.text)
+        if any(word in label for word in DATE_ABOVE_LABELS):
+            top = placed.v1 + BELOW_LABEL[0] * placed.height
+            bottom = placed.v1 + BELOW_LABEL[1] * placed.height
+            left = placed.u0 - BELOW_SIDES * placed.width
+            right = placed.u1 + BELOW_SIDES * placed.width
+        elif any(word in label for word in DATE_LEFT_LABELS):
+            top, bottom = placed.v0, placed.v1
+            left, right = placed.u0, placed.u1 + RIGHT_OF_LABEL * placed.height
+        else:
+            continue
+        # Undo the margin the reader adds, so the crop is the area above.
+        pad = CUT_PAD * (bottom - top) / (1 + 2 * CUT_PAD)
+        points = layout.frame_rectangle(frame, left + pad, right - pad, top + pad, bottom - pad)
+        regions.append(TextBox(points, "", 1.0))
+    return regions
+
+
+# Look-alike letters beside a digit or a slash in a date ('O1/14'), read as digits.
+_DATE_LETTER = re.compile(r"(?<=[\d/])[OoDQ]|[OoDQ](?=[\d/])|(?<=[\d/])[Il|]|[Il|](?=[\d/])")
+
+
+def _date_letters_as_digits(text: str) -> str:
+    return _DATE_LETTER.sub(lambda m: "0" if m.group() in "OoDQ" else "1", text)
 
 
 def _later(first: str, second: str) -> bool:
