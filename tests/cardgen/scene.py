@@ -322,11 +322,13 @@ def photograph(
     angle_deg: float,
     card_width_px: float | None = None,
     size: tuple[int, int] | None = None,
+    placement: list[PlacedCard] | None = None,
 ) -> Image.Image:
     """A phone photo of ``card`` lying on a cluttered surface (or held in a hand).
 
     ``card_width_px``: the card this many pixels wide in a photo of ``size`` (drawn
-    when not given), instead of filling half the frame or more.
+    when not given), instead of filling half the frame or more. ``placement``, when
+    given, receives where the card went (for conditions drawn over it afterwards).
     """
     size = size or photo_size(rng)
     background = add_clutter(
@@ -341,6 +343,8 @@ def photograph(
     placed = place_card(
         np_rng, card, size, fraction, angle_deg, rng.uniform(0.0, 0.06), margin=0.01
     )
+    if placement is not None:
+        placement.append(placed)
     # The card casts a soft shadow on the surface just beside itself.
     offset = np.array([[1, 0, rng.uniform(-12, 12)], [0, 1, rng.uniform(4, 16)]], np.float32)
     shadow = cv2.warpAffine(placed.alpha, offset, size)
