@@ -174,9 +174,9 @@ def glare(rng: random.Random, photo: Image.Image, placed: scene.PlacedCard) -> I
 
 
 def defocus(rng: random.Random, photo: Image.Image, placed: scene.PlacedCard) -> Image.Image:
-    """Out of focus: a disc blur about a third of a line of text wide."""
+    """Out of focus: a disc blur about a third of a line of text across."""
     per_mm = _pixels_per_mm(placed)
-    radius = max(2, round(rng.uniform(0.9, 1.4) * per_mm))
+    radius = max(2, round(rng.uniform(0.45, 0.75) * per_mm))
     kernel = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
     cv2.circle(kernel, (radius, radius), radius, 1.0, -1)
     blurred = cv2.filter2D(np.asarray(photo, np.float32), -1, kernel / float(kernel.sum()))
