@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test test-load test-postgres lint fmt bench bench-load dataset dataset-more dataset-real fonts browser clean
+.PHONY: setup run test test-load test-postgres lint fmt bench bench-load dataset dataset-more dataset-real dataset-quality fonts browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ dataset-more: setup fonts
 # in small photos or far off in large ones, faint labels, abolished region codes.
 dataset-real: setup fonts
 	$(BIN)/python -m tests.cardgen --out build/real90 --count 90 --seed 20261129 --photo-share 1.0 --conditions small_photo,far_card,faint_labels,old_code
+
+# Image warnings (issue 16): 80 clean photos and 40 per condition (photocopy, screen,
+# cut border, thumb, glare, blur), labelled "warnings": [...] (README, figures table).
+dataset-quality: setup fonts
+	$(BIN)/python -m tests.cardgen.image_conditions --out build/quality --seed 20261129 --per-condition 40 --clean 80
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -48,6 +48,8 @@ class CardResult:
     checks: dict[str, bool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     engine: str = "local"
+    # 0-100 image quality (ocr/quality.py), when the engine judges the photo itself.
+    quality: int | None = None
 
     @property
     def side(self) -> str:

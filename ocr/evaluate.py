@@ -30,6 +30,7 @@ from typing import Any, cast
 from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
 from ocr.errors import OcrError
 from ocr.kinds import check_kind
+from ocr.quality import LEGACY_CODES
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 ERROR_FIELD = "error"
@@ -176,7 +177,12 @@ def load_samples(directory: Path) -> list[Sample]:
             raise ValueError(f"bad label file {label_path.name}: {exc}") from exc
         if kind == AUTO or mode not in ("photo", "scan"):
             raise ValueError(f"bad label file {label_path.name}: kind/mode out of range")
-        listed = tuple(warnings) if warnings is not None else None
+        # A code renamed since a label was written still counts as its new name.
+        listed = (
+            tuple(LEGACY_CODES.get(str(code), str(code)) for code in warnings)
+            if warnings is not None
+            else None
+        )
         samples.append(Sample(label_path.stem, image, kind, cast(Mode, mode), expected, listed))
     return samples
 

@@ -42,7 +42,7 @@ import numpy as np
 from ocr.detect import read_card
 from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox
 from ocr.errors import EngineError, NoCardFound, OcrError
-from ocr.field_warnings import add_field_warnings
+from ocr.field_warnings import add_field_warnings, missing_fields
 from ocr.image import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -54,6 +54,7 @@ from ocr.image import (
 )
 from ocr.kinds import get_kind
 from ocr.layout import OcrPage, estimate_axis
+from ocr.quality import assess
 from ocr.runtime import REC_MODEL as REC_MODEL
 from ocr.runtime import OcrRuntime, Reading, crop_line
 from ocr.runtime import bundled_model as bundled_model
@@ -505,33 +506,40 @@ class LocalEngine:
         array = decode_image(image, self.limits)
         with self._pool.lease() as reader:
             try:
-                result = self._read_card(reader, array, kind)
+                result, page = self._read_card(reader, array, kind)
             except OcrError:
                 raise
             except Exception as exc:
                 # An inference failure or an extractor tripping over odd text is a bug,
                 # but the user gets an answer, not a traceback.
                 raise EngineError("the photo could not be read") from exc
-        if looks_grey(array):
-            result.warnings.append("possibly_photocopy")
+        quality = assess(page.image, page.boxes, missing_fields(result))
+        if quality is not None:
+            result.warnings += [c for c in quality.warnings if c not in result.warnings]
+            result.quality = quality.score
+        if looks_grey(array) and "photocopy" not in result.warnings:
+            result.warnings.append("photocopy")
         result.engine = self.name
         return add_field_warnings(result)
 
-    def _read_card(self, reader: RapidReader, array: BGRImage, kind: Kind) -> CardResult:
+    def _read_card(
+        self, reader: RapidReader, array: BGRImage, kind: Kind
+    ) -> tuple[CardResult, OcrPage]:
         """Read the card from the first reading that has every field and passes every
-        check (see ``RapidReader.pages``); else the most complete of them."""
-        candidates: list[CardResult] = []
+        check (see ``RapidReader.pages``); else the most complete of them. The reading
+        comes along: its boxes say where the card is, for the image warnings."""
+        candidates: list[tuple[CardResult, OcrPage]] = []
         for page in reader.pages(array):
             try:
                 result = read_card(page, kind, reader.read_lines)
             except NoCardFound:
                 continue
             if completeness(result)[0]:
-                return result
-            candidates.append(result)
+                return result, page
+            candidates.append((result, page))
         if not candidates:
             raise NoCardFound("no readable card")
-        return max(candidates, key=completeness)
+        return max(candidates, key=lambda pair: completeness(pair[0]))
 
     def read_boxes(self, image: bytes) -> OcrPage:
         """The raw text boxes of a photo (for tools that study the engine)."""

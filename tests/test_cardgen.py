@@ -400,3 +400,24 @@ def test_scene_conditions_change_the_photo_not_the_card() -> None:
     shot = generate(2, seed=5, kinds=["idcard_front"], photo_share=1.0, conditions=["far_card"])
     assert [s.label for s in plain] == [s.label for s in shot]
     assert [s.image.size for s in plain] != [s.image.size for s in shot]
+
+
+@needs_fonts
+def test_image_conditions_builder_labels_each_condition_with_its_warning(tmp_path: Path) -> None:
+    from tests.cardgen import image_conditions
+
+    out = tmp_path / "quality"
+    assert (
+        image_conditions.main(
+            ["--out", str(out), "--seed", "5", "--per-condition", "1", "--clean", "1"]
+        )
+        == 0
+    )
+    labels = {
+        path.stem.split("_", 2)[2]: json.loads(path.read_text(encoding="utf-8"))
+        for path in out.glob("*.json")
+    }
+    assert labels.pop("clean")["warnings"] == []
+    assert {name: label["warnings"] for name, label in labels.items()} == {
+        condition: [code] for condition, code in image_conditions.CONDITIONS.items()
+    }

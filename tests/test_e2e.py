@@ -102,6 +102,15 @@ def test_an_expired_id_card_is_said_to_be_expired(bot: BotServer) -> None:
     assert "未能识别" not in reply
 
 
+def test_a_photo_with_glare_is_answered_with_what_to_do(bot: BotServer) -> None:
+    # Issue 16: image warnings reach the user as one plain line after the masked fields.
+    user = bot.user("o-e2e-glare")
+    photo = Path(__file__).parent / "fixtures" / "image-conditions" / "120_idfront_glare.jpg"
+    reply = send_photo(user, photo.read_bytes())
+    assert reply.startswith("识别结果：身份证人像面")
+    assert "有反光，请避开灯光直射后重拍" in reply.split("\n")
+
+
 def test_auto_mode_tells_the_kinds_apart(bot: BotServer) -> None:
     user = bot.user("o-e2e-auto")
     assert "自动判断" in (user.say("自动").reply or "")

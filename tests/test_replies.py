@@ -152,3 +152,52 @@ def test_a_bank_card_without_a_valid_number_asks_for_a_retake() -> None:
     assert "卡号" not in text.split("\n")[1]  # no number line
     assert "重拍" in text
     assert "校验通过" not in text
+
+
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        ("photocopy", "疑似复印件，请拍摄证件原件"),
+        ("screen", "疑似翻拍屏幕，请直接拍摄证件原件"),
+        ("blur", "照片模糊，请对准焦点、拿稳手机后重拍"),
+        ("border_incomplete", "证件边缘不完整，请把整张证件拍进画面后重拍"),
+        ("occluded", "有遮挡，请移开手指或遮挡物后重拍"),
+        ("glare", "有反光，请避开灯光直射后重拍"),
+    ],
+)
+def test_each_image_warning_gets_one_plain_line_after_the_fields(code: str, line: str) -> None:
+    warned = CardResult(
+        kind="idcard", fields=dict(ID_FRONT.fields), checks=dict(ID_FRONT.checks), warnings=[code]
+    )
+    lines = replies.card_result(warned).split("\n")
+    assert lines.count(line) == 1
+    # The masked fields come first, the advice after them.
+    assert lines.index("姓名：张**") < lines.index(line)
+
+
+def test_a_bank_card_photo_cut_at_the_edge_speaks_of_the_card() -> None:
+    cut = CardResult(kind="bankcard", fields=dict(BANK.fields), warnings=["border_incomplete"])
+    assert "卡片边缘不完整，请把整张卡片拍进画面后重拍" in replies.card_result(cut)
+
+
+def test_a_reply_with_every_warning_stays_within_wechats_limit() -> None:
+    everything = CardResult(
+        kind="idcard",
+        fields=dict(ID_FRONT.fields),
+        checks={"id_checksum": False, "region": False, "gender": False, "birth_matches_id": False},
+        warnings=[
+            "border_incomplete",
+            "photocopy",
+            "screen",
+            "occluded",
+            "glare",
+            "blur",
+            "id_corrected",
+            "nationality_corrected",
+            "low_confidence",
+            "field_missing:addr",
+        ],
+    )
+    text = replies.card_result(everything)
+    assert text.startswith("识别结果：身份证人像面\n姓名：张**")
+    assert len(text.encode()) <= 2048

@@ -31,7 +31,16 @@ from bot.operators.usage import (
     usage_summary_text,
 )
 from bot.store.db import SessionFactory
-from bot.store.models import Message, Usage, UserPref, claim_message, record_usage, set_pref
+from bot.store.models import (
+    USAGE_WARNINGS_LENGTH,
+    Message,
+    Usage,
+    UserPref,
+    claim_message,
+    join_warnings,
+    record_usage,
+    set_pref,
+)
 
 pytestmark = pytest.mark.db
 
@@ -390,3 +399,36 @@ def test_sqlite_before_unixepoch_gives_the_same_buckets(
     # unixepoch() arrived in SQLite 3.38; older ones get strftime('%s').
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
     assert groups(sessions, UsageFilters(), (GroupBy.DAY, GroupBy.HOUR)) == current
+
+
+def test_warning_codes_are_recorded_and_counted(cli: CliRunner, sessions: SessionFactory) -> None:
+    # Issue 16: usage counts the warnings photos got (codes only, no card data).
+    now = datetime.now(UTC) - timedelta(hours=1)
+    add(
+        sessions,
+        {"now": now, "kind_detected": "idcard", "warnings": ["blur", "field_missing:addr"]},
+        {"now": now, "kind_detected": "idcard", "warnings": ["blur", "blur"]},
+        {"now": now, "kind_detected": "bankcard", "warnings": ["glare"]},
+        {"now": now, "kind_detected": "bankcard"},
+    )
+    with sessions() as session:
+        stored = sorted(str(row) for row in session.scalars(select(Usage.warnings)))
+    assert stored == ["None", "blur", "blur,field_missing:addr", "glare"]
+    result = cli.invoke(app, ["usage", "warnings", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {"warning": "blur", "count": 2, "photos": 4},
+        {"warning": "field_missing:addr", "count": 1, "photos": 4},
+        {"warning": "glare", "count": 1, "photos": 4},
+    ]
+    result = cli.invoke(app, ["usage", "warnings", "--kind", "bankcard"])
+    assert result.exit_code == 0, result.output
+    assert "glare" in result.stdout and "blur" not in result.stdout
+
+
+def test_warnings_that_would_not_fit_are_dropped_whole() -> None:
+    codes = [f"field_missing:{'x' * 40}{i}" for i in range(20)]
+    joined = join_warnings(["blur", *codes])
+    assert joined is not None and len(joined) <= USAGE_WARNINGS_LENGTH
+    assert all(code in ["blur", *codes] for code in joined.split(","))
+    assert join_warnings([]) is None

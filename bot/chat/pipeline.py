@@ -200,6 +200,7 @@ class PhotoResult:
     kind_detected: str | None = None
     engine: str | None = None
     image_bytes: int | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -558,6 +559,7 @@ class Pipeline:
             kind_detected=result.kind,
             engine=result.engine,
             image_bytes=size,
+            warnings=tuple(result.warnings),
         )
 
     def _recognize(self, data: bytes, kind: Kind) -> CardResult:
@@ -608,6 +610,7 @@ class Pipeline:
                 errcode=result.errcode,
                 latency_ms=latency_ms,
                 image_bytes=result.image_bytes,
+                warnings=result.warnings,
                 now=now,
             )
             # Its delivery is filled in when the reply goes out (set_usage_delivery).

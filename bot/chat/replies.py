@@ -52,6 +52,16 @@ _WARNING_TEXTS = {
     "temporary": "这是临时居民身份证",
     "length_unusual": "卡号位数与该发卡行的卡不符，请核对原件",
 }
+# Image warnings (ocr/quality.py): what is wrong with the photo and how to take a better
+# one; {thing} is 证件 or 卡片.
+_IMAGE_WARNING_TEXTS = {
+    "photocopy": "疑似复印件，请拍摄{thing}原件",
+    "screen": "疑似翻拍屏幕，请直接拍摄{thing}原件",
+    "blur": "照片模糊，请对准焦点、拿稳手机后重拍",
+    "border_incomplete": "{thing}边缘不完整，请把整张{thing}拍进画面后重拍",
+    "occluded": "有遮挡，请移开手指或遮挡物后重拍",
+    "glare": "有反光，请避开灯光直射后重拍",
+}
 # Failed checks that a more precise warning already explains: one line, not two.
 _SAID_BY_WARNING = {"invalid_period": "valid_date"}
 # Warnings that take back "卡号校验通过": Luhn alone does not vouch for a number whose
@@ -108,6 +118,12 @@ def card_result(result: CardResult) -> str:
     if "expired" in result.warnings:
         lines.append(kind.expired_line(masked) if kind.expired_line else "证件已过期")
     lines += [_WARNING_TEXTS[w] for w in result.warnings if w in _WARNING_TEXTS]
+    thing = "卡片" if result.kind == "bankcard" else "证件"
+    lines += [
+        _IMAGE_WARNING_TEXTS[w].format(thing=thing)
+        for w in result.warnings
+        if w in _IMAGE_WARNING_TEXTS
+    ]
     if "low_confidence" in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
     missing = _missing_line(result, dict(labels))

@@ -62,6 +62,8 @@ def scan(
                 checks=result.checks,
                 warnings=result.warnings,
             )
+            if result.quality is not None:
+                record["quality"] = result.quality
         if as_json:
             console.print_json(json.dumps(record, ensure_ascii=False))
         else:
@@ -84,6 +86,8 @@ def _print_scan(record: dict[str, Any]) -> None:
         table.add_row(f"check {name}", "[green]ok[/green]" if passed else "[red]failed[/red]")
     if record["warnings"]:
         table.add_row("warnings", ", ".join(record["warnings"]))
+    if "quality" in record:
+        table.add_row("quality", f"{record['quality']}/100")
     console.print(table)
 
 

@@ -217,6 +217,35 @@ def usage_top(
     console.print(table)
 
 
+@usage_app.command("warnings")
+def usage_warnings(
+    since: SinceOption = "7d",
+    until: UntilOption = None,
+    kind: KindOption = None,
+    engine: EngineOption = None,
+    as_json: UsageJsonOption = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """How many photos got each warning code (blur, glare, expired, field_missing:addr...)."""
+    from bot.operators.usage import warning_counts
+
+    config = cli_config(config_path)
+    filters = _usage_filters(config, since, until, None, kind, None, engine)
+    with _usage_session(config) as session:
+        counts = warning_counts(session, filters)
+    if as_json:
+        print(
+            json.dumps([{"warning": c.code, "count": c.count, "photos": c.photos} for c in counts])
+        )
+        return
+    table = Table(title=f"warnings, {_usage_title(config, filters)}")
+    for column in ("warning", "photos", "share of photos read"):
+        table.add_column(column, justify="left" if column == "warning" else "right")
+    for c in counts:
+        table.add_row(c.code, str(c.count), f"{c.count / c.photos:.1%}" if c.photos else "—")
+    console.print(table)
+
+
 @usage_app.command("quota")
 def usage_quota(as_json: UsageJsonOption = False, config_path: ConfigOption = None) -> None:
     """Today's requests per engine (Beijing day) against WeChat's daily OCR quota."""

@@ -530,6 +530,33 @@ def top_users(session: Session, filters: UsageFilters, limit: int = 10) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class WarningCount:
+    code: str
+    count: int  # photos whose result carried the code
+    photos: int  # photos read in the range (with or without warnings)
+
+
+def warning_counts(session: Session, filters: UsageFilters) -> list[WarningCount]:
+    """How many photos got each warning code in the range, most frequent first.
+
+    Rows with warnings are a small share and carry a few short codes each; they are read
+    in batches and counted here, since a comma-joined list has no portable SQL split.
+    """
+    photos = session.scalar(select(func.count()).where(*_where(filters), Usage.outcome == OK))
+    counts: dict[str, int] = {}
+    statement = (
+        select(Usage.warnings)
+        .where(*_where(filters), Usage.warnings.is_not(None))
+        .execution_options(yield_per=1000)
+    )
+    for (joined,) in session.execute(statement):
+        for code in str(joined).split(","):
+            counts[code] = counts.get(code, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [WarningCount(code, n, int(photos or 0)) for code, n in ordered]
+
+
 def quota_today(
     session: Session, daily_quota: int, *, now: datetime | None = None
 ) -> list[QuotaLine]:

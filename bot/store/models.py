@@ -11,6 +11,7 @@ No card data at rest: nothing here holds an image, OCR text or an unmasked field
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -45,6 +46,8 @@ NAMING_CONVENTION = {
 }
 
 OPENID_LENGTH = 64
+# Room for every warning a result can carry: a few image codes and field_missing ones.
+USAGE_WARNINGS_LENGTH = 512
 # BIGINT on PostgreSQL, but INTEGER on SQLite where only "INTEGER PRIMARY KEY" autoincrements.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -324,6 +327,9 @@ class Usage(Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     image_bytes: Mapped[int | None] = mapped_column(Integer)
     delivery: Mapped[str | None] = mapped_column(String(16))
+    # The result's warning codes joined by commas (``blur,field_missing:addr``): codes
+    # only, never card data. None when there were none.
+    warnings: Mapped[str | None] = mapped_column(String(USAGE_WARNINGS_LENGTH))
 
     __table_args__ = (
         Index("ix_usage_created_at_kind_detected", "created_at", "kind_detected"),
@@ -346,6 +352,7 @@ def record_usage(
     latency_ms: int | None = None,
     image_bytes: int | None = None,
     delivery: Delivery | str | None = None,
+    warnings: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Usage:
     row = Usage(
@@ -360,9 +367,21 @@ def record_usage(
         latency_ms=latency_ms,
         image_bytes=image_bytes,
         delivery=str(delivery) if delivery is not None else None,
+        warnings=join_warnings(warnings),
     )
     session.add(row)
     return row
+
+
+def join_warnings(codes: Sequence[str]) -> str | None:
+    """The codes as one column value; None for none. Codes that would not fit are
+    dropped whole (a cut code would count as another), the order kept."""
+    kept: list[str] = []
+    for code in dict.fromkeys(codes):
+        if "," in code or len(",".join([*kept, code])) > USAGE_WARNINGS_LENGTH:
+            continue
+        kept.append(code)
+    return ",".join(kept) or None
 
 
 def mark_answered(

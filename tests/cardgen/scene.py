@@ -331,12 +331,15 @@ def photograph(
     size: tuple[int, int] | None = None,
     corner_share: float = CARD_CORNER_SHARE,
     hand: bool = True,
+    placement: list[PlacedCard] | None = None,
 ) -> Image.Image:
     """A phone photo of ``card`` lying on a cluttered surface (or held in a hand).
 
     ``card_width_px``: the card this many pixels wide in a photo of ``size`` (drawn
     when not given), instead of filling half the frame or more. ``hand``: a thumb may
     hold it (not a page, whose text reaches its edges). ``corner_share``: see place_card.
+    ``placement``, when given, receives where the card went (for conditions drawn over
+    it afterwards).
     """
     size = size or photo_size(rng)
     background = add_clutter(
@@ -351,6 +354,8 @@ def photograph(
     placed = place_card(
         np_rng, card, size, fraction, angle_deg, rng.uniform(0.0, 0.06), 0.01, corner_share
     )
+    if placement is not None:
+        placement.append(placed)
     # The card casts a soft shadow on the surface just beside itself.
     offset = np.array([[1, 0, rng.uniform(-12, 12)], [0, 1, rng.uniform(4, 16)]], np.float32)
     shadow = cv2.warpAffine(placed.alpha, offset, size)

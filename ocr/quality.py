@@ -1,0 +1,314 @@
+"""Image-quality warnings, decided from the photo and the text boxes the engine found.
+
+Pure functions: ``measure`` turns the decoded photo and its text boxes into a few
+numbers, ``decide`` turns those (and the fields' own warnings) into stable codes and a
+0-100 quality score. The card is located by its text: the largest cluster of boxes,
+its convex hull widened by a text height. Every measure is taken at a scale set by the
+median text height, so a card 300 px wide and one 1,300 px wide are judged alike.
+
+Codes: ``blur``, ``glare``, ``border_incomplete``, ``photocopy``, ``screen``,
+``occluded``. Each threshold below was chosen on generated photos with and without
+the condition (``python -m tests.cardgen.image_conditions``) and checked against real
+photos (``scripts/quality_figures.py``); the comment beside it says where it sits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ocr.engine import TextBox
+from ocr.image import BGRImage
+
+IMAGE_WARNINGS = ("border_incomplete", "photocopy", "screen", "occluded", "glare", "blur")
+# Older labels and results called a black-and-white copy this.
+LEGACY_CODES = {"possibly_photocopy": "photocopy"}
+
+# Boxes join the card's cluster within this many text heights of a member: an ID
+# card's lines are about 2 apart, a bank card's number and name about 3.
+CLUSTER_REACH = 4.0
+# Blur is judged with the text this many pixels high.
+NORMAL_TEXT_HEIGHT = 24.0
+
+# Thresholds, chosen on a tuning set of generated photos (seed 1: 40 clean, 20 per
+# condition; `python -m tests.cardgen.image_conditions --seed 1 --per-condition 20
+# --clean 40`, measured with `scripts/quality_measures.py`) and checked on real-dev:
+# Crété-Roffet blur at 24 px text: clean photos 0.47-0.70, real photos up to 0.74,
+# defocused ones 0.71-0.85. 0.72 misses the mildest defocus rather than call sharp
+# real photos blurred.
+BLUR_LIMIT = 0.72
+# Largest solid washed-out blob, share of the card: 0 on every clean photo, up to 0.03
+# on photocopies (white paper left around the copy), 0.014-0.17 under a glare spot.
+GLARE_LIMIT = 0.008
+# Blobs under this share of the card are specks, not a reflection.
+GLARE_MIN_BLOB = 0.005
+GLARE_SOLIDITY = 0.95
+# % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
+# back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
+COLOUR_LIMIT = 0.7
+# Spectral peak prominence: clean photos 1.3-2.2, real photos 1.4-2.7 (one at 2.74),
+# photos of screens 1.9-4.8 (most above 2.6).
+MOIRE_LIMIT = 2.6
+# Skin-coloured area over the text's hull, in text heights squared. Alone it is no
+# sign: an ID card's own beige background and portrait are skin-coloured (real fronts
+# up to 92); with a field missing and no glare or cut edge to explain it, more than 1
+# picked 12 of 17 thumbs over a field and none of the 122 other photos.
+SKIN_LIMIT = 1.0
+# Text this close to the photo's edge (in text heights) is cut by it: cut-off cards
+# 0-3 (half under 0.6), clean photos 1.1 and up, real photos (often cropped close to
+# the card) from 0.8, one at 0.
+EDGE_GAP_LIMIT = 0.6
+
+Floats = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What ``decide`` needs to know about one photo; no card content."""
+
+    text_height: float  # median text height, pixels
+    blur: float  # 0 sharp .. 1 smeared: how little a further blur changes the text
+    glare: float  # share of the card covered by its largest washed-out (white) blob
+    colour: float  # % of the card's text area in clearly coloured pixels (white-balanced)
+    moire: float  # the strongest isolated peak of the card's spectrum, log units
+    skin: float  # skin-coloured area over the card's text, in text heights squared
+    edge_gap: float  # the card's text to the nearest photo edge, in text heights
+
+    def as_json(self) -> dict[str, float]:
+        return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Quality:
+    warnings: list[str]
+    score: int
+    measures: Measures
+
+
+def _box_array(box: TextBox) -> Floats:
+    return np.asarray(box.points, np.float32)
+
+
+def _box_height(points: Floats) -> float:
+    return float(min(np.linalg.norm(points[1] - points[0]), np.linalg.norm(points[3] - points[0])))
+
+
+def card_boxes(boxes: Sequence[TextBox]) -> list[Floats]:
+    """The boxes of the largest cluster of nearby text: the card, not clutter beside it."""
+    quads = [_box_array(b) for b in boxes]
+    if len(quads) < 2:
+        return quads
+    height = float(np.median([_box_height(q) for q in quads]))
+    centres = np.array([q.mean(axis=0) for q in quads])
+    group = list(range(len(quads)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    distances = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
+    for i, j in zip(*np.nonzero(distances <= CLUSTER_REACH * height), strict=True):
+        group[root(int(i))] = root(int(j))
+    roots = [root(i) for i in range(len(quads))]
+    # By the area of its text, not the number of boxes: a receipt's many small lines
+    # beside a bank card's few large digit groups are not the card.
+    areas = [float(cv2.contourArea(q)) for q in quads]
+    weight: dict[int, float] = {}
+    for r, a in zip(roots, areas, strict=True):
+        weight[r] = weight.get(r, 0.0) + a
+    biggest = max(weight, key=weight.__getitem__)
+    return [q for q, r in zip(quads, roots, strict=True) if r == biggest]
+
+
+def _hull_mask(shape: tuple[int, ...], quads: list[Floats], widen: float) -> npt.NDArray[np.uint8]:
+    mask = np.zeros(shape[:2], np.uint8)
+    hull = cv2.convexHull(np.concatenate(quads).astype(np.float32)).astype(np.int32)
+    cv2.fillConvexPoly(mask, hull, 255)
+    if widen >= 1:
+        size = 2 * round(widen) + 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        return np.asarray(cv2.dilate(mask, disc), np.uint8)
+    return mask
+
+
+def blur_measure(grey: Floats) -> float:
+    """Crété-Roffet's no-reference blur: 0 when sharp, towards 1 when smeared.
+
+    A further 9-pixel blur changes sharp edges a lot and blurred ones little; the
+    share of the edges' contrast that survives it is the blur.
+    """
+    values = []
+    for axis in (0, 1):
+        kernel = (1, 9) if axis == 1 else (9, 1)
+        blurred = cv2.blur(grey, kernel)
+        d_orig = np.abs(np.diff(grey, axis=axis))
+        d_blur = np.abs(np.diff(blurred, axis=axis))
+        total = float(d_orig.sum())
+        if total <= 0:
+            return 1.0
+        kept = float(np.maximum(0.0, d_orig - d_blur).sum())
+        values.append((total - kept) / total)
+    return max(values)
+
+
+def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_]) -> float:
+    """The share of the card covered by its largest solid washed-out blob.
+
+    Washed out: every channel at 245 or more. Solid: the blob has (almost) no holes,
+    because the text under a reflection is washed out with it; a white card that is
+    merely bright keeps its dark text, which leaves holes in the white around it.
+    """
+    white = np.asarray((crop.min(axis=2) >= 245) & inside, np.uint8)
+    area = max(1.0, float(inside.sum()))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
+    best = 0.0
+    for label in range(1, count):
+        size = float(stats[label, cv2.CC_STAT_AREA])
+        if size < GLARE_MIN_BLOB * area or size / area <= best:
+            continue
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        blob = np.asarray(labels[y : y + h, x : x + w] == label, np.uint8)
+        contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        filled = np.zeros_like(blob)
+        cv2.drawContours(filled, contours, -1, 1, -1)
+        if size >= GLARE_SOLIDITY * float(filled.sum()):
+            best = size / area
+    return best
+
+
+def colour_share(pixels: npt.NDArray[np.uint8]) -> float:
+    """Percent of ``pixels`` (BGR rows) that are clearly coloured once white-balanced.
+
+    The card's own white (95th percentile per channel) is made neutral first, so a
+    grey copy under a warm lamp or a camera's colour cast stays grey; then a pixel
+    counts when its saturation, (max - min) / max, is over 0.25. Cards print blue
+    labels, a red emblem or a coloured background over some of that area; a
+    black-and-white copy has almost none.
+    """
+    if len(pixels) == 0:
+        return 0.0
+    values = pixels.astype(np.float32)
+    balanced = values / (np.percentile(values, 95, axis=0) + 1.0) * 255.0
+    high, low = balanced.max(axis=1), balanced.min(axis=1)
+    coloured = (high > 40) & (high - low > 0.25 * high)
+    return 100.0 * float(coloured.mean())
+
+
+def moire_measure(grey: Floats) -> float:
+    """How far the strongest peak of the spectrum stands above its neighbourhood.
+
+    A screen's pixel grid, photographed, leaves narrow periodic peaks; print, text and
+    paper spread their energy. Low frequencies (the layout, lines of text) and the
+    JPEG block grid's own peaks (multiples of 1/8 cycle per pixel) are left out.
+    """
+    side = min(512, *grey.shape[:2])
+    if side < 64:
+        return 0.0
+    y0 = (grey.shape[0] - side) // 2
+    x0 = (grey.shape[1] - side) // 2
+    patch = grey[y0 : y0 + side, x0 : x0 + side]
+    patch = patch - float(patch.mean())
+    window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
+    spectrum = np.fft.fftshift(np.abs(np.fft.fft2(patch * window)))
+    log = np.log1p(spectrum).astype(np.float32)
+    local = cv2.blur(log, (15, 15))
+    prominence = log - local
+    freq = np.fft.fftshift(np.fft.fftfreq(side))
+    fy, fx = np.meshgrid(freq, freq, indexing="ij")
+    radius = np.hypot(fx, fy)
+    keep = radius > 0.12
+    tol = 1.5 / side
+    for grid in (0.125, 0.25, 0.375, 0.5):
+        keep &= ~((np.abs(np.abs(fx) - grid) < tol) | (np.abs(np.abs(fy) - grid) < tol))
+    keep &= ~((np.abs(fx) < tol) | (np.abs(fy) < tol))
+    return float(prominence[keep].max()) if keep.any() else 0.0
+
+
+def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
+    """The measures of one photo; None when it has no text to find the card by."""
+    quads = card_boxes(boxes)
+    if not quads:
+        return None
+    heights = [_box_height(q) for q in quads]
+    median = float(np.median(heights))
+    text_height = max(4.0, median)
+    # Clutter's small print (a receipt, a note) can join the card's cluster at the photo's
+    # edge; the card's own lines are at least 0.7 of the median height.
+    points = np.concatenate([q for q, h in zip(quads, heights, strict=True) if h >= 0.7 * median])
+    height, width = image.shape[:2]
+    gaps = np.concatenate(
+        [points[:, 0], points[:, 1], width - 1 - points[:, 0], height - 1 - points[:, 1]]
+    )
+    edge_gap = max(0.0, float(gaps.min())) / text_height
+
+    text_mask = _hull_mask(image.shape, quads, 0)
+    card_mask = _hull_mask(image.shape, quads, text_height)
+    ys, xs = np.nonzero(card_mask)
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    crop = image[y0:y1, x0:x1]
+    inside = card_mask[y0:y1, x0:x1] > 0
+
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    zoom = float(np.clip(NORMAL_TEXT_HEIGHT / text_height, 0.1, 3.0))
+    normal = cv2.resize(grey, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
+    blur = blur_measure(np.asarray(normal, np.float32))
+    moire = moire_measure(grey)
+
+    glare = glare_measure(crop, inside)
+
+    colour = colour_share(crop[inside])
+
+    ycrcb = cv2.cvtColor(crop, cv2.COLOR_BGR2YCrCb)
+    cr, cb = ycrcb[..., 1].astype(np.int16), ycrcb[..., 2].astype(np.int16)
+    skin_pixels = (cr >= 140) & (cr <= 175) & (cb >= 85) & (cb <= 125) & (ycrcb[..., 0] > 70)
+    skin = float((skin_pixels & (text_mask[y0:y1, x0:x1] > 0)).sum()) / text_height**2
+
+    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap)
+
+
+def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
+    """Warnings and a 0-100 score; ``missing``: the card's fields that came back empty."""
+    codes: list[str] = []
+    cut = measures.edge_gap < EDGE_GAP_LIMIT
+    if cut:
+        codes.append("border_incomplete")
+    if measures.colour < COLOUR_LIMIT:
+        codes.append("photocopy")
+    if measures.moire > MOIRE_LIMIT:
+        codes.append("screen")
+    glare = measures.glare > GLARE_LIMIT
+    # A field missing in the middle of the card, not explained by a cut or a glare,
+    # under something skin-coloured: a finger.
+    if missing and not cut and not glare and measures.skin > SKIN_LIMIT:
+        codes.append("occluded")
+    if glare:
+        codes.append("glare")
+    if measures.blur > BLUR_LIMIT:
+        codes.append("blur")
+    return Quality(codes, quality_score(measures, codes), measures)
+
+
+def quality_score(measures: Measures, codes: Collection[str]) -> int:
+    """100 for a sharp, whole, clean photo; sharpness sets it, each other fault costs 15.
+
+    Sharpness runs from 100 at a blur of 0.45 (the sharpest photos measured) to 0 at
+    0.85 (the most defocused that still read), so BLUR_LIMIT sits at 32.
+    """
+    sharp = float(np.clip((0.85 - measures.blur) / (0.85 - 0.45), 0.0, 1.0))
+    score = 100.0 * sharp
+    score -= 15.0 * len([c for c in codes if c != "blur"])
+    return round(max(0.0, min(100.0, score)))
+
+
+def assess(
+    image: BGRImage, boxes: Sequence[TextBox], missing: Collection[str] = ()
+) -> Quality | None:
+    """``decide`` on ``measure``; None when the photo has no text to find the card by."""
+    measures = measure(image, boxes)
+    return None if measures is None else decide(measures, missing)

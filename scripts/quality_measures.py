@@ -1,0 +1,105 @@
+"""Print the image-quality measures (ocr/quality.py) of every photo of a labelled set.
+
+``.venv/bin/python scripts/quality_measures.py [--boxes] DIR [DIR...]``: one JSON line
+per photo with its labelled warnings and the measures, to choose the thresholds on.
+Nothing read from the card is printed, so it can run on real photos. ``--boxes`` (for
+generated sets only) adds the corners of the text boxes, so that ``--again FILE`` can
+measure the photos again with changed code without running the OCR.
+
+A table goes to stderr at the end: per image warning, how many photos labelled with it
+got it (detected/total) and how many not labelled with it got it anyway (false
+alarms/clean). A set without warning labels counts every warning as a false alarm.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ocr.engine import Kind, TextBox
+from ocr.errors import OcrError
+from ocr.evaluate import load_samples
+from ocr.field_warnings import missing_fields
+from ocr.image import ImageLimits, decode_image
+from ocr.local import LocalEngine
+from ocr.quality import IMAGE_WARNINGS, Measures, decide, measure
+
+
+def summary(records: list[dict[str, Any]]) -> str:
+    """The detected/total and false alarms/clean table of the decided image warnings."""
+    counts = {code: [0, 0, 0, 0] for code in IMAGE_WARNINGS}
+    unread = 0
+    for record in records:
+        if not record.get("measures"):
+            unread += 1
+            continue
+        missing = ["?"] * int(record.get("missing", 0))
+        warned = decide(Measures(**record["measures"]), missing).warnings
+        labelled = record.get("labelled") or []
+        for code, row in counts.items():
+            if code in labelled:
+                row[0] += code in warned
+                row[1] += 1
+            else:
+                row[2] += code in warned
+                row[3] += 1
+    lines = [f"{len(records)} photos, {unread} not read (no card found: no warning)"]
+    lines += [f"{'warning':18} {'detected':>10} {'false alarms':>13}"]
+    for code, (hit, total, false, clean) in counts.items():
+        lines.append(f"{code:18} {hit:>4}/{total:<5} {false:>6}/{clean:<6}")
+    return "\n".join(lines)
+
+
+def again(path: Path) -> int:
+    """Measure again from the boxes a ``--boxes`` run saved (photos read as they are)."""
+    records = []
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("boxes") is not None:
+            image = decode_image(Path(record["image"]).read_bytes(), ImageLimits())
+            boxes = [TextBox(tuple(map(tuple, q)), "", 1.0) for q in record["boxes"]]
+            measures = measure(image, boxes)
+            record["measures"] = measures.as_json() if measures else None
+        print(json.dumps(record), flush=True)
+        records.append(record)
+    print(summary(records), file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--again"]:
+        return again(Path(argv[1]))
+    with_boxes = argv[:1] == ["--boxes"]
+    engine = LocalEngine(threads=1)
+    records = []
+    for directory in argv[with_boxes:]:
+        for index, sample in enumerate(load_samples(Path(directory))):
+            array = decode_image(sample.image.read_bytes(), engine.limits)
+            record: dict[str, Any] = {
+                "set": Path(directory).name,
+                "sample": index,
+                "labelled": list(sample.warnings) if sample.warnings is not None else None,
+            }
+            try:
+                with engine._pool.lease() as reader:
+                    result, page = engine._read_card(reader, array, Kind.AUTO)
+            except OcrError as exc:
+                record["error"] = exc.code
+            else:
+                measures = measure(page.image, page.boxes)
+                record["missing"] = len(missing_fields(result))
+                record["measures"] = measures.as_json() if measures else None
+                if with_boxes:
+                    record["image"] = str(sample.image)
+                    same = page.image.shape == array.shape
+                    record["boxes"] = [b.points for b in page.boxes] if same else None
+            print(json.dumps(record), flush=True)
+            records.append(record)
+    print(summary(records), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

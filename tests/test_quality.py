@@ -1,0 +1,156 @@
+"""Image-quality warnings (ocr/quality.py): the measures on drawn patterns, the decisions
+at their thresholds, and the real engine on one generated photo per condition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ocr.engine import AUTO, TextBox
+from ocr.engines import create_engine
+from ocr.evaluate import Sample, load_samples
+from ocr.local import LocalEngine
+from ocr.quality import (
+    BLUR_LIMIT,
+    IMAGE_WARNINGS,
+    Measures,
+    blur_measure,
+    colour_share,
+    decide,
+    glare_measure,
+    measure,
+    moire_measure,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "image-conditions"
+
+CLEAN = Measures(
+    text_height=30.0, blur=0.55, glare=0.0, colour=5.0, moire=1.5, skin=0.0, edge_gap=2.0
+)
+
+
+def with_(**changes: float) -> Measures:
+    return Measures(**{**CLEAN.as_json(), **changes})
+
+
+def text_page(width: int = 600, height: int = 380) -> tuple[np.ndarray, list[TextBox]]:
+    """A light card with six dark 'lines of text' and their boxes."""
+    image = np.full((height, width, 3), (200, 215, 225), np.uint8)
+    boxes = []
+    for row in range(6):
+        y = 60 + row * 45
+        cv2.rectangle(image, (80, y), (460, y + 24), (40, 40, 40), -1)
+        for x in range(84, 456, 14):  # strokes, so the line has edges inside it
+            cv2.line(image, (x, y + 2), (x, y + 22), (200, 215, 225), 3)
+        boxes.append(TextBox(((80, y), (460, y), (460, y + 24), (80, y + 24)), "x", 0.9))
+    cv2.rectangle(image, (480, 60), (580, 160), (200, 60, 20), -1)  # a blue emblem
+    return image, boxes
+
+
+def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
+    quality = decide(CLEAN)
+    assert quality.warnings == []
+    assert quality.score >= 70
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"blur": BLUR_LIMIT + 0.05}, "blur"),
+        ({"glare": 0.05}, "glare"),
+        ({"colour": 0.1}, "photocopy"),
+        ({"moire": 3.5}, "screen"),
+        ({"edge_gap": 0.0}, "border_incomplete"),
+    ],
+)
+def test_each_measure_past_its_threshold_gives_its_code(
+    changes: dict[str, float], code: str
+) -> None:
+    assert decide(with_(**changes)).warnings == [code]
+
+
+def test_skin_over_the_card_is_occlusion_only_when_a_field_is_missing() -> None:
+    # An ID card's own beige background and portrait are skin-coloured.
+    assert decide(with_(skin=30.0)).warnings == []
+    assert decide(with_(skin=30.0), ["name"]).warnings == ["occluded"]
+    # A field lost under glare or past the edge is said as that, not as a finger.
+    assert "occluded" not in decide(with_(skin=30.0, glare=0.05), ["name"]).warnings
+    assert "occluded" not in decide(with_(skin=30.0, edge_gap=0.0), ["name"]).warnings
+
+
+def test_the_score_falls_with_blur_and_with_each_fault() -> None:
+    sharp, soft = decide(with_(blur=0.5)).score, decide(with_(blur=0.8)).score
+    assert 0 <= soft < sharp <= 100
+    assert decide(with_(blur=0.5, glare=0.05)).score < sharp
+
+
+def test_blur_measure_rises_when_the_text_is_smeared() -> None:
+    image, _ = text_page()
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    smeared = np.asarray(cv2.GaussianBlur(grey, (0, 0), 4), np.float32)
+    assert blur_measure(grey) + 0.1 < blur_measure(smeared)
+
+
+def test_glare_is_a_solid_white_blob_not_a_bright_card_with_text() -> None:
+    image, _ = text_page()
+    inside = np.ones(image.shape[:2], bool)
+    assert glare_measure(image, inside) == 0.0
+    bright = image.copy()
+    bright[bright > 150] = 255  # a white card overexposed: its text stays dark
+    assert glare_measure(bright, inside) == 0.0
+    spot = image.copy()
+    cv2.ellipse(spot, (250, 150), (90, 50), 0, 0, 360, (255, 255, 255), -1)
+    assert glare_measure(spot, inside) > 0.02
+
+
+def test_colour_share_sees_through_a_colour_cast() -> None:
+    image, _ = text_page()
+    grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    warm = np.clip(grey.astype(np.float32) * (0.85, 0.95, 1.08), 0, 255).astype(np.uint8)
+    assert colour_share(warm.reshape(-1, 3)) < 0.7 < colour_share(image.reshape(-1, 3))
+
+
+def test_moire_measure_finds_a_pixel_grid() -> None:
+    rng = np.random.default_rng(1)
+    paper = (180 + 20 * rng.standard_normal((300, 300))).astype(np.float32)
+    xs = np.arange(300, dtype=np.float32)[None, :]
+    ys = np.arange(300, dtype=np.float32)[:, None]
+    # A grid turned a little, as a phone held by hand sees it: exactly level, its peaks
+    # would lie on the spectrum's axes, which are left out (straight edges live there).
+    along = xs * np.cos(0.2) + ys * np.sin(0.2)
+    grid = (paper * (0.75 + 0.25 * np.cos(2 * np.pi * along / 2.7))).astype(np.float32)
+    assert moire_measure(paper) < 2.6 < moire_measure(grid)
+
+
+def test_text_touching_the_photos_edge_is_a_cut_card() -> None:
+    image, boxes = text_page()
+    measures = measure(image, boxes)
+    assert measures is not None and measures.edge_gap > 2
+    cut = image[:, 100:]
+    moved = [
+        TextBox(tuple((max(0.0, x - 100), y) for x, y in b.points), b.text, b.score) for b in boxes
+    ]
+    cut_measures = measure(cut, moved)
+    assert cut_measures is not None and cut_measures.edge_gap == 0.0
+    assert measure(image, []) is None
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    made = create_engine("local")
+    assert isinstance(made, LocalEngine)
+    return made
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", load_samples(FIXTURES), ids=lambda s: str(s.name))
+def test_each_generated_condition_gets_its_warning_and_no_other(
+    engine: LocalEngine, sample: Sample
+) -> None:
+    result = engine.recognize(sample.image.read_bytes(), AUTO)
+    image_codes = [w for w in result.warnings if w in IMAGE_WARNINGS]
+    assert image_codes == list(sample.warnings or ())
+    assert result.quality is not None and 0 <= result.quality <= 100
