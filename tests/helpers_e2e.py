@@ -24,6 +24,10 @@ AES_KEY = "wxocrE2eSafeModeKey0123456789abcdefghijklmn"
 # GIF gets through, a PDF's bytes would be refused at upload.
 NOT_AN_IMAGE = b"GIF89a" + b"\0" * 64
 STARTUP_S = 60.0
+# How long a simulated user waits for a customer-service answer: a hang guard, not a
+# speed check. The waits return as soon as the answer is there; under a loaded CI
+# machine (load average 20 on 2 cores) 42 photos took longer than the 60 s this was.
+WAIT_S = 600.0
 
 
 def card(pattern: str) -> tuple[bytes, dict[str, Any]]:
@@ -95,7 +99,7 @@ class BotServer:
         return [(str(outcome), code) for outcome, code in rows]
 
     def user(self, openid: str, *, safe: bool = False) -> Simulator:
-        return Simulator(self.config, url=self.url, openid=openid, safe=safe, wait_s=60)
+        return Simulator(self.config, url=self.url, openid=openid, safe=safe, wait_s=WAIT_S)
 
 
 class SandboxControl:

@@ -180,7 +180,7 @@ def test_metrics_move_and_the_proxy_address_is_logged(
     try:
         server.start()  # /readyz: the OCR model is loaded
         before = scrape()
-        user = Simulator(server.config, url=server.webhook_url, openid="o-metrics", wait_s=60)
+        user = Simulator(server.config, url=server.webhook_url, openid="o-metrics", wait_s=600)
         said = user.say("帮助")
         assert "身份证" in (said.reply or "")
         data, label = card("*_bank_scan*")

@@ -124,7 +124,7 @@ class Harness:
     def sent(self, openid: str = USER) -> list[str]:
         return [m.content for m in self.sandbox.app.messages_for(openid)]
 
-    def wait_sent(self, count: int, openid: str = USER, timeout: float = 15.0) -> list[str]:
+    def wait_sent(self, count: int, openid: str = USER, timeout: float = 300.0) -> list[str]:
         deadline = time.monotonic() + timeout
         while len(self.sent(openid)) < count and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -139,7 +139,7 @@ def answers(sandbox: SandboxServer, openid: str, replies: Sequence[str | None]) 
     up waiting within WeChat's 5 s, as on a busy machine), customer-service messages.
     """
     passive = sorted({reply for reply in replies if reply is not None})
-    later = [] if passive else wait_for_messages(sandbox, openid, 1, 30)
+    later = [] if passive else wait_for_messages(sandbox, openid, 1, 600)
     assert [m.content for m in sandbox.app.messages_for(openid)] == later, "never both"
     return passive + later
 
@@ -249,7 +249,7 @@ def test_a_worker_killed_mid_photo_loses_no_result(
             (worker,) = session.scalars(select(Message.worker).where(Message.openid == openid))
         assert worker is not None
         os.kill(int(worker.split(":")[1]), signal.SIGKILL)  # mid-download
-        later = wait_for_messages(sandbox, openid, 1, 60)
+        later = wait_for_messages(sandbox, openid, 1, 600)
         assert len(later) == 1, server.log()
         assert mask_id_number(label["expected"]["id"]) in later[0]
         time.sleep(1.0)  # a second delivery would come within a resume interval
