@@ -13,9 +13,10 @@ not through rapidocr's ``RapidOCR`` or its ``TextDetector``/``TextRecognizer`` c
   a key is missing. Running the sessions here keeps every reading identical and gives
   this module the session options (threads, memory arena) the reader is tuned with.
 
-The numerical pieces that are not plain array work come from rapidocr itself: the
-detector's resize and normalisation, its DB post-processing (box finding, unclipping),
-and the perspective crop of a text line.
+The pieces that are not plain array work are rapidocr 3.10's own, copied (the
+detector's resize and normalisation, its DB post-processing, the perspective crop of a
+text line): importing them loads rapidocr's config machinery (OmegaConf, the model
+catalogue, requests), 1-2 s at a fresh server's first photo.
 
 Everything here is stateless between calls, so one ``OcrRuntime`` may serve several
 threads at once (ONNX Runtime sessions are thread-safe).
@@ -33,8 +34,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
-from rapidocr.ch_ppocr_det.utils import DBPostProcess, DetPreProcess
-from rapidocr.utils.process_img import get_rotate_crop_image
+import pyclipper
+from shapely.geometry import Polygon
 
 from ocr.errors import EngineError
 
@@ -139,24 +140,139 @@ def _normalise(crop: Image, shape: tuple[int, int, int], width: int) -> npt.NDAr
     return padded
 
 
-class DetPrepare(DetPreProcess):
-    """rapidocr's detector input step, with the per-pixel normalisation looked up.
+class DetPrepare:
+    """rapidocr 3.10's detector input step (``DetPreProcess``, limit type "max"), with
+    the per-pixel normalisation looked up.
 
-    rapidocr computes it in float64 over the whole photo, a tenth of a detection's
-    time outside the model; every pixel value maps to one result, so a 256-entry table
-    computed by the same code gives the same numbers to the last bit.
+    rapidocr computes ``(x / 255 - 0.5) / 0.5`` in float64 over the whole photo, a tenth
+    of a detection's time outside the model; every pixel value maps to one result, so a
+    256-entry table computed the same way gives the same numbers to the last bit.
     """
 
     def __init__(self, limit_side_len: int) -> None:
-        super().__init__(limit_side_len, "max", [0.5] * 3, [0.5] * 3)
-        levels = np.repeat(np.arange(256, dtype=np.uint8)[:, np.newaxis], 3, axis=1)
-        table = np.asarray(super().normalize(levels), dtype=np.float32)
-        # The same mean and std for every channel, so one channel's column serves all.
-        assert (table == table[:, :1]).all()
-        self._table = table[:, 0].copy()
+        self.limit_side_len = limit_side_len
+        levels = np.arange(256, dtype=np.uint8)
+        mean = std = np.array([0.5])
+        self._table = ((levels.astype("float32") * (1 / 255.0) - mean) / std).astype(np.float32)
 
-    def normalize(self, img: Image) -> npt.NDArray[np.float32]:
-        return self._table[img]
+    def __call__(self, img: Image) -> npt.NDArray[np.float32] | None:
+        h, w = img.shape[:2]
+        ratio = 1.0
+        if max(h, w) > self.limit_side_len:
+            ratio = float(self.limit_side_len) / (h if h > w else w)
+        resize_h = int(round(int(h * ratio) / 32) * 32)
+        resize_w = int(round(int(w * ratio) / 32) * 32)
+        if resize_w <= 0 or resize_h <= 0:
+            return None
+        resized = cv2.resize(img, (resize_w, resize_h))
+        planes = self._table[resized].transpose((2, 0, 1))[np.newaxis]
+        return np.ascontiguousarray(planes, dtype=np.float32)
+
+
+class DBPostProcess:
+    """rapidocr 3.10's post-processing of the DB detector (``DBPostProcess``, fast score
+    mode), copied: importing it from rapidocr loads its whole config machinery, which
+    took 1-2 s at the first photo of a fresh server and made WeChat retry pushes."""
+
+    def __init__(self, thresh: float, box_thresh: float, max_candidates: int, unclip_ratio: float):
+        self.thresh = thresh
+        self.box_thresh = box_thresh
+        self.max_candidates = max_candidates
+        self.unclip_ratio = unclip_ratio
+        self.min_size = 3
+        self.dilation_kernel = np.array([[1, 1], [1, 1]])
+
+    def __call__(self, pred: Any, ori_shape: tuple[int, int]) -> list[Quad]:
+        src_h, src_w = ori_shape
+        pred = pred[:, 0, :, :]
+        segmentation = pred > self.thresh
+        mask = cv2.dilate(np.array(segmentation[0]).astype(np.uint8), self.dilation_kernel)
+        boxes = self._boxes_from_bitmap(pred[0], mask, src_w, src_h)
+        kept: list[Quad] = []
+        for box in boxes:
+            quad = _order_points_clockwise(box)
+            quad[:, 0] = np.minimum(np.maximum(quad[:, 0], 0), src_w - 1).astype(int)
+            quad[:, 1] = np.minimum(np.maximum(quad[:, 1], 0), src_h - 1).astype(int)
+            if int(np.linalg.norm(quad[0] - quad[1])) <= 3:
+                continue
+            if int(np.linalg.norm(quad[0] - quad[3])) <= 3:
+                continue
+            kept.append(quad)
+        return kept
+
+    def _boxes_from_bitmap(self, pred: Any, bitmap: Any, dest_width: int, dest_height: int) -> Any:
+        height, width = bitmap.shape
+        outs = cv2.findContours(
+            (bitmap * 255).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE
+        )
+        contours = outs[1] if len(outs) == 3 else outs[0]
+        boxes = []
+        for contour in contours[: self.max_candidates]:
+            points, sside = _mini_box(contour)
+            if sside < self.min_size:
+                continue
+            score = _box_score_fast(pred, points.reshape(-1, 2))
+            if self.box_thresh > score:
+                continue
+            box, sside = _mini_box(self._unclip(points))
+            if sside < self.min_size + 2:
+                continue
+            box[:, 0] = np.clip(np.round(box[:, 0] / width * dest_width), 0, dest_width)
+            box[:, 1] = np.clip(np.round(box[:, 1] / height * dest_height), 0, dest_height)
+            boxes.append(box.astype(np.int32))
+        return np.array(boxes, dtype=np.int32)
+
+    def _unclip(self, box: Any) -> Any:
+        poly = Polygon(box)
+        distance = poly.area * self.unclip_ratio / poly.length
+        offset = pyclipper.PyclipperOffset()
+        offset.AddPath(box, pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+        return np.array(offset.Execute(distance)).reshape((-1, 1, 2))
+
+
+def _mini_box(contour: Any) -> tuple[Any, float]:
+    bounding_box = cv2.minAreaRect(contour)
+    points = sorted(cv2.boxPoints(bounding_box), key=lambda x: x[0])
+    index_1, index_4 = (0, 1) if points[1][1] > points[0][1] else (1, 0)
+    index_2, index_3 = (2, 3) if points[3][1] > points[2][1] else (3, 2)
+    box = np.array([points[index_1], points[index_2], points[index_3], points[index_4]])
+    return box, min(bounding_box[1])
+
+
+def _box_score_fast(bitmap: Any, box: Any) -> float:
+    h, w = bitmap.shape[:2]
+    box = box.copy()
+    xmin = np.clip(np.floor(box[:, 0].min()).astype(np.int32), 0, w - 1)
+    xmax = np.clip(np.ceil(box[:, 0].max()).astype(np.int32), 0, w - 1)
+    ymin = np.clip(np.floor(box[:, 1].min()).astype(np.int32), 0, h - 1)
+    ymax = np.clip(np.ceil(box[:, 1].max()).astype(np.int32), 0, h - 1)
+    mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), dtype=np.uint8)
+    box[:, 0] = box[:, 0] - xmin
+    box[:, 1] = box[:, 1] - ymin
+    cv2.fillPoly(mask, box.reshape(1, -1, 2).astype(np.int32), 1)
+    return float(cv2.mean(bitmap[ymin : ymax + 1, xmin : xmax + 1], mask)[0])
+
+
+def _order_points_clockwise(pts: Any) -> Quad:
+    x_sorted = pts[np.argsort(pts[:, 0]), :]
+    left, right = x_sorted[:2, :], x_sorted[2:, :]
+    tl, bl = left[np.argsort(left[:, 1]), :]
+    tr, br = right[np.argsort(right[:, 1]), :]
+    return np.array([tl, tr, br, bl], dtype="float32")
+
+
+def get_rotate_crop_image(img: Any, points: Any) -> Any:
+    """rapidocr's crop of one text line (perspective-corrected, tall cuts turned)."""
+    crop_w = int(max(np.linalg.norm(points[0] - points[1]), np.linalg.norm(points[2] - points[3])))
+    crop_h = int(max(np.linalg.norm(points[0] - points[3]), np.linalg.norm(points[1] - points[2])))
+    pts_std = np.array([[0, 0], [crop_w, 0], [crop_w, crop_h], [0, crop_h]]).astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(points, pts_std)
+    dst = cv2.warpPerspective(
+        img, matrix, (crop_w, crop_h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
+    if dst.shape[0] * 1.0 / dst.shape[1] >= 1.5:
+        dst = np.rot90(dst)
+    return dst
 
 
 @dataclass(frozen=True)
@@ -183,13 +299,8 @@ class OcrRuntime:
         # Images given to ``detect`` are at most det_side long: scaled only to a
         # multiple of 32.
         self._det_prepare = DetPrepare(det_side)
-        self._det_boxes: Any = DBPostProcess(
-            thresh=DB_THRESH,
-            box_thresh=DB_BOX_THRESH,
-            max_candidates=DB_MAX_CANDIDATES,
-            unclip_ratio=DB_UNCLIP_RATIO,
-            use_dilation=True,
-            score_mode="fast",
+        self._det_boxes = DBPostProcess(
+            DB_THRESH, DB_BOX_THRESH, DB_MAX_CANDIDATES, DB_UNCLIP_RATIO
         )
         metadata = self._rec.get_modelmeta().custom_metadata_map
         if "character" not in metadata:
@@ -202,8 +313,7 @@ class OcrRuntime:
         if prepared is None:
             return []
         (heatmap,) = self._det.run(None, {self._det.get_inputs()[0].name: prepared})
-        quads, _ = self._det_boxes(heatmap, image.shape[:2])
-        return [np.asarray(quad, dtype=np.float32) for quad in quads]
+        return self._det_boxes(heatmap, (image.shape[0], image.shape[1]))
 
     def classify(self, crops: list[Image], threshold: float) -> Classified:
         """Upside-down crops turned, when the classifier is more than ``threshold`` sure."""
