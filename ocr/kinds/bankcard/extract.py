@@ -766,7 +766,9 @@ def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None
 
 def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) -> Scored | None:
     indices = _boxes_to_reread(boxes, best)
-    band = number_band(boxes, best)
+    # Digits as read that pass Luhn are kept whatever the band would read (see
+    # choose_number), so the band is not worth reading for them.
+    band = None if best is not None and _read_and_luhn_valid(best) else number_band(boxes, best)
     if not indices and band is None:
         return best
     asked = [boxes[i] for i in indices]
@@ -797,7 +799,7 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
         band_readings = [[*rest, TextBox(band.points, text, score)] for text, score in band_texts]
         banded = choose_number(band_readings) if band_readings else None
         if banded is not None and _as_printed(banded):
-            return banded if found is None or not _as_printed(found) else found
+            return banded if found is None or not _read_and_luhn_valid(found) else found
     return found
 
 
@@ -812,6 +814,10 @@ def _ends_cut(text: str) -> list[str]:
         text[:last] + text[last + 1 :],
         text[:first] + text[first + 1 : last] + text[last + 1 :],
     ]
+
+
+def _read_and_luhn_valid(scored: Scored) -> bool:
+    return not scored.candidate.correction and luhn_ok(scored.candidate.number)
 
 
 def _as_printed(scored: Scored) -> bool:
