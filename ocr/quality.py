@@ -29,8 +29,8 @@ IMAGE_WARNINGS = ("border_incomplete", "photocopy", "screen", "occluded", "glare
 LEGACY_CODES = {"possibly_photocopy": "photocopy"}
 
 # Boxes join the card's cluster within this many text heights of a member: an ID
-# card's lines are about 2 apart, a bank card's number and name about 3.
-CLUSTER_REACH = 4.0
+# card's title and its lowest line are about 5 apart, a bank card's number and name 3.
+CLUSTER_REACH = 6.0
 # Blur is judged with the text this many pixels high.
 NORMAL_TEXT_HEIGHT = 24.0
 
