@@ -32,7 +32,7 @@ def summary(records: list[dict[str, Any]]) -> str:
     counts = {code: [0, 0, 0, 0] for code in IMAGE_WARNINGS}
     unread = 0
     for record in records:
-        if not record.get("measures"):
+        if set(record.get("measures") or ()) != set(Measures.__dataclass_fields__):
             unread += 1
             continue
         missing = ["?"] * int(record.get("missing", 0))

@@ -63,6 +63,15 @@ def test_scan_json_carries_the_field_warnings(tmp_path: Path) -> None:
     assert not [w for w in warnings if w.startswith("field_missing:")]
 
 
+def test_scan_json_carries_the_image_warnings_and_a_quality_score(tmp_path: Path) -> None:
+    blurred = Path(__file__).parent / "fixtures" / "image-conditions" / "141_idfront_blur.jpg"
+    result = wxocr("scan", str(blurred), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert "blur" in record["warnings"]
+    assert 0 <= record["quality"] < 32  # under BLUR_LIMIT's point of the scale
+
+
 def test_scan_reports_a_bad_file_and_exits_non_zero(tmp_path: Path) -> None:
     bogus = tmp_path / "page.jpg"
     bogus.write_text("<html>not a photo</html>", "utf-8")
