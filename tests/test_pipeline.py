@@ -111,7 +111,7 @@ class Harness:
 
     def wait_ocr_in_flight(self, count: int) -> None:
         """Wait until ``count`` runs are in WeChat's OCR, held there."""
-        assert wait_until(lambda: self.sandbox.app.held == count, 10), self.sandbox.app.held
+        assert wait_until(lambda: self.sandbox.app.held == count, 300), self.sandbox.app.held
 
     def ocr_calls(self) -> dict[str, int]:
         """cv/ocr calls WeChat got, by path."""
@@ -389,13 +389,15 @@ def test_waiting_requests_leave_server_threads_free(make_harness: MakeHarness) -
         target=lambda: first.append(harness.pipeline.handle_photo(harness.request(), soon(10)))
     )
     waiting.start()
-    time.sleep(0.3)
+    # The first request holds the one waiting slot once its run is in OCR (a fixed sleep
+    # here was too short on a loaded machine).
+    harness.wait_ocr_in_flight(1)
     # No thread left to wait with: answer "success" now, deliver later.
     assert harness.pipeline.handle_photo(harness.request(), soon(10)) is None
     assert waiting.is_alive()
     harness.wait_ocr_in_flight(2)
     harness.release_ocr()
-    waiting.join(10)
+    waiting.join(300)
     assert first[0] is not None
     assert MASKED_ID in first[0]
     assert len(harness.wait_sent(1)) == 1
