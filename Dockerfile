@@ -13,10 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# opencv (pulled in by rapidocr) links against libGL and glib even when nothing is drawn.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
-    && rm -rf /var/lib/apt/lists/*
+# No system libraries: the one OpenCV wheel is opencv-python-headless, which links
+# neither libGL nor glib (ldd on its cv2 module), so nothing is apt-installed.
 
 WORKDIR /opt/wxocr
 COPY pyproject.toml README.md config.example.toml ./
