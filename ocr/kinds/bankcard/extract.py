@@ -883,8 +883,8 @@ def expiry_regions(boxes: Sequence[TextBox]) -> list[TextBox]:
     """Where the card's layout puts the valid-thru date, from the labels printed with it.
 
     The detector may miss an embossed date under glare altogether, or cut it short
-    ('02/70' for MM/YY); a crop of the place the label points at, read whole, holds
-    the date. The regions are given so that after the reader's margin (CUT_PAD) they
+    and misread it into an impossible year; a crop of the place the label points at,
+    read whole, holds the date. The regions are given so that after the reader's margin (CUT_PAD) they
     span the wanted area.
     """
     frame = layout.candidate_frames(boxes)[0]
