@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,10 @@ def test_licence_through_the_wechat_engine_and_the_sandboxs_drivinglicense_route
     tmp_path: Path,
 ) -> None:
     # A generous timeout: the sandbox answers from the local engine on a busy machine.
-    settings = {"ocr": {"engine": "wechat"}, "wechat": {"timeout_s": 120.0}}
+    settings: dict[str, dict[str, Any]] = {
+        "ocr": {"engine": "wechat"},
+        "wechat": {"timeout_s": 120.0},
+    }
     server = BotServer(tmp_path / "licence", settings).start()
     try:
         control = SandboxControl(server.config.api_base)
