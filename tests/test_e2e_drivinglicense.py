@@ -49,10 +49,11 @@ def test_licence_through_the_wechat_engine_and_the_sandboxs_drivinglicense_route
         assert control.requests("/cv/ocr/drivinglicense") == 1
         with sqlite3.connect(server.db_path) as db:
             rows = db.execute(
-                "SELECT kind, engine, outcome FROM usage WHERE openid = ? AND outcome != 'command'",
+                "SELECT kind_asked, kind_detected, engine, outcome FROM usage"
+                " WHERE openid = ? AND outcome != 'command'",
                 (user.openid,),
             ).fetchall()
-        assert rows == [("drivinglicense", "wechat", "ok")]
+        assert rows == [("drivinglicense", "drivinglicense", "wechat", "ok")]
         report = subprocess.run(
             [WXOCR, "usage", "--since", "", "--kind", "drivinglicense", "-g", "kind", "--json"],
             capture_output=True,
