@@ -104,6 +104,42 @@ def test_fields_are_found_by_the_layout_when_the_labels_are_unreadable() -> None
     assert result.fields == EXPECTED
 
 
+def test_the_address_row_after_the_english_address_label_is_kept() -> None:
+    printed = [*licence(), Printed("Address", 50, 318, height=14, char_width=8)]
+    assert read(printed).fields["address"] == EXPECTED["address"]
+
+
+def test_a_misread_city_is_set_back_by_the_numbers_region_code() -> None:
+    # Seen on a generated photo: 拉萨市 read as 社严市; the number's region code names it.
+    body = "54010219801010003"
+    number = body + id_check_char(body)
+    printed = [
+        Printed("西藏自治区社严市城关区", 140, 290) if p.text.startswith("上海") else p
+        for p in licence(number, birth="1980-10-10")
+        if p.text != "648号"
+    ]
+    assert read(printed).fields["address"] == "西藏自治区拉萨市城关区"
+
+
+def test_the_second_address_row_close_under_the_first_comes_after_it() -> None:
+    # Seen on a turned generated photo: '6单元1804室北京市丰台区...', the second row
+    # taken for part of the first and put in front of it.
+    printed = [Printed("648号", 140, 305) if p.text == "648号" else p for p in licence()]
+    for seed in range(6):
+        page = OcrPage(BLANK, card_boxes(printed, 0.0, shuffle_seed=seed))
+        assert read_card(page, "drivinglicense").fields["address"] == EXPECTED["address"]
+
+
+def test_an_address_row_already_read_with_the_first_is_not_added_twice() -> None:
+    # Seen on a turned generated photo: '...符家村1组1组', the second row taken with the
+    # first row's boxes and again as a row of its own.
+    printed = [
+        Printed("上海市徐汇区幸福路648号", 140, 290) if p.text.startswith("上海") else p
+        for p in licence()
+    ]
+    assert read(printed).fields["address"] == EXPECTED["address"]
+
+
 def test_a_long_term_licence() -> None:
     result = read(licence(valid="2020-05-02至长期"))
     assert (result.fields["valid_from"], result.fields["valid_to"]) == ("2020-05-02", "长期")

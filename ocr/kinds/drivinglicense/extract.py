@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ocr.checks import id_birth, id_checks, id_gender
+from ocr.checks import fix_county_name, fix_region_prefix, id_birth, id_checks, id_gender
 from ocr.documents import (
     LICENCE_LONG_TERM,
     LICENCE_SPANS_YEARS,
@@ -42,11 +42,11 @@ from ocr.kinds.idcard.extract import (
     id_readings,
     id_was_corrected,
     normalise,
-    read_address,
     second_look,
     value_boxes,
+    value_boxes_without_strays,
 )
-from ocr.layout import CardView, LineReader, PlacedBox
+from ocr.layout import CardView, LineReader, PlacedBox, right_of
 
 LABELS = {
     "id_num": "证号",
@@ -149,13 +149,18 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     fields["sex"] = id_gender(number) if id_good else printed_sex
     fields["nationality"] = _nationality(nationality, id_good)
     stop = anchors["birth_date"] or anchors["issue_date"]
-    fields["address"] = read_address(view, anchors["address"], stop)
+    fields["address"] = _read_address(view, anchors["address"], stop)
     if not fields["address"] and anchors["address"] is not None and anchors["address"].value:
         fields["address"] = clean_address(anchors["address"].value.text)
     if number_boxes and not (fields["name"] and fields["address"]):
         rows = _HolderRows.find(view, number_boxes[0])
         fields["name"] = fields["name"] or correct_surname(rows.name)
         fields["address"] = fields["address"] or rows.address
+    if id_good:
+        # As on the ID card: the number's region code names the province and city the
+        # address starts with, which undoes a misread place name ('社严市' for 拉萨市).
+        fields["address"] = fix_region_prefix(fields["address"], number)
+    fields["address"] = fix_county_name(fields["address"])
     born = id_birth(number)
     fields["birth_date"] = f"{born[:4]}-{born[4:6]}-{born[6:]}" if id_good else printed_birth
     fields["issue_date"] = dates.issue
@@ -180,6 +185,56 @@ def _row_value(view: CardView, anchor: Anchor | None, next_labels: Sequence[Anch
     end = min(stops, default=float("inf"))
     boxes = [b for b in value_boxes(view, anchor, max_gap=6.0) if b.u0 < end - 0.3 * b.height]
     return normalise("".join(b.text for b in boxes))
+
+
+def _read_address(view: CardView, anchor: Anchor | None, stop: Anchor | None) -> str:
+    """The first row right of 住址, then the rows starting under it, up to ``stop``.
+
+    Unlike the ID card's, a row of English alone (the small "Address" under 住址, which
+    may sit between the two rows of the value) is stepped over, not taken for the end.
+    """
+    if anchor is None:
+        return ""
+    first = _one_row(value_boxes_without_strays(view, anchor, 1.5), anchor.label.cv)
+    if not first:
+        return ""
+    column, height = first[0].u0, first[0].height
+    end = stop.label.cv - 0.5 * stop.label.height if stop else float("inf")
+    parts = [b.text for b in first]
+    last_cv = first[0].cv
+    used = {id(b.box) for b in first}
+    for line in view.lines:
+        if line.cv <= last_cv or line.cv >= end or any(id(b.box) in used for b in line.boxes):
+            continue
+        if line.cv - last_cv > 2.4 * height:
+            break
+        boxes = [b for b in line.boxes if cjk_only(b.text) or re.search(r"\d", b.text)]
+        starts = [b for b in boxes if abs(b.u0 - column) <= 1.2 * height]
+        if not boxes:
+            continue  # English labels only
+        if not starts:
+            break
+        row = "".join([starts[0].text, *(b.text for b in right_of(starts[0], boxes, 1.5))])
+        # On a turned photo the first row's boxes may already hold this row.
+        if not "".join(parts).endswith(row):
+            parts.append(row)
+        last_cv = line.cv
+    return clean_address("".join(parts))
+
+
+def _one_row(boxes: Sequence[PlacedBox], cv: float) -> list[PlacedBox]:
+    """The boxes of the row at ``cv``, left to right, less those of the next row.
+
+    On a turned photo whose text direction is a little off, the second row of the
+    address passes for the label's row too; of two boxes one above the other, the one
+    nearer the label is its row's.
+    """
+    kept: list[PlacedBox] = []
+    for box in sorted(boxes, key=lambda b: abs(b.cv - cv)):
+        overlap = [min(k.u1, box.u1) - max(k.u0, box.u0) for k in kept]
+        if all(o <= 0.5 * min(box.width, k.width) for o, k in zip(overlap, kept, strict=True)):
+            kept.append(box)
+    return sorted(kept, key=lambda b: b.u0)
 
 
 def _nationality(read: str, id_good: bool) -> str:
