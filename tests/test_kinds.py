@@ -68,7 +68,10 @@ def test_chat_replies_name_every_kind() -> None:
 
 def test_scan_kind_choices_are_the_registry_and_auto() -> None:
     assert (*REGISTERED, AUTO) == KIND_CHOICES
-    refused = CliRunner().invoke(cli_app, ["scan", "photo.jpg", "--kind", "nonsense"])
+    # Wide enough that the error box does not wrap the list of choices.
+    refused = CliRunner().invoke(
+        cli_app, ["scan", "photo.jpg", "--kind", "nonsense"], env={"COLUMNS": "200"}
+    )
     assert refused.exit_code == 2
     assert f"is not one of {', '.join(KIND_CHOICES)}" in refused.output
 

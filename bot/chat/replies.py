@@ -33,6 +33,8 @@ _CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
     "birth_matches_id": ("出生日期与号码一致", "出生日期与号码不一致"),
     "gender": ("性别与号码一致", "性别与号码不一致"),
     "valid_date": ("有效期限格式正确", "有效期限有误，请核对原件"),
+    "car_class": ("准驾车型有效", "准驾车型不是规定的代号，请核对原件"),
+    "valid_period": (None, "有效期限不是 6 年、10 年或长期，请核对原件"),
     "luhn": ("卡号校验通过", "卡号校验未通过，请核对原件"),
     "bin": ("发卡行已识别", "发卡行未知"),
 }
@@ -63,7 +65,7 @@ _IMAGE_WARNING_TEXTS = {
     "glare": "有反光，请避开灯光直射后重拍",
 }
 # Failed checks that a more precise warning already explains: one line, not two.
-_SAID_BY_WARNING = {"invalid_period": "valid_date"}
+_SAID_BY_WARNING = {"invalid_period": ("valid_date", "valid_period")}
 # Warnings that take back "卡号校验通过": Luhn alone does not vouch for a number whose
 # length its BIN never issues.
 _DOUBTS_ON_LUHN = ("length_unusual",)
@@ -100,7 +102,7 @@ def card_result(result: CardResult) -> str:
     chosen = {_CHOSEN_BY_ENGINE[w] for w in result.warnings if w in _CHOSEN_BY_ENGINE}
     if any(w in _DOUBTS_ON_LUHN for w in result.warnings):
         chosen.add("luhn")
-    explained = {_SAID_BY_WARNING[w] for w in result.warnings if w in _SAID_BY_WARNING}
+    explained = {c for w in result.warnings if w in _SAID_BY_WARNING for c in _SAID_BY_WARNING[w]}
     explained.add("bin")  # said by the bank line above
     known = [
         (_CHECK_TEXTS[name], ok)
@@ -117,10 +119,10 @@ def card_result(result: CardResult) -> str:
     lines += [texts[1] for texts, ok in known if not ok]
     if "expired" in result.warnings:
         lines.append(kind.expired_line(masked) if kind.expired_line else "证件已过期")
-    lines += [_WARNING_TEXTS[w] for w in result.warnings if w in _WARNING_TEXTS]
-    thing = "卡片" if result.kind == "bankcard" else "证件"
+    warning_texts = {**_WARNING_TEXTS, **kind.warning_texts}
+    lines += [warning_texts[w] for w in result.warnings if w in warning_texts]
     lines += [
-        _IMAGE_WARNING_TEXTS[w].format(thing=thing)
+        _IMAGE_WARNING_TEXTS[w].format(thing=kind.thing)
         for w in result.warnings
         if w in _IMAGE_WARNING_TEXTS
     ]

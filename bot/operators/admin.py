@@ -74,9 +74,10 @@ OUTCOME_COLORS = {
     "error": "#c62828",
     "limited": "#757575",
 }
-# Colours in registry order (ocr/kinds/); kinds beyond them take FALLBACK_COLORS.
-KIND_COLORS = {**dict(zip(kind_names(), ("#1565c0", "#6a1b9a"), strict=False)), AUTO: "#00838f"}
 FALLBACK_COLORS = ("#8d6e63", "#455a64", "#ad1457", "#558b2f", "#4e342e")
+# Colours in registry order (ocr/kinds/): the first two kinds' own, then FALLBACK_COLORS.
+_KIND_PALETTE = ("#1565c0", "#6a1b9a", *FALLBACK_COLORS)
+KIND_COLORS = {**dict(zip(kind_names(), _KIND_PALETTE, strict=False)), AUTO: "#00838f"}
 
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",

@@ -10,11 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from ocr.engine import AUTO, CardResult, Kind
-from ocr.kinds import bankcard, idcard
+from ocr.kinds import bankcard, drivinglicense, idcard
 from ocr.kinds.base import DocumentKind
 from ocr.mask import hide, mask_fields
 
-KINDS: tuple[DocumentKind, ...] = (idcard.KIND, bankcard.KIND)
+KINDS: tuple[DocumentKind, ...] = (
+    idcard.KIND,
+    bankcard.KIND,
+    drivinglicense.KIND,
+)
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
 

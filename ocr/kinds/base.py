@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocr.engine import CardResult
@@ -75,6 +75,9 @@ class DocumentKind:
     # so that one it never answers is not called missing.
     from_wechat: Callable[[Mapping[str, Any]], CardResult] | None = None
     wechat_answers: tuple[str, ...] = ()
+    # Reply texts of warnings that say something else for this kind (a licence's
+    # ``invalid_period`` is about 6 or 10 years, an ID card's about 5, 10 or 20).
+    warning_texts: Mapping[str, str] = field(default_factory=dict)
 
     def title_of(self, result: CardResult) -> str:
         return self.reply_title(result) if self.reply_title is not None else self.title
