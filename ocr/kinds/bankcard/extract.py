@@ -884,8 +884,8 @@ def expiry_regions(boxes: Sequence[TextBox]) -> list[TextBox]:
 
     The detector may miss an embossed date under glare altogether, or cut it short
     and misread it into an impossible year; a crop of the place the label points at,
-    read whole, holds the date. The regions are given so that after the reader's margin (CUT_PAD) they
-    span the wanted area.
+    read whole, holds the date. The regions are given so that after the reader's
+    margin (CUT_PAD) they span the wanted area.
     """
     frame = layout.candidate_frames(boxes)[0]
     regions = []
