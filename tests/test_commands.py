@@ -70,8 +70,7 @@ def test_other_text_is_not_a_command(text: str) -> None:
 def test_kind_commands_name_their_kind() -> None:
     kinds = {name: Command(name).kind for name in (*kind_names(), *CommandName)}
     assert kinds == {
-        "idcard": "idcard",
-        "bankcard": "bankcard",
+        **{name: name for name in kind_names()},
         CommandName.AUTO: AUTO,
         CommandName.HELP: None,
         CommandName.USAGE: None,

@@ -75,7 +75,9 @@ OUTCOME_COLORS = {
     "limited": "#757575",
 }
 # Colours in registry order (ocr/kinds/); kinds beyond them take FALLBACK_COLORS.
-KIND_COLORS = {**dict(zip(kind_names(), ("#1565c0", "#6a1b9a"), strict=False)), AUTO: "#00838f"}
+# One colour per registered kind (issue 15 adds five), in registry order.
+KIND_PALETTE = ("#1565c0", "#6a1b9a", "#c62828", "#2e7d32", "#ef6c00", "#5d4037", "#37474f")
+KIND_COLORS = {**dict(zip(kind_names(), KIND_PALETTE, strict=False)), AUTO: "#00838f"}
 FALLBACK_COLORS = ("#8d6e63", "#455a64", "#ad1457", "#558b2f", "#4e342e")
 
 _SECURITY_HEADERS = {

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ocr.engine import AUTO, CardResult, Kind
-from ocr.kinds import bankcard, idcard
+from ocr.kinds import bankcard, idcard, passport
 from ocr.kinds.base import DocumentKind
 from ocr.mask import hide, mask_fields
 
-KINDS: tuple[DocumentKind, ...] = (idcard.KIND, bankcard.KIND)
+KINDS: tuple[DocumentKind, ...] = (idcard.KIND, bankcard.KIND, passport.KIND)
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
 
