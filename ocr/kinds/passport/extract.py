@@ -141,7 +141,7 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
     first = parse_td3(_text(upper), _text(lower))
     if (first is not None and first.all_checks_ok) or reader is None:
         return first
-    variants = [crop_variants(view.cut(_span(boxes), pad=0.35)) for boxes in (upper, lower)]
+    variants = [crop_variants(view.cut(_span(boxes), pad=0.2)) for boxes in (upper, lower)]
     answers = reader([crop for crops in variants for crop in crops])
     tops = _distinct([_text(upper), *(text for text, _ in answers[: len(variants[0])])])
     bottoms = _distinct([_text(lower), *(text for text, _ in answers[len(variants[0]) :])])
@@ -203,6 +203,18 @@ def printed_date(text: str) -> str:
     return f"{day:%Y%m%d}"
 
 
+def _name_above(view: CardView, latin: PlacedBox) -> str:
+    """The Chinese name printed right above the Latin one (its label may be unreadable)."""
+    for box in sorted(view.placed, key=lambda b: -b.cv):
+        rise = latin.cv - box.cv
+        if not 0.5 * latin.height < rise <= 2.5 * latin.height:
+            continue
+        text = unicodedata.normalize("NFKC", box.text).strip()
+        if abs(box.u0 - latin.u0) <= 2 * latin.height and _CJK_NAME.match(text):
+            return text
+    return ""
+
+
 def printed_zone(view: CardView) -> dict[str, str]:
     """What the printed zone says, by field name (only what was found)."""
     found: dict[str, str] = {}
@@ -210,14 +222,13 @@ def printed_zone(view: CardView) -> dict[str, str]:
     if _NUMBER.match(number):
         found["number"] = number
     name_cn = value_below(view, "name", _CJK_NAME)
-    if _CJK_NAME.match(name_cn):
-        found["name_cn"] = name_cn
     # A Chinese page prints "SURNAME, GIVEN NAMES" under the Chinese name.
     for box in view.placed:
         text = unicodedata.normalize("NFKC", box.text).strip().upper()
         parts = [p.strip() for p in text.split(",")]
         if len(parts) == 2 and all(_LATIN_NAME.match(p) for p in parts):
             found["surname"], found["given_names"] = parts
+            name_cn = name_cn or _name_above(view, box)
             break
     else:
         for name in ("surname", "given_names"):
@@ -226,6 +237,8 @@ def printed_zone(view: CardView) -> dict[str, str]:
                 label in normalise_label(value) for label in LABELS[name]
             ):
                 found[name] = value
+    if _CJK_NAME.match(name_cn):
+        found["name_cn"] = name_cn
     sex = value_below(view, "sex", re.compile(r"^(男|女|M|F)\b|/(M|F)$"))
     if sex:
         found["sex"] = "M" if ("男" in sex or sex.upper().endswith("M")) else "F"
@@ -258,8 +271,15 @@ def extract_passport(
         "expiry": mrz_date(td3.expiry, expiry=True, today=today),
         "issuing_country": td3.issuing_country,
     }
-    checks = {"mrz": td3.all_checks_ok}
-    warnings = ["mrz_corrected"] if td3.corrected else []
+    # The fields' own check digits, apart from the optional data's and the composite's:
+    # a misread in the optional data (not a field of ours) fails only the second.
+    checks = {
+        "mrz": all(td3.checks[name] for name in ("number", "birth", "expiry")),
+        "mrz_composite": td3.checks["optional"] and td3.checks["composite"],
+    }
+    # Line 1's corrections (a digit in a name, a letter in the closing fillers) cannot be
+    # anything else; only a choice a check digit made is the user's to verify.
+    warnings = ["mrz_corrected"] if set(td3.corrected) - {"line1"} else []
     agrees = td3_agrees(td3, {k: v for k, v in printed.items() if k != "name_cn"}, today)
     if agrees:
         checks["printed_matches_mrz"] = all(agrees.values())
