@@ -98,6 +98,7 @@ def test_mrz_misreads_are_corrected_only_where_a_check_digit_settles_them() -> N
     reply = card_result(result)
     assert "机读码校验通过" not in reply
     assert "已按校验位推断" in reply
+    assert "性别：男\n" in reply and "有效期至：2030.04.12" in reply
 
 
 def test_a_reading_that_passes_its_checks_is_never_changed() -> None:
@@ -187,6 +188,7 @@ def test_an_expired_passport_and_a_missing_field_are_said() -> None:
     assert "证件已过期（有效期至 2020.04.12）" in reply
     assert "未能识别：" in reply and "出生" in reply
     assert "E12345678" not in reply and "护照号码：E*****678" in reply
+    assert "性别：" not in reply  # no sex read: no line
     assert get_kind("passport").warnings({"expiry": "20300412"}, TODAY, []) == []
 
 

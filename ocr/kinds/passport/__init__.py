@@ -45,9 +45,11 @@ def field_warnings(fields: dict[str, str], today: dt.date, warnings: Sequence[st
     return []
 
 
-def format_expiry(result: CardResult, masked: dict[str, str]) -> None:
-    """The expiry as the ID card's validity is shown: ``2030.10.05``."""
+def fill_reply(result: CardResult, masked: dict[str, str]) -> None:
+    """The sex in Chinese and the expiry as the ID card's validity is shown (2030.10.05)."""
     del result
+    if sex := masked.get("sex", ""):
+        masked["sex"] = {"M": "男", "F": "女"}.get(sex, sex)
     end = masked.get("expiry", "")
     if len(end) == 8 and end.isdigit():
         masked["expiry"] = f"{end[:4]}.{end[4:6]}.{end[6:]}"
@@ -102,5 +104,5 @@ KIND = DocumentKind(
     warnings=field_warnings,
     order_agreement=order_agreement,
     expired_line=expired_line,
-    reply_fill=format_expiry,
+    reply_fill=fill_reply,
 )
