@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -20,9 +21,10 @@ from ocr.engine import AUTO, CardResult, ChainEngine
 from ocr.engines import create_engine
 from ocr.errors import EngineUnavailable, NoCardFound
 from ocr.field_warnings import add_field_warnings
+from ocr.image import BGRImage
 from ocr.kinds import get_kind, mask_result
 from ocr.kinds.passport.extract import extract_passport, printed_date
-from ocr.layout import OcrPage
+from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_passport_number
 from tests.card_boxes import Printed, card_boxes
@@ -126,6 +128,29 @@ def test_a_check_digit_that_fails_is_said_and_nothing_is_invented() -> None:
     result = read_card(data_page(line2=broken), "passport")
     assert result.checks["mrz"] is False
     assert "机读码校验未通过，请核对原件" in card_result(result)
+
+
+def test_line1_misread_is_read_again_and_kept_only_when_the_print_confirms_it() -> None:
+    # Seen on the generated set: line 1's fillers read as E and C ('SONGE ZHIE...').
+    misread = LINE1.replace("<<WEI<<<<", "E<WEIE<CEE")
+    view = upright_view(data_page(line1=misread))
+    assert extract_passport(view, today=TODAY).warnings == ["mrz_mismatch"]
+    asked: list[int] = []
+
+    def reads(answer: str) -> LineReader:
+        def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+            asked.append(len(crops))
+            return [(answer, 0.9) for _ in crops]
+
+        return reader
+
+    fixed = extract_passport(view, reads(LINE1), today=TODAY)
+    assert (fixed.fields["surname"], fixed.fields["given_names"]) == ("ZHANG", "WEI")
+    assert fixed.warnings == [] and fixed.checks["printed_matches_mrz"] is True
+    assert asked == [3]
+    # A second reading the printed zone does not confirm changes nothing.
+    other = extract_passport(view, reads(LINE1.replace("ZHANG", "ZHANC")), today=TODAY)
+    assert other.fields["surname"] != "ZHANG" and other.warnings == ["mrz_mismatch"]
 
 
 def test_printed_zone_disagreeing_with_the_mrz_is_a_warning() -> None:

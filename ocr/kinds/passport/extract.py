@@ -155,6 +155,15 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
     return best
 
 
+def line1_rereadings(view: CardView, reader: LineReader) -> list[str]:
+    """MRZ line 1 read again from enlarged crops (no check digit covers it)."""
+    lines = mrz_lines(view)
+    if len(lines) < 2:
+        return []
+    crops = crop_variants(view.cut(_span(lines[0]), pad=0.2))
+    return _distinct([text for text, _ in reader(crops)])
+
+
 def _text(boxes: Sequence[PlacedBox]) -> str:
     return "".join(normalise_mrz_line(b.text) for b in boxes)
 
@@ -261,6 +270,17 @@ def extract_passport(
         # No MRZ: what the printed zone says, with nothing to check it against.
         fields = {k: v for k, v in printed.items() if v}
         return Extracted(fields, {}, ["mrz_unreadable"] if fields else [])
+    compared = {k: v for k, v in printed.items() if k != "name_cn"}
+    agrees = td3_agrees(td3, compared, today)
+    names = [n for n in ("surname", "given_names") if n in agrees]
+    if reader is not None and names and not all(agrees[n] for n in names):
+        # Line 1's names against the printed ones: a second reading of line 1 that the
+        # printed zone confirms (two readings agreeing) replaces the first.
+        for line1 in line1_rereadings(view, reader):
+            again = parse_td3(line1, td3.line2)
+            if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
+                td3, agrees = again, td3_agrees(again, compared, today)
+                break
     fields = {
         "number": td3.number,
         "surname": td3.surname,
@@ -280,7 +300,6 @@ def extract_passport(
     # Line 1's corrections (a digit in a name, a letter in the closing fillers) cannot be
     # anything else; only a choice a check digit made is the user's to verify.
     warnings = ["mrz_corrected"] if set(td3.corrected) - {"line1"} else []
-    agrees = td3_agrees(td3, {k: v for k, v in printed.items() if k != "name_cn"}, today)
     if agrees:
         checks["printed_matches_mrz"] = all(agrees.values())
         if not checks["printed_matches_mrz"]:
