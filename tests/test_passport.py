@@ -153,6 +153,14 @@ def test_line1_misread_is_read_again_and_kept_only_when_the_print_confirms_it() 
     assert other.fields["surname"] != "ZHANG" and other.warnings == ["mrz_mismatch"]
 
 
+def test_line1_fillers_read_as_lower_case_letters_are_fillers() -> None:
+    # Seen on the generated set: 'SONG<<ZHI<<<<' read as 'SONGe<ZHIe<<<e<cee'.
+    misread = LINE1[:15] + "e<cee" + LINE1[20:]
+    result = read_card(data_page(line1=misread), "passport")
+    assert (result.fields["surname"], result.fields["given_names"]) == ("ZHANG", "WEI")
+    assert "mrz_mismatch" not in result.warnings
+
+
 def test_printed_zone_disagreeing_with_the_mrz_is_a_warning() -> None:
     result = read_card(data_page(number="E12345679"), "passport")
     assert result.fields["number"] == "E12345678"  # the checked reading

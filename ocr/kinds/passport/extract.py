@@ -138,12 +138,13 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
     if len(lines) < 2:
         return None
     upper, lower = lines
-    first = parse_td3(_text(upper), _text(lower))
+    first = parse_td3(line1_text("".join(b.text for b in upper)), _text(lower))
     if (first is not None and first.all_checks_ok) or reader is None:
         return first
     variants = [crop_variants(view.cut(_span(boxes), pad=0.2)) for boxes in (upper, lower)]
     answers = reader([crop for crops in variants for crop in crops])
-    tops = _distinct([_text(upper), *(text for text, _ in answers[: len(variants[0])])])
+    top_reads = [text for text, _ in answers[: len(variants[0])]]
+    tops = _distinct([line1_text(t) for t in ("".join(b.text for b in upper), *top_reads)])
     bottoms = _distinct([_text(lower), *(text for text, _ in answers[len(variants[0]) :])])
     best = first
     for top, bottom in itertools.product(tops, bottoms):
@@ -161,11 +162,17 @@ def line1_rereadings(view: CardView, reader: LineReader) -> list[str]:
     if len(lines) < 2:
         return []
     crops = crop_variants(view.cut(_span(lines[0]), pad=0.2))
-    return _distinct([text for text, _ in reader(crops)])
+    return _distinct([line1_text(text) for text, _ in reader(crops)])
 
 
 def _text(boxes: Sequence[PlacedBox]) -> str:
     return "".join(normalise_mrz_line(b.text) for b in boxes)
+
+
+def line1_text(raw: str) -> str:
+    """Line 1 as MRZ characters, lower-case e, c and k taken for fillers: the MRZ has no
+    lower case, and a run of '<' at a low resolution reads as 'eec<<cee' (generated set)."""
+    return normalise_mrz_line(re.sub(r"[eck]", "<", raw))
 
 
 def _distinct(texts: list[str]) -> list[str]:
