@@ -161,6 +161,21 @@ def test_line1_fillers_read_as_lower_case_letters_are_fillers() -> None:
     assert "mrz_mismatch" not in result.warnings
 
 
+def test_an_mrz_read_upside_down_box_by_box_is_read_again_upright() -> None:
+    # Seen on turned photos of the generated set: '>>>>>0V1Nnr>>VWNH>d', line 2 in pieces.
+    upside_down = ">" * 22 + "0V1Nnr>>VWNH>d"
+    view = upright_view(data_page(line1=upside_down, line2="ER3EE5" + " " * 34 + "5HV1"))
+    assert extract_passport(view, today=TODAY).warnings == ["mrz_unreadable"]
+    answers = iter([LINE1] * 3 + [LINE2] * 3)
+
+    def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+        return [(next(answers), 0.9) for _ in crops]
+
+    extracted = extract_passport(view, reader, today=TODAY)
+    assert extracted.fields["number"] == "E12345678" and extracted.checks["mrz"] is True
+    assert extracted.warnings == []
+
+
 def test_printed_zone_disagreeing_with_the_mrz_is_a_warning() -> None:
     result = read_card(data_page(number="E12345679"), "passport")
     assert result.fields["number"] == "E12345678"  # the checked reading

@@ -99,6 +99,16 @@ def mrz_lines(view: CardView) -> list[list[PlacedBox]]:
     return found[-2:]
 
 
+def wide_bottom_lines(view: CardView) -> list[list[PlacedBox]]:
+    """The two lowest lines spanning most of the page's text width (as the MRZ does)."""
+    if not view.placed:
+        return []
+    width = max(b.u1 for b in view.placed) - min(b.u0 for b in view.placed)
+    lines = sorted(view.lines, key=lambda line: line.cv)
+    wide = [list(line.boxes) for line in lines if line.u1 - line.u0 >= 0.6 * width]
+    return wide[-2:] if len(wide) >= 2 else []
+
+
 def _drop_strays(boxes: list[PlacedBox]) -> list[PlacedBox]:
     """Without a word on the desk that landed on an MRZ line's line: when the line is too
     long, the end boxes are dropped while that brings it nearer to 44 characters."""
@@ -136,9 +146,15 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
     """The MRZ as read by the detector, else as read again from enlarged crops."""
     lines = mrz_lines(view)
     if len(lines) < 2:
-        return None
+        # The angle classifier may turn an MRZ's boxes upside down one by one ('>>>>0V1N'):
+        # the page's two lowest wide lines, cut out upright, are read again below.
+        lines = wide_bottom_lines(view)
+        if len(lines) < 2 or reader is None:
+            return None
+        first = None
+    else:
+        first = parse_td3(line1_text("".join(b.text for b in lines[0])), _text(lines[1]))
     upper, lower = lines
-    first = parse_td3(line1_text("".join(b.text for b in upper)), _text(lower))
     if (first is not None and first.all_checks_ok) or reader is None:
         return first
     variants = [crop_variants(view.cut(_span(boxes), pad=0.2)) for boxes in (upper, lower)]
