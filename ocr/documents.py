@@ -157,7 +157,8 @@ def normalise_mrz_line(text: str) -> str:
     """An OCR line as MRZ characters: upper case, no spaces, look-alikes of '<' as '<'."""
     text = text.upper().replace(" ", "")
     # '>' and '≤' too: read for '<' on real runs (issue 15 baseline), and never in an MRZ.
-    for lookalike in ("«", "»", "‹", "›", "〈", "＜", "(", "[", ">", "≤", "≦"):
+    # 'く' too: the recogniser knows kana, and one looks like '<' (issue 15, passport set).
+    for lookalike in ("«", "»", "‹", "›", "〈", "＜", "(", "[", ">", "≤", "≦", "く"):
         text = text.replace(lookalike, MRZ_FILLER)
     return text
 

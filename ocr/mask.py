@@ -5,7 +5,8 @@ fields; a field without a rule is hidden entirely. Rules: a name keeps its first
 character (张**); an ID number keeps its first 3 and last 4 characters; an address
 keeps up to its district/county, then ****; a bank card number keeps its first 4 and
 last 4 digits, always as ``6222 **** **** 3647`` (the hidden middle does not tell the
-length, and the last four stay together); a birth date keeps its year. Validity dates,
+length, and the last four stay together); a passport number keeps its first character
+and last 3 (E*****147); a birth date keeps its year. Validity dates,
 issuing authority, gender, nationality, bank name and card type are shown as they are.
 """
 
@@ -62,6 +63,13 @@ def mask_card_number(number: str) -> str:
         return STAR * len(digits)
     # Grouping the stars by length split a 19-digit number's last four ("***3 647").
     return f"{digits[:4]} {CARD_MIDDLE} {digits[-4:]}"
+
+
+def mask_passport_number(number: str) -> str:
+    number = re.sub(r"\s+", "", number)
+    if len(number) <= 4:
+        return STAR * len(number)
+    return number[0] + STAR * (len(number) - 4) + number[-3:]
 
 
 def mask_birth(birth: str) -> str:

@@ -30,7 +30,7 @@ from bot.tools.simulate import (
     message_xml,
     new_msg_id,
 )
-from ocr.mask import mask_card_number, mask_id_number
+from ocr.mask import mask_card_number, mask_id_number, mask_passport_number
 from tests.helpers_e2e import (
     AES_KEY,
     CARDS,
@@ -118,6 +118,25 @@ def test_auto_mode_tells_the_kinds_apart(bot: BotServer) -> None:
     assert mask_card_number(bank_label["expected"]["number"]) in send_photo(user, bank)
     front, front_label = card("*_idfront_scan*")
     assert mask_id_number(front_label["expected"]["id"]) in send_photo(user, front)
+
+
+def test_a_passport_in_auto_mode_is_detected_masked_and_counted(bot: BotServer) -> None:
+    # Issue 15: the passport kind through the whole bot, detected with no command.
+    user = bot.user("o-e2e-passport")
+    photo = Path(__file__).parent / "fixtures" / "passport" / "004_passport_scan.jpg"
+    expected = json.loads(photo.with_suffix(".json").read_text(encoding="utf-8"))["expected"]
+    reply = send_photo(user, photo.read_bytes())
+    assert reply.startswith("识别结果：护照")
+    assert f"护照号码：{mask_passport_number(expected['number'])}" in reply
+    assert "机读码校验通过" in reply
+    assert expected["number"] not in reply and expected["birth"] not in reply
+    assert expected["surname"] not in reply
+    with sqlite3.connect(bot.db_path) as db:
+        kinds = db.execute(
+            "SELECT kind_detected, outcome FROM usage WHERE openid = 'o-e2e-passport'"
+        ).fetchall()
+    assert kinds == [("passport", "ok")]
+    assert "护照" in (bot.user("o-e2e-operator").say("用量").reply or "")
 
 
 def test_photo_without_a_card_and_a_file_that_is_no_photo(bot: BotServer) -> None:

@@ -111,7 +111,7 @@ def test_auto_kind_hides_the_kind_and_scores_detection(
 
 
 def test_bad_labels_name_the_file(tmp_path: Path) -> None:
-    write_sample(tmp_path, "bad", b"X", {"kind": "passport", "expected": {}})
+    write_sample(tmp_path, "bad", b"X", {"kind": "nonsense", "expected": {}})
     with pytest.raises(ValueError, match=r"bad\.json"):
         load_samples(tmp_path)
 

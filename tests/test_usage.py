@@ -95,7 +95,7 @@ def test_unreadable_times_are_refused_with_a_hint(text: str) -> None:
 
 def test_filter_words_are_checked() -> None:
     with pytest.raises(UsageQueryError, match="unknown kind"):
-        build_filters(SHANGHAI, kind="passport")
+        build_filters(SHANGHAI, kind="nonsense")
     with pytest.raises(UsageQueryError, match="unknown outcome"):
         build_filters(SHANGHAI, outcome="fine")
     with pytest.raises(UsageQueryError, match="before"):

@@ -37,11 +37,18 @@ _CHECK_TEXTS: dict[str, tuple[str | None, str]] = {
     "valid_period": (None, "有效期限不是 6 年、10 年或长期，请核对原件"),
     "luhn": ("卡号校验通过", "卡号校验未通过，请核对原件"),
     "bin": ("发卡行已识别", "发卡行未知"),
+    "mrz": ("机读码校验通过", "机读码校验未通过，请核对原件"),
+    "mrz_composite": (None, "机读码总校验未通过（可能有字符误读），请核对原件"),
+    "printed_matches_mrz": ("印刷信息与机读码一致", "印刷信息与机读码不一致，请核对原件"),
 }
 
 # Warnings that take back what a passed check would claim: the check passed on digits
 # the engine chose, not on digits it read.
-_CHOSEN_BY_ENGINE = {"number_corrected": "luhn", "id_corrected": "id_checksum"}
+_CHOSEN_BY_ENGINE = {
+    "number_corrected": "luhn",
+    "id_corrected": "id_checksum",
+    "mrz_corrected": "mrz",
+}
 # What a warning asks of the user.
 _WARNING_TEXTS = {
     "id_corrected": "号码中有看不清的数字已按校验规则推测，请核对原件",
@@ -53,6 +60,8 @@ _WARNING_TEXTS = {
     "invalid_period": "有效期限不是 5、10、20 年或长期，可能识别有误，请核对原件",
     "temporary": "这是临时居民身份证",
     "length_unusual": "卡号位数与该发卡行的卡不符，请核对原件",
+    "mrz_corrected": "机读码有字符看不清，已按校验位推断，请核对原件",
+    "mrz_unreadable": "未能读出证件底部的机读码，以上信息未经校验，请核对原件或重拍",
 }
 # Image warnings (ocr/quality.py): what is wrong with the photo and how to take a better
 # one; {thing} is 证件 or 卡片.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocr.engine import AUTO, CardResult, Kind
-from ocr.kinds import bankcard, drivinglicense, idcard
+from ocr.kinds import bankcard, drivinglicense, idcard, passport
 from ocr.kinds.base import DocumentKind
 from ocr.mask import hide, mask_fields
 
@@ -18,6 +18,7 @@ KINDS: tuple[DocumentKind, ...] = (
     idcard.KIND,
     bankcard.KIND,
     drivinglicense.KIND,
+    passport.KIND,
 )
 _BY_NAME = {kind.name: kind for kind in KINDS}
 

@@ -1,0 +1,368 @@
+"""Reading a passport's data page: the machine-readable zone first, the printed zone beside it.
+
+The MRZ (ICAO 9303 TD3: two lines of 44 OCR-B characters along the bottom) carries
+every field but the Chinese name, and check digits over the number, the dates and the
+whole of line 2, so it is the reading trusted. It is found as the bottom two long
+lines of MRZ characters; when the detector's reading fails a check, each line is cut
+out of the photo, enlarged to a good height and read again (as it is, equalised and
+binarised: each fools the recogniser differently), and the first pair of readings whose
+check digits all hold wins. ``ocr.documents.parse_td3`` undoes OCR confusions only where
+a check digit then holds and exactly one reading does; a reading that passes is kept.
+
+The printed zone (labels such as 出生日期/Date of birth with their values below) gives
+the Chinese name, and is compared with the MRZ: a disagreement is a warning, never a
+silent choice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ocr.documents import (
+    MRZ_LINE_LENGTH,
+    Td3,
+    mrz_date,
+    mrz_name,
+    normalise_mrz_line,
+    parse_td3,
+    td3_agrees,
+)
+from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants
+
+# Share of a box's characters that must be MRZ characters for it to be part of the MRZ.
+_MRZ_SHARE = 0.85
+# An MRZ line read by the detector is at least this long (a line cut in two by glare
+# still counts; parse_td3 decides whether it is whole).
+_MIN_MRZ_LENGTH = 30
+_MRZ_CHAR = re.compile(r"[A-Z0-9<]")
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+# "05 MAR 1990", also with the month in Chinese before it ("05 3月/MAR 1990").
+_PRINTED_DATE = re.compile(r"(\d{1,2})\s*(?:[0-9]+月/?)?\s*([A-Z]{3})\S*\s*(\d{4})")
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
+_LATIN_NAME = re.compile(r"^[A-Z][A-Z' \-]*$")
+_NUMBER = re.compile(r"^[A-Z0-9]{7,9}$")
+
+# Printed labels, as normalise_label writes them (upper case, no spaces or punctuation).
+LABELS = {
+    "type": ("类型", "TYPE"),
+    "number": ("护照号", "PASSPORTNO"),
+    "name": ("姓名",),
+    "surname": ("SURNAME",),
+    "given_names": ("GIVENNAMES", "GIVENNAME"),
+    "sex": ("性别", "SEX"),
+    "nationality": ("国籍", "NATIONALITY"),
+    "birth": ("出生日期", "DATEOFBIRTH"),
+    "issue": ("签发日期", "DATEOFISSUE"),
+    "expiry": ("有效期至", "DATEOFEXPIRY"),
+}
+# Top to bottom on every data page: which way up the photo is.
+LABEL_ORDER = ("number", "sex", "birth", "issue", "expiry")
+TITLES = ("PASSPORT", "护照")
+
+
+def normalise_label(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).upper()
+    return re.sub(r"[\s./:,'’]+", "", text)
+
+
+def mrz_share(text: str) -> float:
+    text = normalise_mrz_line(text)
+    return sum(bool(_MRZ_CHAR.match(c)) for c in text) / len(text) if text else 0.0
+
+
+@dataclass
+class Extracted:
+    fields: dict[str, str]
+    checks: dict[str, bool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    td3: Td3 | None = None
+
+
+# ------------------------------------------------------------------------ the MRZ
+
+
+def mrz_lines(view: CardView) -> list[list[PlacedBox]]:
+    """The bottom two lines of MRZ characters (top one first), each as its MRZ boxes."""
+    found: list[list[PlacedBox]] = []
+    for line in view.lines:
+        boxes = [b for b in line.boxes if mrz_share(b.text) >= _MRZ_SHARE]
+        boxes = _drop_strays(boxes)
+        text = "".join(normalise_mrz_line(b.text) for b in boxes)
+        if len(text) >= _MIN_MRZ_LENGTH and ("<" in text or len(text) >= MRZ_LINE_LENGTH - 4):
+            found.append(boxes)
+    found.sort(key=lambda boxes: sum(b.cv for b in boxes) / len(boxes))
+    return found[-2:]
+
+
+def wide_bottom_lines(view: CardView) -> list[list[PlacedBox]]:
+    """The two lowest lines spanning most of the page's text width (as the MRZ does)."""
+    if not view.placed:
+        return []
+    width = max(b.u1 for b in view.placed) - min(b.u0 for b in view.placed)
+    lines = sorted(view.lines, key=lambda line: line.cv)
+    wide = [list(line.boxes) for line in lines if line.u1 - line.u0 >= 0.6 * width]
+    return wide[-2:] if len(wide) >= 2 else []
+
+
+def _drop_strays(boxes: list[PlacedBox]) -> list[PlacedBox]:
+    """Without a word on the desk that landed on an MRZ line's line: when the line is too
+    long, the end boxes are dropped while that brings it nearer to 44 characters."""
+
+    def length(part: Sequence[PlacedBox]) -> int:
+        return sum(len(normalise_mrz_line(b.text)) for b in part)
+
+    while len(boxes) > 1 and length(boxes) > MRZ_LINE_LENGTH + 2:
+        options = [boxes[1:], boxes[:-1]]
+        best = min(options, key=lambda part: abs(length(part) - MRZ_LINE_LENGTH))
+        if abs(length(best) - MRZ_LINE_LENGTH) >= abs(length(boxes) - MRZ_LINE_LENGTH):
+            break
+        boxes = best
+    return boxes
+
+
+def _span(boxes: Sequence[PlacedBox]) -> PlacedBox:
+    """One box over a whole MRZ line, for cutting it out of the photo."""
+    return PlacedBox(
+        boxes[0].box,
+        min(b.u0 for b in boxes),
+        max(b.u1 for b in boxes),
+        sum(b.cv for b in boxes) / len(boxes),
+        max(b.height for b in boxes),
+    )
+
+
+def _score(td3: Td3 | None) -> tuple[bool, int]:
+    if td3 is None:
+        return False, -1
+    return td3.all_checks_ok, sum(td3.checks.values())
+
+
+def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
+    """The MRZ as read by the detector, else as read again from enlarged crops."""
+    lines = mrz_lines(view)
+    if len(lines) < 2:
+        # The angle classifier may turn an MRZ's boxes upside down one by one ('>>>>0V1N'):
+        # the page's two lowest wide lines, cut out upright, are read again below.
+        lines = wide_bottom_lines(view)
+        if len(lines) < 2 or reader is None:
+            return None
+        first = None
+    else:
+        first = parse_td3(line1_text("".join(b.text for b in lines[0])), _text(lines[1]))
+    upper, lower = lines
+    if (first is not None and first.all_checks_ok) or reader is None:
+        return first
+    variants = [crop_variants(view.cut(_span(boxes), pad=0.2)) for boxes in (upper, lower)]
+    answers = reader([crop for crops in variants for crop in crops])
+    top_reads = [text for text, _ in answers[: len(variants[0])]]
+    tops = _distinct([line1_text(t) for t in ("".join(b.text for b in upper), *top_reads)])
+    bottoms = _distinct([_text(lower), *(text for text, _ in answers[len(variants[0]) :])])
+    best = first
+    for top, bottom in itertools.product(tops, bottoms):
+        td3 = parse_td3(top, bottom)
+        if _score(td3) > _score(best):
+            best = td3
+            if td3 is not None and td3.all_checks_ok:
+                break
+    return best
+
+
+def line1_rereadings(view: CardView, reader: LineReader) -> list[str]:
+    """MRZ line 1 read again from enlarged crops (no check digit covers it)."""
+    lines = mrz_lines(view)
+    if len(lines) < 2:
+        return []
+    crops = crop_variants(view.cut(_span(lines[0]), pad=0.2))
+    return _distinct([line1_text(text) for text, _ in reader(crops)])
+
+
+def _text(boxes: Sequence[PlacedBox]) -> str:
+    return "".join(normalise_mrz_line(b.text) for b in boxes)
+
+
+def line1_text(raw: str) -> str:
+    """Line 1 as MRZ characters, lower-case e, c and k taken for fillers: the MRZ has no
+    lower case, and a run of '<' at a low resolution reads as 'eec<<cee' (generated set)."""
+    return normalise_mrz_line(re.sub(r"[eck]", "<", raw))
+
+
+def _distinct(texts: list[str]) -> list[str]:
+    return list(dict.fromkeys(normalise_mrz_line(t) for t in texts if t))
+
+
+# --------------------------------------------------------------- the printed zone
+
+
+def find_label(view: CardView, name: str) -> PlacedBox | None:
+    for box in sorted(view.placed, key=lambda b: (b.cv, b.u0)):
+        text = normalise_label(box.text)
+        if any(label in text for label in LABELS[name]):
+            return box
+    return None
+
+
+def value_below(view: CardView, name: str, pattern: re.Pattern[str]) -> str:
+    """The nearest text under a label, in its column, that looks like its value."""
+    label = find_label(view, name)
+    if label is None:
+        return ""
+    reach = 3.0 * label.height
+    for box in sorted(view.placed, key=lambda b: (b.cv, b.u0)):
+        if box is label or not 0.3 * label.height < box.cv - label.cv <= reach:
+            continue
+        if box.u1 < label.u0 - label.height or box.u0 > label.u0 + 2.5 * label.height:
+            continue
+        text = unicodedata.normalize("NFKC", box.text).strip()
+        if pattern.search(text.upper()) or pattern.search(text):
+            return text
+    return ""
+
+
+def printed_date(text: str) -> str:
+    """``05 MAR 1990`` (or ``05 3月/MAR 1990``) as ``19900305``; empty when it is none."""
+    match = _PRINTED_DATE.search(unicodedata.normalize("NFKC", text).upper())
+    if match is None or match[2] not in MONTHS:
+        return ""
+    try:
+        day = dt.date(int(match[3]), MONTHS.index(match[2]) + 1, int(match[1]))
+    except ValueError:
+        return ""
+    return f"{day:%Y%m%d}"
+
+
+def _name_above(view: CardView, latin: PlacedBox) -> str:
+    """The Chinese name printed right above the Latin one (its label may be unreadable)."""
+    for box in sorted(view.placed, key=lambda b: -b.cv):
+        rise = latin.cv - box.cv
+        if not 0.5 * latin.height < rise <= 2.5 * latin.height:
+            continue
+        text = unicodedata.normalize("NFKC", box.text).strip()
+        if abs(box.u0 - latin.u0) <= 2 * latin.height and _CJK_NAME.match(text):
+            return text
+    return ""
+
+
+def printed_zone(view: CardView) -> dict[str, str]:
+    """What the printed zone says, by field name (only what was found)."""
+    found: dict[str, str] = {}
+    number = re.sub(r"\s+", "", value_below(view, "number", _NUMBER).upper())
+    if _NUMBER.match(number):
+        found["number"] = number
+    name_cn = value_below(view, "name", _CJK_NAME)
+    # A Chinese page prints "SURNAME, GIVEN NAMES" under the Chinese name.
+    for box in view.placed:
+        text = unicodedata.normalize("NFKC", box.text).strip().upper()
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) == 2 and all(_LATIN_NAME.match(p) for p in parts):
+            found["surname"], found["given_names"] = parts
+            name_cn = name_cn or _name_above(view, box)
+            break
+    else:
+        for name in ("surname", "given_names"):
+            value = value_below(view, name, _LATIN_NAME).upper().strip()
+            if _LATIN_NAME.match(value) and not any(
+                label in normalise_label(value) for label in LABELS[name]
+            ):
+                found[name] = value
+    if _CJK_NAME.match(name_cn):
+        found["name_cn"] = name_cn
+    sex = value_below(view, "sex", re.compile(r"^(男|女|M|F)\b|/(M|F)$"))
+    if sex:
+        found["sex"] = "M" if ("男" in sex or sex.upper().endswith("M")) else "F"
+    for name in ("birth", "expiry"):
+        day = printed_date(value_below(view, name, _PRINTED_DATE))
+        if day:
+            found[name] = day
+    return found
+
+
+# ----------------------------------------------------------------------- together
+
+
+def extract_passport(
+    view: CardView, reader: LineReader | None = None, today: dt.date | None = None
+) -> Extracted:
+    td3 = read_mrz(view, reader)
+    printed = printed_zone(view)
+    if td3 is None:
+        # No MRZ: what the printed zone says, with nothing to check it against.
+        fields = {k: v for k, v in printed.items() if v}
+        return Extracted(fields, {}, ["mrz_unreadable"] if fields else [])
+    compared = {k: v for k, v in printed.items() if k != "name_cn"}
+    agrees = td3_agrees(td3, compared, today)
+    names = [n for n in ("surname", "given_names") if n in agrees]
+    if reader is not None and names and not all(agrees[n] for n in names):
+        # Line 1's names against the printed ones: a second reading of line 1 that the
+        # printed zone confirms (two readings agreeing) replaces the first.
+        for line1 in line1_rereadings(view, reader):
+            again = parse_td3(line1, td3.line2)
+            if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
+                td3, agrees = again, td3_agrees(again, compared, today)
+                break
+    fields = {
+        "number": td3.number,
+        "surname": td3.surname,
+        "given_names": td3.given_names,
+        "nationality": td3.nationality,
+        "sex": td3.sex if td3.sex in ("M", "F") else "",
+        "birth": mrz_date(td3.birth, expiry=False, today=today),
+        "expiry": mrz_date(td3.expiry, expiry=True, today=today),
+        "issuing_country": td3.issuing_country,
+    }
+    # The fields' own check digits, apart from the optional data's and the composite's:
+    # a misread in the optional data (not a field of ours) fails only the second.
+    checks = {
+        "mrz": all(td3.checks[name] for name in ("number", "birth", "expiry")),
+        "mrz_composite": td3.checks["optional"] and td3.checks["composite"],
+    }
+    # Line 1's corrections (a digit in a name, a letter in the closing fillers) cannot be
+    # anything else; only a choice a check digit made is the user's to verify.
+    warnings = ["mrz_corrected"] if set(td3.corrected) - {"line1"} else []
+    if agrees:
+        checks["printed_matches_mrz"] = all(agrees.values())
+        if not checks["printed_matches_mrz"]:
+            warnings.append("mrz_mismatch")
+    for name in ("surname", "given_names"):
+        # The printed zone keeps what the MRZ cannot write (hyphens, a name cut at 44).
+        if agrees.get(name) and mrz_name(printed[name]) == mrz_name(fields[name]):
+            fields[name] = printed[name]
+    if "name_cn" in printed:
+        fields["name_cn"] = printed["name_cn"]
+    return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3)
+
+
+def order_agreement(view: CardView) -> int:
+    """Printed labels and the MRZ's two lines seen top to bottom as printed, minus reversed."""
+    marks = [b.cv for name in LABEL_ORDER if (b := find_label(view, name)) is not None]
+    total = 0
+    for i, upper in enumerate(marks):
+        total += sum(1 if upper < lower else -1 for lower in marks[i + 1 :])
+    lines = [line for line in view.lines if _mrz_like(line)]
+    starts = [line for line in lines if normalise_mrz_line(line.text).startswith("P")]
+    others = [line for line in lines if line not in starts]
+    if starts and others:
+        total += 1 if starts[0].cv < others[-1].cv else -1
+    return total
+
+
+def _mrz_like(line: Line) -> bool:
+    text = normalise_mrz_line(line.text)
+    return len(text) >= _MIN_MRZ_LENGTH and mrz_share(text) >= _MRZ_SHARE
+
+
+def landmarks(view: CardView) -> int:
+    """Titles, labels and MRZ lines found: auto detection's score."""
+    texts = [normalise_label(b.text) for b in view.placed]
+    score = sum(any(title in t for t in texts) for title in TITLES)
+    score += sum(find_label(view, name) is not None for name in ("number", "birth", "expiry"))
+    lines = mrz_lines(view)
+    score += len(lines)
+    if len(lines) == 2:
+        td3 = parse_td3(_text(lines[0]), _text(lines[1]))
+        score += 2 * (td3 is not None)
+    return score

@@ -1,0 +1,309 @@
+"""The passport kind (issue 15): the MRZ read, checked and corrected, the printed zone
+compared with it, masking, the reply, auto detection, and the chain engine keeping a
+passport away from WeChat (whose OCR has no passport route)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.chat.replies import card_result
+from bot.wxapi.client import RetryPolicy, WechatClient
+from bot.wxapi.ocr_engine import WechatEngine
+from ocr.detect import read_card, upright_view
+from ocr.documents import compose_td3
+from ocr.engine import AUTO, CardResult, ChainEngine
+from ocr.engines import create_engine
+from ocr.errors import EngineUnavailable, NoCardFound
+from ocr.field_warnings import add_field_warnings
+from ocr.image import BGRImage
+from ocr.kinds import get_kind, mask_result
+from ocr.kinds.passport.extract import extract_passport, printed_date
+from ocr.layout import LineReader, OcrPage
+from ocr.local import LocalEngine
+from ocr.mask import mask_passport_number
+from tests.card_boxes import Printed, card_boxes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "passport"
+TODAY = dt.date(2026, 11, 1)  # tests/cardgen's reference date
+
+LINE1, LINE2 = compose_td3(
+    document_code="P",
+    issuing_country="CHN",
+    surname="ZHANG",
+    given_names="WEI",
+    number="E12345678",
+    nationality="CHN",
+    birth="900305",
+    sex="M",
+    expiry="300412",
+)
+
+
+def page(*printed: Printed, degrees: float = 0.0) -> OcrPage:
+    import numpy as np
+
+    return OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), card_boxes(printed, degrees))
+
+
+def data_page(line1: str = LINE1, line2: str = LINE2, number: str = "E12345678") -> OcrPage:
+    """A Chinese data page as the detector reports it, labels and values in their columns."""
+    return page(
+        Printed("中华人民共和国护照 PASSPORT", 0, 0),
+        Printed("护照号/Passport No.", 900, 80),
+        Printed(number, 900, 130),
+        Printed("姓名/Name", 400, 200),
+        Printed("张伟", 400, 250),
+        Printed("ZHANG, WEI", 400, 300),
+        Printed("性别/Sex", 400, 380),
+        Printed("男/M", 400, 430),
+        Printed("出生日期/Date of birth", 400, 510),
+        Printed("05 MAR 1990", 400, 560),
+        Printed("有效期至/Date of expiry", 400, 640),
+        Printed("12 APR 2030", 400, 690),
+        Printed(line1, 0, 800, char_width=30),
+        Printed(line2, 0, 860, char_width=30),
+    )
+
+
+def test_a_clean_data_page_is_read_from_its_mrz_and_agrees_with_the_print() -> None:
+    view = upright_view(data_page())
+    extracted = extract_passport(view, today=TODAY)
+    assert extracted.fields == {
+        "number": "E12345678",
+        "surname": "ZHANG",
+        "given_names": "WEI",
+        "nationality": "CHN",
+        "sex": "M",
+        "birth": "19900305",
+        "expiry": "20300412",
+        "issuing_country": "CHN",
+        "name_cn": "张伟",
+    }
+    assert extracted.checks == {"mrz": True, "mrz_composite": True, "printed_matches_mrz": True}
+    assert extracted.warnings == []
+
+
+def test_mrz_misreads_are_corrected_only_where_a_check_digit_settles_them() -> None:
+    # O for 0 and S for 5 in the number: its check digit picks the one reading that holds.
+    misread = "E1234S678" + LINE2[9:]
+    result = read_card(data_page(line2=misread), "passport")
+    assert result.fields["number"] == "E12345678"
+    assert result.checks["mrz"] is True
+    assert "mrz_corrected" in result.warnings
+    # And the reply does not claim a check passed on characters the engine chose.
+    reply = card_result(result)
+    assert "机读码校验通过" not in reply
+    assert "已按校验位推断" in reply
+    assert "性别：男\n" in reply and "有效期至：2030.04.12" in reply
+
+
+def test_a_reading_that_passes_its_checks_is_never_changed() -> None:
+    # "O" and "0" are both possible in a number; the one read passes, so it stays.
+    line1, line2 = compose_td3(
+        document_code="P",
+        issuing_country="GBR",
+        surname="OWEN",
+        given_names="ZOE",
+        number="O0B8S5I12",
+        nationality="GBR",
+        birth="881231",
+        sex="F",
+        expiry="290101",
+    )
+    result = read_card(data_page(line1, line2, number="O0B8S5I12"), "passport")
+    assert result.fields["number"] == "O0B8S5I12"
+    assert result.fields["surname"] == "OWEN"
+    assert result.checks["mrz"] is True
+    assert "mrz_corrected" not in result.warnings
+
+
+def test_a_check_digit_that_fails_is_said_and_nothing_is_invented() -> None:
+    broken = LINE2[:19] + str((int(LINE2[19]) + 1) % 10) + LINE2[20:]  # birth's check digit
+    result = read_card(data_page(line2=broken), "passport")
+    assert result.checks["mrz"] is False
+    assert "机读码校验未通过，请核对原件" in card_result(result)
+
+
+def test_line1_misread_is_read_again_and_kept_only_when_the_print_confirms_it() -> None:
+    # Seen on the generated set: line 1's fillers read as E and C ('SONGE ZHIE...').
+    misread = LINE1.replace("<<WEI<<<<", "E<WEIE<CEE")
+    view = upright_view(data_page(line1=misread))
+    assert extract_passport(view, today=TODAY).warnings == ["mrz_mismatch"]
+    asked: list[int] = []
+
+    def reads(answer: str) -> LineReader:
+        def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+            asked.append(len(crops))
+            return [(answer, 0.9) for _ in crops]
+
+        return reader
+
+    fixed = extract_passport(view, reads(LINE1), today=TODAY)
+    assert (fixed.fields["surname"], fixed.fields["given_names"]) == ("ZHANG", "WEI")
+    assert fixed.warnings == [] and fixed.checks["printed_matches_mrz"] is True
+    assert asked == [3]
+    # A second reading the printed zone does not confirm changes nothing.
+    other = extract_passport(view, reads(LINE1.replace("ZHANG", "ZHANC")), today=TODAY)
+    assert other.fields["surname"] != "ZHANG" and other.warnings == ["mrz_mismatch"]
+
+
+def test_line1_fillers_read_as_lower_case_letters_are_fillers() -> None:
+    # Seen on the generated set: 'SONG<<ZHI<<<<' read as 'SONGe<ZHIe<<<e<cee'.
+    misread = LINE1[:15] + "e<cee" + LINE1[20:]
+    result = read_card(data_page(line1=misread), "passport")
+    assert (result.fields["surname"], result.fields["given_names"]) == ("ZHANG", "WEI")
+    assert "mrz_mismatch" not in result.warnings
+
+
+def test_an_mrz_read_upside_down_box_by_box_is_read_again_upright() -> None:
+    # Seen on turned photos of the generated set: '>>>>>0V1Nnr>>VWNH>d', line 2 in pieces.
+    upside_down = ">" * 22 + "0V1Nnr>>VWNH>d"
+    view = upright_view(data_page(line1=upside_down, line2="ER3EE5" + " " * 34 + "5HV1"))
+    assert extract_passport(view, today=TODAY).warnings == ["mrz_unreadable"]
+    answers = iter([LINE1] * 3 + [LINE2] * 3)
+
+    def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+        return [(next(answers), 0.9) for _ in crops]
+
+    extracted = extract_passport(view, reader, today=TODAY)
+    assert extracted.fields["number"] == "E12345678" and extracted.checks["mrz"] is True
+    assert extracted.warnings == []
+
+
+def test_printed_zone_disagreeing_with_the_mrz_is_a_warning() -> None:
+    result = read_card(data_page(number="E12345679"), "passport")
+    assert result.fields["number"] == "E12345678"  # the checked reading
+    assert result.checks["printed_matches_mrz"] is False
+    assert "mrz_mismatch" in result.warnings
+    assert "印刷信息与机读码不一致" in card_result(result)
+
+
+def test_printed_dates_read_in_both_forms() -> None:
+    assert printed_date("05 MAR 1990") == "19900305"
+    assert printed_date("5 3月/MAR 1990") == "19900305"
+    assert printed_date("31 FEB 1990") == ""
+    assert printed_date("江苏/JIANGSU") == ""
+
+
+def test_masking_follows_the_issues_table() -> None:
+    assert mask_passport_number("E12345678") == "E*****678"
+    assert mask_passport_number("K467TL766") == "K*****766"
+    assert mask_passport_number("E12") == "***"
+    result = CardResult(
+        "passport",
+        {
+            "number": "E12345678",
+            "name_cn": "张伟",
+            "surname": "ZHANG",
+            "given_names": "WEI",
+            "birth": "19900305",
+            "sex": "M",
+            "nationality": "CHN",
+            "expiry": "20300412",
+            "issuing_country": "CHN",
+        },
+    )
+    assert mask_result(result) == {
+        "number": "E*****678",
+        "name_cn": "张*",
+        "surname": "Z****",
+        "given_names": "W**",
+        "birth": "1990****",
+        "sex": "M",
+        "nationality": "CHN",
+        "expiry": "20300412",
+        "issuing_country": "CHN",
+    }
+
+
+def test_an_expired_passport_and_a_missing_field_are_said() -> None:
+    result = CardResult(
+        "passport",
+        {"number": "E12345678", "surname": "ZHANG", "expiry": "20200412"},
+        {"mrz": True},
+    )
+    add_field_warnings(result, today=TODAY)
+    assert "expired" in result.warnings
+    assert "field_missing:birth" in result.warnings
+    reply = card_result(result)
+    assert reply.startswith("识别结果：护照\n")
+    assert "证件已过期（有效期至 2020.04.12）" in reply
+    assert "未能识别：" in reply and "出生" in reply
+    assert "E12345678" not in reply and "护照号码：E*****678" in reply
+    assert "性别：" not in reply  # no sex read: no line
+    assert get_kind("passport").warnings({"expiry": "20300412"}, TODAY, []) == []
+
+
+def test_a_page_without_mrz_or_labels_is_no_passport() -> None:
+    with pytest.raises(NoCardFound):
+        read_card(page(Printed("PASSPORT", 0, 0), Printed("HELLO", 0, 100)), "passport")
+
+
+# ------------------------------------------------------------ the real engine
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    made = create_engine("local", threads=1)
+    assert isinstance(made, LocalEngine)
+    return made
+
+
+def fixtures() -> list[tuple[bytes, dict[str, str]]]:
+    samples = []
+    for label_path in sorted(FIXTURES.glob("*.json")):
+        label = json.loads(label_path.read_text(encoding="utf-8"))
+        samples.append((label_path.with_suffix(".jpg").read_bytes(), label["expected"]))
+    assert len(samples) == 5, "the committed passport fixtures are missing"
+    return samples
+
+
+@pytest.mark.slow
+def test_committed_fixtures_are_read_right_and_detected_as_passports(engine: LocalEngine) -> None:
+    for image, expected in fixtures():
+        result = engine.recognize(image, AUTO)
+        assert result.kind == "passport"
+        assert result.fields == expected
+        assert result.checks["mrz"] is True
+
+
+@pytest.mark.slow
+def test_chain_reads_a_passport_locally_without_asking_wechat(engine: LocalEngine) -> None:
+    asked: list[str] = []
+
+    def wechat(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(500)
+
+    client = WechatClient(
+        httpx.Client(transport=httpx.MockTransport(wechat)),
+        _NoToken(),
+        api_base="https://wechat.test",
+        retry=RetryPolicy(max_retries=0, backoff_s=0.001),
+    )
+    image, expected = fixtures()[0]
+    with pytest.raises(EngineUnavailable, match="no OCR for passport"):
+        WechatEngine(client).recognize(image, "passport")
+    result = ChainEngine([WechatEngine(client), engine]).recognize(image, "passport")
+    assert (result.kind, result.engine, result.fields["number"]) == (
+        "passport",
+        "local",
+        expected["number"],
+    )
+    assert asked == []
+
+
+class _NoToken:
+    """WeChat is never reached for a passport, so no token is ever asked for."""
+
+    def get_token(self) -> str:
+        raise AssertionError("a token was asked for")
+
+    def refresh_token(self, stale: str) -> str:
+        raise AssertionError("a token refresh was asked for")
