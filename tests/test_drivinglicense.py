@@ -213,6 +213,23 @@ def test_an_id_card_front_is_no_licence_and_a_licence_no_id_card() -> None:
     assert scores["drivinglicense"] > max(scores["idcard"], scores["bankcard"])
 
 
+def test_an_id_card_front_is_refused_when_a_licence_is_asked_for() -> None:
+    # Seen through the wechat engine: AUTO asked cv/ocr/drivinglicense last, and the
+    # sandbox's reader took an ID card front (name, address, valid number) for a licence.
+    front = [
+        Printed("姓名", 60, 60),
+        Printed("林娜", 150, 58),
+        Printed("性别", 60, 125),
+        Printed("男", 150, 125),
+        Printed("住址", 60, 255),
+        Printed("江苏省南京市玄武区建设", 150, 255),
+        Printed("公民身份号码", 60, 390),
+        Printed("320102198001010012", 290, 390, char_width=22),
+    ]
+    with pytest.raises(NoCardFound):
+        read(front)
+
+
 def test_a_page_without_a_licence_raises_no_card_found() -> None:
     with pytest.raises(NoCardFound):
         read([Printed("快递单", 100, 100), Printed("请勿折叠", 100, 200)])

@@ -40,6 +40,10 @@ def score(view: CardView) -> int:
 
 
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
+    # An ID card front holds a name, an address and a valid number too: without one
+    # landmark of its own, the photo is no licence even when a licence was asked for.
+    if landmarks(view) < 1:
+        raise NoCardFound("no driving licence landmarks in the text")
     extracted = extract(view, reader)
     fields = extracted.fields
     if extracted.evidence < MIN_EVIDENCE or not (fields.get("id_num") or fields.get("name")):
