@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ocr.checks import fix_county_name, fix_region_prefix, id_birth, id_checks, id_gender
 from ocr.documents import (
@@ -30,8 +30,11 @@ from ocr.documents import (
 )
 
 # The card number is a resident ID number: read, corrected and checked as on the ID card.
+# Extracted: fields, checks, warnings and the evidence (labels, title, a valid card
+# number found) that picks the frame and the kind, as for the ID card.
 from ocr.kinds.idcard.extract import (
     Anchor,
+    Extracted,
     best_id,
     cjk_only,
     clean_address,
@@ -84,15 +87,6 @@ CITIZENS = "中国"
 DATE = re.compile(r"(\d{4})-?(\d{1,2})-?(\d{1,2})")
 # How many digits a correction of a validity date may change.
 MAX_DATE_FIXES = 2
-
-
-@dataclass
-class Extracted:
-    fields: dict[str, str]
-    checks: dict[str, bool] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    # Labels, title and a valid card number found: picks the frame and the kind.
-    evidence: int = 0
 
 
 def landmarks(view: CardView) -> int:
