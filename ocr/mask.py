@@ -6,7 +6,9 @@ character (张**); an ID number keeps its first 3 and last 4 characters; an addr
 keeps up to its district/county, then ****; a bank card number keeps its first 4 and
 last 4 digits, always as ``6222 **** **** 3647`` (the hidden middle does not tell the
 length, and the last four stay together); a passport number keeps its first character
-and last 3 (E*****147); a birth date keeps its year. Validity dates,
+and last 3 (E*****147); a birth date keeps its year. In free text (a printed page, a
+table's cells) an ID number or bank card number found is masked as on its card.
+Validity dates,
 issuing authority, gender, nationality, bank name and card type are shown as they are.
 """
 
@@ -14,6 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+
+from stdnum import luhn
+from stdnum.cn import ric
 
 Masker = Callable[[str], str]
 
@@ -90,3 +95,39 @@ def hide(value: str) -> str:
 def mask_fields(fields: Mapping[str, str], rules: Mapping[str, Masker]) -> dict[str, str]:
     """Masked copies of ``fields`` by their kind's ``rules``; fields without a rule are hidden."""
     return {name: rules.get(name, hide)(value) for name, value in fields.items()}
+
+
+# A run of digits, possibly grouped by single spaces or hyphens as cards print them
+# (6222 0212 3456 7890 123), or 17 digits and a check character. Lookarounds keep a
+# run from starting or ending inside a longer number.
+_NUMBER_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){13,18}(?:[ -]?[Xx])?(?![0-9A-Za-z])")
+
+
+def _is_id_number(compact: str) -> bool:
+    return len(compact) == 18 and ric.is_valid(compact.upper())
+
+
+def _is_card_number(compact: str) -> bool:
+    # No BIN table here (it belongs to the bank card kind): any 15-19 digit run that
+    # passes Luhn is masked. Masking a number that is not a card costs a reader little;
+    # leaving a card number in a page costs its owner.
+    return compact.isdigit() and 15 <= len(compact) <= 19 and luhn.is_valid(compact)
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """``text`` with every ID number (checksum) and bank card number (Luhn) masked.
+
+    For documents that are not cards (a printed page, a table): the rest of the text is
+    the user's to read, but a card number in it is masked exactly as on its card.
+    """
+
+    def masked(match: re.Match[str]) -> str:
+        run = match.group(0)
+        compact = re.sub(r"[ -]", "", run)
+        if _is_id_number(compact):
+            return mask_id_number(compact)
+        if _is_card_number(compact):
+            return mask_card_number(compact)
+        return run
+
+    return _NUMBER_RUN.sub(masked, text)

@@ -14,6 +14,7 @@ from ocr.mask import (
     mask_card_number,
     mask_id_number,
     mask_name,
+    mask_numbers_in_text,
 )
 
 
@@ -113,3 +114,29 @@ def test_masked_card_number_keeps_the_last_four_together_whatever_the_length(num
     # Issue 13: a 19-digit number came out as "6222 **** **** ***3 647".
     masked = mask_card_number(number)
     assert masked == f"{number[:4]} **** **** {number[-4:]}"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("身份证号 11010519491231002X 请核对", "身份证号 110***********002X 请核对"),
+        ("卡号：6222 0212 3456 7890 128。", "卡号：6222 **** **** 0128。"),
+        ("账号6222021234567890128\n", "6222 **** **** 0128\n"),
+    ],
+)
+def test_card_numbers_in_free_text_are_masked_as_on_their_card(text: str, masked: str) -> None:
+    assert mask_numbers_in_text(text).endswith(masked)
+    assert "0212" not in mask_numbers_in_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电话 13812345678，订单 20241201000123",  # too short, or no checksum
+        "11010519491231002Y",  # wrong check character
+        "6222021234567890123",  # fails Luhn
+        "合计 123456789012345678 元",  # 18 digits, not an ID number, not Luhn
+    ],
+)
+def test_numbers_that_are_no_card_stay_as_written(text: str) -> None:
+    assert mask_numbers_in_text(text) == text
