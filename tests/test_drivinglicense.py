@@ -8,7 +8,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bot.chat import replies
@@ -22,9 +21,9 @@ from ocr.kinds import get_kind, mask_result, wechat_json
 from ocr.kinds.drivinglicense.extract import best_period
 from ocr.layout import OcrPage
 from tests.card_boxes import Printed, card_boxes
+from tests.test_idcard import BLANK, front
 
 FIXTURES = Path(__file__).parent / "fixtures" / "drivinglicense"
-BLANK = np.zeros((8, 8, 3), dtype=np.uint8)
 ID_BODY = "31010419671111729"
 ID_NUM = ID_BODY + id_check_char(ID_BODY)  # 17th digit 9: a man born 1967-11-11
 TODAY = dt.date(2026, 6, 1)
@@ -192,21 +191,7 @@ def test_a_misread_end_of_the_valid_period_is_set_back_to_6_or_10_years() -> Non
 
 
 def test_an_id_card_front_is_no_licence_and_a_licence_no_id_card() -> None:
-    front = [
-        Printed("姓名", 60, 60),
-        Printed("林娜", 150, 58),
-        Printed("性别", 60, 125),
-        Printed("男", 150, 125),
-        Printed("民族", 260, 125),
-        Printed("汉", 350, 125),
-        Printed("出生", 60, 190),
-        Printed("1980年1月1日", 150, 190, char_width=24),
-        Printed("住址", 60, 255),
-        Printed("江苏省南京市玄武区建设", 150, 255),
-        Printed("公民身份号码", 60, 390),
-        Printed("320102198001010012", 290, 390, char_width=22),
-    ]
-    id_view = upright_view(OcrPage(BLANK, card_boxes(front, 0, shuffle_seed=1)))
+    id_view = upright_view(OcrPage(BLANK, card_boxes(front(), 0, shuffle_seed=1)))
     assert kind_scores(id_view)["drivinglicense"] == 0
     licence_view = upright_view(OcrPage(BLANK, card_boxes(licence(), 0, shuffle_seed=1)))
     scores = kind_scores(licence_view)
