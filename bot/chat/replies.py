@@ -140,7 +140,8 @@ def card_result(result: CardResult) -> str:
     missing = _missing_line(result, dict(labels))
     if missing:
         lines.append(missing)
-    lines.append("（已隐去部分信息以保护隐私）")
+    if kind.privacy_note:
+        lines.append("（已隐去部分信息以保护隐私）")
     return _safe("\n".join(lines))
 
 

@@ -1,0 +1,92 @@
+"""The business card (名片), Chinese or bilingual, in any layout.
+
+Fields (eval labels, ``scan --json``): name, title, company, mobile, phone, email,
+address, website, each absent when the card does not print it; several numbers of a
+kind are joined with ';', each written as ``ocr.documents.normalise_mobile`` /
+``normalise_phone`` write them. Fields are assigned by their content and printed
+labels, not by their place (extract.py).
+
+Masking: none. A business card is printed to be handed out: its name, numbers and
+addresses are meant to be shared, so every field is ``show``n, and the reply does not
+claim to have hidden anything. (Its text is still never stored or logged, as for every
+kind.)
+
+The bot reads business cards only locally (issue 15): the kind has no ``wechat_path``,
+so the ``wechat`` engine answers EngineUnavailable for one and ``chain`` reads it with
+the local engine.
+"""
+
+from __future__ import annotations
+
+from ocr.engine import CardResult
+from ocr.errors import NoCardFound
+from ocr.kinds.base import DocumentKind
+from ocr.kinds.businesscard.extract import (
+    FIELDS,
+    MIN_EVIDENCE,
+    extract,
+    landmarks,
+    order_agreement,
+    other_document,
+)
+from ocr.layout import CardView, LineReader
+from ocr.mask import show
+
+NAME = "businesscard"
+# Reply texts of the warnings the reader gives (ocr/kinds/businesscard/extract.py).
+WARNING_TEXTS = {
+    "mobile_invalid": "手机号码不是有效的号码段，可能识别有误，请核对原件",
+    "phone_invalid": "电话号码格式不对，可能识别有误，请核对原件",
+    "email_corrected": "邮箱中有字符看不清，已按格式推断，请核对原件",
+    "email_invalid": "邮箱格式不对，可能识别有误，请核对原件",
+    "website_corrected": "网址中有字符看不清，已按格式推断，请核对原件",
+    "website_invalid": "网址格式不对，可能识别有误，请核对原件",
+    "domain_mismatch": "邮箱与网址的域名不一致，可能有字符识别有误，请核对原件",
+}
+
+
+def read(view: CardView, reader: LineReader | None = None) -> CardResult:
+    del reader  # every field is read from the first reading; no second looks yet
+    if other_document(view):
+        raise NoCardFound("the text is another document's, not a business card's")
+    extracted = extract(view)
+    if extracted.evidence < MIN_EVIDENCE:
+        raise NoCardFound("no readable business card")
+    return CardResult(NAME, extracted.fields, extracted.checks, extracted.warnings)
+
+
+def _complete(result: CardResult) -> tuple[str, ...]:
+    """A complete reading has a name and each field it found; nothing else is printed on
+    every card."""
+    return ("name", *(name for name in FIELDS if name != "name" and name in result.fields))
+
+
+def _required(result: CardResult) -> tuple[str, ...]:
+    del result
+    return ("name",)
+
+
+KIND = DocumentKind(
+    name=NAME,
+    title="名片",
+    thing="名片",
+    words=("名片", "businesscard", "名片识别"),
+    labels=(
+        ("name", "姓名"),
+        ("title", "职务"),
+        ("company", "公司"),
+        ("mobile", "手机"),
+        ("phone", "电话"),
+        ("email", "邮箱"),
+        ("address", "地址"),
+        ("website", "网址"),
+    ),
+    mask_rules=dict.fromkeys(FIELDS, show),
+    score=landmarks,
+    read=read,
+    order_agreement=order_agreement,
+    complete_fields=_complete,
+    required_fields=_required,
+    warning_texts=WARNING_TEXTS,
+    privacy_note=False,
+)

@@ -1,0 +1,606 @@
+"""Text boxes of a business card -> name, title, company, mobile, phone, email, address, website.
+
+A business card has no fixed layout (horizontal or portrait, left-aligned, centred, a
+logo beside the text, Chinese or Chinese + English), so fields are assigned by what
+their text is, line by line in reading order:
+
+- a printed label (手机/Mob/M:, 电话/Tel/T:, 传真/Fax/F:, 邮箱/E-mail/E:, 地址/Add/A:,
+  网址/Web/W:) says what the rest of its line is; a line may hold several labels
+  ("Tel: ... Fax: ..."), each starting a value of its own;
+- without a label, the value's shape does: an e-mail address (``@``), a web address
+  (``www.``, ``http``), a mobile number (11 digits with a Chinese mobile prefix), a
+  landline or 400/800 number (area code first), an address (province, city, road,
+  number), a company (its name ends in 公司, 集团, 事务所, Co., Ltd...), a job title
+  (经理, 总监, 工程师, Manager...);
+- the name is the tallest short line of Chinese characters (2-4, or a Latin name when
+  no Chinese one is printed) that is none of those.
+
+Checks that correct: numbers are written as ``ocr.documents.normalise_mobile`` /
+``normalise_phone`` write them; a labelled number that is not a valid one is kept as
+read with a warning (``mobile_invalid``, ``phone_invalid``), never rewritten. E-mail
+and web addresses must parse (``ocr.documents.email_ok``, ``website_ok``); the classic
+OCR confusions (``@`` read as ``©`` or ``(@``, ``.com`` as ``,com``) are undone only
+where the result then parses and exactly one way of undoing them does
+(``email_corrected``, ``website_corrected``); an address that still does not parse is
+kept as read with ``email_invalid`` / ``website_invalid``. A fax number is read as fax
+and dropped: it is not one of the fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ocr.checks import luhn_ok
+from ocr.documents import (
+    edit_distance,
+    email_ok,
+    mobile_ok,
+    normalise_mobile,
+    normalise_phone,
+    website_ok,
+)
+from ocr.layout import CardView, Line, PlacedBox, split_placed
+
+FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
+# Fields that hold several values joined with ';' (each number printed on the card).
+MULTI = ("mobile", "phone")
+# Fields whose presence is evidence of a business card (a name or an address alone is not).
+_EVIDENCE_FIELDS = ("title", "company", "mobile", "phone", "email", "website")
+NUMBER_SEPARATOR = ";"
+
+# Labels printed before a value, as ``label_key`` writes text (NFKC, case-folded). The
+# one-letter ones count only with a colon after them: "A" or "M" alone is too common.
+_LABEL_WORDS: dict[str, tuple[str, ...]] = {
+    "mobile": ("手机号码", "手机号", "手机", "移动电话", "mobile", "mob", "cell", "m"),
+    "phone": ("电话", "座机", "办公电话", "联系电话", "tel", "te1", "phone", "t"),
+    "fax": ("传真", "fax", "f"),
+    "email": ("电子邮箱", "电子邮件", "邮箱", "e-mail", "email", "mail", "e"),
+    "address": ("公司地址", "地址", "address", "add", "addr", "a"),
+    "website": ("网址", "网站", "主页", "website", "web", "url", "w"),
+    "qq": ("qq",),
+}
+_SEPARATOR = r"[:：;.]"
+
+
+def _label_pattern() -> re.Pattern[str]:
+    alternatives = []
+    for kind, words in _LABEL_WORDS.items():
+        for i, word in enumerate(words):
+            body = re.escape(word)
+            if len(word) == 1:
+                # Not the last letter of a word or address: "m:" but not "com:".
+                body = rf"(?<![a-z0-9@.]){body}{_SEPARATOR}"
+            alternatives.append((len(word), rf"(?P<{kind}_{i}>{body})"))
+    # Longest first, so that 手机号码 wins over 手机 and mobile over m.
+    return re.compile("|".join(a for _, a in sorted(alternatives, key=lambda a: -a[0])))
+
+
+_LABEL = _label_pattern()
+# A multi-character label mid-line ("... Fax: ...") must stand apart from a value: a
+# Latin word needs a colon after it, or it would be found inside e-mail addresses.
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_TELEPHONE_SIGNS = "☎✆📞📱✉☏"
+
+# E-mail: a local part, an at sign (or what OCR makes of it) and a domain.
+_AT_LOOKALIKES = ("(@)", "(@", "@)", "©", "®", "(a)", "＠", "@")
+_EMAIL_SHAPE = re.compile(r"[a-z0-9._%+-]+(?:\(@\)?|@\)|©|®|\(a\)|@)[a-z0-9.,-]+\.?[a-z]{2,}", re.I)
+_WEB_SHAPE = re.compile(
+    r"^(?:https?[:;]//|[wv]{2,4}[.,])[a-z0-9.,/-]+$|^[a-z0-9-]+\.(?:com|cn|net|org)(?:\.cn)?/?$",
+    re.I,
+)
+# Replacements of OCR confusions in e-mail and web addresses: (read, meant).
+_DOT_FIXES = ((",", "."), ("。", "."), ("·", "."), (";", "."), ("..", "."))
+# Letters an at sign is read as when nothing like one is read.
+_AT_READ_AS_LETTER = frozenset("oOaQ0")
+_AT_FIXES = tuple((lookalike, "@") for lookalike in _AT_LOOKALIKES if lookalike != "@")
+
+# A landline or service number: area code first (0xx, 0xxx) or 400/800.
+_PHONE_SHAPE = re.compile(r"^\(?0\d{2,3}\)?[\d\s\-()]{6,}|^[48]00[\d\s\-]{7,}")
+_MOBILE_SHAPE = re.compile(r"^(?:\+?86[\s-]*)?1[\d\s-]{10,13}$")
+# The shortest number worth reading: a 7-digit local number.
+_MIN_NUMBER_DIGITS = 7
+# What OCR reads a printed hyphen of a number as.
+_HYPHEN_LOOKALIKES = str.maketrans({c: "-" for c in "=—–_~一－"})
+_EXTENSION = re.compile(r"(?:转|ext\.?|x|#)\s*\d{1,5}$", re.I)
+
+# What ends a company's name ("...有限公司", "... Co., Ltd.").
+_COMPANY_END = re.compile(
+    r"(?:公司|集团|事务所|工作室|研究院|研究所|设计院|中心|银行|支行|分行|医院|学校|大学|学院|"
+    r"协会|商行|厂|酒店|律师事务所|co\.?,?\s*ltd\.?|ltd\.?|inc\.?|corp\.?|group|company|"
+    r"limited|studio)$",
+    re.I,
+)
+# Job titles, longest first where one ends another (高级工程师 before 工程师).
+TITLES = (
+    "董事长", "副董事长", "总经理", "副总经理", "执行董事", "董事", "总裁", "副总裁", "首席执行官",
+    "总监", "经理", "主管", "主任", "工程师", "设计师", "律师", "会计师", "顾问", "专员", "助理",
+    "秘书", "主席", "院长", "校长", "教授", "医师", "医生", "主编", "合伙人", "代表", "厂长",
+    "部长", "科长", "处长", "行长", "店长", "总工", "架构师", "分析师", "策划", "编辑", "记者",
+    "讲师", "研究员", "负责人", "创始人", "联合创始人", "经纪人", "销售", "客服",
+)  # fmt: skip
+_TITLE_WORDS_EN = re.compile(
+    r"\b(?:manager|director|engineer|ceo|cto|cfo|coo|chairman|president|designer|lawyer|"
+    r"attorney|consultant|lead|officer|partner|founder|specialist|assistant|secretary|"
+    r"supervisor|executive|representative|analyst|architect|head)\b",
+    re.I,
+)
+# An address: its administrative units and street words.
+_ADDRESS_WORDS = re.compile(r"省|市|区|县|镇|乡|路|街|道|巷|弄|号|栋|幢|楼|室|层|座|大厦|广场|园")
+_NAME_CJK = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,3}·[\u4e00-\u9fff]{1,6}$")
+_NAME_LATIN = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}$")
+# Text that says the photo holds another document (an ID card, a licence, a passport).
+# Fewer pieces of business-card content than this (labels, numbers, e-mail, web,
+# company, title) and the text holds no business card.
+MIN_EVIDENCE = 2
+# A business card holds a dozen lines at most, a page of text or a table many more.
+MAX_LINES = 24
+_OTHER_DOCUMENTS = (
+    "公民身份号码",
+    "居民身份证",
+    "身份证",
+    "驾驶证",
+    "护照",
+    "PASSPORT",
+    "签发机关",
+)
+
+
+@dataclass
+class Extracted:
+    fields: dict[str, str]
+    checks: dict[str, bool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # Kinds of business-card content found (labels, contact values, company, title).
+    evidence: int = 0
+    # Contact lines printed below the name minus those above it (cards print the name
+    # above): which way up the photo is.
+    name_above_contacts: int = 0
+
+
+@dataclass
+class _Found:
+    """Values found so far, in reading order; several numbers per field."""
+
+    values: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    labels: int = 0
+
+    def add(self, name: str, value: str) -> None:
+        value = value.strip()
+        if value and value not in self.values.setdefault(name, []):
+            self.values[name].append(value)
+
+    def warn(self, code: str) -> None:
+        if code not in self.warnings:
+            self.warnings.append(code)
+
+
+def label_key(text: str) -> str:
+    """Text as labels are matched: NFKC (full-width to ASCII), case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def split_labels(text: str) -> list[tuple[str | None, str]]:
+    """A line as (label, value) pieces: the text before the first label has label None."""
+    key = label_key(text)
+    pieces: list[tuple[str | None, str]] = []
+    start, kind = 0, None
+    for match in _LABEL.finditer(key):
+        found = next(name for name, value in match.groupdict().items() if value is not None)
+        found_kind = found.rsplit("_", 1)[0]
+        if not _label_stands_alone(key, match, found_kind):
+            continue
+        pieces.append((kind, text[start : match.start()]))
+        start, kind = match.end(), found_kind
+    pieces.append((kind, text[start:]))
+    return [(k, v.strip(" :：,，;；|")) for k, v in pieces if k is not None or v.strip(" :：")]
+
+
+def _label_stands_alone(key: str, match: re.Match[str], kind: str) -> bool:
+    """A label only where it can be one: at the start of the line, or mid-line after a gap
+    and, for a Latin word, with a colon after it (else "tel" in "hotel.com" is a label)."""
+    word = match.group(0)
+    if match.start() == 0 or key[: match.start()].strip(" " + _TELEPHONE_SIGNS) == "":
+        after = key[match.end() : match.end() + 1]
+        if word.isascii() and word.isalpha() and after in ("@", ".", "_", "-"):
+            return False  # an address that starts like a label: "mail@a.cn"
+        if not (word.isascii() and word.isalpha() and _continues_word(key, match.end())):
+            return True
+        # The colon lost: "Emailinfo@a.cn" still starts with its label.
+        return kind == "email" and len(word) > 1 and "@" in key[match.end() :]
+    before = key[match.start() - 1]
+    if word.isascii() and word.isalpha():
+        return before in " ,;|/" and key[match.end() : match.end() + 1] in (":", "：")
+    return True
+
+
+def _continues_word(key: str, end: int) -> bool:
+    """A Latin label word run on into letters ("tel" in "telecom") is no label."""
+    return end < len(key) and key[end].isalpha() and key[end].isascii()
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+# ----------------------------------------------------------------------- e-mail and web
+
+
+def _fixes(text: str, fixes: Sequence[tuple[str, str]], ok: Callable[[str], bool]) -> list[str]:
+    """Readings of ``text`` with some of ``fixes`` applied that pass ``ok``."""
+    applicable = [fix for fix in fixes if fix[0] in text]
+    found: list[str] = []
+    for count in range(1, len(applicable) + 1):
+        for chosen in itertools.combinations(applicable, count):
+            fixed = text
+            for read, meant in chosen:
+                fixed = fixed.replace(read, meant)
+            if ok(fixed) and fixed not in found:
+                found.append(fixed)
+        if found:
+            break
+    return found
+
+
+def read_email(value: str) -> tuple[str, str | None]:
+    """(the address, a warning or None). Fixed only where exactly one fix makes it parse."""
+    text = _compact(value).strip(".,;:。")
+    if "@" in text and email_ok(text):
+        return text, None
+    fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
+    if not fixed and not any(at in text for at in _AT_LOOKALIKES):
+        # No at sign read at all: one of the letters it is read as may be it.
+        fixed = [
+            candidate
+            for i, char in enumerate(text)
+            if char in _AT_READ_AS_LETTER and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+        ]
+    if len(fixed) == 1:
+        return fixed[0], "email_corrected"
+    return text, "email_invalid"
+
+
+def read_website(value: str) -> tuple[str, str | None]:
+    """(the web address, a warning or None). Fixed as an e-mail address is."""
+    text = _compact(value).strip(",;:。")
+    text = re.sub(r"^(https?)[;.]//", r"\1://", text, flags=re.I)
+    # "W:www." with its colon lost reads "Wwww.": the label's W, not a fourth w.
+    text = re.sub(r"^w{4,}(?=[.,])", "www", text, flags=re.I)
+    if website_ok(text):
+        return text, None
+    fixed = _fixes(text, (*_DOT_FIXES, ("vww.", "www."), ("ww.", "www.")), website_ok)
+    if len(fixed) == 1:
+        return fixed[0], "website_corrected"
+    return text, "website_invalid"
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def _number_parts(value: str) -> list[str]:
+    """The numbers of one value ("138 1234 5678 / 139 ..."), split where they are joined."""
+    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    text = text.translate(_HYPHEN_LOOKALIKES)
+    parts = re.split(r"\s*[/、,，;；|]\s*", text)
+    # Fewer digits than any number has: a fragment (or a label on a note on the desk).
+    return [p.strip() for p in parts if sum(c.isdigit() for c in p) >= _MIN_NUMBER_DIGITS]
+
+
+def read_number(value: str, label: str | None, found: _Found) -> bool:
+    """Take the numbers of a value as mobile or phone; False when it holds none.
+
+    The label decides where a reading that is no valid number goes; the shape decides
+    for a valid one (a mobile printed after 电话 is a mobile number).
+    """
+    took = False
+    for part in _number_parts(value):
+        digits = re.sub(r"[\s\-().+]", "", part)
+        mobile = normalise_mobile(part)
+        phone = "" if mobile else normalise_phone(part)
+        if mobile:
+            found.add("mobile", mobile)
+        elif phone:
+            found.add("phone", phone)
+        elif label == "mobile" or (label is None and _MOBILE_SHAPE.match(part)):
+            # Not a number any Chinese mobile has: kept as read, and said.
+            found.add("mobile", digits)
+            found.warn("mobile_invalid")
+        elif label == "phone" or (label is None and _PHONE_SHAPE.match(part)):
+            found.add("phone", part.strip())
+            found.warn("phone_invalid")
+        else:
+            continue
+        took = True
+    return took
+
+
+def looks_like_number(value: str) -> bool:
+    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    text = _EXTENSION.sub("", text).strip()
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 7 and digits >= 0.7 * len(re.sub(r"[\s\-()+/]", "", text))
+
+
+# ------------------------------------------------------------------- words and lines
+
+
+def is_company(text: str) -> bool:
+    text = text.strip()
+    return len(text) >= 4 and bool(_COMPANY_END.search(text))
+
+
+def title_suffix(text: str) -> str:
+    """The job title that ``text`` ends with (longest), or ""."""
+    best = ""
+    for title in TITLES:
+        if text.endswith(title) and len(title) > len(best):
+            best = title
+    if not best:
+        return ""
+    # 高级工程师, 销售经理, 市场总监: a title's own words run back to what is not a name.
+    head = text[: len(text) - len(best)]
+    return text[len(head) - _title_head(head) :] if head else best
+
+
+def _title_head(head: str) -> int:
+    """How many characters before a title word belong to the title (高级, 销售, 人力资源,
+    高级项目)."""
+    taken = 0
+    while prefix := next((p for p in _TITLE_PREFIXES if head[: len(head) - taken].endswith(p)), ""):
+        taken += len(prefix)
+    return taken
+
+
+# Longest first: 人力资源 before 资源.
+_TITLE_PREFIXES = (
+    "人力资源", "高级", "资深", "首席", "副", "总", "销售", "市场", "技术", "项目", "财务", "客户",
+    "产品", "行政", "运营", "研发", "区域", "大区", "部门", "执业", "主治", "常务", "执行",
+    "业务", "商务", "品牌", "质量", "采购", "法务", "软件", "结构", "室内", "平面", "网络",
+)  # fmt: skip
+
+
+def is_title(text: str) -> bool:
+    text = text.strip()
+    if _CJK.search(text):
+        return bool(title_suffix(text)) and len(text) - len(title_suffix(text)) == 0
+    return bool(_TITLE_WORDS_EN.search(text)) and len(text.split()) <= 4
+
+
+def looks_like_address(text: str) -> bool:
+    cjk = len(_CJK.findall(text))
+    return cjk >= 5 and len(_ADDRESS_WORDS.findall(text)) >= 2 and not is_company(text)
+
+
+def is_name(text: str) -> bool:
+    text = text.strip()
+    if _NAME_CJK.match(text):
+        return not is_title(text) and text not in _LABEL_WORDS_CJK
+    return False
+
+
+_LABEL_WORDS_CJK = frozenset(w for words in _LABEL_WORDS.values() for w in words if _CJK.search(w))
+
+
+# ------------------------------------------------------------------------ the reader
+
+
+def other_document(view: CardView) -> bool:
+    """The text says it is an ID card, licence or passport, or holds a bank card number."""
+    text = "".join(line.text for line in view.lines)
+    upper = unicodedata.normalize("NFKC", text).upper()
+    if any(mark in upper for mark in _OTHER_DOCUMENTS):
+        return True
+    for line in view.lines:
+        for run in re.findall(r"\d[\d ]{14,24}\d", line.text):
+            digits = run.replace(" ", "")
+            if 16 <= len(digits) <= 19 and luhn_ok(digits) and not mobile_ok(digits[:11]):
+                return True
+    return False
+
+
+def extract(view: CardView) -> Extracted:
+    found = _Found()
+    names: list[PlacedBox] = []
+    address: list[str] = []
+    address_open = False
+    companies: list[str] = []
+    titles: list[str] = []
+    contact_lines: list[float] = []
+    for line in view.lines:
+        pieces = split_labels(_line_text(line))
+        kinds = [kind for kind, _ in pieces if kind is not None]
+        found.labels += len(kinds)
+        taken = bool(kinds)
+        for kind, value in pieces:
+            what = kind or _shape_of(value)
+            if what == "address":
+                # A labelled address starts afresh; an unlabelled one goes on the last.
+                address = [value] if kind is not None else [*address, value]
+            elif what is not None:
+                took = _take_value(what, value, kind is not None, found)
+                taken = taken or took
+            if what == "address":
+                taken = True
+        if taken:
+            contact_lines.append(line.cv)
+            address_open = "address" in kinds or (
+                not kinds and all(_shape_of(v) == "address" for _, v in pieces)
+            )
+            continue
+        text = _line_text(line).strip()
+        if address_open and _continues_address(text):
+            address.append(text)
+            continue
+        address_open = False
+        _assign_words(line, names, companies, titles)
+    chinese_titles = [t for t in titles if _CJK.search(t)]
+    fields = {
+        "name": _pick_name(names),
+        "title": (chinese_titles or titles or [""])[0],
+        "company": companies[0] if companies else "",
+        "address": clean_address("".join(address)),
+    }
+    for name in ("mobile", "phone", "email", "website"):
+        fields[name] = NUMBER_SEPARATOR.join(found.values.get(name, ()))
+    fields = {name: fields[name] for name in FIELDS if fields.get(name)}
+    evidence = found.labels + sum(bool(fields.get(name)) for name in _EVIDENCE_FIELDS)
+    if domains_disagree(fields.get("email", ""), fields.get("website", "")):
+        found.warn("domain_mismatch")
+    checks = _checks(fields)
+    name_box = _name_box(names)
+    agreement = (
+        sum(1 if cv > name_box.cv else -1 for cv in contact_lines) if name_box is not None else 0
+    )
+    return Extracted(fields, checks, found.warnings, evidence, agreement)
+
+
+def domains_disagree(email: str, website: str) -> bool:
+    """The e-mail's domain and the web site's host differ by a character or two: one of
+    them is misread (most cards use one domain for both; different domains differ more)."""
+    if "@" not in email or not website:
+        return False
+    domain = email.rpartition("@")[2].lower()
+    host = re.sub(r"^(?:https?://)?(?:www\.)?", "", website.lower()).split("/")[0]
+    return domain != host and edit_distance(domain, host) <= 2
+
+
+def _take_value(what: str, value: str, labelled: bool, found: _Found) -> bool:
+    """Read one contact value as ``what``; False when it holds nothing of the kind."""
+    if what in ("fax", "qq"):
+        return True
+    if what == "email":
+        text, warning = read_email(value)
+    elif what == "website":
+        text, warning = read_website(value)
+    else:
+        return read_number(value, what if labelled else None, found) or labelled
+    if not text:
+        return labelled
+    found.add(what, text)
+    if warning:
+        found.warn(warning)
+    return True
+
+
+def _line_text(line: Line) -> str:
+    """A line's boxes joined, with a space where a gap in the print separates them."""
+    parts: list[str] = []
+    edge: float | None = None
+    for box in line.boxes:
+        if parts and edge is not None and box.u0 - edge > 0.6 * box.height:
+            parts.append(" ")
+        parts.append(box.text)
+        edge = box.u1
+    return "".join(parts)
+
+
+def _shape_of(value: str) -> str | None:
+    """What an unlabelled value is by its shape alone, or None when not a contact value."""
+    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    compact = re.sub(r"\s+", "", text)
+    if _EMAIL_SHAPE.search(compact) and not _CJK.search(compact):
+        return "email"
+    if _WEB_SHAPE.match(compact):
+        return "website"
+    if looks_like_number(text):
+        plain = re.sub(r"[\s\-()+]", "", _EXTENSION.sub("", text))
+        if _MOBILE_SHAPE.match(text) or (len(plain) == 11 and plain.startswith("1")):
+            return "mobile"
+        if _PHONE_SHAPE.match(text):
+            return "phone"
+        return None
+    if looks_like_address(text):
+        return "address"
+    return None
+
+
+def _continues_address(text: str) -> bool:
+    """The second line of a wrapped address: no label, not a contact value, no company."""
+    compact = _compact(text)
+    return (
+        bool(compact)
+        and _shape_of(compact) in (None, "address")
+        and not is_company(compact)
+        and (bool(_CJK.search(compact)) or compact.isdigit())
+        and len(compact) <= 40
+    )
+
+
+def _assign_words(
+    line: Line, names: list[PlacedBox], companies: list[str], titles: list[str]
+) -> None:
+    """The boxes of a line that is no contact line: company, title, name candidates."""
+    text = _compact(_line_text(line))
+    if is_company(text):
+        companies.append(text)
+        return
+    for box in line.boxes:
+        word = _compact(box.text)
+        if not word:
+            continue
+        if is_company(word):
+            companies.append(word)
+        elif (suffix := title_suffix(word)) and suffix != word and is_name(word[: -len(suffix)]):
+            # The name and the title read as one box ("刘平琪律师").
+            names.append(split_placed(box, 0, len(word) - len(suffix)))
+            titles.append(suffix)
+        elif is_title(word):
+            # An English title beside the Chinese one is its translation.
+            titles.append(word if _CJK.search(word) else box.text.strip())
+        elif is_name(word) or _NAME_LATIN.match(box.text.strip()):
+            names.append(box)
+
+
+def _name_box(names: Sequence[PlacedBox]) -> PlacedBox | None:
+    """The tallest candidate; a Chinese name before a Latin one of the same person."""
+    cjk = [b for b in names if _CJK.search(b.text)]
+    return max(cjk or names, key=lambda b: b.height) if names else None
+
+
+def _pick_name(names: Sequence[PlacedBox]) -> str:
+    box = _name_box(names)
+    if box is None:
+        return ""
+    return _compact(box.text) if _CJK.search(box.text) else box.text.strip()
+
+
+def clean_address(text: str) -> str:
+    return _compact(text).strip(",，;；:：")
+
+
+def _checks(fields: dict[str, str]) -> dict[str, bool]:
+    """One check per contact field that is present: every value of it is valid."""
+    checks: dict[str, bool] = {}
+    if "mobile" in fields:
+        checks["mobile"] = all(mobile_ok(n) for n in fields["mobile"].split(NUMBER_SEPARATOR))
+    if "phone" in fields:
+        checks["phone"] = all(
+            bool(normalise_phone(n)) for n in fields["phone"].split(NUMBER_SEPARATOR)
+        )
+    if "email" in fields:
+        checks["email"] = email_ok(fields["email"])
+    if "website" in fields:
+        checks["website"] = website_ok(fields["website"])
+    return checks
+
+
+def order_agreement(view: CardView) -> int:
+    """For a view that holds a business card: its contact lines below its name count for
+    this way up, those above against. Nothing for any other text (it adds to every
+    kind's agreement when a photo's way up is chosen)."""
+    if len(view.lines) > MAX_LINES or other_document(view):
+        return 0
+    extracted = extract(view)
+    return extracted.name_above_contacts if extracted.evidence >= MIN_EVIDENCE else 0
+
+
+def landmarks(view: CardView) -> int:
+    """Business-card content in a view: contact labels, contact values, company, title.
+    None on a page of text (more lines than a card holds) or on another document."""
+    if len(view.lines) > MAX_LINES or other_document(view):
+        return 0
+    return extract(view).evidence

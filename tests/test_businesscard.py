@@ -1,0 +1,345 @@
+"""The business card kind (issue 15): fields assigned by content and labels in any layout,
+numbers in one written form, e-mail and web addresses checked and their classic
+confusions undone only where exactly one fix parses, nothing masked, auto detection that
+leaves ID cards, bank cards and pages of text alone, and the committed fixtures read by
+the real engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.chat.replies import card_result
+from ocr.detect import kind_scores, read_card, upright_view
+from ocr.engine import AUTO, CardResult
+from ocr.engines import create_engine
+from ocr.errors import NoCardFound
+from ocr.field_warnings import add_field_warnings
+from ocr.kinds import get_kind, mask_result
+from ocr.kinds.businesscard.extract import read_email, read_website, split_labels
+from ocr.layout import OcrPage
+from ocr.local import LocalEngine
+from tests.card_boxes import Printed, card_boxes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "businesscard"
+NAME_HEIGHT = 80.0
+
+
+def page(*printed: Printed, degrees: float = 0.0, shuffle_seed: int | None = None) -> OcrPage:
+    return OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), card_boxes(printed, degrees, shuffle_seed))
+
+
+def lines(*texts: str, x: float = 0, top: float = 300) -> list[Printed]:
+    """Contact lines under each other, as a card prints them."""
+    return [Printed(text, x, top + 50 * i) for i, text in enumerate(texts)]
+
+
+def read(*printed: Printed, degrees: float = 0.0, shuffle_seed: int | None = None) -> CardResult:
+    return read_card(page(*printed, degrees=degrees, shuffle_seed=shuffle_seed), "businesscard")
+
+
+LEFT_CARD = (
+    Printed("华信科技有限公司", 0, 0),
+    Printed("刘平琪", 0, 100, height=NAME_HEIGHT, char_width=70),
+    Printed("销售经理", 260, 130),
+    *lines(
+        "手机：138 1234 5678",
+        "电话：(021)6123 4567 转801",
+        "传真：021-61234568",
+        "E-mail:sales@huaxin.com.cn",
+        "网址：www.huaxin.com.cn",
+        "地址：江苏省南京市玄武区建设",
+        "路934号12栋1201室",
+    ),
+)
+LEFT_FIELDS = {
+    "name": "刘平琪",
+    "title": "销售经理",
+    "company": "华信科技有限公司",
+    "mobile": "13812345678",
+    "phone": "021-61234567-801",
+    "email": "sales@huaxin.com.cn",
+    "address": "江苏省南京市玄武区建设路934号12栋1201室",
+    "website": "www.huaxin.com.cn",
+}
+
+
+# ------------------------------------------------------------ fields by content
+
+
+@pytest.mark.parametrize("degrees", [0.0, 7.0, 90.0, -90.0])
+def test_a_left_aligned_card_gives_every_field_in_any_orientation(degrees: float) -> None:
+    result = read(*LEFT_CARD, degrees=degrees, shuffle_seed=3)
+    assert result.kind == "businesscard"
+    assert result.fields == LEFT_FIELDS
+    assert result.checks == {"mobile": True, "phone": True, "email": True, "website": True}
+    assert result.warnings == []
+
+
+def test_the_fax_number_is_not_taken_for_a_phone_number() -> None:
+    result = read(*LEFT_CARD)
+    assert "61234568" not in result.fields["phone"]
+
+
+def test_a_centred_card_without_labels_is_read_by_the_shape_of_each_line() -> None:
+    result = read(
+        Printed("博雅律师事务所", 100, 0),
+        Printed("王利磊", 150, 80, height=NAME_HEIGHT, char_width=70),
+        Printed("律师", 180, 170),
+        *lines(
+            "186-5557-1673",
+            "0755-81299640",
+            "info@boyalaw.com",
+            "www.boyalaw.com",
+            "广东省深圳市南山区科技园南路18号",
+            x=40,
+            top=240,
+        ),
+    )
+    assert result.fields == {
+        "name": "王利磊",
+        "title": "律师",
+        "company": "博雅律师事务所",
+        "mobile": "18655571673",
+        "phone": "0755-81299640",
+        "email": "info@boyalaw.com",
+        "address": "广东省深圳市南山区科技园南路18号",
+        "website": "www.boyalaw.com",
+    }
+
+
+def test_several_numbers_are_joined_with_semicolons_in_their_written_form() -> None:
+    result = read(
+        Printed("刘晨宇", 0, 0, height=NAME_HEIGHT, char_width=70),
+        *lines(
+            "手机：174 7756 7485",
+            "18696878220",
+            "电话：400-820-4488",
+            "Tel:(010)3611 8681",
+            "T:0531-4826-8053 转8801",
+            top=120,
+        ),
+    )
+    assert result.fields["mobile"] == "17477567485;18696878220"
+    assert result.fields["phone"] == "400-820-4488;010-36118681;0531-48268053-8801"
+
+
+def test_name_and_title_read_as_one_box_are_split() -> None:
+    result = read(
+        Printed("华远软件网络有限公司", 0, 0),
+        Printed("谢丽华人力资源经理", 0, 80, height=NAME_HEIGHT),
+        *lines("197-8947-1491", "Email:sales@zhongke.net", top=200),
+    )
+    assert (result.fields["name"], result.fields["title"]) == ("谢丽华", "人力资源经理")
+
+
+def test_a_bilingual_card_keeps_the_chinese_name_and_title() -> None:
+    result = read(
+        Printed("明腾传媒有限公司", 0, 0),
+        Printed("刘晨宇", 0, 80, height=NAME_HEIGHT, char_width=70),
+        Printed("总经理", 240, 110),
+        Printed("Chenyu Liu  General Manager", 0, 180, char_width=17),
+        *lines("M:174 7756 7485", top=240),
+    )
+    assert (result.fields["name"], result.fields["title"]) == ("刘晨宇", "总经理")
+
+
+def test_clutter_words_on_the_desk_do_not_become_the_name() -> None:
+    result = read(
+        Printed("快递单", 0, -120),
+        Printed("易动力网络有限公司", 0, 0),
+        Printed("周三下", 420, 0),
+        Printed("亓丹", 0, 80, height=NAME_HEIGHT, char_width=70),
+        Printed("副总经理", 200, 110),
+        *lines("Mob:18664362380", top=200),
+    )
+    assert (result.fields["name"], result.fields["company"]) == ("亓丹", "易动力网络有限公司")
+
+
+def test_labels_whose_colon_or_letters_were_misread_still_label_their_value() -> None:
+    result = read(
+        Printed("宋峰", 0, 0, height=NAME_HEIGHT, char_width=70),
+        *lines(
+            "Te1:(025)5381 9057",
+            "Emailahlry@lianchuanglaw.com",
+            "Wwww.lianchuanglaw.com",
+            "T:0571=94799045",
+            top=120,
+        ),
+    )
+    assert result.fields["phone"] == "025-53819057;0571-94799045"
+    assert result.fields["email"] == "ahlry@lianchuanglaw.com"
+    assert result.fields["website"] == "www.lianchuanglaw.com"
+
+
+def test_a_short_number_fragment_is_no_phone_number() -> None:
+    """A note on the desk ("电话 021-") beside the card added an invalid phone number."""
+    result = read(*LEFT_CARD, Printed("电话 021-", 0, 700))
+    assert result.fields["phone"] == "021-61234567-801"
+    assert "phone_invalid" not in result.warnings
+
+
+def test_one_line_with_two_labels_gives_two_values() -> None:
+    assert split_labels("Tel: 010-12345678  Fax: 010-12345679") == [
+        ("phone", "010-12345678"),
+        ("fax", "010-12345679"),
+    ]
+    # A label word inside an address is no label.
+    assert split_labels("E:tel@hotel.com") == [("email", "tel@hotel.com")]
+    assert split_labels("mail@a.cn") == [(None, "mail@a.cn")]
+
+
+# ---------------------------------------------------- checks that correct, or say
+
+
+def test_a_mobile_number_with_no_valid_prefix_is_kept_as_read_and_said() -> None:
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT, char_width=70),
+        *lines("手机：124 1234 5678", "E:sales@huaxin.com", top=120),
+    )
+    assert result.fields["mobile"] == "12412345678"
+    assert result.checks["mobile"] is False
+    assert "mobile_invalid" in result.warnings
+    assert "手机号码不是有效的号码段" in card_result(result)
+
+
+@pytest.mark.parametrize(
+    ("read_as", "meant"),
+    [
+        ("info©huaxin.com", "info@huaxin.com"),
+        ("info(@huaxin.com", "info@huaxin.com"),
+        ("info@huaxin,com", "info@huaxin.com"),
+        ("info©huaxin,com.cn", "info@huaxin.com.cn"),
+        ("cwbxodingshengdesign.cn", "cwbx@dingshengdesign.cn"),
+    ],
+)
+def test_classic_email_confusions_are_undone_and_said(read_as: str, meant: str) -> None:
+    assert read_email(read_as) == (meant, "email_corrected")
+
+
+def test_an_email_is_left_as_read_when_no_fix_or_several_fixes_parse() -> None:
+    assert read_email("sales@huaxin.com") == ("sales@huaxin.com", None)
+    # Two o's either of which could be the at sign: no guess.
+    assert read_email("infoohuaxin.com") == ("infoohuaxin.com", "email_invalid")
+    assert read_email("sales@@huaxin") == ("sales@@huaxin", "email_invalid")
+
+
+def test_web_addresses_parse_or_are_said() -> None:
+    assert read_website("www.huaxin.com.cn") == ("www.huaxin.com.cn", None)
+    assert read_website("www,huaxin.com") == ("www.huaxin.com", "website_corrected")
+    assert read_website("https;//huaxin.cn/about") == ("https://huaxin.cn/about", None)
+    assert read_website("www.huaxin.c0m") == ("www.huaxin.c0m", "website_invalid")
+
+
+def test_an_email_domain_one_letter_off_the_web_site_is_said() -> None:
+    result = read(
+        Printed("李凯娟", 0, 0, height=NAME_HEIGHT, char_width=70),
+        *lines("E:xqcdgy@jinghonggroup.cn", "W:www.jinghongaroup.cn", top=120),
+    )
+    assert "domain_mismatch" in result.warnings
+    assert "域名不一致" in card_result(result)
+
+
+# ------------------------------------------------------ masking and the reply
+
+
+def test_nothing_is_masked_and_the_reply_does_not_claim_to_hide_anything() -> None:
+    result = read(*LEFT_CARD)
+    assert mask_result(result) == LEFT_FIELDS
+    reply = card_result(result)
+    assert reply.startswith("识别结果：名片\n姓名：刘平琪\n职务：销售经理\n公司：华信科技有限公司")
+    assert "手机：13812345678" in reply and "网址：www.huaxin.com.cn" in reply
+    assert "隐去" not in reply
+    id_front = CardResult("idcard", {"type": "Front", "name": "张三"})
+    assert "（已隐去部分信息以保护隐私）" in card_result(id_front)
+
+
+def test_a_card_without_a_readable_name_says_so() -> None:
+    result = add_field_warnings(read(*lines("手机：138 1234 5678", "E:sales@huaxin.com")))
+    assert "name" not in result.fields
+    assert result.warnings == ["field_missing:name"]
+    assert "未能识别：姓名" in card_result(result)
+
+
+# -------------------------------------------------------------- auto detection
+
+ID_FRONT = (
+    Printed("姓名", 0, 0),
+    Printed("张伟", 120, 0),
+    Printed("性别", 0, 60),
+    Printed("男", 120, 60),
+    Printed("民族", 220, 60),
+    Printed("汉", 320, 60),
+    Printed("出生", 0, 120),
+    Printed("1990年3月5日", 120, 120),
+    Printed("住址", 0, 180),
+    Printed("江苏省南京市玄武区建设路934号", 120, 180),
+    Printed("公民身份号码", 0, 300),
+    Printed("11010519491231002X", 260, 300),
+)
+
+
+def test_an_id_card_is_not_taken_for_a_business_card() -> None:
+    view = upright_view(page(*ID_FRONT))
+    assert kind_scores(view)["businesscard"] == 0
+    assert read_card(page(*ID_FRONT), AUTO).kind == "idcard"
+    with pytest.raises(NoCardFound):
+        read_card(page(*ID_FRONT), "businesscard")
+
+
+def test_a_bank_card_number_is_no_business_card_even_beside_a_phone_number() -> None:
+    bank = page(
+        Printed("中国工商银行", 0, 0),
+        Printed("6222 0212 3456 7890 128", 0, 200),
+        Printed("客服电话：95588", 0, 300),
+        Printed("Tel:010-66106114", 0, 350),
+    )
+    assert kind_scores(upright_view(bank))["businesscard"] == 0
+
+
+def test_a_page_of_text_is_no_business_card() -> None:
+    text = [Printed(f"第{i}行文字，联系电话 010-6612345{i % 10}", 0, 50 * i) for i in range(30)]
+    assert kind_scores(upright_view(page(*text)))["businesscard"] == 0
+
+
+def test_a_business_card_is_detected_as_one() -> None:
+    assert read_card(page(*LEFT_CARD), AUTO).kind == "businesscard"
+
+
+def test_a_photo_with_a_name_alone_is_no_business_card() -> None:
+    with pytest.raises(NoCardFound):
+        read(Printed("刘平琪", 0, 0, height=NAME_HEIGHT), Printed("谢谢惠顾", 0, 100))
+
+
+# ------------------------------------------------------------ the real engine
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    made = create_engine("local", threads=1)
+    assert isinstance(made, LocalEngine)
+    return made
+
+
+def fixtures() -> list[tuple[bytes, dict[str, str]]]:
+    samples = []
+    for label_path in sorted(FIXTURES.glob("*.json")):
+        label = json.loads(label_path.read_text(encoding="utf-8"))
+        samples.append((label_path.with_suffix(".jpg").read_bytes(), label["expected"]))
+    assert len(samples) == 5, "the committed business card fixtures are missing"
+    return samples
+
+
+@pytest.mark.slow
+def test_committed_fixtures_are_read_right_and_detected_as_business_cards(
+    engine: LocalEngine,
+) -> None:
+    for image, expected in fixtures():
+        result = engine.recognize(image, AUTO)
+        assert result.kind == "businesscard"
+        assert result.fields == expected
+        assert all(result.checks.values())
+        assert get_kind("businesscard").title_of(result) == "名片"
