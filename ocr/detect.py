@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ocr.engine import AUTO, CardResult, Kind
 from ocr.errors import NoCardFound
-from ocr.kinds import KINDS, get_kind
+from ocr.kinds import KINDS, DocumentKind, get_kind
 from ocr.layout import CardView, LineReader, OcrPage
 
 # Fewer landmarks than this and the photo is not taken for a document of that kind.
@@ -23,16 +23,24 @@ def read_card(page: OcrPage, kind: Kind, reader: LineReader | None = None) -> Ca
     if not page.boxes:
         raise NoCardFound("no text on the photo")
     view = upright_view(page)
-    if kind == AUTO:
-        scores = kind_scores(view)
-        # max() keeps the first of equal scores: ties go to the earlier kind of the registry.
-        best = max(scores, key=lambda k: scores[k])
-        if scores[best] < MIN_EVIDENCE:
-            raise NoCardFound("no card landmarks in the text")
-        chosen = get_kind(best)
-    else:
-        chosen = get_kind(kind)
+    chosen = detect_kind(view) if kind == AUTO else get_kind(kind)
     return chosen.read(view, reader)
+
+
+def detect_kind(view: CardView) -> DocumentKind:
+    """The kind with the most landmarks; a fallback kind (printed text) only when no other
+    kind shows a single landmark. NoCardFound when none has enough."""
+    scores = kind_scores(view)
+    firm = {name: score for name, score in scores.items() if not get_kind(name).fallback}
+    # max() keeps the first of equal scores: ties go to the earlier kind of the registry.
+    best = max(firm, key=lambda k: firm[k], default=None)
+    if best is not None and firm[best] >= MIN_EVIDENCE:
+        return get_kind(best)
+    if best is None or firm[best] == 0:
+        for kind in KINDS:
+            if kind.fallback and scores[kind.name] >= MIN_EVIDENCE:
+                return kind
+    raise NoCardFound("no card landmarks in the text")
 
 
 def upright_view(page: OcrPage) -> CardView:

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from ocr.documents import character_error_rate
 from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
 from ocr.errors import OcrError
-from ocr.kinds import check_kind
+from ocr.kinds import check_kind, get_kind
 from ocr.quality import LEGACY_CODES
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -88,6 +89,12 @@ class Report:
     outcomes: list[SampleOutcome] = field(default_factory=list)
     fields: dict[str, FieldScore] = field(default_factory=dict)
     silent: dict[str, int] = field(default_factory=dict)
+    # (expected, read) texts of the kinds that declare a ``cer_field``.
+    cer_pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    def cer(self) -> float | None:
+        """The character error rate over the set, None when no kind of it has a text field."""
+        return round(character_error_rate(self.cer_pairs), 4) if self.cer_pairs else None
 
     def latency_ms(self) -> dict[str, float]:
         return latency_summary([o.latency_ms for o in self.outcomes])
@@ -114,6 +121,9 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         """Exactly the shape ARCHITECTURE.md promises for ``wxocr eval --json``."""
         body = self._fields_json()
+        cer = self.cer()
+        if cer is not None:
+            body["cer"] = cer
         scores = self.warning_scores()
         if scores:
             body["warnings"] = {code: score.as_json() for code, score in scores.items()}
@@ -256,10 +266,18 @@ def evaluate(
 ) -> Report:
     samples = load_samples(directory)
     report = Report()
-    for outcome, _ in iter_outcomes(engine, samples, auto_kind):
+    for outcome, result in iter_outcomes(engine, samples, auto_kind):
         report.outcomes.append(outcome)
-        names = list(outcome.sample.expected)
-        if auto_kind and ERROR_FIELD not in outcome.sample.expected:
+        expected = outcome.sample.expected
+        names = list(expected)
+        kind = get_kind(outcome.sample.kind)
+        if kind.eval_counts is not None and ERROR_FIELD not in expected:
+            _add_counts(report, kind.eval_counts, outcome, result)
+            names = []
+        if kind.cer_field is not None and kind.cer_field in expected:
+            got = result.fields.get(kind.cer_field, "") if result else ""
+            report.cer_pairs.append((expected[kind.cer_field], got))
+        if auto_kind and ERROR_FIELD not in expected:
             names.append(KIND_FIELD)
         for name in names:
             score = report.fields.setdefault(name, FieldScore())
@@ -269,3 +287,20 @@ def evaluate(
         if progress:
             progress(outcome)
     return report
+
+
+def _add_counts(
+    report: Report,
+    counts_of: Callable[[dict[str, str], dict[str, str]], dict[str, tuple[int, int]]],
+    outcome: SampleOutcome,
+    result: CardResult | None,
+) -> None:
+    """A kind's own counts (a page's lines): its wrong items are silent when the sample's
+    wrong fields are."""
+    counts = counts_of(outcome.sample.expected, result.fields if result else {})
+    for name, (correct, total) in counts.items():
+        score = report.fields.setdefault(name, FieldScore())
+        score.total += total
+        score.correct += correct
+        missed = (total - correct) if outcome.silent else 0
+        report.silent[name] = report.silent.get(name, 0) + missed

@@ -223,3 +223,68 @@ def unsupported_message() -> str:
 def not_operator() -> str:
     """For 用量/usage from a user who is not an operator: the same as any unknown text."""
     return help_text()
+
+
+# WeChat's limit on one text message, passive or customer-service: 2,048 bytes of UTF-8.
+MESSAGE_MAX_BYTES = 2048
+# A long reply goes out as this many messages at most (the passive reply or the first
+# customer-service message, then continuations); what does not fit is cut off.
+MAX_REPLY_MESSAGES = 5
+TRUNCATED = "（内容过长，已截断）"
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _cut_to_bytes(text: str, limit: int) -> tuple[str, str]:
+    """``text`` cut at a character boundary into a head of at most ``limit`` bytes and
+    the rest (never inside a UTF-8 sequence)."""
+    head = text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    return head, text[len(head) :]
+
+
+def split_reply(
+    text: str, limit: int = MESSAGE_MAX_BYTES, max_messages: int = MAX_REPLY_MESSAGES
+) -> list[str]:
+    """A reply as the text messages WeChat takes: each at most ``limit`` bytes, split at
+    line boundaries (a line longer than a message is cut at a character boundary), at
+    most ``max_messages`` of them; the last ends with TRUNCATED when the text did not fit.
+
+    Deterministic: the pipeline keeps the whole reply and sends ``split_reply(reply)[n]``
+    for the n-th message, so a restart between messages resends nothing and skips nothing.
+    """
+    if _utf8_len(text) <= limit:
+        return [text]
+    messages: list[str] = []
+    current = ""
+    pending = text.split("\n")
+    while pending:
+        line = pending.pop(0)
+        joined = f"{current}\n{line}" if current else line
+        if _utf8_len(joined) <= limit:
+            current = joined
+            continue
+        if current:
+            messages.append(current)
+            current = ""
+            pending.insert(0, line)
+            continue
+        head, rest = _cut_to_bytes(line, limit)
+        messages.append(head)
+        pending.insert(0, rest)
+    if current:
+        messages.append(current)
+    if len(messages) <= max_messages:
+        return messages
+    kept = messages[:max_messages]
+    # The marker must fit in the last message: drop whole lines from its end first, then
+    # characters of the last line kept.
+    last = kept[-1]
+    room = limit - _utf8_len("\n" + TRUNCATED)
+    while _utf8_len(last) > room and "\n" in last:
+        last = last.rsplit("\n", 1)[0]
+    if _utf8_len(last) > room:
+        last = _cut_to_bytes(last, room)[0]
+    kept[-1] = f"{last}\n{TRUNCATED}" if last else TRUNCATED
+    return kept

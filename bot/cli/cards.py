@@ -133,6 +133,9 @@ def eval_command(
             f"[red]{silent}[/red]" if silent else "0",
         )
     console.print(table)
+    cer = report.cer()
+    if cer is not None:
+        console.print(f"character error rate: {cer:.2%}")
     warning_scores = report.warning_scores()
     if warning_scores:
         warned = Table(title="warnings (samples whose label lists them)")

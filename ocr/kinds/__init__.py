@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocr.engine import AUTO, CardResult, Kind
-from ocr.kinds import bankcard, businesscard, drivinglicense, idcard, passport
+from ocr.kinds import bankcard, businesscard, drivinglicense, idcard, passport, text
 from ocr.kinds.base import DocumentKind
 from ocr.mask import hide, mask_fields
 
@@ -20,6 +20,7 @@ KINDS: tuple[DocumentKind, ...] = (
     drivinglicense.KIND,
     passport.KIND,
     businesscard.KIND,
+    text.KIND,
 )
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
@@ -60,6 +61,8 @@ def mask_field(name: str, value: str) -> str:
 def wechat_json(result: CardResult) -> dict[str, Any]:
     """The body WeChat's cv/ocr API would answer for ``result`` (used by the sandbox)."""
     kind = get_kind(result.kind)
+    if kind.wechat_body is not None:
+        return kind.wechat_body(result)
     names = kind.wechat_fields(result) if kind.wechat_fields is not None else ()
     body: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
     body.update({name: result.fields[name] for name in names if name in result.fields})

@@ -81,6 +81,19 @@ class DocumentKind:
     # Whether a reply ends saying that part of the fields was hidden: False for a kind
     # whose every field is shown (a business card), where the line would not be true.
     privacy_note: bool = True
+    # Auto detection's last resort (printed text): chosen only when no other kind shows
+    # any landmark, and then only if its own score reaches MIN_EVIDENCE.
+    fallback: bool = False
+    # WeChat's whole JSON answer for one result, for kinds whose answer is not flat
+    # fields (cv/ocr/comm's ``items``); None: ``wechat_fields`` of the result.
+    wechat_body: Callable[[CardResult], dict[str, Any]] | None = None
+    # Eval's counts for kinds whose label is not scored field by field (a page's text by
+    # its lines): (expected, read fields) -> {count name: (correct, total)}.
+    eval_counts: (
+        Callable[[Mapping[str, str], Mapping[str, str]], dict[str, tuple[int, int]]] | None
+    ) = None
+    # The field whose character error rate over the set eval reports as ``cer``.
+    cer_field: str | None = None
 
     def title_of(self, result: CardResult) -> str:
         return self.reply_title(result) if self.reply_title is not None else self.title

@@ -1,0 +1,148 @@
+"""Printed text (文字): a photographed page read as lines in reading order.
+
+One field, ``text``: the page's lines joined with ``\\n``, one or two columns read
+left column first (extract.py). Its mask rule is ``mask_numbers_in_text``: the text is
+the user's to read, but an ID or bank card number in it is masked as on its card.
+
+Auto detection takes a page as text only as a last resort (``fallback``): when no
+other kind shows any of its landmarks and the photo holds many lines of text, so a
+card whose own landmarks were misread is refused, never answered as a page.
+
+WeChat reads printed text with ``cv/ocr/comm``: ``items`` of ``text`` with their
+corners (``pos``), ordered here by the same geometry as the local engine's boxes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from ocr.engine import CardResult, TextBox
+from ocr.errors import NoCardFound
+from ocr.kinds.base import DocumentKind
+from ocr.kinds.text.extract import line_text, ordered_lines, page_boxes, read_text
+from ocr.layout import CardView, LineReader, candidate_frames, place_all
+from ocr.mask import mask_numbers_in_text
+
+NAME = "text"
+FIELD = "text"
+# A page: at least this many lines of at least LONG_LINE characters. A card shows
+# fewer (an ID front at most four: the address, birth and number lines).
+MIN_LINES = 5
+LONG_LINE = 8
+# Below this mean certainty per character a reading of a page is mostly wrong: measured
+# on generated photos, pages read at 0.96 or under had a character error rate of a third
+# or more, while readings at 0.97 and over were right within a few per cent.
+LEGIBLE = 0.97
+# The score of a page (auto detection's MIN_EVIDENCE).
+PAGE_SCORE = 2
+# cv/ocr/comm's corner names, clockwise from the top left as the detector gives boxes.
+CORNERS = ("left_top", "right_top", "right_bottom", "left_bottom")
+
+
+def score(view: CardView) -> int:
+    """PAGE_SCORE for a page of text (many long lines), else 0."""
+    long_lines = sum(len(line.text) >= LONG_LINE for line in ordered_lines(page_boxes(view.placed)))
+    return PAGE_SCORE if long_lines >= MIN_LINES else 0
+
+
+def read(view: CardView, reader: LineReader | None = None) -> CardResult:
+    """The page's text. Its check ``legible`` (the recogniser's mean certainty per
+    character over LEGIBLE) makes the local engine try its other readings of the photo
+    (zoomed in on the text) and keep a legible one; an illegible answer is flagged
+    ``low_confidence``."""
+    del reader
+    lines = read_text(view)
+    if not lines:
+        raise NoCardFound("no text on the page")
+    boxes = page_boxes(view.placed)
+    characters = sum(len(box.text) for box in boxes)
+    certainty = sum(box.box.score * len(box.text) for box in boxes) / max(1, characters)
+    legible = certainty >= LEGIBLE
+    warnings = [] if legible else ["low_confidence"]
+    return CardResult(NAME, {FIELD: "\n".join(lines)}, {"legible": legible}, warnings)
+
+
+def _fields(result: CardResult) -> tuple[str, ...]:
+    del result
+    return (FIELD,)
+
+
+def wechat_body(result: CardResult) -> dict[str, Any]:
+    """cv/ocr/comm's answer for a result: one item per line, placed one under another.
+
+    A result keeps no geometry, so the sandbox lays the lines out in reading order."""
+    lines = result.fields.get(FIELD, "").split("\n")
+    items: list[dict[str, Any]] = []
+    width = 0
+    for row, line in enumerate(lines):
+        top, bottom, right = 40 * row + 10, 40 * row + 40, 10 + 30 * max(1, len(line))
+        corners = ((10, top), (right, top), (right, bottom), (10, bottom))
+        pos = {name: {"x": x, "y": y} for name, (x, y) in zip(CORNERS, corners, strict=True)}
+        items.append({"text": line, "pos": pos})
+        width = max(width, right + 10)
+    return {
+        "errcode": 0,
+        "errmsg": "ok",
+        "items": items,
+        "img_size": {"w": width, "h": 40 * len(lines) + 20},
+    }
+
+
+def _item_box(item: Mapping[str, Any]) -> TextBox | None:
+    text = item.get("text")
+    pos = item.get("pos")
+    if not isinstance(text, str) or not text.strip() or not isinstance(pos, Mapping):
+        return None
+    try:
+        points = tuple((float(pos[c]["x"]), float(pos[c]["y"])) for c in CORNERS)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return TextBox(points, text.strip(), 1.0)
+
+
+def from_wechat(body: Mapping[str, Any]) -> CardResult:
+    """cv/ocr/comm's ``items`` in reading order, as the local engine orders its boxes."""
+    items = body.get("items")
+    boxes = [b for item in items if (b := _item_box(item))] if isinstance(items, list) else []
+    if not boxes:
+        raise NoCardFound("WeChat found no text")
+    placed = place_all(boxes, candidate_frames(boxes)[0])
+    lines = [text for line in ordered_lines(placed) if (text := line_text(line))]
+    return CardResult(NAME, {FIELD: "\n".join(lines)}, engine="wechat")
+
+
+def lines_correct(expected: str, read: str) -> tuple[int, int]:
+    """(expected lines read exactly and in order, expected lines): the read lines are
+    aligned with the expected ones, so a missed or extra line costs only itself."""
+    want = [line.strip() for line in expected.split("\n") if line.strip()]
+    got = [line.strip() for line in read.split("\n") if line.strip()]
+    matcher = difflib.SequenceMatcher(a=want, b=got, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()), len(want)
+
+
+def eval_counts(expected: Mapping[str, str], got: Mapping[str, str]) -> dict[str, tuple[int, int]]:
+    return {"lines": lines_correct(expected.get(FIELD, ""), got.get(FIELD, ""))}
+
+
+KIND = DocumentKind(
+    name=NAME,
+    title="文字",
+    thing="文字",
+    words=("文字", "text", "文字识别"),
+    labels=((FIELD, "内容"),),
+    mask_rules={FIELD: mask_numbers_in_text},
+    score=score,
+    read=read,
+    complete_fields=_fields,
+    required_fields=_fields,
+    fallback=True,
+    wechat_path="/cv/ocr/comm",
+    wechat_fields=_fields,
+    from_wechat=from_wechat,
+    wechat_answers=(FIELD,),
+    wechat_body=wechat_body,
+    eval_counts=eval_counts,
+    cer_field=FIELD,
+)

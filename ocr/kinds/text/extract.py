@@ -1,0 +1,267 @@
+"""A photographed page to its lines in reading order.
+
+Three steps, on boxes in page coordinates (``u`` along the text, ``v`` down the page,
+whatever the photo's rotation, see ocr/layout.py):
+
+1. The page: boxes chained by small gaps (a few text heights either way) form groups;
+   the group with the most text is the page. Words on scraps of paper around it
+   (the desk's clutter) sit further off and are left out.
+2. Columns: a gutter is a band of ``u`` that no line box of the page crosses, between
+   text on both sides. With one, the left column is read top-down, then the right;
+   boxes spanning the gutter (a title set across both columns) are read where they sit
+   above or below the columns. A box the detector ran across the gutter is cut there.
+3. Lines: the boxes of one row are joined left to right (a space only between two
+   Latin words, as Chinese text is set), and the recogniser's half-width punctuation
+   between Chinese characters is set back to the full-width form printed there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections.abc import Sequence
+
+from ocr.engine import TextBox
+from ocr.layout import CardView, Line, PlacedBox, group_lines
+
+# Boxes of one page are this close (in median box heights) across and along the text.
+# Detector boxes are about a line pitch tall, so lines touch, a title is about a box
+# height off and a column gutter under one; words on the desk around a page measured
+# 2.5 and more.
+REACH_ACROSS = 2.0
+REACH_ALONG = 1.5
+# A column holds at least this many boxes, and is at least this share of the page's width.
+MIN_COLUMN_LINES = 3
+MIN_COLUMN_SHARE = 0.2
+# Detector boxes are about a line pitch tall and overhang their text, and a full stop
+# hangs into the gutter (6 mm, under two text heights): a left column's box may end this
+# many heights past the right column's edge.
+GUTTER_SLACK = 0.5
+# A title is set apart from the text below it by more than this many line pitches (the
+# generator's: about 2), and is at most this many rows.
+HEADING_GAP = 1.2
+MAX_HEADING_ROWS = 2
+# Widths of a Latin letter or digit and of a space, in Chinese characters (for cutting
+# a box that runs across the gutter).
+NARROW_WIDTH = 0.55
+
+
+def median_height(boxes: Sequence[PlacedBox]) -> float:
+    return statistics.median(b.height for b in boxes) if boxes else 1.0
+
+
+def _near(a: PlacedBox, b: PlacedBox, height: float) -> bool:
+    gap_along = max(0.0, max(a.u0, b.u0) - min(a.u1, b.u1))
+    gap_across = max(0.0, max(a.v0, b.v0) - min(a.v1, b.v1))
+    return gap_along <= REACH_ALONG * height and gap_across <= REACH_ACROSS * height
+
+
+def page_boxes(placed: Sequence[PlacedBox]) -> list[PlacedBox]:
+    """The boxes of the page: the group of nearby boxes holding the most characters."""
+    if not placed:
+        return []
+    height = median_height(placed)
+    group_of = list(range(len(placed)))
+
+    def root(i: int) -> int:
+        while group_of[i] != i:
+            group_of[i] = group_of[group_of[i]]
+            i = group_of[i]
+        return i
+
+    for i in range(len(placed)):
+        for j in range(i + 1, len(placed)):
+            if _near(placed[i], placed[j], height):
+                group_of[root(i)] = root(j)
+    sizes: dict[int, int] = {}
+    for i, box in enumerate(placed):
+        sizes[root(i)] = sizes.get(root(i), 0) + len(box.text)
+    biggest = max(sizes, key=lambda r: sizes[r])
+    return [box for i, box in enumerate(placed) if root(i) == biggest]
+
+
+def find_gutter(boxes: Sequence[PlacedBox]) -> float | None:
+    """The ``u`` where a right column starts, or None for a single column.
+
+    A right column is a left edge that several boxes start at (within half a text
+    height), with several boxes of a left column ending before it and at most a few
+    crossing it (a title set across both columns, two lines the detector ran together).
+    Box edges overhang their text, and a full stop hangs into the gutter, so ends may
+    pass the edge by GUTTER_SLACK heights.
+    """
+    if len(boxes) < 2 * MIN_COLUMN_LINES:
+        return None
+    height = median_height(boxes)
+    slack = GUTTER_SLACK * height
+    left = min(b.u0 for b in boxes)
+    right = max(b.u1 for b in boxes)
+    margin = MIN_COLUMN_SHARE * (right - left)
+    best: tuple[int, int, float] | None = None  # (crossing, -starting, u)
+    for edge in sorted({b.u0 for b in boxes}):
+        if not left + margin <= edge <= right - margin:
+            continue
+        starting = sum(abs(b.u0 - edge) <= height / 2 for b in boxes)
+        ending = sum(b.u1 <= edge + slack and b.u0 < edge - height for b in boxes)
+        crossing = sum(b.u0 < edge - slack and b.u1 > edge + slack for b in boxes)
+        if (
+            starting >= MIN_COLUMN_LINES
+            and ending >= MIN_COLUMN_LINES
+            and crossing <= max(2, starting // 3)
+        ):
+            candidate = (crossing, -starting, edge)
+            if best is None or candidate < best:
+                best = candidate
+    return best[2] if best is not None else None
+
+
+def _cut_at(box: PlacedBox, u: float) -> tuple[PlacedBox, PlacedBox] | None:
+    """A box run across the gutter, as its two parts (characters shared by width)."""
+    text = box.text
+    widths = [NARROW_WIDTH if char.isascii() else 1.0 for char in text]
+    total = sum(widths)
+    if len(text) < 2 or box.width <= 0 or total <= 0:
+        return None
+    wanted = (u - box.u0) / box.width * total
+    edges = [sum(widths[:i]) for i in range(len(text) + 1)]
+    at = min(range(len(edges)), key=lambda i: abs(edges[i] - wanted))
+    if not 0 < at < len(text):
+        return None
+    first = TextBox(box.box.points, text[:at].rstrip(), box.box.score)
+    second = TextBox(box.box.points, text[at:].lstrip(), box.box.score)
+    split = box.u0 + edges[at] / total * box.width
+    return (
+        PlacedBox(first, box.u0, split, box.cv, box.height),
+        PlacedBox(second, split, box.u1, box.cv, box.height),
+    )
+
+
+def split_heading(boxes: Sequence[PlacedBox]) -> tuple[list[Line], list[PlacedBox]]:
+    """(heading rows, the other boxes): rows at the top set apart from the body by a gap
+    wider than HEADING_GAP line pitches. A title over two columns is read first, whole,
+    even when the detector split it at the gutter."""
+    rows = group_lines(boxes)
+    if len(rows) < 3:
+        return [], list(boxes)
+    gaps = [below.cv - above.cv for above, below in itertools.pairwise(rows)]
+    pitch = statistics.median(gaps)
+    for count in range(1, min(MAX_HEADING_ROWS, len(rows) - 2) + 1):
+        if gaps[count - 1] > HEADING_GAP * pitch:
+            heading = rows[:count]
+            taken = {id(box) for row in heading for box in row.boxes}
+            return heading, [box for box in boxes if id(box) not in taken]
+    return [], list(boxes)
+
+
+def ordered_lines(placed: Sequence[PlacedBox]) -> list[Line]:
+    """The page's lines in reading order: columns left to right, each top-down."""
+    boxes = page_boxes(placed)
+    heading, boxes = split_heading(boxes)
+    gutter = find_gutter(boxes)
+    if gutter is None:
+        return [*heading, *group_lines(boxes)]
+    height = median_height(boxes)
+    slack = GUTTER_SLACK * height
+    left: list[PlacedBox] = []
+    right: list[PlacedBox] = []
+    spanning: list[PlacedBox] = []
+    for box in boxes:
+        if box.u1 - slack <= gutter:
+            left.append(box)
+        elif box.u0 + slack >= gutter and box.u0 >= gutter - height / 2:
+            right.append(box)
+        else:
+            spanning.append(box)
+    columns_top = min((b.v0 for b in left + right), default=0.0)
+    columns_bottom = max((b.v1 for b in left + right), default=0.0)
+    above: list[PlacedBox] = []
+    below: list[PlacedBox] = []
+    for box in spanning:
+        # A title sits a line or more above the columns; a box within a line of them is
+        # a row of each column that the detector ran together.
+        if box.cv < columns_top - height:
+            above.append(box)
+        elif box.cv > columns_bottom + height:
+            below.append(box)
+        elif (parts := _cut_at(box, gutter)) is not None:
+            # Inside the columns: the detector ran a line of each column together.
+            left.append(parts[0])
+            right.append(parts[1])
+        else:
+            (left if box.cu <= gutter else right).append(box)
+    return [
+        *heading,
+        *group_lines(above),
+        *group_lines(left),
+        *group_lines(right),
+        *group_lines(below),
+    ]
+
+
+_CJK = "[\u3400-\u9fff]"
+# Half-width punctuation as the recogniser reads the full-width marks of Chinese text.
+_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
+# A mark touching a Chinese character, or a line's end or start, in a line that holds
+# Chinese: what Chinese text prints there is the full-width mark. One between two digits
+# (1,000 or 10:30) or two Latin words with no Chinese beside it stays.
+_MARK = re.compile(r"\s*([,;:!?])\s*")
+# A full stop read as '.' after Chinese at a line's end ('1.5' and 'PM2.5' keep theirs).
+_STOP_AT_END = re.compile(rf"(?<={_CJK})\s*\.\s*$")
+
+
+def _full_width(line: str, match: re.Match[str]) -> str:
+    before = line[: match.start()].rstrip()[-1:]
+    after = line[match.end() :].lstrip()[:1]
+    mark = match.group(1)
+    if before.isdigit() and after.isdigit():
+        return match.group(0)
+    touches_cjk = any(re.fullmatch(_CJK, char) for char in (before, after) if char)
+    at_edge = not before or not after
+    return _FULL_WIDTH[mark] if touches_cjk or at_edge else match.group(0)
+
+
+def fix_punctuation(line: str) -> str:
+    """Half-width marks where Chinese text prints full-width ones, decided by context:
+    a ',' beside a Chinese character is '，'; one between digits (1,000) stays."""
+    if not re.search(_CJK, line):
+        return line
+    line = _MARK.sub(lambda match: _full_width(line, match), line)
+    return _STOP_AT_END.sub("。", line)
+
+
+def _latin_edge(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def line_text(line: Line) -> str:
+    """A line's boxes joined left to right: a space only between two Latin words."""
+    text = ""
+    for box in line.boxes:
+        piece = box.text.strip()
+        if not piece:
+            continue
+        if text and _latin_edge(text[-1]) and _latin_edge(piece[0]):
+            text += " "
+        text += piece
+    return fix_punctuation(text)
+
+
+# Some fonts' full-width comma reads as a middle dot: on a page with at least this many
+# dots and more of them than commas, every dot was a comma. (A dot that separates the
+# parts of a foreign name is rare on a page, and a page of them has commas too.)
+MIN_DOTS_FOR_COMMAS = 3
+
+
+def commas_read_as_dots(lines: Sequence[str]) -> list[str]:
+    """The page's lines with its commas back, where the recogniser read them as dots."""
+    dots = sum(line.count("·") for line in lines)
+    commas = sum(line.count("，") for line in lines)
+    if dots < MIN_DOTS_FOR_COMMAS or dots <= commas:
+        return list(lines)
+    return [line.replace("·", "，") for line in lines]
+
+
+def read_text(view: CardView) -> list[str]:
+    """The page's lines in reading order, as printed."""
+    lines = (line_text(line) for line in ordered_lines(view.placed))
+    return commas_read_as_dots([line for line in lines if line])
