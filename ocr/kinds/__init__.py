@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocr.engine import AUTO, CardResult, Kind
-from ocr.kinds import bankcard, drivinglicense, idcard, passport
+from ocr.kinds import bankcard, drivinglicense, idcard, passport, table
 from ocr.kinds.base import DocumentKind
 from ocr.mask import hide, mask_fields
 
@@ -19,6 +19,7 @@ KINDS: tuple[DocumentKind, ...] = (
     bankcard.KIND,
     drivinglicense.KIND,
     passport.KIND,
+    table.KIND,
 )
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
