@@ -50,6 +50,10 @@ class CardResult:
     engine: str = "local"
     # 0-100 image quality (ocr/quality.py), when the engine judges the photo itself.
     quality: int | None = None
+    # A table's rows of cell strings (unmasked, like ``fields``), every row as long as the
+    # others; None for documents whose fields are all strings. Kept out of ``fields`` so
+    # that every other kind's ``dict[str, str]`` stays as it is.
+    cells: list[list[str]] | None = None
 
     @property
     def side(self) -> str:

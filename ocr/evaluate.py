@@ -10,6 +10,10 @@ A *silent error* is a wrong, non-empty value returned with no warning at all: th
 answer a user has no reason to doubt. It is counted per field beside the exact-match
 score, because that is the number users are hurt by.
 
+A table's label holds ``expected.cells`` (rows of cell strings): the field ``cells`` is
+counted per cell, all of a sample's cells wrong when its row or column count is; its
+silent errors count tables (samples), not cells.
+
 A label may list ``"warnings": [code, ...]``: the warnings the photo deserves. For
 each code listed in any label, ``--json`` carries ``{"detected", "total",
 "false_alarms", "clean"}`` over the samples whose label has the list (``total``
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ocr.documents import character_error_rate
+from ocr.documents import character_error_rate, table_cells_correct
 from ocr.engine import AUTO, CardResult, Engine, Kind, Mode
 from ocr.errors import OcrError
 from ocr.kinds import check_kind, get_kind
@@ -36,6 +40,8 @@ from ocr.quality import LEGACY_CODES
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 ERROR_FIELD = "error"
 KIND_FIELD = "kind"
+# A table's label: ``expected.cells``, rows of cell strings; scored per cell, not per sample.
+CELLS_FIELD = "cells"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Sample:
     mode: Mode
     expected: dict[str, str]
     warnings: tuple[str, ...] | None = None  # None: the label says nothing of warnings
+    cells: list[list[str]] | None = None  # a table's expected cells (``expected.cells``)
 
 
 @dataclass
@@ -56,6 +63,7 @@ class SampleOutcome:
     error: str | None = None
     silent: frozenset[str] = frozenset()  # wrong fields returned with no warning at all
     warned: tuple[str, ...] = ()  # the warnings the engine gave
+    cells: tuple[int, int] = (0, 0)  # a table's (cells right, cells expected)
 
 
 @dataclass
@@ -177,7 +185,9 @@ def load_samples(directory: Path) -> list[Sample]:
             label = json.loads(label_path.read_text(encoding="utf-8"))
             kind = check_kind(str(label["kind"]))
             mode = label.get("mode", "photo")
-            expected = {str(k): str(v) for k, v in dict(label["expected"]).items()}
+            raw = dict(label["expected"])
+            cells = _label_cells(raw.pop(CELLS_FIELD)) if CELLS_FIELD in raw else None
+            expected = {str(k): str(v) for k, v in raw.items()}
             warnings = label.get("warnings")
             if warnings is not None and (
                 not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings)
@@ -193,8 +203,19 @@ def load_samples(directory: Path) -> list[Sample]:
             if warnings is not None
             else None
         )
-        samples.append(Sample(label_path.stem, image, kind, cast(Mode, mode), expected, listed))
+        samples.append(
+            Sample(label_path.stem, image, kind, cast(Mode, mode), expected, listed, cells)
+        )
     return samples
+
+
+def _label_cells(value: object) -> list[list[str]]:
+    """``expected.cells`` of a label: a list of rows, each a list of strings."""
+    if not isinstance(value, list) or not all(
+        isinstance(row, list) and all(isinstance(cell, str) for cell in row) for row in value
+    ):
+        raise TypeError("cells must be a list of rows of strings")
+    return [list(row) for row in value]
 
 
 def normalise(field_name: str, value: str) -> str:
@@ -216,6 +237,12 @@ def compare(
         have = got_fields.get(name, "")
         if normalise(name, have) != normalise(name, want):
             wrong[name] = (want, have)
+    if sample.cells is not None:
+        got_cells = result.cells if result and result.cells is not None else []
+        right, total = table_cells_correct(sample.cells, got_cells)
+        if right < total:
+            shown = json.dumps(got_cells, ensure_ascii=False) if got_cells else ""
+            wrong[CELLS_FIELD] = (json.dumps(sample.cells, ensure_ascii=False), shown)
     return wrong
 
 
@@ -255,7 +282,11 @@ def iter_outcomes(
                 wrong[KIND_FIELD] = (sample.kind, detected)
         silent = silent_errors(wrong, result)
         warned = tuple(result.warnings) if result else ()
-        yield SampleOutcome(sample, latency, wrong, error, silent, warned), result
+        cells = (0, 0)
+        if sample.cells is not None:
+            read = result.cells if result is not None and result.cells is not None else []
+            cells = table_cells_correct(sample.cells, read)
+        yield SampleOutcome(sample, latency, wrong, error, silent, warned, cells), result
 
 
 def evaluate(
@@ -274,6 +305,8 @@ def evaluate(
         if kind.eval_counts is not None and ERROR_FIELD not in expected:
             _add_counts(report, kind.eval_counts, outcome, result)
             names = []
+        if outcome.sample.cells is not None:
+            names.append(CELLS_FIELD)
         if kind.cer_field is not None and kind.cer_field in expected:
             got = result.fields.get(kind.cer_field, "") if result else ""
             report.cer_pairs.append((expected[kind.cer_field], got))
@@ -281,8 +314,13 @@ def evaluate(
             names.append(KIND_FIELD)
         for name in names:
             score = report.fields.setdefault(name, FieldScore())
-            score.total += 1
-            score.correct += name not in outcome.wrong
+            if name == CELLS_FIELD:
+                # Counted per cell (all of a sample's wrong when its shape is).
+                score.correct += outcome.cells[0]
+                score.total += outcome.cells[1]
+            else:
+                score.total += 1
+                score.correct += name not in outcome.wrong
             report.silent[name] = report.silent.get(name, 0) + (name in outcome.silent)
         if progress:
             progress(outcome)

@@ -15,7 +15,7 @@ issuing authority, gender, nationality, bank name and card type are shown as the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from stdnum import luhn
 from stdnum.cn import ric
@@ -131,3 +131,8 @@ def mask_numbers_in_text(text: str) -> str:
         return run
 
     return _NUMBER_RUN.sub(masked, text)
+
+
+def mask_cells(cells: Sequence[Sequence[str]]) -> list[list[str]]:
+    """A table's cells, each masked as free text (``mask_numbers_in_text``)."""
+    return [[mask_numbers_in_text(cell) for cell in row] for row in cells]

@@ -1,7 +1,8 @@
 """What the bot says: short Chinese texts, one function per kind of result.
 
-Card fields only ever reach a reply through ``ocr.mask.mask_result``; nothing here
-sees an unmasked value except to hand the result to the masker.
+Card fields only ever reach a reply through ``ocr.mask.mask_result`` (a table's cells
+through ``ocr.mask.mask_cells``); nothing here sees an unmasked value except to hand the
+result to the masker.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from ocr.errors import (
 )
 from ocr.field_warnings import MISSING_PREFIX
 from ocr.kinds import KINDS, get_kind, mask_result
+from ocr.mask import mask_cells
 
 AUTO_NAME = "自动识别"
+# Between a table row's cells in a reply (issue 15).
+CELL_SEPARATOR = "｜"
 
 
 def kind_name(kind: Kind) -> str:
@@ -108,6 +112,9 @@ def card_result(result: CardResult) -> str:
         kind.reply_fill(result, masked)
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
+    if result.cells is not None:
+        # One line per row; a long table goes on in customer-service messages.
+        lines += [CELL_SEPARATOR.join(row) for row in mask_cells(result.cells)]
     chosen = {_CHOSEN_BY_ENGINE[w] for w in result.warnings if w in _CHOSEN_BY_ENGINE}
     if any(w in _DOUBTS_ON_LUHN for w in result.warnings):
         chosen.add("luhn")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,12 +36,20 @@ def scan(
     reveal: Annotated[
         bool, typer.Option("--reveal", help="Show unmasked fields (your own cards only).")
     ] = False,
+    as_csv: Annotated[
+        bool,
+        typer.Option(
+            "--csv",
+            help="A table's cells as CSV (other documents: one field,value row per field).",
+        ),
+    ] = False,
     config_path: ConfigOption = None,
 ) -> None:
     """Read cards from image files and print their fields (masked unless --reveal)."""
     from bot.serving.engines import build_engine
     from ocr.errors import OcrError
     from ocr.kinds import mask_result
+    from ocr.mask import mask_cells
 
     config = cli_config(config_path)
     engine = build_engine(config)
@@ -55,20 +65,40 @@ def scan(
             failures += 1
             record.update(error=exc.code, message=str(exc))
         else:
+            fields: dict[str, Any] = dict(result.fields if reveal else mask_result(result))
+            if result.cells is not None:
+                fields["cells"] = result.cells if reveal else mask_cells(result.cells)
             record.update(
                 kind=result.kind,
                 engine=result.engine,
-                fields=result.fields if reveal else mask_result(result),
+                fields=fields,
                 checks=result.checks,
                 warnings=result.warnings,
             )
             if result.quality is not None:
                 record["quality"] = result.quality
-        if as_json:
+        if as_csv:
+            _write_csv(record)
+        elif as_json:
             console.print_json(json.dumps(record, ensure_ascii=False))
         else:
             _print_scan(record)
     raise typer.Exit(1 if failures else 0)
+
+
+def _write_csv(record: dict[str, Any]) -> None:
+    """A table's rows as CSV on stdout; a document of named fields as field,value rows.
+    Errors go to stderr, so stdout stays CSV; several images follow one another."""
+    if "error" in record:
+        err_console.print(f"{record['image']}: {record['error']} {record['message']}")
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    fields = record["fields"]
+    if "cells" in fields:
+        writer.writerows(fields["cells"])
+    else:
+        writer.writerows(fields.items())
+    sys.stdout.flush()
 
 
 def _print_scan(record: dict[str, Any]) -> None:
@@ -81,7 +111,11 @@ def _print_scan(record: dict[str, Any]) -> None:
         title=f"{record['image']} ({record['kind']}, {record['engine']})", show_header=False
     )
     for name, value in record["fields"].items():
-        table.add_row(name, value)
+        if name == "cells":
+            for number, row in enumerate(value, start=1):
+                table.add_row(f"row {number}", " ｜ ".join(row))
+        else:
+            table.add_row(name, value)
     for name, passed in record["checks"].items():
         table.add_row(f"check {name}", "[green]ok[/green]" if passed else "[red]failed[/red]")
     if record["warnings"]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocr.engine import AUTO, CardResult, Kind
-from ocr.kinds import bankcard, businesscard, drivinglicense, idcard, passport, text
+from ocr.kinds import bankcard, businesscard, drivinglicense, idcard, passport, table, text
 from ocr.kinds.base import DocumentKind
 from ocr.mask import hide, mask_fields
 
@@ -21,6 +21,7 @@ KINDS: tuple[DocumentKind, ...] = (
     passport.KIND,
     businesscard.KIND,
     text.KIND,
+    table.KIND,
 )
 _BY_NAME = {kind.name: kind for kind in KINDS}
 

@@ -1,0 +1,541 @@
+"""A table's rows and columns from its text boxes, and from its ruling lines when printed.
+
+Everything works in card coordinates (``u`` along the text, ``v`` across it, see
+ocr/layout.py), so a turned or tilted photo needs nothing special. The steps:
+
+1. **The table's lines**: the longest run of text lines with two boxes or more, evenly
+   spaced and side by side (a caption above it and clutter text on the desk around
+   the page are left out).
+2. **Columns**: from the vertical ruling lines when the table is ruled (a grid);
+   otherwise from the gaps in the boxes' extents along ``u`` over all rows, after
+   undoing the slant that perspective gives the columns. A box that bridges a gap
+   (the detector joined two cells) is cut there by its characters' widths.
+3. **Rows**: one per text line; in a ruled grid, the lines between two horizontal
+   rulings make one row (a cell of several lines).
+4. **Cells**: a cell's boxes top-down, left to right, joined with nothing (CJK), or a
+   space between two Latin words set apart by a visible gap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocr.engine import TextBox
+from ocr.image import BGRImage
+from ocr.layout import Frame, Line, PlacedBox
+
+# Consecutive rows further apart than this many times the table's usual row pitch end
+# the table: what lies beyond is another block of text.
+MAX_PITCH_RATIO = 2.2
+# Two rows belong to one table when their extents along the text overlap this much of
+# the narrower one.
+MIN_ROW_OVERLAP = 0.5
+# A gap between columns is at least this many text heights wide.
+MIN_COLUMN_GAP = 0.2
+# Slants of the columns tried (u per v): perspective leans a photographed page's columns.
+SHEARS = tuple(s / 100 for s in range(-16, 17, 2))
+# A ruling line is at least this long, as a share of the table's extent along it.
+MIN_RULING_SHARE = 0.6
+# A column at the table's side filled in fewer than this share of rows is clutter.
+MIN_FILL = 0.5
+# A box is cut at a column boundary only when it reaches this many text heights past
+# it on both sides (detector boxes overhang their text; a cell's text may lean over).
+SPLIT_MARGIN = 0.5
+# A column boundary's own slant is fitted from this many rows; fewer take the table's.
+FIT_SLANT_ROWS = 4
+# A first or last line this far off the rows' spacing (share of it) may be no row.
+STRAY_PITCH = 0.25
+# A table: at least this many rows of at least this many columns.
+MIN_ROWS = 3
+MIN_COLUMNS = 2
+# A space joins two Latin words only when the gap between their boxes is this many
+# text heights or more (closer, the detector cut one word in two).
+WORD_GAP = 0.35
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """A straight ruling line in card coordinates: ``across = a + b * along``, drawn from
+    ``start`` to ``end`` along it (a vertical ruling: u = a + b v, v from start to end)."""
+
+    a: float
+    b: float
+    start: float
+    end: float
+
+    def at(self, along: float) -> float:
+        return self.a + self.b * along
+
+
+@dataclass(frozen=True)
+class Rulings:
+    horizontal: tuple[Ruling, ...] = ()
+    vertical: tuple[Ruling, ...] = ()
+
+
+NO_RULINGS = Rulings()
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The table as read: rows of cell texts, every row as long as the others."""
+
+    cells: list[list[str]]
+    ruled: bool
+
+
+def _median_height(boxes: Sequence[PlacedBox]) -> float:
+    return statistics.median(b.height for b in boxes) if boxes else 1.0
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def table_lines(lines: Sequence[Line]) -> list[Line]:
+    """The table's lines, top to bottom: the run of lines with two boxes or more that
+    holds the most boxes, with single-box lines between its rows (a row of one filled
+    cell) kept; a caption above it or clutter around the page is left out."""
+    multi = [i for i, line in enumerate(lines) if len(line.boxes) >= MIN_COLUMNS]
+    if not multi:
+        return []
+    pitches = [lines[b].cv - lines[a].cv for a, b in itertools.pairwise(multi)]
+    pitch = statistics.median(pitches) if pitches else 0.0
+    runs: list[list[int]] = [[multi[0]]]
+    for index in multi[1:]:
+        previous = lines[runs[-1][-1]]
+        line = lines[index]
+        overlap = _overlap(previous.u0, previous.u1, line.u0, line.u1)
+        narrower = min(previous.u1 - previous.u0, line.u1 - line.u0)
+        together = (
+            line.cv - previous.cv <= MAX_PITCH_RATIO * pitch
+            and overlap >= MIN_ROW_OVERLAP * narrower
+        )
+        if together:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    best = max(runs, key=lambda run: sum(len(lines[i].boxes) for i in run))
+    first, last = best[0], best[-1]
+    u0 = min(lines[i].u0 for i in best)
+    u1 = max(lines[i].u1 for i in best)
+    return [
+        line
+        for line in lines[first : last + 1]
+        if _overlap(line.u0, line.u1, u0, u1) > 0.5 * (line.u1 - line.u0)
+    ]
+
+
+def _char_width(char: str) -> float:
+    """A character's width in CJK character widths: Latin letters and digits are about half."""
+    return 1.0 if unicodedata.east_asian_width(char) in "WF" else 0.55
+
+
+def split_box(box: PlacedBox, at: float) -> tuple[PlacedBox, PlacedBox]:
+    """The box cut at ``at`` along the text, between the characters nearest that point
+    (their widths estimated: a CJK character is about twice a Latin one)."""
+    text = box.text
+    widths = [_char_width(c) for c in text]
+    total = sum(widths) or 1.0
+    per_unit = box.width / total
+    best, best_distance, edge = 1, math.inf, box.u0
+    for index, width in enumerate(widths[:-1], start=1):
+        edge += width * per_unit
+        if abs(edge - at) < best_distance:
+            best, best_distance = index, abs(edge - at)
+    cut = box.u0 + sum(widths[:best]) * per_unit
+    left = PlacedBox(TextBox(box.box.points, text[:best].rstrip(), box.box.score),
+                     box.u0, cut, box.cv, box.height)  # fmt: skip
+    right = PlacedBox(TextBox(box.box.points, text[best:].lstrip(), box.box.score),
+                      cut, box.u1, box.cv, box.height)  # fmt: skip
+    return left, right
+
+
+def _slanted(box: PlacedBox, shear: float, v_mid: float) -> tuple[float, float]:
+    offset = shear * (box.cv - v_mid)
+    return box.u0 - offset, box.u1 - offset
+
+
+def best_shear(boxes: Sequence[PlacedBox]) -> float:
+    """The slant (u per v) under which the boxes' extents, stacked over all rows, cover
+    the least length: the columns then line up."""
+    height = _median_height(boxes)
+    v_mid = statistics.median(b.cv for b in boxes)
+
+    def covered(shear: float) -> float:
+        spans = sorted(_slanted(b, shear, v_mid) for b in boxes)
+        total, end = 0.0, -math.inf
+        for start, stop in spans:
+            if stop > end:
+                total += stop - max(start, end)
+                end = stop
+        return total
+
+    return min(SHEARS, key=lambda s: (round(covered(s) / height, 1), abs(s)))
+
+
+def text_columns(rows: Sequence[Sequence[PlacedBox]]) -> tuple[float, float, list[float]]:
+    """Column boundaries from the gaps in the boxes' extents: (shear, v_mid, the middle
+    of each gap along ``u - shear * (v - v_mid)``).
+
+    The slant is the one under which the boxes' extents, stacked over all rows, cover the
+    least length: columns then line up. A gap is where no box is, or where only boxes
+    reaching across it from both sides are (the detector joined two cells of one row;
+    a header wider than its column's values does not reach past both ends).
+    """
+    boxes = [b for row in rows for b in row]
+    height = _median_height(boxes)
+    v_mid = statistics.median(b.cv for b in boxes)
+    shear = best_shear(boxes)
+    spans = [(*_slanted(b, shear, v_mid), b) for b in boxes]
+    low = math.floor(min(s[0] for s in spans))
+    high = math.ceil(max(s[1] for s in spans))
+    count = np.zeros(high - low + 1, dtype=np.int32)
+    for start, stop, _ in spans:
+        count[round(start) - low : round(stop) - low + 1] += 1
+    min_gap = MIN_COLUMN_GAP * height
+    gaps: list[float] = []
+    for start, stop in _runs(count == 0) + _runs(count == 1):
+        start_u, stop_u = low + start, low + stop
+        if start == 0 or stop == len(count) - 1 or stop_u - start_u < min_gap:
+            continue
+        if count[start] == 1:
+            # Covered by one box all along: a gap only when that box reaches past it on
+            # both sides (two cells joined), not when it is a header wider than its values.
+            crossing = [(s0, s1) for s0, s1, _ in spans if s0 < stop_u and s1 > start_u]
+            if not all(s0 < start_u - 1 and s1 > stop_u + 1 for s0, s1 in crossing):
+                continue
+        gaps.append((start_u + stop_u) / 2)
+    gaps.sort()
+    return shear, v_mid, gaps
+
+
+def anchor_columns(rows: Sequence[Sequence[PlacedBox]]) -> list[_Boundary] | None:
+    """Column boundaries from the rows that hold one box per column, or None.
+
+    Most rows of a table read as one box per cell, so the commonest box count is the
+    column count, and those full rows place each boundary: a line (along ``v``) through
+    the middles of the gaps between their j-th and (j+1)-th boxes. Fitted as a line, it
+    follows the slant perspective gives each column, and a header or a number set apart
+    from its column (left- versus right-aligned) still falls on the right side of it.
+    None when fewer than two rows are full.
+    """
+    counts = [len(row) for row in rows if len(row) >= MIN_COLUMNS]
+    if not counts:
+        return None
+    # The most boxes that two rows hold: the OCR drops a cell more often than it adds
+    # one, and clutter beside the page that joins two rows is dropped as a sparse column.
+    columns = max((c for c in set(counts) if counts.count(c) >= 2), default=0)
+    full = [sorted(row, key=lambda b: b.u0) for row in rows if len(row) == columns]
+    if len(full) < 2:
+        return None
+    shear = best_shear([b for row in rows for b in row])
+    gaps = [
+        [(row[j].cv, (row[j].u1 + row[j + 1].u0) / 2) for row in full] for j in range(columns - 1)
+    ]
+    boundaries = [_fitted(points, shear) for points in gaps]
+    # Again from every row whose two neighbouring cells are both read: rows with a cell
+    # the OCR missed hold most of the table when few rows are full.
+    assigned = _assign([[row] for row in rows], boundaries, split=False)
+    gaps = [[] for _ in boundaries]
+    for cells in assigned:
+        for j in range(len(boundaries)):
+            left, right = cells[j], cells[j + 1]
+            if left and right:
+                v = (left[-1].cv + right[0].cv) / 2
+                gaps[j].append((v, (max(b.u1 for b in left) + min(b.u0 for b in right)) / 2))
+    return [
+        _fitted(points, shear) if points else first
+        for points, first in zip(gaps, boundaries, strict=True)
+    ]
+
+
+def _fitted(points: Sequence[tuple[float, float]], shear: float) -> _Boundary:
+    """A boundary through (v, u) points: its own slant from four rows or more, else the
+    table's."""
+    vs = np.array([v for v, _ in points])
+    us = np.array([u for _, u in points])
+    if len(points) >= FIT_SLANT_ROWS and float(np.ptp(vs)) > 0:
+        slope, at_zero = np.polyfit(vs, us, 1)
+        return _Boundary(float(at_zero), float(slope), 0.0)
+    v_mid = float(vs.mean())
+    return _Boundary(float(np.median(us - shear * (vs - v_mid))), shear, v_mid)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in ``mask``."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for index, value in enumerate(mask.tolist()):
+        if value and start is None:
+            start = index
+        elif not value and start is not None:
+            runs.append((start, index - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask) - 1))
+    return runs
+
+
+def _cell_text(boxes: Sequence[PlacedBox]) -> str:
+    """A cell's boxes top-down, left to right; a space only between Latin words apart."""
+    text = ""
+    previous: PlacedBox | None = None
+    for box in boxes:
+        if previous is not None and text and box.text:
+            latin = text[-1].isascii() and text[-1].isalnum() and box.text[0].isascii()
+            apart = (
+                box.u0 - previous.u1 >= WORD_GAP * box.height
+                or box.cv - previous.cv > 0.5 * box.height
+            )
+            if latin and box.text[0].isalnum() and apart:
+                text += " "
+        text += box.text
+        previous = box
+    return text.strip()
+
+
+def _assign(
+    rows: Sequence[Sequence[Sequence[PlacedBox]]],
+    boundary_at: Sequence[_Boundary],
+    split: bool = True,
+) -> list[list[list[PlacedBox]]]:
+    """Each row's boxes in columns, each cell's boxes line by line (a row may hold
+    several text lines), left to right. With ``split``, a box reaching well across a
+    boundary in a row short of boxes (the detector joined two cells) is cut there."""
+    columns = len(boundary_at) + 1
+    table: list[list[list[PlacedBox]]] = []
+    for row in rows:
+        cells: list[list[PlacedBox]] = [[] for _ in range(columns)]
+        short = sum(len(line) for line in row) < columns
+        for box in (b for line in row for b in sorted(line, key=lambda b: b.u0)):
+            pieces = [box]
+            for boundary in boundary_at if split and short else ():
+                at = boundary(box.cv)
+                last = pieces[-1]
+                margin = SPLIT_MARGIN * last.height
+                if last.u0 < at - margin and last.u1 > at + margin and len(last.text) > 1:
+                    left, right = split_box(last, at)
+                    pieces[-1:] = [left, right]
+            for piece in pieces:
+                if not piece.text:
+                    continue
+                column = sum(piece.cu > boundary(piece.cv) for boundary in boundary_at)
+                cells[column].append(piece)
+        table.append(cells)
+    return table
+
+
+class _Boundary:
+    """A column boundary's position along ``u`` at a given ``v``."""
+
+    def __init__(self, u: float, shear: float = 0.0, v_mid: float = 0.0) -> None:
+        self.u, self.shear, self.v_mid = u, shear, v_mid
+
+    def __call__(self, v: float) -> float:
+        return self.u + self.shear * (v - self.v_mid)
+
+
+class _RulingBoundary(_Boundary):
+    def __init__(self, ruling: Ruling) -> None:
+        super().__init__(ruling.a, ruling.b, 0.0)
+
+
+def _grid_verticals(rulings: Rulings, lines: Sequence[Line]) -> list[Ruling]:
+    """The vertical rulings between columns when the table is a ruled grid, else none.
+
+    A grid has rules at both sides and between its columns, each running the table's
+    height; one long edge alone (another sheet of paper beside the page) is no grid.
+    """
+    boxes = [b for line in lines for b in line.boxes]
+    v0 = min(b.v0 for b in boxes)
+    v1 = max(b.v1 for b in boxes)
+    span = v1 - v0
+    full = [
+        r for r in rulings.vertical if _overlap(r.start, r.end, v0, v1) >= MIN_RULING_SHARE * span
+    ]
+    inner = []
+    for ruling in full:
+        left = sum(b.cu < ruling.at(b.cv) for b in boxes)
+        right = sum(b.cu > ruling.at(b.cv) for b in boxes)
+        # A box or two of clutter beside the page does not make a rule an inner one.
+        if min(left, right) >= len(lines):
+            inner.append(ruling)
+    middle = (v0 + v1) / 2
+    merged: list[Ruling] = []
+    for ruling in sorted(inner, key=lambda r: r.at(middle)):
+        # Pieces of one rule broken by a character or a speck of glare.
+        if merged and ruling.at(middle) - merged[-1].at(middle) < 0.5 * _median_height(boxes):
+            continue
+        merged.append(ruling)
+    if not merged or len(full) < len(merged) + 2:
+        return []
+    return merged
+
+
+def _filled_columns(assigned: Sequence[Sequence[Sequence[PlacedBox]]], ruled: bool) -> list[int]:
+    """The columns to keep: all but sparse ones at either side, which are clutter beside
+    the page (a sheet of paper, a receipt) rather than the table's; between filled
+    columns a sparse one is the table's own unless the text alone made it (a stray mark)."""
+    columns = len(assigned[0]) if assigned else 0
+    used = [sum(bool(row[c]) for row in assigned) for c in range(columns)]
+    enough = max(2, math.ceil(MIN_FILL * len(assigned)))
+    first = next((c for c in range(columns) if used[c] >= enough), columns)
+    last = next((c for c in reversed(range(columns)) if used[c] >= enough), -1)
+    return [c for c in range(first, last + 1) if ruled or used[c] >= 2]
+
+
+def _ruled_rows(rulings: Rulings, lines: Sequence[Line]) -> list[list[Line]]:
+    """Text lines grouped by the horizontal rulings between them (a grid's rows)."""
+    boxes = [b for line in lines for b in line.boxes]
+    u0 = min(b.u0 for b in boxes)
+    u1 = max(b.u1 for b in boxes)
+    middle = (u0 + u1) / 2
+    wide = MIN_RULING_SHARE * (u1 - u0)
+    long_enough = [r for r in rulings.horizontal if _overlap(r.start, r.end, u0, u1) >= wide]
+    groups: list[list[Line]] = []
+    for line in lines:
+        if groups:
+            above = groups[-1][-1].cv
+            if not any(above < r.at(middle) < line.cv for r in long_enough):
+                groups[-1].append(line)
+                continue
+        groups.append([line])
+    return groups
+
+
+def _without_stray_end_lines(lines: Sequence[Line]) -> list[Line]:
+    """The lines without a first or last one that holds fewer boxes than the table's
+    rows and sits off their even spacing: a caption that a word of clutter joined."""
+    kept = list(lines)
+    if len(kept) <= MIN_ROWS:
+        return kept
+    pitch = statistics.median(b.cv - a.cv for a, b in itertools.pairwise(kept))
+    most = max(len(line.boxes) for line in kept)
+    for end in (0, -1):
+        line = kept[end]
+        neighbour = kept[1] if end == 0 else kept[-2]
+        off = abs(abs(line.cv - neighbour.cv) - pitch) > STRAY_PITCH * pitch
+        if off and len(line.boxes) < most and len(kept) > MIN_ROWS:
+            kept.pop(end)
+    return kept
+
+
+def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | None:
+    """The table held by ``lines`` (``table_lines`` first picks them from a page), or None
+    when they do not make at least MIN_ROWS rows of MIN_COLUMNS columns."""
+    if len(lines) < MIN_ROWS:
+        return None
+    lines = _without_stray_end_lines(lines)
+    anchors = anchor_columns([line.boxes for line in lines])
+    verticals = _grid_verticals(rulings, lines)
+    # Rules missed in a faint or blurred photo would merge columns: the text then knows better.
+    ruled = bool(verticals) and (anchors is None or len(verticals) >= len(anchors))
+    boundaries: list[_Boundary]
+    if ruled:
+        boundaries = [_RulingBoundary(r) for r in verticals]
+        groups = _ruled_rows(rulings, lines)
+    else:
+        groups = [[line] for line in lines]
+        if anchors is None:
+            shear, v_mid, gaps = text_columns([line.boxes for line in lines])
+            anchors = [_Boundary(u, shear, v_mid) for u in gaps]
+        boundaries = anchors
+    assigned = _assign([[line.boxes for line in group] for group in groups], boundaries)
+    keep = _filled_columns(assigned, ruled)
+    cells = [[_cell_text(row[c]) for c in keep] for row in assigned]
+    cells = [row for row in cells if any(row)]
+    if len(cells) < MIN_ROWS or len(keep) < MIN_COLUMNS:
+        return None
+    return Grid(cells, ruled)
+
+
+def lattice_rows(lines: Sequence[Line]) -> int:
+    """How many rows of a table of two columns or more the lines hold: 0 when they are
+    no table (the kind's detection score)."""
+    picked = table_lines(lines)
+    if len(picked) < MIN_ROWS:
+        return 0
+    grid = build_grid(picked)
+    if grid is None:
+        return 0
+    full = sum(sum(bool(cell) for cell in row) >= MIN_COLUMNS for row in grid.cells)
+    return full if full >= MIN_ROWS else 0
+
+
+# Ruling lines ---------------------------------------------------------------------------
+
+
+def find_rulings(
+    image: BGRImage, frame: Frame, boxes: Sequence[PlacedBox], margin_heights: float = 1.5
+) -> Rulings:
+    """The straight ruling lines around and between ``boxes``, in card coordinates.
+
+    The region is turned upright (the frame's angle), binarised, and opened with long
+    thin kernels: what survives a horizontal kernel several text heights long is a
+    horizontal rule (no stroke of a character is that long), likewise vertically.
+    """
+    if not boxes:
+        return NO_RULINGS
+    height = _median_height(boxes)
+    margin = margin_heights * height
+    u0 = min(b.u0 for b in boxes) - margin
+    u1 = max(b.u1 for b in boxes) + margin
+    v0 = min(b.v0 for b in boxes) - margin
+    v1 = max(b.v1 for b in boxes) + margin
+    width, tall = round(u1 - u0), round(v1 - v0)
+    if width < 8 or tall < 8:
+        return NO_RULINGS
+    cos, sin = math.cos(frame.angle), math.sin(frame.angle)
+    # Output pixel (i, j) = card point (u0 + i, v0 + j); card -> image inverts to_card.
+    matrix = np.array([[cos, -sin, u0 * cos - v0 * sin], [sin, cos, u0 * sin + v0 * cos]])
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    upright = cv2.warpAffine(
+        grey,
+        matrix,
+        (width, tall),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    block = max(3, int(height) | 1)
+    ink = cv2.adaptiveThreshold(
+        upright, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 10
+    )
+    # A rule a degree or two off the frame's axis steps from one pixel row to the next:
+    # thickened first, it stays one run for the long kernel.
+    ink = cv2.dilate(ink, np.ones((3, 3), np.uint8))
+    length = max(9, round(2.5 * height))
+    horizontal = _segments(ink, (length, 1), width, along_u=True)
+    vertical = _segments(ink, (1, length), tall, along_u=False)
+    return Rulings(
+        tuple(Ruling(a + v0 - b * u0, b, s + u0, e + u0) for a, b, s, e in horizontal),
+        tuple(Ruling(a + u0 - b * v0, b, s + v0, e + v0) for a, b, s, e in vertical),
+    )
+
+
+def _segments(
+    ink: np.ndarray, kernel: tuple[int, int], extent: int, along_u: bool
+) -> list[tuple[float, float, float, float]]:
+    """Long straight strokes: (a, b, start, end) with across = a + b * along, in pixels."""
+    opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(kernel[::-1], np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    found = []
+    for label in range(1, count):
+        x, y, w, h = stats[label, :4]
+        span = w if along_u else h
+        if span < 0.3 * extent:
+            continue
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+        along = (xs + x) if along_u else (ys + y)
+        across = (ys + y) if along_u else (xs + x)
+        b, a = np.polyfit(along.astype(np.float64), across.astype(np.float64), 1)
+        found.append((float(a), float(b), float(along.min()), float(along.max())))
+    return found
