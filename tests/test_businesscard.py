@@ -305,6 +305,13 @@ def test_a_page_of_text_is_no_business_card() -> None:
     assert kind_scores(upright_view(page(*text)))["businesscard"] == 0
 
 
+def test_a_flyer_or_a_receipt_is_no_business_card() -> None:
+    flyer = page(Printed("华信科技有限公司", 0, 0), *lines("电话：010-66106114", top=100))
+    receipt = page(Printed("谢谢惠顾", 0, 0), *lines("电话：010-66106114", top=100))
+    for photo in (flyer, receipt):
+        assert kind_scores(upright_view(photo))["businesscard"] == 0
+
+
 def test_a_business_card_is_detected_as_one() -> None:
     assert read_card(page(*LEFT_CARD), AUTO).kind == "businesscard"
 

@@ -48,6 +48,7 @@ from ocr.layout import CardView, Line, PlacedBox, split_placed
 FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
 # Fields that hold several values joined with ';' (each number printed on the card).
 MULTI = ("mobile", "phone")
+_CONTACT_FIELDS = ("mobile", "phone", "email", "website")
 # Fields whose presence is evidence of a business card (a name or an address alone is not).
 _EVIDENCE_FIELDS = ("title", "company", "mobile", "phone", "email", "website")
 NUMBER_SEPARATOR = ";"
@@ -136,6 +137,9 @@ _NAME_LATIN = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}$")
 # Fewer pieces of business-card content than this (labels, numbers, e-mail, web,
 # company, title) and the text holds no business card.
 MIN_EVIDENCE = 2
+# Auto detection asks for more: a receipt on the desk shows a 电话 label, a number and a
+# short line that could be a name. Every generated card shows 5 or more.
+AUTO_EVIDENCE = 3
 # A business card holds a dozen lines at most, a page of text or a table many more.
 MAX_LINES = 24
 _OTHER_DOCUMENTS = (
@@ -600,7 +604,12 @@ def order_agreement(view: CardView) -> int:
 
 def landmarks(view: CardView) -> int:
     """Business-card content in a view: contact labels, contact values, company, title.
-    None on a page of text (more lines than a card holds) or on another document."""
+    None without a name and a way to contact it (a flyer, a receipt), on a page of text
+    (more lines than a card holds) or on another document."""
     if len(view.lines) > MAX_LINES or other_document(view):
         return 0
-    return extract(view).evidence
+    extracted = extract(view)
+    contact = any(name in extracted.fields for name in _CONTACT_FIELDS)
+    if not contact or "name" not in extracted.fields or extracted.evidence < AUTO_EVIDENCE:
+        return 0
+    return extracted.evidence
