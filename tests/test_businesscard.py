@@ -187,6 +187,9 @@ def test_one_line_with_two_labels_gives_two_values() -> None:
         ("phone", "010-12345678"),
         ("fax", "010-12345679"),
     ]
+    # Two labels of one value: the first says what it is.
+    assert split_labels("手机/微信：138 1234 5678") == [("mobile", "138 1234 5678")]
+    assert split_labels("微信：huaxin_sales") == [("wechat", "huaxin_sales")]
     # A label word inside an address is no label.
     assert split_labels("E:tel@hotel.com") == [("email", "tel@hotel.com")]
     assert split_labels("mail@a.cn") == [(None, "mail@a.cn")]

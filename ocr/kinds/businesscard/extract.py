@@ -63,7 +63,10 @@ _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "address": ("公司地址", "地址", "address", "add", "addr", "a"),
     "website": ("网址", "网站", "主页", "website", "web", "url", "w"),
     "qq": ("qq",),
+    "wechat": ("微信号", "微信", "wechat"),
 }
+# Labelled values that are none of the fields: read, so that they are not taken for one.
+_NOT_FIELDS = ("fax", "qq", "wechat")
 _SEPARATOR = r"[:：;.]"
 
 
@@ -198,7 +201,12 @@ def split_labels(text: str) -> list[tuple[str | None, str]]:
         found_kind = found.rsplit("_", 1)[0]
         if not _label_stands_alone(key, match, found_kind):
             continue
-        pieces.append((kind, text[start : match.start()]))
+        between = text[start : match.start()]
+        if kind is not None and not between.strip(" /、|:："):
+            # Two labels of one value ("手机/微信：138..."): the first says what it is.
+            start = match.end()
+            continue
+        pieces.append((kind, between))
         start, kind = match.end(), found_kind
     pieces.append((kind, text[start:]))
     return [(k, v.strip(" :：,，;；|")) for k, v in pieces if k is not None or v.strip(" :：")]
@@ -290,8 +298,10 @@ def _number_parts(value: str) -> list[str]:
     text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
     text = text.translate(_HYPHEN_LOOKALIKES)
     parts = re.split(r"\s*[/、,，;；|]\s*", text)
-    # Fewer digits than any number has: a fragment (or a label on a note on the desk).
-    return [p.strip() for p in parts if sum(c.isdigit() for c in p) >= _MIN_NUMBER_DIGITS]
+    # Without words before the number ("总机 010-..."); fewer digits than any number
+    # has: a fragment (or a label on a note on the desk).
+    parts = [re.sub(r"^[^\d(+]+", "", p).strip() for p in parts]
+    return [p for p in parts if sum(c.isdigit() for c in p) >= _MIN_NUMBER_DIGITS]
 
 
 def read_number(value: str, label: str | None, found: _Found) -> bool:
@@ -474,7 +484,7 @@ def domains_disagree(email: str, website: str) -> bool:
 
 def _take_value(what: str, value: str, labelled: bool, found: _Found) -> bool:
     """Read one contact value as ``what``; False when it holds nothing of the kind."""
-    if what in ("fax", "qq"):
+    if what in _NOT_FIELDS:
         return True
     if what == "email":
         text, warning = read_email(value)
