@@ -7,6 +7,7 @@ the real engine."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from ocr.errors import NoCardFound
 from ocr.field_warnings import add_field_warnings
 from ocr.kinds import get_kind, mask_result
 from ocr.kinds.businesscard.extract import read_email, read_website, split_labels
-from ocr.layout import OcrPage
+from ocr.image import BGRImage
+from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed, card_boxes
 
@@ -244,6 +246,50 @@ def test_an_email_domain_one_letter_off_the_web_site_is_said() -> None:
     )
     assert "domain_mismatch" in result.warnings
     assert "域名不一致" in card_result(result)
+
+
+def scripted_reader(*readings: str) -> tuple[LineReader, list[int]]:
+    """A second-look reader answering ``readings`` for the crops it gets (one per variant)."""
+    asked: list[int] = []
+
+    def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+        asked.append(len(crops))
+        return [(text, 0.9) for text in readings[: len(crops)]]
+
+    return reader, asked
+
+
+def read_with(reader: LineReader, email_line: str) -> CardResult:
+    card = (Printed("刘平琪", 0, 0, height=NAME_HEIGHT), *lines("手机：13812345678", email_line))
+    return read_card(page(*card), "businesscard", reader)
+
+
+def test_an_email_that_does_not_parse_is_read_again_and_taken_when_two_readings_agree() -> None:
+    reader, asked = scripted_reader("E:cwbx@dingsheng.cn", "E:cwbx@dingsheng.cn", "E:cwbx")
+    result = read_with(reader, "E:cwbxodingshengoo.cn")
+    assert asked == [3]
+    assert result.fields["email"] == "cwbx@dingsheng.cn"
+    assert result.checks["email"] is True
+    assert result.warnings == []
+
+
+def test_an_email_read_again_only_once_right_is_taken_with_a_warning() -> None:
+    reader, _ = scripted_reader("E:cwbx@dingsheng.cn", "E:cwbxodingsheng", "")
+    result = read_with(reader, "E:cwbxodingshengoo.cn")
+    assert result.fields["email"] == "cwbx@dingsheng.cn"
+    assert result.warnings == ["email_corrected"]
+
+
+def test_a_fixed_email_that_a_second_reading_confirms_needs_no_warning() -> None:
+    reader, _ = scripted_reader("E:info@huaxin.com", "E:info©huaxin.com", "E:inf")
+    result = read_with(reader, "E:info©huaxin.com")
+    assert (result.fields["email"], result.warnings) == ("info@huaxin.com", [])
+
+
+def test_an_email_that_parses_as_read_is_not_read_again() -> None:
+    reader, asked = scripted_reader("E:other@huaxin.com")
+    assert read_with(reader, "E:info@huaxin.com").fields["email"] == "info@huaxin.com"
+    assert asked == []
 
 
 # ------------------------------------------------------ masking and the reply

@@ -43,7 +43,7 @@ from ocr.documents import (
     normalise_phone,
     website_ok,
 )
-from ocr.layout import CardView, Line, PlacedBox, split_placed
+from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants, split_placed
 
 FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
 # Fields that hold several values joined with ';' (each number printed on the card).
@@ -166,6 +166,8 @@ class Extracted:
     # Contact lines printed below the name minus those above it (cards print the name
     # above): which way up the photo is.
     name_above_contacts: int = 0
+    # The printed line of each e-mail or web address, for a second look.
+    value_lines: dict[str, Line] = field(default_factory=dict)
 
 
 @dataclass
@@ -424,6 +426,7 @@ def extract(view: CardView) -> Extracted:
     companies: list[str] = []
     titles: list[str] = []
     contact_lines: list[float] = []
+    value_lines: dict[str, Line] = {}
     for line in view.lines:
         pieces = split_labels(_line_text(line))
         kinds = [kind for kind, _ in pieces if kind is not None]
@@ -437,6 +440,8 @@ def extract(view: CardView) -> Extracted:
             elif what is not None:
                 took = _take_value(what, value, kind is not None, found)
                 taken = taken or took
+                if took and what in ("email", "website"):
+                    value_lines.setdefault(what, line)
             if what == "address":
                 taken = True
         if taken:
@@ -469,7 +474,50 @@ def extract(view: CardView) -> Extracted:
     agreement = (
         sum(1 if cv > name_box.cv else -1 for cv in contact_lines) if name_box is not None else 0
     )
-    return Extracted(fields, checks, found.warnings, evidence, agreement)
+    return Extracted(fields, checks, found.warnings, evidence, agreement, value_lines)
+
+
+def second_look(view: CardView, extracted: Extracted, reader: LineReader) -> None:
+    """Read again the line of an e-mail or web address that did not parse as read, or
+    only after a fix: cut out enlarged, as it is, equalised and binarised. A reading that
+    parses as read is taken; it stands without a warning only when two readings agree
+    (or it agrees with the fix), since one reading alone may be a misread that parses."""
+    for name, read_value in (("email", read_email), ("website", read_website)):
+        doubts = [w for w in extracted.warnings if w in (f"{name}_invalid", f"{name}_corrected")]
+        line = extracted.value_lines.get(name)
+        if not doubts or line is None:
+            continue
+        readings: list[str] = []
+        for text, _ in reader(crop_variants(view.cut(_spanning(line)))):
+            value = _value_of(text, name)
+            if value is None:
+                continue
+            got, warning = read_value(value)
+            if warning is None:
+                readings.append(got)
+        if not readings:
+            continue
+        known = [extracted.fields.get(name, "")] if doubts == [f"{name}_corrected"] else []
+        agreed = [r for r in readings if (readings + known).count(r) >= 2]
+        extracted.fields[name] = agreed[0] if agreed else readings[0]
+        extracted.checks[name] = True
+        extracted.warnings.remove(doubts[0])
+        if not agreed:
+            extracted.warnings.append(f"{name}_corrected")
+
+
+def _spanning(line: Line) -> PlacedBox:
+    """One box over the whole printed line."""
+    first = line.boxes[0]
+    return PlacedBox(first.box, line.u0, line.u1, line.cv, line.height)
+
+
+def _value_of(text: str, name: str) -> str | None:
+    """The value of a re-read line that is of ``name`` (by its label or its shape)."""
+    for kind, value in split_labels(text):
+        if kind == name or (kind is None and _shape_of(value) == name):
+            return value
+    return None
 
 
 def domains_disagree(email: str, website: str) -> bool:
