@@ -19,9 +19,9 @@ from ocr.engine import AUTO, CardResult
 from ocr.engines import create_engine
 from ocr.errors import NoCardFound
 from ocr.field_warnings import add_field_warnings
+from ocr.image import BGRImage
 from ocr.kinds import get_kind, mask_result
 from ocr.kinds.businesscard.extract import read_email, read_website, split_labels
-from ocr.image import BGRImage
 from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed, card_boxes
