@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol, runtime_checkable
 
-from ocr.errors import EngineError, EngineUnavailable, QuotaExceeded
+from ocr.errors import EngineUnavailable, NoCardOfItsKinds, OcrError, QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ class Engine(Protocol):
         ...
 
 
-# Errors after which the next engine of a chain is tried: the photo may be fine,
-# the engine just could not answer now.
-FALLBACK_ERRORS: tuple[type[EngineError], ...] = (EngineUnavailable, QuotaExceeded)
+# Errors after which the next engine of a chain is tried: the photo may be fine, the
+# engine just could not answer now, or it reads only some of the kinds the photo may be.
+FALLBACK_ERRORS: tuple[type[OcrError], ...] = (EngineUnavailable, QuotaExceeded, NoCardOfItsKinds)
 
 
 class ChainEngine:
@@ -85,7 +85,7 @@ class ChainEngine:
         self.name = "chain"
 
     def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
-        last: EngineError | None = None
+        last: OcrError | None = None
         for engine in self.engines:
             try:
                 return engine.recognize(image, kind, mode)

@@ -48,6 +48,12 @@ class NoCardFound(OcrError):
     code = "no_card"
 
 
+class NoCardOfItsKinds(NoCardFound):
+    """No card of the kinds this engine reads, while kinds it cannot read exist (WeChat's
+    OCR asked to detect the kind of a business card or passport photo). Alone, the engine
+    answers that no card was found; in a chain, the next engine is asked."""
+
+
 class EngineError(OcrError):
     """The engine itself failed (crash, bad model, remote API error)."""
 

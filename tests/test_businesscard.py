@@ -7,6 +7,7 @@ the real engine."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,10 @@ from ocr.engine import AUTO, CardResult
 from ocr.engines import create_engine
 from ocr.errors import NoCardFound
 from ocr.field_warnings import add_field_warnings
+from ocr.image import BGRImage
 from ocr.kinds import get_kind, mask_result
 from ocr.kinds.businesscard.extract import read_email, read_website, split_labels
-from ocr.layout import OcrPage
+from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed, card_boxes
 
@@ -187,6 +189,9 @@ def test_one_line_with_two_labels_gives_two_values() -> None:
         ("phone", "010-12345678"),
         ("fax", "010-12345679"),
     ]
+    # Two labels of one value: the first says what it is.
+    assert split_labels("手机/微信：138 1234 5678") == [("mobile", "138 1234 5678")]
+    assert split_labels("微信：huaxin_sales") == [("wechat", "huaxin_sales")]
     # A label word inside an address is no label.
     assert split_labels("E:tel@hotel.com") == [("email", "tel@hotel.com")]
     assert split_labels("mail@a.cn") == [(None, "mail@a.cn")]
@@ -241,6 +246,50 @@ def test_an_email_domain_one_letter_off_the_web_site_is_said() -> None:
     )
     assert "domain_mismatch" in result.warnings
     assert "域名不一致" in card_result(result)
+
+
+def scripted_reader(*readings: str) -> tuple[LineReader, list[int]]:
+    """A second-look reader answering ``readings`` for the crops it gets (one per variant)."""
+    asked: list[int] = []
+
+    def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+        asked.append(len(crops))
+        return [(text, 0.9) for text in readings[: len(crops)]]
+
+    return reader, asked
+
+
+def read_with(reader: LineReader, email_line: str) -> CardResult:
+    card = (Printed("刘平琪", 0, 0, height=NAME_HEIGHT), *lines("手机：13812345678", email_line))
+    return read_card(page(*card), "businesscard", reader)
+
+
+def test_an_email_that_does_not_parse_is_read_again_and_taken_when_two_readings_agree() -> None:
+    reader, asked = scripted_reader("E:cwbx@dingsheng.cn", "E:cwbx@dingsheng.cn", "E:cwbx")
+    result = read_with(reader, "E:cwbxodingshengoo.cn")
+    assert asked == [3]
+    assert result.fields["email"] == "cwbx@dingsheng.cn"
+    assert result.checks["email"] is True
+    assert result.warnings == []
+
+
+def test_an_email_read_again_only_once_right_is_taken_with_a_warning() -> None:
+    reader, _ = scripted_reader("E:cwbx@dingsheng.cn", "E:cwbxodingsheng", "")
+    result = read_with(reader, "E:cwbxodingshengoo.cn")
+    assert result.fields["email"] == "cwbx@dingsheng.cn"
+    assert result.warnings == ["email_corrected"]
+
+
+def test_a_fixed_email_that_a_second_reading_confirms_needs_no_warning() -> None:
+    reader, _ = scripted_reader("E:info@huaxin.com", "E:info©huaxin.com", "E:inf")
+    result = read_with(reader, "E:info©huaxin.com")
+    assert (result.fields["email"], result.warnings) == ("info@huaxin.com", [])
+
+
+def test_an_email_that_parses_as_read_is_not_read_again() -> None:
+    reader, asked = scripted_reader("E:other@huaxin.com")
+    assert read_with(reader, "E:info@huaxin.com").fields["email"] == "info@huaxin.com"
+    assert asked == []
 
 
 # ------------------------------------------------------ masking and the reply
@@ -303,6 +352,13 @@ def test_a_bank_card_number_is_no_business_card_even_beside_a_phone_number() -> 
 def test_a_page_of_text_is_no_business_card() -> None:
     text = [Printed(f"第{i}行文字，联系电话 010-6612345{i % 10}", 0, 50 * i) for i in range(30)]
     assert kind_scores(upright_view(page(*text)))["businesscard"] == 0
+
+
+def test_a_flyer_or_a_receipt_is_no_business_card() -> None:
+    flyer = page(Printed("华信科技有限公司", 0, 0), *lines("电话：010-66106114", top=100))
+    receipt = page(Printed("谢谢惠顾", 0, 0), *lines("电话：010-66106114", top=100))
+    for photo in (flyer, receipt):
+        assert kind_scores(upright_view(photo))["businesscard"] == 0
 
 
 def test_a_business_card_is_detected_as_one() -> None:

@@ -38,6 +38,7 @@ from bot.wxapi.tokens import TokenStore
 from ocr.engine import AUTO, CardResult, ChainEngine, Kind, Mode
 from ocr.engines import create_engine
 from ocr.errors import CorruptImage, EngineUnavailable, NoCardFound, QuotaExceeded
+from ocr.kinds import KINDS
 from tests.conftest import token_api_for
 from tests.test_sandbox import BANK, FRONT, JPEG, ScriptedEngine, labelled_sample
 
@@ -425,6 +426,28 @@ def test_chain_falls_back_on_quota_and_outage_not_on_a_bad_photo(
     sandbox.app.add_fault(FaultRule(path_prefix="/cv/", drop=True))
     assert chain.recognize(JPEG, "bankcard").engine == "second"
     assert second.calls == ["bankcard", "bankcard"]
+
+
+def test_chain_in_auto_asks_the_next_engine_when_wechat_reads_none_of_its_kinds(
+    wechat_config: Config, wechat_client: WechatClient, sandbox: SandboxServer
+) -> None:
+    """A business card or passport photo sent with 自动 under the chain engine was answered
+    "no card": WeChat's APIs found none of their kinds, and the chain stopped there."""
+    scripted = ScriptedEngine({JPEG: NoCardFound("none")})
+    sandbox.app.engine = scripted
+    second = CountingEngine()
+    chain = ChainEngine([WechatEngine(wechat_client), second])
+    assert chain.recognize(JPEG, AUTO).engine == "second"
+    assert second.calls == [AUTO]
+    assert [kind for _, kind, _ in scripted.calls] == [k.name for k in KINDS if k.wechat_path]
+    # Alone, the WeChat engine still says no card (and which errcode WeChat gave).
+    with pytest.raises(NoCardFound) as alone:
+        WechatEngine(wechat_client).recognize(JPEG, AUTO)
+    assert (alone.value.code, wechat_errcode(alone.value)) == ("no_card", 101001)
+    # A kind WeChat reads, asked for by name: its "no card" is the answer.
+    with pytest.raises(NoCardFound):
+        chain.recognize(JPEG, "idcard")
+    assert second.calls == [AUTO]
 
 
 @pytest.mark.slow

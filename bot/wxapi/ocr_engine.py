@@ -26,6 +26,7 @@ from ocr.errors import (
     CorruptImage,
     EngineUnavailable,
     NoCardFound,
+    NoCardOfItsKinds,
     OcrError,
     QuotaExceeded,
 )
@@ -85,6 +86,14 @@ class WechatEngine:
                     if i == len(asked) - 1:
                         raise
             raise NoCardFound("WeChat reads none of the registered kinds")
+        except (WechatOcrNoCard, NoCardFound) as exc:
+            if kind == AUTO and len(asked) < len(KINDS):
+                # The photo may be of a kind WeChat does not read (a business card, a
+                # passport): a chain asks the local engine, which reads every kind.
+                raise NoCardOfItsKinds("no card of the kinds WeChat reads") from exc
+            if isinstance(exc, WechatError):
+                raise _engine_error(exc) from exc
+            raise
         except WechatError as exc:
             raise _engine_error(exc) from exc
 

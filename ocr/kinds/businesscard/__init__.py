@@ -28,6 +28,7 @@ from ocr.kinds.businesscard.extract import (
     landmarks,
     order_agreement,
     other_document,
+    second_look,
 )
 from ocr.layout import CardView, LineReader
 from ocr.mask import show
@@ -46,12 +47,13 @@ WARNING_TEXTS = {
 
 
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
-    del reader  # every field is read from the first reading; no second looks yet
     if other_document(view):
         raise NoCardFound("the text is another document's, not a business card's")
     extracted = extract(view)
     if extracted.evidence < MIN_EVIDENCE:
         raise NoCardFound("no readable business card")
+    if reader is not None:
+        second_look(view, extracted, reader)
     return CardResult(NAME, extracted.fields, extracted.checks, extracted.warnings)
 
 

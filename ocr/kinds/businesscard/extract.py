@@ -43,11 +43,12 @@ from ocr.documents import (
     normalise_phone,
     website_ok,
 )
-from ocr.layout import CardView, Line, PlacedBox, split_placed
+from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants, split_placed
 
 FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
 # Fields that hold several values joined with ';' (each number printed on the card).
 MULTI = ("mobile", "phone")
+_CONTACT_FIELDS = ("mobile", "phone", "email", "website")
 # Fields whose presence is evidence of a business card (a name or an address alone is not).
 _EVIDENCE_FIELDS = ("title", "company", "mobile", "phone", "email", "website")
 NUMBER_SEPARATOR = ";"
@@ -62,7 +63,10 @@ _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "address": ("公司地址", "地址", "address", "add", "addr", "a"),
     "website": ("网址", "网站", "主页", "website", "web", "url", "w"),
     "qq": ("qq",),
+    "wechat": ("微信号", "微信", "wechat"),
 }
+# Labelled values that are none of the fields: read, so that they are not taken for one.
+_NOT_FIELDS = ("fax", "qq", "wechat")
 _SEPARATOR = r"[:：;.]"
 
 
@@ -136,6 +140,9 @@ _NAME_LATIN = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}$")
 # Fewer pieces of business-card content than this (labels, numbers, e-mail, web,
 # company, title) and the text holds no business card.
 MIN_EVIDENCE = 2
+# Auto detection asks for more: a receipt on the desk shows a 电话 label, a number and a
+# short line that could be a name. Every generated card shows 5 or more.
+AUTO_EVIDENCE = 3
 # A business card holds a dozen lines at most, a page of text or a table many more.
 MAX_LINES = 24
 _OTHER_DOCUMENTS = (
@@ -159,6 +166,8 @@ class Extracted:
     # Contact lines printed below the name minus those above it (cards print the name
     # above): which way up the photo is.
     name_above_contacts: int = 0
+    # The printed line of each e-mail or web address, for a second look.
+    value_lines: dict[str, Line] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,7 +203,12 @@ def split_labels(text: str) -> list[tuple[str | None, str]]:
         found_kind = found.rsplit("_", 1)[0]
         if not _label_stands_alone(key, match, found_kind):
             continue
-        pieces.append((kind, text[start : match.start()]))
+        between = text[start : match.start()]
+        if kind is not None and not between.strip(" /、|:："):
+            # Two labels of one value ("手机/微信：138..."): the first says what it is.
+            start = match.end()
+            continue
+        pieces.append((kind, between))
         start, kind = match.end(), found_kind
     pieces.append((kind, text[start:]))
     return [(k, v.strip(" :：,，;；|")) for k, v in pieces if k is not None or v.strip(" :：")]
@@ -286,8 +300,10 @@ def _number_parts(value: str) -> list[str]:
     text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
     text = text.translate(_HYPHEN_LOOKALIKES)
     parts = re.split(r"\s*[/、,，;；|]\s*", text)
-    # Fewer digits than any number has: a fragment (or a label on a note on the desk).
-    return [p.strip() for p in parts if sum(c.isdigit() for c in p) >= _MIN_NUMBER_DIGITS]
+    # Without words before the number ("总机 010-..."); fewer digits than any number
+    # has: a fragment (or a label on a note on the desk).
+    parts = [re.sub(r"^[^\d(+]+", "", p).strip() for p in parts]
+    return [p for p in parts if sum(c.isdigit() for c in p) >= _MIN_NUMBER_DIGITS]
 
 
 def read_number(value: str, label: str | None, found: _Found) -> bool:
@@ -410,6 +426,7 @@ def extract(view: CardView) -> Extracted:
     companies: list[str] = []
     titles: list[str] = []
     contact_lines: list[float] = []
+    value_lines: dict[str, Line] = {}
     for line in view.lines:
         pieces = split_labels(_line_text(line))
         kinds = [kind for kind, _ in pieces if kind is not None]
@@ -423,6 +440,8 @@ def extract(view: CardView) -> Extracted:
             elif what is not None:
                 took = _take_value(what, value, kind is not None, found)
                 taken = taken or took
+                if took and what in ("email", "website"):
+                    value_lines.setdefault(what, line)
             if what == "address":
                 taken = True
         if taken:
@@ -455,7 +474,50 @@ def extract(view: CardView) -> Extracted:
     agreement = (
         sum(1 if cv > name_box.cv else -1 for cv in contact_lines) if name_box is not None else 0
     )
-    return Extracted(fields, checks, found.warnings, evidence, agreement)
+    return Extracted(fields, checks, found.warnings, evidence, agreement, value_lines)
+
+
+def second_look(view: CardView, extracted: Extracted, reader: LineReader) -> None:
+    """Read again the line of an e-mail or web address that did not parse as read, or
+    only after a fix: cut out enlarged, as it is, equalised and binarised. A reading that
+    parses as read is taken; it stands without a warning only when two readings agree
+    (or it agrees with the fix), since one reading alone may be a misread that parses."""
+    for name, read_value in (("email", read_email), ("website", read_website)):
+        doubts = [w for w in extracted.warnings if w in (f"{name}_invalid", f"{name}_corrected")]
+        line = extracted.value_lines.get(name)
+        if not doubts or line is None:
+            continue
+        readings: list[str] = []
+        for text, _ in reader(crop_variants(view.cut(_spanning(line)))):
+            value = _value_of(text, name)
+            if value is None:
+                continue
+            got, warning = read_value(value)
+            if warning is None:
+                readings.append(got)
+        if not readings:
+            continue
+        known = [extracted.fields.get(name, "")] if doubts == [f"{name}_corrected"] else []
+        agreed = [r for r in readings if (readings + known).count(r) >= 2]
+        extracted.fields[name] = agreed[0] if agreed else readings[0]
+        extracted.checks[name] = True
+        extracted.warnings.remove(doubts[0])
+        if not agreed:
+            extracted.warnings.append(f"{name}_corrected")
+
+
+def _spanning(line: Line) -> PlacedBox:
+    """One box over the whole printed line."""
+    first = line.boxes[0]
+    return PlacedBox(first.box, line.u0, line.u1, line.cv, line.height)
+
+
+def _value_of(text: str, name: str) -> str | None:
+    """The value of a re-read line that is of ``name`` (by its label or its shape)."""
+    for kind, value in split_labels(text):
+        if kind == name or (kind is None and _shape_of(value) == name):
+            return value
+    return None
 
 
 def domains_disagree(email: str, website: str) -> bool:
@@ -470,7 +532,7 @@ def domains_disagree(email: str, website: str) -> bool:
 
 def _take_value(what: str, value: str, labelled: bool, found: _Found) -> bool:
     """Read one contact value as ``what``; False when it holds nothing of the kind."""
-    if what in ("fax", "qq"):
+    if what in _NOT_FIELDS:
         return True
     if what == "email":
         text, warning = read_email(value)
@@ -600,7 +662,12 @@ def order_agreement(view: CardView) -> int:
 
 def landmarks(view: CardView) -> int:
     """Business-card content in a view: contact labels, contact values, company, title.
-    None on a page of text (more lines than a card holds) or on another document."""
+    None without a name and a way to contact it (a flyer, a receipt), on a page of text
+    (more lines than a card holds) or on another document."""
     if len(view.lines) > MAX_LINES or other_document(view):
         return 0
-    return extract(view).evidence
+    extracted = extract(view)
+    contact = any(name in extracted.fields for name in _CONTACT_FIELDS)
+    if not contact or "name" not in extracted.fields or extracted.evidence < AUTO_EVIDENCE:
+        return 0
+    return extracted.evidence
