@@ -91,6 +91,9 @@ POLL_S = 0.1
 WECHAT_RETRY_WINDOW_S = 15.0
 # Usage rows of photos given up while the database was down, kept until it is back.
 MAX_UNRECORDED_USAGE = 10_000
+# A long reply's continuations follow its passive part after this long, so that they
+# reach the chat after it (WeChat shows the passive reply when our answer reaches it).
+CONTINUATION_DELAY_S = 1.0
 
 
 def repeat_passive_reply(message: Message, now: datetime) -> str | None:
@@ -98,13 +101,15 @@ def repeat_passive_reply(message: Message, now: datetime) -> str | None:
 
     WeChat retries only when our answer did not reach it. Anything else (a result sent
     as a customer-service message, or one still being made) gets ``success``: nothing.
+    A long reply's passive answer is its first message; its continuations go out as
+    customer-service messages (``delivered_at`` is set once the last has gone).
     """
-    if (
-        message.delivery == Delivery.PASSIVE
-        and message.delivered_at is not None
-        and now - message.delivered_at < timedelta(seconds=PASSIVE_REPLY_KEPT_S)
+    if message.delivery != Delivery.PASSIVE or not message.reply_text:
+        return None
+    if message.delivered_at is None or now - message.delivered_at < timedelta(
+        seconds=PASSIVE_REPLY_KEPT_S
     ):
-        return message.reply_text
+        return replies.split_reply(message.reply_text)[0]
     return None
 
 
@@ -424,28 +429,46 @@ class Pipeline:
 
         Retried until ``deadline``: a take whose commit was lost with the connection finds
         the result delivered passively by itself and answers it again. After that, the
-        result goes out as a customer-service message.
+        result goes out as a customer-service message. A long reply's first message is
+        the passive answer, and its continuations are sent shortly after.
         """
         try:
-            return retry_transient("passive", partial(self._take_passive_once, key), until=deadline)
+            reply, continued = retry_transient(
+                "passive", partial(self._take_passive_once, key), until=deadline
+            )
         except DatabaseUnavailable:
             return None
+        if continued:
+            self._io_pool.submit(self._deliver_continuation, key)
+        return reply
 
-    def _take_passive_once(self, key: str) -> str | None:
+    def _take_passive_once(self, key: str) -> tuple[str | None, bool]:
+        """(the passive answer or None, whether continuations are to be sent)."""
         now = utcnow()
         with write_transaction(self.sessions) as session:
             message = _locked_message(session, key)
             if message is None or message.state != MessageState.DONE or not message.reply_text:
-                return None
-            if message.delivered_at is None:
+                return None, False
+            if message.delivered_at is None and not message.parts_sent:
                 if message.lease_until is not None and message.lease_until > now:
-                    return None  # a customer-service send is under way
-                message.delivered_at = now
+                    return None, False  # a customer-service send is under way
+                parts = replies.split_reply(message.reply_text)
                 message.delivery = Delivery.PASSIVE.value
                 message.lease_until = None
                 set_usage_delivery(session, key, Delivery.PASSIVE)
-                return message.reply_text
-            return repeat_passive_reply(message, now)
+                if len(parts) == 1:
+                    message.delivered_at = now
+                    return parts[0], False
+                # Not delivered yet: the scheduler's scan sends the rest if we cannot.
+                message.parts_sent = 1
+                message.next_attempt_at = now + timedelta(seconds=CONTINUATION_DELAY_S)
+                return parts[0], True
+            return repeat_passive_reply(message, now), False
+
+    def _deliver_continuation(self, key: str) -> None:
+        # After the passive answer has had time to reach the chat: the parts must follow it.
+        time.sleep(CONTINUATION_DELAY_S)
+        self._deliver(key, force=True)
 
     # ------------------------------------------------------------ running a photo
 
@@ -633,27 +656,48 @@ class Pipeline:
             return
         if taken is None:
             return
-        attempts, openid, text = taken
+        attempts, openid, text, sent = taken
+        # A reply over WeChat's limit goes out as several messages, in order; each is
+        # recorded once sent, so a restart resumes with the next (replies.split_reply).
+        parts = replies.split_reply(text)
         # Before the lease lapses, or another worker could send the message again.
         lease_end = time.monotonic() + self.lease.total_seconds() * 0.8
-        try:
-            self.sender.send_text(openid, text)
-        except Exception as exc:  # every failure is recorded and retried or dropped
-            self._delivery_failed(key, attempts, exc, lease_end)
-            return
-        try:
-            retry_transient("delivery", partial(self._mark_sent, key), until=lease_end)
-        except DatabaseUnavailable as exc:
-            log.error(
-                "customer-service message sent but not recorded (database unavailable: %s); "
-                "it will be sent again",
-                describe(exc),
-            )
-            return
-        DELIVERIES.labels("sent").inc()
+        while sent < len(parts):
+            if time.monotonic() >= lease_end:
+                # Out of lease: the rest goes in a later round (parts_sent says where).
+                with suppress(DatabaseUnavailable):
+                    retry_transient("delivery", partial(self._release, key), until=0)
+                return
+            try:
+                self.sender.send_text(openid, parts[sent])
+            except Exception as exc:  # every failure is recorded and retried or dropped
+                self._delivery_failed(key, attempts, exc, lease_end, sent)
+                return
+            sent += 1
+            try:
+                retry_transient(
+                    "delivery", partial(self._mark_sent, key, sent, len(parts)), until=lease_end
+                )
+            except DatabaseUnavailable as exc:
+                log.error(
+                    "customer-service message sent but not recorded (database unavailable: %s); "
+                    "it will be sent again",
+                    describe(exc),
+                )
+                return
+            DELIVERIES.labels("sent").inc()
 
-    def _take_delivery(self, key: str, force: bool) -> tuple[int, str, str] | None:
-        """Under the row lock: take the delivery lease; (attempt, openid, text) or None."""
+    def _release(self, key: str) -> None:
+        with write_transaction(self.sessions) as session:
+            session.execute(
+                update(Message)
+                .where(Message.msg_key == key)
+                .values(lease_until=None, next_attempt_at=utcnow())
+            )
+
+    def _take_delivery(self, key: str, force: bool) -> tuple[int, str, str, int] | None:
+        """Under the row lock: take the delivery lease; (attempt, openid, text, messages
+        of it already sent) or None."""
         now = utcnow()
         with write_transaction(self.sessions) as session:
             message = _locked_message(session, key)
@@ -673,24 +717,36 @@ class Pipeline:
             message.lease_until = now + self.lease
             message.worker = self.worker_id
             message.delivery_attempts += 1
-            return message.delivery_attempts, message.openid, message.reply_text
-
-    def _mark_sent(self, key: str) -> None:
-        with write_transaction(self.sessions) as session:
-            session.execute(
-                update(Message)
-                .where(Message.msg_key == key)
-                .values(
-                    delivered_at=utcnow(),
-                    delivery=Delivery.CUSTOM.value,
-                    reply_text=None,
-                    lease_until=None,
-                    next_attempt_at=None,
-                )
+            return (
+                message.delivery_attempts,
+                message.openid,
+                message.reply_text,
+                message.parts_sent,
             )
-            set_usage_delivery(session, key, Delivery.CUSTOM)
 
-    def _delivery_failed(self, key: str, attempts: int, exc: Exception, lease_end: float) -> None:
+    def _mark_sent(self, key: str, sent: int, total: int) -> None:
+        """``sent`` of the reply's ``total`` messages have gone out."""
+        with write_transaction(self.sessions) as session:
+            message = _locked_message(session, key)
+            if message is None:
+                return
+            passive = message.delivery == Delivery.PASSIVE
+            if not passive and message.delivery != Delivery.CUSTOM:
+                message.delivery = Delivery.CUSTOM.value
+                set_usage_delivery(session, key, Delivery.CUSTOM)
+            message.parts_sent = sent
+            if sent < total:
+                return  # the lease is still ours: the next message follows at once
+            message.delivered_at = utcnow()
+            message.lease_until = None
+            message.next_attempt_at = None
+            # A passive answer stays a while for WeChat's retries (see _resume_scan).
+            if not passive:
+                message.reply_text = None
+
+    def _delivery_failed(
+        self, key: str, attempts: int, exc: Exception, lease_end: float, sent: int = 0
+    ) -> None:
         errcode = _errcode(exc)
         give_up = errcode in PERMANENT_SEND_ERRCODES or attempts > len(DELIVERY_BACKOFF_S)
         DELIVERIES.labels("gave_up" if give_up else "retry").inc()
@@ -711,7 +767,8 @@ class Pipeline:
         def record() -> None:
             with write_transaction(self.sessions) as session:
                 session.execute(update(Message).where(Message.msg_key == key).values(**values))
-                if give_up:
+                # A long reply whose first messages went out was delivered, if not whole.
+                if give_up and not sent:
                     set_usage_delivery(session, key, Delivery.FAILED)
 
         # If that fails too, the lease lapses and a later round tries the send again.

@@ -12,11 +12,12 @@ It answers like WeChat (errcode JSON with HTTP 200):
   JSON; 40007 for unknown or expired media), and PicUrl-style URLs ``/mmbiz/<media_id>``.
 - ``cgi-bin/message/custom/send``: records each message of the documented types (text,
   image, voice, video, music, news, mpnews, mpnewsarticle, msgmenu, wxcard,
-  miniprogrampage); a text's content as sent, any other type's object as JSON.
+  miniprogrampage); a text's content as sent (45002 over 2,048 bytes), any other type's
+  object as JSON.
 - A known path called with the wrong method answers 43001/43002, an unknown path 40066,
   both as errcode JSON like every other error.
-- ``cv/ocr/<kind>`` (each kind's ``wechat_path``: ``cv/ocr/idcard``, ``cv/ocr/bankcard``):
-  WeChat's JSON from an ``ocr.engine`` engine
+- ``cv/ocr/<kind>`` (each kind's ``wechat_path``: ``cv/ocr/idcard``, ``cv/ocr/bankcard``,
+  ``cv/ocr/comm`` for printed text...): WeChat's JSON from an ``ocr.engine`` engine
   (the local one by default), 101000/101001/101002, a daily quota (45009).
 
 Control endpoints (no token) under ``/_control/``: ``stats``, ``messages?openid=``,
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 12 * 1024 * 1024
 OCR_MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# WeChat's limit on a text message's content: 2,048 bytes of UTF-8 (45002 above it).
+TEXT_MAX_BYTES = 2048
 # WeChat's stable_token hands out a new token only in the last 5 minutes of the old one.
 STABLE_RENEW_WINDOW_S = 300
 # Bodies up to this size stay in memory: bottle writes larger ones to a named temporary
@@ -654,6 +657,8 @@ class SandboxApp:
         if msgtype == "text":
             if missing or not isinstance(body["content"], str):
                 raise _errcode(44004, "empty content")
+            if len(body["content"].encode("utf-8")) > TEXT_MAX_BYTES:
+                raise _errcode(45002, "content size out of limit")
             return
         if msgtype in _CUSTOM_MEDIA_TYPES:
             media = self._find_media(str(body.get("media_id", "")))

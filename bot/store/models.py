@@ -158,6 +158,10 @@ class Message(Base):
     delivery: Mapped[str | None] = mapped_column(String(16))
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A reply longer than one WeChat text message goes out as several
+    # (``replies.split_reply(reply_text)``): how many of them have gone out, so that a
+    # restart between two sends neither repeats nor skips one.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_errcode: Mapped[int | None] = mapped_column(Integer)
     # The usage row of this message's run, whose ``delivery`` is filled in when the reply

@@ -21,8 +21,8 @@ from typing import Any
 from ocr.engine import CardResult, TextBox
 from ocr.errors import NoCardFound
 from ocr.kinds.base import DocumentKind
-from ocr.kinds.text.extract import line_text, ordered_lines, page_boxes, read_text
-from ocr.layout import CardView, LineReader, candidate_frames, place_all
+from ocr.kinds.text.extract import median_height, ordered_lines, page_boxes, page_text, read_text
+from ocr.layout import CardView, LineReader, PlacedBox, candidate_frames, place_all
 from ocr.mask import mask_numbers_in_text
 
 NAME = "text"
@@ -35,6 +35,8 @@ LONG_LINE = 8
 # on generated photos, pages read at 0.96 or under had a character error rate of a third
 # or more, while readings at 0.97 and over were right within a few per cent.
 LEGIBLE = 0.97
+# Text closer than this (box heights) to the image's edge is cut by it.
+EDGE_MARGIN = 0.1
 # The score of a page (auto detection's MIN_EVIDENCE).
 PAGE_SCORE = 2
 # cv/ocr/comm's corner names, clockwise from the top left as the detector gives boxes.
@@ -61,7 +63,22 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     certainty = sum(box.box.score * len(box.text) for box in boxes) / max(1, characters)
     legible = certainty >= LEGIBLE
     warnings = [] if legible else ["low_confidence"]
-    return CardResult(NAME, {FIELD: "\n".join(lines)}, {"legible": legible}, warnings)
+    checks = {"legible": legible, "whole_page": _inside(boxes, view.page.image.shape[:2])}
+    return CardResult(NAME, {FIELD: "\n".join(lines)}, checks, warnings)
+
+
+def _inside(boxes: list[PlacedBox], shape: tuple[int, ...]) -> bool:
+    """No text of the page at the image's edge. The local engine first reads a cut-out of
+    the largest cluster of text, enlarged (made for small cards): on a page, one column
+    is such a cluster, and the cut takes in the other's line ends. A reading cut so is
+    not complete, and the engine goes on to the whole photo."""
+    height, width = shape
+    margin = EDGE_MARGIN * median_height(boxes)
+    return all(
+        margin <= x <= width - margin and margin <= y <= height - margin
+        for box in boxes
+        for x, y in box.box.points
+    )
 
 
 def _fields(result: CardResult) -> tuple[str, ...]:
@@ -108,8 +125,7 @@ def from_wechat(body: Mapping[str, Any]) -> CardResult:
     boxes = [b for item in items if (b := _item_box(item))] if isinstance(items, list) else []
     if not boxes:
         raise NoCardFound("WeChat found no text")
-    placed = place_all(boxes, candidate_frames(boxes)[0])
-    lines = [text for line in ordered_lines(placed) if (text := line_text(line))]
+    lines = page_text(place_all(boxes, candidate_frames(boxes)[0]))
     return CardResult(NAME, {FIELD: "\n".join(lines)}, engine="wechat")
 
 
@@ -129,7 +145,7 @@ def eval_counts(expected: Mapping[str, str], got: Mapping[str, str]) -> dict[str
 KIND = DocumentKind(
     name=NAME,
     title="文字",
-    thing="文字",
+    thing="页面",
     words=("文字", "text", "文字识别"),
     labels=((FIELD, "内容"),),
     mask_rules={FIELD: mask_numbers_in_text},

@@ -31,9 +31,11 @@ from ocr.layout import CardView, Line, PlacedBox, group_lines
 # 2.5 and more.
 REACH_ACROSS = 2.0
 REACH_ALONG = 1.5
-# A column holds at least this many boxes, and is at least this share of the page's width.
+# A column holds at least this many boxes, and is at least this share of the page's width:
+# columns are set about equally wide, while rows split by the detector at the same place
+# (between two words, after a label) need not be.
 MIN_COLUMN_LINES = 3
-MIN_COLUMN_SHARE = 0.2
+MIN_COLUMN_SHARE = 0.35
 # Detector boxes are about a line pitch tall and overhang their text, and a full stop
 # hangs into the gutter (6 mm, under two text heights): a left column's box may end this
 # many heights past the right column's edge.
@@ -172,6 +174,8 @@ def ordered_lines(placed: Sequence[PlacedBox]) -> list[Line]:
             right.append(box)
         else:
             spanning.append(box)
+    # The middle of the gutter: between the left column's right edge and the right one's.
+    middle = (min(gutter, max((b.u1 for b in left), default=gutter)) + gutter) / 2
     columns_top = min((b.v0 for b in left + right), default=0.0)
     columns_bottom = max((b.v1 for b in left + right), default=0.0)
     above: list[PlacedBox] = []
@@ -183,7 +187,7 @@ def ordered_lines(placed: Sequence[PlacedBox]) -> list[Line]:
             above.append(box)
         elif box.cv > columns_bottom + height:
             below.append(box)
-        elif (parts := _cut_at(box, gutter)) is not None:
+        elif (parts := _cut_at(box, middle)) is not None:
             # Inside the columns: the detector ran a line of each column together.
             left.append(parts[0])
             right.append(parts[1])
@@ -261,7 +265,11 @@ def commas_read_as_dots(lines: Sequence[str]) -> list[str]:
     return [line.replace("·", "，") for line in lines]
 
 
-def read_text(view: CardView) -> list[str]:
+def page_text(placed: Sequence[PlacedBox]) -> list[str]:
     """The page's lines in reading order, as printed."""
-    lines = (line_text(line) for line in ordered_lines(view.placed))
+    lines = (line_text(line) for line in ordered_lines(placed))
     return commas_read_as_dots([line for line in lines if line])
+
+
+def read_text(view: CardView) -> list[str]:
+    return page_text(view.placed)
