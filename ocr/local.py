@@ -73,8 +73,6 @@ MIN_ZOOM = 1.3
 SMALL_CARD = 560
 WORK_SIDE = 960
 MAX_ENLARGE = 4.0
-# 90th-percentile saturation (0-255) below which a photo counts as black and white.
-GREY_SATURATION = 4
 # Readings less sure than this are tried again turned half round.
 RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
@@ -350,17 +348,6 @@ def enlarge(image: BGRImage, region: tuple[int, int, int, int]) -> BGRImage:
     return cast(BGRImage, cv2.resize(part, size, interpolation=cv2.INTER_CUBIC))
 
 
-def looks_grey(image: BGRImage) -> bool:
-    """A photo without colour: likely a black-and-white copy, not the card itself.
-
-    Real cards are printed in colour (blue-green pattern, red emblem), and colour
-    survives a phone camera's white balance.
-    """
-    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
-    saturation = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1]
-    return float(np.percentile(saturation, 90)) < GREY_SATURATION
-
-
 def turn_sideways_text_level(image: BGRImage, quads: list[Any]) -> tuple[BGRImage, list[Any]]:
     """Turn a photo of a card lying on its side a quarter clockwise, with its boxes.
 
@@ -513,12 +500,10 @@ class LocalEngine:
                 # An inference failure or an extractor tripping over odd text is a bug,
                 # but the user gets an answer, not a traceback.
                 raise EngineError("the photo could not be read") from exc
-        quality = assess(page.image, page.boxes, missing_fields(result))
+        quality = assess(page.image, page.boxes, missing_fields(result), photo=array)
         if quality is not None:
             result.warnings += [c for c in quality.warnings if c not in result.warnings]
             result.quality = quality.score
-        if looks_grey(array) and "photocopy" not in result.warnings:
-            result.warnings.append("photocopy")
         result.engine = self.name
         return add_field_warnings(result)
 

@@ -51,6 +51,11 @@ GLARE_SOLIDITY = 0.95
 # % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
 # back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
 COLOUR_LIMIT = 0.7
+# The whole photo's 90th-percentile saturation (HSV, 0-255, at 64x64), the fallback
+# when the card's own colour is not conclusive: a photo with no colour anywhere is a
+# black-and-white copy, as real cards are printed in colour (blue-green pattern, red
+# emblem) and colour survives a phone camera's white balance.
+GREY_SATURATION = 4.0
 # Spectral peak prominence: clean photos 1.3-2.2, real photos 1.4-2.7 (one at 2.74),
 # photos of screens 1.9-4.8 (most above 2.6).
 MOIRE_LIMIT = 2.6
@@ -78,6 +83,7 @@ class Measures:
     moire: float  # the strongest isolated peak of the card's spectrum, log units
     skin: float  # skin-coloured area over the card's text, in text heights squared
     edge_gap: float  # the card's text to the nearest photo edge, in text heights
+    saturation: float  # the whole photo's 90th-percentile saturation, 0-255
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -201,6 +207,12 @@ def colour_share(pixels: npt.NDArray[np.uint8]) -> float:
     return 100.0 * float(coloured.mean())
 
 
+def photo_saturation(image: BGRImage) -> float:
+    """The 90th-percentile HSV saturation of the whole photo, shrunk to 64x64."""
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
+    return float(np.percentile(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1], 90))
+
+
 def moire_measure(grey: Floats) -> float:
     """How far the strongest peak of the spectrum stands above its neighbourhood.
 
@@ -231,8 +243,14 @@ def moire_measure(grey: Floats) -> float:
     return float(prominence[keep].max()) if keep.any() else 0.0
 
 
-def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
-    """The measures of one photo; None when it has no text to find the card by."""
+def measure(
+    image: BGRImage, boxes: Sequence[TextBox], photo: BGRImage | None = None
+) -> Measures | None:
+    """The measures of one photo; None when it has no text to find the card by.
+
+    ``image`` is what the boxes were found on (it may be a crop or a turn of the photo
+    as sent); ``photo``, when given, is the photo as sent, for its overall colour.
+    """
     quads = card_boxes(boxes)
     if not quads:
         return None
@@ -270,7 +288,8 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     skin_pixels = (cr >= 140) & (cr <= 175) & (cb >= 85) & (cb <= 125) & (ycrcb[..., 0] > 70)
     skin = float((skin_pixels & (text_mask[y0:y1, x0:x1] > 0)).sum()) / text_height**2
 
-    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap)
+    saturation = photo_saturation(image if photo is None else photo)
+    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap, saturation)
 
 
 def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
@@ -279,7 +298,9 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     cut = measures.edge_gap < EDGE_GAP_LIMIT
     if cut:
         codes.append("border_incomplete")
-    if measures.colour < COLOUR_LIMIT:
+    # The card's own colour decides; a photo grey all over is a copy even when the
+    # card's area keeps some colour (chroma noise of the JPEG, a coloured lamp).
+    if measures.colour < COLOUR_LIMIT or measures.saturation < GREY_SATURATION:
         codes.append("photocopy")
     if measures.moire > MOIRE_LIMIT:
         codes.append("screen")
@@ -308,8 +329,11 @@ def quality_score(measures: Measures, codes: Collection[str]) -> int:
 
 
 def assess(
-    image: BGRImage, boxes: Sequence[TextBox], missing: Collection[str] = ()
+    image: BGRImage,
+    boxes: Sequence[TextBox],
+    missing: Collection[str] = (),
+    photo: BGRImage | None = None,
 ) -> Quality | None:
     """``decide`` on ``measure``; None when the photo has no text to find the card by."""
-    measures = measure(image, boxes)
+    measures = measure(image, boxes, photo)
     return None if measures is None else decide(measures, missing)

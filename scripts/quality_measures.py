@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ocr.engine import Kind, TextBox
+from ocr.engine import AUTO, TextBox
 from ocr.errors import OcrError
 from ocr.evaluate import load_samples
 from ocr.field_warnings import missing_fields
@@ -84,11 +84,11 @@ def main(argv: list[str]) -> int:
             }
             try:
                 with engine._pool.lease() as reader:
-                    result, page = engine._read_card(reader, array, Kind.AUTO)
+                    result, page = engine._read_card(reader, array, AUTO)
             except OcrError as exc:
                 record["error"] = exc.code
             else:
-                measures = measure(page.image, page.boxes)
+                measures = measure(page.image, page.boxes, array)
                 record["missing"] = len(missing_fields(result))
                 record["measures"] = measures.as_json() if measures else None
                 if with_boxes:

@@ -15,6 +15,7 @@ from ocr.evaluate import Sample, load_samples
 from ocr.local import LocalEngine
 from ocr.quality import (
     BLUR_LIMIT,
+    GREY_SATURATION,
     IMAGE_WARNINGS,
     Measures,
     blur_measure,
@@ -28,7 +29,14 @@ from ocr.quality import (
 FIXTURES = Path(__file__).parent / "fixtures" / "image-conditions"
 
 CLEAN = Measures(
-    text_height=30.0, blur=0.55, glare=0.0, colour=5.0, moire=1.5, skin=0.0, edge_gap=2.0
+    text_height=30.0,
+    blur=0.55,
+    glare=0.0,
+    colour=5.0,
+    moire=1.5,
+    skin=0.0,
+    edge_gap=2.0,
+    saturation=60.0,
 )
 
 
@@ -62,6 +70,7 @@ def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
         ({"blur": BLUR_LIMIT + 0.05}, "blur"),
         ({"glare": 0.05}, "glare"),
         ({"colour": 0.1}, "photocopy"),
+        ({"saturation": 1.0}, "photocopy"),
         ({"moire": 3.5}, "screen"),
         ({"edge_gap": 0.0}, "border_incomplete"),
     ],
@@ -111,6 +120,22 @@ def test_colour_share_sees_through_a_colour_cast() -> None:
     grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     warm = np.clip(grey.astype(np.float32) * (0.85, 0.95, 1.08), 0, 255).astype(np.uint8)
     assert colour_share(warm.reshape(-1, 3)) < 0.7 < colour_share(image.reshape(-1, 3))
+
+
+def test_photocopy_is_one_decision_with_the_grey_photo_as_its_fallback() -> None:
+    # It used to be decided twice (the card's colour here, a grey photo in the engine).
+    image, boxes = text_page()
+    grey = np.asarray(
+        cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8
+    )
+    coloured = measure(image, boxes)
+    from_grey = measure(image, boxes, photo=grey)
+    assert coloured is not None and from_grey is not None
+    assert from_grey.saturation < GREY_SATURATION <= coloured.saturation
+    # A card area that kept some colour (chroma noise, a coloured lamp) in a photo grey
+    # all over is still a copy.
+    assert decide(with_(saturation=from_grey.saturation)).warnings == ["photocopy"]
+    assert decide(with_(saturation=coloured.saturation)).warnings == []
 
 
 def test_moire_measure_finds_a_pixel_grid() -> None:
