@@ -306,6 +306,12 @@ def test_nothing_is_masked_and_the_reply_does_not_claim_to_hide_anything() -> No
     assert "（已隐去部分信息以保护隐私）" in card_result(id_front)
 
 
+def test_several_numbers_are_listed_in_the_reply() -> None:
+    result = CardResult("businesscard", {"name": "刘平琪", "mobile": "13812345678;13912345678"})
+    assert "手机：13812345678、13912345678" in card_result(result)
+    assert result.fields["mobile"] == "13812345678;13912345678"
+
+
 def test_a_card_without_a_readable_name_says_so() -> None:
     result = add_field_warnings(read(*lines("手机：138 1234 5678", "E:sales@huaxin.com")))
     assert "name" not in result.fields
