@@ -149,6 +149,16 @@ def test_a_bilingual_card_keeps_the_chinese_name_and_title() -> None:
     assert (result.fields["name"], result.fields["title"]) == ("刘晨宇", "总经理")
 
 
+def test_a_name_set_with_wide_letter_spacing_read_as_a_box_per_character_is_one_name() -> None:
+    result = read(
+        Printed("刘", 0, 0, height=NAME_HEIGHT, char_width=70),
+        Printed("平琪", 120, 0, height=NAME_HEIGHT, char_width=70),
+        Printed("律师", 330, 30),
+        *lines("手机：138 1234 5678", "E:sales@huaxin.com", top=120),
+    )
+    assert (result.fields["name"], result.fields["title"]) == ("刘平琪", "律师")
+
+
 def test_clutter_words_on_the_desk_do_not_become_the_name() -> None:
     result = read(
         Printed("快递单", 0, -120),

@@ -43,6 +43,7 @@ from ocr.documents import (
     normalise_phone,
     website_ok,
 )
+from ocr.engine import TextBox
 from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants, split_placed
 
 FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
@@ -600,7 +601,7 @@ def _assign_words(
     if is_company(text):
         companies.append(text)
         return
-    for box in line.boxes:
+    for box in _join_spaced_characters(line.boxes):
         word = _compact(box.text)
         if not word:
             continue
@@ -615,6 +616,34 @@ def _assign_words(
             titles.append(word if _CJK.search(word) else box.text.strip())
         elif is_name(word) or _NAME_LATIN.match(box.text.strip()):
             names.append(box)
+
+
+def _join_spaced_characters(boxes: Sequence[PlacedBox]) -> list[PlacedBox]:
+    """Boxes of one or two Chinese characters side by side at one size joined: a name set
+    with wide letter spacing (刘  平  琪) may come as a box per character."""
+    joined: list[PlacedBox] = []
+    for box in boxes:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and _SPACED.match(box.text)
+            and _SPACED.match(last.text[-2:])
+            and len(last.text) < 4
+            and _CJK.fullmatch(last.text[-1])
+            and max(box.height, last.height) <= 1.3 * min(box.height, last.height)
+            and box.u0 - last.u1 <= 1.5 * last.height
+        ):
+            text = last.text + box.text
+            merged = TextBox(last.box.points, text, min(last.box.score, box.box.score))
+            joined[-1] = PlacedBox(
+                merged, last.u0, box.u1, (last.cv + box.cv) / 2, max(last.height, box.height)
+            )
+        else:
+            joined.append(box)
+    return joined
+
+
+_SPACED = re.compile(r"^[\u4e00-\u9fff]{1,2}$")
 
 
 def _name_box(names: Sequence[PlacedBox]) -> PlacedBox | None:
