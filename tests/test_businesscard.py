@@ -210,6 +210,14 @@ def test_one_line_with_two_labels_gives_two_values() -> None:
 # ---------------------------------------------------- checks that correct, or say
 
 
+def test_a_county_misread_in_one_character_is_put_right_from_the_region_table() -> None:
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("手机：138 1234 5678", "地址：广东省深圳市福日区工农路62号24幢6单元802室", top=120),
+    )
+    assert result.fields["address"] == "广东省深圳市福田区工农路62号24幢6单元802室"
+
+
 def test_a_mobile_number_with_no_valid_prefix_is_kept_as_read_and_said() -> None:
     result = read(
         Printed("刘平琪", 0, 0, height=NAME_HEIGHT, char_width=70),
@@ -229,6 +237,8 @@ def test_a_mobile_number_with_no_valid_prefix_is_kept_as_read_and_said() -> None
         ("info@huaxin,com", "info@huaxin.com"),
         ("info©huaxin,com.cn", "info@huaxin.com.cn"),
         ("cwbxodingshengdesign.cn", "cwbx@dingshengdesign.cn"),
+        # A lone o before the a's of the domain: the o is the at sign.
+        ("smtnfokaiyuantech.net", "smtnf@kaiyuantech.net"),
     ],
 )
 def test_classic_email_confusions_are_undone_and_said(read_as: str, meant: str) -> None:

@@ -34,7 +34,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ocr.checks import luhn_ok
+from ocr.checks import fix_county_name, luhn_ok
 from ocr.documents import (
     edit_distance,
     email_ok,
@@ -99,8 +99,8 @@ _WEB_SHAPE = re.compile(
 )
 # Replacements of OCR confusions in e-mail and web addresses: (read, meant).
 _DOT_FIXES = ((",", "."), ("。", "."), ("·", "."), (";", "."), ("..", "."))
-# Letters an at sign is read as when nothing like one is read.
-_AT_READ_AS_LETTER = frozenset("oOaQ0")
+# Letters an at sign is read as when nothing like one is read, likeliest first.
+_AT_READ_AS_LETTERS = ("oOQ0", "a")
 _AT_FIXES = tuple((lookalike, "@") for lookalike in _AT_LOOKALIKES if lookalike != "@")
 
 # A landline or service number: area code first (0xx, 0xxx) or 400/800.
@@ -268,12 +268,16 @@ def read_email(value: str) -> tuple[str, str | None]:
         return text, None
     fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
     if not fixed and not any(at in text for at in _AT_LOOKALIKES):
-        # No at sign read at all: one of the letters it is read as may be it.
-        fixed = [
-            candidate
-            for i, char in enumerate(text)
-            if char in _AT_READ_AS_LETTER and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
-        ]
+        # No at sign read at all: one of the letters it is read as may be it, the round
+        # ones first (a lone o is the usual reading of an @).
+        for letters in _AT_READ_AS_LETTERS:
+            fixed = [
+                candidate
+                for i, char in enumerate(text)
+                if char in letters and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+            ]
+            if fixed:
+                break
     if len(fixed) == 1:
         return fixed[0], "email_corrected"
     return text, "email_invalid"
@@ -660,7 +664,9 @@ def _pick_name(names: Sequence[PlacedBox]) -> str:
 
 
 def clean_address(text: str) -> str:
-    return _compact(text).strip(",，;；:：")
+    """Without spaces and stray punctuation, and with a county name misread in one
+    character put right from the region table (as on the ID card: 福日区 -> 福田区)."""
+    return fix_county_name(_compact(text).strip(",，;；:："))
 
 
 def _checks(fields: dict[str, str]) -> dict[str, bool]:
