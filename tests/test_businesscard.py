@@ -218,6 +218,14 @@ def test_a_county_misread_in_one_character_is_put_right_from_the_region_table() 
     assert result.fields["address"] == "广东省深圳市福田区工农路62号24幢6单元802室"
 
 
+def test_an_address_label_read_as_other_letters_is_not_part_of_the_address() -> None:
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("手机：138 1234 5678", "A5浙江省杭州市滨江区胜利北路302号", top=120),
+    )
+    assert result.fields["address"] == "浙江省杭州市滨江区胜利北路302号"
+
+
 def test_a_mobile_number_with_no_valid_prefix_is_kept_as_read_and_said() -> None:
     result = read(
         Printed("刘平琪", 0, 0, height=NAME_HEIGHT, char_width=70),

@@ -666,7 +666,11 @@ def _pick_name(names: Sequence[PlacedBox]) -> str:
 def clean_address(text: str) -> str:
     """Without spaces and stray punctuation, and with a county name misread in one
     character put right from the region table (as on the ID card: 福日区 -> 福田区)."""
-    return fix_county_name(_compact(text).strip(",，;；:："))
+    text = _compact(text).strip(",，;；:：")
+    # A Chinese address starts with a place name: Latin letters or digits before it are a
+    # label read wrongly ("A5浙江省..." for "A:浙江省...").
+    text = re.sub(r"^[^\u4e00-\u9fff]{1,4}(?=[\u4e00-\u9fff])", "", text)
+    return fix_county_name(text)
 
 
 def _checks(fields: dict[str, str]) -> dict[str, bool]:
