@@ -22,8 +22,11 @@ and web addresses must parse (``ocr.documents.email_ok``, ``website_ok``); the c
 OCR confusions (``@`` read as ``©`` or ``(@``, ``.com`` as ``,com``) are undone only
 where the result then parses and exactly one way of undoing them does
 (``email_corrected``, ``website_corrected``); an address that still does not parse is
-kept as read with ``email_invalid`` / ``website_invalid``. A fax number is read as fax
-and dropped: it is not one of the fields.
+kept as read with ``email_invalid`` / ``website_invalid``. Such a line is first read
+again from its crop (``second_look``). An e-mail domain one or two characters off the
+web site's host is ``domain_mismatch``. A county name misread in one character is put
+right from the region table, as on the ID card. Fax, QQ and WeChat IDs are read as
+such and dropped: they are not among the fields.
 """
 
 from __future__ import annotations
