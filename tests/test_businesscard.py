@@ -149,6 +149,16 @@ def test_a_bilingual_card_keeps_the_chinese_name_and_title() -> None:
     assert (result.fields["name"], result.fields["title"]) == ("刘晨宇", "总经理")
 
 
+def test_a_name_set_with_wide_letter_spacing_read_as_a_box_per_character_is_one_name() -> None:
+    result = read(
+        Printed("刘", 0, 0, height=NAME_HEIGHT, char_width=70),
+        Printed("平琪", 120, 0, height=NAME_HEIGHT, char_width=70),
+        Printed("律师", 330, 30),
+        *lines("手机：138 1234 5678", "E:sales@huaxin.com", top=120),
+    )
+    assert (result.fields["name"], result.fields["title"]) == ("刘平琪", "律师")
+
+
 def test_clutter_words_on_the_desk_do_not_become_the_name() -> None:
     result = read(
         Printed("快递单", 0, -120),
@@ -200,6 +210,22 @@ def test_one_line_with_two_labels_gives_two_values() -> None:
 # ---------------------------------------------------- checks that correct, or say
 
 
+def test_a_county_misread_in_one_character_is_put_right_from_the_region_table() -> None:
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("手机：138 1234 5678", "地址：广东省深圳市福日区工农路62号24幢6单元802室", top=120),
+    )
+    assert result.fields["address"] == "广东省深圳市福田区工农路62号24幢6单元802室"
+
+
+def test_an_address_label_read_as_other_letters_is_not_part_of_the_address() -> None:
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("手机：138 1234 5678", "A5浙江省杭州市滨江区胜利北路302号", top=120),
+    )
+    assert result.fields["address"] == "浙江省杭州市滨江区胜利北路302号"
+
+
 def test_a_mobile_number_with_no_valid_prefix_is_kept_as_read_and_said() -> None:
     result = read(
         Printed("刘平琪", 0, 0, height=NAME_HEIGHT, char_width=70),
@@ -219,6 +245,8 @@ def test_a_mobile_number_with_no_valid_prefix_is_kept_as_read_and_said() -> None
         ("info@huaxin,com", "info@huaxin.com"),
         ("info©huaxin,com.cn", "info@huaxin.com.cn"),
         ("cwbxodingshengdesign.cn", "cwbx@dingshengdesign.cn"),
+        # A lone o before the a's of the domain: the o is the at sign.
+        ("smtnfokaiyuantech.net", "smtnf@kaiyuantech.net"),
     ],
 )
 def test_classic_email_confusions_are_undone_and_said(read_as: str, meant: str) -> None:
@@ -304,6 +332,12 @@ def test_nothing_is_masked_and_the_reply_does_not_claim_to_hide_anything() -> No
     assert "隐去" not in reply
     id_front = CardResult("idcard", {"type": "Front", "name": "张三"})
     assert "（已隐去部分信息以保护隐私）" in card_result(id_front)
+
+
+def test_several_numbers_are_listed_in_the_reply() -> None:
+    result = CardResult("businesscard", {"name": "刘平琪", "mobile": "13812345678;13912345678"})
+    assert "手机：13812345678、13912345678" in card_result(result)
+    assert result.fields["mobile"] == "13812345678;13912345678"
 
 
 def test_a_card_without_a_readable_name_says_so() -> None:

@@ -18,12 +18,14 @@ the local engine.
 
 from __future__ import annotations
 
+from ocr.documents import split_numbers
 from ocr.engine import CardResult
 from ocr.errors import NoCardFound
 from ocr.kinds.base import DocumentKind
 from ocr.kinds.businesscard.extract import (
     FIELDS,
     MIN_EVIDENCE,
+    MULTI,
     extract,
     landmarks,
     order_agreement,
@@ -55,6 +57,15 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     if reader is not None:
         second_look(view, extracted, reader)
     return CardResult(NAME, extracted.fields, extracted.checks, extracted.warnings)
+
+
+def fill_reply(result: CardResult, masked: dict[str, str]) -> None:
+    """Several numbers of a kind shown as a list (13812345678、13912345678), not with the
+    ';' that joins them in the field."""
+    del result
+    for name in MULTI:
+        if name in masked:
+            masked[name] = "、".join(split_numbers(masked[name]))
 
 
 def _complete(result: CardResult) -> tuple[str, ...]:
@@ -90,5 +101,6 @@ KIND = DocumentKind(
     complete_fields=_complete,
     required_fields=_required,
     warning_texts=WARNING_TEXTS,
+    reply_fill=fill_reply,
     privacy_note=False,
 )

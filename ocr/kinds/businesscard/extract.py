@@ -22,8 +22,11 @@ and web addresses must parse (``ocr.documents.email_ok``, ``website_ok``); the c
 OCR confusions (``@`` read as ``©`` or ``(@``, ``.com`` as ``,com``) are undone only
 where the result then parses and exactly one way of undoing them does
 (``email_corrected``, ``website_corrected``); an address that still does not parse is
-kept as read with ``email_invalid`` / ``website_invalid``. A fax number is read as fax
-and dropped: it is not one of the fields.
+kept as read with ``email_invalid`` / ``website_invalid``. Such a line is first read
+again from its crop (``second_look``). An e-mail domain one or two characters off the
+web site's host is ``domain_mismatch``. A county name misread in one character is put
+right from the region table, as on the ID card. Fax, QQ and WeChat IDs are read as
+such and dropped: they are not among the fields.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ocr.checks import luhn_ok
+from ocr.checks import fix_county_name, luhn_ok
 from ocr.documents import (
     edit_distance,
     email_ok,
@@ -43,6 +46,7 @@ from ocr.documents import (
     normalise_phone,
     website_ok,
 )
+from ocr.engine import TextBox
 from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants, split_placed
 
 FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
@@ -98,8 +102,8 @@ _WEB_SHAPE = re.compile(
 )
 # Replacements of OCR confusions in e-mail and web addresses: (read, meant).
 _DOT_FIXES = ((",", "."), ("。", "."), ("·", "."), (";", "."), ("..", "."))
-# Letters an at sign is read as when nothing like one is read.
-_AT_READ_AS_LETTER = frozenset("oOaQ0")
+# Letters an at sign is read as when nothing like one is read, likeliest first.
+_AT_READ_AS_LETTERS = ("oOQ0", "a")
 _AT_FIXES = tuple((lookalike, "@") for lookalike in _AT_LOOKALIKES if lookalike != "@")
 
 # A landline or service number: area code first (0xx, 0xxx) or 400/800.
@@ -267,12 +271,16 @@ def read_email(value: str) -> tuple[str, str | None]:
         return text, None
     fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
     if not fixed and not any(at in text for at in _AT_LOOKALIKES):
-        # No at sign read at all: one of the letters it is read as may be it.
-        fixed = [
-            candidate
-            for i, char in enumerate(text)
-            if char in _AT_READ_AS_LETTER and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
-        ]
+        # No at sign read at all: one of the letters it is read as may be it, the round
+        # ones first (a lone o is the usual reading of an @).
+        for letters in _AT_READ_AS_LETTERS:
+            fixed = [
+                candidate
+                for i, char in enumerate(text)
+                if char in letters and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+            ]
+            if fixed:
+                break
     if len(fixed) == 1:
         return fixed[0], "email_corrected"
     return text, "email_invalid"
@@ -600,7 +608,7 @@ def _assign_words(
     if is_company(text):
         companies.append(text)
         return
-    for box in line.boxes:
+    for box in _join_spaced_characters(line.boxes):
         word = _compact(box.text)
         if not word:
             continue
@@ -617,6 +625,34 @@ def _assign_words(
             names.append(box)
 
 
+def _join_spaced_characters(boxes: Sequence[PlacedBox]) -> list[PlacedBox]:
+    """Boxes of one or two Chinese characters side by side at one size joined: a name set
+    with wide letter spacing (刘  平  琪) may come as a box per character."""
+    joined: list[PlacedBox] = []
+    for box in boxes:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and _SPACED.match(box.text)
+            and _SPACED.match(last.text[-2:])
+            and len(last.text) < 4
+            and _CJK.fullmatch(last.text[-1])
+            and max(box.height, last.height) <= 1.3 * min(box.height, last.height)
+            and box.u0 - last.u1 <= 1.5 * last.height
+        ):
+            text = last.text + box.text
+            merged = TextBox(last.box.points, text, min(last.box.score, box.box.score))
+            joined[-1] = PlacedBox(
+                merged, last.u0, box.u1, (last.cv + box.cv) / 2, max(last.height, box.height)
+            )
+        else:
+            joined.append(box)
+    return joined
+
+
+_SPACED = re.compile(r"^[\u4e00-\u9fff]{1,2}$")
+
+
 def _name_box(names: Sequence[PlacedBox]) -> PlacedBox | None:
     """The tallest candidate; a Chinese name before a Latin one of the same person."""
     cjk = [b for b in names if _CJK.search(b.text)]
@@ -631,7 +667,13 @@ def _pick_name(names: Sequence[PlacedBox]) -> str:
 
 
 def clean_address(text: str) -> str:
-    return _compact(text).strip(",，;；:：")
+    """Without spaces and stray punctuation, and with a county name misread in one
+    character put right from the region table (as on the ID card: 福日区 -> 福田区)."""
+    text = _compact(text).strip(",，;；:：")
+    # A Chinese address starts with a place name: Latin letters or digits before it are a
+    # label read wrongly ("A5浙江省..." for "A:浙江省...").
+    text = re.sub(r"^[^\u4e00-\u9fff]{1,4}(?=[\u4e00-\u9fff])", "", text)
+    return fix_county_name(text)
 
 
 def _checks(fields: dict[str, str]) -> dict[str, bool]:
