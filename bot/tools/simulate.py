@@ -21,6 +21,7 @@ from werobot.crypto import MessageCrypt
 from werobot.parser import parse_xml
 from werobot.utils import get_signature
 
+from bot.chat.replies import MAX_REPLY_MESSAGES
 from bot.config import Config
 from bot.wxapi.client import TokenApi, WechatClient, WechatError
 
@@ -293,14 +294,22 @@ class Simulator:
         response.raise_for_status()
         return [str(m["content"]) for m in response.json()["messages"]]
 
-    def wait_for_custom_messages(self, already: int, count: int = 1) -> list[str]:
+    def wait_for_custom_messages(
+        self, already: int, count: int = 1, wait_s: float | None = None
+    ) -> list[str]:
         """Wait until ``count`` new customer-service messages arrived (or ``wait_s`` passed)."""
-        deadline = time.monotonic() + self.wait_s
+        deadline = time.monotonic() + (self.wait_s if wait_s is None else wait_s)
         while True:
             messages = self.custom_messages()[already:]
             if len(messages) >= count or time.monotonic() >= deadline:
                 return messages
             time.sleep(0.2)
+
+
+# A passive reply this long may be the first of several messages (replies.split_reply:
+# WeChat takes 2,048 bytes a message); their continuations come within a few seconds.
+LONG_PASSIVE_BYTES = 1024
+CONTINUATION_WAIT_S = 5.0
 
 
 def run_simulation(
@@ -323,6 +332,13 @@ def run_simulation(
     outcome = simulator.send_photo(image, on_try=lambda n, what: out(f"  try {n}: {what}"))
     if outcome.reply is not None:
         out("passive reply:\n" + outcome.reply)
+        if len(outcome.reply.encode("utf-8")) > LONG_PASSIVE_BYTES:
+            # Perhaps the first part of a long reply: its continuations follow.
+            continued = simulator.wait_for_custom_messages(
+                before, count=MAX_REPLY_MESSAGES - 1, wait_s=CONTINUATION_WAIT_S
+            )
+            for text in continued:
+                out("customer-service message (continued):\n" + text)
         return True
     if not outcome.answered:
         out("no answer after 3 tries: WeChat would show 该公众号暂时无法提供服务，请稍后再试")

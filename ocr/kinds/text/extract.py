@@ -3,16 +3,19 @@
 Three steps, on boxes in page coordinates (``u`` along the text, ``v`` down the page,
 whatever the photo's rotation, see ocr/layout.py):
 
-1. The page: boxes chained by small gaps (a few text heights either way) form groups;
+1. The page: boxes chained by small gaps (a box height or two either way) form groups;
    the group with the most text is the page. Words on scraps of paper around it
    (the desk's clutter) sit further off and are left out.
-2. Columns: a gutter is a band of ``u`` that no line box of the page crosses, between
-   text on both sides. With one, the left column is read top-down, then the right;
-   boxes spanning the gutter (a title set across both columns) are read where they sit
-   above or below the columns. A box the detector ran across the gutter is cut there.
-3. Lines: the boxes of one row are joined left to right (a space only between two
+2. A title: the top row or two, set apart from the text below by a wider gap, is read
+   first and whole (the detector may split a title over two columns at the gutter).
+3. Columns: a right column is a left edge where several boxes start, with several
+   boxes of a left column ending before it and hardly any crossing it. With one, the
+   left column is read top-down, then the right; a box crossing the gutter within a
+   line of the columns is a row of each that the detector ran together, and is cut at
+   the gutter's middle.
+4. Lines: the boxes of one row are joined left to right (a space only between two
    Latin words, as Chinese text is set), and the recogniser's half-width punctuation
-   between Chinese characters is set back to the full-width form printed there.
+   beside Chinese characters is set back to the full-width form printed there.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ GUTTER_SLACK = 0.5
 # generator's: about 2), and is at most this many rows.
 HEADING_GAP = 1.2
 MAX_HEADING_ROWS = 2
-# Widths of a Latin letter or digit and of a space, in Chinese characters (for cutting
+# Width of a Latin letter, digit or space, in Chinese characters (for cutting
 # a box that runs across the gutter).
 NARROW_WIDTH = 0.55
 
