@@ -33,6 +33,7 @@ from ocr.checks import (
     id_gender,
     parse_date,
     province_names,
+    region_named_prefix,
     valid_date_ok,
 )
 from ocr.layout import (
@@ -501,7 +502,9 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
     if id_was_corrected(number, readings):
         warnings.append("id_corrected")
-    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, (fields["name"], fields["addr"])):
+    # A region the table knows vouches for its own characters, doubted or not.
+    unvouched = fields["addr"][len(region_named_prefix(fields["addr"])) :]
+    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, (fields["name"], unvouched)):
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     warnings += temporary_warning(view)
