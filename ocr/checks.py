@@ -133,6 +133,30 @@ def region_prefixes(number: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(prefixes))
 
 
+@cache
+def _every_region_prefix() -> frozenset[str]:
+    """Every way an address may name its county (``region_prefixes`` of every code)."""
+    return frozenset(
+        text
+        for code in region_name_lists()
+        if code[4:] != "00"
+        for text, _ in region_prefixes(code + "0" * 12)
+    )
+
+
+def region_named_prefix(address: str) -> str:
+    """The longest start of ``address`` that names a real county with its province or
+    prefecture ('河南省南阳市淅川县'), or ''."""
+    known = _every_region_prefix()
+    for size in range(min(len(address), MAX_REGION_PREFIX), 1, -1):
+        if address[:size] in known:
+            return address[:size]
+    return ""
+
+
+MAX_REGION_PREFIX = 24
+
+
 def fix_region_prefix(address: str, number: str) -> str:
     """The address with its region part corrected from the ID number's region code.
 

@@ -31,6 +31,9 @@ class TextBox:
     points: tuple[tuple[float, float], ...]
     text: str
     score: float
+    # Per character of ``text``, the other characters the recogniser found nearly as
+    # likely there ("" where it was sure); empty when the engine does not say.
+    doubts: tuple[str, ...] = ()
 
 
 @dataclass

@@ -299,7 +299,7 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
     if not text:
         return box
     per_char = box.width / len(text)
-    part = TextBox(box.box.points, text[start:end], box.box.score)
+    part = TextBox(box.box.points, text[start:end], box.box.score, box.box.doubts[start:end])
     return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
 
 

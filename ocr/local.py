@@ -56,7 +56,7 @@ from ocr.kinds import get_kind
 from ocr.layout import OcrPage, estimate_axis
 from ocr.quality import assess
 from ocr.runtime import REC_MODEL as REC_MODEL
-from ocr.runtime import OcrRuntime, Reading, crop_line
+from ocr.runtime import Doubts, OcrRuntime, Reading, crop_line
 from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -123,11 +123,34 @@ class SimplifiedDecoder:
         self._keep = np.asarray(keep, dtype=np.float32)
 
     def __call__(self, preds: Any) -> list[Reading]:
+        return [reading for reading, _ in self.detailed(preds)]
+
+    def detailed(self, preds: Any) -> list[tuple[Reading, Doubts]]:
         # In place: with 18,710 characters a batch of long lines is tens of megabytes.
         preds *= self._keep
         # Renormalised: a step's probabilities are taken among the allowed characters.
         preds /= np.maximum(preds.sum(axis=-1, keepdims=True), 1e-6)
-        return cast(list[Reading], self._decode(preds))
+        return cast(list[tuple[Reading, Doubts]], self._decode.detailed(preds))
+
+
+def clean_reading(text: str, doubts: Doubts) -> tuple[str, Doubts]:
+    """``clean_text`` of a reading, its doubts kept beside the characters they are of.
+
+    The doubts are dropped (``()``) when cleaning does not map characters one to one.
+    """
+    cleaned = clean_text(text)
+    chars = [unicodedata.normalize("NFKC", char) for char in text]
+    joined = "".join(chars)
+    if (
+        len(doubts) != len(text)
+        or any(len(char) != 1 for char in chars)
+        or joined != unicodedata.normalize("NFKC", text)
+    ):
+        return cleaned, ()
+    start = len(joined) - len(joined.lstrip())
+    return cleaned, tuple(
+        unicodedata.normalize("NFKC", doubt) for doubt in doubts[start : start + len(cleaned)]
+    )
 
 
 def clean_text(text: str) -> str:
@@ -213,7 +236,9 @@ class RapidReader:
         image, quads = turn_sideways_text_level(image, quads)
         classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
         crops = classified.crops
-        rec_res = self._runtime.recognise(crops)
+        detailed = self._runtime.recognise_detailed(crops)
+        rec_res = [reading for reading, _ in detailed]
+        doubts = [doubt for _, doubt in detailed]
         flips = [label == "180" and score > CLS_THRESHOLD for label, score in classified.labels]
         # The classifier sometimes turns a box with a wide gap ('民族   满') upside
         # down, and then nothing reads: unsure readings get a try the other way up.
@@ -223,15 +248,16 @@ class RapidReader:
             for i, again in zip(unsure, self.read_lines(turned), strict=True):
                 if again[1] > rec_res[i][1]:
                     rec_res[i] = again
+                    doubts[i] = ()
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, flipped, (text, score) in zip(quads, flips, rec_res, strict=True):
-            text = clean_text(text)
+        for quad, flipped, (raw, score), doubt in zip(quads, flips, rec_res, doubts, strict=True):
+            text, doubt = clean_reading(raw, doubt)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
-            boxes.append(TextBox(points, text, score))
+            boxes.append(TextBox(points, text, score, doubt))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions)
 

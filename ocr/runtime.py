@@ -59,6 +59,15 @@ CLS_BATCH = 6
 Image = npt.NDArray[np.uint8]
 Quad = npt.NDArray[np.float32]
 Reading = tuple[str, float]
+# Per character of a reading's text, the other characters the recogniser found nearly
+# as likely at that place, likeliest first ("" where it was sure).
+Doubts = tuple[str, ...]
+# A character read with less probability than this has doubts: the characters that got
+# at least DOUBT_FLOOR at the same steps. The recogniser is almost always sure (0.98+)
+# of a clear digit; a digit under an ink mark or a background pattern came out at
+# 0.4-0.6 with the printed one second.
+DOUBT_BELOW = 0.9
+DOUBT_FLOOR = 0.03
 
 
 def bundled_model(name: str) -> Path:
@@ -100,6 +109,8 @@ class Decoder(Protocol):
 
     def __call__(self, preds: npt.NDArray[np.float32]) -> list[Reading]: ...
 
+    def detailed(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts]]: ...
+
 
 class CTCLabelDecode:
     """Greedy CTC decoding, as PaddleOCR does it: best character per step, repeats and
@@ -110,17 +121,42 @@ class CTCLabelDecode:
         self.character = ["blank", *character, " "]
 
     def __call__(self, preds: npt.NDArray[np.float32]) -> list[Reading]:
+        return [reading for reading, _ in self.detailed(preds)]
+
+    def detailed(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts]]:
+        """Each reading with its doubts (see ``Doubts``)."""
         best = preds.argmax(axis=2)
         probs = preds.max(axis=2)
-        readings: list[Reading] = []
-        for steps, step_probs in zip(best, probs, strict=True):
+        readings: list[tuple[Reading, Doubts]] = []
+        for steps, step_probs, rows in zip(best, probs, preds, strict=True):
             keep = np.ones(len(steps), dtype=bool)
             keep[1:] = steps[1:] != steps[:-1]
             keep &= steps != 0
             confidences = step_probs[keep].tolist() or [0]
             text = "".join(self.character[index] for index in steps[keep])
-            readings.append((text, float(np.mean(confidences))))
+            doubts = self._doubts(steps, step_probs, rows, np.flatnonzero(keep))
+            readings.append(((text, float(np.mean(confidences))), doubts))
         return readings
+
+    def _doubts(self, steps: Any, step_probs: Any, rows: Any, starts: Any) -> Doubts:
+        """Rivals of each kept character, over the steps that repeat it."""
+        doubts: list[str] = []
+        for start in starts.tolist():
+            if step_probs[start] >= DOUBT_BELOW:
+                doubts.append("")
+                continue
+            end = start + 1
+            while end < len(steps) and steps[end] == steps[start]:
+                end += 1
+            peak = rows[start:end].max(axis=0)
+            rivals = [
+                int(i)
+                for i in np.flatnonzero(peak >= DOUBT_FLOOR)
+                if i != steps[start] and i != 0 and i < len(self.character)
+            ]
+            rivals.sort(key=lambda i: -float(peak[i]))
+            doubts.append("".join(self.character[i] for i in rivals))
+        return tuple(doubts)
 
 
 def crop_line(image: Image, quad: Quad) -> Image:
@@ -342,12 +378,16 @@ class OcrRuntime:
         p50 456 ms / p95 611 ms / 415 MB against 507 ms / 805 ms / 546 MB with
         RapidOCR's batches of 6, `wxocr bench --section engine`).
         """
+        return [reading for reading, _ in self.recognise_detailed(crops)]
+
+    def recognise_detailed(self, crops: list[Image]) -> list[tuple[Reading, Doubts]]:
+        """``recognise`` with each reading's doubts."""
         name = self._rec.get_inputs()[0].name
-        readings: list[Reading] = []
+        readings: list[tuple[Reading, Doubts]] = []
         for crop in crops:
             ratio = max(REC_SHAPE[2] / REC_SHAPE[1], crop.shape[1] / float(crop.shape[0]))
             width = int(REC_SHAPE[1] * ratio)
             batch = _normalise(crop, REC_SHAPE, width)[np.newaxis]
             (preds,) = self._rec.run(None, {name: batch})
-            readings.extend(self.decoder(preds))
+            readings.extend(self.decoder.detailed(preds))
         return readings

@@ -594,6 +594,7 @@ def test_real_engine_reads_every_bank_condition_without_a_silent_error() -> None
         "upside_down_line",
         "faded_group",
         "faded_expiry",
+        "marked_digit",
     }
     for path, expected in fixtures:
         result = engine.recognize(path.read_bytes(), AUTO)
@@ -708,3 +709,99 @@ def test_an_expiry_the_detector_missed_is_read_below_its_month_year_label() -> N
     assert result.fields["number"] == ABC_19
     assert result.fields["valid_thru"] == "01/31"
     assert asked == [[""]]  # only the region under the label was read
+
+
+# --- A mark over one digit (real worn cards, issue 12) ---------------------------------
+
+
+def doubted(text: str, doubts: dict[int, str], x: float = 40, y: float = 250) -> TextBox:
+    """A box of the number line whose characters at ``doubts``' keys the recogniser was
+    unsure of, with those runner-ups."""
+    plain = box(text, x, y, height=60, char_w=34)
+    per_char = tuple(doubts.get(at, "") for at in range(len(text)))
+    return TextBox(plain.points, text, plain.score, per_char)
+
+
+def marked_card(number_box: TextBox) -> list[TextBox]:
+    boxes = card_boxes([], expiry="10/29")
+    return [*boxes[:2], number_box, *boxes[2:]]
+
+
+def misread_at(number: str, at: int) -> str:
+    """``number`` with the digit at ``at`` read as another digit (so Luhn fails)."""
+    return number[:at] + str((int(number[at]) + 3) % 10) + number[at + 1 :]
+
+
+def test_a_digit_under_an_ink_mark_is_put_right_by_the_recognisers_runner_up() -> None:
+    # As on real worn cards: an ink mark or a pattern line over one digit; the
+    # recogniser reads another digit there, unsure, with the printed one second. Luhn
+    # says only that some digit is wrong; the recogniser's doubt says which.
+    at = 9
+    read = misread_at(CMB_16, at)
+    assert not luhn_ok(read)
+    boxes = marked_card(doubted(read, {at: CMB_16[at] + "8"}))
+    result = extract_bankcard(boxes)
+    assert result.fields["number"] == CMB_16
+    assert "number_corrected" in result.warnings  # digits the engine chose, said so
+    # Without the doubt the right digit is not found (a guess elsewhere, or as read).
+    plain = extract_bankcard(marked_card(box(read, 40, 250, height=60, char_w=34)))
+    assert plain.fields.get("number") != CMB_16
+
+
+def test_a_doubt_that_does_not_pass_luhn_changes_nothing() -> None:
+    at = 9
+    read = misread_at(CMB_16, at)
+    wrong_doubt = next(d for d in "0123456789" if not luhn_ok(read[:at] + d + read[at + 1 :]))
+    result = extract_bankcard(marked_card(doubted(read, {at: wrong_doubt})))
+    plain = extract_bankcard(marked_card(box(read, 40, 250, height=60, char_w=34)))
+    assert result.fields.get("number") == plain.fields.get("number")
+    assert result.warnings == plain.warnings
+
+
+def test_a_luhn_valid_reading_is_never_changed_by_a_doubt() -> None:
+    # A doubt only picks the digit Luhn cannot: digits as read that pass stay.
+    at = 9
+    other = next(
+        d
+        for d in "0123456789"
+        if d != CMB_16[at] and not luhn_ok(CMB_16[:at] + d + CMB_16[at + 1 :])
+    )
+    result = extract_bankcard(marked_card(doubted(CMB_16, {at: other})))
+    assert result.fields["number"] == CMB_16
+    assert "number_corrected" not in result.warnings
+
+
+def test_a_sign_read_over_a_marked_digit_does_not_lose_the_card() -> None:
+    # A mark turned a digit into a colon ('95:0'), with the digit as the runner-up: the
+    # number fell apart at the sign and a readable card ended as "no card found".
+    at = 14
+    read = CMB_16[:at] + ":" + CMB_16[at + 1 :]
+    spaced = " ".join(read[i : i + 4] for i in range(0, 16, 4))
+    pieces = digit_pieces(spaced, tuple(CMB_16[at] if c == ":" else "" for c in spaced))
+    assert [digits for digits, _, _ in pieces] == [CMB_16]
+    assert [digits for digits, _, _ in digit_pieces(spaced)] == [CMB_16[:at], CMB_16[at + 1 :]]
+    result = extract_bankcard(marked_card(doubted(spaced, {spaced.index(":"): CMB_16[at]})))
+    assert result.fields["number"] == CMB_16
+
+
+def test_a_date_sign_is_never_read_as_a_doubted_digit() -> None:
+    # A slash the recogniser nearly read as 1 is still the date's, not the number's.
+    pieces = digit_pieces("10/29", ("", "", "1", "", ""))
+    assert pieces == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["014_bank_marked_digit", "015_bank_marked_digit"])
+def test_real_marked_digit_is_read_from_the_recognisers_doubt(name: str) -> None:
+    """Generated embossed cards with a look-alike mark over one digit
+    (``bank_conditions`` ``marked_digit``): before the recogniser's doubts reached the
+    reader, one ended as "no card found" (the digit read as a colon), the other as a
+    number failing Luhn."""
+    from ocr.local import LocalEngine
+
+    path = CONDITION_FIXTURES / f"{name}.jpg"
+    expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["expected"]
+    result = LocalEngine(threads=1).recognize(path.read_bytes(), AUTO)
+    assert result.kind == "bankcard"
+    assert result.fields.get("number") == expected["number"]
+    assert "luhn_failed" not in result.warnings

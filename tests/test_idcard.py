@@ -7,7 +7,7 @@ import pytest
 
 from ocr.checks import id_check_char
 from ocr.detect import read_card, upright_view
-from ocr.engine import AUTO
+from ocr.engine import AUTO, TextBox
 from ocr.errors import NoCardFound
 from ocr.kinds.idcard.extract import (
     best_id,
@@ -324,3 +324,40 @@ def test_a_never_surname_lookalike_is_corrected_and_real_surnames_kept(
 ) -> None:
     printed = [p for p in front() if p.text != "林娜"] + [Printed(read, 150, 58)]
     assert read_card(page_of(printed), AUTO).fields["name"] == expected
+
+
+def with_doubt(page: OcrPage, text: str, char: str, rivals: str) -> OcrPage:
+    """The page with the recogniser unsure of ``char`` in the box reading ``text``."""
+    boxes = [
+        TextBox(b.points, b.text, b.score, tuple(rivals if c == char else "" for c in b.text))
+        if b.text == text
+        else b
+        for b in page.boxes
+    ]
+    return OcrPage(page.image, boxes, page.directions)
+
+
+def test_a_rare_character_read_as_a_look_alike_with_doubt_is_flagged() -> None:
+    # As on real photos: 裴 read as 装, 垅 as 城, every other character sure. No table
+    # can put such a name or village right; the recogniser's doubt at that character
+    # is what says the value may be wrong, so the answer is not given as certain.
+    page = page_of(front())
+    assert read_card(page, AUTO).warnings == []
+    for text, char in (("林娜", "林"), ("江苏省南京市玄武区建设", "建")):
+        result = read_card(with_doubt(page, text, char, "材"), AUTO)
+        assert result.fields == EXPECTED_FRONT, text
+        assert "low_confidence" in result.warnings, text
+
+
+def test_a_doubt_outside_the_name_and_address_is_no_warning() -> None:
+    # A label, a rival that is no character, and a county the region table vouches for
+    # (淅川县 read with 浙 as a rival: both are real places, the table knows which is).
+    page = page_of(front())
+    for text, char, rivals in (
+        ("公民身份号码", "码", "构"),
+        ("住址", "址", "扯"),
+        ("林娜", "娜", "1"),
+        ("江苏省南京市玄武区建设", "玄", "弦"),
+    ):
+        result = read_card(with_doubt(page, text, char, rivals), AUTO)
+        assert "low_confidence" not in result.warnings, text

@@ -9,9 +9,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ocr.runtime import CLS_MODEL, DET_MODEL, REC_MODEL, bundled_model
+from ocr.local import clean_reading
+from ocr.runtime import CLS_MODEL, DET_MODEL, REC_MODEL, CTCLabelDecode, bundled_model
 
 CARD = Path(__file__).parent / "fixtures" / "cards" / "002_bank_photo.jpg"
 
@@ -68,3 +70,35 @@ def test_engine_reads_a_card_with_no_network() -> None:
     assert read["attempts"] == []
     assert read["kind"] == "bankcard"
     assert read["fields"]["number"] == expected["number"]
+
+
+def steps(*rows: dict[int, float]) -> np.ndarray:
+    """CTC output for one line: per step, probabilities by class (0 is the blank)."""
+    preds = np.zeros((1, len(rows), 6), dtype=np.float32)
+    for at, row in enumerate(rows):
+        for index, prob in row.items():
+            preds[0, at, index] = prob
+    return preds
+
+
+def test_a_character_read_unsure_carries_the_recognisers_runner_up_as_its_doubt() -> None:
+    # Classes: blank, then "4", "7", "1", "2", and the implicit space.
+    decoder = CTCLabelDecode(["4", "7", "1", "2"])
+    preds = steps(
+        {1: 0.99, 0: 0.01},  # "4", sure
+        {0: 1.0},
+        {2: 0.45, 1: 0.35, 3: 0.2},  # "7", unsure: "4" then "1" nearly as likely
+        {2: 0.5, 1: 0.02, 0: 0.48},  # the same "7" again: its rivals are taken at their peak
+        {0: 1.0},
+        {4: 0.95, 3: 0.05},  # "2", sure enough
+    )
+    ((text, score), doubts) = decoder.detailed(preds)[0]
+    assert text == "472"
+    assert decoder(preds)[0] == (text, score)  # the plain reading is unchanged
+    assert doubts == ("", "41", "")
+
+
+def test_cleaning_a_reading_keeps_each_doubt_beside_its_character() -> None:
+    assert clean_reading(" ６２:", ("a", "", "7", "8")) == ("62:", ("", "7", "8"))
+    # A character NFKC turns into several ('㎏' -> 'kg') loses the alignment: no doubts.
+    assert clean_reading("5㎏", ("", "x")) == ("5kg", ())

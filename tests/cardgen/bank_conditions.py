@@ -42,6 +42,8 @@ CONDITIONS: dict[str, BankStyle] = {
     "faded_group": BankStyle(embossed=True, faded_group=0.12),
     # A date under MONTH/YEAR washed out so far the detector does not find it.
     "faded_expiry": BankStyle(expiry="month_year_below", faded_expiry=0.12),
+    # Ink strokes across one embossed digit: read as another digit, unsure.
+    "marked_digit": BankStyle(embossed=True, marked_digit=True),
 }
 # Committed fixtures are kept small: a phone photo scaled to this width.
 PHOTO_WIDTH = 900

@@ -338,6 +338,9 @@ class BankStyle:
     # foil leaves it on real photos: the number's first group, or the expiry date.
     faded_group: float = 1.0
     faded_expiry: float = 1.0
+    # Ink strokes across one embossed digit (a pen mark, a pattern line through it): the
+    # recogniser reads another digit there, unsure, with the printed one its runner-up.
+    marked_digit: bool = False
 
 
 EXPIRY_STYLES = ("", "year_first", "month_year", "from_thru", "month_year_below")
@@ -391,7 +394,7 @@ def render_bank_card(
         if rng.random() < 0.5:
             _contactless_mark(canvas, (23.0, 21.0), ink)
 
-    number_box = _bank_number(canvas, card, fonts, rng, dark, style.embossed)
+    number_box = _bank_number(canvas, card, fonts, rng, dark, style.embossed, style.marked_digit)
     small = canvas.font(fonts.latin[-1], 1.6)
     digit_face = _pick_face(rng, fonts.digits, "0123456789/")
     expiry_box: tuple[int, int, int, int] | None = None
@@ -550,6 +553,10 @@ def _contactless_mark(canvas: Canvas, centre_mm: tuple[float, float], ink: tuple
         canvas.draw.arc(box, -45, 45, fill=ink, width=max(1, canvas.px(0.35)))
 
 
+# The digit a mark over a digit makes it look like (a smear turns a 4 into a 7).
+MARK_LOOKALIKES = dict(zip("0123456789", "8772765138", strict=True))
+
+
 def _bank_number(
     canvas: Canvas,
     card: BankCard,
@@ -557,10 +564,13 @@ def _bank_number(
     rng: random.Random,
     dark: bool,
     force_embossed: bool | None = None,
+    marked: bool = False,
 ) -> tuple[int, int, int, int]:
     """The card number in groups: embossed (light digits with a shadow) or flat-printed.
 
-    Returns the pixel box around the printed number.
+    ``marked``: a mark over one digit of a group after the first (the BIN's digits have
+    other ways back) turns it half into a look-alike digit, as an ink smear or a line of
+    the card's pattern does on real photos. Returns the pixel box around the number.
     """
     face = _pick_face(rng, fonts.digits, card.number)
     groups = card.printed_groups
@@ -577,6 +587,8 @@ def _bank_number(
         embossed = force_embossed
     x, baseline = 8.0 + rng.uniform(-1, 1.5), 34.5 + rng.uniform(-1.5, 1.5)
     left = x
+    mark_group = rng.randrange(1, len(groups)) if marked else -1
+    mark_at = rng.randrange(len(groups[mark_group])) if marked else -1
     if embossed:
         # Raised digits are foil-tipped: light foil on dark cards, dark foil on light ones.
         foils = [(236, 236, 230), (220, 196, 130), (200, 200, 205)]
@@ -584,7 +596,7 @@ def _bank_number(
             foils = [(70, 70, 70), (140, 110, 45), (45, 45, 95)]
         colour = rng.choice(foils)
         shadow = max(1, canvas.px(0.18))
-        for group in groups:
+        for index, group in enumerate(groups):
             canvas.text(
                 x + shadow / canvas.scale,
                 baseline + shadow / canvas.scale,
@@ -594,7 +606,12 @@ def _bank_number(
                 0.2,
             )
             canvas.text(x - 0.05, baseline - 0.05, group, font, (255, 255, 255, 160), 0.2)
-            x = canvas.text(x, baseline, group, font, (*colour, 255), 0.2) + gap
+            end = canvas.text(x, baseline, group, font, (*colour, 255), 0.2)
+            if index == mark_group:
+                before = sum(font.getlength(c) / canvas.scale + 0.2 for c in group[:mark_at])
+                ghost = MARK_LOOKALIKES[group[mark_at]]
+                canvas.text(x + before, baseline, ghost, font, (25, 25, 60, rng.randint(150, 230)))
+            x = end + gap
     else:
         colour = (245, 245, 245) if dark else (20, 20, 20)
         for group in groups:

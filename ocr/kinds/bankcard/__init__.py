@@ -17,7 +17,13 @@ from ocr.checks import luhn_ok
 from ocr.engine import CardResult, TextBox
 from ocr.errors import NoCardFound
 from ocr.image import BGRImage
-from ocr.kinds.bankcard.extract import extract_bankcard, field_warnings, lookup_bin, refusal
+from ocr.kinds.bankcard.extract import (
+    extract_bankcard,
+    field_warnings,
+    lookup_bin,
+    refusal,
+    with_doubted_digits,
+)
 
 # The ID card's text normalisation and look-alike table read digit groups here too, so
 # that both kinds score the same text the same way.
@@ -66,14 +72,20 @@ def score(view: CardView) -> int:
 
 
 def _line_digits(view: CardView) -> list[str]:
-    return [re.sub(r"\D", "", line.text) for line in view.lines]
+    # A sign the recogniser nearly read as a digit counts as that digit (see
+    # extract.with_doubted_digits): a mark over one digit does not hide the card.
+    return [
+        re.sub(r"\D", "", "".join(with_doubted_digits(b.text, b.box.doubts) for b in line.boxes))
+        for line in view.lines
+    ]
 
 
 def upright_boxes(view: CardView) -> list[TextBox]:
     """The boxes in card coordinates, as if the photo had been turned upright."""
     to_card = view.frame.to_card
     return [
-        TextBox(tuple(to_card(x, y) for x, y in b.points), b.text, b.score) for b in view.page.boxes
+        TextBox(tuple(to_card(x, y) for x, y in b.points), b.text, b.score, b.doubts)
+        for b in view.page.boxes
     ]
 
 

@@ -41,6 +41,9 @@ LOW_CONFIDENCE = 0.8
 CORRECTION_COST = {
     "": 0.0,
     "letter": 10.0,
+    # The recogniser's own second choice at a digit it was unsure of: it singles out
+    # the place Luhn cannot (a digit under an ink mark or a pattern line).
+    "doubt": 6.0,
     "seam": 8.0,
     "gap": 20.0,
     "digit": 30.0,
@@ -262,21 +265,33 @@ class Piece:
 
     digits: str
     letters: tuple[int, ...]
-    alternatives: tuple[str, ...]  # per position: other digits the character could be
+    # Per position: other digits the character could be (a look-alike letter's other
+    # readings, or the recogniser's runner-ups at a digit it was unsure of).
+    alternatives: tuple[str, ...]
     score: float
     height: float
     box: int  # index of the box it was read from
 
 
-def _word_to_digits(word: str) -> tuple[str, list[int], list[str]] | None:
-    real = sum(ch.isdigit() for ch in word)
+def _word_to_digits(
+    word: str, doubts: Sequence[str], guessed: Sequence[bool]
+) -> tuple[str, list[int], list[str]] | None:
+    real = sum(ch.isdigit() and not guess for ch, guess in zip(word, guessed, strict=True))
     if real == 0 or real * 2 < len(word):
         return None
     digits, letters, alternatives = [], [], []
     for position, ch in enumerate(word):
-        if ch.isdigit():
+        if guessed[position]:
+            # A sign read where the recogniser's runner-up was a digit: like a look-alike
+            # letter, the digit it stands for is a reading, not a certainty.
             digits.append(ch)
-            alternatives.append("")
+            alternatives.append("".join(d for d in doubts[position] if _ascii_digit(d) and d != ch))
+            letters.append(position)
+        elif ch.isdigit():
+            digits.append(ch)
+            # The recogniser's own runner-up digits where it was unsure of this one.
+            doubt = doubts[position] if position < len(doubts) else ""
+            alternatives.append("".join(d for d in doubt if _ascii_digit(d)))
         else:
             choices = LOOKALIKES[ch]
             digits.append(choices[0])
@@ -285,21 +300,31 @@ def _word_to_digits(word: str) -> tuple[str, list[int], list[str]] | None:
     return "".join(digits), letters, alternatives
 
 
-def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
+def digit_pieces(
+    text: str, doubts: Sequence[str] = ()
+) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
     """Digit runs in one box's text, with look-alike letters read as digits.
 
     Spaces inside a run are the card's own group spacing and do not split it; a word
-    that is mostly letters (VALID, CITIC) does.
+    that is mostly letters (VALID, CITIC) does. ``doubts`` (``TextBox.doubts``) give
+    the alternatives of a digit the recogniser was unsure of.
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = EXPIRY.sub("#", YEAR_FIRST_EXPIRY.sub("#", text))
+    normalised = unicodedata.normalize("NFKC", text)
+    if len(normalised) != len(text) or len(doubts) != len(text):
+        doubts = ("",) * len(normalised)
+    # Dates are blanked character for character, so positions still match the doubts.
+    text, guessed = _doubted_digits(
+        EXPIRY.sub(_blank, YEAR_FIRST_EXPIRY.sub(_blank, normalised)), doubts
+    )
     pieces: list[tuple[str, tuple[int, ...], tuple[str, ...]]] = []
     for match in _DIGIT_RUN.finditer(text):
         digits = ""
         letters: list[int] = []
         alternatives: list[str] = []
-        for word in [*match.group().split(), ""]:  # "" flushes the last run
-            converted = _word_to_digits(word)
+        words = [(w.group(), match.start() + w.start()) for w in _WORD.finditer(match.group())]
+        for word, at in [*words, ("", 0)]:  # "" flushes the last run
+            end = at + len(word)
+            converted = _word_to_digits(word, doubts[at:end], guessed[at:end])
             if converted is None:
                 if digits:
                     pieces.append((digits, tuple(letters), tuple(alternatives)))
@@ -310,6 +335,43 @@ def digit_pieces(text: str) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]
             alternatives += word_alternatives
             digits += word_digits
     return pieces
+
+
+_WORD = re.compile(r"\S+")
+# Signs that belong to dates and are never taken for a digit of the number.
+DATE_SIGNS = frozenset("/／\\-")
+
+
+def with_doubted_digits(text: str, doubts: Sequence[str]) -> str:
+    """``text`` with each sign between digits whose runner-up was a digit read as it."""
+    if len(doubts) != len(text):
+        return text
+    return _doubted_digits(text, doubts)[0]
+
+
+def _ascii_digit(char: str) -> bool:
+    return char.isascii() and char.isdigit()
+
+
+def _doubted_digits(text: str, doubts: Sequence[str]) -> tuple[str, list[bool]]:
+    """``text`` with a sign between digits read as the digit the recogniser had as its
+    runner-up ('95:0' where a mark over an 8 made it a colon), and which were.
+
+    Without this a readable number falls apart at the sign and the card is not found.
+    """
+    chars, guessed = list(text), [False] * len(text)
+    for at, (char, doubt) in enumerate(zip(text, doubts, strict=True)):
+        if char.isalnum() or char.isspace() or char in DATE_SIGNS or char in LOOKALIKES:
+            continue
+        digit = next((d for d in doubt if _ascii_digit(d)), None)
+        beside = text[max(0, at - 1) : at] + text[at + 1 : at + 2]
+        if digit is not None and any(_ascii_digit(d) for d in beside):
+            chars[at], guessed[at] = digit, True
+    return "".join(chars), guessed
+
+
+def _blank(match: re.Match[str]) -> str:
+    return "#" * len(match.group())
 
 
 def _plausible_year(year: int) -> bool:
@@ -490,8 +552,9 @@ def _edits(candidate: Candidate) -> Iterator[tuple[str, str]]:
         for piece in candidate.pieces:
             for position, choices in enumerate(piece.alternatives):
                 at = offset + position
+                kind = "letter" if position in piece.letters else "doubt"
                 for digit in choices:
-                    yield number[:at] + digit + number[at + 1 :], "letter"
+                    yield number[:at] + digit + number[at + 1 :], kind
             offset += len(piece.digits)
         # Neighbouring boxes overlap on a photo, so the digit at their seam is often
         # read twice ("62148313" + "38460").
@@ -617,7 +680,7 @@ def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
             Piece(digits, letters, alternatives, placed.box.score, placed.height, index)
             for placed in line.boxes
             for index in [index_of[id(placed.box)]]
-            for digits, letters, alternatives in digit_pieces(placed.text)
+            for digits, letters, alternatives in digit_pieces(placed.text, placed.box.doubts)
         ]
         if pieces:
             lines.append(pieces)

@@ -33,6 +33,7 @@ from ocr.checks import (
     id_gender,
     parse_date,
     province_names,
+    region_named_prefix,
     valid_date_ok,
 )
 from ocr.layout import (
@@ -264,6 +265,27 @@ def value_boxes_without_strays(
     return boxes
 
 
+def doubted_in(view: CardView, values: Iterable[str]) -> bool:
+    """Whether any of ``values`` holds a character the recogniser nearly read as another.
+
+    A rare character (裴, 垅) comes out as a common look-alike (装, 城) that no table can
+    correct, in a box whose other characters read well; only the recogniser's doubt at
+    that character says the value may be wrong. The character is found in a value by
+    itself and a neighbour, so a doubt in a label or in clutter does not count.
+    """
+    texts = [value for value in values if value]
+    for placed in view.placed:
+        text = placed.text
+        for at, (char, doubt) in enumerate(zip(text, placed.box.doubts, strict=False)):
+            if not (CJK.match(char) and any(CJK.match(rival) for rival in doubt)):
+                continue
+            pairs = [text[max(0, at - 1) : at + 1], text[at : at + 2]]
+            pairs = [pair for pair in pairs if len(pair) == 2 and len(cjk_only(pair)) == 2]
+            if any(pair in value for pair in pairs or [char] for value in texts):
+                return True
+    return False
+
+
 def cjk_only(text: str) -> str:
     return "".join(CJK.findall(text))
 
@@ -480,7 +502,9 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
     if id_was_corrected(number, readings):
         warnings.append("id_corrected")
-    if scores and min(scores) < LOW_SCORE:
+    # A region the table knows vouches for its own characters, doubted or not.
+    unvouched = fields["addr"][len(region_named_prefix(fields["addr"])) :]
+    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, (fields["name"], unvouched)):
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     warnings += temporary_warning(view)
