@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from ocr.engine import TextBox
 from ocr.image import BGRImage
+from ocr.outline import find_outline, share_outside
 
 IMAGE_WARNINGS = ("border_incomplete", "photocopy", "screen", "occluded", "glare", "blur")
 # Older labels and results called a black-and-white copy this.
@@ -64,10 +65,16 @@ MOIRE_LIMIT = 2.6
 # up to 92); with a field missing and no glare or cut edge to explain it, more than 1
 # picked 12 of 17 thumbs over a field and none of the 122 other photos.
 SKIN_LIMIT = 1.0
-# Text this close to the photo's edge (in text heights) is cut by it: cut-off cards
-# 0-3 (half under 0.6), clean photos 1.1 and up, real photos (often cropped close to
-# the card) from 0.8, one at 0.
+# Share of the card beyond the photo's edge, from its outline (ocr/outline.py): clean
+# and other photos 0 (two at 0.016 and 0.053), cut-off cards 0.08-0.35 (one at 0: a
+# line of the cut print taken for the side).
+OUTSIDE_LIMIT = 0.06
+# When the outline does not tell (two sides of a corner not found), the text: this
+# close to the photo's edge (in text heights) it is cut by it: cut-off cards 0-3 (half
+# under 0.6), clean photos 1.1 and up, real photos (often cropped close to the card)
+# from 0.8, one at 0.
 EDGE_GAP_LIMIT = 0.6
+
 
 Floats = npt.NDArray[np.float32]
 
@@ -83,6 +90,7 @@ class Measures:
     moire: float  # the strongest isolated peak of the card's spectrum, log units
     skin: float  # skin-coloured area over the card's text, in text heights squared
     edge_gap: float  # the card's text to the nearest photo edge, in text heights
+    outside: float  # share of the card beyond the photo's edge (outline), -1 when unknown
     saturation: float  # the whole photo's 90th-percentile saturation, 0-255
 
     def as_json(self) -> dict[str, float]:
@@ -289,13 +297,20 @@ def measure(
     skin = float((skin_pixels & (text_mask[y0:y1, x0:x1] > 0)).sum()) / text_height**2
 
     saturation = photo_saturation(image if photo is None else photo)
-    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap, saturation)
+    outline = find_outline(image, np.concatenate(quads))
+    share = share_outside(outline)
+    outside = -1.0 if share is None else share
+    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap, outside, saturation)
 
 
 def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     """Warnings and a 0-100 score; ``missing``: the card's fields that came back empty."""
     codes: list[str] = []
-    cut = measures.edge_gap < EDGE_GAP_LIMIT
+    # The outline says how much of the card is missing; without it, text at the edge.
+    if measures.outside >= 0:
+        cut = measures.outside > OUTSIDE_LIMIT
+    else:
+        cut = measures.edge_gap < EDGE_GAP_LIMIT
     if cut:
         codes.append("border_incomplete")
     # The card's own colour decides; a photo grey all over is a copy even when the

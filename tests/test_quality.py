@@ -36,6 +36,7 @@ CLEAN = Measures(
     moire=1.5,
     skin=0.0,
     edge_gap=2.0,
+    outside=0.0,
     saturation=60.0,
 )
 
@@ -72,7 +73,8 @@ def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
         ({"colour": 0.1}, "photocopy"),
         ({"saturation": 1.0}, "photocopy"),
         ({"moire": 3.5}, "screen"),
-        ({"edge_gap": 0.0}, "border_incomplete"),
+        ({"outside": 0.2}, "border_incomplete"),
+        ({"outside": -1.0, "edge_gap": 0.0}, "border_incomplete"),
     ],
 )
 def test_each_measure_past_its_threshold_gives_its_code(
@@ -87,7 +89,14 @@ def test_skin_over_the_card_is_occlusion_only_when_a_field_is_missing() -> None:
     assert decide(with_(skin=30.0), ["name"]).warnings == ["occluded"]
     # A field lost under glare or past the edge is said as that, not as a finger.
     assert "occluded" not in decide(with_(skin=30.0, glare=0.05), ["name"]).warnings
-    assert "occluded" not in decide(with_(skin=30.0, edge_gap=0.0), ["name"]).warnings
+    assert "occluded" not in decide(with_(skin=30.0, outside=0.2), ["name"]).warnings
+
+
+def test_text_at_the_edge_of_a_photo_cropped_close_around_a_whole_card_is_not_cut() -> None:
+    # Real photos are often cropped to the card: their text comes near the edge, but
+    # the card's outline, all four sides inside the photo, says nothing is missing.
+    assert decide(with_(edge_gap=0.3, outside=0.0)).warnings == []
+    assert decide(with_(edge_gap=0.3, outside=-1.0)).warnings == ["border_incomplete"]
 
 
 def test_the_score_falls_with_blur_and_with_each_fault() -> None:
