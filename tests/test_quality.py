@@ -124,6 +124,22 @@ def test_glare_is_a_solid_white_blob_not_a_bright_card_with_text() -> None:
     assert glare_measure(spot, inside) > 0.02
 
 
+def test_a_laminate_sheen_the_text_shows_through_is_not_glare() -> None:
+    # Clean generated photos were flagged: a mild sheen washed out an ID back's pale
+    # background around its text, but the text stayed readable under it.
+    image = np.full((300, 400, 3), (200, 215, 225), np.uint8)
+    inside = np.ones(image.shape[:2], bool)
+    for x in range(130, 270, 12):  # thin strokes in the middle, under a sheen
+        cv2.line(image, (x, 125), (x, 175), (60, 60, 60), 2)
+    sheen = np.zeros(image.shape[:2], np.float32)
+    cv2.ellipse(sheen, (200, 150), (150, 90), 0, 0, 360, 1.0, -1)
+    shone = np.clip(image + 80.0 * sheen[..., None], 0, 255).astype(np.uint8)
+    assert glare_measure(shone, inside, text_height=40.0) == 0.0
+    # A reflection washes the strokes out with the background: glare.
+    spot = np.clip(image + 300.0 * sheen[..., None], 0, 255).astype(np.uint8)
+    assert glare_measure(spot, inside, text_height=40.0) > 0.2
+
+
 def test_colour_share_sees_through_a_colour_cast() -> None:
     image, _ = text_page()
     grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
