@@ -178,9 +178,7 @@ def blur_measure(grey: Floats) -> float:
     return max(values)
 
 
-def glare_measure(
-    crop: BGRImage, inside: npt.NDArray[np.bool_], text_height: float = 0.0
-) -> float:
+def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_], text_height: float = 0.0) -> float:
     """The share of the card covered by its largest solid washed-out blob that hides text.
 
     Washed out: every channel at 245 or more. Solid: the blob has (almost) no holes,
