@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from ocr.engine import TextBox
 from ocr.image import BGRImage
+from ocr.outline import find_outline, share_outside
 
 IMAGE_WARNINGS = ("border_incomplete", "photocopy", "screen", "occluded", "glare", "blur")
 # Older labels and results called a black-and-white copy this.
@@ -41,10 +42,16 @@ NORMAL_TEXT_HEIGHT = 24.0
 # defocused ones 0.71-0.85. 0.72 misses the mildest defocus rather than call sharp
 # real photos blurred.
 BLUR_LIMIT = 0.72
-# Largest solid washed-out blob, share of the card: 0 on 39 of 40 clean photos (0.027
-# on one with the generator's own mild laminate reflection), up to 0.03 on photocopies
-# (white paper left around the copy), 0.009-0.13 under a glare spot.
-GLARE_LIMIT = 0.008
+# Largest solid washed-out blob with no text left inside it, share of the card: 0 on
+# 39 of 40 clean photos (0.0085 on one, a laminate sheen), up to 0.03 on photocopies
+# (white paper left around the copy), 0.009-0.13 under a glare spot (two spots under).
+GLARE_LIMIT = 0.009
+# A laminate sheen washes out the card's background but the text shows through: dark
+# strokes in the blob's interior (away from its soft rim, GLARE_RIM text heights).
+# Share of the interior in such holes: glare spots 0-0.018, the sheen of the clean
+# photos up to 0.10 (one at 0.099 was flagged before this test), so 0.04.
+GLARE_HOLES = 0.04
+GLARE_RIM = 0.4
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
 GLARE_SOLIDITY = 0.95
@@ -64,10 +71,16 @@ MOIRE_LIMIT = 2.6
 # up to 92); with a field missing and no glare or cut edge to explain it, more than 1
 # picked 12 of 17 thumbs over a field and none of the 122 other photos.
 SKIN_LIMIT = 1.0
-# Text this close to the photo's edge (in text heights) is cut by it: cut-off cards
-# 0-3 (half under 0.6), clean photos 1.1 and up, real photos (often cropped close to
-# the card) from 0.8, one at 0.
+# Share of the card beyond the photo's edge, from its outline (ocr/outline.py): clean
+# and other photos 0 (two at 0.016 and 0.053), cut-off cards 0.08-0.35 (one at 0: a
+# line of the cut print taken for the side).
+OUTSIDE_LIMIT = 0.06
+# When the outline does not tell (two sides of a corner not found), the text: this
+# close to the photo's edge (in text heights) it is cut by it: cut-off cards 0-3 (half
+# under 0.6), clean photos 1.1 and up, real photos (often cropped close to the card)
+# from 0.8, one at 0.
 EDGE_GAP_LIMIT = 0.6
+
 
 Floats = npt.NDArray[np.float32]
 
@@ -83,6 +96,7 @@ class Measures:
     moire: float  # the strongest isolated peak of the card's spectrum, log units
     skin: float  # skin-coloured area over the card's text, in text heights squared
     edge_gap: float  # the card's text to the nearest photo edge, in text heights
+    outside: float  # share of the card beyond the photo's edge (outline), -1 when unknown
     saturation: float  # the whole photo's 90th-percentile saturation, 0-255
 
     def as_json(self) -> dict[str, float]:
@@ -164,15 +178,19 @@ def blur_measure(grey: Floats) -> float:
     return max(values)
 
 
-def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_]) -> float:
-    """The share of the card covered by its largest solid washed-out blob.
+def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_], text_height: float = 0.0) -> float:
+    """The share of the card covered by its largest solid washed-out blob that hides text.
 
     Washed out: every channel at 245 or more. Solid: the blob has (almost) no holes,
     because the text under a reflection is washed out with it; a white card that is
-    merely bright keeps its dark text, which leaves holes in the white around it.
+    merely bright keeps its dark text, which leaves holes in the white around it. A
+    blob whose interior (beyond its rim) still shows text strokes is a sheen the text
+    survives, not a reflection hiding a field.
     """
     white = np.asarray((crop.min(axis=2) >= 245) & inside, np.uint8)
     area = max(1.0, float(inside.sum()))
+    rim = max(1, round(GLARE_RIM * text_height))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
     best = 0.0
     for label in range(1, count):
@@ -184,7 +202,11 @@ def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_]) -> float:
         contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         filled = np.zeros_like(blob)
         cv2.drawContours(filled, contours, -1, 1, -1)
-        if size >= GLARE_SOLIDITY * float(filled.sum()):
+        if size < GLARE_SOLIDITY * float(filled.sum()):
+            continue
+        interior = cv2.erode(filled, disc) > 0
+        holes = float((interior & (blob == 0)).sum()) / max(1.0, float(interior.sum()))
+        if holes <= GLARE_HOLES:
             best = size / area
     return best
 
@@ -279,7 +301,7 @@ def measure(
     blur = blur_measure(np.asarray(normal, np.float32))
     moire = moire_measure(grey)
 
-    glare = glare_measure(crop, inside)
+    glare = glare_measure(crop, inside, text_height)
 
     colour = colour_share(crop[inside])
 
@@ -289,13 +311,20 @@ def measure(
     skin = float((skin_pixels & (text_mask[y0:y1, x0:x1] > 0)).sum()) / text_height**2
 
     saturation = photo_saturation(image if photo is None else photo)
-    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap, saturation)
+    outline = find_outline(image, np.concatenate(quads))
+    share = share_outside(outline)
+    outside = -1.0 if share is None else share
+    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap, outside, saturation)
 
 
 def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     """Warnings and a 0-100 score; ``missing``: the card's fields that came back empty."""
     codes: list[str] = []
-    cut = measures.edge_gap < EDGE_GAP_LIMIT
+    # The outline says how much of the card is missing; without it, text at the edge.
+    if measures.outside >= 0:
+        cut = measures.outside > OUTSIDE_LIMIT
+    else:
+        cut = measures.edge_gap < EDGE_GAP_LIMIT
     if cut:
         codes.append("border_incomplete")
     # The card's own colour decides; a photo grey all over is a copy even when the

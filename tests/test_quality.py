@@ -36,6 +36,7 @@ CLEAN = Measures(
     moire=1.5,
     skin=0.0,
     edge_gap=2.0,
+    outside=0.0,
     saturation=60.0,
 )
 
@@ -72,7 +73,8 @@ def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
         ({"colour": 0.1}, "photocopy"),
         ({"saturation": 1.0}, "photocopy"),
         ({"moire": 3.5}, "screen"),
-        ({"edge_gap": 0.0}, "border_incomplete"),
+        ({"outside": 0.2}, "border_incomplete"),
+        ({"outside": -1.0, "edge_gap": 0.0}, "border_incomplete"),
     ],
 )
 def test_each_measure_past_its_threshold_gives_its_code(
@@ -87,7 +89,14 @@ def test_skin_over_the_card_is_occlusion_only_when_a_field_is_missing() -> None:
     assert decide(with_(skin=30.0), ["name"]).warnings == ["occluded"]
     # A field lost under glare or past the edge is said as that, not as a finger.
     assert "occluded" not in decide(with_(skin=30.0, glare=0.05), ["name"]).warnings
-    assert "occluded" not in decide(with_(skin=30.0, edge_gap=0.0), ["name"]).warnings
+    assert "occluded" not in decide(with_(skin=30.0, outside=0.2), ["name"]).warnings
+
+
+def test_text_at_the_edge_of_a_photo_cropped_close_around_a_whole_card_is_not_cut() -> None:
+    # Real photos are often cropped to the card: their text comes near the edge, but
+    # the card's outline, all four sides inside the photo, says nothing is missing.
+    assert decide(with_(edge_gap=0.3, outside=0.0)).warnings == []
+    assert decide(with_(edge_gap=0.3, outside=-1.0)).warnings == ["border_incomplete"]
 
 
 def test_the_score_falls_with_blur_and_with_each_fault() -> None:
@@ -113,6 +122,22 @@ def test_glare_is_a_solid_white_blob_not_a_bright_card_with_text() -> None:
     spot = image.copy()
     cv2.ellipse(spot, (250, 150), (90, 50), 0, 0, 360, (255, 255, 255), -1)
     assert glare_measure(spot, inside) > 0.02
+
+
+def test_a_laminate_sheen_the_text_shows_through_is_not_glare() -> None:
+    # Clean generated photos were flagged: a mild sheen washed out an ID back's pale
+    # background around its text, but the text stayed readable under it.
+    image = np.full((300, 400, 3), (200, 215, 225), np.uint8)
+    inside = np.ones(image.shape[:2], bool)
+    for x in range(130, 270, 12):  # thin strokes in the middle, under a sheen
+        cv2.line(image, (x, 125), (x, 175), (60, 60, 60), 2)
+    sheen = np.zeros(image.shape[:2], np.float32)
+    cv2.ellipse(sheen, (200, 150), (150, 90), 0, 0, 360, 1.0, -1)
+    shone = np.clip(image + 80.0 * sheen[..., None], 0, 255).astype(np.uint8)
+    assert glare_measure(shone, inside, text_height=40.0) == 0.0
+    # A reflection washes the strokes out with the background: glare.
+    spot = np.clip(image + 300.0 * sheen[..., None], 0, 255).astype(np.uint8)
+    assert glare_measure(spot, inside, text_height=40.0) > 0.2
 
 
 def test_colour_share_sees_through_a_colour_cast() -> None:
