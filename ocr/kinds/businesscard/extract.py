@@ -88,8 +88,6 @@ def _label_pattern() -> re.Pattern[str]:
 
 
 _LABEL = _label_pattern()
-# A multi-character label mid-line ("... Fax: ...") must stand apart from a value: a
-# Latin word needs a colon after it, or it would be found inside e-mail addresses.
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TELEPHONE_SIGNS = "☎✆📞📱✉☏"
 # A telephone sign before a mobile number read as a letter or digit ("0 138 1234 5678").
@@ -124,7 +122,7 @@ _COMPANY_END = re.compile(
     r"limited|studio)$",
     re.I,
 )
-# Job titles, longest first where one ends another (高级工程师 before 工程师).
+# Job titles; the longest one a text ends with counts (副总经理 before 经理).
 TITLES = (
     "董事长", "副董事长", "总经理", "副总经理", "执行董事", "董事", "总裁", "副总裁", "首席执行官",
     "总监", "经理", "主管", "主任", "工程师", "设计师", "律师", "会计师", "顾问", "专员", "助理",
