@@ -286,6 +286,10 @@ def test_an_email_is_left_as_read_when_no_fix_or_several_fixes_parse() -> None:
     # Two o's either of which could be the at sign: no guess.
     assert read_email("infoohuaxin.com") == ("infoohuaxin.com", "email_invalid")
     assert read_email("sales@@huaxin") == ("sales@@huaxin", "email_invalid")
+    # The at sign read as e: the o of ".com" is no at sign ("dlsgfpberuidalaw.c@m.cn").
+    assert read_email("dlsgfpberuidalaw.com.cn") == ("dlsgfpberuidalaw.com.cn", "email_invalid")
+    # A letter no address holds is the at sign before any o is.
+    assert read_email("salesähengtong.cn") == ("sales@hengtong.cn", "email_corrected")
 
 
 def test_web_addresses_parse_or_are_said() -> None:

@@ -102,8 +102,25 @@ _WEB_SHAPE = re.compile(
 )
 # Replacements of OCR confusions in e-mail and web addresses: (read, meant).
 _DOT_FIXES = ((",", "."), ("。", "."), ("·", "."), (";", "."), ("..", "."))
-# Letters an at sign is read as when nothing like one is read, likeliest first.
-_AT_READ_AS_LETTERS = ("oOQ0", "a")
+# What an at sign is read as when nothing like one is read, likeliest first.
+_ADDRESS_CHARS = re.compile(r"[A-Za-z0-9._%+-]")
+_TOP_LEVEL = frozenset({"com", "net", "org", "cn", "edu", "gov"})
+
+
+def _not_in_addresses(char: str) -> bool:
+    return not _ADDRESS_CHARS.fullmatch(char)
+
+
+def _round_letter(char: str) -> bool:
+    return char in "oOQ0"
+
+
+def _plausible_domain(domain: str) -> bool:
+    """A domain whose first label is a name, not a top-level domain cut short."""
+    first = domain.split(".")[0].lower()
+    return len(first) >= 3 and first not in _TOP_LEVEL
+
+
 _AT_FIXES = tuple((lookalike, "@") for lookalike in _AT_LOOKALIKES if lookalike != "@")
 
 # A landline or service number: area code first (0xx, 0xxx) or 400/800.
@@ -283,13 +300,15 @@ def read_email(value: str) -> tuple[str, str | None]:
         return text, None
     fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
     if not fixed and not any(at in text for at in _AT_LOOKALIKES):
-        # No at sign read at all: one of the letters it is read as may be it, the round
-        # ones first (a lone o is the usual reading of an @).
-        for letters in _AT_READ_AS_LETTERS:
+        # No at sign read at all: a character no address holds (ä) may be it, else a
+        # round letter (o); never one that leaves a domain like "m.cn" (c@m.cn from .com).
+        for is_at in (_not_in_addresses, _round_letter):
             fixed = [
                 candidate
                 for i, char in enumerate(text)
-                if char in letters and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+                if is_at(char)
+                and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+                and _plausible_domain(candidate.rpartition("@")[2])
             ]
             if fixed:
                 break
