@@ -187,6 +187,34 @@ def test_labels_whose_colon_or_letters_were_misread_still_label_their_value() ->
     assert result.fields["website"] == "www.lianchuanglaw.com"
 
 
+def test_notes_on_the_desk_under_or_beside_the_card_are_not_part_of_the_address() -> None:
+    """Clutter words under the card's last line (周三下, 请勿折叠) were read as the next
+    line of its address."""
+    card = (
+        Printed("沈晨芳", 0, 0, height=NAME_HEIGHT),
+        *lines("手机：17511970436", "地址：福建省福州市鼓楼区工农中路586号8栋2401室", top=120),
+    )
+    far_below = read(*card, Printed("周三下", 0, 260))
+    aside = read(*card, Printed("请勿折叠", 900, 215))
+    wrapped_then_stray = read(
+        *card[:2],
+        *lines("地址：吉林省长春市朝阳区长江街26", "0号29幢3单元1802室", top=170),
+        Printed("E", 660, 220),
+    )
+    want = "福建省福州市鼓楼区工农中路586号8栋2401室"
+    assert far_below.fields["address"] == aside.fields["address"] == want
+    assert wrapped_then_stray.fields["address"] == "吉林省长春市朝阳区长江街260号29幢3单元1802室"
+
+
+def test_a_telephone_sign_read_as_a_digit_is_not_part_of_the_mobile_number() -> None:
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("0 165 0683 9776", "E:sales@huaxin.com", "0755-81299640", top=120),
+    )
+    assert result.fields["mobile"] == "16506839776"
+    assert result.fields["phone"] == "0755-81299640"
+
+
 def test_a_short_number_fragment_is_no_phone_number() -> None:
     """A note on the desk ("电话 021-") beside the card added an invalid phone number."""
     result = read(*LEFT_CARD, Printed("电话 021-", 0, 700))
@@ -258,6 +286,10 @@ def test_an_email_is_left_as_read_when_no_fix_or_several_fixes_parse() -> None:
     # Two o's either of which could be the at sign: no guess.
     assert read_email("infoohuaxin.com") == ("infoohuaxin.com", "email_invalid")
     assert read_email("sales@@huaxin") == ("sales@@huaxin", "email_invalid")
+    # The at sign read as e: the o of ".com" is no at sign ("dlsgfpberuidalaw.c@m.cn").
+    assert read_email("dlsgfpberuidalaw.com.cn") == ("dlsgfpberuidalaw.com.cn", "email_invalid")
+    # A letter no address holds is the at sign before any o is.
+    assert read_email("salesähengtong.cn") == ("sales@hengtong.cn", "email_corrected")
 
 
 def test_web_addresses_parse_or_are_said() -> None:

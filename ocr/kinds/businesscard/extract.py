@@ -88,10 +88,10 @@ def _label_pattern() -> re.Pattern[str]:
 
 
 _LABEL = _label_pattern()
-# A multi-character label mid-line ("... Fax: ...") must stand apart from a value: a
-# Latin word needs a colon after it, or it would be found inside e-mail addresses.
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TELEPHONE_SIGNS = "☎✆📞📱✉☏"
+# A telephone sign before a mobile number read as a letter or digit ("0 138 1234 5678").
+_SIGN_READ_AS_TEXT = re.compile(r"^[0OoQ@©®C]\s+(?=1\d{2}[\s-]?\d{4}[\s-]?\d{4}$)")
 
 # E-mail: a local part, an at sign (or what OCR makes of it) and a domain.
 _AT_LOOKALIKES = ("(@)", "(@", "@)", "©", "®", "(a)", "＠", "@")
@@ -102,8 +102,25 @@ _WEB_SHAPE = re.compile(
 )
 # Replacements of OCR confusions in e-mail and web addresses: (read, meant).
 _DOT_FIXES = ((",", "."), ("。", "."), ("·", "."), (";", "."), ("..", "."))
-# Letters an at sign is read as when nothing like one is read, likeliest first.
-_AT_READ_AS_LETTERS = ("oOQ0", "a")
+# What an at sign is read as when nothing like one is read, likeliest first.
+_ADDRESS_CHARS = re.compile(r"[A-Za-z0-9._%+-]")
+_TOP_LEVEL = frozenset({"com", "net", "org", "cn", "edu", "gov"})
+
+
+def _not_in_addresses(char: str) -> bool:
+    return not _ADDRESS_CHARS.fullmatch(char)
+
+
+def _round_letter(char: str) -> bool:
+    return char in "oOQ0"
+
+
+def _plausible_domain(domain: str) -> bool:
+    """A domain whose first label is a name, not a top-level domain cut short."""
+    first = domain.split(".")[0].lower()
+    return len(first) >= 3 and first not in _TOP_LEVEL
+
+
 _AT_FIXES = tuple((lookalike, "@") for lookalike in _AT_LOOKALIKES if lookalike != "@")
 
 # A landline or service number: area code first (0xx, 0xxx) or 400/800.
@@ -122,7 +139,7 @@ _COMPANY_END = re.compile(
     r"limited|studio)$",
     re.I,
 )
-# Job titles, longest first where one ends another (高级工程师 before 工程师).
+# Job titles; the longest one a text ends with counts (副总经理 before 经理).
 TITLES = (
     "董事长", "副董事长", "总经理", "副总经理", "执行董事", "董事", "总裁", "副总裁", "首席执行官",
     "总监", "经理", "主管", "主任", "工程师", "设计师", "律师", "会计师", "顾问", "专员", "助理",
@@ -147,6 +164,12 @@ MIN_EVIDENCE = 2
 # Auto detection asks for more: a receipt on the desk shows a 电话 label, a number and a
 # short line that could be a name. Every generated card shows 5 or more.
 AUTO_EVIDENCE = 3
+# A gap this wide (in text heights) parts a printed line into pieces read on their own.
+SEGMENT_GAP = 3.0
+# The next line of an address: its centre at most this many text heights under the
+# line above (cards set lines about 1.5 heights apart), its height within this ratio.
+_NEXT_LINE = 1.9
+_SAME_SIZE = 1.35
 # A business card holds a dozen lines at most, a page of text or a table many more.
 MAX_LINES = 24
 _OTHER_DOCUMENTS = (
@@ -241,6 +264,12 @@ def _continues_word(key: str, end: int) -> bool:
     return end < len(key) and key[end].isalpha() and key[end].isascii()
 
 
+def _without_sign(value: str) -> str:
+    """A value without the telephone sign printed before it, read as a sign or not."""
+    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    return _SIGN_READ_AS_TEXT.sub("", text)
+
+
 def _compact(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
@@ -271,13 +300,15 @@ def read_email(value: str) -> tuple[str, str | None]:
         return text, None
     fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
     if not fixed and not any(at in text for at in _AT_LOOKALIKES):
-        # No at sign read at all: one of the letters it is read as may be it, the round
-        # ones first (a lone o is the usual reading of an @).
-        for letters in _AT_READ_AS_LETTERS:
+        # No at sign read at all: a character no address holds (ä) may be it, else a
+        # round letter (o); never one that leaves a domain like "m.cn" (c@m.cn from .com).
+        for is_at in (_not_in_addresses, _round_letter):
             fixed = [
                 candidate
                 for i, char in enumerate(text)
-                if char in letters and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+                if is_at(char)
+                and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
+                and _plausible_domain(candidate.rpartition("@")[2])
             ]
             if fixed:
                 break
@@ -305,7 +336,7 @@ def read_website(value: str) -> tuple[str, str | None]:
 
 def _number_parts(value: str) -> list[str]:
     """The numbers of one value ("138 1234 5678 / 139 ..."), split where they are joined."""
-    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    text = _without_sign(value)
     text = text.translate(_HYPHEN_LOOKALIKES)
     parts = re.split(r"\s*[/、,，;；|]\s*", text)
     # Without words before the number ("总机 010-..."); fewer digits than any number
@@ -343,7 +374,7 @@ def read_number(value: str, label: str | None, found: _Found) -> bool:
 
 
 def looks_like_number(value: str) -> bool:
-    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    text = _without_sign(value)
     text = _EXTENSION.sub("", text).strip()
     digits = sum(c.isdigit() for c in text)
     return digits >= 7 and digits >= 0.7 * len(re.sub(r"[\s\-()+/]", "", text))
@@ -435,7 +466,8 @@ def extract(view: CardView) -> Extracted:
     titles: list[str] = []
     contact_lines: list[float] = []
     value_lines: dict[str, Line] = {}
-    for line in view.lines:
+    address_line: Line | None = None
+    for line in (segment for printed in view.lines for segment in _segments(printed)):
         pieces = split_labels(_line_text(line))
         kinds = [kind for kind, _ in pieces if kind is not None]
         found.labels += len(kinds)
@@ -457,11 +489,14 @@ def extract(view: CardView) -> Extracted:
             address_open = "address" in kinds or (
                 not kinds and all(_shape_of(v) == "address" for _, v in pieces)
             )
+            address_line = line if address_open else None
             continue
-        text = _line_text(line).strip()
-        if address_open and _continues_address(text):
-            address.append(text)
-            continue
+        if address_open and address_line is not None:
+            rest = _continuation(address_line, line)
+            if rest is not None:
+                address.append(_line_text(rest).strip())
+                address_line = rest
+                continue
         address_open = False
         _assign_words(line, names, companies, titles)
     chinese_titles = [t for t in titles if _CJK.search(t)]
@@ -570,7 +605,7 @@ def _line_text(line: Line) -> str:
 
 def _shape_of(value: str) -> str | None:
     """What an unlabelled value is by its shape alone, or None when not a contact value."""
-    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
+    text = _without_sign(value)
     compact = re.sub(r"\s+", "", text)
     if _EMAIL_SHAPE.search(compact) and not _CJK.search(compact):
         return "email"
@@ -586,6 +621,37 @@ def _shape_of(value: str) -> str | None:
     if looks_like_address(text):
         return "address"
     return None
+
+
+def _segments(line: Line) -> list[Line]:
+    """A line cut where a wide gap parts its boxes: a note on the desk beside the card,
+    or two values printed side by side, is a piece of its own."""
+    parts: list[list[PlacedBox]] = []
+    for box in line.boxes:
+        if parts:
+            last = parts[-1]
+            gap = box.u0 - max(b.u1 for b in last)
+            if gap <= SEGMENT_GAP * max(last[-1].height, box.height):
+                last.append(box)
+                continue
+        parts.append([box])
+    return [Line(tuple(part)) for part in parts]
+
+
+def _continuation(above: Line, line: Line) -> Line | None:
+    """The next line of a wrapped address: right under the address's line (not a note
+    on the desk further down), within its width, at its size, and no other value.
+    Latin-only boxes on it (a stray letter of clutter) are left out."""
+    height = above.height
+    close = 0 < line.cv - above.cv <= _NEXT_LINE * height
+    within = line.u0 >= above.u0 - height and line.u1 <= above.u1 + height
+    alike = max(line.height, height) <= _SAME_SIZE * min(line.height, height)
+    if not (close and within and alike):
+        return None
+    kept = tuple(b for b in line.boxes if _CJK.search(b.text) or any(c.isdigit() for c in b.text))
+    if not kept or not _continues_address(_line_text(Line(kept))):
+        return None
+    return Line(kept)
 
 
 def _continues_address(text: str) -> bool:
