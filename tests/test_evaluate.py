@@ -213,3 +213,39 @@ def test_expired_is_no_doubt_and_does_not_hide_a_silent_error(tmp_path: Path) ->
     misread = {"type": "Back", "valid_date": "20070816-20170818"}
     engine = ScriptedEngine({b"A": CardResult("idcard", misread, warnings=["expired"])})
     assert evaluate(engine, tmp_path).as_json()["silent"]["valid_date"] == 1
+
+
+TABLE = [["品名", "数量"], ["苹果", "3"], ["香蕉", "12"]]
+
+
+def test_table_cells_are_counted_per_cell_and_a_wrong_shape_counts_all_wrong(
+    tmp_path: Path,
+) -> None:
+    for name, image in (("t_right", b"T1"), ("t_one_off", b"T2"), ("t_shifted", b"T3")):
+        write_sample(tmp_path, name, image, {"kind": "table", "expected": {"cells": TABLE}})
+    write_sample(tmp_path, "t_unread", b"T4", {"kind": "table", "expected": {"cells": TABLE}})
+    one_off = [row[:] for row in TABLE]
+    one_off[2][1] = "72"
+    engine = ScriptedEngine(
+        {
+            b"T1": CardResult("table", {}, cells=[[f" {c} " for c in row] for row in TABLE]),
+            b"T2": CardResult("table", {}, cells=one_off, warnings=["blur"]),
+            # A column lost: the values that remain are all in the wrong place.
+            b"T3": CardResult("table", {}, cells=[[row[1]] for row in TABLE]),
+            b"T4": None,
+        }
+    )
+    report = evaluate(engine, tmp_path)
+    body = report.as_json()
+    assert body["fields"] == {"cells": {"correct": 6 + 5 + 0 + 0, "total": 24}}
+    # Silent errors of a table count samples: the shifted one came with no warning.
+    assert body["silent"] == {"cells": 1}
+    wrong = {o.sample.name: o.wrong for o in report.outcomes}
+    assert "cells" not in wrong["t_right"] and "cells" in wrong["t_one_off"]
+    assert json.loads(wrong["t_shifted"]["cells"][1]) == [["数量"], ["3"], ["12"]]
+
+
+def test_a_table_label_must_hold_rows_of_strings(tmp_path: Path) -> None:
+    write_sample(tmp_path, "t", b"T", {"kind": "table", "expected": {"cells": [["a", 1]]}})
+    with pytest.raises(ValueError, match=r"bad label file t\.json: cells must be"):
+        load_samples(tmp_path)

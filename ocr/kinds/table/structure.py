@@ -51,6 +51,17 @@ MIN_FILL = 0.5
 SPLIT_MARGIN = 0.5
 # A column boundary's own slant is fitted from this many rows; fewer take the table's.
 FIT_SLANT_ROWS = 4
+# A cell whose boxes the recogniser read less surely than this gets a second look.
+SURE_SCORE = 0.9
+# A cell whose boxes cover less than this share of its column's stretch gets a second look.
+SHORT_CELL = 0.5
+# A box holding fewer characters than this share of its width in text heights lost some.
+SPARSE_TEXT = 0.6
+# Text this many text heights beyond a table's outer column, or this far from its
+# cell's text there, is clutter beside the page.
+CLUTTER_GAP = 2.0
+# Rows holding one box per column: at least this share of the rows (see anchor_columns).
+FULL_ROWS_SHARE = 0.25
 # A first or last line this far off the rows' spacing (share of it) may be no row.
 STRAY_PITCH = 0.25
 # A table: at least this many rows of at least this many columns.
@@ -85,11 +96,26 @@ NO_RULINGS = Rulings()
 
 
 @dataclass(frozen=True)
+class CellRegion:
+    """Where a cell lies in card coordinates, for a second look at it."""
+
+    row: int
+    column: int
+    u0: float
+    u1: float
+    cv: float
+    height: float
+    score: float  # the first reading's least sure box; 0 for an empty cell
+
+
+@dataclass(frozen=True)
 class Grid:
     """The table as read: rows of cell texts, every row as long as the others."""
 
     cells: list[list[str]]
     ruled: bool
+    # Cells that came out empty or unsure, and where they lie (for a second look).
+    doubtful: tuple[CellRegion, ...] = ()
 
 
 def _median_height(boxes: Sequence[PlacedBox]) -> float:
@@ -127,11 +153,25 @@ def table_lines(lines: Sequence[Line]) -> list[Line]:
     first, last = best[0], best[-1]
     u0 = min(lines[i].u0 for i in best)
     u1 = max(lines[i].u1 for i in best)
-    return [
-        line
-        for line in lines[first : last + 1]
-        if _overlap(line.u0, line.u1, u0, u1) > 0.5 * (line.u1 - line.u0)
-    ]
+    rows = [lines[i] for i in best]
+    picked = []
+    for line in lines[first : last + 1]:
+        if _overlap(line.u0, line.u1, u0, u1) <= 0.5 * (line.u1 - line.u0):
+            continue
+        if len(line.boxes) < MIN_COLUMNS and not _fills_a_row(line, rows, pitch):
+            continue
+        picked.append(line)
+    return picked
+
+
+def _fills_a_row(line: Line, rows: Sequence[Line], pitch: float) -> bool:
+    """Whether a line of one box sits where a row of the table is missing (a row with one
+    filled cell), rather than squeezed between two rows (a note on the desk beside them)."""
+    above = max((r.cv for r in rows if r.cv < line.cv), default=None)
+    below = min((r.cv for r in rows if r.cv > line.cv), default=None)
+    if above is None or below is None:
+        return False
+    return below - above > (1 + STRAY_PITCH) * pitch
 
 
 def _char_width(char: str) -> float:
@@ -231,9 +271,10 @@ def anchor_columns(rows: Sequence[Sequence[PlacedBox]]) -> list[_Boundary] | Non
     counts = [len(row) for row in rows if len(row) >= MIN_COLUMNS]
     if not counts:
         return None
-    # The most boxes that two rows hold: the OCR drops a cell more often than it adds
-    # one, and clutter beside the page that joins two rows is dropped as a sparse column.
-    columns = max((c for c in set(counts) if counts.count(c) >= 2), default=0)
+    # The most boxes that a quarter of the rows (two at least) hold: the OCR drops a
+    # cell more often than it adds one, and clutter beside the page joins a row or two.
+    enough = max(2, math.ceil(FULL_ROWS_SHARE * len(counts)))
+    columns = max((c for c in set(counts) if counts.count(c) >= enough), default=0)
     full = [sorted(row, key=lambda b: b.u0) for row in rows if len(row) == columns]
     if len(full) < 2:
         return None
@@ -367,7 +408,7 @@ def _grid_verticals(rulings: Rulings, lines: Sequence[Line]) -> list[Ruling]:
         left = sum(b.cu < ruling.at(b.cv) for b in boxes)
         right = sum(b.cu > ruling.at(b.cv) for b in boxes)
         # A box or two of clutter beside the page does not make a rule an inner one.
-        if min(left, right) >= len(lines):
+        if min(left, right) >= max(2, len(lines) // 2):
             inner.append(ruling)
     middle = (v0 + v1) / 2
     merged: list[Ruling] = []
@@ -379,6 +420,40 @@ def _grid_verticals(rulings: Rulings, lines: Sequence[Line]) -> list[Ruling]:
     if not merged or len(full) < len(merged) + 2:
         return []
     return merged
+
+
+def _drop_outer_clutter(assigned: list[list[list[PlacedBox]]]) -> None:
+    """Take out of the outer columns the boxes lying beyond what the other rows hold
+    there and set apart from their cell's text: clutter on the desk level with a row
+    (a receipt, a scribbled note) that no boundary stops, the sides being open."""
+    if not assigned or not assigned[0]:
+        return
+    last = len(assigned[0]) - 1
+    for column, outward in ((0, -1.0), (last, 1.0)):
+        for r, row in enumerate(assigned):
+            others = [b for i, other in enumerate(assigned) if i != r for b in other[column]]
+            if not others or not row[column]:
+                continue
+            height = _median_height(others)
+            edge = max(b.u1 for b in others) if outward > 0 else min(b.u0 for b in others)
+            kept = []
+            ordered = sorted(row[column], key=lambda b: outward * b.cu)
+            for index, box in enumerate(ordered):
+                beyond = outward * ((box.u0 if outward > 0 else box.u1) - edge)
+                apart = (
+                    index > 0
+                    and outward
+                    * (
+                        (box.u0 - ordered[index - 1].u1)
+                        if outward > 0
+                        else (ordered[index - 1].u0 - box.u1)
+                    )
+                    > CLUTTER_GAP * height
+                )
+                if beyond > 0 and (apart or beyond > CLUTTER_GAP * height):
+                    break  # this box and any further out
+                kept.append(box)
+            row[column] = [b for b in row[column] if any(b is k for k in kept)]
 
 
 def _filled_columns(assigned: Sequence[Sequence[Sequence[PlacedBox]]], ruled: bool) -> list[int]:
@@ -421,10 +496,12 @@ def _without_stray_end_lines(lines: Sequence[Line]) -> list[Line]:
     pitch = statistics.median(b.cv - a.cv for a, b in itertools.pairwise(kept))
     most = max(len(line.boxes) for line in kept)
     for end in (0, -1):
-        line = kept[end]
-        neighbour = kept[1] if end == 0 else kept[-2]
-        off = abs(abs(line.cv - neighbour.cv) - pitch) > STRAY_PITCH * pitch
-        if off and len(line.boxes) < most and len(kept) > MIN_ROWS:
+        while len(kept) > MIN_ROWS:
+            line = kept[end]
+            neighbour = kept[1] if end == 0 else kept[-2]
+            off = abs(abs(line.cv - neighbour.cv) - pitch) > STRAY_PITCH * pitch
+            if not (off and len(line.boxes) < most):
+                break
             kept.pop(end)
     return kept
 
@@ -438,7 +515,9 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
     anchors = anchor_columns([line.boxes for line in lines])
     verticals = _grid_verticals(rulings, lines)
     # Rules missed in a faint or blurred photo would merge columns: the text then knows better.
-    ruled = bool(verticals) and (anchors is None or len(verticals) >= len(anchors))
+    counts = [len(line.boxes) for line in lines]
+    usual = max(set(counts), key=lambda c: (counts.count(c), c))
+    ruled = bool(verticals) and len(verticals) + 1 >= usual
     boundaries: list[_Boundary]
     if ruled:
         boundaries = [_RulingBoundary(r) for r in verticals]
@@ -450,12 +529,53 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
             anchors = [_Boundary(u, shear, v_mid) for u in gaps]
         boundaries = anchors
     assigned = _assign([[line.boxes for line in group] for group in groups], boundaries)
+    _drop_outer_clutter(assigned)
     keep = _filled_columns(assigned, ruled)
-    cells = [[_cell_text(row[c]) for c in keep] for row in assigned]
-    cells = [row for row in cells if any(row)]
+    filled = [
+        (row, group)
+        for row, group in zip(assigned, groups, strict=True)
+        if any(row[c] for c in keep)
+    ]
+    cells = [[_cell_text(row[c]) for c in keep] for row, _ in filled]
     if len(cells) < MIN_ROWS or len(keep) < MIN_COLUMNS:
         return None
-    return Grid(cells, ruled)
+    return Grid(cells, ruled, _doubtful_cells(filled, keep, boundaries))
+
+
+def _doubtful_cells(
+    rows: Sequence[tuple[Sequence[Sequence[PlacedBox]], Sequence[Line]]],
+    keep: Sequence[int],
+    boundaries: Sequence[_Boundary],
+) -> tuple[CellRegion, ...]:
+    """Empty cells and cells read unsurely, with the stretch between their column's
+    boundaries (the outer columns end at their widest box) on their row's line."""
+    outer_left = min(b.u0 for row, _ in rows for b in row[keep[0]]) if keep else 0.0
+    outer_right = max(b.u1 for row, _ in rows for b in row[keep[-1]]) if keep else 0.0
+    found = []
+    for r, (row, group) in enumerate(rows):
+        boxes = [b for line in group for b in line.boxes]
+        height = _median_height(boxes)
+        cv = statistics.fmean(line.cv for line in group)
+        for index, c in enumerate(keep):
+            cell = row[c]
+            if len(group) > 1 and cell:
+                continue  # a cell of several lines is not cut as one line
+            u0 = boundaries[c - 1](cv) if c > 0 else outer_left
+            u1 = boundaries[c](cv) if c < len(boundaries) else outer_right
+            score = min((b.box.score for b in cell), default=0.0)
+            if cell:
+                # A sure reading that fills its cell needs no second look; one covering
+                # little of it may have lost characters the recogniser was unsure of.
+                covered = sum(b.width for b in cell)
+                units = sum(_char_width(ch) for b in cell for ch in b.text)
+                # Fewer characters than the boxes are wide: some were read as nothing.
+                sparse = units < SPARSE_TEXT * sum(b.width / b.height for b in cell)
+                if score >= SURE_SCORE and covered >= SHORT_CELL * (u1 - u0) and not sparse:
+                    continue
+                u0, u1 = min(u0, *(b.u0 for b in cell)), max(u1, *(b.u1 for b in cell))
+            if u1 - u0 > height:
+                found.append(CellRegion(r, index, u0, u1, cv, height, score))
+    return tuple(found)
 
 
 def lattice_rows(lines: Sequence[Line]) -> int:

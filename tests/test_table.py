@@ -1,0 +1,310 @@
+"""The table kind (issue 15): rows and columns from text boxes and ruling lines, the cells
+masked as free text, the reply (one line per row), ``scan --csv`` and ``--json``, auto
+detection, and the chain engine keeping a table away from WeChat (no table route)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bot.chat.replies import card_result
+from bot.cli import app as cli_app
+from bot.wxapi.client import RetryPolicy, WechatClient
+from bot.wxapi.ocr_engine import WechatEngine
+from ocr.detect import kind_scores, read_card, upright_view
+from ocr.engine import AUTO, CardResult, ChainEngine, TextBox
+from ocr.errors import EngineUnavailable, NoCardFound
+from ocr.kinds.table.structure import build_grid, find_rulings, split_box, table_lines
+from ocr.layout import CardView, OcrPage, PlacedBox
+from ocr.local import LocalEngine
+from tests.card_boxes import Printed, card_boxes, to_box
+
+FIXTURES = Path(__file__).parent / "fixtures" / "table"
+# A valid resident ID number and a Luhn-valid 19-digit card number (made up).
+ID_NUMBER = "11010519491231002X"
+CARD_NUMBER = "6222021234567890128"
+
+
+def page(*printed: Printed, degrees: float = 0.0, image: np.ndarray | None = None) -> OcrPage:
+    blank = np.full((8, 8, 3), 255, dtype=np.uint8) if image is None else image
+    return OcrPage(blank, card_boxes(printed, degrees))
+
+
+def lattice(rows: list[list[str]], x0: float = 100, y0: float = 100) -> list[Printed]:
+    """Cells laid out as a table prints them: columns 420 apart, rows 70 apart."""
+    return [
+        Printed(text, x0 + 420 * c, y0 + 70 * r)
+        for r, row in enumerate(rows)
+        for c, text in enumerate(row)
+        if text
+    ]
+
+
+ROWS = [
+    ["日期", "商品", "地区"],
+    ["2026-10-11", "苹果", "海口"],
+    ["2026-06-23", "显示器", "昆明"],
+    ["2026-11-23", "打印纸", "福州"],
+]
+
+
+def test_unruled_boxes_make_rows_and_columns_in_any_order() -> None:
+    result = read_card(page(*lattice(ROWS)), "table")
+    assert result.kind == "table"
+    assert result.cells == ROWS
+    assert result.fields == {}
+    assert result.checks == {"table_shape": True}
+
+
+@pytest.mark.parametrize("degrees", [0.0, 7.0, 90.0, 180.0, -90.0])
+def test_a_turned_or_tilted_table_reads_the_same(degrees: float) -> None:
+    boxes = card_boxes(lattice(ROWS), degrees, shuffle_seed=3)
+    # The photo's direction as the angle classifier reports it: each box reads along
+    # the turned x axis.
+    import math
+
+    along = (math.cos(math.radians(degrees)), math.sin(math.radians(degrees)))
+    turned = OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes, [along] * len(boxes))
+    assert read_card(turned, "table").cells == ROWS
+
+
+def test_caption_above_and_clutter_beside_the_page_are_not_cells() -> None:
+    printed = [
+        Printed("采购清单", 300, 20),  # the caption, centred above the table
+        *lattice(ROWS),
+        Printed("谢谢惠顾", 1500, 240),  # a receipt on the desk, level with one row
+    ]
+    assert read_card(page(*printed), "table").cells == ROWS
+
+
+def test_an_empty_cell_stays_in_its_column() -> None:
+    rows = [row[:] for row in ROWS]
+    rows[2][1] = ""
+    assert read_card(page(*lattice(rows)), "table").cells == rows
+
+
+def test_right_aligned_numbers_under_a_left_aligned_header_stay_one_column() -> None:
+    """A numeric column is set flush right under a header set flush left: the header
+    and its values need not overlap along the line."""
+    printed = [
+        Printed("序号", 100, 100),
+        Printed("姓名", 300, 100),
+        *[Printed(str(n), 220, 100 + 70 * n) for n in range(1, 5)],
+        *[
+            Printed(name, 300, 100 + 70 * n)
+            for n, name in enumerate(["李明", "王芳", "张伟", "刘洋"], 1)
+        ],
+    ]
+    cells = read_card(page(*printed), "table").cells
+    assert cells == [["序号", "姓名"], ["1", "李明"], ["2", "王芳"], ["3", "张伟"], ["4", "刘洋"]]
+
+
+def test_a_box_joining_two_cells_is_cut_at_the_column_boundary() -> None:
+    printed = lattice(ROWS)
+    joined = [p for p in printed if p.text not in ("苹果", "海口")]
+    # The detector joined 苹果 and 海口 of one row into one box spanning both columns.
+    joined.append(Printed("苹果" + " " * 10 + "海口", 520, 170))
+    assert read_card(page(*joined), "table").cells == ROWS
+
+
+def test_split_box_cuts_between_characters_by_their_widths() -> None:
+    box = PlacedBox(card_boxes([Printed("AB苹果", 0, 0)])[0], 0.0, 300.0, 0.0, 36.0)
+    left, right = split_box(box, 110.0)
+    assert (left.text, right.text) == ("AB", "苹果")
+    assert left.u1 == right.u0
+
+
+def test_latin_words_of_one_cell_in_two_boxes_keep_their_space() -> None:
+    printed = lattice([["型号", "说明"], ["A1", "x"], ["B2", "y"], ["C3", "z"]])
+    printed = [p for p in printed if p.text != "x"]
+    printed += [Printed("USB", 360, 170, char_width=20), Printed("Hub", 460, 170, char_width=20)]
+    cells = read_card(page(*printed), "table").cells
+    assert cells is not None and cells[1] == ["A1", "USB Hub"]
+
+
+def test_two_lines_are_no_table_and_text_without_columns_is_none() -> None:
+    with pytest.raises(NoCardFound):
+        read_card(page(*lattice(ROWS[:2])), "table")
+    prose = [Printed("这是一段没有表格的文字内容", 100, 100 + 60 * i) for i in range(5)]
+    with pytest.raises(NoCardFound):
+        read_card(page(*prose), "table")
+    view = upright_view(page(*prose))
+    assert kind_scores(view)["table"] == 0
+
+
+def test_a_lattice_scores_from_three_rows_of_two_columns() -> None:
+    assert kind_scores(upright_view(page(*lattice(ROWS))))["table"] == 4
+    assert kind_scores(upright_view(page(*lattice(ROWS[:3]))))["table"] == 3
+
+
+def ruled_photo(rows: list[list[str]], heights: list[int]) -> tuple[np.ndarray, list[Printed]]:
+    """A white page with a ruled grid and where its text lies; ``heights`` in text lines
+    per row (a row of 2 holds a cell of two lines)."""
+    image = np.full((900, 1100, 3), 255, dtype=np.uint8)
+    printed: list[Printed] = []
+    xs = [80, 380, 680, 800]
+    y = 60
+    ys = [y]
+    for row, lines in zip(rows, heights, strict=True):
+        for c, text in enumerate(row):
+            for part, piece in enumerate(text.split("\n")):
+                printed.append(Printed(piece, xs[c] + 20, y + 15 + 50 * part, char_width=30))
+        y += 20 + 50 * lines
+        ys.append(y)
+    for x in xs:
+        cv2.line(image, (x, ys[0]), (x, ys[-1]), (20, 20, 20), 3)
+    for y in ys:
+        cv2.line(image, (xs[0], y), (xs[-1], y), (20, 20, 20), 3)
+    return image, printed
+
+
+def test_ruled_grid_gives_the_columns_and_joins_a_cell_of_two_lines() -> None:
+    rows = [
+        ["项目", "说明", "金额"],
+        ["A", "上午\n下午", "10"],
+        ["B", "全天", "20"],
+        ["C", "夜间", "30"],
+    ]
+    image, printed = ruled_photo(rows, [1, 2, 1, 1])
+    # Boxes where the text is drawn (card_boxes moves its cards 2000 px off the origin).
+    photo = OcrPage(image, [to_box(p) for p in printed])
+    photo.boxes = [
+        TextBox(tuple((x - 2000, y - 2000) for x, y in b.points), b.text, b.score)
+        for b in photo.boxes
+    ]
+    view = CardView.of(photo, photo.frames()[0])
+    lines = table_lines(view.lines)
+    boxes = [b for line in lines for b in line.boxes]
+    rulings = find_rulings(image, view.frame, boxes)
+    assert len(rulings.vertical) >= 4 and len(rulings.horizontal) >= 5
+    grid = build_grid(lines, rulings)
+    assert grid is not None and grid.ruled
+    # CJK lines of one cell join with nothing between them, as the page reads.
+    assert grid.cells == [
+        ["项目", "说明", "金额"],
+        ["A", "上午下午", "10"],
+        ["B", "全天", "20"],
+        ["C", "夜间", "30"],
+    ]
+
+
+def test_cells_are_masked_as_free_text_in_the_reply() -> None:
+    result = CardResult(
+        "table", {}, {"table_shape": True},
+        cells=[["姓名", "证件号", "卡号"], ["张三", ID_NUMBER, CARD_NUMBER], ["李四", "", "无"]],
+    )  # fmt: skip
+    reply = card_result(result)
+    lines = reply.splitlines()
+    assert lines[0] == "识别结果：表格"
+    assert lines[1:4] == [
+        "姓名｜证件号｜卡号",
+        "张三｜110***********002X｜6222 **** **** 0128",
+        "李四｜｜无",
+    ]
+    assert ID_NUMBER not in reply and CARD_NUMBER not in reply
+
+
+def fixtures() -> list[tuple[Path, list[list[str]]]]:
+    found = [
+        (path.with_suffix(".jpg"), json.loads(path.read_text("utf-8"))["expected"]["cells"])
+        for path in sorted(FIXTURES.glob("*.json"))
+    ]
+    assert len(found) == 5, "the committed table fixtures are missing"
+    return found
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine()
+
+
+@pytest.mark.slow
+def test_committed_fixtures_are_read_right_and_detected_as_tables(engine: LocalEngine) -> None:
+    for image, expected in fixtures():
+        result = engine.recognize(image.read_bytes(), AUTO)
+        assert (result.kind, result.cells) == ("table", expected), image.name
+
+
+@pytest.mark.slow
+def test_scan_writes_a_tables_cells_as_csv_and_json(tmp_path: Path) -> None:
+    image, expected = fixtures()[0]
+    runner = CliRunner()
+    written = runner.invoke(cli_app, ["scan", str(image), "--kind", "table", "--csv"])
+    assert written.exit_code == 0, written.output
+    assert list(csv.reader(io.StringIO(written.stdout))) == expected
+    shown = runner.invoke(cli_app, ["scan", str(image), "--kind", "table", "--json"])
+    assert shown.exit_code == 0, shown.output
+    record = json.loads(shown.stdout)
+    assert (record["kind"], record["fields"]) == ("table", {"cells": expected})
+
+
+def test_scan_csv_masks_card_numbers_in_cells_unless_revealed(tmp_path: Path) -> None:
+    """The CSV is the scan's fields: masked unless --reveal, as scan shows any field. The
+    page is drawn here (digits are read reliably) so the cells hold an ID number."""
+    image = np.full((420, 1400, 3), 255, dtype=np.uint8)
+    rows = [["姓名", "证件号码"], ["张三", ID_NUMBER], ["李四", "无"], ["王五", "无"]]
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            put_text(image, text, (80 + 500 * c, 80 + 90 * r))
+    path = tmp_path / "numbers.png"
+    cv2.imwrite(str(path), image)
+    runner = CliRunner()
+    masked = runner.invoke(cli_app, ["scan", str(path), "--kind", "table", "--csv"])
+    assert masked.exit_code == 0, masked.output
+    assert ID_NUMBER not in masked.stdout
+    revealed = runner.invoke(cli_app, ["scan", str(path), "--kind", "table", "--csv", "--reveal"])
+    assert revealed.exit_code == 0, revealed.output
+    assert list(csv.reader(io.StringIO(revealed.stdout)))[1] == ["张三", ID_NUMBER]
+    assert list(csv.reader(io.StringIO(masked.stdout)))[1] == ["张三", "110***********002X"]
+
+
+def put_text(image: np.ndarray, text: str, at: tuple[int, int]) -> None:
+    """Draw text with a CJK font from tests/cardgen (the generator's fonts)."""
+    from PIL import Image, ImageDraw
+
+    from tests.cardgen.fonts import find_fonts
+
+    font = find_fonts().cjk[0].at(40)
+    drawn = Image.fromarray(image)
+    ImageDraw.Draw(drawn).text(at, text, font=font, fill=(20, 20, 20))
+    image[:] = np.asarray(drawn)
+
+
+@pytest.mark.slow
+def test_chain_reads_a_table_locally_without_asking_wechat(engine: LocalEngine) -> None:
+    asked: list[str] = []
+
+    def wechat(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(500)
+
+    client = WechatClient(
+        httpx.Client(transport=httpx.MockTransport(wechat)),
+        _NoToken(),
+        api_base="https://wechat.test",
+        retry=RetryPolicy(max_retries=0, backoff_s=0.001),
+    )
+    image, expected = fixtures()[0]
+    with pytest.raises(EngineUnavailable, match="no OCR for table"):
+        WechatEngine(client).recognize(image.read_bytes(), "table")
+    result = ChainEngine([WechatEngine(client), engine]).recognize(image.read_bytes(), "table")
+    assert (result.kind, result.engine, result.cells) == ("table", "local", expected)
+    assert asked == []
+
+
+class _NoToken:
+    """WeChat is never reached for a table, so no token is ever asked for."""
+
+    def get_token(self) -> str:
+        raise AssertionError("a token was asked for")
+
+    def refresh_token(self, stale: str) -> str:
+        raise AssertionError("a token refresh was asked for")
