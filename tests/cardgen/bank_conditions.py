@@ -4,7 +4,9 @@ Each condition forces one thing on an otherwise ordinary generated card: embosse
 under a glare band and a shadow, a year-first expiry ("有效期限 2031/12"), a "有效期限
 月/年" label over the date, VALID FROM beside VALID THRU, and the number line alone turned
 half round (what the recogniser saw on real embossed cards: the rest of the card upright,
-the number read upside down as '5h29 80hh'). The main set's seeds are untouched.
+the number read upside down as '5h29 80hh'), the first group or the date washed out by
+glare, and a look-alike digit smeared over one embossed digit (an ink mark or a line of
+the card's picture: the recogniser unsure there). The main set's seeds are untouched.
 
 ``python -m tests.cardgen.bank_conditions --out DIR --seed S --per-condition N``
 """
