@@ -409,7 +409,8 @@ def test_waiting_requests_leave_server_threads_free(make_harness: MakeHarness) -
 
 def test_photo_without_a_card(harness: Harness) -> None:
     # WeChat finds none of the kinds it reads (AUTO asks for each); the sandbox's own
-    # reader refuses the ID card photo as a driving licence.
+    # reader refuses the ID card photo as a driving licence, and its printed text (cv/ocr/comm
+    # reads any words) is no page.
     harness.sandbox.app.add_fault(FaultRule(path_prefix=OCR_PATHS, errcode=101001, remaining=2))
     reply = harness.pipeline.handle_photo(harness.request(), soon(IN_TIME_S))
     assert reply == "未识别到证件，请将证件平放、光线充足后重拍"
@@ -419,6 +420,7 @@ def test_photo_without_a_card(harness: Harness) -> None:
         "/cv/ocr/idcard": 1,
         "/cv/ocr/bankcard": 1,
         "/cv/ocr/drivinglicense": 1,
+        "/cv/ocr/comm": 1,
     }
 
 

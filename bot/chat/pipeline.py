@@ -662,6 +662,12 @@ class Pipeline:
         parts = replies.split_reply(text)
         # Before the lease lapses, or another worker could send the message again.
         lease_end = time.monotonic() + self.lease.total_seconds() * 0.8
+        if sent >= len(parts):  # all out already (a count from an older split): done
+            with suppress(DatabaseUnavailable):
+                retry_transient(
+                    "delivery", partial(self._mark_sent, key, sent, sent), until=lease_end
+                )
+            return
         while sent < len(parts):
             if time.monotonic() >= lease_end:
                 # Out of lease: the rest goes in a later round (parts_sent says where).

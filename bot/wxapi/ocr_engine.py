@@ -60,7 +60,8 @@ class WechatEngine:
     """``ocr.engine.Engine`` over WeChat's cv/ocr API of each kind (its ``wechat_path``).
 
     AUTO asks for each kind WeChat reads, in registry order (an ID card, then a bank
-    card), until WeChat finds one.
+    card), until WeChat finds one; a fallback kind's answer (printed text) only when its
+    checks pass.
     Errors: 101001 -> NoCardFound, 101000/101002 -> CorruptImage, 45009/101003 ->
     QuotaExceeded, anything else (network, busy, credentials) -> EngineUnavailable,
     so a chain falls back to the local engine. The WechatError is kept as ``__cause__``.
@@ -81,7 +82,12 @@ class WechatEngine:
         try:
             for i, document in enumerate(asked):
                 try:
-                    return _ask_kind(self.client, document, image, mode)
+                    result = _ask_kind(self.client, document, image, mode)
+                    if kind == AUTO and document.fallback and not all(result.checks.values()):
+                        # Auto detection's last resort (printed text) answers any text:
+                        # it counts only when its checks say it is what it claims (a page).
+                        raise NoCardFound(f"WeChat's {document.name} answer is no document")
+                    return result
                 except (WechatOcrNoCard, NoCardFound):
                     if i == len(asked) - 1:
                         raise

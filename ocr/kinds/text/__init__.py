@@ -126,7 +126,10 @@ def from_wechat(body: Mapping[str, Any]) -> CardResult:
     if not boxes:
         raise NoCardFound("WeChat found no text")
     lines = page_text(place_all(boxes, candidate_frames(boxes)[0]))
-    return CardResult(NAME, {FIELD: "\n".join(lines)}, engine="wechat")
+    # As the local engine's auto detection asks (``score``): with the user's choice of
+    # 文字 any text is answered, but a few words are no page for auto detection.
+    page = sum(len(line) >= LONG_LINE for line in lines) >= MIN_LINES
+    return CardResult(NAME, {FIELD: "\n".join(lines)}, {"page": page}, engine="wechat")
 
 
 def lines_correct(expected: str, read: str) -> tuple[int, int]:
