@@ -54,9 +54,7 @@ def summary(records: list[dict[str, Any]]) -> str:
     lines = [f"{len(records)} photos, {unread} not measured (no card found, or no boxes kept)"]
     lines += [f"{'warning':18} {'detected':>10} {'false: clean':>13} {'false: others':>14}"]
     for code, (hit, total, false, clean, other, others) in counts.items():
-        lines.append(
-            f"{code:18} {hit:>4}/{total:<5} {false:>6}/{clean:<6} {other:>7}/{others:<6}"
-        )
+        lines.append(f"{code:18} {hit:>4}/{total:<5} {false:>6}/{clean:<6} {other:>7}/{others:<6}")
     return "\n".join(lines)
 
 
