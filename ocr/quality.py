@@ -68,9 +68,10 @@ GREY_SATURATION = 4.0
 MOIRE_LIMIT = 2.6
 # The same along the spectrum's axes, over a median of the axis itself (a straight
 # edge's energy runs smoothly along the axis; a pixel grid turned less than a degree
-# puts a narrow peak on it): clean and other photos 0.8-1.31, photos of screens whose
-# peak lies on an axis 1.78 and up (tuning set; most screens' peaks lie off the axes).
-AXIS_MOIRE_LIMIT = 1.45
+# puts a narrow peak on it): generated clean and other photos 0.8-1.38, photos of
+# screens whose peak lies on an axis from 1.58, but real-dev photos (none of a screen,
+# checked by eye) up to 2.26 (a soft ID photo at 1.47): above them, so it adds little.
+AXIS_MOIRE_LIMIT = 2.5
 # Half-width (bins) of the band along each axis, and the median's window along it.
 AXIS_BAND = 3
 AXIS_WINDOW = 21

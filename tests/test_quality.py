@@ -76,7 +76,7 @@ def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
         ({"colour": 0.1}, "photocopy"),
         ({"saturation": 1.0}, "photocopy"),
         ({"moire": 3.5}, "screen"),
-        ({"axis_moire": 2.0}, "screen"),
+        ({"axis_moire": 3.0}, "screen"),
         ({"outside": 0.2}, "border_incomplete"),
         ({"outside": -1.0, "edge_gap": 0.0}, "border_incomplete"),
     ],
