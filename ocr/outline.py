@@ -70,26 +70,20 @@ class Outline:
         left, right, top, bottom = self.sides
         if left is None or right is None or top is None or bottom is None:
             return None
-        lines = []
-        for offset, tilt, normal in zip(
-            (left, right, top, bottom), self.tilts, (self.u, self.u, self.v, self.v), strict=True
-        ):
-            lines.append((offset, tilt, normal))
+        mid_u = (self.text[0] + self.text[1]) / 2
+        mid_v = (self.text[2] + self.text[3]) / 2
+        # Each side as a row of a linear equation in the frame's (x, y): a left or right
+        # side is x = offset + tilt * (y - mid_v), a top or bottom y = offset + tilt * (x - mid_u).
+        equations = [
+            ((1.0, -self.tilts[0]), left - self.tilts[0] * mid_v),
+            ((1.0, -self.tilts[1]), right - self.tilts[1] * mid_v),
+            ((-self.tilts[2], 1.0), top - self.tilts[2] * mid_u),
+            ((-self.tilts[3], 1.0), bottom - self.tilts[3] * mid_u),
+        ]
 
         def corner(a: int, b: int) -> Floats:
-            # Line k: p . n_k = offset_k + tilt_k * (p . t_k - mid_k); solved in (u, v).
-            rows, rhs = [], []
-            for k in (a, b):
-                offset, tilt, normal = lines[k]
-                if normal is self.u:  # x = offset + tilt * (y - mid_v)
-                    mid = (self.text[2] + self.text[3]) / 2
-                    rows.append((1.0, -tilt))
-                    rhs.append(offset - tilt * mid)
-                else:  # y = offset + tilt * (x - mid_u)
-                    mid = (self.text[0] + self.text[1]) / 2
-                    rows.append((-tilt, 1.0))
-                    rhs.append(offset - tilt * mid)
-            x, y = np.linalg.solve(np.array(rows), np.array(rhs))
+            rows = np.array([equations[a][0], equations[b][0]])
+            x, y = np.linalg.solve(rows, np.array([equations[a][1], equations[b][1]]))
             return np.asarray(self.origin + x * self.u + y * self.v, np.float32)
 
         return np.stack([corner(0, 2), corner(1, 2), corner(1, 3), corner(0, 3)])
@@ -271,9 +265,10 @@ def find_outline(image: BGRImage, text: Floats, margin: float | None = None) -> 
 
 
 def find_card_quad(image: BGRImage, text: Floats | None = None) -> Floats | None:
-    """The card's four corners (N.B. in the text's frame: top-left first, clockwise),
-    or None when a side cannot be found. ``text``: the corners of the card's text boxes;
-    without them the search starts from the photo's central tenth."""
+    """The card's four corners, top-left first as its text reads, then clockwise; None
+    when a side cannot be found (cut off by the photo, or too faint). ``text``: the
+    corners of the card's text boxes; without them the search starts from the middle
+    tenth of the photo, for a card that fills most of it."""
     if text is None:
         height, width = image.shape[:2]
         cx, cy, hw, hh = width / 2, height / 2, width / 20, height / 20

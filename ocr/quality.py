@@ -66,6 +66,15 @@ GREY_SATURATION = 4.0
 # Spectral peak prominence: clean photos 1.3-2.2, real photos 1.4-2.7 (one at 2.74),
 # photos of screens 1.9-4.8 (most above 2.6).
 MOIRE_LIMIT = 2.6
+# The same along the spectrum's axes, over a median of the axis itself (a straight
+# edge's energy runs smoothly along the axis; a pixel grid turned less than a degree
+# puts a narrow peak on it): generated clean and other photos 0.8-1.38, photos of
+# screens whose peak lies on an axis from 1.58, but real-dev photos (none of a screen,
+# checked by eye) up to 2.26 (a soft ID photo at 1.47): above them, so it adds little.
+AXIS_MOIRE_LIMIT = 2.5
+# Half-width (bins) of the band along each axis, and the median's window along it.
+AXIS_BAND = 3
+AXIS_WINDOW = 21
 # Skin-coloured area over the text's hull, in text heights squared. Alone it is no
 # sign: an ID card's own beige background and portrait are skin-coloured (real fronts
 # up to 92); with a field missing and no glare or cut edge to explain it, more than 1
@@ -94,6 +103,7 @@ class Measures:
     glare: float  # share of the card covered by its largest washed-out (white) blob
     colour: float  # % of the card's text area in clearly coloured pixels (white-balanced)
     moire: float  # the strongest isolated peak of the card's spectrum, log units
+    axis_moire: float  # the strongest narrow peak on the spectrum's axes, log units
     skin: float  # skin-coloured area over the card's text, in text heights squared
     edge_gap: float  # the card's text to the nearest photo edge, in text heights
     outside: float  # share of the card beyond the photo's edge (outline), -1 when unknown
@@ -235,23 +245,32 @@ def photo_saturation(image: BGRImage) -> float:
     return float(np.percentile(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1], 90))
 
 
-def moire_measure(grey: Floats) -> float:
-    """How far the strongest peak of the spectrum stands above its neighbourhood.
-
-    A screen's pixel grid, photographed, leaves narrow periodic peaks; print, text and
-    paper spread their energy. Low frequencies (the layout, lines of text) and the
-    JPEG block grid's own peaks (multiples of 1/8 cycle per pixel) are left out.
-    """
+def _log_spectrum(grey: Floats) -> Floats | None:
+    """The log magnitude spectrum of the central square (at most 512) of ``grey``."""
     side = min(512, *grey.shape[:2])
     if side < 64:
-        return 0.0
+        return None
     y0 = (grey.shape[0] - side) // 2
     x0 = (grey.shape[1] - side) // 2
     patch = grey[y0 : y0 + side, x0 : x0 + side]
     patch = patch - float(patch.mean())
     window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
     spectrum = np.fft.fftshift(np.abs(np.fft.fft2(patch * window)))
-    log = np.log1p(spectrum).astype(np.float32)
+    return np.asarray(np.log1p(spectrum), np.float32)
+
+
+def moire_measure(grey: Floats) -> float:
+    """How far the strongest peak of the spectrum stands above its neighbourhood.
+
+    A screen's pixel grid, photographed, leaves narrow periodic peaks; print, text and
+    paper spread their energy. Low frequencies (the layout, lines of text) and the
+    JPEG block grid's own peaks (multiples of 1/8 cycle per pixel) are left out, and
+    so are the axes (see ``axis_moire_measure``).
+    """
+    log = _log_spectrum(grey)
+    if log is None:
+        return 0.0
+    side = log.shape[0]
     local = cv2.blur(log, (15, 15))
     prominence = log - local
     freq = np.fft.fftshift(np.fft.fftfreq(side))
@@ -263,6 +282,32 @@ def moire_measure(grey: Floats) -> float:
         keep &= ~((np.abs(np.abs(fx) - grid) < tol) | (np.abs(np.abs(fy) - grid) < tol))
     keep &= ~((np.abs(fx) < tol) | (np.abs(fy) < tol))
     return float(prominence[keep].max()) if keep.any() else 0.0
+
+
+def axis_moire_measure(grey: Floats) -> float:
+    """The strongest narrow peak on the spectrum's axes, over the axis's own median.
+
+    A pixel grid level with the photo (turned under a degree) puts its moiré on the
+    axes, where every straight edge of the card and its text also puts energy; that
+    energy runs smoothly along the axis, so the peak is measured against a running
+    median along it, not against its 2-D neighbourhood.
+    """
+    log = _log_spectrum(grey)
+    if log is None:
+        return 0.0
+    side, centre = log.shape[0], log.shape[0] // 2
+    freq = np.fft.fftshift(np.fft.fftfreq(side))
+    keep = np.abs(freq) > 0.12
+    for grid in (0.125, 0.25, 0.375, 0.5):
+        keep &= np.abs(np.abs(freq) - grid) > 2.5 / side
+    best = 0.0
+    band = slice(centre - AXIS_BAND, centre + AXIS_BAND + 1)
+    for profile in (log[band, :].max(axis=0), log[:, band].max(axis=1)):
+        padded = np.pad(profile, AXIS_WINDOW // 2, mode="edge")
+        windows = np.lib.stride_tricks.sliding_window_view(padded, AXIS_WINDOW)
+        prominence = profile - np.median(windows, axis=1)
+        best = max(best, float(prominence[keep].max()))
+    return best
 
 
 def measure(
@@ -300,6 +345,7 @@ def measure(
     normal = cv2.resize(grey, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
     blur = blur_measure(np.asarray(normal, np.float32))
     moire = moire_measure(grey)
+    axis_moire = axis_moire_measure(grey)
 
     glare = glare_measure(crop, inside, text_height)
 
@@ -314,7 +360,9 @@ def measure(
     outline = find_outline(image, np.concatenate(quads))
     share = share_outside(outline)
     outside = -1.0 if share is None else share
-    return Measures(text_height, blur, glare, colour, moire, skin, edge_gap, outside, saturation)
+    return Measures(
+        text_height, blur, glare, colour, moire, axis_moire, skin, edge_gap, outside, saturation
+    )
 
 
 def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
@@ -331,7 +379,7 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     # card's area keeps some colour (chroma noise of the JPEG, a coloured lamp).
     if measures.colour < COLOUR_LIMIT or measures.saturation < GREY_SATURATION:
         codes.append("photocopy")
-    if measures.moire > MOIRE_LIMIT:
+    if measures.moire > MOIRE_LIMIT or measures.axis_moire > AXIS_MOIRE_LIMIT:
         codes.append("screen")
     glare = measures.glare > GLARE_LIMIT
     # A field missing in the middle of the card, not explained by a cut or a glare,

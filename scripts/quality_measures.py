@@ -7,8 +7,9 @@ generated sets only) adds the corners of the text boxes, so that ``--again FILE`
 measure the photos again with changed code without running the OCR.
 
 A table goes to stderr at the end: per image warning, how many photos labelled with it
-got it (detected/total) and how many not labelled with it got it anyway (false
-alarms/clean). A set without warning labels counts every warning as a false alarm.
+got it (detected/total) and how many not labelled with it got it anyway, on clean
+photos and on photos of the other conditions (false alarms). A set without warning
+labels counts every warning as a false alarm on a clean photo.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from ocr.quality import IMAGE_WARNINGS, Measures, decide, measure
 
 
 def summary(records: list[dict[str, Any]]) -> str:
-    """The detected/total and false alarms/clean table of the decided image warnings."""
-    counts = {code: [0, 0, 0, 0] for code in IMAGE_WARNINGS}
+    """Per decided image warning: detected/total on the photos labelled with it, false
+    alarms on clean photos (labelled with no warning, or unlabelled) and on photos of
+    the other conditions."""
+    counts = {code: [0] * 6 for code in IMAGE_WARNINGS}
     unread = 0
     for record in records:
         if set(record.get("measures") or ()) != set(Measures.__dataclass_fields__):
@@ -42,13 +45,16 @@ def summary(records: list[dict[str, Any]]) -> str:
             if code in labelled:
                 row[0] += code in warned
                 row[1] += 1
-            else:
+            elif not labelled:
                 row[2] += code in warned
                 row[3] += 1
-    lines = [f"{len(records)} photos, {unread} not read (no card found: no warning)"]
-    lines += [f"{'warning':18} {'detected':>10} {'false alarms':>13}"]
-    for code, (hit, total, false, clean) in counts.items():
-        lines.append(f"{code:18} {hit:>4}/{total:<5} {false:>6}/{clean:<6}")
+            else:
+                row[4] += code in warned
+                row[5] += 1
+    lines = [f"{len(records)} photos, {unread} not measured (no card found, or no boxes kept)"]
+    lines += [f"{'warning':18} {'detected':>10} {'false: clean':>13} {'false: others':>14}"]
+    for code, (hit, total, false, clean, other, others) in counts.items():
+        lines.append(f"{code:18} {hit:>4}/{total:<5} {false:>6}/{clean:<6} {other:>7}/{others:<6}")
     return "\n".join(lines)
 
 

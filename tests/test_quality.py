@@ -14,10 +14,12 @@ from ocr.engines import create_engine
 from ocr.evaluate import Sample, load_samples
 from ocr.local import LocalEngine
 from ocr.quality import (
+    AXIS_MOIRE_LIMIT,
     BLUR_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
     Measures,
+    axis_moire_measure,
     blur_measure,
     colour_share,
     decide,
@@ -34,6 +36,7 @@ CLEAN = Measures(
     glare=0.0,
     colour=5.0,
     moire=1.5,
+    axis_moire=0.9,
     skin=0.0,
     edge_gap=2.0,
     outside=0.0,
@@ -73,6 +76,7 @@ def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
         ({"colour": 0.1}, "photocopy"),
         ({"saturation": 1.0}, "photocopy"),
         ({"moire": 3.5}, "screen"),
+        ({"axis_moire": 3.0}, "screen"),
         ({"outside": 0.2}, "border_incomplete"),
         ({"outside": -1.0, "edge_gap": 0.0}, "border_incomplete"),
     ],
@@ -173,6 +177,21 @@ def test_moire_measure_finds_a_pixel_grid() -> None:
     along = xs * np.cos(0.2) + ys * np.sin(0.2)
     grid = (paper * (0.75 + 0.25 * np.cos(2 * np.pi * along / 2.7))).astype(np.float32)
     assert moire_measure(paper) < 2.6 < moire_measure(grid)
+
+
+def test_axis_moire_measure_finds_a_pixel_grid_level_with_the_photo() -> None:
+    # A grid turned less than a degree puts its peaks on the spectrum's axes, which the
+    # 2-D measure leaves out because straight edges live there.
+    rng = np.random.default_rng(2)
+    grey = (180 + 20 * rng.standard_normal((520, 520))).astype(np.float32)
+    for _ in range(12):  # level straight edges at no regular spacing, as a card's print
+        x, y, w, h = (int(v) for v in rng.integers(0, 400, 4))
+        cv2.rectangle(grey, (x, y), (x + w // 3, y + h // 8), 60.0, -1)
+    xs = np.arange(520, dtype=np.float32)[None, :]
+    ys = np.arange(520, dtype=np.float32)[:, None]
+    along = xs * np.cos(0.002) + ys * np.sin(0.002)
+    grid = (grey + 25 * np.cos(2 * np.pi * along / 2.7)).astype(np.float32)
+    assert axis_moire_measure(grey) < AXIS_MOIRE_LIMIT < axis_moire_measure(grid)
 
 
 def test_text_touching_the_photos_edge_is_a_cut_card() -> None:
