@@ -24,7 +24,9 @@ def read_card(page: OcrPage, kind: Kind, reader: LineReader | None = None) -> Ca
         raise NoCardFound("no text on the photo")
     view = upright_view(page)
     chosen = detect_kind(view) if kind == AUTO else get_kind(kind)
-    return chosen.read(view, reader)
+    result = chosen.read(view, reader)
+    result.last_resort = kind == AUTO and chosen.fallback
+    return result
 
 
 def detect_kind(view: CardView) -> DocumentKind:

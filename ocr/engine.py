@@ -57,6 +57,9 @@ class CardResult:
     # others; None for documents whose fields are all strings. Kept out of ``fields`` so
     # that every other kind's ``dict[str, str]`` stays as it is.
     cells: list[list[str]] | None = None
+    # Auto detection took this kind only because no firmer one showed (printed text: any
+    # photo with words passes for a page): a chain asks its next engine for a firmer one.
+    last_resort: bool = False
 
     @property
     def side(self) -> str:
@@ -79,7 +82,11 @@ FALLBACK_ERRORS: tuple[type[OcrError], ...] = (EngineUnavailable, QuotaExceeded,
 
 
 class ChainEngine:
-    """Try engines in order; fall back on transient failures, never on a bad photo."""
+    """Try engines in order; fall back on transient failures, never on a bad photo.
+
+    An answer taken only as auto detection's last resort (``last_resort``: printed text)
+    is kept while the next engines are asked for a firmer kind; it stands if none finds one.
+    """
 
     def __init__(self, engines: Sequence[Engine]) -> None:
         if not engines:
@@ -89,11 +96,24 @@ class ChainEngine:
 
     def recognize(self, image: bytes, kind: Kind = AUTO, mode: Mode = "photo") -> CardResult:
         last: OcrError | None = None
+        kept: CardResult | None = None
         for engine in self.engines:
             try:
-                return engine.recognize(image, kind, mode)
+                result = engine.recognize(image, kind, mode)
             except FALLBACK_ERRORS as exc:
                 log.warning("engine %s failed (%s), trying the next one", engine.name, exc.code)
                 last = exc
+                continue
+            except OcrError:
+                if kept is None:
+                    raise
+                continue  # the next engine found nothing firmer: the page stands
+            if not result.last_resort:
+                return result
+            # WeChat answers any words as printed text; the photo may be a document only
+            # the next engine reads (a business card, a table). Its firmer kind wins.
+            kept = kept or result
+        if kept is not None:
+            return kept
         assert last is not None
         raise last

@@ -268,3 +268,20 @@ def test_auto_through_wechat_takes_text_only_for_a_page(
     sandbox.app.engine = WechatTextOcr(page_text)
     result = engine.recognize(photo, AUTO)
     assert (result.kind, result.fields["text"]) == ("text", page_text)
+
+
+def test_chain_in_auto_prefers_the_next_engines_firmer_kind_to_wechats_page_of_text(
+    sandbox: SandboxServer, wechat_client: WechatClient, local: LocalEngine
+) -> None:
+    """WeChat's comm answers a table or a business card as a page of words; the chain
+    asks the local engine, which reads every kind, and keeps WeChat's page only when
+    the local engine finds nothing firmer (a business card was answered as text)."""
+    page_text = "\n".join([*LEFT, *RIGHT])
+    sandbox.app.engine = WechatTextOcr(page_text)
+    chain = ChainEngine([WechatEngine(wechat_client), local])
+    table_photo = (FIXTURES.parent / "table" / "000_table_photo.jpg").read_bytes()
+    table = chain.recognize(table_photo, AUTO)
+    assert (table.kind, table.engine) == ("table", "local") and not table.last_resort
+    page = chain.recognize((FIXTURES / "000_text_photo.jpg").read_bytes(), AUTO)
+    assert (page.kind, page.engine, page.fields["text"]) == ("text", "wechat", page_text)
+    assert page.last_resort

@@ -87,6 +87,7 @@ class WechatEngine:
                         # Auto detection's last resort (printed text) answers any text:
                         # it counts only when its checks say it is what it claims (a page).
                         raise NoCardFound(f"WeChat's {document.name} answer is no document")
+                    result.last_resort = kind == AUTO and document.fallback
                     return result
                 except (WechatOcrNoCard, NoCardFound):
                     if i == len(asked) - 1:
