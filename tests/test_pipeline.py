@@ -165,7 +165,9 @@ class Harness:
         """A late photo; its first customer-service send got errcode -1 (so do the next two)."""
         self.sandbox.app.add_fault(FaultRule(path_prefix=CUSTOM_SEND, errcode=-1, remaining=3))
         request = self.late_photo()
-        self.wait_message(request.key, lambda message: message.delivery_attempts >= 1)
+        # The attempt is counted when the send starts, its failure recorded after: wait for
+        # the record (a read between the two saw no errcode yet).
+        self.wait_message(request.key, lambda message: message.last_errcode is not None)
         return request
 
     def wait_backoff(self, key: str) -> None:
@@ -311,7 +313,6 @@ def test_retry_in_another_worker_waits_for_the_first(harness: Harness) -> None:
 
 def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
     request = harness.late_photo_whose_first_delivery_failed()
-    time.sleep(0.2)
     failed = harness.message(request.key)
     assert (failed.delivered_at, failed.last_errcode) == (None, -1)
     assert failed.reply_text is not None  # kept (masked) until delivered
