@@ -6,9 +6,7 @@ the real engine."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +23,8 @@ from ocr.kinds.businesscard.extract import read_email, read_website, split_label
 from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed, card_boxes
+from tests.kind_helpers import committed_samples
 
-FIXTURES = Path(__file__).parent / "fixtures" / "businesscard"
 NAME_HEIGHT = 80.0
 
 
@@ -447,12 +445,7 @@ def engine() -> LocalEngine:
 
 
 def fixtures() -> list[tuple[bytes, dict[str, str]]]:
-    samples = []
-    for label_path in sorted(FIXTURES.glob("*.json")):
-        label = json.loads(label_path.read_text(encoding="utf-8"))
-        samples.append((label_path.with_suffix(".jpg").read_bytes(), label["expected"]))
-    assert len(samples) == 5, "the committed business card fixtures are missing"
-    return samples
+    return [(path.read_bytes(), expected) for path, expected in committed_samples("businesscard")]
 
 
 @pytest.mark.slow

@@ -5,15 +5,11 @@ passport away from WeChat (whose OCR has no passport route)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.chat.replies import card_result
-from bot.wxapi.client import RetryPolicy, WechatClient
 from bot.wxapi.ocr_engine import WechatEngine
 from ocr.detect import read_card, upright_view
 from ocr.documents import compose_td3
@@ -28,8 +24,8 @@ from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_passport_number
 from tests.card_boxes import Printed, card_boxes
+from tests.kind_helpers import committed_samples, wechat_never_asked
 
-FIXTURES = Path(__file__).parent / "fixtures" / "passport"
 TODAY = dt.date(2026, 11, 1)  # tests/cardgen's reference date
 
 LINE1, LINE2 = compose_td3(
@@ -256,12 +252,7 @@ def engine() -> LocalEngine:
 
 
 def fixtures() -> list[tuple[bytes, dict[str, str]]]:
-    samples = []
-    for label_path in sorted(FIXTURES.glob("*.json")):
-        label = json.loads(label_path.read_text(encoding="utf-8"))
-        samples.append((label_path.with_suffix(".jpg").read_bytes(), label["expected"]))
-    assert len(samples) == 5, "the committed passport fixtures are missing"
-    return samples
+    return [(path.read_bytes(), expected) for path, expected in committed_samples("passport")]
 
 
 @pytest.mark.slow
@@ -275,18 +266,7 @@ def test_committed_fixtures_are_read_right_and_detected_as_passports(engine: Loc
 
 @pytest.mark.slow
 def test_chain_reads_a_passport_locally_without_asking_wechat(engine: LocalEngine) -> None:
-    asked: list[str] = []
-
-    def wechat(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        return httpx.Response(500)
-
-    client = WechatClient(
-        httpx.Client(transport=httpx.MockTransport(wechat)),
-        _NoToken(),
-        api_base="https://wechat.test",
-        retry=RetryPolicy(max_retries=0, backoff_s=0.001),
-    )
+    client, asked = wechat_never_asked()
     image, expected = fixtures()[0]
     with pytest.raises(EngineUnavailable, match="no OCR for passport"):
         WechatEngine(client).recognize(image, "passport")
@@ -297,13 +277,3 @@ def test_chain_reads_a_passport_locally_without_asking_wechat(engine: LocalEngin
         expected["number"],
     )
     assert asked == []
-
-
-class _NoToken:
-    """WeChat is never reached for a passport, so no token is ever asked for."""
-
-    def get_token(self) -> str:
-        raise AssertionError("a token was asked for")
-
-    def refresh_token(self, stale: str) -> str:
-        raise AssertionError("a token refresh was asked for")

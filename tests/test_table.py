@@ -10,14 +10,12 @@ import json
 from pathlib import Path
 
 import cv2
-import httpx
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from bot.chat.replies import card_result
 from bot.cli import app as cli_app
-from bot.wxapi.client import RetryPolicy, WechatClient
 from bot.wxapi.ocr_engine import WechatEngine
 from ocr.detect import kind_scores, read_card, upright_view
 from ocr.engine import AUTO, CardResult, ChainEngine, TextBox
@@ -26,8 +24,8 @@ from ocr.kinds.table.structure import build_grid, find_rulings, split_box, table
 from ocr.layout import CardView, OcrPage, PlacedBox
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed, card_boxes, to_box
+from tests.kind_helpers import committed_samples, wechat_never_asked
 
-FIXTURES = Path(__file__).parent / "fixtures" / "table"
 # A valid resident ID number and a Luhn-valid 19-digit card number (made up).
 ID_NUMBER = "11010519491231002X"
 CARD_NUMBER = "6222021234567890128"
@@ -213,12 +211,7 @@ def test_cells_are_masked_as_free_text_in_the_reply() -> None:
 
 
 def fixtures() -> list[tuple[Path, list[list[str]]]]:
-    found = [
-        (path.with_suffix(".jpg"), json.loads(path.read_text("utf-8"))["expected"]["cells"])
-        for path in sorted(FIXTURES.glob("*.json"))
-    ]
-    assert len(found) == 5, "the committed table fixtures are missing"
-    return found
+    return [(path, expected["cells"]) for path, expected in committed_samples("table")]
 
 
 @pytest.fixture(scope="module")
@@ -280,31 +273,10 @@ def put_text(image: np.ndarray, text: str, at: tuple[int, int]) -> None:
 
 @pytest.mark.slow
 def test_chain_reads_a_table_locally_without_asking_wechat(engine: LocalEngine) -> None:
-    asked: list[str] = []
-
-    def wechat(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        return httpx.Response(500)
-
-    client = WechatClient(
-        httpx.Client(transport=httpx.MockTransport(wechat)),
-        _NoToken(),
-        api_base="https://wechat.test",
-        retry=RetryPolicy(max_retries=0, backoff_s=0.001),
-    )
+    client, asked = wechat_never_asked()
     image, expected = fixtures()[0]
     with pytest.raises(EngineUnavailable, match="no OCR for table"):
         WechatEngine(client).recognize(image.read_bytes(), "table")
     result = ChainEngine([WechatEngine(client), engine]).recognize(image.read_bytes(), "table")
     assert (result.kind, result.engine, result.cells) == ("table", "local", expected)
     assert asked == []
-
-
-class _NoToken:
-    """WeChat is never reached for a table, so no token is ever asked for."""
-
-    def get_token(self) -> str:
-        raise AssertionError("a token was asked for")
-
-    def refresh_token(self, stale: str) -> str:
-        raise AssertionError("a token refresh was asked for")
