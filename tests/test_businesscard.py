@@ -364,6 +364,19 @@ def test_nothing_is_masked_and_the_reply_does_not_claim_to_hide_anything() -> No
     assert "（已隐去部分信息以保护隐私）" in card_result(id_front)
 
 
+def test_the_reply_says_it_hid_something_only_when_it_did() -> None:
+    back = CardResult("idcard", {"type": "Back", "authority": "南京市公安局", "valid_date": "长期"})
+    assert "隐去" not in card_result(back)  # the back's fields are all shown whole
+    page = CardResult("text", {"text": "会议纪要\n周三下午三点"})
+    assert "隐去" not in card_result(page)
+    with_card = CardResult("text", {"text": "退款账号 6222021234567890128"})
+    reply = card_result(with_card)
+    assert "6222 **** **** 0128" in reply and "（已隐去部分信息以保护隐私）" in reply
+    table = CardResult("table", {}, cells=[["姓名", "账号"], ["张三", "6222021234567890128"]])
+    assert "（已隐去部分信息以保护隐私）" in card_result(table)
+    assert "隐去" not in card_result(CardResult("table", {}, cells=[["a", "b"], ["1", "2"]]))
+
+
 def test_several_numbers_are_listed_in_the_reply() -> None:
     result = CardResult("businesscard", {"name": "刘平琪", "mobile": "13812345678;13912345678"})
     assert "手机：13812345678、13912345678" in card_result(result)

@@ -104,6 +104,12 @@ def _format_valid_date(value: str) -> str:
 def card_result(result: CardResult) -> str:
     """The reply to a photo that was read: masked fields plus what was checked."""
     masked = mask_result(result)
+    shown_cells = mask_cells(result.cells) if result.cells is not None else None
+    # Said only when true: an ID card's back or a business card shows every field whole,
+    # a page of text hides nothing unless a card number was in it.
+    hid_something = shown_cells != result.cells or any(
+        value != result.fields.get(name) for name, value in masked.items()
+    )
     kind = get_kind(result.kind)
     title, labels = kind.title_of(result), kind.labels
     if "valid_date" in masked:
@@ -112,9 +118,9 @@ def card_result(result: CardResult) -> str:
         kind.reply_fill(result, masked)
     lines = [f"识别结果：{title}"]
     lines += [f"{label}：{masked[name]}" for name, label in labels if masked.get(name)]
-    if result.cells is not None:
+    if shown_cells is not None:
         # One line per row; a long table goes on in customer-service messages.
-        lines += [CELL_SEPARATOR.join(row) for row in mask_cells(result.cells)]
+        lines += [CELL_SEPARATOR.join(row) for row in shown_cells]
     chosen = {_CHOSEN_BY_ENGINE[w] for w in result.warnings if w in _CHOSEN_BY_ENGINE}
     if any(w in _DOUBTS_ON_LUHN for w in result.warnings):
         chosen.add("luhn")
@@ -147,7 +153,7 @@ def card_result(result: CardResult) -> str:
     missing = _missing_line(result, dict(labels))
     if missing:
         lines.append(missing)
-    if kind.privacy_note:
+    if hid_something:
         lines.append("（已隐去部分信息以保护隐私）")
     return _safe("\n".join(lines))
 

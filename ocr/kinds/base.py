@@ -78,9 +78,6 @@ class DocumentKind:
     # Reply texts of warnings that say something else for this kind (a licence's
     # ``invalid_period`` is about 6 or 10 years, an ID card's about 5, 10 or 20).
     warning_texts: Mapping[str, str] = field(default_factory=dict)
-    # Whether a reply ends saying that part of the fields was hidden: False for a kind
-    # whose every field is shown (a business card), where the line would not be true.
-    privacy_note: bool = True
     # Auto detection's last resort (printed text): chosen only when no other kind shows
     # any landmark, and then only if its own score reaches MIN_EVIDENCE.
     fallback: bool = False

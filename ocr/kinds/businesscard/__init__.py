@@ -102,5 +102,4 @@ KIND = DocumentKind(
     required_fields=_required,
     warning_texts=WARNING_TEXTS,
     reply_fill=fill_reply,
-    privacy_note=False,
 )
