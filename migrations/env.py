@@ -52,7 +52,11 @@ _UPGRADE_LOCK_ID = 0x77786F6372
 
 def run_migrations_online() -> None:
     # Several processes may run `wxocr db upgrade` at once: each migration run takes the
-    # database's write lock first, so the later ones find the work done.
+    # database's write lock first, so the later ones find the work done. The lock must span
+    # the whole run: the revisions to apply are chosen when it starts. Alembic's SQLite
+    # dialect says "no transactional DDL" (pysqlite's implicit commits) and so commits after
+    # each revision, letting a second process in between; our engine turns those commits off
+    # (bot/store/db.py), so SQLite's DDL is transactional and the run is one transaction.
     engine = _engine().execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     with engine.connect() as connection:
         context.configure(
@@ -62,6 +66,7 @@ def run_migrations_online() -> None:
             render_as_batch=True,
             compare_type=True,
             render_item=_render_item,
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":

@@ -40,6 +40,17 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "wxocr db upgrade" in result.stderr
 
 
+def test_a_database_error_names_its_cause(tmp_path: Path) -> None:
+    """The driver's first line says why; the class name alone ("OperationalError") did not."""
+    unopenable = tmp_path / "a-directory.db"
+    unopenable.mkdir()
+    result = wxocr(
+        "db", "current", cwd=tmp_path, env={"WXOCR_DATABASE__URL": f"sqlite:///{unopenable}"}
+    )
+    assert result.returncode == 2
+    assert "unable to open database file" in " ".join(result.stderr.split())
+
+
 def test_scan_json_is_masked_unless_revealed(tmp_path: Path) -> None:
     image = FIXTURES / "006_idfront_scan.png"
     label = json.loads(image.with_suffix(".json").read_text("utf-8"))["expected"]

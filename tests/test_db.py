@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from bot.store.db import (
@@ -264,6 +264,21 @@ def test_cli_migrates_from_any_working_directory(tmp_path: Path) -> None:
     after = run("current")
     assert after.returncode == 0 and f"current: {head_revision()}" in after.stdout
     assert list(elsewhere.iterdir()) == []  # nothing written where it ran
+
+
+def test_an_upgrade_is_one_transaction(database_url: str) -> None:
+    """The revisions to run are chosen when an upgrade starts, so its lock must span them all.
+
+    Alembic commits after each revision on dialects it thinks lack transactional DDL (SQLite);
+    a second `wxocr db upgrade` then got the lock between two revisions and applied the next
+    one again ("duplicate column name", CI once in about 40 runs of the test below).
+    """
+    engine = create_db_engine(database_url)
+    commits: list[object] = []
+    event.listen(engine, "commit", commits.append)
+    upgrade_database(engine)
+    assert current_revision(engine) == head_revision()
+    assert len(commits) == 1
 
 
 def test_concurrent_upgrades_of_a_fresh_database_all_succeed(

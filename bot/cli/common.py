@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.config import Config, ConfigError, load_config
 from ocr.engine import AUTO
@@ -65,7 +66,13 @@ def open_database(config: Config, hint: str = "") -> Iterator[SqlEngine]:
         engine = create_db_engine(config.database.url)
         yield engine
     except SQLAlchemyError as exc:
-        err_console.print(f"[red]database error ({type(exc).__name__})[/red] {hint}".rstrip())
+        # The driver's own first line ("database is locked", "connection refused"): it names
+        # the cause, and it holds no statement or bound values (those follow on other lines).
+        cause = str(getattr(exc, "orig", None) or "").strip().splitlines()[:1]
+        detail = f": {escape(cause[0])}" if cause else ""
+        err_console.print(
+            f"[red]database error ({type(exc).__name__}{detail})[/red] {hint}".rstrip()
+        )
         raise typer.Exit(2) from None
     finally:
         if engine is not None:
