@@ -106,7 +106,7 @@ def channel_extremes(
     """The largest and smallest of the three colour channels along ``axis``, as
     ``values.max(axis)`` and ``values.min(axis)`` give them, channel by channel: numpy
     reduces a 3-long axis element by element, several times slower."""
-    planes = [np.take(values, channel, axis=axis) for channel in range(3)]
+    planes = np.moveaxis(values, axis, 0)  # views, not copies
     high = np.maximum(np.maximum(planes[0], planes[1]), planes[2])
     low = np.minimum(np.minimum(planes[0], planes[1]), planes[2])
     return high, low

@@ -148,11 +148,16 @@ def _search_side(
     height, width = gradient.shape
     ts = np.linspace(span[0], span[1], 64, dtype=np.float32)
     mid = (span[0] + span[1]) / 2
-    limit = float(np.hypot(width, height))
-    offsets = start + sign * np.arange(0.0, limit, 1.0, dtype=np.float32)
     tilts = np.tan(
         np.radians(np.arange(-MAX_TILT_DEG, MAX_TILT_DEG + 1e-6, TILT_STEP_DEG, dtype=np.float32))
     )
+    # Lines are tried outwards up to the photo's farthest corner along ``normal`` (a line
+    # beyond it, at any tilt, has no sample inside the photo), not to its diagonal.
+    corners = np.array([(0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)])
+    farthest = float(((corners - origin) @ normal * sign).max())
+    slack = float(np.abs(tilts).max()) * (span[1] - span[0]) / 2 + 1.0
+    limit = min(float(np.hypot(width, height)), farthest - sign * start + slack)
+    offsets = start + sign * np.arange(0.0, limit, 1.0, dtype=np.float32)
     # offsets x tilts x samples along the line.
     shift = offsets[:, None, None] + tilts[None, :, None] * (ts - mid)[None, None, :]
     xs = origin[0] + shift * normal[0] + ts[None, None, :] * tangent[0]
