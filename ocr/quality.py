@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -333,10 +333,11 @@ def moire_measure(grey: Floats, log: Floats | None = None) -> float:
     return float(prominence[keep].max()) if keep.any() else 0.0
 
 
-@cache
+@lru_cache(maxsize=4)
 def _moire_frequencies(side: int) -> npt.NDArray[np.bool_]:
     """The frequencies ``moire_measure`` looks at, for a ``side`` x ``side`` spectrum
-    (the same for every photo whose card is 512 px or more: computed once)."""
+    (the same for every photo whose card is 512 px or more: computed once; a few sides
+    kept, not every one from 64 to 512, which would hold 100 MB)."""
     freq = np.fft.fftshift(np.fft.fftfreq(side))
     fy, fx = np.meshgrid(freq, freq, indexing="ij")
     radius = np.hypot(fx, fy)
