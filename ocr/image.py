@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -98,3 +98,15 @@ def downscale(image: BGRImage, max_side: int) -> BGRImage:
     scale = max_side / longest
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cast(BGRImage, cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+
+def channel_extremes(
+    values: npt.NDArray[Any], axis: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """The largest and smallest of the three colour channels along ``axis``, as
+    ``values.max(axis)`` and ``values.min(axis)`` give them, channel by channel: numpy
+    reduces a 3-long axis element by element, several times slower."""
+    planes = np.moveaxis(values, axis, 0)  # views, not copies
+    high = np.maximum(np.maximum(planes[0], planes[1]), planes[2])
+    low = np.minimum(np.minimum(planes[0], planes[1]), planes[2])
+    return high, low

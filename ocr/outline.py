@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ocr.image import BGRImage
+from ocr.image import BGRImage, channel_extremes
 
 # ID-1 (ISO/IEC 7810): width over height of ID and bank cards.
 CARD_ASPECT = 85.60 / 53.98
@@ -112,8 +112,8 @@ def _gradients(image: BGRImage, u: Floats) -> tuple[Floats, Floats]:
     smooth = cv2.GaussianBlur(image.astype(np.float32), (0, 0), 1.2)
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    along = np.abs(gx * u[0] + gy * u[1]).max(axis=2)
-    across = np.abs(-gx * u[1] + gy * u[0]).max(axis=2)
+    along, _ = channel_extremes(np.abs(gx * u[0] + gy * u[1]), axis=2)
+    across, _ = channel_extremes(np.abs(-gx * u[1] + gy * u[0]), axis=2)
     return np.asarray(along, np.float32), np.asarray(across, np.float32)
 
 
@@ -148,11 +148,16 @@ def _search_side(
     height, width = gradient.shape
     ts = np.linspace(span[0], span[1], 64, dtype=np.float32)
     mid = (span[0] + span[1]) / 2
-    limit = float(np.hypot(width, height))
-    offsets = start + sign * np.arange(0.0, limit, 1.0, dtype=np.float32)
     tilts = np.tan(
         np.radians(np.arange(-MAX_TILT_DEG, MAX_TILT_DEG + 1e-6, TILT_STEP_DEG, dtype=np.float32))
     )
+    # Lines are tried outwards up to the photo's farthest corner along ``normal`` (a line
+    # beyond it, at any tilt, has no sample inside the photo), not to its diagonal.
+    corners = np.array([(0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)])
+    farthest = float(((corners - origin) @ normal * sign).max())
+    slack = float(np.abs(tilts).max()) * (span[1] - span[0]) / 2 + 1.0
+    limit = min(float(np.hypot(width, height)), farthest - sign * start + slack)
+    offsets = start + sign * np.arange(0.0, limit, 1.0, dtype=np.float32)
     # offsets x tilts x samples along the line.
     shift = offsets[:, None, None] + tilts[None, :, None] * (ts - mid)[None, None, :]
     xs = origin[0] + shift * normal[0] + ts[None, None, :] * tangent[0]
@@ -163,6 +168,11 @@ def _search_side(
     if not level_inside.any():
         return _Side([], start)
     reach = float(offsets[int(np.nonzero(level_inside)[0].max())] + sign * c)
+    # Lines past the last one mostly inside the photo (at any tilt) score 0 below: they
+    # are left out before sampling, which ran to the photo's diagonal (half the time).
+    tried = inside.mean(axis=2) >= INSIDE_SHARE
+    count = int(np.nonzero(tried.any(axis=1))[0].max()) + 1
+    offsets, xs, ys, inside = offsets[:count], xs[:count], ys[:count], inside[:count]
     values = cv2.remap(
         gradient,
         xs.reshape(len(offsets), -1).astype(np.float32),
@@ -174,7 +184,7 @@ def _search_side(
     # Outside samples count as no edge; a line mostly outside is not tried at all.
     values = np.where(inside, values, 0.0)
     medians = np.median(values, axis=2)
-    medians[inside.mean(axis=2) < INSIDE_SHARE] = 0.0
+    medians[~tried[:count]] = 0.0
     best_tilt = medians.argmax(axis=1)
     profile = medians.max(axis=1)
     candidates: list[tuple[float, float, float]] = []

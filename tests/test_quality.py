@@ -12,6 +12,7 @@ import pytest
 from ocr.engine import AUTO, TextBox
 from ocr.engines import create_engine
 from ocr.evaluate import Sample, load_samples
+from ocr.image import channel_extremes
 from ocr.local import LocalEngine
 from ocr.quality import (
     AXIS_MOIRE_LIMIT,
@@ -23,6 +24,7 @@ from ocr.quality import (
     blur_measure,
     colour_share,
     decide,
+    dilate_convex,
     glare_measure,
     measure,
     moire_measure,
@@ -107,6 +109,37 @@ def test_the_score_falls_with_blur_and_with_each_fault() -> None:
     sharp, soft = decide(with_(blur=0.5)).score, decide(with_(blur=0.8)).score
     assert 0 <= soft < sharp <= 100
     assert decide(with_(blur=0.5, glare=0.05)).score < sharp
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_widened_card_mask_is_opencvs_dilation_pixel_for_pixel(seed: int) -> None:
+    # dilate_convex stands in for cv2.dilate on the card's hull: the thresholds were
+    # chosen with cv2.dilate's mask, so it must be the same pixels, for fat hulls, thin
+    # slanted ones, hulls touching the photo's edge and discs from 3 to 81 px.
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        height, width = (int(v) for v in rng.integers(40, 400, size=2))
+        points = rng.uniform(
+            (-20, -20), (width + 20, height + 20), size=(int(rng.integers(2, 9)), 2)
+        )
+        if rng.random() < 0.4:  # a thin slanted strip, some drawn with gaps in a row
+            start = rng.uniform((0, 0), (width, height))
+            points = np.stack([start, start + rng.uniform(-300, 300, size=2), start + 1.5])
+        hull = cv2.convexHull(points.astype(np.float32)).astype(np.int32)
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillConvexPoly(mask, hull, 255)
+        size = 2 * int(rng.integers(1, 41)) + 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        expected = cv2.dilate(mask, disc)
+        assert np.array_equal(dilate_convex(mask, cv2.boundingRect(hull), disc), expected)
+
+
+def test_channel_extremes_are_numpys_max_and_min_over_the_channels() -> None:
+    values = np.random.default_rng(3).uniform(-50, 300, size=(37, 29, 3)).astype(np.float32)
+    for axis, array in ((2, values), (1, values.reshape(-1, 3))):
+        high, low = channel_extremes(array, axis)
+        assert np.array_equal(high, array.max(axis=axis))
+        assert np.array_equal(low, array.min(axis=axis))
 
 
 def test_blur_measure_rises_when_the_text_is_smeared() -> None:
