@@ -30,7 +30,16 @@ from ocr.kinds.table.structure import (
     lattice_rows,
     table_lines,
 )
-from ocr.layout import CardView, LineReader, OcrPage, PlacedBox, crop_variants
+from ocr.layout import (
+    CardView,
+    Frame,
+    LineReader,
+    OcrPage,
+    PlacedBox,
+    crop_variants,
+    estimate_axis,
+    normalise_angle,
+)
 
 NAME = "table"
 # Symbols (☑, ▏...) a ruling line or a speck beside a cell is read as.
@@ -63,6 +72,7 @@ def score(view: CardView) -> int:
 
 
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
+    view = table_view(view)
     if reader is not None:
         view = righted(view, reader)
     lines = table_lines(view.lines)
@@ -80,16 +90,82 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     return CardResult(NAME, {}, checks, cells=cells)
 
 
+def table_view(view: CardView) -> CardView:
+    """The page seen the way its boxes read, decided for the page as a whole.
+
+    The view handed in is the one whose printed landmarks come in some kind's order; a
+    table has none, and cell text can happen to match a card's order upside down. The
+    angle classifier's direction of every box of two characters or more votes instead
+    (a one-character box is square: its cut says nothing); of the four quarter turns the
+    one most of them read along wins, its axis fitted on the boxes reading that way. In
+    that frame a long box reading across it is text on another sheet (a note lying
+    crosswise on the desk) and is left out.
+    """
+    page = view.page
+    if len(page.directions) != len(page.boxes):
+        return view
+    voters = [
+        (box, direction)
+        for box, direction in zip(page.boxes, page.directions, strict=True)
+        if len(box.text) >= 2
+    ]
+    if not voters:
+        return view
+    turns = [view.frame.turned(q) for q in range(4)]
+    frame = max(turns, key=lambda f: (_agreeing(f, voters), -turns.index(f)))
+    if frame != view.frame:
+        along = [box for box, d in voters if _reads_along(frame, d)]
+        axis = estimate_axis(along)
+        # The fitted axis, pointing the way the voters read.
+        fitted = Frame(normalise_angle(axis))
+        if math.cos(fitted.angle - frame.angle) < 0:
+            fitted = fitted.flipped()
+        frame = fitted if math.cos(fitted.angle - frame.angle) > CROSSWISE else frame
+    keep = [i for i, box in enumerate(page.boxes) if not _crosswise(frame, box)]
+    if frame == view.frame and len(keep) == len(page.boxes):
+        return view
+    boxes = [page.boxes[i] for i in keep]
+    directions = [page.directions[i] for i in keep]
+    return CardView.of(OcrPage(page.image, boxes, directions), frame)
+
+
+# cos 45 degrees: a direction or an axis within 45 degrees of a frame's runs along it.
+CROSSWISE = math.cos(math.pi / 4)
+# A box of two characters or more at least this many times taller than long in a frame
+# reads across it (a two-character cell is about twice as long as tall the right way).
+CROSSWISE_ELONGATION = 1.5
+
+
+def _reads_along(frame: Frame, direction: tuple[float, float]) -> bool:
+    dx, dy = direction
+    return dx * math.cos(frame.angle) + dy * math.sin(frame.angle) > CROSSWISE
+
+
+def _agreeing(frame: Frame, voters: Sequence[tuple[TextBox, tuple[float, float]]]) -> int:
+    return sum(_reads_along(frame, direction) for _, direction in voters)
+
+
+def _crosswise(frame: Frame, box: TextBox) -> bool:
+    """Whether a box of several characters runs across the frame (printed the other way)."""
+    if len(box.text) < 2:
+        return False
+    card = [frame.to_card(x, y) for x, y in box.points]
+    along = max(u for u, _ in card) - min(u for u, _ in card)
+    across = max(v for _, v in card) - min(v for _, v in card)
+    return across >= CROSSWISE_ELONGATION * along
+
+
 def righted(view: CardView, reader: LineReader) -> CardView:
     """The view with the boxes the angle classifier read against the page's direction
     read again the page's way up: a short number looks as likely upside down to it
     ('90' read as '06', both at 0.9999), and all of a table reads one way (the view's,
-    which most boxes agree with)."""
+    which most boxes agree with). A short box read at a quarter turn to it (RapidOCR
+    turns only tall cuts: on a page lying on its side a lone digit is read sideways) is
+    read again too."""
     directions = view.page.directions
     if len(directions) != len(view.page.boxes):
         return view
-    cos, sin = math.cos(view.frame.angle), math.sin(view.frame.angle)
-    against = [i for i, (dx, dy) in enumerate(directions) if dx * cos + dy * sin < 0]
+    against = [i for i, d in enumerate(directions) if not _reads_along(view.frame, d)]
     if not against or len(against) > len(directions) // 2:
         return view
     readings = reader([view.cut(view.placed[i]) for i in against])
