@@ -13,6 +13,7 @@ reads a table locally.
 from __future__ import annotations
 
 import math
+import statistics
 import unicodedata
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from ocr.image import BGRImage
 from ocr.kinds.base import DocumentKind
 from ocr.kinds.table.structure import (
     MIN_COLUMNS,
+    MIN_FILL,
     MIN_ROWS,
     CellRegion,
     build_grid,
@@ -33,6 +35,7 @@ from ocr.kinds.table.structure import (
 from ocr.layout import (
     CardView,
     Frame,
+    Line,
     LineReader,
     OcrPage,
     PlacedBox,
@@ -78,6 +81,8 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     lines = table_lines(view.lines)
     if len(lines) < MIN_ROWS:
         raise NoCardFound("no table: fewer than three rows of two cells")
+    if reader is not None:
+        lines = with_missed_columns(view, lines, reader)
     boxes = [box for line in lines for box in line.boxes]
     rulings = find_rulings(view.page.image, view.frame, boxes)
     grid = build_grid(lines, rulings)
@@ -174,6 +179,67 @@ def righted(view: CardView, reader: LineReader) -> CardView:
         if text.strip() and (score >= SECOND_LOOK_SCORE or score > boxes[i].score):
             boxes[i] = TextBox(boxes[i].points, text.strip(), score)
     return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
+
+
+def with_missed_columns(view: CardView, lines: Sequence[Line], reader: LineReader) -> list[Line]:
+    """The lines with the boxes of an outer column the detector missed, read in its band.
+
+    The detector can miss a whole column of lone digits (序号 1-9), or join its header to
+    the next one ('序号日期'); the table's outline (its widest line, often the header)
+    then reaches past the rows' outer boxes. Where most rows leave room for a cell
+    there, the band is cut out on each such row and read; when most of them read surely,
+    the readings join their rows as boxes (the column's header, joined to its
+    neighbour, is then cut at the new boundary by ``build_grid``).
+    """
+    boxes = [b for line in lines for b in line.boxes]
+    height = statistics.median(b.height for b in boxes)
+    outline = (min(b.u0 for b in boxes), max(b.u1 for b in boxes))
+    rows = list(lines)
+    for side in (0, 1):
+        bands: list[tuple[int, PlacedBox]] = []
+        for index, line in enumerate(rows):
+            if side == 0:
+                u0, u1 = outline[0], line.u0 - BAND_GAP * height
+            else:
+                u0, u1 = line.u1 + BAND_GAP * height, outline[1]
+            if u1 - u0 >= MISSED_COLUMN_HEIGHTS * height:
+                band = PlacedBox(TextBox((), "", 0.0), u0, u1, line.cv, line.height)
+                bands.append((index, band))
+        if len(bands) < max(MIN_ROWS, MIN_FILL * len(rows)):
+            continue
+        readings = _best_readings(
+            reader, [view.cut(band, pad=SECOND_LOOK_PAD) for _, band in bands]
+        )
+        found = [
+            (index, band, text, score)
+            for (index, band), (text, score) in zip(bands, readings, strict=True)
+            if text and score >= SECOND_LOOK_SCORE
+        ]
+        if len(found) < MIN_FILL * len(bands):
+            continue
+        for index, band, text, score in found:
+            box = PlacedBox(TextBox((), text, score), band.u0, band.u1, band.cv, band.height)
+            rows[index] = Line(tuple(sorted((*rows[index].boxes, box), key=lambda b: b.u0)))
+    return rows
+
+
+def _best_readings(reader: LineReader, crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+    """Each crop's surest reading among its variants (``crop_variants``), trimmed."""
+    readings = reader([variant for crop in crops for variant in crop_variants(crop)])
+    per_crop = len(readings) // len(crops) if crops else 0
+    best = []
+    for index in range(len(crops)):
+        tried = readings[index * per_crop : (index + 1) * per_crop]
+        score, text = max(((score, _trimmed(text)) for text, score in tried), default=(0.0, ""))
+        best.append((text, score))
+    return best
+
+
+# A band at least this many text heights wide between a row's outer box and the table's
+# outline has room for a cell (a lone digit and the gap to its neighbour: 1.5).
+MISSED_COLUMN_HEIGHTS = 1.5
+# A missed cell's band stops this many text heights short of its row's outer box.
+BAND_GAP = 0.3
 
 
 def second_look(
