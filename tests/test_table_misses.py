@@ -48,7 +48,7 @@ def test_the_boxes_reading_direction_decides_the_tables_way_up(degrees: float) -
     boxes = card_boxes(lattice(ROWS), degrees, shuffle_seed=5)
     page = OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes, [reading(degrees)] * len(boxes))
     wrong_way = CardView.of(page, Frame(math.radians(degrees + 180.0)))
-    assert KIND.read(wrong_way).cells == ROWS
+    assert KIND.read(wrong_way, None).cells == ROWS
 
 
 def test_long_text_lying_crosswise_beside_a_turned_table_is_left_out() -> None:
@@ -59,7 +59,7 @@ def test_long_text_lying_crosswise_beside_a_turned_table_is_left_out() -> None:
     boxes = [*table, *notes]
     directions = [reading(90.0)] * len(table) + [reading(0.0)] * len(notes)
     page = OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes, directions)
-    result = KIND.read(CardView.of(page, Frame(0.0)))
+    result = KIND.read(CardView.of(page, Frame(0.0)), None)
     assert result.cells == ROWS
 
 
