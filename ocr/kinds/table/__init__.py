@@ -13,8 +13,10 @@ reads a table locally.
 from __future__ import annotations
 
 import math
+import re
+import statistics
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ocr.documents import table_shape
 from ocr.engine import CardResult, TextBox
@@ -23,6 +25,7 @@ from ocr.image import BGRImage
 from ocr.kinds.base import DocumentKind
 from ocr.kinds.table.structure import (
     MIN_COLUMNS,
+    MIN_FILL,
     MIN_ROWS,
     CellRegion,
     build_grid,
@@ -30,7 +33,17 @@ from ocr.kinds.table.structure import (
     lattice_rows,
     table_lines,
 )
-from ocr.layout import CardView, LineReader, OcrPage, PlacedBox, crop_variants
+from ocr.layout import (
+    CardView,
+    Frame,
+    Line,
+    LineReader,
+    OcrPage,
+    PlacedBox,
+    crop_variants,
+    estimate_axis,
+    normalise_angle,
+)
 
 NAME = "table"
 # Symbols (☑, ▏...) a ruling line or a speck beside a cell is read as.
@@ -63,11 +76,14 @@ def score(view: CardView) -> int:
 
 
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
+    view = table_view(view)
     if reader is not None:
         view = righted(view, reader)
     lines = table_lines(view.lines)
     if len(lines) < MIN_ROWS:
         raise NoCardFound("no table: fewer than three rows of two cells")
+    if reader is not None:
+        lines = with_missed_columns(view, lines, reader)
     boxes = [box for line in lines for box in line.boxes]
     rulings = find_rulings(view.page.image, view.frame, boxes)
     grid = build_grid(lines, rulings)
@@ -76,20 +92,101 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     cells = [list(row) for row in grid.cells]
     if reader is not None:
         second_look(view, reader, grid.doubtful, cells)
+    cells = [[grouped_amount(cell) for cell in row] for row in cells]
     checks = {"table_shape": table_shape(cells) is not None}
     return CardResult(NAME, {}, checks, cells=cells)
+
+
+# An amount grouped by thousands with one of its commas read as a dot ('52.442.64'): a
+# number has one decimal point, so every dot but the last one is a comma.
+MISREAD_GROUPING = re.compile(r"\d{1,3}(?:[.,]\d{3})+\.\d{2}")
+
+
+def grouped_amount(cell: str) -> str:
+    """The cell with the commas of a thousands-grouped amount put back where the
+    recogniser read them as dots (two decimal points cannot both be right)."""
+    if cell.count(".") < 2 or not MISREAD_GROUPING.fullmatch(cell):
+        return cell
+    whole, cents = cell.rsplit(".", 1)
+    return whole.replace(".", ",") + "." + cents
+
+
+def table_view(view: CardView) -> CardView:
+    """The page seen the way its boxes read, decided for the page as a whole.
+
+    The view handed in is the one whose printed landmarks come in some kind's order; a
+    table has none, and cell text can happen to match a card's order upside down. The
+    angle classifier's direction of every box of two characters or more votes instead
+    (a one-character box is square: its cut says nothing); of the four quarter turns the
+    one most of them read along wins, its axis fitted on the boxes reading that way. In
+    that frame a long box reading across it is text on another sheet (a note lying
+    crosswise on the desk) and is left out.
+    """
+    page = view.page
+    if len(page.directions) != len(page.boxes):
+        return view
+    voters = [
+        (box, direction)
+        for box, direction in zip(page.boxes, page.directions, strict=True)
+        if len(box.text) >= 2
+    ]
+    if not voters:
+        return view
+    turns = [view.frame.turned(q) for q in range(4)]
+    frame = max(turns, key=lambda f: (_agreeing(f, voters), -turns.index(f)))
+    if frame != view.frame:
+        along = [box for box, d in voters if _reads_along(frame, d)]
+        axis = estimate_axis(along)
+        # The fitted axis, pointing the way the voters read.
+        fitted = Frame(normalise_angle(axis))
+        if math.cos(fitted.angle - frame.angle) < 0:
+            fitted = fitted.flipped()
+        frame = fitted if math.cos(fitted.angle - frame.angle) > CROSSWISE else frame
+    keep = [i for i, box in enumerate(page.boxes) if not _crosswise(frame, box)]
+    if frame == view.frame and len(keep) == len(page.boxes):
+        return view
+    boxes = [page.boxes[i] for i in keep]
+    directions = [page.directions[i] for i in keep]
+    return CardView.of(OcrPage(page.image, boxes, directions), frame)
+
+
+# cos 45 degrees: a direction or an axis within 45 degrees of a frame's runs along it.
+CROSSWISE = math.cos(math.pi / 4)
+# A box of two characters or more at least this many times taller than long in a frame
+# reads across it (a two-character cell is about twice as long as tall the right way).
+CROSSWISE_ELONGATION = 1.5
+
+
+def _reads_along(frame: Frame, direction: tuple[float, float]) -> bool:
+    dx, dy = direction
+    return dx * math.cos(frame.angle) + dy * math.sin(frame.angle) > CROSSWISE
+
+
+def _agreeing(frame: Frame, voters: Sequence[tuple[TextBox, tuple[float, float]]]) -> int:
+    return sum(_reads_along(frame, direction) for _, direction in voters)
+
+
+def _crosswise(frame: Frame, box: TextBox) -> bool:
+    """Whether a box of several characters runs across the frame (printed the other way)."""
+    if len(box.text) < 2:
+        return False
+    card = [frame.to_card(x, y) for x, y in box.points]
+    along = max(u for u, _ in card) - min(u for u, _ in card)
+    across = max(v for _, v in card) - min(v for _, v in card)
+    return across >= CROSSWISE_ELONGATION * along
 
 
 def righted(view: CardView, reader: LineReader) -> CardView:
     """The view with the boxes the angle classifier read against the page's direction
     read again the page's way up: a short number looks as likely upside down to it
     ('90' read as '06', both at 0.9999), and all of a table reads one way (the view's,
-    which most boxes agree with)."""
+    which most boxes agree with). A short box read at a quarter turn to it (RapidOCR
+    turns only tall cuts: on a page lying on its side a lone digit is read sideways) is
+    read again too."""
     directions = view.page.directions
     if len(directions) != len(view.page.boxes):
         return view
-    cos, sin = math.cos(view.frame.angle), math.sin(view.frame.angle)
-    against = [i for i, (dx, dy) in enumerate(directions) if dx * cos + dy * sin < 0]
+    against = [i for i, d in enumerate(directions) if not _reads_along(view.frame, d)]
     if not against or len(against) > len(directions) // 2:
         return view
     readings = reader([view.cut(view.placed[i]) for i in against])
@@ -100,13 +197,67 @@ def righted(view: CardView, reader: LineReader) -> CardView:
     return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
 
 
+def with_missed_columns(view: CardView, lines: Sequence[Line], reader: LineReader) -> list[Line]:
+    """The lines with the boxes of an outer column the detector missed, read in its band.
+
+    The detector can miss a whole column of lone digits (序号 1-9), or join its header to
+    the next one ('序号日期'); the table's outline (its widest line, often the header)
+    then reaches past the rows' outer boxes. Where most rows leave room for a cell
+    there, the band is cut out on each such row and read; when most of them read surely,
+    the readings join their rows as boxes (the column's header, joined to its
+    neighbour, is then cut at the new boundary by ``build_grid``).
+    """
+    boxes = [b for line in lines for b in line.boxes]
+    height = statistics.median(b.height for b in boxes)
+    outline = (min(b.u0 for b in boxes), max(b.u1 for b in boxes))
+    rows = list(lines)
+    for side in (0, 1):
+        bands: list[tuple[int, PlacedBox]] = []
+        for index, line in enumerate(rows):
+            if side == 0:
+                u0, u1 = outline[0], line.u0 - BAND_GAP * height
+            else:
+                u0, u1 = line.u1 + BAND_GAP * height, outline[1]
+            if u1 - u0 >= MISSED_COLUMN_HEIGHTS * height:
+                band = PlacedBox(TextBox((), "", 0.0), u0, u1, line.cv, line.height)
+                bands.append((index, band))
+        if len(bands) < max(MIN_ROWS, MIN_FILL * len(rows)):
+            continue
+        crops = [view.cut(band, pad=SECOND_LOOK_PAD) for _, band in bands]
+        readings = read_variants(reader, crops, _sure)
+        found = []
+        for (index, band), tried in zip(bands, readings, strict=True):
+            sure = [(score, text) for text, score in tried if _sure(index, text, score)]
+            if sure:
+                found.append((index, band, *max(sure)))
+        if len(found) < MIN_FILL * len(bands):
+            continue
+        for index, band, score, text in found:
+            box = PlacedBox(TextBox((), text, score), band.u0, band.u1, band.cv, band.height)
+            rows[index] = Line(tuple(sorted((*rows[index].boxes, box), key=lambda b: b.u0)))
+    return rows
+
+
+def _sure(index: int, text: str, score: float) -> bool:
+    del index
+    return bool(text) and score >= SECOND_LOOK_SCORE
+
+
+# A band at least this many text heights wide between a row's outer box and the table's
+# outline has room for a cell (a lone digit and the gap to its neighbour: 1.5).
+MISSED_COLUMN_HEIGHTS = 1.5
+# A missed cell's band stops this many text heights short of its row's outer box.
+BAND_GAP = 0.3
+
+
 def second_look(
     view: CardView, reader: LineReader, regions: Sequence[CellRegion], cells: list[list[str]]
 ) -> None:
     """Read again, cut out on their own, the cells that came out empty or unsure: the
     detector misses a lone digit or a short word beside a rule, and the recogniser loses
-    characters of a word. Each cell is read as it is, equalised and binarised
-    (``crop_variants``); the surest acceptable reading is kept (``_better``)."""
+    characters of a word. Each cell is read as it is, and only when that gives nothing
+    acceptable (``_better``) equalised and binarised too (``read_variants``); the surest
+    acceptable reading is kept."""
     if not regions:
         return
     crops: list[BGRImage] = []
@@ -117,24 +268,48 @@ def second_look(
         box = PlacedBox(
             TextBox((), "", 0.0), region.u0 + inset, region.u1 - inset, region.cv, region.height
         )
-        crops += crop_variants(view.cut(box, pad=SECOND_LOOK_PAD))
-    readings = reader(crops)
-    per_region = len(readings) // len(regions)
-    for index, region in enumerate(regions):
+        crops.append(view.cut(box, pad=SECOND_LOOK_PAD))
+
+    def acceptable(index: int, text: str, score: float) -> bool:
+        region = regions[index]
         before = cells[region.row][region.column]
-        tried = readings[index * per_region : (index + 1) * per_region]
-        taken = [
-            (score, text)
-            for text, score in ((_trimmed(text), score) for text, score in tried)
-            if text and score >= SECOND_LOOK_SCORE and _better(before, region.score, text, score)
-        ]
+        return (
+            bool(text) and score >= SECOND_LOOK_SCORE and _better(before, region.score, text, score)
+        )
+
+    for index, tried in enumerate(read_variants(reader, crops, acceptable)):
+        taken = [(score, text) for text, score in tried if acceptable(index, text, score)]
         if taken:
+            region = regions[index]
             cells[region.row][region.column] = max(taken)[1]
 
 
+def read_variants(
+    reader: LineReader, crops: Sequence[BGRImage], acceptable: Callable[[int, str, float], bool]
+) -> list[list[tuple[str, float]]]:
+    """Each crop's readings, trimmed: as it is, then, only for the crops whose reading is
+    not ``acceptable``, equalised and binarised (``crop_variants``: each fools the
+    recogniser differently). Reading every variant of every crop cost two thirds of the
+    second looks' time for the few cells that only a variant reads."""
+    tried = [[(_trimmed(text), score)] for text, score in reader(crops)]
+    again = [
+        index
+        for index, readings in enumerate(tried)
+        if not any(acceptable(index, text, score) for text, score in readings)
+    ]
+    if again:
+        variants = [variant for index in again for variant in crop_variants(crops[index])[1:]]
+        more = reader(variants)
+        per_crop = len(more) // len(again)
+        for k, index in enumerate(again):
+            tried[index] += [(_trimmed(t), s) for t, s in more[k * per_crop : (k + 1) * per_crop]]
+    return tried
+
+
 def _trimmed(text: str) -> str:
-    """A reading without the symbols a ruling line or a speck is read as at its ends."""
-    return text.strip().strip("|丨[]").strip(SYMBOLS).strip()
+    """A reading without the symbols a ruling line or a speck is read as at its ends (a
+    rule under a lone digit reads as an underscore: '_9')."""
+    return text.strip().strip("|丨[]_").strip(SYMBOLS).strip()
 
 
 def _better(before: str, before_score: float, text: str, score: float) -> bool:
