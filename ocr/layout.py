@@ -387,6 +387,27 @@ class CardView:
         return cut_text(self.page.image, box, self.frame, pad)
 
 
+def righted(view: CardView, reader: LineReader, sure: float) -> CardView:
+    """The view with the boxes the angle classifier read against the page's direction
+    read again the page's way up: a short number looks as likely upside down to it
+    ('90' read as '06', both at 0.9999), and all of a table or a page reads one way (the
+    view's, which most boxes agree with). A second reading replaces the first when it is at
+    least ``sure`` or surer than the first."""
+    directions = view.page.directions
+    if len(directions) != len(view.page.boxes):
+        return view
+    cos, sin = math.cos(view.frame.angle), math.sin(view.frame.angle)
+    against = [i for i, (dx, dy) in enumerate(directions) if dx * cos + dy * sin < 0]
+    if not against or len(against) > len(directions) // 2:
+        return view
+    readings = reader([view.cut(view.placed[i]) for i in against])
+    boxes = list(view.page.boxes)
+    for i, (text, score) in zip(against, readings, strict=True):
+        if text.strip() and (score >= sure or score > boxes[i].score):
+            boxes[i] = TextBox(boxes[i].points, text.strip(), score)
+    return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
+
+
 def crop_variants(crop: BGRImage) -> list[BGRImage]:
     """The crop as it is, contrast-equalised, and binarised: each fools OCR differently."""
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)

@@ -12,7 +12,6 @@ reads a table locally.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
 
@@ -30,7 +29,7 @@ from ocr.kinds.table.structure import (
     lattice_rows,
     table_lines,
 )
-from ocr.layout import CardView, LineReader, OcrPage, PlacedBox, crop_variants
+from ocr.layout import CardView, LineReader, PlacedBox, crop_variants, righted
 
 NAME = "table"
 # Symbols (☑, ▏...) a ruling line or a speck beside a cell is read as.
@@ -64,7 +63,7 @@ def score(view: CardView) -> int:
 
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     if reader is not None:
-        view = righted(view, reader)
+        view = righted(view, reader, SECOND_LOOK_SCORE)
     lines = table_lines(view.lines)
     if len(lines) < MIN_ROWS:
         raise NoCardFound("no table: fewer than three rows of two cells")
@@ -78,26 +77,6 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         second_look(view, reader, grid.doubtful, cells)
     checks = {"table_shape": table_shape(cells) is not None}
     return CardResult(NAME, {}, checks, cells=cells)
-
-
-def righted(view: CardView, reader: LineReader) -> CardView:
-    """The view with the boxes the angle classifier read against the page's direction
-    read again the page's way up: a short number looks as likely upside down to it
-    ('90' read as '06', both at 0.9999), and all of a table reads one way (the view's,
-    which most boxes agree with)."""
-    directions = view.page.directions
-    if len(directions) != len(view.page.boxes):
-        return view
-    cos, sin = math.cos(view.frame.angle), math.sin(view.frame.angle)
-    against = [i for i, (dx, dy) in enumerate(directions) if dx * cos + dy * sin < 0]
-    if not against or len(against) > len(directions) // 2:
-        return view
-    readings = reader([view.cut(view.placed[i]) for i in against])
-    boxes = list(view.page.boxes)
-    for i, (text, score) in zip(against, readings, strict=True):
-        if text.strip() and (score >= SECOND_LOOK_SCORE or score > boxes[i].score):
-            boxes[i] = TextBox(boxes[i].points, text.strip(), score)
-    return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
 
 
 def second_look(
