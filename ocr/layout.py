@@ -387,6 +387,40 @@ class CardView:
         return cut_text(self.page.image, box, self.frame, pad)
 
 
+# cos 45 degrees: a direction within 45 degrees of a frame's runs along it.
+ALONG = math.cos(math.pi / 4)
+
+
+def reads_along(frame: Frame, direction: tuple[float, float], limit: float = ALONG) -> bool:
+    """Whether a box's reading direction (the angle classifier's) runs along the frame:
+    their cosine above ``limit`` (45 degrees by default; 0 for "not against it")."""
+    dx, dy = direction
+    return dx * math.cos(frame.angle) + dy * math.sin(frame.angle) > limit
+
+
+def righted(view: CardView, reader: LineReader, sure: float, *, sideways: bool = False) -> CardView:
+    """The view with the boxes the angle classifier read against the page's direction
+    read again the page's way up: a short number looks as likely upside down to it
+    ('90' read as '06', both at 0.9999), and all of a table or a page reads one way (the
+    view's, which most boxes agree with). With ``sideways`` a short box read at a quarter
+    turn to it is read again too (RapidOCR turns only tall cuts: on a table lying on its
+    side a lone digit is read sideways). A second reading replaces the first when it is at
+    least ``sure`` or surer than the first."""
+    directions = view.page.directions
+    if len(directions) != len(view.page.boxes):
+        return view
+    limit = ALONG if sideways else 0.0
+    against = [i for i, d in enumerate(directions) if not reads_along(view.frame, d, limit)]
+    if not against or len(against) > len(directions) // 2:
+        return view
+    readings = reader([view.cut(view.placed[i]) for i in against])
+    boxes = list(view.page.boxes)
+    for i, (text, score) in zip(against, readings, strict=True):
+        if text.strip() and (score >= sure or score > boxes[i].score):
+            boxes[i] = TextBox(boxes[i].points, text.strip(), score)
+    return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
+
+
 def crop_variants(crop: BGRImage) -> list[BGRImage]:
     """The crop as it is, contrast-equalised, and binarised: each fools OCR differently."""
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)

@@ -34,6 +34,7 @@ from ocr.kinds.table.structure import (
     table_lines,
 )
 from ocr.layout import (
+    ALONG,
     CardView,
     Frame,
     Line,
@@ -43,6 +44,8 @@ from ocr.layout import (
     crop_variants,
     estimate_axis,
     normalise_angle,
+    reads_along,
+    righted,
 )
 
 NAME = "table"
@@ -78,7 +81,7 @@ def score(view: CardView) -> int:
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     view = table_view(view)
     if reader is not None:
-        view = righted(view, reader)
+        view = righted(view, reader, SECOND_LOOK_SCORE, sideways=True)
     lines = table_lines(view.lines)
     if len(lines) < MIN_ROWS:
         raise NoCardFound("no table: fewer than three rows of two cells")
@@ -135,7 +138,7 @@ def table_view(view: CardView) -> CardView:
     turns = [view.frame.turned(q) for q in range(4)]
     frame = max(turns, key=lambda f: (_agreeing(f, voters), -turns.index(f)))
     if frame != view.frame:
-        along = [box for box, d in voters if _reads_along(frame, d)]
+        along = [box for box, d in voters if reads_along(frame, d)]
         axis = estimate_axis(along)
         # The fitted axis, pointing the way the voters read.
         fitted = Frame(normalise_angle(axis))
@@ -150,20 +153,15 @@ def table_view(view: CardView) -> CardView:
     return CardView.of(OcrPage(page.image, boxes, directions), frame)
 
 
-# cos 45 degrees: a direction or an axis within 45 degrees of a frame's runs along it.
-CROSSWISE = math.cos(math.pi / 4)
+# An axis within 45 degrees of a frame's runs along it.
+CROSSWISE = ALONG
 # A box of two characters or more at least this many times taller than long in a frame
 # reads across it (a two-character cell is about twice as long as tall the right way).
 CROSSWISE_ELONGATION = 1.5
 
 
-def _reads_along(frame: Frame, direction: tuple[float, float]) -> bool:
-    dx, dy = direction
-    return dx * math.cos(frame.angle) + dy * math.sin(frame.angle) > CROSSWISE
-
-
 def _agreeing(frame: Frame, voters: Sequence[tuple[TextBox, tuple[float, float]]]) -> int:
-    return sum(_reads_along(frame, direction) for _, direction in voters)
+    return sum(reads_along(frame, direction) for _, direction in voters)
 
 
 def _crosswise(frame: Frame, box: TextBox) -> bool:
@@ -174,27 +172,6 @@ def _crosswise(frame: Frame, box: TextBox) -> bool:
     along = max(u for u, _ in card) - min(u for u, _ in card)
     across = max(v for _, v in card) - min(v for _, v in card)
     return across >= CROSSWISE_ELONGATION * along
-
-
-def righted(view: CardView, reader: LineReader) -> CardView:
-    """The view with the boxes the angle classifier read against the page's direction
-    read again the page's way up: a short number looks as likely upside down to it
-    ('90' read as '06', both at 0.9999), and all of a table reads one way (the view's,
-    which most boxes agree with). A short box read at a quarter turn to it (RapidOCR
-    turns only tall cuts: on a page lying on its side a lone digit is read sideways) is
-    read again too."""
-    directions = view.page.directions
-    if len(directions) != len(view.page.boxes):
-        return view
-    against = [i for i, d in enumerate(directions) if not _reads_along(view.frame, d)]
-    if not against or len(against) > len(directions) // 2:
-        return view
-    readings = reader([view.cut(view.placed[i]) for i in against])
-    boxes = list(view.page.boxes)
-    for i, (text, score) in zip(against, readings, strict=True):
-        if text.strip() and (score >= SECOND_LOOK_SCORE or score > boxes[i].score):
-            boxes[i] = TextBox(boxes[i].points, text.strip(), score)
-    return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
 
 
 def with_missed_columns(view: CardView, lines: Sequence[Line], reader: LineReader) -> list[Line]:

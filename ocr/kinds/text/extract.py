@@ -216,20 +216,41 @@ _MARK = re.compile(r"\s*([,;:!?])\s*")
 _STOP_AT_END = re.compile(rf"(?<={_CJK})\s*\.\s*$")
 
 
+# A comma between digits that a number prints: a thousands separator, followed by
+# exactly three digits (1,000; but 5,2003年 is two numbers).
+_THOUSANDS = re.compile(r"\d{3}(?!\d)")
+
+
+def _kept_half_width(mark: str, before: str, after: str, rest: str, spaced: bool) -> bool:
+    """A half-width mark, not touching Chinese, in a line with Chinese in it, that is
+    printed so: ':', '?' and '!' (10:30, a web address), a thousands separator (1,000),
+    and a comma or semicolon after a Latin word and followed by a space (an English
+    phrase quoted in Chinese text). Chinese text sets its other commas and semicolons
+    full-width even between Latin words or numbers (``USB，CEO``, ``PM2.5；2003年``),
+    which the recogniser reads half-width, as beside any Latin letter."""
+    if mark not in ",;":  # '?' and ':' in a web address (http://a.cn/?q=1)
+        return True
+    if before.isdigit() and after.isdigit():
+        return mark == "," and _THOUSANDS.match(rest) is not None
+    return spaced and _latin_edge(before) and _latin_edge(after)
+
+
 def _full_width(line: str, match: re.Match[str]) -> str:
     before = line[: match.start()].rstrip()[-1:]
-    after = line[match.end() :].lstrip()[:1]
+    rest = line[match.end() :]
+    after = rest.lstrip()[:1]
     mark = match.group(1)
-    if before.isdigit() and after.isdigit():
-        return match.group(0)
+    spaced = match.group(0).endswith((" ", "\t"))
     touches_cjk = any(re.fullmatch(_CJK, char) for char in (before, after) if char)
-    at_edge = not before or not after
-    return _FULL_WIDTH[mark] if touches_cjk or at_edge else match.group(0)
+    if not touches_cjk and before and after and _kept_half_width(mark, before, after, rest, spaced):
+        return match.group(0)
+    return _FULL_WIDTH[mark]
 
 
 def fix_punctuation(line: str) -> str:
     """Half-width marks where Chinese text prints full-width ones, decided by context:
-    a ',' beside a Chinese character is '，'; one between digits (1,000) stays."""
+    in a line holding Chinese a ',' is '，' unless a number (1,000) or an English phrase
+    (``Hello, world``) prints it so."""
     if not re.search(_CJK, line):
         return line
     line = _MARK.sub(lambda match: _full_width(line, match), line)
