@@ -54,12 +54,22 @@ GLARE_LIMIT = 0.009
 # photos up to 0.10 (one at 0.099 was flagged before this test), so 0.04.
 GLARE_HOLES = 0.04
 GLARE_RIM = 0.4
+# A blob must reach this close (text heights) to one of the card's text boxes: glare
+# spots over a field 0-0.11 (held-out seed 20261129), the laminate sheen of clean
+# photos on an ID front's portrait or blank card 0.32-1.26. It did not hold on seed
+# 4242, whose clean photos' sheen falls on the text itself (0): README, Image warnings.
+GLARE_REACH = 0.2
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
 GLARE_SOLIDITY = 0.95
 # % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
 # back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
 COLOUR_LIMIT = 0.7
+# Measured over the card's outline when all four sides are found (held-out seed
+# 20261129: photocopies 0-0.39, clean photos 3.7 and up, where the text's hull gave a
+# silver bank card 0.57 and an ID back whose emblem lies beyond its text 0.001), and
+# this many text heights inside it, off the desk.
+CARD_INSET = 0.3
 # The whole photo's 90th-percentile saturation (HSV, 0-255, at 64x64), the fallback
 # when the card's own colour is not conclusive: a photo with no colour anywhere is a
 # black-and-white copy, as real cards are printed in colour (blue-green pattern, red
@@ -103,7 +113,7 @@ class Measures:
     text_height: float  # median text height, pixels
     blur: float  # 0 sharp .. 1 smeared: how little a further blur changes the text
     glare: float  # share of the card covered by its largest washed-out (white) blob
-    colour: float  # % of the card's text area in clearly coloured pixels (white-balanced)
+    colour: float  # % of the card (outline, else text area) in clearly coloured pixels
     moire: float  # the strongest isolated peak of the card's spectrum, log units
     axis_moire: float  # the strongest narrow peak on the spectrum's axes, log units
     skin: float  # skin-coloured area over the card's text, in text heights squared
@@ -241,7 +251,12 @@ def blur_measure(grey: Floats) -> float:
     return max(values)
 
 
-def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_], text_height: float = 0.0) -> float:
+def glare_measure(
+    crop: BGRImage,
+    inside: npt.NDArray[np.bool_],
+    text_height: float = 0.0,
+    text: npt.NDArray[np.bool_] | None = None,
+) -> float:
     """The share of the card covered by its largest solid washed-out blob that hides text.
 
     Washed out: every channel at 245 or more. Solid: the blob has (almost) no holes,
@@ -249,10 +264,24 @@ def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_], text_height: fl
     merely bright keeps its dark text, which leaves holes in the white around it. A
     blob whose interior (beyond its rim) still shows text strokes is a sheen the text
     survives, not a reflection hiding a field.
+
+    ``text``, when given, is where the card's text boxes lie: a reflection that hides
+    a field cuts into the text around it, so a blob must reach within GLARE_REACH text
+    heights of a box; one on a blank part of the card (an ID front's portrait, the
+    space under an ID back's title) hides nothing. A card washed out all over (its
+    median at 245 or more) is overexposed, not under a reflection: its text survived.
     """
-    # Every channel in 245..255 (cv2.inRange: numpy's min over 3 channels is 10x slower).
-    white = np.asarray((cv2.inRange(crop, (245, 245, 245), (255, 255, 255)) > 0) & inside, np.uint8)
+    # The darkest channel of each pixel (numpy's min over 3 channels is several times slower).
+    _, lowest = channel_extremes(crop, axis=2)
+    if inside.any() and float(np.median(lowest[inside])) >= 245:
+        return 0.0
+    white = np.asarray((lowest >= 245) & inside, np.uint8)
     area = max(1.0, float(inside.sum()))
+    near_text: npt.NDArray[np.bool_] | None = None
+    if text is not None:
+        reach = max(1, round(GLARE_REACH * text_height))
+        ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        near_text = cv2.dilate(text.astype(np.uint8), ring) > 0
     rim = max(1, round(GLARE_RIM * text_height))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
@@ -267,6 +296,8 @@ def glare_measure(crop: BGRImage, inside: npt.NDArray[np.bool_], text_height: fl
         filled = np.zeros_like(blob)
         cv2.drawContours(filled, contours, -1, 1, -1)
         if size < GLARE_SOLIDITY * float(filled.sum()):
+            continue
+        if near_text is not None and not (near_text[y : y + h, x : x + w] & (blob > 0)).any():
             continue
         interior = cv2.erode(filled, disc) > 0
         holes = float((interior & (blob == 0)).sum()) / max(1.0, float(interior.sum()))
@@ -417,9 +448,24 @@ def measure(
     moire = moire_measure(grey, spectrum)
     axis_moire = axis_moire_measure(grey, spectrum)
 
-    glare = glare_measure(crop, inside, text_height)
+    boxes_mask = np.zeros(crop.shape[:2], np.uint8)
+    for quad in quads:
+        cv2.fillConvexPoly(boxes_mask, (quad - (x0, y0)).astype(np.int32), 1)
+    glare = glare_measure(crop, inside, text_height, boxes_mask > 0)
 
+    outline = find_outline(image, np.concatenate(quads))
     colour = colour_share(crop[inside])
+    corners = outline.quad()
+    if corners is not None:
+        # The whole card when its outline is found: an ID back's red emblem or a bank
+        # card's logo can lie beyond its text's hull. Eroded, so the desk stays out.
+        whole = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillConvexPoly(whole, np.round(corners).astype(np.int32), 1)
+        margin = 2 * round(CARD_INSET * text_height) + 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
+        card = cv2.erode(whole, disc) > 0
+        if card.any():
+            colour = colour_share(image[card])
 
     ycrcb = cv2.cvtColor(crop, cv2.COLOR_BGR2YCrCb)
     cr, cb = ycrcb[..., 1].astype(np.int16), ycrcb[..., 2].astype(np.int16)
@@ -427,7 +473,6 @@ def measure(
     skin = float((skin_pixels & (text_mask[y0:y1, x0:x1] > 0)).sum()) / text_height**2
 
     saturation = photo_saturation(image if photo is None else photo)
-    outline = find_outline(image, np.concatenate(quads))
     share = share_outside(outline)
     outside = -1.0 if share is None else share
     return Measures(

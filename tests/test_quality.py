@@ -17,6 +17,7 @@ from ocr.local import LocalEngine
 from ocr.quality import (
     AXIS_MOIRE_LIMIT,
     BLUR_LIMIT,
+    COLOUR_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
     Measures,
@@ -175,6 +176,69 @@ def test_a_laminate_sheen_the_text_shows_through_is_not_glare() -> None:
     # A reflection washes the strokes out with the background: glare.
     spot = np.clip(image + 300.0 * sheen[..., None], 0, 255).astype(np.uint8)
     assert glare_measure(spot, inside, text_height=40.0) > 0.2
+
+
+def test_a_sheen_on_a_blank_part_of_the_card_away_from_its_text_is_not_glare() -> None:
+    # Clean generated photos were flagged (7 of 80): the laminate sheen washed out an
+    # ID front's portrait background or a blank stretch of card, hiding no field.
+    image, boxes = text_page()
+    inside = np.ones(image.shape[:2], bool)
+    text = np.zeros(image.shape[:2], np.uint8)
+    for box in boxes:
+        cv2.fillConvexPoly(text, np.asarray(box.points, np.int32), 1)
+    away = image.copy()
+    cv2.ellipse(away, (530, 300), (40, 30), 0, 0, 360, (255, 255, 255), -1)
+    assert glare_measure(away, inside, 24.0) > 0.009  # without the text: a blob
+    assert glare_measure(away, inside, 24.0, text > 0) == 0.0
+    # The same spot over a line of text washes part of it out: glare.
+    over = image.copy()
+    cv2.ellipse(over, (300, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)
+    assert glare_measure(over, inside, 24.0, text > 0) > 0.009
+
+
+def test_a_card_washed_out_all_over_is_overexposed_not_glare() -> None:
+    image, boxes = text_page()
+    inside = np.ones(image.shape[:2], bool)
+    text = np.zeros(image.shape[:2], np.uint8)
+    for box in boxes:
+        cv2.fillConvexPoly(text, np.asarray(box.points, np.int32), 1)
+    washed = image.copy()
+    washed[washed > 150] = 255  # the background, not the text
+    cv2.ellipse(washed, (300, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)
+    assert glare_measure(washed, inside, 24.0, text > 0) == 0.0
+
+
+def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
+    """A card (ID-1's aspect) on a dark desk: text in the middle, a red emblem at its
+    left beyond the text's hull, as on an ID back."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), (225, 230, 232), -1)
+    cv2.circle(photo, (200, 200), 45, (30, 30, 200), -1)
+    boxes = []
+    for row in range(4):
+        y = 320 + row * 40
+        for x in range(340, 700, 24):
+            cv2.rectangle(photo, (x, y + 3), (x + 16, y + 21), (40, 40, 40), 2)
+        boxes.append(TextBox(((336, y), (700, y), (700, y + 24), (336, y + 24)), "x", 0.9))
+    if grey:
+        photo = np.asarray(
+            cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8
+        )
+        photo[:60] = (40, 120, 200)  # a coloured desk beyond the copy
+    return photo, boxes
+
+
+def test_colour_is_measured_over_the_whole_card_when_its_outline_is_found() -> None:
+    # A clean ID back was called a photocopy: its red emblem lay beyond the text's hull,
+    # which held no colour.
+    photo, boxes = card_on_a_desk(grey=False)
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.colour > COLOUR_LIMIT
+    assert "photocopy" not in decide(measures).warnings
+    copy, boxes = card_on_a_desk(grey=True)
+    copied = measure(copy, boxes)
+    assert copied is not None and copied.colour < COLOUR_LIMIT
+    assert "photocopy" in decide(copied).warnings
 
 
 def test_colour_share_sees_through_a_colour_cast() -> None:
