@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from ocr.image import BGRImage
+from ocr.local import WORK_SIDE, card_shaped, rectified_card
 from ocr.outline import CARD_ASPECT, find_card_quad, find_outline, share_outside
 from ocr.quality import OUTSIDE_LIMIT
 
@@ -71,3 +72,30 @@ def test_a_photo_cropped_close_around_the_card_is_not_a_cut_card() -> None:
     crop = photo[y0:y1, x0:x1]
     moved = text - np.array([x0, y0], np.float32)
     assert share_outside(find_outline(crop, moved)) == 0.0
+
+
+def test_a_small_turned_card_is_cut_along_its_outline_and_straightened() -> None:
+    # Issue 12 point 2: a small card read from its text's bounding box kept its tilt and
+    # the desk around it; cut along its outline it is read as if scanned.
+    photo, _, text = photo_of_card(8.0)
+    quads = [text[i : i + 4] for i in range(0, len(text), 4)]
+    card = rectified_card(photo, quads)
+    assert card is not None
+    height, width = card.shape[:2]
+    assert (width, height) == (WORK_SIDE, round(WORK_SIDE / CARD_ASPECT))
+    grey = card.mean(axis=2)
+    # No desk left at the card's edges (desk 70-115, card 225-238)...
+    inset = 6
+    assert grey[inset, inset:-inset].min() > 170 and grey[-inset, inset:-inset].min() > 170
+    assert grey[inset:-inset, inset].min() > 170 and grey[inset:-inset, -inset].min() > 170
+    # ...and the first line of text level: dark from its start to its end on one row.
+    scale = width / CARD_W
+    row = round((40 + 10) * scale)
+    assert grey[row, round(70 * scale) : round(290 * scale)].max() < 120
+
+
+def test_a_quad_of_another_shape_is_not_taken_for_the_card() -> None:
+    square = np.array([(0, 0), (300, 0), (300, 300), (0, 300)], np.float32)
+    card = np.array([(0, 0), (428, 0), (428, 270), (0, 270)], np.float32)
+    assert not card_shaped(square)
+    assert card_shaped(card)

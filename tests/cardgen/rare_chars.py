@@ -1,0 +1,93 @@
+"""ID fronts whose every name and most addresses hold a rare character (issue 12 point 5).
+
+Real cards showed rare characters read as common look-alikes (裴 as 装, 垅 as 城, 埇,
+逄 as 逢). The main set draws a rare surname for one card in eight and no rare place
+characters; here every name starts with one of RARE_SURNAMES and most addresses hold one
+of RARE_PLACE_CHARS (a village word on a rural address, a "X口" quarter in a town one).
+Used to measure a second recogniser on the characters the first one doubted (README,
+"Decisions": rare characters).
+
+``python -m tests.cardgen.rare_chars --out DIR --count N --seed S``
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from faker import Faker
+
+from tests.cardgen import NoFontsError, iter_samples, write_samples
+from tests.cardgen import content as content_module
+from tests.cardgen.regions import Region
+
+# Surnames that a recogniser reads as a common look-alike (裴/装, 逄/逢, 亓/元, 睢/雎,
+# 訾/訚, 佘/余, 覃/草), all inside the fonts' glyphs.
+RARE_SURNAMES = "裴逄亓訾蒯睢佘覃鄢闫"
+# Place characters of real addresses: 垅 is in no PP-OCRv5/v6 dictionary, 埇 in no
+# PP-OCRv2-v4 one.
+RARE_PLACE_CHARS = "垅埇堌垭圩畈岙"
+# Share of town addresses given a rare quarter (rural ones always get a rare village word).
+TOWN_SHARE = 0.8
+
+
+@contextmanager
+def rare_characters() -> Iterator[None]:
+    """While active, the generator's names and addresses are drawn as described above."""
+    name, address, town_words = (
+        content_module._chinese_name,
+        content_module._address,
+        content_module.TOWN_WORDS,
+    )
+
+    def rare_name(rng: random.Random, fake: Faker, male: bool, nationality: str) -> str:
+        drawn = name(rng, fake, male, nationality)
+        # A Uyghur name (X·Y) would take no surname: 买买提 stands for it.
+        given = "买买提" if "·" in drawn else drawn
+        surname = rng.choice(RARE_SURNAMES)
+        return surname + (given[-2:] if len(given) >= 3 else given[-1])
+
+    def rare_address(rng: random.Random, fake: Faker, region: Region) -> str:
+        drawn = address(rng, fake, region)
+        if region.rural or rng.random() >= TOWN_SHARE:
+            return drawn
+        quarter = rng.choice(RARE_PLACE_CHARS) + "口"
+        return drawn.replace(region.prefix, region.prefix + quarter, 1)
+
+    content_module._chinese_name = rare_name
+    content_module._address = rare_address
+    content_module.TOWN_WORDS = RARE_PLACE_CHARS * 3
+    try:
+        yield
+    finally:
+        content_module._chinese_name = name
+        content_module._address = address
+        content_module.TOWN_WORDS = town_words
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.cardgen.rare_chars")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--photo-share", type=float, default=0.7)
+    parser.add_argument("--max-kb", type=int, help="shrink each JPEG to at most this size")
+    args = parser.parse_args(argv)
+    try:
+        with rare_characters():
+            samples = iter_samples(args.count, args.seed, args.photo_share, ["idcard_front"])
+            max_bytes = args.max_kb * 1024 if args.max_kb else None
+            written = write_samples(samples, args.out, max_bytes)
+    except NoFontsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} samples to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
