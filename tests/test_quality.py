@@ -178,14 +178,19 @@ def test_a_laminate_sheen_the_text_shows_through_is_not_glare() -> None:
     assert glare_measure(spot, inside, text_height=40.0) > 0.2
 
 
-def test_a_sheen_on_a_blank_part_of_the_card_away_from_its_text_is_not_glare() -> None:
-    # Clean generated photos were flagged (7 of 80): the laminate sheen washed out an
-    # ID front's portrait background or a blank stretch of card, hiding no field.
+def page_with_text_mask() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A drawn page, all of it inside the card, and where its text boxes lie."""
     image, boxes = text_page()
-    inside = np.ones(image.shape[:2], bool)
     text = np.zeros(image.shape[:2], np.uint8)
     for box in boxes:
         cv2.fillConvexPoly(text, np.asarray(box.points, np.int32), 1)
+    return image, np.ones(image.shape[:2], bool), text
+
+
+def test_a_sheen_on_a_blank_part_of_the_card_away_from_its_text_is_not_glare() -> None:
+    # Clean generated photos were flagged (7 of 80): the laminate sheen washed out an
+    # ID front's portrait background or a blank stretch of card, hiding no field.
+    image, inside, text = page_with_text_mask()
     away = image.copy()
     cv2.ellipse(away, (530, 300), (40, 30), 0, 0, 360, (255, 255, 255), -1)
     assert glare_measure(away, inside, 24.0) > 0.009  # without the text: a blob
@@ -197,11 +202,7 @@ def test_a_sheen_on_a_blank_part_of_the_card_away_from_its_text_is_not_glare() -
 
 
 def test_a_card_washed_out_all_over_is_overexposed_not_glare() -> None:
-    image, boxes = text_page()
-    inside = np.ones(image.shape[:2], bool)
-    text = np.zeros(image.shape[:2], np.uint8)
-    for box in boxes:
-        cv2.fillConvexPoly(text, np.asarray(box.points, np.int32), 1)
+    image, inside, text = page_with_text_mask()
     washed = image.copy()
     washed[washed > 150] = 255  # the background, not the text
     cv2.ellipse(washed, (300, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)

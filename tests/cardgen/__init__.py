@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import json
 import random
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -315,6 +316,20 @@ def write_samples(samples: Iterable[Sample], out: Path, max_bytes: int | None = 
         (out / f"{sample.name}.json").write_text(label, encoding="utf-8")
         written.append(image_path)
     return written
+
+
+def write_and_report(
+    samples: Callable[[], Iterable[Sample]], out: Path, max_bytes: int | None = None
+) -> int:
+    """The generators' command lines: write the samples, say how many; exit status 2
+    with the reason when the fonts are missing or an option is wrong."""
+    try:
+        written = write_samples(samples(), out, max_bytes)
+    except (NoFontsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} samples to {out}")
+    return 0
 
 
 def _fitted(sample: Sample, max_bytes: int) -> bytes:

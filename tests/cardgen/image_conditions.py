@@ -31,7 +31,7 @@ from tests.cardgen import (
     _render_card,
     _sample_rngs,
     scene,
-    write_samples,
+    write_and_report,
 )
 from tests.cardgen.fonts import FontSet, find_fonts, fonts_available
 from tests.cardgen.noise import Array
@@ -255,14 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
     args = parser.parse_args(argv)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
-    try:
-        samples = iter_condition_samples(args.seed, args.per_condition, args.clean, conditions)
-        written = write_samples(samples, args.out)
-    except (NoFontsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(written)} samples to {args.out}")
-    return 0
+    return write_and_report(
+        lambda: iter_condition_samples(args.seed, args.per_condition, args.clean, conditions),
+        args.out,
+    )
 
 
 if __name__ == "__main__":

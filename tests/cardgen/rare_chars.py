@@ -21,8 +21,8 @@ from pathlib import Path
 
 from faker import Faker
 
-from tests.cardgen import NoFontsError, iter_samples, write_samples
 from tests.cardgen import content as content_module
+from tests.cardgen import iter_samples, write_and_report
 from tests.cardgen.regions import Region
 
 # Surnames that a recogniser reads as a common look-alike (裴/装, 逄/逢, 亓/元, 睢/雎,
@@ -77,16 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--photo-share", type=float, default=0.7)
     parser.add_argument("--max-kb", type=int, help="shrink each JPEG to at most this size")
     args = parser.parse_args(argv)
-    try:
-        with rare_characters():
-            samples = iter_samples(args.count, args.seed, args.photo_share, ["idcard_front"])
-            max_bytes = args.max_kb * 1024 if args.max_kb else None
-            written = write_samples(samples, args.out, max_bytes)
-    except NoFontsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(written)} samples to {args.out}")
-    return 0
+    max_bytes = args.max_kb * 1024 if args.max_kb else None
+    with rare_characters():  # the samples are drawn while the writer iterates them
+        return write_and_report(
+            lambda: iter_samples(args.count, args.seed, args.photo_share, ["idcard_front"]),
+            args.out,
+            max_bytes,
+        )
 
 
 if __name__ == "__main__":
