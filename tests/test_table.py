@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -20,9 +21,17 @@ from bot.wxapi.ocr_engine import WechatEngine
 from ocr.detect import kind_scores, read_card, upright_view
 from ocr.engine import AUTO, CardResult, ChainEngine, TextBox
 from ocr.errors import EngineUnavailable, NoCardFound
-from ocr.kinds.table.structure import build_grid, find_rulings, split_box, table_lines
-from ocr.layout import CardView, OcrPage, PlacedBox
-from ocr.local import LocalEngine
+from ocr.image import BGRImage
+from ocr.kinds.table import second_look
+from ocr.kinds.table.structure import (
+    CellRegion,
+    build_grid,
+    find_rulings,
+    split_box,
+    table_lines,
+)
+from ocr.layout import CardView, Frame, OcrPage, PlacedBox
+from ocr.local import LocalEngine, OcrSettings, RapidReader
 from tests.card_boxes import Printed, card_boxes, to_box
 from tests.kind_helpers import committed_samples, wechat_never_asked
 
@@ -280,3 +289,29 @@ def test_chain_reads_a_table_locally_without_asking_wechat(engine: LocalEngine) 
     result = ChainEngine([WechatEngine(client), engine]).recognize(image.read_bytes(), "table")
     assert (result.kind, result.engine, result.cells) == ("table", "local", expected)
     assert asked == []
+
+
+def test_second_look_reads_the_empty_cells_and_leaves_read_ones_alone() -> None:
+    """The real recogniser reads the empty cells' cuts, each once when it reads surely; a
+    cell read already, though short for its column, is not cut out again (a neighbour's
+    digit crept into such cells, and none came out better)."""
+    image = np.full((120, 900, 3), 255, np.uint8)
+    for x, text in ((60, "12"), (360, "34"), (660, "56")):
+        cv2.putText(image, text, (x, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (20, 20, 20), 3)
+    view = CardView.of(OcrPage(image, []), Frame(0.0))
+    regions = [
+        CellRegion(0, column, 300 * column + 20, 300 * column + 280, 62.0, 40.0, score)
+        for column, score in ((0, 0.95), (1, 0.0), (2, 0.0))
+    ]
+    # The first cell was read, short for its column; the other two came out empty.
+    cells = [["12", "", ""]]
+    handed: list[int] = []
+    reader = RapidReader(OcrSettings())
+
+    def recording(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+        handed.append(len(crops))
+        return reader.read_lines(crops)
+
+    second_look(view, recording, regions, cells)
+    assert cells == [["12", "34", "56"]]
+    assert handed == [2]
