@@ -37,6 +37,10 @@ def test_a_result_stored_while_the_scheduler_renews_claims_is_sent_at_once(
     try:
         pusher.start()
         assert wait_until(lambda: sandbox.app.held == 1)
+        # WeChat has had its answer ("success"): the passive window is over. Stored while
+        # the push still waited (0.5 s), the result went out as the passive reply and no
+        # customer-service message ever came (CI, on an idle machine).
+        assert wait_until(lambda: not pusher.is_alive(), 30)
         # The result is stored just after the job saw the run in flight (its run, held
         # above, is the one the job renews the claim of).
         with write_transaction(sessions) as session:
