@@ -46,6 +46,8 @@ CONDITIONS: dict[str, BankStyle] = {
     "faded_expiry": BankStyle(expiry="month_year_below", faded_expiry=0.12),
     # Ink strokes across one embossed digit: read as another digit, unsure.
     "marked_digit": BankStyle(embossed=True, marked_digit=True),
+    # The first group over a busy picture, one of its digits all but lost in it.
+    "busy_group": BankStyle(embossed=True, busy_group=True),
 }
 # Committed fixtures are kept small: a phone photo scaled to this width.
 PHOTO_WIDTH = 900

@@ -341,6 +341,11 @@ class BankStyle:
     # Ink strokes across one embossed digit (a pen mark, a pattern line through it): the
     # recogniser reads another digit there, unsure, with the printed one its runner-up.
     marked_digit: bool = False
+    # The first group embossed over a busy, high-contrast part of the card's picture
+    # (a building's eaves: bright and dark stripes through the digits), one of its digits
+    # the picture's own colour so that it all but vanishes (a real card's first group,
+    # read as other digits in every reading).
+    busy_group: bool = False
 
 
 EXPIRY_STYLES = ("", "year_first", "month_year", "from_thru", "month_year_below")
@@ -394,7 +399,16 @@ def render_bank_card(
         if rng.random() < 0.5:
             _contactless_mark(canvas, (23.0, 21.0), ink)
 
+    if style.busy_group:
+        _busy_picture(canvas, rng)
     number_box = _bank_number(canvas, card, fonts, rng, dark, style.embossed, style.marked_digit)
+    if style.busy_group:
+        # One digit of the first group (not its first: the "62" of a UnionPay number
+        # stands clear on the real card) lost in the picture.
+        x0, y0, x1, y1 = number_box
+        digit = (x1 - x0) / len(card.number)
+        at = rng.randrange(1, len(card.printed_groups[0]))
+        _fade(canvas, (round(x0 + digit * at), y0, round(x0 + digit * (at + 0.8)), y1), 0.15)
     small = canvas.font(fonts.latin[-1], 1.6)
     digit_face = _pick_face(rng, fonts.digits, "0123456789/")
     expiry_box: tuple[int, int, int, int] | None = None
@@ -484,6 +498,39 @@ def _fade(canvas: Canvas, box: tuple[int, int, int, int], contrast: float) -> No
     faded = blurred + (pixels - blurred) * contrast
     pixels = (pixels * (1 - mask) + faded * mask).astype(np.float32)
     canvas.image.paste(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
+
+
+def _busy_picture(canvas: Canvas, rng: random.Random) -> None:
+    """Card art behind the number's first group: a dark roof with bright eaves, its
+    edge slanting across the group (drawn before the number, as printed under it)."""
+    top, bottom = 26.5 + rng.uniform(-1, 1), 37.5 + rng.uniform(-1, 1)
+    left, right = 4.0, 30.0 + rng.uniform(-4, 4)
+    roof = _jitter(rng, (120, 40, 30), 25)
+    eaves = _jitter(rng, (235, 190, 80), 20)
+    slant = rng.uniform(4, 10)
+    canvas.draw.polygon(
+        [
+            (canvas.px(left + slant), canvas.px(top)),
+            (canvas.px(right), canvas.px(top)),
+            (canvas.px(right), canvas.px(bottom)),
+            (canvas.px(left), canvas.px(bottom)),
+        ],
+        fill=(*roof, 255),
+    )
+    y = top + rng.uniform(0.5, 1.5)
+    while y < bottom:
+        thick = rng.uniform(0.4, 1.1)
+        canvas.draw.line(
+            (
+                canvas.px(left + slant * (bottom - y) / (bottom - top)),
+                canvas.px(y),
+                canvas.px(right),
+                canvas.px(y + rng.uniform(-0.8, 0.8)),
+            ),
+            fill=(*eaves, 255),
+            width=max(1, canvas.px(thick)),
+        )
+        y += rng.uniform(1.4, 2.6)
 
 
 def _glare_and_shadow(canvas: Canvas, rng: random.Random, box: tuple[int, int, int, int]) -> None:
