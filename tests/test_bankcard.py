@@ -20,8 +20,10 @@ from ocr.image import decode_image
 from ocr.kinds.bankcard import Readings, upright_boxes
 from ocr.kinds.bankcard import second_look as detect_second_look
 from ocr.kinds.bankcard.extract import (
+    Candidate,
     Expiry,
     Reread,
+    _bank_hinted,
     bin_table,
     choose_number,
     digit_pieces,
@@ -595,6 +597,7 @@ def test_real_engine_reads_every_bank_condition_without_a_silent_error() -> None
         "faded_group",
         "faded_expiry",
         "marked_digit",
+        "busy_group",
     }
     for path, expected in fixtures:
         result = engine.recognize(path.read_bytes(), AUTO)
@@ -805,3 +808,88 @@ def test_real_marked_digit_is_read_from_the_recognisers_doubt(name: str) -> None
     assert result.kind == "bankcard"
     assert result.fields.get("number") == expected["number"]
     assert "luhn_failed" not in result.warnings
+
+
+# --- The first group over the card's picture (real embossed cards, issue 12) ----------
+
+
+def printed_by(bank: str, groups: list[str]) -> list[TextBox]:
+    """``card_boxes`` with ``bank``'s name printed on top instead of ABC's."""
+    boxes = card_boxes(groups)
+    return [box(bank, 60, 40, height=50, char_w=45), *boxes[1:]]
+
+
+def test_a_first_group_misread_over_the_picture_is_set_from_the_printed_banks_bin() -> None:
+    # As on a real card whose first embossed group lies over a busy picture: two of its
+    # four digits read as others in every reading; the rest of the number reads right.
+    read = "5224" + CMB_16[4:]
+    assert not luhn_ok(read) and CMB_16.startswith("6225")
+    groups = [read[:4], read[4:8], read[8:12], read[12:]]
+    result = extract_bankcard(printed_by("招商银行", groups))
+    assert result.fields["number"] == CMB_16
+    assert "number_corrected" in result.warnings  # digits the engine chose, said so
+    # Without the bank's name on the card nothing vouches for a BIN: no number at all.
+    with pytest.raises(NoCardFound):
+        extract_bankcard(printed_by("借记卡", groups))
+
+
+def test_a_band_reading_with_a_misread_first_group_and_a_stray_digit_is_set_from_the_bin() -> None:
+    # The real card's band: the first group misread, a stroke of the picture read as a
+    # digit between it and the second group; the detector's own boxes hold no number.
+    boxes = printed_by("招商银行", [CMB_16[8:12], CMB_16[12:]])
+    band = "5224 7" + CMB_16[4:]
+    result = extract_bankcard(boxes, reread=band_reread(band, []))
+    assert result.fields["number"] == CMB_16
+    assert "number_corrected" in result.warnings
+
+
+def test_a_first_group_lost_in_the_picture_gets_its_digits_back_from_the_bin() -> None:
+    # One digit of the group, or the first, all but invisible (generated busy_group).
+    for read in (CMB_16[:2] + CMB_16[3:], CMB_16[1:]):
+        groups = [read[:3], read[3:7], read[7:11], read[11:]]
+        result = extract_bankcard(printed_by("招商银行", groups))
+        assert result.fields["number"] == CMB_16, read
+        assert "number_corrected" in result.warnings
+
+
+def test_two_bins_of_the_printed_bank_that_fit_set_no_number() -> None:
+    # 623126 and 439226 are both CMB's; with this body both numbers pass Luhn. The
+    # group read ('4331') is as near either: no BIN is chosen over the other.
+    body = "1000000006"
+    first, second = "623126" + body, "439226" + body
+    assert luhn_ok(first) and luhn_ok(second)
+    read = "4331" + first[4:]
+    # Both are tried (so only the rule against rivals keeps either out).
+    tried = {h.number for h in _bank_hinted(Candidate(read, (), True, False, 0), "招商银行")}
+    assert {first, second} <= tried
+    groups = [read[:4], read[4:8], read[8:12], read[12:]]
+    result = extract_bankcard(printed_by("招商银行", groups))
+    assert result.fields.get("number") not in (first, second)
+
+
+def test_a_luhn_valid_reading_is_not_traded_for_a_printed_banks_bin() -> None:
+    # A Visa number of another bank's BIN, read clean, on a card that names CMB: kept
+    # as read (flagged bank_mismatch), never rewritten into a CMB number.
+    other = with_check_digit("622848942511068")  # ABC's BIN, 16 digits
+    assert luhn_ok(other)
+    groups = [other[:4], other[4:8], other[8:12], other[12:]]
+    result = extract_bankcard(printed_by("招商银行", groups))
+    assert result.fields["number"] == other
+    assert "number_corrected" not in result.warnings
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["016_bank_busy_group", "017_bank_busy_group"])
+def test_real_first_group_over_a_busy_picture_is_set_from_the_printed_banks_bin(
+    name: str,
+) -> None:
+    """Generated embossed cards whose first group lies over a busy picture, one of its
+    digits lost in it (``bank_conditions`` ``busy_group``): before the printed bank's
+    BINs were tried, both ended with no number and a request to retake."""
+    from ocr.local import LocalEngine
+
+    path = CONDITION_FIXTURES / f"{name}.jpg"
+    expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["expected"]
+    result = LocalEngine(threads=1).recognize(path.read_bytes(), AUTO)
+    assert result.fields.get("number") == expected["number"]
+    assert "number_corrected" in result.warnings
