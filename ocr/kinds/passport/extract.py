@@ -21,7 +21,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ocr.documents import (
     MRZ_LINE_LENGTH,
@@ -32,6 +32,7 @@ from ocr.documents import (
     parse_td3,
     td3_agrees,
 )
+from ocr.kinds.base import Extracted as KindExtracted
 from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants
 
 # Share of a box's characters that must be MRZ characters for it to be part of the MRZ.
@@ -76,10 +77,7 @@ def mrz_share(text: str) -> float:
 
 
 @dataclass
-class Extracted:
-    fields: dict[str, str]
-    checks: dict[str, bool] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+class Extracted(KindExtracted):
     td3: Td3 | None = None
 
 
@@ -333,7 +331,7 @@ def extract_passport(
             fields[name] = printed[name]
     if "name_cn" in printed:
         fields["name_cn"] = printed["name_cn"]
-    return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3)
+    return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3=td3)
 
 
 def order_agreement(view: CardView) -> int:
