@@ -153,6 +153,37 @@ _LINE2_FIELDS = (
 )
 
 
+# The codes an MRZ may hold for the issuing state or a nationality (ICAO 9303 part 3,
+# section 5): ISO 3166-1 alpha-3 but Germany, which ICAO writes "D" (never "DEU"); the
+# British nationality classes; the UN, its agencies and Kosovo's UN documents; the
+# organisations that issue travel documents; stateless persons and refugees (XXA, XXB,
+# XXC) and "unspecified" (XXX); and two codes of the past still met (ANT, NTZ). RKS
+# (Kosovo) is in use though not ICAO's. A code outside the list is a misreading or a
+# document we do not know: flagged, never replaced by a guess.
+_ICAO_LIST = """
+    ABW AFG AGO AIA ALA ALB AND ARE ARG ARM ASM ATA ATF ATG AUS AUT AZE BDI BEL BEN BES
+    BFA BGD BGR BHR BHS BIH BLM BLR BLZ BMU BOL BRA BRB BRN BTN BVT BWA CAF CAN CCK CHE
+    CHL CHN CIV CMR COD COG COK COL COM CPV CRI CUB CUW CXR CYM CYP CZE DJI DMA DNK DOM
+    DZA ECU EGY ERI ESH ESP EST ETH FIN FJI FLK FRA FRO FSM GAB GBR GEO GGY GHA GIB GIN
+    GLP GMB GNB GNQ GRC GRD GRL GTM GUF GUM GUY HKG HMD HND HRV HTI HUN IDN IMN IND IOT
+    IRL IRN IRQ ISL ISR ITA JAM JEY JOR JPN KAZ KEN KGZ KHM KIR KNA KOR KWT LAO LBN LBR
+    LBY LCA LIE LKA LSO LTU LUX LVA MAC MAF MAR MCO MDA MDG MDV MEX MHL MKD MLI MLT MMR
+    MNE MNG MNP MOZ MRT MSR MTQ MUS MWI MYS MYT NAM NCL NER NFK NGA NIC NIU NLD NOR NPL
+    NRU NZL OMN PAK PAN PCN PER PHL PLW PNG POL PRI PRK PRT PRY PSE PYF QAT REU ROU RUS
+    RWA SAU SDN SEN SGP SGS SHN SJM SLB SLE SLV SMR SOM SPM SRB SSD STP SUR SVK SVN SWE
+    SWZ SXM SYC SYR TCA TCD TGO THA TJK TKL TKM TLS TON TTO TUN TUR TUV TWN TZA UGA UKR
+    UMI URY USA UZB VAT VCT VEN VGB VIR VNM VUT WLF WSM YEM ZAF ZMB ZWE
+    D GBD GBN GBO GBP GBS UNO UNA UNK EUE XBA XCC XCE XCO XDC XEC XES XIM XOM XPO
+    XXA XXB XXC XXX ANT NTZ RKS
+"""
+ICAO_CODES = frozenset(_ICAO_LIST.split())
+
+
+def icao_code_known(code: str) -> bool:
+    """True for a state or organisation code an MRZ may hold (without its fillers)."""
+    return code.replace(MRZ_FILLER, "") in ICAO_CODES
+
+
 def normalise_mrz_line(text: str) -> str:
     """An OCR line as MRZ characters: upper case, no spaces, look-alikes of '<' as '<'."""
     text = text.upper().replace(" ", "")

@@ -24,8 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ocr.documents import (
+    ICAO_CODES,
     MRZ_LINE_LENGTH,
     Td3,
+    icao_code_known,
     mrz_date,
     mrz_name,
     normalise_mrz_line,
@@ -47,11 +49,14 @@ _PRINTED_DATE = re.compile(r"(\d{1,2})\s*(?:[0-9]+月/?)?\s*([A-Z]{3})\S*\s*(\d{
 _CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
 _LATIN_NAME = re.compile(r"^[A-Z][A-Z' \-]*$")
 _NUMBER = re.compile(r"^[A-Z0-9]{7,9}$")
+# The printed issuing state's code (国家码/Country code): ICAO's one to three letters.
+_CODE = re.compile(r"^[A-Z]{1,3}$")
 
 # Printed labels, as normalise_label writes them (upper case, no spaces or punctuation).
 LABELS = {
     "type": ("类型", "TYPE"),
     "number": ("护照号", "PASSPORTNO"),
+    "issuing_country": ("国家码", "COUNTRYCODE"),
     "name": ("姓名",),
     "surname": ("SURNAME",),
     "given_names": ("GIVENNAMES", "GIVENNAME"),
@@ -251,6 +256,10 @@ def printed_zone(view: CardView) -> dict[str, str]:
     number = re.sub(r"\s+", "", value_below(view, "number", _NUMBER).upper())
     if _NUMBER.match(number):
         found["number"] = number
+    code = re.sub(r"[\s<]+", "", value_below(view, "issuing_country", _CODE).upper())
+    # A code outside ICAO's list is a misreading of the print: nothing to compare.
+    if icao_code_known(code):
+        found["issuing_country"] = code
     name_cn = value_below(view, "name", _CJK_NAME)
     # A Chinese page prints "SURNAME, GIVEN NAMES" under the Chinese name.
     for box in view.placed:
@@ -282,6 +291,31 @@ def printed_zone(view: CardView) -> dict[str, str]:
 # ----------------------------------------------------------------------- together
 
 
+def issuing_state(
+    td3: Td3, printed: dict[str, str], view: CardView, reader: LineReader | None
+) -> str:
+    """The issuing state's code (MRZ line 1, positions 3-5). No check digit covers it:
+    a code outside ICAO's list is read again from line 1's crops, and a reading on the
+    list is taken only when a second reading confirms it (the printed country code or,
+    as on most passports, the holder's nationality). Otherwise it stays as read (and
+    is flagged by the caller)."""
+    code = td3.issuing_country
+    if icao_code_known(code) or reader is None:
+        return code
+    witnesses = {printed.get("issuing_country"), td3.nationality} & ICAO_CODES
+    for line1 in line1_rereadings(view, reader):
+        again = line1_code(line1)
+        if again in witnesses:
+            return again
+    return code
+
+
+def line1_code(line1: str) -> str:
+    """The issuing state's code in a reading of MRZ line 1 (fillers dropped)."""
+    fitted = parse_td3(line1, "<" * MRZ_LINE_LENGTH, correct=True)
+    return fitted.issuing_country if fitted is not None else ""
+
+
 def extract_passport(
     view: CardView, reader: LineReader | None = None, today: dt.date | None = None
 ) -> Extracted:
@@ -302,6 +336,9 @@ def extract_passport(
             if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
                 td3, agrees = again, td3_agrees(again, compared, today)
                 break
+    issuing = issuing_state(td3, printed, view, reader)
+    if "issuing_country" in agrees:
+        agrees["issuing_country"] = printed["issuing_country"] == issuing
     fields = {
         "number": td3.number,
         "surname": td3.surname,
@@ -310,7 +347,7 @@ def extract_passport(
         "sex": td3.sex if td3.sex in ("M", "F") else "",
         "birth": mrz_date(td3.birth, expiry=False, today=today),
         "expiry": mrz_date(td3.expiry, expiry=True, today=today),
-        "issuing_country": td3.issuing_country,
+        "issuing_country": issuing,
     }
     # The fields' own check digits, apart from the optional data's and the composite's:
     # a misread in the optional data (not a field of ours) fails only the second.
@@ -321,6 +358,8 @@ def extract_passport(
     # Line 1's corrections (a digit in a name, a letter in the closing fillers) cannot be
     # anything else; only a choice a check digit made is the user's to verify.
     warnings = ["mrz_corrected"] if set(td3.corrected) - {"line1"} else []
+    if not icao_code_known(issuing):
+        warnings.append("issuing_country_unknown")
     if agrees:
         checks["printed_matches_mrz"] = all(agrees.values())
         if not checks["printed_matches_mrz"]:
@@ -329,9 +368,32 @@ def extract_passport(
         # The printed zone keeps what the MRZ cannot write (hyphens, a name cut at 44).
         if agrees.get(name) and mrz_name(printed[name]) == mrz_name(fields[name]):
             fields[name] = printed[name]
+        elif " " in fields[name]:
+            # The MRZ writes a space and a hyphen alike ('<'): the print tells which, its
+            # letters misread or not, when it splits the name into parts of the same
+            # lengths; otherwise the name is shown as the MRZ has it, and flagged (by
+            # mrz_mismatch already when a printed name was read).
+            separated = with_printed_separators(fields[name], printed.get(name, ""))
+            if separated:
+                fields[name] = separated
+            elif name not in agrees:
+                warnings.append("name_separator_unsure")
     if "name_cn" in printed:
         fields["name_cn"] = printed["name_cn"]
     return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3=td3)
+
+
+def with_printed_separators(mrz_value: str, printed: str) -> str:
+    """The MRZ's name parts (``ROLF PETER``) joined by the printed name's separators
+    (``ROLF-PETEP``: ``ROLF-PETER``) when the print splits it into parts of the same
+    lengths; empty when it does not (or no separator was printed between them)."""
+    parts = mrz_value.split(" ")
+    pieces = re.split(r"([ \-]+)", unicodedata.normalize("NFKC", printed).strip().upper())
+    words, separators = pieces[::2], pieces[1::2]
+    if [len(re.sub(r"[^A-Z]", "", w)) for w in words] != [len(p) for p in parts]:
+        return ""
+    marks = ["-" if "-" in sep else " " for sep in separators]
+    return "".join(part + mark for part, mark in zip(parts, [*marks, ""], strict=True))
 
 
 def order_agreement(view: CardView) -> int:
