@@ -37,7 +37,7 @@ _MRZ_ALPHABET = re.compile(r"[0-9A-Z<]*")
 _AS_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2"}
 _AS_DIGIT |= {"S": "5", "G": "6", "B": "8", "A": "4"}
 _AS_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "4": "A"}
-_FILLER_LOOKALIKES = frozenset("KCL")
+FILLER_LOOKALIKES = frozenset("KCL")
 # The classic pairs the correction may swap inside an alphanumeric field.
 _SWAPS = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": "5", "5": "S"}
 _SWAPS |= {"Z": "2", "2": "Z"}
@@ -302,13 +302,13 @@ def _correct_line1(line1: str) -> str:
     digit covers line 1, so only readings that cannot be anything else are changed."""
     chars = [_AS_LETTER.get(c, c) if i >= 2 else c for i, c in enumerate(line1)]
     start = len(chars)
-    while start > 5 and chars[start - 1] in _FILLER_LOOKALIKES | {MRZ_FILLER}:
+    while start > 5 and chars[start - 1] in FILLER_LOOKALIKES | {MRZ_FILLER}:
         start -= 1
     # The letters the run starts with end the last name ("CLARK<<<": the K is a letter).
     first_filler = line1.find(MRZ_FILLER, start)
     if first_filler >= 0:
         for i in range(first_filler, len(chars)):
-            if chars[i] in _FILLER_LOOKALIKES:
+            if chars[i] in FILLER_LOOKALIKES:
                 chars[i] = MRZ_FILLER
     return "".join(chars)
 
@@ -318,7 +318,7 @@ def _options(char: str, kind: str) -> list[str]:
     if kind == "d":
         return [_AS_DIGIT.get(char, char)]
     if kind == "a":
-        if char in _FILLER_LOOKALIKES:
+        if char in FILLER_LOOKALIKES:
             return [char, MRZ_FILLER]
         return [_AS_LETTER.get(char, char)]
     if kind == "s":
@@ -326,7 +326,7 @@ def _options(char: str, kind: str) -> list[str]:
     options = [char]
     if char in _SWAPS:
         options.append(_SWAPS[char])
-    if char in _FILLER_LOOKALIKES:
+    if char in FILLER_LOOKALIKES:
         options.append(MRZ_FILLER)
     return options
 
@@ -348,12 +348,12 @@ def _padded_readings(data: str) -> list[str]:
     """Readings of ``data`` with K, C and L at its end taken for fillers ("ZE184226BKK<<<"
     as "ZE184226B<<<<<"), fewest changes first: padding holds nothing else once begun."""
     run = len(data)
-    while run > 0 and data[run - 1] in _FILLER_LOOKALIKES | {MRZ_FILLER}:
+    while run > 0 and data[run - 1] in FILLER_LOOKALIKES | {MRZ_FILLER}:
         run -= 1
     readings = []
     for cut in range(len(data) - 1, run - 1, -1):
         padded = data[:cut] + "".join(
-            MRZ_FILLER if c in _FILLER_LOOKALIKES else c for c in data[cut:]
+            MRZ_FILLER if c in FILLER_LOOKALIKES else c for c in data[cut:]
         )
         if padded != data and padded not in readings:
             readings.append(padded)
@@ -384,7 +384,7 @@ def _correct_line2(line2: str) -> tuple[str, list[str]]:
             continue
         check_char = line2[check]
         check_options = [_AS_DIGIT.get(check_char, check_char)]
-        if kind == "x" and check_char in _FILLER_LOOKALIKES:
+        if kind == "x" and check_char in FILLER_LOOKALIKES:
             check_options.append(MRZ_FILLER)
         if mrz_check_ok(data, check_char) and (kind != "d" or _yymmdd_ok(data)):
             continue

@@ -401,3 +401,18 @@ def test_an_unknown_issuing_state_read_again_is_taken_only_when_a_second_reading
     )
     assert confirmed.fields["issuing_country"] == "AUT"
     assert "issuing_country_unknown" not in confirmed.warnings
+
+
+def test_an_issuing_state_whose_first_letter_reads_as_a_filler_is_confirmed_by_nationality() -> (
+    None
+):
+    # Seen on the generated set (seed 7, photo 135): 'P<CHN' read as 'P<<HN', answered 'HN'.
+    misread = LINE1.replace("P<CHN", "P<<HN", 1)
+    extracted = extract_passport(upright_view(data_page(line1=misread)), today=TODAY)
+    assert extracted.fields["issuing_country"] == "CHN"
+    assert extracted.warnings == []
+    # A holder of another nationality: nothing confirms CHN (nor KHN, LHN): no guess.
+    line2 = LINE2.replace("CHN", "USA", 1)
+    view = upright_view(data_page(line1=misread, line2=line2))
+    assert extract_passport(view, today=TODAY).fields["issuing_country"] == "HN"
+    assert "issuing_country_unknown" in extract_passport(view, today=TODAY).warnings

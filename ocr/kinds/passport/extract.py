@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ocr.documents import (
+    FILLER_LOOKALIKES,
     ICAO_CODES,
+    MRZ_FILLER,
     MRZ_LINE_LENGTH,
     Td3,
     icao_code_known,
@@ -300,14 +302,32 @@ def issuing_state(
     as on most passports, the holder's nationality). Otherwise it stays as read (and
     is flagged by the caller)."""
     code = td3.issuing_country
-    if icao_code_known(code) or reader is None:
+    if icao_code_known(code):
         return code
     witnesses = {printed.get("issuing_country"), td3.nationality} & ICAO_CODES
-    for line1 in line1_rereadings(view, reader):
+    # A filler before a letter cannot be (codes are left-aligned): a letter that reads
+    # as '<' ('P<<HN' for 'P<CHN', generated set, seed 7).
+    for again in filler_readings(td3.line1[2:5]):
+        if again in witnesses:
+            return again
+    for line1 in line1_rereadings(view, reader) if reader is not None else []:
         again = line1_code(line1)
         if again in witnesses:
             return again
     return code
+
+
+def filler_readings(field: str) -> list[str]:
+    """A code field (``<HN``) with each filler that precedes a letter read as each letter
+    that looks like one (K, C, L)."""
+    inner = [i for i, c in enumerate(field) if c == MRZ_FILLER and field[i:].strip(MRZ_FILLER)]
+    readings = []
+    for letters in itertools.product(sorted(FILLER_LOOKALIKES), repeat=len(inner)):
+        chars = list(field)
+        for i, letter in zip(inner, letters, strict=True):
+            chars[i] = letter
+        readings.append("".join(chars).replace(MRZ_FILLER, ""))
+    return readings if inner else []
 
 
 def line1_code(line1: str) -> str:
