@@ -378,6 +378,11 @@ def extract_passport(
     # Line 1's corrections (a digit in a name, a letter in the closing fillers) cannot be
     # anything else; only a choice a check digit made is the user's to verify.
     warnings = ["mrz_corrected"] if set(td3.corrected) - {"line1"} else []
+    if MRZ_FILLER not in td3.line1[5:] and "surname" not in agrees:
+        # Names that fill all 39 places without one filler (no '<<' before the given
+        # names, none closing the line): the closing fillers were read as letters
+        # ('ZHANGREJIANHAORERERR...', generated set, seed 1501), and no print confirms.
+        warnings.append("mrz_names_unsure")
     if not icao_code_known(issuing):
         warnings.append("issuing_country_unknown")
     if agrees:
@@ -391,9 +396,12 @@ def extract_passport(
         elif " " in fields[name]:
             # The MRZ writes a space and a hyphen alike ('<'): the print tells which, its
             # letters misread or not, when it splits the name into parts of the same
-            # lengths; otherwise the name is shown as the MRZ has it, and flagged (by
-            # mrz_mismatch already when a printed name was read).
-            separated = with_printed_separators(fields[name], printed.get(name, ""))
+            # lengths, or, its label unread, a printed line with the MRZ's very letters;
+            # otherwise the name is shown as the MRZ has it, and flagged (by mrz_mismatch
+            # already when a printed name was read).
+            separated = with_printed_separators(
+                fields[name], printed.get(name, "")
+            ) or printed_form(view, fields[name])
             if separated:
                 fields[name] = separated
             elif name not in agrees:
@@ -414,6 +422,16 @@ def with_printed_separators(mrz_value: str, printed: str) -> str:
         return ""
     marks = ["-" if "-" in sep else " " for sep in separators]
     return "".join(part + mark for part, mark in zip(parts, [*marks, ""], strict=True))
+
+
+def printed_form(view: CardView, mrz_value: str) -> str:
+    """A printed line with the letters of an MRZ name (``HANS D ROLF-PETER`` for
+    ``HANS D ROLF PETER``), wherever it stands; empty when there is none."""
+    for box in view.placed:
+        text = unicodedata.normalize("NFKC", box.text).strip().upper()
+        if _LATIN_NAME.match(text) and mrz_name(text) == mrz_name(mrz_value):
+            return re.sub(r"\s*-\s*", "-", re.sub(r"\s+", " ", text))
+    return ""
 
 
 def order_agreement(view: CardView) -> int:
