@@ -191,7 +191,8 @@ def normalise_mrz_line(text: str) -> str:
     # 'く' too: the recogniser knows kana, and one looks like '<' (issue 15, passport set).
     for lookalike in ("«", "»", "‹", "›", "〈", "＜", "(", "[", ">", "≤", "≦", "く"):
         text = text.replace(lookalike, MRZ_FILLER)
-    return text
+    # The multiplication sign for an X (generated set, seed 1501: '×IU' for 'XIU').
+    return text.replace("×", "X")
 
 
 def _split_name(names: str) -> tuple[str, str]:

@@ -466,3 +466,10 @@ def test_mrz_names_without_a_filler_are_flagged_unless_the_print_confirms_them()
     # With the printed name beside it, the disagreement is a mismatch (said once).
     labelled = extract_passport(upright_view(data_page(line1=misread)), today=TODAY)
     assert labelled.warnings == ["mrz_mismatch"]
+
+
+def test_a_multiplication_sign_in_the_mrz_is_an_x() -> None:
+    # Seen on the generated set (seed 1501, photo 6): given names '×IU' for 'XIU'.
+    line1 = LINE1.replace("ZHANG<<WEI", "ZHANG<<XIU")
+    view = upright_view(data_page(line1=line1.replace("XIU", "×IU")))
+    assert extract_passport(view, today=TODAY).fields["given_names"] == "XIU"
