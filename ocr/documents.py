@@ -37,7 +37,7 @@ _MRZ_ALPHABET = re.compile(r"[0-9A-Z<]*")
 _AS_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2"}
 _AS_DIGIT |= {"S": "5", "G": "6", "B": "8", "A": "4"}
 _AS_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "4": "A"}
-_FILLER_LOOKALIKES = frozenset("KCL")
+FILLER_LOOKALIKES = frozenset("KCL")
 # The classic pairs the correction may swap inside an alphanumeric field.
 _SWAPS = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": "5", "5": "S"}
 _SWAPS |= {"Z": "2", "2": "Z"}
@@ -153,6 +153,37 @@ _LINE2_FIELDS = (
 )
 
 
+# The codes an MRZ may hold for the issuing state or a nationality (ICAO 9303 part 3,
+# section 5): ISO 3166-1 alpha-3 but Germany, which ICAO writes "D" (never "DEU"); the
+# British nationality classes; the UN, its agencies and Kosovo's UN documents; the
+# organisations that issue travel documents; stateless persons and refugees (XXA, XXB,
+# XXC) and "unspecified" (XXX); and two codes of the past still met (ANT, NTZ). RKS
+# (Kosovo) is in use though not ICAO's. A code outside the list is a misreading or a
+# document we do not know: flagged, never replaced by a guess.
+_ICAO_LIST = """
+    ABW AFG AGO AIA ALA ALB AND ARE ARG ARM ASM ATA ATF ATG AUS AUT AZE BDI BEL BEN BES
+    BFA BGD BGR BHR BHS BIH BLM BLR BLZ BMU BOL BRA BRB BRN BTN BVT BWA CAF CAN CCK CHE
+    CHL CHN CIV CMR COD COG COK COL COM CPV CRI CUB CUW CXR CYM CYP CZE DJI DMA DNK DOM
+    DZA ECU EGY ERI ESH ESP EST ETH FIN FJI FLK FRA FRO FSM GAB GBR GEO GGY GHA GIB GIN
+    GLP GMB GNB GNQ GRC GRD GRL GTM GUF GUM GUY HKG HMD HND HRV HTI HUN IDN IMN IND IOT
+    IRL IRN IRQ ISL ISR ITA JAM JEY JOR JPN KAZ KEN KGZ KHM KIR KNA KOR KWT LAO LBN LBR
+    LBY LCA LIE LKA LSO LTU LUX LVA MAC MAF MAR MCO MDA MDG MDV MEX MHL MKD MLI MLT MMR
+    MNE MNG MNP MOZ MRT MSR MTQ MUS MWI MYS MYT NAM NCL NER NFK NGA NIC NIU NLD NOR NPL
+    NRU NZL OMN PAK PAN PCN PER PHL PLW PNG POL PRI PRK PRT PRY PSE PYF QAT REU ROU RUS
+    RWA SAU SDN SEN SGP SGS SHN SJM SLB SLE SLV SMR SOM SPM SRB SSD STP SUR SVK SVN SWE
+    SWZ SXM SYC SYR TCA TCD TGO THA TJK TKL TKM TLS TON TTO TUN TUR TUV TWN TZA UGA UKR
+    UMI URY USA UZB VAT VCT VEN VGB VIR VNM VUT WLF WSM YEM ZAF ZMB ZWE
+    D GBD GBN GBO GBP GBS UNO UNA UNK EUE XBA XCC XCE XCO XDC XEC XES XIM XOM XPO
+    XXA XXB XXC XXX ANT NTZ RKS
+"""
+ICAO_CODES = frozenset(_ICAO_LIST.split())
+
+
+def icao_code_known(code: str) -> bool:
+    """True for a state or organisation code an MRZ may hold (without its fillers)."""
+    return code.replace(MRZ_FILLER, "") in ICAO_CODES
+
+
 def normalise_mrz_line(text: str) -> str:
     """An OCR line as MRZ characters: upper case, no spaces, look-alikes of '<' as '<'."""
     text = text.upper().replace(" ", "")
@@ -160,7 +191,8 @@ def normalise_mrz_line(text: str) -> str:
     # 'く' too: the recogniser knows kana, and one looks like '<' (issue 15, passport set).
     for lookalike in ("«", "»", "‹", "›", "〈", "＜", "(", "[", ">", "≤", "≦", "く"):
         text = text.replace(lookalike, MRZ_FILLER)
-    return text
+    # The multiplication sign for an X (generated set, seed 1501: '×IU' for 'XIU').
+    return text.replace("×", "X")
 
 
 def _split_name(names: str) -> tuple[str, str]:
@@ -271,13 +303,13 @@ def _correct_line1(line1: str) -> str:
     digit covers line 1, so only readings that cannot be anything else are changed."""
     chars = [_AS_LETTER.get(c, c) if i >= 2 else c for i, c in enumerate(line1)]
     start = len(chars)
-    while start > 5 and chars[start - 1] in _FILLER_LOOKALIKES | {MRZ_FILLER}:
+    while start > 5 and chars[start - 1] in FILLER_LOOKALIKES | {MRZ_FILLER}:
         start -= 1
     # The letters the run starts with end the last name ("CLARK<<<": the K is a letter).
     first_filler = line1.find(MRZ_FILLER, start)
     if first_filler >= 0:
         for i in range(first_filler, len(chars)):
-            if chars[i] in _FILLER_LOOKALIKES:
+            if chars[i] in FILLER_LOOKALIKES:
                 chars[i] = MRZ_FILLER
     return "".join(chars)
 
@@ -287,7 +319,7 @@ def _options(char: str, kind: str) -> list[str]:
     if kind == "d":
         return [_AS_DIGIT.get(char, char)]
     if kind == "a":
-        if char in _FILLER_LOOKALIKES:
+        if char in FILLER_LOOKALIKES:
             return [char, MRZ_FILLER]
         return [_AS_LETTER.get(char, char)]
     if kind == "s":
@@ -295,7 +327,7 @@ def _options(char: str, kind: str) -> list[str]:
     options = [char]
     if char in _SWAPS:
         options.append(_SWAPS[char])
-    if char in _FILLER_LOOKALIKES:
+    if char in FILLER_LOOKALIKES:
         options.append(MRZ_FILLER)
     return options
 
@@ -317,12 +349,12 @@ def _padded_readings(data: str) -> list[str]:
     """Readings of ``data`` with K, C and L at its end taken for fillers ("ZE184226BKK<<<"
     as "ZE184226B<<<<<"), fewest changes first: padding holds nothing else once begun."""
     run = len(data)
-    while run > 0 and data[run - 1] in _FILLER_LOOKALIKES | {MRZ_FILLER}:
+    while run > 0 and data[run - 1] in FILLER_LOOKALIKES | {MRZ_FILLER}:
         run -= 1
     readings = []
     for cut in range(len(data) - 1, run - 1, -1):
         padded = data[:cut] + "".join(
-            MRZ_FILLER if c in _FILLER_LOOKALIKES else c for c in data[cut:]
+            MRZ_FILLER if c in FILLER_LOOKALIKES else c for c in data[cut:]
         )
         if padded != data and padded not in readings:
             readings.append(padded)
@@ -353,7 +385,7 @@ def _correct_line2(line2: str) -> tuple[str, list[str]]:
             continue
         check_char = line2[check]
         check_options = [_AS_DIGIT.get(check_char, check_char)]
-        if kind == "x" and check_char in _FILLER_LOOKALIKES:
+        if kind == "x" and check_char in FILLER_LOOKALIKES:
             check_options.append(MRZ_FILLER)
         if mrz_check_ok(data, check_char) and (kind != "d" or _yymmdd_ok(data)):
             continue

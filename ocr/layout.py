@@ -343,11 +343,26 @@ def cut_text(
     u0, u1 = box.u0 - margin, box.u1 + margin
     v0, v1 = box.v0 - margin, box.v1 + margin
     scale = target_height / box.height
+    width = max(1, round((u1 - u0) * scale))
+    height = max(1, round((v1 - v0) * scale))
+    return warp_upright(image, frame, (u0, v0), (width, height), scale)
+
+
+def warp_upright(
+    image: BGRImage,
+    frame: Frame,
+    origin: tuple[float, float],
+    size: tuple[int, int],
+    scale: float = 1.0,
+    interpolation: int = cv2.INTER_CUBIC,
+) -> BGRImage:
+    """The card-frame rectangle from ``origin`` (u, v) cut out of ``image`` upright,
+    enlarged ``scale`` times into ``size`` (width, height) pixels; the border replicated.
+    Grey images too (uint8, one channel)."""
+    u0, v0 = origin
     cos, sin = math.cos(frame.angle), math.sin(frame.angle)
     # Card (u, v) -> image (x, y) is the inverse rotation of Frame.to_card.
     origin_x, origin_y = u0 * cos - v0 * sin, u0 * sin + v0 * cos
-    width = max(1, round((u1 - u0) * scale))
-    height = max(1, round((v1 - v0) * scale))
     # Output pixel (i, j) samples image at origin + (i*cos - j*sin, i*sin + j*cos) / scale.
     matrix = np.array(
         [[cos / scale, -sin / scale, origin_x], [sin / scale, cos / scale, origin_y]],
@@ -356,8 +371,8 @@ def cut_text(
     crop = cv2.warpAffine(
         image,
         matrix,
-        (width, height),
-        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        size,
+        flags=interpolation | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
     return cast(BGRImage, crop)

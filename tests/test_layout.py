@@ -13,6 +13,7 @@ from ocr.layout import (
     reading_lines,
     right_of,
     split_placed,
+    warp_upright,
 )
 from tests.card_boxes import Printed, card_boxes
 
@@ -104,3 +105,21 @@ def test_frame_helpers() -> None:
     assert frame.to_card(0, 10) == pytest.approx((10, 0))
     assert frame.flipped().degrees == pytest.approx(-90)
     assert frame.turned(1).degrees == pytest.approx(180)
+
+
+def test_warp_upright_cuts_the_card_frame_rectangle_out_of_the_image() -> None:
+    import cv2
+    import numpy as np
+
+    near = cv2.INTER_NEAREST
+    image = np.arange(40 * 60, dtype=np.uint16).reshape(40, 60).astype(np.uint8)
+    # Upright frame, no scaling: exactly the pixels from (u0, v0) on.
+    crop = warp_upright(image, Frame(0.0), (10.0, 5.0), (20, 8), interpolation=near)
+    assert crop.shape == (8, 20)
+    assert (crop == image[5:13, 10:30]).all()
+    # A half turn: card point (u, v) is image point (-u, -v); read back upside down.
+    turned = warp_upright(image, Frame(math.pi), (-29.0, -12.0), (20, 8), interpolation=near)
+    assert (turned == image[5:13, 10:30][::-1, ::-1]).all()
+    # Enlarged twice: twice the pixels, each source pixel repeated (nearest neighbour).
+    bigger = warp_upright(image, Frame(0.0), (10.0, 5.0), (40, 16), scale=2.0, interpolation=near)
+    assert (bigger[::2, ::2] == image[5:13, 10:30]).all()

@@ -21,6 +21,18 @@ from ocr.mask import Masker
 FieldsOf = Callable[[CardResult], tuple[str, ...]]
 
 
+@dataclass
+class Extracted:
+    """What a kind's extraction found on one view: fields, checks, warnings, and how much
+    of the kind's printed structure was found (picks the frame and, for auto, the kind).
+    Kinds that keep more for their second looks extend it."""
+
+    fields: dict[str, str]
+    checks: dict[str, bool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    evidence: int = 0
+
+
 def no_order(view: CardView) -> int:
     """For kinds without printed labels whose order tells which way up a photo is."""
     del view

@@ -47,6 +47,7 @@ from ocr.documents import (
     website_ok,
 )
 from ocr.engine import TextBox
+from ocr.kinds.base import Extracted as KindExtracted
 from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants, split_placed
 
 FIELDS = ("name", "title", "company", "mobile", "phone", "email", "address", "website")
@@ -184,12 +185,9 @@ _OTHER_DOCUMENTS = (
 
 
 @dataclass
-class Extracted:
-    fields: dict[str, str]
-    checks: dict[str, bool] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    # Kinds of business-card content found (labels, contact values, company, title).
-    evidence: int = 0
+class Extracted(KindExtracted):
+    # ``evidence``: kinds of business-card content found (labels, contact values,
+    # company, title).
     # Contact lines printed below the name minus those above it (cards print the name
     # above): which way up the photo is.
     name_above_contacts: int = 0

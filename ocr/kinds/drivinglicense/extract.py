@@ -29,12 +29,13 @@ from ocr.documents import (
     licence_period_ok,
 )
 
-# The card number is a resident ID number: read, corrected and checked as on the ID card.
 # Extracted: fields, checks, warnings and the evidence (labels, title, a valid card
 # number found) that picks the frame and the kind, as for the ID card.
+from ocr.kinds.base import Extracted
+
+# The card number is a resident ID number: read, corrected and checked as on the ID card.
 from ocr.kinds.idcard.extract import (
     Anchor,
-    Extracted,
     best_id,
     cjk_only,
     clean_address,

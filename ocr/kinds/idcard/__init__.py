@@ -15,12 +15,11 @@ from typing import Any
 from ocr.checks import id_checksum_ok
 from ocr.engine import CardResult
 from ocr.errors import NoCardFound
-from ocr.kinds.base import DocumentKind
+from ocr.kinds.base import DocumentKind, Extracted
 from ocr.kinds.idcard.extract import (
     BACK_LABELS,
     BACK_TITLES,
     FRONT_LABELS,
-    Extracted,
     extract_back,
     extract_front,
     field_warnings,

@@ -15,7 +15,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 
 from ocr.checks import (
@@ -36,6 +36,7 @@ from ocr.checks import (
     region_named_prefix,
     valid_date_ok,
 )
+from ocr.kinds.base import Extracted
 from ocr.layout import (
     CardView,
     Line,
@@ -172,15 +173,6 @@ CJK = re.compile(r"[\u3400-\u9fff·]")
 DATE_CN = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{1,2}?(\d{1,2})")
 # Low recogniser scores on fields flag the result as possibly wrong.
 LOW_SCORE = 0.8
-
-
-@dataclass
-class Extracted:
-    fields: dict[str, str]
-    checks: dict[str, bool] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    # How much of the card's printed structure was found: picks the frame and the kind.
-    evidence: int = 0
 
 
 def normalise(text: str) -> str:

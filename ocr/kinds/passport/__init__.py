@@ -105,4 +105,9 @@ KIND = DocumentKind(
     order_agreement=order_agreement,
     expired_line=expired_line,
     reply_fill=fill_reply,
+    warning_texts={
+        "issuing_country_unknown": "签发国代码不在国际民航组织的代码表中，可能识别有误，请核对原件",
+        "mrz_names_unsure": "机读码的姓名一栏未能可靠识别，请核对原件",
+        "name_separator_unsure": "姓名中的空格与连字符在机读码中同写作“<”，请核对原件",
+    },
 )

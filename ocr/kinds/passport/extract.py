@@ -21,17 +21,22 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ocr.documents import (
+    FILLER_LOOKALIKES,
+    ICAO_CODES,
+    MRZ_FILLER,
     MRZ_LINE_LENGTH,
     Td3,
+    icao_code_known,
     mrz_date,
     mrz_name,
     normalise_mrz_line,
     parse_td3,
     td3_agrees,
 )
+from ocr.kinds.base import Extracted as KindExtracted
 from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants
 
 # Share of a box's characters that must be MRZ characters for it to be part of the MRZ.
@@ -46,11 +51,14 @@ _PRINTED_DATE = re.compile(r"(\d{1,2})\s*(?:[0-9]+月/?)?\s*([A-Z]{3})\S*\s*(\d{
 _CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
 _LATIN_NAME = re.compile(r"^[A-Z][A-Z' \-]*$")
 _NUMBER = re.compile(r"^[A-Z0-9]{7,9}$")
+# The printed issuing state's code (国家码/Country code): ICAO's one to three letters.
+_CODE = re.compile(r"^[A-Z]{1,3}$")
 
 # Printed labels, as normalise_label writes them (upper case, no spaces or punctuation).
 LABELS = {
     "type": ("类型", "TYPE"),
     "number": ("护照号", "PASSPORTNO"),
+    "issuing_country": ("国家码", "COUNTRYCODE"),
     "name": ("姓名",),
     "surname": ("SURNAME",),
     "given_names": ("GIVENNAMES", "GIVENNAME"),
@@ -76,10 +84,7 @@ def mrz_share(text: str) -> float:
 
 
 @dataclass
-class Extracted:
-    fields: dict[str, str]
-    checks: dict[str, bool] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+class Extracted(KindExtracted):
     td3: Td3 | None = None
 
 
@@ -253,6 +258,10 @@ def printed_zone(view: CardView) -> dict[str, str]:
     number = re.sub(r"\s+", "", value_below(view, "number", _NUMBER).upper())
     if _NUMBER.match(number):
         found["number"] = number
+    code = re.sub(r"[\s<]+", "", value_below(view, "issuing_country", _CODE).upper())
+    # A code outside ICAO's list is a misreading of the print: nothing to compare.
+    if icao_code_known(code):
+        found["issuing_country"] = code
     name_cn = value_below(view, "name", _CJK_NAME)
     # A Chinese page prints "SURNAME, GIVEN NAMES" under the Chinese name.
     for box in view.placed:
@@ -284,6 +293,49 @@ def printed_zone(view: CardView) -> dict[str, str]:
 # ----------------------------------------------------------------------- together
 
 
+def issuing_state(
+    td3: Td3, printed: dict[str, str], view: CardView, reader: LineReader | None
+) -> str:
+    """The issuing state's code (MRZ line 1, positions 3-5). No check digit covers it:
+    a code outside ICAO's list is read again from line 1's crops, and a reading on the
+    list is taken only when a second reading confirms it (the printed country code or,
+    as on most passports, the holder's nationality). Otherwise it stays as read (and
+    is flagged by the caller)."""
+    code = td3.issuing_country
+    if icao_code_known(code):
+        return code
+    witnesses = {printed.get("issuing_country"), td3.nationality} & ICAO_CODES
+    # A filler before a letter cannot be (codes are left-aligned): a letter that reads
+    # as '<' ('P<<HN' for 'P<CHN', generated set, seed 7).
+    for again in filler_readings(td3.line1[2:5]):
+        if again in witnesses:
+            return again
+    for line1 in line1_rereadings(view, reader) if reader is not None else []:
+        again = line1_code(line1)
+        if again in witnesses:
+            return again
+    return code
+
+
+def filler_readings(field: str) -> list[str]:
+    """A code field (``<HN``) with each filler that precedes a letter read as each letter
+    that looks like one (K, C, L)."""
+    inner = [i for i, c in enumerate(field) if c == MRZ_FILLER and field[i:].strip(MRZ_FILLER)]
+    readings = []
+    for letters in itertools.product(sorted(FILLER_LOOKALIKES), repeat=len(inner)):
+        chars = list(field)
+        for i, letter in zip(inner, letters, strict=True):
+            chars[i] = letter
+        readings.append("".join(chars).replace(MRZ_FILLER, ""))
+    return readings if inner else []
+
+
+def line1_code(line1: str) -> str:
+    """The issuing state's code in a reading of MRZ line 1 (fillers dropped)."""
+    fitted = parse_td3(line1, "<" * MRZ_LINE_LENGTH, correct=True)
+    return fitted.issuing_country if fitted is not None else ""
+
+
 def extract_passport(
     view: CardView, reader: LineReader | None = None, today: dt.date | None = None
 ) -> Extracted:
@@ -304,6 +356,9 @@ def extract_passport(
             if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
                 td3, agrees = again, td3_agrees(again, compared, today)
                 break
+    issuing = issuing_state(td3, printed, view, reader)
+    if "issuing_country" in agrees:
+        agrees["issuing_country"] = printed["issuing_country"] == issuing
     fields = {
         "number": td3.number,
         "surname": td3.surname,
@@ -312,7 +367,7 @@ def extract_passport(
         "sex": td3.sex if td3.sex in ("M", "F") else "",
         "birth": mrz_date(td3.birth, expiry=False, today=today),
         "expiry": mrz_date(td3.expiry, expiry=True, today=today),
-        "issuing_country": td3.issuing_country,
+        "issuing_country": issuing,
     }
     # The fields' own check digits, apart from the optional data's and the composite's:
     # a misread in the optional data (not a field of ours) fails only the second.
@@ -323,6 +378,13 @@ def extract_passport(
     # Line 1's corrections (a digit in a name, a letter in the closing fillers) cannot be
     # anything else; only a choice a check digit made is the user's to verify.
     warnings = ["mrz_corrected"] if set(td3.corrected) - {"line1"} else []
+    if MRZ_FILLER not in td3.line1[5:] and "surname" not in agrees:
+        # Names that fill all 39 places without one filler (no '<<' before the given
+        # names, none closing the line): the closing fillers were read as letters
+        # ('ZHANGREJIANHAORERERR...', generated set, seed 1501), and no print confirms.
+        warnings.append("mrz_names_unsure")
+    if not icao_code_known(issuing):
+        warnings.append("issuing_country_unknown")
     if agrees:
         checks["printed_matches_mrz"] = all(agrees.values())
         if not checks["printed_matches_mrz"]:
@@ -331,9 +393,45 @@ def extract_passport(
         # The printed zone keeps what the MRZ cannot write (hyphens, a name cut at 44).
         if agrees.get(name) and mrz_name(printed[name]) == mrz_name(fields[name]):
             fields[name] = printed[name]
+        elif " " in fields[name]:
+            # The MRZ writes a space and a hyphen alike ('<'): the print tells which, its
+            # letters misread or not, when it splits the name into parts of the same
+            # lengths, or, its label unread, a printed line with the MRZ's very letters;
+            # otherwise the name is shown as the MRZ has it, and flagged (by mrz_mismatch
+            # already when a printed name was read).
+            separated = with_printed_separators(
+                fields[name], printed.get(name, "")
+            ) or printed_form(view, fields[name])
+            if separated:
+                fields[name] = separated
+            elif name not in agrees:
+                warnings.append("name_separator_unsure")
     if "name_cn" in printed:
         fields["name_cn"] = printed["name_cn"]
-    return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3)
+    return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3=td3)
+
+
+def with_printed_separators(mrz_value: str, printed: str) -> str:
+    """The MRZ's name parts (``ROLF PETER``) joined by the printed name's separators
+    (``ROLF-PETEP``: ``ROLF-PETER``) when the print splits it into parts of the same
+    lengths; empty when it does not (or no separator was printed between them)."""
+    parts = mrz_value.split(" ")
+    pieces = re.split(r"([ \-]+)", unicodedata.normalize("NFKC", printed).strip().upper())
+    words, separators = pieces[::2], pieces[1::2]
+    if [len(re.sub(r"[^A-Z]", "", w)) for w in words] != [len(p) for p in parts]:
+        return ""
+    marks = ["-" if "-" in sep else " " for sep in separators]
+    return "".join(part + mark for part, mark in zip(parts, [*marks, ""], strict=True))
+
+
+def printed_form(view: CardView, mrz_value: str) -> str:
+    """A printed line with the letters of an MRZ name (``HANS D ROLF-PETER`` for
+    ``HANS D ROLF PETER``), wherever it stands; empty when there is none."""
+    for box in view.placed:
+        text = unicodedata.normalize("NFKC", box.text).strip().upper()
+        if _LATIN_NAME.match(text) and mrz_name(text) == mrz_name(mrz_value):
+            return re.sub(r"\s*-\s*", "-", re.sub(r"\s+", " ", text))
+    return ""
 
 
 def order_agreement(view: CardView) -> int:

@@ -24,13 +24,14 @@ import statistics
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
 
 from ocr.engine import TextBox
 from ocr.image import BGRImage
-from ocr.layout import Frame, Line, PlacedBox
+from ocr.layout import Frame, Line, PlacedBox, warp_upright
 
 # Consecutive rows further apart than this many times the table's usual row pitch end
 # the table: what lies beyond is another block of text.
@@ -631,17 +632,9 @@ def find_rulings(
     width, tall = round(u1 - u0), round(v1 - v0)
     if width < 8 or tall < 8:
         return NO_RULINGS
-    cos, sin = math.cos(frame.angle), math.sin(frame.angle)
-    # Output pixel (i, j) = card point (u0 + i, v0 + j); card -> image inverts to_card.
-    matrix = np.array([[cos, -sin, u0 * cos - v0 * sin], [sin, cos, u0 * sin + v0 * cos]])
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    upright = cv2.warpAffine(
-        grey,
-        matrix,
-        (width, tall),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    grey = cast(BGRImage, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)) if image.ndim == 3 else image
+    # Output pixel (i, j) = card point (u0 + i, v0 + j).
+    upright = warp_upright(grey, frame, (u0, v0), (width, tall), interpolation=cv2.INTER_LINEAR)
     block = max(3, int(height) | 1)
     ink = cv2.adaptiveThreshold(
         upright, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 10
