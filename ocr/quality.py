@@ -111,11 +111,16 @@ INTRUSION_CARD_CHROMA = 10
 # A region covering more than this share of the card is the card (an orange card on a
 # wooden desk), not a finger over it.
 INTRUSION_MAX_CARD = 0.5
+# Grey-level step within 3 x 3 pixels (at INTRUSION_TEXT_PX) that parts two regions:
+# a pale pink card's print joined to a red-brown desk across the card's side gave a
+# clean photo of seed 20261129 16% of its card "under a finger"; cut at 24 it is two
+# regions, and no thumb of that seed fell under the limit below for it.
+INTRUSION_EDGE = 24
 # The card's area under such a region, in text heights squared (seed 20261129, `make
-# dataset-quality`): thumbs over a field 10.4 and up (one at 0: a thumb drawn yellow-grey,
-# not skin), clean photos (a thumb holding the card by its rim, where no field is) up to
-# 3.9, real-dev up to 4.2 (a blurred 215 px ID photo): 7 between.
-INTRUSION_LIMIT = 7.0
+# dataset-quality`): thumbs over a field 10.2 and up (one at 0: a thumb drawn
+# yellow-grey, not skin), clean photos (a thumb holding the card by its rim, where no
+# field is) up to 2.6, real-dev up to 2.5 (a blurred 215 px ID photo): 6 between.
+INTRUSION_LIMIT = 6.0
 
 Floats = npt.NDArray[np.float32]
 
@@ -467,6 +472,11 @@ def intrusion_measure(
     if plain.any():
         chroma = np.abs(cr - np.median(cr[plain])) + np.abs(cb - np.median(cb[plain]))
         skin &= chroma > INTRUSION_CARD_CHROMA
+    # Cut along strong edges: the card's side between a skin-coloured print and a desk of
+    # the same hue is one; a finger lying over the side has none across it.
+    luma8 = ycrcb[..., 0].astype(np.uint8)
+    square = np.ones((3, 3), np.uint8)
+    skin &= cv2.dilate(luma8, square).astype(np.int16) - cv2.erode(luma8, square) <= INTRUSION_EDGE
     count, labels = cv2.connectedComponents(skin.astype(np.uint8), connectivity=8)
     if count <= 1:
         return 0.0

@@ -166,6 +166,14 @@ def test_a_skin_coloured_card_is_not_a_finger_over_itself() -> None:
     assert intrusion_of(image, boxes, corners) < INTRUSION_LIMIT
 
 
+def test_a_skin_coloured_print_joined_to_a_desk_of_its_hue_is_not_a_finger() -> None:
+    # Seed 20261129's clean false alarm: a pale card whose pink print reaches its side,
+    # on a red-brown desk; the card's side, a step in brightness, parts the two.
+    image, boxes, corners = card_on_desk(desk=(85, 95, 150), card=(225, 228, 240))
+    cv2.rectangle(image, (150, 140), (300, 455), (170, 180, 230), -1)
+    assert intrusion_of(image, boxes, corners) < INTRUSION_LIMIT
+
+
 def test_a_thumb_holding_the_card_by_its_rim_hides_no_field() -> None:
     image, boxes, corners = card_on_desk()
     cv2.rectangle(image, (630, 250), (800, 310), SKIN_BGR, -1)
