@@ -92,12 +92,14 @@ def test_each_measure_past_its_threshold_gives_its_code(
     assert decide(with_(**changes)).warnings == [code]
 
 
-def test_a_finger_over_the_card_is_occlusion_unless_a_cut_or_glare_says_why() -> None:
+def test_a_finger_over_the_card_is_occlusion_unless_a_glare_says_why() -> None:
     assert decide(with_(intrusion=INTRUSION_LIMIT * 0.5)).warnings == []
     assert decide(with_(intrusion=INTRUSION_LIMIT * 2)).warnings == ["occluded"]
-    # A field lost under glare or past the edge is said as that, not as a finger.
+    # A field lost under glare is said as that, not as a finger.
     assert "occluded" not in decide(with_(intrusion=30.0, glare=0.05)).warnings
-    assert "occluded" not in decide(with_(intrusion=30.0, outside=0.2)).warnings
+    # A finger is no cut: a thumb across the card's side can break its outline.
+    both = decide(with_(intrusion=30.0, outside=0.2)).warnings
+    assert both == ["border_incomplete", "occluded"]
 
 
 SKIN_BGR = (130, 160, 215)  # a thumb: R 215, G 160, B 130
