@@ -514,7 +514,8 @@ def measure(
     text_height = max(4.0, median)
     # Clutter's small print (a receipt, a note) can join the card's cluster at the photo's
     # edge; the card's own lines are at least 0.7 of the median height.
-    points = np.concatenate([q for q, h in zip(quads, heights, strict=True) if h >= 0.7 * median])
+    lines = [q for q, h in zip(quads, heights, strict=True) if h >= 0.7 * median]
+    points = np.concatenate(lines)
     height, width = image.shape[:2]
     gaps = np.concatenate(
         [points[:, 0], points[:, 1], width - 1 - points[:, 0], height - 1 - points[:, 1]]
@@ -558,7 +559,9 @@ def measure(
     saturation = photo_saturation(image if photo is None else photo)
     share = share_outside(outline)
     outside = -1.0 if share is None else share
-    intrusion = intrusion_measure(image, quads, text_height, corners)
+    # The card's own lines: a note's small print beside it would pull the text's hull,
+    # which stands for the card when its outline is not found, over the desk.
+    intrusion = intrusion_measure(image, lines, text_height, corners)
     return Measures(
         text_height,
         blur,

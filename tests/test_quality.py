@@ -405,3 +405,16 @@ def test_each_generated_condition_gets_its_warning_and_no_other(
     image_codes = [w for w in result.warnings if w in IMAGE_WARNINGS]
     assert image_codes == list(sample.warnings or ())
     assert result.quality is not None and 0 <= result.quality <= 100
+
+
+@pytest.mark.slow
+def test_a_notes_small_print_beside_the_card_does_not_pull_a_wooden_desk_under_it(
+    engine: LocalEngine,
+) -> None:
+    # A clean ID front on a wooden desk, a note below it, its outline not found: the
+    # note's small print pulled the text's hull (the card, without an outline) over the
+    # desk, whose colour is skin's.
+    photo = Path(__file__).parent / "fixtures" / "cards" / "003_idfront_photo.jpg"
+    result = engine.recognize(photo.read_bytes(), AUTO)
+    assert "occluded" not in result.warnings
+    assert result.fields  # the card was read
