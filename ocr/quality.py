@@ -61,7 +61,22 @@ GLARE_RIM = 0.4
 GLARE_REACH = 0.2
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
-GLARE_SOLIDITY = 0.95
+# Blob area over its filled outline. 0.95 before the surround test below; with it, 0.93
+# takes the spots whose soft rim keeps a few broken strokes (0.94, one on each seed)
+# and lets in no blob of a clean photo (none between 0.93 and 0.95 passes the rest).
+GLARE_SOLIDITY = 0.93
+# A reflection is a local event: far brighter than the card's own paper around it. The
+# median darkest channel over a ring 1-2 text heights beyond the blob: under the glare
+# spots of both seeds (20261129 and 4242) 4-225, while the laminate sheen that pushes
+# an already near-white card over 245 (6 of seed 4242's 80 clean photos flagged) sits
+# in a surround of 233-252, the card's own white.
+GLARE_SURROUND = 230.0
+# A blob that covers no text box (its hull holds under a quarter of a text height
+# squared of them) either wiped a field out whole or lies in a blank stretch beside
+# the text: the first stands far above a darker card (surround 23-161 on both seeds),
+# the sheen on a pale card's blank stretch does not (212-235, two clean photos).
+GLARE_SURROUND_BLANK = 200.0
+GLARE_RING = (1.0, 2.0)
 # % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
 # back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
 COLOUR_LIMIT = 0.7
@@ -301,9 +316,47 @@ def glare_measure(
             continue
         interior = cv2.erode(filled, disc) > 0
         holes = float((interior & (blob == 0)).sum()) / max(1.0, float(interior.sum()))
-        if holes <= GLARE_HOLES:
-            best = size / area
+        if holes > GLARE_HOLES:
+            continue
+        if text is not None and not _stands_out(lowest, inside, text, labels == label, text_height):
+            continue
+        best = size / area
     return best
+
+
+def _stands_out(
+    lowest: npt.NDArray[np.uint8],
+    inside: npt.NDArray[np.bool_],
+    text: npt.NDArray[np.bool_],
+    blob: npt.NDArray[np.bool_],
+    text_height: float,
+) -> bool:
+    """Whether a washed-out blob is a reflection: far brighter than the card around it.
+
+    The card's own level is the median darkest channel over a ring GLARE_RING text
+    heights beyond the blob (on the card); a sheen that only pushes a near-white card
+    over 245 leaves that ring near 245 too. A blob whose convex hull covers no text box
+    must stand out further (GLARE_SURROUND_BLANK): it is either a field wiped out whole
+    or a sheen on a blank stretch beside the text.
+    """
+    near, far = (max(1, round(r * text_height)) for r in GLARE_RING)
+    ys, xs = np.nonzero(blob)
+    height, width = blob.shape
+    y0, y1 = max(0, int(ys.min()) - far), min(height, int(ys.max()) + far + 1)
+    x0, x1 = max(0, int(xs.min()) - far), min(width, int(xs.max()) + far + 1)
+    local = blob[y0:y1, x0:x1].astype(np.uint8)
+    outer = cv2.dilate(local, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * far + 1,) * 2))
+    inner = cv2.dilate(local, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1,) * 2))
+    ring = (outer > 0) & (inner == 0) & inside[y0:y1, x0:x1]
+    if not ring.any():
+        return False
+    surround = float(np.median(lowest[y0:y1, x0:x1][ring]))
+    contours, _ = cv2.findContours(local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = np.zeros_like(local)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
+    covered = float((text[y0:y1, x0:x1] & (hull > 0)).sum()) / text_height**2
+    limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
+    return surround <= limit
 
 
 def colour_share(pixels: npt.NDArray[np.uint8]) -> float:

@@ -18,6 +18,7 @@ from ocr.quality import (
     AXIS_MOIRE_LIMIT,
     BLUR_LIMIT,
     COLOUR_LIMIT,
+    GLARE_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
     Measures,
@@ -207,6 +208,37 @@ def test_a_card_washed_out_all_over_is_overexposed_not_glare() -> None:
     washed[washed > 150] = 255  # the background, not the text
     cv2.ellipse(washed, (300, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)
     assert glare_measure(washed, inside, 24.0, text > 0) == 0.0
+
+
+def page_of_paper(level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``page_with_text_mask`` on a grey card whose paper is at ``level``."""
+    image, inside, text = page_with_text_mask()
+    paper = np.all(image == (200, 215, 225), axis=2)
+    image[paper] = level
+    return image, inside, text
+
+
+def test_a_sheen_on_an_already_near_white_card_is_not_glare() -> None:
+    # Held-out clean photos were flagged (6 of 80, seed 4242): a mild laminate sheen
+    # pushed a card whose paper was already at 235-240 over 245 up to its text; the
+    # washed-out stretch stood no brighter than the card around it.
+    for level, glare in ((238, False), (190, True)):
+        image, inside, text = page_of_paper(level)
+        # A washed-out patch over the end of a line of text and the paper beside it.
+        cv2.ellipse(image, (470, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)
+        measured = glare_measure(image, inside, 24.0, text > 0)
+        assert (measured > GLARE_LIMIT) == glare, (level, measured)
+
+
+def test_a_washed_out_stretch_beside_the_text_must_stand_far_above_the_card() -> None:
+    # The same sheen on a blank stretch between lines (two clean photos of seed 4242):
+    # it touches the boxes but covers none; a spot that wiped a field out whole stands
+    # far above a darker card.
+    for level, glare in ((215, False), (150, True)):
+        image, inside, text = page_of_paper(level)
+        cv2.ellipse(image, (270, 140), (150, 8), 0, 0, 360, (255, 255, 255), -1)
+        measured = glare_measure(image, inside, 24.0, text > 0)
+        assert (measured > GLARE_LIMIT) == glare, (level, measured)
 
 
 def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
