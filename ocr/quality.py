@@ -99,6 +99,13 @@ MOIRE_LIMIT = 2.6
 # screens whose peak lies on an axis from 1.58, but real-dev photos (none of a screen,
 # checked by eye) up to 2.26 (a soft ID photo at 1.47): above them, so it adds little.
 AXIS_MOIRE_LIMIT = 2.5
+# The same 2-D peak in the spectrum of the red-green difference: a screen's subpixels
+# are red, green and blue stripes side by side, so its grid (and the moiré the camera
+# folds it into) is strongest in colour, where a card's print has little fine detail.
+# It survives the softness that wipes the grid out of the grey spectrum. Clean and
+# other generated photos 1.3-2.29 (seeds 20261129 and 4242), real-dev 1.36-1.69,
+# photos of screens up to 4.5 (of the 17 the grey peaks missed, 6 over 2.45).
+COLOUR_MOIRE_LIMIT = 2.45
 # Half-width (bins) of the band along each axis, and the median's window along it.
 AXIS_BAND = 3
 AXIS_WINDOW = 21
@@ -135,6 +142,7 @@ class Measures:
     edge_gap: float  # the card's text to the nearest photo edge, in text heights
     outside: float  # share of the card beyond the photo's edge (outline), -1 when unknown
     saturation: float  # the whole photo's 90th-percentile saturation, 0-255
+    colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -397,6 +405,31 @@ def _log_spectrum(grey: Floats) -> Floats | None:
     return np.asarray(np.log1p(spectrum), np.float32)
 
 
+def _log_spectra(grey: Floats, chroma: Floats) -> tuple[Floats, Floats] | None:
+    """``_log_spectrum`` of ``grey`` and of ``chroma`` from one complex FFT.
+
+    The FFT of ``grey + i * chroma`` holds both: the spectrum of a real signal is
+    conjugate-symmetric, so G(k) = (X(k) + conj X(-k)) / 2 and C(k) = (X(k) - conj
+    X(-k)) / 2i. numpy's fft2 of a real image is a complex FFT anyway, so the colour
+    spectrum costs only the split.
+    """
+    side = min(512, *grey.shape[:2])
+    if side < 64:
+        return None
+    y0 = (grey.shape[0] - side) // 2
+    x0 = (grey.shape[1] - side) // 2
+    patches = [p[y0 : y0 + side, x0 : x0 + side] for p in (grey, chroma)]
+    window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
+    packed = (patches[0] - float(patches[0].mean())) + 1j * (patches[1] - float(patches[1].mean()))
+    both = np.fft.fft2(packed * window)
+    mirrored = np.conj(np.roll(both[::-1, ::-1], 1, axis=(0, 1)))
+    spectra = (np.abs(both + mirrored) / 2, np.abs(both - mirrored) / 2)
+    grey_log, chroma_log = (
+        np.asarray(np.log1p(np.fft.fftshift(part)), np.float32) for part in spectra
+    )
+    return grey_log, chroma_log
+
+
 def moire_measure(grey: Floats, log: Floats | None = None) -> float:
     """How far the strongest peak of the spectrum stands above its neighbourhood.
 
@@ -496,10 +529,13 @@ def measure(
     zoom = float(np.clip(NORMAL_TEXT_HEIGHT / text_height, 0.1, 3.0))
     normal = cv2.resize(grey, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
     blur = blur_measure(np.asarray(normal, np.float32))
-    # One spectrum for both moiré measures: the FFT is the costliest of the image measures.
-    spectrum = _log_spectrum(grey)
+    # One FFT for the grey and the colour spectra: it is the costliest of the image measures.
+    red_green = crop[..., 2].astype(np.float32) - crop[..., 1].astype(np.float32)
+    spectra = _log_spectra(grey, red_green)
+    spectrum, colour_spectrum = (None, None) if spectra is None else spectra
     moire = moire_measure(grey, spectrum)
     axis_moire = axis_moire_measure(grey, spectrum)
+    colour_moire = moire_measure(red_green, colour_spectrum)
 
     boxes_mask = np.zeros(crop.shape[:2], np.uint8)
     for quad in quads:
@@ -529,7 +565,17 @@ def measure(
     share = share_outside(outline)
     outside = -1.0 if share is None else share
     return Measures(
-        text_height, blur, glare, colour, moire, axis_moire, skin, edge_gap, outside, saturation
+        text_height,
+        blur,
+        glare,
+        colour,
+        moire,
+        axis_moire,
+        skin,
+        edge_gap,
+        outside,
+        saturation,
+        colour_moire,
     )
 
 
@@ -547,7 +593,7 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     # card's area keeps some colour (chroma noise of the JPEG, a coloured lamp).
     if measures.colour < COLOUR_LIMIT or measures.saturation < GREY_SATURATION:
         codes.append("photocopy")
-    if measures.moire > MOIRE_LIMIT or measures.axis_moire > AXIS_MOIRE_LIMIT:
+    if _screen(measures):
         codes.append("screen")
     glare = measures.glare > GLARE_LIMIT
     # A field missing in the middle of the card, not explained by a cut or a glare,
@@ -559,6 +605,15 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     if measures.blur > BLUR_LIMIT:
         codes.append("blur")
     return Quality(codes, quality_score(measures, codes), measures)
+
+
+def _screen(measures: Measures) -> bool:
+    """A photo of a screen: its pixel grid in the grey spectrum, on its axes, or in colour."""
+    return (
+        measures.moire > MOIRE_LIMIT
+        or measures.axis_moire > AXIS_MOIRE_LIMIT
+        or measures.colour_moire > COLOUR_MOIRE_LIMIT
+    )
 
 
 def quality_score(measures: Measures, codes: Collection[str]) -> int:
