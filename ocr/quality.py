@@ -61,7 +61,22 @@ GLARE_RIM = 0.4
 GLARE_REACH = 0.2
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
-GLARE_SOLIDITY = 0.95
+# Blob area over its filled outline. 0.95 before the surround test below; with it, 0.93
+# takes the spots whose soft rim keeps a few broken strokes (0.94, one on each seed)
+# and lets in no blob of a clean photo (none between 0.93 and 0.95 passes the rest).
+GLARE_SOLIDITY = 0.93
+# A reflection is a local event: far brighter than the card's own paper around it. The
+# median darkest channel over a ring 1-2 text heights beyond the blob: under the glare
+# spots of both seeds (20261129 and 4242) 4-225, while the laminate sheen that pushes
+# an already near-white card over 245 (6 of seed 4242's 80 clean photos flagged) sits
+# in a surround of 233-252, the card's own white.
+GLARE_SURROUND = 230.0
+# A blob that covers no text box (its hull holds under a quarter of a text height
+# squared of them) either wiped a field out whole or lies in a blank stretch beside
+# the text: the first stands far above a darker card (surround 23-161 on both seeds),
+# the sheen on a pale card's blank stretch does not (212-235, two clean photos).
+GLARE_SURROUND_BLANK = 200.0
+GLARE_RING = (1.0, 2.0)
 # % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
 # back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
 COLOUR_LIMIT = 0.7
@@ -84,6 +99,13 @@ MOIRE_LIMIT = 2.6
 # screens whose peak lies on an axis from 1.58, but real-dev photos (none of a screen,
 # checked by eye) up to 2.26 (a soft ID photo at 1.47): above them, so it adds little.
 AXIS_MOIRE_LIMIT = 2.5
+# The same 2-D peak in the spectrum of the red-green difference: a screen's subpixels
+# are red, green and blue stripes side by side, so its grid (and the moiré the camera
+# folds it into) is strongest in colour, where a card's print has little fine detail.
+# It survives the softness that wipes the grid out of the grey spectrum. Clean and
+# other generated photos 1.3-2.29 (seeds 20261129 and 4242), real-dev 1.36-1.69,
+# photos of screens up to 4.5 (of the 17 the grey peaks missed, 6 over 2.45).
+COLOUR_MOIRE_LIMIT = 2.45
 # Half-width (bins) of the band along each axis, and the median's window along it.
 AXIS_BAND = 3
 AXIS_WINDOW = 21
@@ -146,6 +168,7 @@ class Measures:
     # the card under a skin-coloured region that comes from beyond it, in text heights
     # squared (``intrusion_measure``)
     intrusion: float
+    colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -327,9 +350,51 @@ def glare_measure(
             continue
         interior = cv2.erode(filled, disc) > 0
         holes = float((interior & (blob == 0)).sum()) / max(1.0, float(interior.sum()))
-        if holes <= GLARE_HOLES:
-            best = size / area
+        if holes > GLARE_HOLES:
+            continue
+        if text is not None and not _stands_out(
+            lowest, inside, text, labels, (label, x, y, w, h), text_height
+        ):
+            continue
+        best = size / area
     return best
+
+
+def _stands_out(
+    lowest: npt.NDArray[np.uint8],
+    inside: npt.NDArray[np.bool_],
+    text: npt.NDArray[np.bool_],
+    labels: npt.NDArray[Any],
+    blob: tuple[int, int, int, int, int],
+    text_height: float,
+) -> bool:
+    """Whether a washed-out blob is a reflection: far brighter than the card around it.
+
+    The card's own level is the median darkest channel over a ring GLARE_RING text
+    heights beyond the blob (``blob``: its label and bounding box; on the card); a
+    sheen that only pushes a near-white card over 245 leaves that ring near 245 too. A
+    blob whose convex hull covers no text box must stand out further
+    (GLARE_SURROUND_BLANK): it is either a field wiped out whole or a sheen on a blank
+    stretch beside the text.
+    """
+    near, far = (max(1, round(r * text_height)) for r in GLARE_RING)
+    label, x, y, w, h = blob
+    height, width = labels.shape
+    y0, y1 = max(0, y - far), min(height, y + h + far)
+    x0, x1 = max(0, x - far), min(width, x + w + far)
+    local = np.asarray(labels[y0:y1, x0:x1] == label, np.uint8)
+    # Distance to the blob, not two dilations: a disc 4 text heights across costs far more.
+    away = cv2.distanceTransform(1 - local, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    ring = (away > near) & (away <= far) & inside[y0:y1, x0:x1]
+    if not ring.any():
+        return False
+    surround = float(np.median(lowest[y0:y1, x0:x1][ring]))
+    contours, _ = cv2.findContours(local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = np.zeros_like(local)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
+    covered = float((text[y0:y1, x0:x1] & (hull > 0)).sum()) / text_height**2
+    limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
+    return surround <= limit
 
 
 def colour_share(pixels: npt.NDArray[np.uint8]) -> float:
@@ -368,6 +433,31 @@ def _log_spectrum(grey: Floats) -> Floats | None:
     window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
     spectrum = np.fft.fftshift(np.abs(np.fft.fft2(patch * window)))
     return np.asarray(np.log1p(spectrum), np.float32)
+
+
+def _log_spectra(grey: Floats, chroma: Floats) -> tuple[Floats, Floats] | None:
+    """``_log_spectrum`` of ``grey`` and of ``chroma`` from one complex FFT.
+
+    The FFT of ``grey + i * chroma`` holds both: the spectrum of a real signal is
+    conjugate-symmetric, so G(k) = (X(k) + conj X(-k)) / 2 and C(k) = (X(k) - conj
+    X(-k)) / 2i. numpy's fft2 of a real image is a complex FFT anyway, so the colour
+    spectrum costs only the split.
+    """
+    side = min(512, *grey.shape[:2])
+    if side < 64:
+        return None
+    y0 = (grey.shape[0] - side) // 2
+    x0 = (grey.shape[1] - side) // 2
+    patches = [p[y0 : y0 + side, x0 : x0 + side] for p in (grey, chroma)]
+    window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
+    packed = (patches[0] - float(patches[0].mean())) + 1j * (patches[1] - float(patches[1].mean()))
+    both = np.fft.fft2(packed * window)
+    mirrored = np.conj(np.roll(both[::-1, ::-1], 1, axis=(0, 1)))
+    spectra = (np.abs(both + mirrored) / 2, np.abs(both - mirrored) / 2)
+    grey_log, chroma_log = (
+        np.asarray(np.log1p(np.fft.fftshift(part)), np.float32) for part in spectra
+    )
+    return grey_log, chroma_log
 
 
 def moire_measure(grey: Floats, log: Floats | None = None) -> float:
@@ -543,10 +633,13 @@ def measure(
     zoom = float(np.clip(NORMAL_TEXT_HEIGHT / text_height, 0.1, 3.0))
     normal = cv2.resize(grey, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
     blur = blur_measure(np.asarray(normal, np.float32))
-    # One spectrum for both moiré measures: the FFT is the costliest of the image measures.
-    spectrum = _log_spectrum(grey)
+    # One FFT for the grey and the colour spectra: it is the costliest of the image measures.
+    red_green = crop[..., 2].astype(np.float32) - crop[..., 1].astype(np.float32)
+    spectra = _log_spectra(grey, red_green)
+    spectrum, colour_spectrum = (None, None) if spectra is None else spectra
     moire = moire_measure(grey, spectrum)
     axis_moire = axis_moire_measure(grey, spectrum)
+    colour_moire = moire_measure(red_green, colour_spectrum)
 
     boxes_mask = np.zeros(crop.shape[:2], np.uint8)
     for quad in quads:
@@ -584,6 +677,7 @@ def measure(
         outside,
         saturation,
         intrusion,
+        colour_moire,
     )
 
 
@@ -601,7 +695,7 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     # card's area keeps some colour (chroma noise of the JPEG, a coloured lamp).
     if measures.colour < COLOUR_LIMIT or measures.saturation < GREY_SATURATION:
         codes.append("photocopy")
-    if measures.moire > MOIRE_LIMIT or measures.axis_moire > AXIS_MOIRE_LIMIT:
+    if _screen(measures):
         codes.append("screen")
     glare = measures.glare > GLARE_LIMIT
     # A finger over the card: skin colour coming in from beyond the card over its fields
@@ -616,6 +710,15 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     if measures.blur > BLUR_LIMIT:
         codes.append("blur")
     return Quality(codes, quality_score(measures, codes), measures)
+
+
+def _screen(measures: Measures) -> bool:
+    """A photo of a screen: its pixel grid in the grey spectrum, on its axes, or in colour."""
+    return (
+        measures.moire > MOIRE_LIMIT
+        or measures.axis_moire > AXIS_MOIRE_LIMIT
+        or measures.colour_moire > COLOUR_MOIRE_LIMIT
+    )
 
 
 def quality_score(measures: Measures, codes: Collection[str]) -> int:

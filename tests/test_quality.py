@@ -18,9 +18,12 @@ from ocr.quality import (
     AXIS_MOIRE_LIMIT,
     BLUR_LIMIT,
     COLOUR_LIMIT,
+    COLOUR_MOIRE_LIMIT,
+    GLARE_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
     INTRUSION_LIMIT,
+    MOIRE_LIMIT,
     Measures,
     axis_moire_measure,
     blur_measure,
@@ -82,6 +85,7 @@ def test_a_clean_photo_gets_no_warning_and_a_high_score() -> None:
         ({"saturation": 1.0}, "photocopy"),
         ({"moire": 3.5}, "screen"),
         ({"axis_moire": 3.0}, "screen"),
+        ({"colour_moire": 3.0}, "screen"),
         ({"outside": 0.2}, "border_incomplete"),
         ({"outside": -1.0, "edge_gap": 0.0}, "border_incomplete"),
     ],
@@ -293,6 +297,37 @@ def test_a_card_washed_out_all_over_is_overexposed_not_glare() -> None:
     assert glare_measure(washed, inside, 24.0, text > 0) == 0.0
 
 
+def page_of_paper(level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``page_with_text_mask`` on a grey card whose paper is at ``level``."""
+    image, inside, text = page_with_text_mask()
+    paper = np.all(image == (200, 215, 225), axis=2)
+    image[paper] = level
+    return image, inside, text
+
+
+def test_a_sheen_on_an_already_near_white_card_is_not_glare() -> None:
+    # Held-out clean photos were flagged (6 of 80, seed 4242): a mild laminate sheen
+    # pushed a card whose paper was already at 235-240 over 245 up to its text; the
+    # washed-out stretch stood no brighter than the card around it.
+    for level, glare in ((238, False), (190, True)):
+        image, inside, text = page_of_paper(level)
+        # A washed-out patch over the end of a line of text and the paper beside it.
+        cv2.ellipse(image, (470, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)
+        measured = glare_measure(image, inside, 24.0, text > 0)
+        assert (measured > GLARE_LIMIT) == glare, (level, measured)
+
+
+def test_a_washed_out_stretch_beside_the_text_must_stand_far_above_the_card() -> None:
+    # The same sheen on a blank stretch between lines (two clean photos of seed 4242):
+    # it touches the boxes but covers none; a spot that wiped a field out whole stands
+    # far above a darker card.
+    for level, glare in ((215, False), (150, True)):
+        image, inside, text = page_of_paper(level)
+        cv2.ellipse(image, (270, 140), (150, 8), 0, 0, 360, (255, 255, 255), -1)
+        measured = glare_measure(image, inside, 24.0, text > 0)
+        assert (measured > GLARE_LIMIT) == glare, (level, measured)
+
+
 def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     """A card (ID-1's aspect) on a dark desk: text in the middle, a red emblem at its
     left beyond the text's hull, as on an ID back."""
@@ -374,6 +409,50 @@ def test_axis_moire_measure_finds_a_pixel_grid_level_with_the_photo() -> None:
     along = xs * np.cos(0.002) + ys * np.sin(0.002)
     grid = (grey + 25 * np.cos(2 * np.pi * along / 2.7)).astype(np.float32)
     assert axis_moire_measure(grey) < AXIS_MOIRE_LIMIT < axis_moire_measure(grid)
+
+
+def shown_on_a_screen(stripes: bool) -> tuple[np.ndarray, list[TextBox]]:
+    """Lines of text lit by a screen's red, green and blue subpixel stripes (2.7 px a
+    pixel, turned a little), each stripe as bright in grey as the others, softened and
+    noisy as a phone photo: the grid is there in colour only. Without ``stripes``, the
+    same print on grey paper."""
+    rng = np.random.default_rng(5)
+    side = 560
+    ink = np.ones((side, side), np.float32)
+    boxes = []
+    y = 30
+    while y < side - 70:
+        y += int(rng.integers(40, 70))  # lines at no regular spacing either
+        x = 40
+        while x < 480:  # characters at no regular spacing, as a card's print
+            width = int(rng.integers(8, 24))
+            cv2.rectangle(ink, (x, y + 4), (x + width, y + 26), 0.3, 2)
+            x += width + int(rng.integers(4, 14))
+        boxes.append(TextBox(((36, y), (504, y), (504, y + 30), (36, y + 30)), "x", 0.9))
+    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+    third = ((xs * np.cos(0.15) + ys * np.sin(0.15)) / 2.7 % 1.0 * 3).astype(int)
+    image = np.zeros((side, side, 3), np.float32)
+    for channel, k, weight in ((2, 0, 0.299), (1, 1, 0.587), (0, 2, 0.114)):
+        image[..., channel] = np.where(third == k, 25.0 / weight, 0.0) if stripes else 25.0
+    soft = cv2.GaussianBlur(image * ink[..., None], (0, 0), 0.8)
+    noisy = np.clip(soft + rng.normal(0, 3, soft.shape), 0, 255).astype(np.uint8)
+    return noisy, boxes
+
+
+def test_a_screen_whose_grid_the_softness_wiped_from_the_grey_is_seen_in_colour() -> None:
+    # Photos of screens were missed (9 of 39 and 8 of 39 on the two seeds): soft, their
+    # pixel grid left no peak in the grey spectrum, but a screen's subpixels are red,
+    # green and blue side by side, and the grid stays in the colour difference.
+    screen, boxes = shown_on_a_screen(stripes=True)
+    measured = measure(screen, boxes)
+    assert measured is not None
+    assert measured.moire < MOIRE_LIMIT and measured.axis_moire < AXIS_MOIRE_LIMIT
+    assert measured.colour_moire > COLOUR_MOIRE_LIMIT
+    assert "screen" in decide(measured).warnings
+    paper, boxes = shown_on_a_screen(stripes=False)
+    plain = measure(paper, boxes)
+    assert plain is not None and plain.colour_moire < COLOUR_MOIRE_LIMIT
+    assert "screen" not in decide(plain).warnings
 
 
 def test_text_touching_the_photos_edge_is_a_cut_card() -> None:
