@@ -57,7 +57,7 @@ from ocr.layout import OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
 from ocr.quality import assess
 from ocr.runtime import REC_MODEL as REC_MODEL
-from ocr.runtime import Doubts, OcrRuntime, Reading, crop_line
+from ocr.runtime import Doubts, OcrRuntime, Reading, Steps, crop_line
 from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -130,31 +130,78 @@ class SimplifiedDecoder:
         return [reading for reading, _ in self.detailed(preds)]
 
     def detailed(self, preds: Any) -> list[tuple[Reading, Doubts]]:
+        return [(reading, doubts) for reading, doubts, _ in self.positioned(preds)]
+
+    def positioned(self, preds: Any) -> list[tuple[Reading, Doubts, Steps]]:
         # In place: with 18,710 characters a batch of long lines is tens of megabytes.
         preds *= self._keep
         # Renormalised: a step's probabilities are taken among the allowed characters.
         preds /= np.maximum(preds.sum(axis=-1, keepdims=True), 1e-6)
-        return cast(list[tuple[Reading, Doubts]], self._decode.detailed(preds))
+        return cast(list[tuple[Reading, Doubts, Steps]], self._decode.positioned(preds))
 
 
-def clean_reading(text: str, doubts: Doubts) -> tuple[str, Doubts]:
-    """``clean_text`` of a reading, its doubts kept beside the characters they are of.
+def clean_reading(
+    text: str, doubts: Doubts, blanks: tuple[float, ...] = ()
+) -> tuple[str, Doubts, tuple[float, ...]]:
+    """``clean_text`` of a reading, its doubts and blanks kept beside the characters they
+    are of.
 
-    The doubts are dropped (``()``) when cleaning does not map characters one to one.
+    Both are dropped (``()``) when cleaning does not map characters one to one.
     """
     cleaned = clean_text(text)
     chars = [unicodedata.normalize("NFKC", char) for char in text]
     joined = "".join(chars)
-    if (
-        len(doubts) != len(text)
-        or any(len(char) != 1 for char in chars)
-        or joined != unicodedata.normalize("NFKC", text)
-    ):
-        return cleaned, ()
+    if any(len(char) != 1 for char in chars) or joined != unicodedata.normalize("NFKC", text):
+        return cleaned, (), ()
     start = len(joined) - len(joined.lstrip())
-    return cleaned, tuple(
-        unicodedata.normalize("NFKC", doubt) for doubt in doubts[start : start + len(cleaned)]
+    kept = slice(start, start + len(cleaned))
+    if len(doubts) != len(text):
+        doubts = ()
+    return (
+        cleaned,
+        tuple(unicodedata.normalize("NFKC", doubt) for doubt in doubts[kept]),
+        tuple(blanks[kept]) if len(blanks) == len(text) else (),
     )
+
+
+# The middle of a line crop, where its characters' ink is: the detector's box is about a
+# line pitch tall, and its top and bottom may hold the next lines' descenders and accents.
+INK_BAND = (0.3, 0.7)
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def blanks_before(
+    crop: BGRImage, text: str, spans: Sequence[tuple[float, float]]
+) -> tuple[float, ...]:
+    """Per character of a reading, the widest run of ink-free columns between it and the
+    character before, in the crop's heights, measured only between two Latin letters or
+    digits (0.0 elsewhere); () when there is no such pair.
+
+    The recogniser drops the space between two Latin words or numbers in a photo
+    (``5874CPU``), but it places each character (``Spans``): the blank between two
+    characters' places is the print's, wherever along the line (no drift).
+    """
+    pairs = [i for i in range(1, len(text)) if _latin(text[i - 1]) and _latin(text[i])]
+    if not pairs or len(spans) != len(text):
+        return ()
+    height, width = crop.shape[:2]
+    band = crop[int(height * INK_BAND[0]) : max(int(height * INK_BAND[1]), 1)]
+    gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY) if band.ndim == 3 else band
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    inked = ink.sum(axis=0) > 0
+    blanks = [0.0] * len(text)
+    for i in pairs:
+        left = int((spans[i - 1][0] + spans[i - 1][1]) / 2)
+        right = math.ceil((spans[i][0] + spans[i][1]) / 2)
+        run = longest = 0
+        for column in inked[max(0, left) : min(width, right)].tolist():
+            run = 0 if column else run + 1
+            longest = max(longest, run)
+        blanks[i] = longest / float(height)
+    return tuple(blanks)
 
 
 def clean_text(text: str) -> str:
@@ -258,9 +305,13 @@ class RapidReader:
         image, quads = turn_sideways_text_level(image, quads)
         classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
         crops = classified.crops
-        detailed = self._runtime.recognise_detailed(crops)
-        rec_res = [reading for reading, _ in detailed]
-        doubts = [doubt for _, doubt in detailed]
+        positioned = self._runtime.recognise_positioned(crops)
+        rec_res = [line.reading for line in positioned]
+        doubts = [line.doubts for line in positioned]
+        blanks = [
+            blanks_before(crop, line.reading[0], line.spans)
+            for crop, line in zip(crops, positioned, strict=True)
+        ]
         flips = [label == "180" and score > CLS_THRESHOLD for label, score in classified.labels]
         # The classifier sometimes turns a box with a wide gap ('民族   满') upside
         # down, and then nothing reads: unsure readings get a try the other way up.
@@ -271,15 +322,18 @@ class RapidReader:
                 if again[1] > rec_res[i][1]:
                     rec_res[i] = again
                     doubts[i] = ()
+                    blanks[i] = ()
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, flipped, (raw, score), doubt in zip(quads, flips, rec_res, doubts, strict=True):
-            text, doubt = clean_reading(raw, doubt)
+        for quad, flipped, (raw, score), doubt, blank in zip(
+            quads, flips, rec_res, doubts, blanks, strict=True
+        ):
+            text, doubt, blank = clean_reading(raw, doubt, blank)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
-            boxes.append(TextBox(points, text, score, doubt))
+            boxes.append(TextBox(points, text, score, doubt, blank))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions)
 

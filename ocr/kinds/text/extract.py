@@ -261,11 +261,29 @@ def _latin_edge(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
 
+# A space goes between two Latin letters or digits the recogniser read run together
+# where the print shows a blank at least this wide (in box heights, ocr.local.blanks_before).
+SPACE_BLANK = 0.2
+
+
+def spaced(box: TextBox) -> str:
+    """A box's text with the spaces the recogniser dropped between two Latin words or
+    numbers (``5874CPU``) put back where the print has a blank."""
+    text = box.text
+    if len(box.blanks) != len(text):
+        return text
+    pieces = [
+        (" " if i and box.blanks[i] >= SPACE_BLANK and _latin_edge(text[i - 1]) else "") + char
+        for i, char in enumerate(text)
+    ]
+    return "".join(pieces)
+
+
 def line_text(line: Line) -> str:
     """A line's boxes joined left to right: a space only between two Latin words."""
     text = ""
     for box in line.boxes:
-        piece = box.text.strip()
+        piece = spaced(box.box).strip()
         if not piece:
             continue
         if text and _latin_edge(text[-1]) and _latin_edge(piece[0]):
