@@ -164,9 +164,10 @@ def clean_reading(
     )
 
 
-# The middle of a line crop, where its characters' ink is: the detector's box is about a
-# line pitch tall, and its top and bottom may hold the next lines' descenders and accents.
-INK_BAND = (0.3, 0.7)
+# The rows of a line crop that hold its text: those with at least this share of the inkiest
+# row's ink. The detector's box is about a line pitch tall, and its top and bottom may
+# hold the next lines' descenders and accents, with far less ink than the text's rows.
+TEXT_ROWS = 0.2
 
 
 def _latin(char: str) -> bool:
@@ -177,8 +178,9 @@ def blanks_before(
     crop: BGRImage, text: str, spans: Sequence[tuple[float, float]]
 ) -> tuple[float, ...]:
     """Per character of a reading, the widest run of ink-free columns between it and the
-    character before, in the crop's heights, measured only between two Latin letters or
-    digits (0.0 elsewhere); () when there is no such pair.
+    character before, in text heights, measured only between two Latin letters or
+    digits (0.0 elsewhere); () when there is no such pair. The height is the text's: the
+    rows holding its ink (``TEXT_ROWS``), as the detector's box overhangs it unevenly.
 
     The recogniser drops the space between two Latin words or numbers in a photo
     (``5874CPU``), but it places each character (``Spans``): the blank between two
@@ -187,11 +189,14 @@ def blanks_before(
     pairs = [i for i in range(1, len(text)) if _latin(text[i - 1]) and _latin(text[i])]
     if not pairs or len(spans) != len(text):
         return ()
-    height, width = crop.shape[:2]
-    band = crop[int(height * INK_BAND[0]) : max(int(height * INK_BAND[1]), 1)]
-    gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY) if band.ndim == 3 else band
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    inked = ink.sum(axis=0) > 0
+    per_row = ink.sum(axis=1)
+    rows = np.flatnonzero(per_row >= max(1, per_row.max()) * TEXT_ROWS)
+    if not len(rows):
+        return ()
+    inked = ink[rows[0] : rows[-1] + 1].sum(axis=0) > 0
+    height, width = float(rows[-1] + 1 - rows[0]), crop.shape[1]
     blanks = [0.0] * len(text)
     for i in pairs:
         left = int((spans[i - 1][0] + spans[i - 1][1]) / 2)
@@ -200,7 +205,7 @@ def blanks_before(
         for column in inked[max(0, left) : min(width, right)].tolist():
             run = 0 if column else run + 1
             longest = max(longest, run)
-        blanks[i] = longest / float(height)
+        blanks[i] = longest / height
     return tuple(blanks)
 
 

@@ -19,13 +19,13 @@ from bot.wxapi.ocr_engine import WechatEngine
 from bot.wxapi.tokens import TokenStore
 from ocr.detect import read_card
 from ocr.documents import character_error_rate
-from ocr.engine import AUTO, CardResult, ChainEngine
+from ocr.engine import AUTO, CardResult, ChainEngine, TextBox
 from ocr.engines import create_engine
 from ocr.errors import NoCardFound
 from ocr.evaluate import evaluate
 from ocr.kinds import get_kind, mask_result, wechat_json
 from ocr.kinds.text import from_wechat, lines_correct
-from ocr.kinds.text.extract import commas_read_as_dots, fix_punctuation
+from ocr.kinds.text.extract import SPACE_BLANK, commas_read_as_dots, fix_punctuation, spaced
 from ocr.layout import OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_id_number
@@ -116,6 +116,20 @@ def test_words_on_the_desk_beside_the_page_are_left_out() -> None:
 )
 def test_half_width_marks_beside_chinese_are_set_full_width(read: str, printed: str) -> None:
     assert fix_punctuation(read) == printed
+
+
+def test_a_space_the_recogniser_dropped_between_a_number_and_a_word_is_put_back() -> None:
+    # '5874CPU': the print shows a blank between 4 and C (ocr.local.blanks_before).
+    text = "处理5874CPU的性能"
+    blanks = [0.0] * len(text)
+    blanks[text.index("C")] = SPACE_BLANK + 0.1
+    blanks[text.index("7")] = SPACE_BLANK - 0.1  # the blank between two glyphs of a word
+    box = TextBox(((0, 0), (10, 0), (10, 1), (0, 1)), text, 0.98, (), tuple(blanks))
+    assert spaced(box) == "处理5874 CPU的性能"
+    # No space beside a Chinese character however wide the blank, and none without blanks.
+    wide = TextBox(box.points, text, 0.98, (), (0.0, *(SPACE_BLANK + 0.1,) * (len(text) - 1)))
+    assert spaced(wide) == "处理5874 CPU的性能".replace("5874 CPU", "5 8 7 4 C P U")
+    assert spaced(TextBox(box.points, text, 0.98)) == text
 
 
 def test_a_page_whose_commas_read_as_dots_gets_its_commas_back() -> None:
