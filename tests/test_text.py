@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from faker import Faker
 
 from bot.chat.replies import card_result
 from bot.config import Config
@@ -30,6 +31,8 @@ from ocr.layout import OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_id_number
 from tests.card_boxes import CHAR_WIDTH, LINE_HEIGHT, Printed, card_boxes
+from tests.cardgen import make_card_sample
+from tests.cardgen.fonts import find_fonts, fonts_available
 
 FIXTURES = Path(__file__).parent / "fixtures" / "text"
 PITCH = LINE_HEIGHT * 1.1  # detector boxes are about a line pitch tall
@@ -219,6 +222,19 @@ def local() -> LocalEngine:
     engine = create_engine("local", threads=1)
     assert isinstance(engine, LocalEngine)
     return engine
+
+
+@pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
+def test_a_space_the_recogniser_drops_in_a_photo_is_put_back(local: LocalEngine) -> None:
+    # Seed 1502's page 25: the recogniser reads 'App11月27日' in this photo; the blank
+    # between the p and the 1, measured between their places, puts the printed space back.
+    sample = make_card_sample(1502, 25, "text", True, False, find_fonts(), Faker("zh_CN"))
+    printed = sample.label["expected"]["text"].split("\n")
+    line = next(line for line in printed if "App 11月" in line)
+    read = local.recognize(sample.encode(), "text").fields["text"].split("\n")
+    assert line in read
+    # Every line read with a space in it is a printed line: no space put where none is.
+    assert not [text for text in read if " " in text and text not in printed]
 
 
 def test_eval_counts_lines_and_reports_the_character_error_rate(local: LocalEngine) -> None:
