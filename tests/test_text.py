@@ -135,6 +135,19 @@ def test_a_space_the_recogniser_dropped_between_a_number_and_a_word_is_put_back(
     assert spaced(TextBox(box.points, text, 0.98)) == text
 
 
+def test_no_space_is_put_beside_a_narrow_glyph_for_its_own_blank() -> None:
+    # '11月14日', 'Linux': a 1 or an L leaves much of its width blank, wider than the
+    # blank between two wide glyphs (seeds 1501-1502); a printed space is wider still.
+    text = "事情11月14日Linux"
+    blanks = [0.0] * len(text)
+    blanks[1 + text.index("1")] = SPACE_BLANK + 0.05
+    blanks[text.index("i")] = SPACE_BLANK + 0.05
+    box = TextBox(((0, 0), (10, 0), (10, 1), (0, 1)), text, 0.98, (), tuple(blanks))
+    assert spaced(box) == text
+    blanks[text.index("i")] = SPACE_BLANK + 0.2
+    assert spaced(TextBox(box.points, text, 0.98, (), tuple(blanks))) == "事情11月14日L inux"
+
+
 def test_a_page_whose_commas_read_as_dots_gets_its_commas_back() -> None:
     dotted = ["第一句·第二句·第三句。", "还有一句·结束。"]
     assert commas_read_as_dots(dotted) == ["第一句，第二句，第三句。", "还有一句，结束。"]
