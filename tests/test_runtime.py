@@ -113,6 +113,12 @@ def test_cleaning_a_reading_keeps_each_doubt_beside_its_character() -> None:
     assert clean_reading(" ６２:", ("a", "", "7", "8")) == ("62:", ("", "7", "8"), ())
     # A character NFKC turns into several ('㎏' -> 'kg') loses the alignment: no doubts.
     assert clean_reading("5㎏", ("", "x")) == ("5kg", (), ())
+    # The blanks measured before each character follow it the same way.
+    assert clean_reading(" A１B", ("", "", "", ""), (0.0, 0.0, 0.1, 0.4)) == (
+        "A1B",
+        ("", "", ""),
+        (0.0, 0.1, 0.4),
+    )
 
 
 def printed_line(text: str, size: int = 40) -> np.ndarray:
