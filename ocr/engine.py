@@ -40,6 +40,12 @@ class TextBox:
     blanks: tuple[float, ...] = ()
 
 
+def latin_alnum(char: str) -> bool:
+    """A Latin letter or digit: where Chinese text sets a space between two words, and
+    where ``TextBox.blanks`` are measured."""
+    return char.isascii() and char.isalnum()
+
+
 @dataclass
 class CardResult:
     """What an engine read from one photo.

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from ocr.detect import read_card
-from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox
+from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox, latin_alnum
 from ocr.errors import EngineError, NoCardFound, OcrError
 from ocr.field_warnings import add_field_warnings, missing_fields
 from ocr.image import (
@@ -170,10 +170,6 @@ def clean_reading(
 TEXT_ROWS = 0.2
 
 
-def _latin(char: str) -> bool:
-    return char.isascii() and char.isalnum()
-
-
 def blanks_before(
     crop: BGRImage, text: str, spans: Sequence[tuple[float, float]]
 ) -> tuple[float, ...]:
@@ -186,7 +182,7 @@ def blanks_before(
     (``5874CPU``), but it places each character (``Spans``): the blank between two
     characters' places is the print's, wherever along the line (no drift).
     """
-    pairs = [i for i in range(1, len(text)) if _latin(text[i - 1]) and _latin(text[i])]
+    pairs = [i for i in range(1, len(text)) if latin_alnum(text[i - 1]) and latin_alnum(text[i])]
     if not pairs or len(spans) != len(text):
         return ()
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop

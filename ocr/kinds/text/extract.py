@@ -25,7 +25,7 @@ import re
 import statistics
 from collections.abc import Sequence
 
-from ocr.engine import TextBox
+from ocr.engine import TextBox, latin_alnum
 from ocr.layout import CardView, Line, PlacedBox, group_lines
 
 # Boxes of one page are this close (in median box heights) across and along the text.
@@ -232,7 +232,7 @@ def _kept_half_width(mark: str, before: str, after: str, rest: str, spaced: bool
         return True
     if before.isdigit() and after.isdigit():
         return mark == "," and _THOUSANDS.match(rest) is not None
-    return spaced and _latin_edge(before) and _latin_edge(after)
+    return spaced and latin_alnum(before) and latin_alnum(after)
 
 
 def _full_width(line: str, match: re.Match[str]) -> str:
@@ -255,10 +255,6 @@ def fix_punctuation(line: str) -> str:
         return line
     line = _MARK.sub(lambda match: _full_width(line, match), line)
     return _STOP_AT_END.sub("。", line)
-
-
-def _latin_edge(char: str) -> bool:
-    return char.isascii() and char.isalnum()
 
 
 # A space goes between two Latin letters or digits the recogniser read run together
@@ -285,7 +281,7 @@ def spaced(box: TextBox) -> str:
     for i in range(1, len(text)):
         narrow = text[i - 1] in NARROW_GLYPHS or text[i] in NARROW_GLYPHS
         wide = box.blanks[i] >= SPACE_BLANK + (NARROW_EXTRA if narrow else 0.0)
-        pieces.append(" " if wide and _latin_edge(text[i - 1]) and _latin_edge(text[i]) else "")
+        pieces.append(" " if wide and latin_alnum(text[i - 1]) and latin_alnum(text[i]) else "")
         pieces.append(text[i])
     return "".join(pieces)
 
@@ -297,7 +293,7 @@ def line_text(line: Line) -> str:
         piece = spaced(box.box).strip()
         if not piece:
             continue
-        if text and _latin_edge(text[-1]) and _latin_edge(piece[0]):
+        if text and latin_alnum(text[-1]) and latin_alnum(piece[0]):
             text += " "
         text += piece
     return fix_punctuation(text)
