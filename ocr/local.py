@@ -294,7 +294,7 @@ class RapidReader:
             quads = self._detect(image)
         if not quads:
             return None
-        region = _text_region(image, largest_cluster(quads))
+        region = uncut_region(image, _text_region(image, largest_cluster(quads)), quads)
         if self._zoom(region) < MIN_ZOOM * self._det_scale(image):
             return None
         quads = self._detect_in(image, region)
@@ -422,6 +422,32 @@ def _text_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int]
     x1 = min(width, int(points[:, 0].max() + margin))
     y1 = min(height, int(points[:, 1].max() + margin))
     return x0, y0, x1, y1
+
+
+def uncut_region(
+    image: BGRImage, region: tuple[int, int, int, int], quads: list[Any]
+) -> tuple[int, int, int, int]:
+    """``region`` grown until it cuts no detected box: every quad reaching into it is taken
+    in whole, with ``_text_region``'s margin.
+
+    The largest cluster is chained by box centres, so on a page of two columns of long
+    lines it can be one column: the zoomed reading then cut the other's lines off at the
+    region's edge and, its text far from the photo's edge, passed for a whole page (seed
+    7's turned page 136: its right column read as the first four characters of each line).
+    """
+    x0, y0, x1, y1 = region
+    while True:
+        touching = [
+            q
+            for q in quads
+            if q[:, 0].max() > x0 and q[:, 0].min() < x1
+            if q[:, 1].max() > y0 and q[:, 1].min() < y1
+        ]
+        grown = _text_region(image, touching) if touching else region
+        merged = (min(x0, grown[0]), min(y0, grown[1]), max(x1, grown[2]), max(y1, grown[3]))
+        if merged == (x0, y0, x1, y1):
+            return merged
+        x0, y0, x1, y1 = merged
 
 
 def small_card_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int] | None:
