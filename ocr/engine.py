@@ -34,6 +34,16 @@ class TextBox:
     # Per character of ``text``, the other characters the recogniser found nearly as
     # likely there ("" where it was sure); empty when the engine does not say.
     doubts: tuple[str, ...] = ()
+    # Per character of ``text``, the widest blank in the print between it and the
+    # character before, in box heights (``ocr.local.blanks_before``); 0.0 where not
+    # measured, empty when the engine does not say.
+    blanks: tuple[float, ...] = ()
+
+
+def latin_alnum(char: str) -> bool:
+    """A Latin letter or digit: where Chinese text sets a space between two words, and
+    where ``TextBox.blanks`` are measured."""
+    return char.isascii() and char.isalnum()
 
 
 @dataclass

@@ -299,7 +299,11 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
     if not text:
         return box
     per_char = box.width / len(text)
-    part = TextBox(box.box.points, text[start:end], box.box.score, box.box.doubts[start:end])
+    blanks = box.box.blanks[start:end]
+    if blanks:  # a part has no character before its first one
+        blanks = (0.0, *blanks[1:])
+    doubts = box.box.doubts[start:end]
+    part = TextBox(box.box.points, text[start:end], box.box.score, doubts, blanks)
     return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
 
 

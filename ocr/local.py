@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from ocr.detect import read_card
-from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox
+from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox, latin_alnum
 from ocr.errors import EngineError, NoCardFound, OcrError
 from ocr.field_warnings import add_field_warnings, missing_fields
 from ocr.image import (
@@ -57,7 +57,7 @@ from ocr.layout import OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
 from ocr.quality import assess
 from ocr.runtime import REC_MODEL as REC_MODEL
-from ocr.runtime import Doubts, OcrRuntime, Reading, crop_line
+from ocr.runtime import Doubts, OcrRuntime, Reading, Steps, crop_line
 from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -130,31 +130,79 @@ class SimplifiedDecoder:
         return [reading for reading, _ in self.detailed(preds)]
 
     def detailed(self, preds: Any) -> list[tuple[Reading, Doubts]]:
+        return [(reading, doubts) for reading, doubts, _ in self.positioned(preds)]
+
+    def positioned(self, preds: Any) -> list[tuple[Reading, Doubts, Steps]]:
         # In place: with 18,710 characters a batch of long lines is tens of megabytes.
         preds *= self._keep
         # Renormalised: a step's probabilities are taken among the allowed characters.
         preds /= np.maximum(preds.sum(axis=-1, keepdims=True), 1e-6)
-        return cast(list[tuple[Reading, Doubts]], self._decode.detailed(preds))
+        return cast(list[tuple[Reading, Doubts, Steps]], self._decode.positioned(preds))
 
 
-def clean_reading(text: str, doubts: Doubts) -> tuple[str, Doubts]:
-    """``clean_text`` of a reading, its doubts kept beside the characters they are of.
+def clean_reading(
+    text: str, doubts: Doubts, blanks: tuple[float, ...] = ()
+) -> tuple[str, Doubts, tuple[float, ...]]:
+    """``clean_text`` of a reading, its doubts and blanks kept beside the characters they
+    are of.
 
-    The doubts are dropped (``()``) when cleaning does not map characters one to one.
+    Both are dropped (``()``) when cleaning does not map characters one to one.
     """
     cleaned = clean_text(text)
     chars = [unicodedata.normalize("NFKC", char) for char in text]
     joined = "".join(chars)
-    if (
-        len(doubts) != len(text)
-        or any(len(char) != 1 for char in chars)
-        or joined != unicodedata.normalize("NFKC", text)
-    ):
-        return cleaned, ()
+    if any(len(char) != 1 for char in chars) or joined != unicodedata.normalize("NFKC", text):
+        return cleaned, (), ()
     start = len(joined) - len(joined.lstrip())
-    return cleaned, tuple(
-        unicodedata.normalize("NFKC", doubt) for doubt in doubts[start : start + len(cleaned)]
+    kept = slice(start, start + len(cleaned))
+    if len(doubts) != len(text):
+        doubts = ()
+    return (
+        cleaned,
+        tuple(unicodedata.normalize("NFKC", doubt) for doubt in doubts[kept]),
+        tuple(blanks[kept]) if len(blanks) == len(text) else (),
     )
+
+
+# The rows of a line crop that hold its text: those with at least this share of the inkiest
+# row's ink. The detector's box is about a line pitch tall, and its top and bottom may
+# hold the next lines' descenders and accents, with far less ink than the text's rows.
+TEXT_ROWS = 0.2
+
+
+def blanks_before(
+    crop: BGRImage, text: str, spans: Sequence[tuple[float, float]]
+) -> tuple[float, ...]:
+    """Per character of a reading, the widest run of ink-free columns between it and the
+    character before, in text heights, measured only between two Latin letters or
+    digits (0.0 elsewhere); () when there is no such pair. The height is the text's: the
+    rows holding its ink (``TEXT_ROWS``), as the detector's box overhangs it unevenly.
+
+    The recogniser drops the space between two Latin words or numbers in a photo
+    (``5874CPU``), but it places each character (``Spans``): the blank between two
+    characters' places is the print's, wherever along the line (no drift).
+    """
+    pairs = [i for i in range(1, len(text)) if latin_alnum(text[i - 1]) and latin_alnum(text[i])]
+    if not pairs or len(spans) != len(text):
+        return ()
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    per_row = ink.sum(axis=1)
+    rows = np.flatnonzero(per_row >= max(1, per_row.max()) * TEXT_ROWS)
+    if not len(rows):
+        return ()
+    inked = ink[rows[0] : rows[-1] + 1].sum(axis=0) > 0
+    height, width = float(rows[-1] + 1 - rows[0]), crop.shape[1]
+    blanks = [0.0] * len(text)
+    for i in pairs:
+        left = int((spans[i - 1][0] + spans[i - 1][1]) / 2)
+        right = math.ceil((spans[i][0] + spans[i][1]) / 2)
+        run = longest = 0
+        for column in inked[max(0, left) : min(width, right)].tolist():
+            run = 0 if column else run + 1
+            longest = max(longest, run)
+        blanks[i] = longest / height
+    return tuple(blanks)
 
 
 def clean_text(text: str) -> str:
@@ -246,7 +294,7 @@ class RapidReader:
             quads = self._detect(image)
         if not quads:
             return None
-        region = _text_region(image, largest_cluster(quads))
+        region = uncut_region(image, _text_region(image, largest_cluster(quads)), quads)
         if self._zoom(region) < MIN_ZOOM * self._det_scale(image):
             return None
         quads = self._detect_in(image, region)
@@ -258,9 +306,13 @@ class RapidReader:
         image, quads = turn_sideways_text_level(image, quads)
         classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
         crops = classified.crops
-        detailed = self._runtime.recognise_detailed(crops)
-        rec_res = [reading for reading, _ in detailed]
-        doubts = [doubt for _, doubt in detailed]
+        positioned = self._runtime.recognise_positioned(crops)
+        rec_res = [line.reading for line in positioned]
+        doubts = [line.doubts for line in positioned]
+        blanks = [
+            blanks_before(crop, line.reading[0], line.spans)
+            for crop, line in zip(crops, positioned, strict=True)
+        ]
         flips = [label == "180" and score > CLS_THRESHOLD for label, score in classified.labels]
         # The classifier sometimes turns a box with a wide gap ('民族   满') upside
         # down, and then nothing reads: unsure readings get a try the other way up.
@@ -271,15 +323,18 @@ class RapidReader:
                 if again[1] > rec_res[i][1]:
                     rec_res[i] = again
                     doubts[i] = ()
+                    blanks[i] = ()
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, flipped, (raw, score), doubt in zip(quads, flips, rec_res, doubts, strict=True):
-            text, doubt = clean_reading(raw, doubt)
+        for quad, flipped, (raw, score), doubt, blank in zip(
+            quads, flips, rec_res, doubts, blanks, strict=True
+        ):
+            text, doubt, blank = clean_reading(raw, doubt, blank)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
-            boxes.append(TextBox(points, text, score, doubt))
+            boxes.append(TextBox(points, text, score, doubt, blank))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions)
 
@@ -367,6 +422,32 @@ def _text_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int]
     x1 = min(width, int(points[:, 0].max() + margin))
     y1 = min(height, int(points[:, 1].max() + margin))
     return x0, y0, x1, y1
+
+
+def uncut_region(
+    image: BGRImage, region: tuple[int, int, int, int], quads: list[Any]
+) -> tuple[int, int, int, int]:
+    """``region`` grown until it cuts no detected box: every quad reaching into it is taken
+    in whole, with ``_text_region``'s margin.
+
+    The largest cluster is chained by box centres, so on a page of two columns of long
+    lines it can be one column: the zoomed reading then cut the other's lines off at the
+    region's edge and, its text far from the photo's edge, passed for a whole page (seed
+    7's turned page 136: its right column read as the first four characters of each line).
+    """
+    x0, y0, x1, y1 = region
+    while True:
+        touching = [
+            q
+            for q in quads
+            if q[:, 0].max() > x0 and q[:, 0].min() < x1
+            if q[:, 1].max() > y0 and q[:, 1].min() < y1
+        ]
+        grown = _text_region(image, touching) if touching else region
+        merged = (min(x0, grown[0]), min(y0, grown[1]), max(x1, grown[2]), max(y1, grown[3]))
+        if merged == (x0, y0, x1, y1):
+            return merged
+        x0, y0, x1, y1 = merged
 
 
 def small_card_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int, int] | None:

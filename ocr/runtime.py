@@ -68,6 +68,23 @@ Doubts = tuple[str, ...]
 # 0.4-0.6 with the printed one second.
 DOUBT_BELOW = 0.9
 DOUBT_FLOOR = 0.03
+# Per character of a reading's text, the recogniser's steps that emitted it: (first,
+# last + 1), steps of the model's output, which the runtime turns into crop pixels.
+Steps = tuple[tuple[int, int], ...]
+# Per character of a reading's text, where the recogniser placed it along the line crop:
+# (left, right) in crop pixels, the x range of the output steps that emitted it. CTC
+# emits a character at one or two steps inside its glyph, not over the glyph's width:
+# the ranges increase along the text and mark each character's place, not its extent.
+Spans = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """One line crop read: (text, score), each character's doubts and its place."""
+
+    reading: Reading
+    doubts: Doubts
+    spans: Spans
 
 
 def bundled_model(name: str) -> Path:
@@ -111,6 +128,8 @@ class Decoder(Protocol):
 
     def detailed(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts]]: ...
 
+    def positioned(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts, Steps]]: ...
+
 
 class CTCLabelDecode:
     """Greedy CTC decoding, as PaddleOCR does it: best character per step, repeats and
@@ -125,17 +144,23 @@ class CTCLabelDecode:
 
     def detailed(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts]]:
         """Each reading with its doubts (see ``Doubts``)."""
+        return [(reading, doubts) for reading, doubts, _ in self.positioned(preds)]
+
+    def positioned(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts, Steps]]:
+        """Each reading with its doubts and the steps that emitted each character."""
         best = preds.argmax(axis=2)
         probs = preds.max(axis=2)
-        readings: list[tuple[Reading, Doubts]] = []
+        readings: list[tuple[Reading, Doubts, Steps]] = []
         for steps, step_probs, rows in zip(best, probs, preds, strict=True):
             keep = np.ones(len(steps), dtype=bool)
             keep[1:] = steps[1:] != steps[:-1]
             keep &= steps != 0
             confidences = step_probs[keep].tolist() or [0]
             text = "".join(self.character[index] for index in steps[keep])
-            doubts = self._doubts(steps, step_probs, rows, np.flatnonzero(keep))
-            readings.append(((text, float(np.mean(confidences))), doubts))
+            starts = np.flatnonzero(keep)
+            doubts = self._doubts(steps, step_probs, rows, starts)
+            reading = (text, float(np.mean(confidences)))
+            readings.append((reading, doubts, _runs(steps, starts)))
         return readings
 
     def _doubts(self, steps: Any, step_probs: Any, rows: Any, starts: Any) -> Doubts:
@@ -157,6 +182,17 @@ class CTCLabelDecode:
             rivals.sort(key=lambda i: -float(peak[i]))
             doubts.append("".join(self.character[i] for i in rivals))
         return tuple(doubts)
+
+
+def _runs(steps: Any, starts: Any) -> Steps:
+    """(first, last + 1) of the run of equal steps opening at each of ``starts``."""
+    runs: list[tuple[int, int]] = []
+    for start in starts.tolist():
+        end = start + 1
+        while end < len(steps) and steps[end] == steps[start]:
+            end += 1
+        runs.append((start, end))
+    return tuple(runs)
 
 
 def crop_line(image: Image, quad: Quad) -> Image:
@@ -378,16 +414,30 @@ class OcrRuntime:
         p50 456 ms / p95 611 ms / 415 MB against 507 ms / 805 ms / 546 MB with
         RapidOCR's batches of 6, `wxocr bench --section engine`).
         """
-        return [reading for reading, _ in self.recognise_detailed(crops)]
+        return [line.reading for line in self.recognise_positioned(crops)]
 
     def recognise_detailed(self, crops: list[Image]) -> list[tuple[Reading, Doubts]]:
         """``recognise`` with each reading's doubts."""
+        return [(line.reading, line.doubts) for line in self.recognise_positioned(crops)]
+
+    def recognise_positioned(self, crops: list[Image]) -> list[Recognised]:
+        """``recognise`` with each reading's doubts and each character's place in its
+        crop (``Spans``)."""
         name = self._rec.get_inputs()[0].name
-        readings: list[tuple[Reading, Doubts]] = []
+        readings: list[Recognised] = []
         for crop in crops:
             ratio = max(REC_SHAPE[2] / REC_SHAPE[1], crop.shape[1] / float(crop.shape[0]))
             width = int(REC_SHAPE[1] * ratio)
             batch = _normalise(crop, REC_SHAPE, width)[np.newaxis]
             (preds,) = self._rec.run(None, {name: batch})
-            readings.extend(self.decoder.detailed(preds))
+            # The crop fills the input's first resized_width pixels (as _normalise
+            # scales it); the model's steps divide the whole input width evenly.
+            resized_width = min(width, math.ceil(REC_SHAPE[1] * crop.shape[1] / crop.shape[0]))
+            to_crop = width / preds.shape[1] * crop.shape[1] / max(1, resized_width)
+            for reading, doubts, runs in self.decoder.positioned(preds):
+                spans = tuple(
+                    (min(a * to_crop, crop.shape[1]), min(b * to_crop, crop.shape[1]))
+                    for a, b in runs
+                )
+                readings.append(Recognised(reading, doubts, spans))
         return readings

@@ -38,7 +38,7 @@ STAGES: list[tuple[Any, str, str]] = [
     (runtime.OcrRuntime, "detect", "detection"),
     (local, "crop_line", "line crops"),
     (runtime.OcrRuntime, "classify", "angle classifier"),
-    (runtime.OcrRuntime, "recognise_detailed", "recognition"),
+    (runtime.OcrRuntime, "recognise_positioned", "recognition"),
     (local.RapidReader, "read_lines", "  of which re-reads (turned, second looks)"),
     (local, "read_card", "extraction (with its second looks)"),
     (local, "assess", "image measures (quality.assess)"),

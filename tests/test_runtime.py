@@ -11,11 +11,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
-from ocr.local import clean_reading
-from ocr.runtime import CLS_MODEL, DET_MODEL, REC_MODEL, CTCLabelDecode, bundled_model
+from ocr.kinds.text.extract import SPACE_BLANK
+from ocr.local import blanks_before, clean_reading
+from ocr.runtime import (
+    CLS_MODEL,
+    DET_MODEL,
+    REC_MODEL,
+    CTCLabelDecode,
+    OcrRuntime,
+    bundled_model,
+)
+from tests.cardgen.fonts import find_fonts, fonts_available
 
 CARD = Path(__file__).parent / "fixtures" / "cards" / "002_bank_photo.jpg"
+needs_fonts = pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
 
 # Run in a fresh interpreter: every socket connection and name lookup fails (and counts),
 # and the proxy variables point at a closed port, so a download could not succeed even
@@ -99,6 +110,64 @@ def test_a_character_read_unsure_carries_the_recognisers_runner_up_as_its_doubt(
 
 
 def test_cleaning_a_reading_keeps_each_doubt_beside_its_character() -> None:
-    assert clean_reading(" ６２:", ("a", "", "7", "8")) == ("62:", ("", "7", "8"))
+    assert clean_reading(" ６２:", ("a", "", "7", "8")) == ("62:", ("", "7", "8"), ())
     # A character NFKC turns into several ('㎏' -> 'kg') loses the alignment: no doubts.
-    assert clean_reading("5㎏", ("", "x")) == ("5kg", ())
+    assert clean_reading("5㎏", ("", "x")) == ("5kg", (), ())
+    # The blanks measured before each character follow it the same way.
+    assert clean_reading(" A１B", ("", "", "", ""), (0.0, 0.0, 0.1, 0.4)) == (
+        "A1B",
+        ("", "", ""),
+        (0.0, 0.1, 0.4),
+    )
+
+
+def printed_line(text: str, size: int = 40) -> np.ndarray:
+    """A clean line of ``text`` in the generator's first CJK font, as a line crop (BGR)."""
+    font = find_fonts().cjk[0].at(size)
+    image = Image.new("RGB", (round(size * 0.9 * len(text)) + 40, round(size * 1.5)), "white")
+    ImageDraw.Draw(image).text((20, size // 4), text, font=font, fill=(20, 20, 20))
+    return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+
+
+@pytest.fixture(scope="module")
+def runtime() -> OcrRuntime:
+    return OcrRuntime(736, intra_op_threads=1)
+
+
+@needs_fonts
+def test_each_characters_place_increases_along_the_line_and_lies_inside_its_crop(
+    runtime: OcrRuntime,
+) -> None:
+    crop = printed_line("处理器5874 CPU的性能提升")
+    (line,) = runtime.recognise_positioned([crop])
+    assert line.reading[0] == "处理器5874 CPU的性能提升"
+    assert runtime.recognise([crop]) == [line.reading]  # the plain reading is unchanged
+    assert len(line.spans) == len(line.reading[0])
+    centres = [(left + right) / 2 for left, right in line.spans]
+    assert all(0 <= left < right <= crop.shape[1] for left, right in line.spans)
+    assert centres == sorted(centres)
+    # Each character's place lies on its own glyph: the first CJK character within the
+    # first character's width of the text's start (20 px), the last before its end.
+    ink = np.flatnonzero(crop.min(axis=(0, 2)) < 128)
+    assert ink[0] <= centres[0] <= ink[0] + 40
+    assert ink[-1] - 40 <= centres[-1] <= ink[-1]
+
+
+@needs_fonts
+def test_a_printed_space_shows_as_a_blank_between_the_places_of_its_neighbours(
+    runtime: OcrRuntime,
+) -> None:
+    # The recogniser reads this clean line's spaces; taken out of its reading (as it drops
+    # them in photos), the blanks measured between the places of the characters around
+    # them are the spaces, and no other pair of Latin neighbours shows one as wide.
+    crop = printed_line("版本2026 Beta发布，CPU 5874核")
+    (line,) = runtime.recognise_positioned([crop])
+    text, spans = line.reading[0], line.spans
+    assert text == "版本2026 Beta发布，CPU 5874核"
+    kept = [i for i, char in enumerate(text) if char != " "]
+    squeezed = "".join(text[i] for i in kept)
+    blanks = blanks_before(crop, squeezed, [spans[i] for i in kept])
+    after_space = {kept.index(i + 1) for i, char in enumerate(text) if char == " "}
+    assert {i for i, blank in enumerate(blanks) if blank >= SPACE_BLANK} == after_space
+    # Measured only between two Latin letters or digits.
+    assert all(blanks[i] == 0.0 for i, char in enumerate(squeezed) if not char.isascii())
