@@ -57,12 +57,14 @@ def median_height(boxes: Sequence[PlacedBox]) -> float:
     return statistics.median(b.height for b in boxes) if boxes else 1.0
 
 
-# Lines of one page are set in one size: two boxes of two characters or more chain only when
-# the taller is at most this many times the other. A title is set 1.35 times the text in
-# the generator (boxes 1.1-1.25 times as tall); words on a receipt or a note beside the
-# page measured 1.5-1.6 times the page's (seed 7's photos 86 and 148). A lone mark or
-# character (a line's last 。) may have a much smaller box, and is not held to it.
+# Lines of one page are set in one size: two boxes of SIZED_CHARS characters or more chain
+# only when the taller is at most this many times the other. A title is set 1.35 times the
+# text in the generator (boxes 1.1-1.25 times as tall); words on a receipt or a note beside
+# the page measured 1.5-1.6 times the page's (seed 7's photos 86 and 148). A short box (a
+# paragraph's last characters, 荐。 on seed 1502's photo 30) may be much smaller than its
+# line pitch, and is not held to it.
 SAME_HEIGHT = 1.45
+SIZED_CHARS = 3
 # A box whose own long side lies more than this far (radians) from the page's lines is
 # text set across them: a receipt or label lying at a quarter turn beside the page.
 ACROSS = math.pi / 4
@@ -71,7 +73,7 @@ ACROSS = math.pi / 4
 def _near(a: PlacedBox, b: PlacedBox, height: float) -> bool:
     gap_along = max(0.0, max(a.u0, b.u0) - min(a.u1, b.u1))
     gap_across = max(0.0, max(a.v0, b.v0) - min(a.v1, b.v1))
-    sized = min(len(a.text), len(b.text)) >= 2
+    sized = min(len(a.text), len(b.text)) >= SIZED_CHARS
     if sized and max(a.height, b.height) > SAME_HEIGHT * min(a.height, b.height):
         return False
     return gap_along <= REACH_ALONG * height and gap_across <= REACH_ACROSS * height
