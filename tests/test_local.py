@@ -29,6 +29,7 @@ from ocr.local import (
     reading_direction,
     traditional_only,
     turn_sideways_text_level,
+    uncut_region,
 )
 from ocr.quality import GREY_SATURATION, photo_saturation
 from ocr.runtime import CTCLabelDecode
@@ -338,3 +339,20 @@ def test_a_checksum_valid_number_with_an_old_region_code_is_never_changed(
         assert result.fields["id"] == sample.expected["id"], sample.name
         assert result.checks["region"], sample.name
         assert "id_corrected" not in result.warnings, sample.name
+
+
+def _quad(x0: float, y0: float, x1: float, y1: float) -> npt.NDArray[np.float32]:
+    return np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float32)
+
+
+def test_the_zoomed_region_takes_in_every_box_it_would_cut_and_no_other() -> None:
+    image = np.zeros((1000, 1000, 3), dtype=np.uint8)
+    left = [_quad(100, 100 + 30 * i, 400, 120 + 30 * i) for i in range(5)]
+    right = [_quad(380, 100 + 30 * i, 700, 120 + 30 * i) for i in range(5)]  # reaches in
+    far = _quad(900, 900, 950, 920)  # clutter in a corner, not touched
+    region = uncut_region(image, (40, 40, 460, 300), [*left, *right, far])
+    x0, y0, x1, y1 = region
+    assert x1 >= 700 and (x0, y0) == (40, 40)
+    assert x1 < 900 and y1 < 900
+    # A region that cuts nothing is left as it is.
+    assert uncut_region(image, (40, 40, 460, 300), left) == (40, 40, 460, 300)

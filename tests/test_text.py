@@ -95,6 +95,39 @@ def test_words_on_the_desk_beside_the_page_are_left_out() -> None:
     assert read_text(printed) == ["两栏排版的标题", *LEFT, *RIGHT]
 
 
+def test_a_note_in_larger_print_just_below_the_page_is_left_out() -> None:
+    # Seed 7's photo 86: 购物清单 and 快递单 on a note under the page's left column, their
+    # boxes 1.56 times as tall as the page's, were read as its last lines.
+    printed = two_columns()
+    bottom = 2.4 * PITCH + 8 * PITCH
+    big = 1.6
+    printed += [
+        Printed(word, 0, bottom + i * big * PITCH, big * LINE_HEIGHT, big * CHAR_WIDTH)
+        for i, word in enumerate(("购物清单", "快递单"))
+    ]
+    assert read_text(printed) == ["两栏排版的标题", *LEFT, *RIGHT]
+
+
+def test_a_title_set_larger_than_the_text_is_kept() -> None:
+    printed = two_columns(title="")
+    title = Printed("标题比正文大", 0, -1.6 * PITCH, 1.35 * LINE_HEIGHT, 1.35 * CHAR_WIDTH)
+    assert read_text([title, *printed]) == ["标题比正文大", *LEFT, *RIGHT]
+
+
+def test_a_label_lying_across_the_pages_lines_is_left_out() -> None:
+    # Seed 7's photo 148: a receipt at a quarter turn to the page touched its right
+    # column; its words (发票, TEL) were read into the page's lines.
+    boxes = card_boxes(two_columns(), 0.0, 3)
+    x = 2000 + 2 * COLUMN_WIDTH + GUTTER + 0.3 * LINE_HEIGHT
+    y = 2000 + 3 * PITCH
+    for i, word in enumerate(("发票", "TEL")):
+        x0, x1 = x + i * 1.4 * LINE_HEIGHT, x + i * 1.4 * LINE_HEIGHT + LINE_HEIGHT
+        corners = ((x0, y), (x1, y), (x1, y + 2.5 * CHAR_WIDTH), (x0, y + 2.5 * CHAR_WIDTH))
+        boxes.append(TextBox(corners, word, 0.99))
+    page = OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), boxes)
+    assert read_card(page, "text").fields["text"].split("\n") == ["两栏排版的标题", *LEFT, *RIGHT]
+
+
 # ---------------------------------------------------------------- punctuation
 
 
