@@ -118,6 +118,13 @@ OUTSIDE_LIMIT = 0.06
 # under 0.6), clean photos 1.1 and up, real photos (often cropped close to the card)
 # from 0.8, one at 0.
 EDGE_GAP_LIMIT = 0.6
+# Any of the card's boxes, however short, this close to the photo's edge (text heights)
+# runs into it: its text is cut. Seed 20261129's cut cards missed before had their cut
+# line too short for the 0.7-median filter (a truncated VALID THRU, the lower half of an
+# ID front's line): 0.00. The nearest box of a clean photo (seeds 20261129 and 4242,
+# 160): 0.10 and up (0.30 without an outline, a photo already flagged by
+# EDGE_GAP_LIMIT); real-dev: one at 0, the photo EDGE_GAP_LIMIT already flags.
+EDGE_TOUCH = 0.05
 # Occlusion by a hand (``intrusion_measure``): a skin-coloured region, not the card's
 # own colour, that comes in from beyond the card (from the photo's edge, where the hand
 # is, or from a text height beyond the card's outline) and lies over it. Measured with
@@ -599,6 +606,15 @@ def intrusion_measure(
     return float(on_card[entering].max(initial=0)) / unit**2
 
 
+def _edge_gap(quads: Sequence[Floats], width: int, height: int) -> float:
+    """Pixels from the nearest corner of ``quads`` to the photo's edge (0 when beyond it)."""
+    points = np.concatenate(list(quads))
+    gaps = np.concatenate(
+        [points[:, 0], points[:, 1], width - 1 - points[:, 0], height - 1 - points[:, 1]]
+    )
+    return max(0.0, float(gaps.min()))
+
+
 def measure(
     image: BGRImage, boxes: Sequence[TextBox], photo: BGRImage | None = None
 ) -> Measures | None:
@@ -616,12 +632,14 @@ def measure(
     # Clutter's small print (a receipt, a note) can join the card's cluster at the photo's
     # edge; the card's own lines are at least 0.7 of the median height.
     lines = [q for q, h in zip(quads, heights, strict=True) if h >= 0.7 * median]
-    points = np.concatenate(lines)
     height, width = image.shape[:2]
-    gaps = np.concatenate(
-        [points[:, 0], points[:, 1], width - 1 - points[:, 0], height - 1 - points[:, 1]]
-    )
-    edge_gap = max(0.0, float(gaps.min())) / text_height
+    edge_gap = _edge_gap(lines, width, height) / text_height
+    # A line the photo's edge cuts across keeps only part of its height (the top of
+    # an ID front's second line, a bank card's VALID THRU under the number): shorter
+    # than 0.7 of the median, it is not among ``lines``, yet it runs into the edge.
+    touching = _edge_gap(quads, width, height) / text_height
+    if touching <= EDGE_TOUCH:
+        edge_gap = touching
 
     card_mask = _hull_mask(image.shape, quads, text_height)
     x0, y0, card_width, card_height = cv2.boundingRect(card_mask)

@@ -3,6 +3,7 @@ at their thresholds, and the real engine on one generated photo per condition.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,8 @@ from ocr.quality import (
     BLUR_LIMIT,
     COLOUR_LIMIT,
     COLOUR_MOIRE_LIMIT,
+    EDGE_GAP_LIMIT,
+    EDGE_TOUCH,
     GLARE_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
@@ -466,6 +469,27 @@ def test_text_touching_the_photos_edge_is_a_cut_card() -> None:
     cut_measures = measure(cut, moved)
     assert cut_measures is not None and cut_measures.edge_gap == 0.0
     assert measure(image, []) is None
+
+
+def test_a_line_cut_short_by_the_photos_edge_is_a_cut_card() -> None:
+    # Seed 20261129's missed cut cards: the photo's edge took the top half of a line
+    # (or a bank card's VALID THRU under its number); the half left is too short to be
+    # among the card's lines, and the whole lines lie over a text height from the edge.
+    image, boxes = text_page()
+    top = 60 + 12  # through the middle of the first line
+    cut = image[top:]
+    moved = [
+        TextBox(tuple((x, max(0.0, y - top)) for x, y in b.points), b.text, b.score) for b in boxes
+    ]
+    measures = measure(cut, moved)
+    assert measures is not None
+    assert measures.edge_gap <= EDGE_TOUCH
+    assert "border_incomplete" in decide(replace(measures, outside=-1.0)).warnings
+    # The same short line a little inside the photo is print, not a cut: not counted.
+    inside = image[top - 30 :]
+    shifted = [TextBox(tuple((x, y + 30) for x, y in b.points), b.text, b.score) for b in moved]
+    kept = measure(inside, shifted)
+    assert kept is not None and kept.edge_gap > EDGE_GAP_LIMIT
 
 
 @pytest.fixture(scope="module")
