@@ -351,6 +351,43 @@ def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     return photo, boxes
 
 
+def bank_card_with_a_white(patch: str) -> tuple[np.ndarray, list[TextBox]]:
+    """A red bank card on a dark desk: its large number low on the card, the bank's name
+    small at its top left, too far from the number to join its cluster of text, and a
+    washed-out ``patch``: a ``spot`` over the name, or a ``band`` along the card's top."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), (40, 40, 200), -1)
+    boxes = [TextBox(((200, 160), (330, 160), (330, 184), (200, 184)), "x", 0.9)]
+    for x in range(204, 326, 16):  # the name's strokes
+        cv2.rectangle(photo, (x, 163), (x + 10, 181), (235, 235, 240), 2)
+    for x in range(300, 700, 28):  # the number's digits
+        cv2.rectangle(photo, (x, 384), (x + 18, 420), (230, 230, 235), 3)
+    boxes.append(TextBox(((296, 380), (704, 380), (704, 424), (296, 424)), "x", 0.9))
+    if patch == "spot":
+        cv2.ellipse(photo, (265, 175), (80, 40), 0, 0, 360, (255, 255, 255), -1)
+    else:
+        cv2.rectangle(photo, (130, 120), (764, 200), (255, 255, 255), -1)
+    return photo, boxes
+
+
+def test_glare_on_a_bank_cards_name_beyond_its_numbers_cluster_is_glare() -> None:
+    # Seed 20261129: the reflection washed out a red bank card's name, which lay beyond
+    # the cluster of its large number (the text's hull, where glare was looked for).
+    photo, boxes = bank_card_with_a_white("spot")
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.glare > GLARE_LIMIT
+    assert "glare" in decide(measures).warnings
+
+
+def test_a_white_band_along_the_cards_side_is_not_glare() -> None:
+    # A real bank card's white band of print along its side, beside the name: over the
+    # whole card, a blob must lie clear of the card's sides.
+    photo, boxes = bank_card_with_a_white("band")
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.glare <= GLARE_LIMIT
+    assert "glare" not in decide(measures).warnings
+
+
 def test_colour_is_measured_over_the_whole_card_when_its_outline_is_found() -> None:
     # A clean ID back was called a photocopy: its red emblem lay beyond the text's hull,
     # which held no colour.
