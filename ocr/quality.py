@@ -77,6 +77,11 @@ GLARE_SURROUND = 230.0
 # the sheen on a pale card's blank stretch does not (212-235, two clean photos).
 GLARE_SURROUND_BLANK = 200.0
 GLARE_RING = (1.0, 2.0)
+# Over the whole card beyond the text's hull (``_card_glare``): spots 23-161 as above (a
+# red bank card's name 120 or less), while a pale card's blank stretch under a sheen
+# sits at 220-230 (a clean photo of seed 4242) and 190-200 on a defocused one (seed
+# 20261129): 170.
+GLARE_SURROUND_CARD = 170.0
 # % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
 # back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
 COLOUR_LIMIT = 0.7
@@ -125,6 +130,10 @@ EDGE_GAP_LIMIT = 0.6
 # 160): 0.10 and up (0.30 without an outline, a photo already flagged by
 # EDGE_GAP_LIMIT); real-dev: one at 0, the photo EDGE_GAP_LIMIT already flags.
 EDGE_TOUCH = 0.05
+# ... and within this many text heights of one of the card's lines (the cut lines above
+# 0-1; a note's line cut by the photo's edge below a defocused ID front of seed 4242,
+# joined to its cluster, about 3).
+EDGE_TOUCH_BESIDE = 1.5
 # Occlusion by a hand (``intrusion_measure``): a skin-coloured region, not the card's
 # own colour, that comes in from beyond the card (from the photo's edge, where the hand
 # is, or from a text height beyond the card's outline) and lies over it. Measured with
@@ -381,7 +390,7 @@ def glare_measure(
             labels,
             (label, x, y, w, h),
             text_height,
-            GLARE_SURROUND_BLANK if whole_card else 0.0,
+            GLARE_SURROUND_CARD if whole_card else 0.0,
         ):
             continue
         best = size / area
@@ -642,9 +651,9 @@ def _card_glare(
 
     A bank card's large number can make a cluster of its own that leaves the bank's
     name beyond the hull, and a reflection washing it out with it (seed 20261129). Over
-    the whole card a blob must stand out as a field wiped out whole does
-    (GLARE_SURROUND_BLANK): a pale card's blank stretch beyond the hull, pushed over 245
-    by a mild sheen, sits at 220-230 (a clean photo of seed 4242), the spot 120 or less;
+    the whole card a blob must stand out further (GLARE_SURROUND_CARD): a pale card's
+    blank stretch beyond the hull, pushed over 245 by a mild sheen, sits at 190-230, the
+    spot at 120 or less;
     and it must lie clear of the card's sides: a white band along a real card's side
     (real-dev, one photo) is print or the desk past an outline a little off, not a spot.
     """
@@ -669,6 +678,15 @@ def _card_glare(
         if 0 <= cx < width and 0 <= cy < height and card[cy, cx]:
             text.append(quad)
     return max(found, over((hull > 0) | card, True))
+
+
+def _distance(quad: Floats, others: Sequence[Floats]) -> float:
+    """Pixels from the nearest corner of ``quad`` to the nearest of ``others`` (0 inside)."""
+    return min(
+        max(0.0, -cv2.pointPolygonTest(other.reshape(-1, 1, 2), (float(x), float(y)), True))
+        for other in others
+        for x, y in quad
+    )
 
 
 def _edge_gap(quads: Sequence[Floats], width: int, height: int) -> float:
@@ -702,7 +720,10 @@ def measure(
     # A line the photo's edge cuts across keeps only part of its height (the top of
     # an ID front's second line, a bank card's VALID THRU under the number): shorter
     # than 0.7 of the median, it is not among ``lines``, yet it runs into the edge.
-    touching = _edge_gap(quads, width, height) / text_height
+    # It lies beside the card's own lines; a note's line cut by the edge, joined to the
+    # card's cluster, lies apart from them.
+    beside = [q for q in quads if _distance(q, lines) <= EDGE_TOUCH_BESIDE * text_height]
+    touching = _edge_gap(beside, width, height) / text_height if beside else float("inf")
     if touching <= EDGE_TOUCH:
         edge_gap = touching
 

@@ -529,6 +529,21 @@ def test_a_line_cut_short_by_the_photos_edge_is_a_cut_card() -> None:
     assert kept is not None and kept.edge_gap > EDGE_GAP_LIMIT
 
 
+def test_a_notes_line_cut_by_the_photos_edge_apart_from_the_card_is_not_a_cut() -> None:
+    # Seed 4242: a note's line cut by the photo's edge, joined to a defocused ID front's
+    # cluster of text 3 text heights below its last line, called the card cut.
+    image, boxes = text_page()
+    cv2.rectangle(image, (200, 372), (300, 379), (40, 40, 40), -1)
+    note = TextBox(((200, 370), (300, 370), (300, 379), (200, 379)), "x", 0.9)
+    measures = measure(image, [*boxes, note])
+    assert measures is not None and measures.edge_gap > EDGE_GAP_LIMIT
+    # The same line right under the card's last line is the card's, cut by the edge.
+    closer = measure(
+        image[:320], [*boxes, TextBox(((200, 311), (300, 311), (300, 319), (200, 319)), "x", 0.9)]
+    )
+    assert closer is not None and closer.edge_gap <= EDGE_TOUCH
+
+
 @pytest.fixture(scope="module")
 def engine() -> LocalEngine:
     made = create_engine("local")
