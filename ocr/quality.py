@@ -77,6 +77,11 @@ GLARE_SURROUND = 230.0
 # the sheen on a pale card's blank stretch does not (212-235, two clean photos).
 GLARE_SURROUND_BLANK = 200.0
 GLARE_RING = (1.0, 2.0)
+# Over the whole card beyond the text's hull (``_card_glare``): spots 23-161 as above (a
+# red bank card's name 120 or less), while a pale card's blank stretch under a sheen
+# sits at 220-230 (a clean photo of seed 4242) and 190-200 on a defocused one (seed
+# 20261129): 170.
+GLARE_SURROUND_CARD = 170.0
 # % of the card's area in coloured pixels: photocopies 0-0.6, clean photos 0.08 (an ID
 # back whose red emblem lies outside the text's hull) then 1.1 and up, real photos 6+.
 COLOUR_LIMIT = 0.7
@@ -118,6 +123,17 @@ OUTSIDE_LIMIT = 0.06
 # under 0.6), clean photos 1.1 and up, real photos (often cropped close to the card)
 # from 0.8, one at 0.
 EDGE_GAP_LIMIT = 0.6
+# Any of the card's boxes, however short, this close to the photo's edge (text heights)
+# runs into it: its text is cut. Seed 20261129's cut cards missed before had their cut
+# line too short for the 0.7-median filter (a truncated VALID THRU, the lower half of an
+# ID front's line): 0.00. The nearest box of a clean photo (seeds 20261129 and 4242,
+# 160): 0.10 and up (0.30 without an outline, a photo already flagged by
+# EDGE_GAP_LIMIT); real-dev: one at 0, the photo EDGE_GAP_LIMIT already flags.
+EDGE_TOUCH = 0.05
+# ... and within this many text heights of one of the card's lines (the cut lines above
+# 0-1; a note's line cut by the photo's edge below a defocused ID front of seed 4242,
+# joined to its cluster, about 3).
+EDGE_TOUCH_BESIDE = 1.5
 # Occlusion by a hand (``intrusion_measure``): a skin-coloured region, not the card's
 # own colour, that comes in from beyond the card (from the photo's edge, where the hand
 # is, or from a text height beyond the card's outline) and lies over it. Measured with
@@ -305,6 +321,7 @@ def glare_measure(
     inside: npt.NDArray[np.bool_],
     text_height: float = 0.0,
     text: npt.NDArray[np.bool_] | None = None,
+    whole_card: bool = False,
 ) -> float:
     """The share of the card covered by its largest solid washed-out blob that hides text.
 
@@ -319,6 +336,8 @@ def glare_measure(
     heights of a box; one on a blank part of the card (an ID front's portrait, the
     space under an ID back's title) hides nothing. A card washed out all over (its
     median at 245 or more) is overexposed, not under a reflection: its text survived.
+    ``whole_card``: ``inside`` is the whole card (``_card_glare``), beyond the text's
+    hull: a blob must lie clear of its sides and stand out as a field wiped out whole.
     """
     # The darkest channel of each pixel (numpy's min over 3 channels is several times slower).
     _, lowest = channel_extremes(crop, axis=2)
@@ -334,6 +353,16 @@ def glare_measure(
     rim = max(1, round(GLARE_RIM * text_height))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
+    sides: npt.NDArray[np.bool_] | None = None
+    if whole_card:
+        # The crop is the card's bounding box: the photo beyond it counts as off the card.
+        eroded = cv2.erode(
+            inside.astype(np.uint8),
+            np.ones((3, 3), np.uint8),
+            borderType=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        sides = inside & (eroded == 0)
     best = 0.0
     for label in range(1, count):
         size = float(stats[label, cv2.CC_STAT_AREA])
@@ -348,12 +377,20 @@ def glare_measure(
             continue
         if near_text is not None and not (near_text[y : y + h, x : x + w] & (blob > 0)).any():
             continue
+        if sides is not None and (sides[y : y + h, x : x + w] & (blob > 0)).any():
+            continue
         interior = cv2.erode(filled, disc) > 0
         holes = float((interior & (blob == 0)).sum()) / max(1.0, float(interior.sum()))
         if holes > GLARE_HOLES:
             continue
         if text is not None and not _stands_out(
-            lowest, inside, text, labels, (label, x, y, w, h), text_height
+            lowest,
+            inside,
+            text,
+            labels,
+            (label, x, y, w, h),
+            text_height,
+            GLARE_SURROUND_CARD if whole_card else 0.0,
         ):
             continue
         best = size / area
@@ -367,6 +404,7 @@ def _stands_out(
     labels: npt.NDArray[Any],
     blob: tuple[int, int, int, int, int],
     text_height: float,
+    limit: float = 0.0,
 ) -> bool:
     """Whether a washed-out blob is a reflection: far brighter than the card around it.
 
@@ -393,7 +431,8 @@ def _stands_out(
     hull = np.zeros_like(local)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
     covered = float((text[y0:y1, x0:x1] & (hull > 0)).sum()) / text_height**2
-    limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
+    if not limit:
+        limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
     return surround <= limit
 
 
@@ -599,6 +638,66 @@ def intrusion_measure(
     return float(on_card[entering].max(initial=0)) / unit**2
 
 
+def _card_glare(
+    image: BGRImage,
+    hull: npt.NDArray[np.uint8],
+    card: npt.NDArray[np.bool_] | None,
+    quads: Sequence[Floats],
+    boxes: Sequence[TextBox],
+    text_height: float,
+) -> float:
+    """``glare_measure`` over the text's widened hull; then, when the card's outline was
+    found (``card``, inside it), over the whole card with every box on it as its text.
+
+    A bank card's large number can make a cluster of its own that leaves the bank's
+    name beyond the hull, and a reflection washing it out with it (seed 20261129). Over
+    the whole card a blob must stand out further (GLARE_SURROUND_CARD): a pale card's
+    blank stretch beyond the hull, pushed over 245 by a mild sheen, sits at 190-230, the
+    spot at 120 or less;
+    and it must lie clear of the card's sides: a white band along a real card's side
+    (real-dev, one photo) is print or the desk past an outline a little off, not a spot.
+    """
+    text = list(quads)
+
+    def over(region: npt.NDArray[np.bool_], whole_card: bool) -> float:
+        x, y, w, h = cv2.boundingRect(region.astype(np.uint8))
+        mask = np.zeros((h, w), np.uint8)
+        for quad in text:
+            cv2.fillConvexPoly(mask, (quad - (x, y)).astype(np.int32), 1)
+        crop = image[y : y + h, x : x + w]
+        inside = region[y : y + h, x : x + w]
+        return glare_measure(crop, inside, text_height, mask > 0, whole_card)
+
+    found = over(hull > 0, False)
+    if card is None or found > GLARE_LIMIT:
+        return found
+    height, width = card.shape
+    for box in boxes:
+        quad = _box_array(box)
+        cx, cy = (round(float(v)) for v in quad.mean(axis=0))
+        if 0 <= cx < width and 0 <= cy < height and card[cy, cx]:
+            text.append(quad)
+    return max(found, over((hull > 0) | card, True))
+
+
+def _distance(quad: Floats, others: Sequence[Floats]) -> float:
+    """Pixels from the nearest corner of ``quad`` to the nearest of ``others`` (0 inside)."""
+    return min(
+        max(0.0, -cv2.pointPolygonTest(other.reshape(-1, 1, 2), (float(x), float(y)), True))
+        for other in others
+        for x, y in quad
+    )
+
+
+def _edge_gap(quads: Sequence[Floats], width: int, height: int) -> float:
+    """Pixels from the nearest corner of ``quads`` to the photo's edge (0 when beyond it)."""
+    points = np.concatenate(list(quads))
+    gaps = np.concatenate(
+        [points[:, 0], points[:, 1], width - 1 - points[:, 0], height - 1 - points[:, 1]]
+    )
+    return max(0.0, float(gaps.min()))
+
+
 def measure(
     image: BGRImage, boxes: Sequence[TextBox], photo: BGRImage | None = None
 ) -> Measures | None:
@@ -616,12 +715,17 @@ def measure(
     # Clutter's small print (a receipt, a note) can join the card's cluster at the photo's
     # edge; the card's own lines are at least 0.7 of the median height.
     lines = [q for q, h in zip(quads, heights, strict=True) if h >= 0.7 * median]
-    points = np.concatenate(lines)
     height, width = image.shape[:2]
-    gaps = np.concatenate(
-        [points[:, 0], points[:, 1], width - 1 - points[:, 0], height - 1 - points[:, 1]]
-    )
-    edge_gap = max(0.0, float(gaps.min())) / text_height
+    edge_gap = _edge_gap(lines, width, height) / text_height
+    # A line the photo's edge cuts across keeps only part of its height (the top of
+    # an ID front's second line, a bank card's VALID THRU under the number): shorter
+    # than 0.7 of the median, it is not among ``lines``, yet it runs into the edge.
+    # It lies beside the card's own lines; a note's line cut by the edge, joined to the
+    # card's cluster, lies apart from them.
+    beside = [q for q in quads if _distance(q, lines) <= EDGE_TOUCH_BESIDE * text_height]
+    touching = _edge_gap(beside, width, height) / text_height if beside else float("inf")
+    if touching <= EDGE_TOUCH:
+        edge_gap = touching
 
     card_mask = _hull_mask(image.shape, quads, text_height)
     x0, y0, card_width, card_height = cv2.boundingRect(card_mask)
@@ -641,14 +745,10 @@ def measure(
     axis_moire = axis_moire_measure(grey, spectrum)
     colour_moire = moire_measure(red_green, colour_spectrum)
 
-    boxes_mask = np.zeros(crop.shape[:2], np.uint8)
-    for quad in quads:
-        cv2.fillConvexPoly(boxes_mask, (quad - (x0, y0)).astype(np.int32), 1)
-    glare = glare_measure(crop, inside, text_height, boxes_mask > 0)
-
     outline = find_outline(image, np.concatenate(quads))
     colour = colour_share(crop[inside])
     corners = outline.quad()
+    on_card: npt.NDArray[np.bool_] | None = None
     if corners is not None:
         # The whole card when its outline is found: an ID back's red emblem or a bank
         # card's logo can lie beyond its text's hull. Eroded, so the desk stays out.
@@ -659,6 +759,8 @@ def measure(
         card = cv2.erode(whole, disc) > 0
         if card.any():
             colour = colour_share(image[card])
+            on_card = card
+    glare = _card_glare(image, card_mask, on_card, quads, boxes, text_height)
 
     saturation = photo_saturation(image if photo is None else photo)
     share = share_outside(outline)

@@ -3,6 +3,7 @@ at their thresholds, and the real engine on one generated photo per condition.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,8 @@ from ocr.quality import (
     BLUR_LIMIT,
     COLOUR_LIMIT,
     COLOUR_MOIRE_LIMIT,
+    EDGE_GAP_LIMIT,
+    EDGE_TOUCH,
     GLARE_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
@@ -348,6 +351,43 @@ def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     return photo, boxes
 
 
+def bank_card_with_a_white(patch: str) -> tuple[np.ndarray, list[TextBox]]:
+    """A red bank card on a dark desk: its large number low on the card, the bank's name
+    small at its top left, too far from the number to join its cluster of text, and a
+    washed-out ``patch``: a ``spot`` over the name, or a ``band`` along the card's top."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), (40, 40, 200), -1)
+    boxes = [TextBox(((200, 160), (330, 160), (330, 184), (200, 184)), "x", 0.9)]
+    for x in range(204, 326, 16):  # the name's strokes
+        cv2.rectangle(photo, (x, 163), (x + 10, 181), (235, 235, 240), 2)
+    for x in range(300, 700, 28):  # the number's digits
+        cv2.rectangle(photo, (x, 384), (x + 18, 420), (230, 230, 235), 3)
+    boxes.append(TextBox(((296, 380), (704, 380), (704, 424), (296, 424)), "x", 0.9))
+    if patch == "spot":
+        cv2.ellipse(photo, (265, 175), (80, 40), 0, 0, 360, (255, 255, 255), -1)
+    else:
+        cv2.rectangle(photo, (130, 120), (764, 200), (255, 255, 255), -1)
+    return photo, boxes
+
+
+def test_glare_on_a_bank_cards_name_beyond_its_numbers_cluster_is_glare() -> None:
+    # Seed 20261129: the reflection washed out a red bank card's name, which lay beyond
+    # the cluster of its large number (the text's hull, where glare was looked for).
+    photo, boxes = bank_card_with_a_white("spot")
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.glare > GLARE_LIMIT
+    assert "glare" in decide(measures).warnings
+
+
+def test_a_white_band_along_the_cards_side_is_not_glare() -> None:
+    # A real bank card's white band of print along its side, beside the name: over the
+    # whole card, a blob must lie clear of the card's sides.
+    photo, boxes = bank_card_with_a_white("band")
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.glare <= GLARE_LIMIT
+    assert "glare" not in decide(measures).warnings
+
+
 def test_colour_is_measured_over_the_whole_card_when_its_outline_is_found() -> None:
     # A clean ID back was called a photocopy: its red emblem lay beyond the text's hull,
     # which held no colour.
@@ -466,6 +506,42 @@ def test_text_touching_the_photos_edge_is_a_cut_card() -> None:
     cut_measures = measure(cut, moved)
     assert cut_measures is not None and cut_measures.edge_gap == 0.0
     assert measure(image, []) is None
+
+
+def test_a_line_cut_short_by_the_photos_edge_is_a_cut_card() -> None:
+    # Seed 20261129's missed cut cards: the photo's edge took the top half of a line
+    # (or a bank card's VALID THRU under its number); the half left is too short to be
+    # among the card's lines, and the whole lines lie over a text height from the edge.
+    image, boxes = text_page()
+    top = 60 + 12  # through the middle of the first line
+    cut = image[top:]
+    moved = [
+        TextBox(tuple((x, max(0.0, y - top)) for x, y in b.points), b.text, b.score) for b in boxes
+    ]
+    measures = measure(cut, moved)
+    assert measures is not None
+    assert measures.edge_gap <= EDGE_TOUCH
+    assert "border_incomplete" in decide(replace(measures, outside=-1.0)).warnings
+    # The same short line a little inside the photo is print, not a cut: not counted.
+    inside = image[top - 30 :]
+    shifted = [TextBox(tuple((x, y + 30) for x, y in b.points), b.text, b.score) for b in moved]
+    kept = measure(inside, shifted)
+    assert kept is not None and kept.edge_gap > EDGE_GAP_LIMIT
+
+
+def test_a_notes_line_cut_by_the_photos_edge_apart_from_the_card_is_not_a_cut() -> None:
+    # Seed 4242: a note's line cut by the photo's edge, joined to a defocused ID front's
+    # cluster of text 3 text heights below its last line, called the card cut.
+    image, boxes = text_page()
+    cv2.rectangle(image, (200, 372), (300, 379), (40, 40, 40), -1)
+    note = TextBox(((200, 370), (300, 370), (300, 379), (200, 379)), "x", 0.9)
+    measures = measure(image, [*boxes, note])
+    assert measures is not None and measures.edge_gap > EDGE_GAP_LIMIT
+    # The same line right under the card's last line is the card's, cut by the edge.
+    closer = measure(
+        image[:320], [*boxes, TextBox(((200, 311), (300, 311), (300, 319), (200, 319)), "x", 0.9)]
+    )
+    assert closer is not None and closer.edge_gap <= EDGE_TOUCH
 
 
 @pytest.fixture(scope="module")
