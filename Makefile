@@ -37,7 +37,7 @@ test: lint browser
 	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
 
 # The SQLite suite LOAD_RUNS times in shuffled orders with every core kept busy by
-# stress-ng: how flaky tests are hunted (README, "Tests on a busy machine").
+# stress-ng: how flaky tests are hunted (docs/development.md, "Tests on a busy machine").
 LOAD_RUNS ?= 3
 test-load: setup
 	bash scripts/install-system-deps.sh stress
@@ -68,7 +68,7 @@ fonts:
 dataset: setup fonts
 	$(BIN)/python -m tests.cardgen --out build/eval150 --count 150 --seed 20261125 --photo-share 0.8
 
-# Two more sets from other seeds, to check the engine is not tuned to eval150 (README).
+# Two more sets from other seeds, to check the engine is not tuned to eval150 (README, "Accuracy and speed": the sets).
 dataset-more: setup fonts
 	$(BIN)/python -m tests.cardgen --out build/dev300 --count 300 --seed 777 --photo-share 0.8 --kinds idcard_front
 	$(BIN)/python -m tests.cardgen --out build/dev150b --count 150 --seed 778 --photo-share 0.8 --unreadable 6
@@ -79,7 +79,8 @@ dataset-real: setup fonts
 	$(BIN)/python -m tests.cardgen --out build/real90 --count 90 --seed 20261129 --photo-share 1.0 --conditions small_photo,far_card,faint_labels,old_code
 
 # Image warnings (issue 16): 80 clean photos and 40 per condition (photocopy, screen,
-# cut border, thumb, glare, blur), labelled "warnings": [...] (README, figures table).
+# cut border, thumb, glare, blur), labelled "warnings": [...] (README, "Where each
+# warning stands now"; the rounds in docs/warnings.md).
 dataset-quality: setup fonts
 	$(BIN)/python -m tests.cardgen.image_conditions --out build/quality --seed 20261129 --per-condition 40 --clean 80
 

@@ -218,7 +218,7 @@ class OcrSettings:
     det_side: int = DEFAULT_DET_SIDE
     # Two inference threads per session, which sleep when idle (ocr/runtime.py): a lone
     # photo is read on both cores, and two photos at once lose nothing to spinning
-    # (README, "Accuracy and speed"). With spinning threads 1 was better.
+    # (docs/accuracy.md, "On a quiet machine"). With spinning threads 1 was better.
     intra_op_threads: int = 2
 
 

@@ -57,7 +57,8 @@ GLARE_RIM = 0.4
 # A blob must reach this close (text heights) to one of the card's text boxes: glare
 # spots over a field 0-0.11 (held-out seed 20261129), the laminate sheen of clean
 # photos on an ID front's portrait or blank card 0.32-1.26. It did not hold on seed
-# 4242, whose clean photos' sheen falls on the text itself (0): README, Image warnings.
+# 4242, whose clean photos' sheen falls on the text itself (0): docs/warnings.md,
+# "Glare where the text is, colour over the whole card".
 GLARE_REACH = 0.2
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005

@@ -113,7 +113,8 @@ def open_session(path: Path, intra_op_threads: int) -> ort.InferenceSession:
     options.intra_op_num_threads = intra_op_threads
     # Idle inference threads sleep instead of spinning: two photos read at once (two
     # readers, two threads each, on 2 cores) would otherwise burn each other's time;
-    # with it, 2 threads cut a lone photo's time and lost no throughput (README).
+    # with it, 2 threads cut a lone photo's time and lost no throughput (docs/accuracy.md,
+    # "On a quiet machine").
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -4,7 +4,7 @@
 
 One reader, one inference thread, the kind detected (as `wxocr eval --auto-kind`). CPU
 time, not wall time: on a machine other work loads, wall time measures the load; CPU
-time far less (README, "Accuracy and speed"). Prints timings only, never what was read.
+time far less (docs/accuracy.md, "Speed"). Prints timings only, never what was read.
 
 The stages are timed by wrapping the engine's own functions in this process (a tool,
 not a test): nested stages overlap (the second looks' recognition is inside the

@@ -1,4 +1,5 @@
-"""Field-decided warnings against the truth the labels imply (issue 16's README figures).
+"""Field-decided warnings against the truth the labels imply (issue 16's figures:
+docs/warnings.md, "Field-decided warnings").
 
 For each labelled directory: whether a card deserves ``expired`` / ``invalid_period``
 follows from its labelled fields and today; the engine (not told the kind) must find

@@ -4,8 +4,8 @@ Real cards showed rare characters read as common look-alikes (裴 as 装, 垅 as
 逄 as 逢). The main set draws a rare surname for one card in eight and no rare place
 characters; here every name starts with one of RARE_SURNAMES and most addresses hold one
 of RARE_PLACE_CHARS (a village word on a rural address, a "X口" quarter in a town one).
-Used to measure a second recogniser on the characters the first one doubted (README,
-"Decisions": rare characters).
+Used to measure a second recogniser on the characters the first one doubted (docs/decisions.md,
+"Rare characters").
 
 ``python -m tests.cardgen.rare_chars --out DIR --count N --seed S``
 """

@@ -68,8 +68,7 @@ def score(view: CardView) -> int:
 
     An ID card's label column and value column look like a small table, so a lattice
     scores only from MIN_ROWS rows on and grows by one per row: a card's own landmarks
-    outnumber it there (README, "Document kinds of issue 15: passport, business card, printed
-    text, table").
+    outnumber it there (docs/kinds.md, "Table").
     """
     rows = lattice_rows(view.lines)
     return LATTICE_SCORE + rows - MIN_ROWS if rows >= MIN_ROWS else 0
