@@ -7,6 +7,7 @@ the real engine."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ from ocr.kinds.businesscard.extract import (
 )
 from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
-from tests.card_boxes import Printed, card_boxes
+from tests.card_boxes import Printed, card_boxes, to_box
 from tests.kind_helpers import committed_samples
 
 NAME_HEIGHT = 80.0
@@ -360,6 +361,49 @@ def test_an_email_read_with_a_capital_i_among_small_letters_has_an_l_and_is_said
     assert read_email("sales@xInda.net") == ("sales@xlnda.net", "email_corrected")
     # An address printed with capitals keeps its I.
     assert read_email("Ivy.Li@xinda.net") == ("Ivy.Li@xinda.net", None)
+
+
+def test_an_l_read_as_1_that_the_recogniser_also_saw_as_l_is_an_l_and_said() -> None:
+    # Seed-7 photo 74: "E-mail:yfl@..." read "E-mai1:yf1@...", each 1 with an l second.
+    read = "yf1@hengtonglaw.net"
+    assert read_email(read, read_as(read, doubts={2: "l"})) == (
+        "yfl@hengtonglaw.net",
+        "email_corrected",
+    )
+    # A 1 the recogniser was sure of is a digit.
+    assert read_email(read) == (read, None)
+    # Reading the line again gives the 1 again, without the doubts: the repair stands.
+    reader, _ = scripted_reader("E-mai1:yf1@hengtonglaw.net", "E-mai1:yf1@hengtonglaw.net")
+    card = (
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        Printed("手机：13812345678", 0, 300),
+    )
+    email = replace(
+        to_box(Printed("E-mai1:yf1@hengtonglaw.net", 0, 350)),
+        doubts=tuple("l" if i in (5, 9) else "" for i in range(len("E-mai1:yf1@hengtonglaw.net"))),
+    )
+    result = read_card(
+        OcrPage(np.zeros((8, 8, 3), np.uint8), [*card_boxes(card), email]), "businesscard", reader
+    )
+    assert result.fields["email"] == "yfl@hengtonglaw.net"
+    assert "email_corrected" in result.warnings
+
+
+def test_a_label_colon_read_as_a_letter_the_recogniser_also_saw_as_a_colon_is_cut_off() -> None:
+    # Seed-7 photo 44: "E-mail:service@..." read "E-mailt.service@...", the . with a :
+    # second: "t.service@..." parsed and was returned.
+    read = "t.service@dingshenglaw.net"
+    assert read_email(read, read_as(read, doubts={1: ":"})) == (
+        "service@dingshenglaw.net",
+        "email_corrected",
+    )
+
+
+def test_an_email_label_read_without_its_second_character_still_labels_it() -> None:
+    # Seed-7 photo 119: 邮箱 read as 邮: the address was lost.
+    assert split_labels("邮:sales@yuanhanggroup.net") == [("email", "sales@yuanhanggroup.net")]
+    # 邮编 (the post code) is no e-mail label.
+    assert split_labels("邮编：100000")[0][0] != "email"
 
 
 def test_web_addresses_parse_or_are_said() -> None:

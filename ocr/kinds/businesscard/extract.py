@@ -64,7 +64,20 @@ _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "mobile": ("手机号码", "手机号", "手机", "移动电话", "mobile", "mob", "cell", "m"),
     "phone": ("电话", "座机", "办公电话", "联系电话", "tel", "te1", "phone", "t"),
     "fax": ("传真", "fax", "f"),
-    "email": ("电子邮箱", "电子邮件", "邮箱", "e-mail", "email", "mail", "e"),
+    # 邮 alone: 邮箱 with its second character lost (with a colon after it, as the
+    # one-letter labels; 邮编 has none); mai1: the l read as 1, as in te1.
+    "email": (
+        "电子邮箱",
+        "电子邮件",
+        "邮箱",
+        "e-mail",
+        "email",
+        "mail",
+        "e-mai1",
+        "emai1",
+        "邮",
+        "e",
+    ),
     "address": ("公司地址", "地址", "address", "add", "addr", "a"),
     "website": ("网址", "网站", "主页", "website", "web", "url", "w"),
     "qq": ("qq",),
@@ -339,13 +352,19 @@ def read_email(value: str, chars: Sequence[Char] | None = None) -> tuple[str, st
     address is cut off at its gap, and an at sign read as a letter is put back where the
     recogniser saw an @ as the second likeliest character."""
     read = _email_chars(value, chars)
-    for cut in _word_gaps(read):
+    for cut in (*_label_colon(read), *_word_gaps(read)):
         rest, warning = _read_email_text(read[cut:])
         if warning != "email_invalid":
             # The address stands alone after a gap a word leaves: what is before it is
             # no part of it (an address is printed without spaces), but say so.
             return rest, "email_corrected"
     return _read_email_text(read)
+
+
+def _label_colon(chars: Sequence[Char]) -> list[int]:
+    """After the label's colon read as another character ("E-mail" + "t." read for
+    "E-mail:"), which the recogniser saw as a colon second: where the address starts."""
+    return [i + 1 for i, c in enumerate(chars[:2]) if ":" in c.doubts or "：" in c.doubts]
 
 
 def _word_gaps(chars: Sequence[Char]) -> list[int]:
@@ -362,7 +381,7 @@ def _word_gaps(chars: Sequence[Char]) -> list[int]:
 def _read_email_text(chars: Sequence[Char]) -> tuple[str, str | None]:
     text = "".join(c.text for c in chars)
     if "@" in text and email_ok(text):
-        return _with_lower_l(text, None)
+        return _with_lower_l(text, None, chars)
     fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
     if not fixed and not any(at in text for at in _AT_LOOKALIKES):
         # No at sign read at all: where the recogniser's second guess was an @, else a
@@ -385,18 +404,29 @@ def _read_email_text(chars: Sequence[Char]) -> tuple[str, str | None]:
             if fixed:
                 break
     if len(fixed) == 1:
-        return _with_lower_l(fixed[0], "email_corrected")
+        return _with_lower_l(fixed[0], "email_corrected", chars)
     return text, "email_invalid"
 
 
-def _with_lower_l(text: str, warning: str | None) -> tuple[str, str | None]:
+def _with_lower_l(
+    text: str, warning: str | None, chars: Sequence[Char] = ()
+) -> tuple[str, str | None]:
     """An address printed in small letters with a capital I among them: the I is an l
-    misread (cards print addresses in small letters; l and I look alike in many fonts).
-    Said, since a mixed-case address may be printed so."""
+    misread (cards print addresses in small letters; l and I look alike in many fonts);
+    so is a 1 between letters that the recogniser saw as an l second ("yf1@" for
+    "yfl@"). Said, since an address may be printed so."""
     letters = [c for c in text if c.isalpha() and c != "I"]
-    if "I" not in text or not letters or not all(c.islower() for c in letters):
-        return text, warning
-    return text.replace("I", "l"), "email_corrected"
+    lower = bool(letters) and all(c.islower() for c in letters)
+    doubts = [c.doubts for c in chars] if len(chars) == len(text) else [""] * len(text)
+
+    def is_l(i: int, char: str) -> bool:
+        if char == "I":
+            return lower
+        beside_letter = text[i - 1 : i].isalpha() or text[i + 1 : i + 2].isalpha()
+        return char == "1" and "l" in doubts[i] and beside_letter
+
+    fixed = "".join("l" if is_l(i, char) else char for i, char in enumerate(text))
+    return (text, warning) if fixed == text else (fixed, "email_corrected")
 
 
 def read_website(value: str) -> tuple[str, str | None]:
@@ -633,12 +663,23 @@ def second_look(view: CardView, extracted: Extracted, reader: LineReader) -> Non
         if not readings:
             continue
         known = [extracted.fields.get(name, "")] if doubts == [f"{name}_corrected"] else []
+        if known and any(_unrepaired(r, known[0]) for r in readings):
+            # Read again as first read, before a repair that only the first reading's
+            # doubts and gaps could make (an l read as I or 1, a clutter word glued
+            # before it): the repair and its warning stand.
+            continue
         agreed = [r for r in readings if (readings + known).count(r) >= 2]
         extracted.fields[name] = agreed[0] if agreed else readings[0]
         extracted.checks[name] = True
         extracted.warnings.remove(doubts[0])
         if not agreed:
             extracted.warnings.append(f"{name}_corrected")
+
+
+def _unrepaired(reading: str, fixed: str) -> bool:
+    """``reading`` is ``fixed`` as read before ``_with_lower_l`` or a cut at a word's gap."""
+    as_l = str.maketrans("I1", "ll")
+    return reading != fixed and reading.translate(as_l).endswith(fixed.translate(as_l))
 
 
 def _spanning(line: Line) -> PlacedBox:
