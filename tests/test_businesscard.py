@@ -7,6 +7,7 @@ the real engine."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,10 +20,16 @@ from ocr.errors import NoCardFound
 from ocr.field_warnings import add_field_warnings
 from ocr.image import BGRImage
 from ocr.kinds import get_kind, mask_result
-from ocr.kinds.businesscard.extract import read_email, read_website, split_labels
+from ocr.kinds.businesscard.extract import (
+    Char,
+    email_at_site,
+    read_email,
+    read_website,
+    split_labels,
+)
 from ocr.layout import LineReader, OcrPage
 from ocr.local import LocalEngine
-from tests.card_boxes import Printed, card_boxes
+from tests.card_boxes import Printed, card_boxes, to_box
 from tests.kind_helpers import committed_samples
 
 NAME_HEIGHT = 80.0
@@ -288,6 +295,115 @@ def test_an_email_is_left_as_read_when_no_fix_or_several_fixes_parse() -> None:
     assert read_email("dlsgfpberuidalaw.com.cn") == ("dlsgfpberuidalaw.com.cn", "email_invalid")
     # A letter no address holds is the at sign before any o is.
     assert read_email("salesähengtong.cn") == ("sales@hengtong.cn", "email_corrected")
+
+
+def read_as(
+    text: str, doubts: dict[int, str] | None = None, blanks: dict[int, float] | None = None
+) -> list[Char]:
+    """``text`` as the recogniser read it: the other characters it saw at some places
+    (``doubts``) and blanks in the print before some characters (in text heights)."""
+    return [
+        Char(c, (doubts or {}).get(i, ""), (blanks or {}).get(i, 0.0)) for i, c in enumerate(text)
+    ]
+
+
+def test_a_clutter_word_read_glued_before_the_email_is_cut_off_at_its_gap_and_said() -> None:
+    # Seed-7 photos: a note on the desk (NOTE) read in one box with the address, a word's
+    # blank between them; it parsed as one address and was returned without a warning.
+    glued = "NOTEsales@huaxin.com"
+    assert read_email(glued, read_as(glued, blanks={4: 0.9})) == (
+        "sales@huaxin.com",
+        "email_corrected",
+    )
+    # Read as two boxes on the line: the gap between them is the word's.
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT, char_width=70),
+        Printed("手机：13812345678", 0, 120),
+        Printed("NOTE", 0, 170),
+        Printed("sales@huaxin.com", 4 * 34 + 40, 170),
+    )
+    assert result.fields["email"] == "sales@huaxin.com"
+    assert "email_corrected" in result.warnings
+    # Letters of one address close together are one address, kept whole and not said.
+    assert read_email(glued, read_as(glued, blanks={4: 0.2})) == (glued, None)
+
+
+def test_an_at_sign_read_as_a_letter_is_put_back_where_the_recogniser_also_saw_an_at() -> None:
+    # Several e's could be the at sign; the recogniser's second guess names one of them.
+    read = "salesehengtong.cn"
+    assert read_email(read, read_as(read, doubts={5: "@a"})) == (
+        "sales@hengtong.cn",
+        "email_corrected",
+    )
+    # Without it, no guess.
+    assert read_email(read) == (read, "email_invalid")
+    # Two places the recogniser saw an at sign: no guess either.
+    assert read_email(read, read_as(read, doubts={3: "@", 5: "@"}))[1] == "email_invalid"
+
+
+def test_an_email_read_without_its_at_sign_takes_it_before_the_web_sites_domain() -> None:
+    assert email_at_site("salesehengtong.cn", "www.hengtong.cn") == "sales@hengtong.cn"
+    # A dot before the host may be a host of the domain: no at sign there.
+    assert email_at_site("sales.hengtong.cn", "www.hengtong.cn") == ""
+    assert email_at_site("salesehengtong.cn", "www.other.cn") == ""
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT, char_width=70),
+        *lines("手机：13812345678", "E:salesehengtong.cn", "W:www.hengtong.cn", top=120),
+    )
+    assert result.fields["email"] == "sales@hengtong.cn"
+    assert "email_corrected" in result.warnings
+    assert "email_invalid" not in result.warnings
+
+
+def test_an_email_read_with_a_capital_i_among_small_letters_has_an_l_and_is_said() -> None:
+    # Seed-7 photo 40: "lnamcps@..." read "Inamcps@...", which parses: it was silent.
+    assert read_email("Inamcps@xinda.net") == ("lnamcps@xinda.net", "email_corrected")
+    assert read_email("sales@xInda.net") == ("sales@xlnda.net", "email_corrected")
+    # An address printed with capitals keeps its I.
+    assert read_email("Ivy.Li@xinda.net") == ("Ivy.Li@xinda.net", None)
+
+
+def test_an_l_read_as_1_that_the_recogniser_also_saw_as_l_is_an_l_and_said() -> None:
+    # Seed-7 photo 74: "E-mail:yfl@..." read "E-mai1:yf1@...", each 1 with an l second.
+    read = "yf1@hengtonglaw.net"
+    assert read_email(read, read_as(read, doubts={2: "l"})) == (
+        "yfl@hengtonglaw.net",
+        "email_corrected",
+    )
+    # A 1 the recogniser was sure of is a digit.
+    assert read_email(read) == (read, None)
+    # Reading the line again gives the 1 again, without the doubts: the repair stands.
+    reader, _ = scripted_reader("E-mai1:yf1@hengtonglaw.net", "E-mai1:yf1@hengtonglaw.net")
+    card = (
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        Printed("手机：13812345678", 0, 300),
+    )
+    email = replace(
+        to_box(Printed("E-mai1:yf1@hengtonglaw.net", 0, 350)),
+        doubts=tuple("l" if i in (5, 9) else "" for i in range(len("E-mai1:yf1@hengtonglaw.net"))),
+    )
+    result = read_card(
+        OcrPage(np.zeros((8, 8, 3), np.uint8), [*card_boxes(card), email]), "businesscard", reader
+    )
+    assert result.fields["email"] == "yfl@hengtonglaw.net"
+    assert "email_corrected" in result.warnings
+
+
+def test_a_label_colon_read_as_a_letter_the_recogniser_also_saw_as_a_colon_is_cut_off() -> None:
+    # Seed-7 photo 44: "E-mail:service@..." read "E-mailt.service@...", the . with a :
+    # second: "t.service@..." parsed and was returned.
+    read = "t.service@dingshenglaw.net"
+    assert read_email(read, read_as(read, doubts={1: ":"})) == (
+        "service@dingshenglaw.net",
+        "email_corrected",
+    )
+
+
+def test_an_email_label_read_without_its_second_character_still_labels_it() -> None:
+    # Seed-7 photo 119: 邮箱 read as 邮: the address was lost.
+    assert split_labels("邮:sales@yuanhanggroup.net") == [("email", "sales@yuanhanggroup.net")]
+    # 邮编 (the post code) is no e-mail label.
+    assert split_labels("邮编：100000")[0][0] != "email"
 
 
 def test_web_addresses_parse_or_are_said() -> None:

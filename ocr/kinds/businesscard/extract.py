@@ -64,7 +64,20 @@ _LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "mobile": ("手机号码", "手机号", "手机", "移动电话", "mobile", "mob", "cell", "m"),
     "phone": ("电话", "座机", "办公电话", "联系电话", "tel", "te1", "phone", "t"),
     "fax": ("传真", "fax", "f"),
-    "email": ("电子邮箱", "电子邮件", "邮箱", "e-mail", "email", "mail", "e"),
+    # 邮 alone: 邮箱 with its second character lost (with a colon after it, as the
+    # one-letter labels; 邮编 has none); mai1: the l read as 1, as in te1.
+    "email": (
+        "电子邮箱",
+        "电子邮件",
+        "邮箱",
+        "e-mail",
+        "email",
+        "mail",
+        "e-mai1",
+        "emai1",
+        "邮",
+        "e",
+    ),
     "address": ("公司地址", "地址", "address", "add", "addr", "a"),
     "website": ("网址", "网站", "主页", "website", "web", "url", "w"),
     "qq": ("qq",),
@@ -114,6 +127,11 @@ def _not_in_addresses(char: str) -> bool:
 
 def _round_letter(char: str) -> bool:
     return char in "oOQ0"
+
+
+# The blank before a word in a printed line, in text heights (``_line_chars``): letters
+# of one word are closer.
+WORD_GAP = 0.6
 
 
 def _plausible_domain(domain: str) -> bool:
@@ -291,28 +309,124 @@ def _fixes(text: str, fixes: Sequence[tuple[str, str]], ok: Callable[[str], bool
     return found
 
 
-def read_email(value: str) -> tuple[str, str | None]:
-    """(the address, a warning or None). Fixed only where exactly one fix makes it parse."""
-    text = _compact(value).strip(".,;:。")
+@dataclass(frozen=True)
+class Char:
+    """One character of a printed line with what the recogniser said of it beside its
+    text: the other characters it found nearly as likely there (``TextBox.doubts``, ""
+    when sure or not said) and the blank in the print before it, in text heights (within
+    a box ``TextBox.blanks``; between two boxes, their gap)."""
+
+    text: str
+    doubts: str = ""
+    blank: float = 0.0
+
+
+def _email_chars(value: str, chars: Sequence[Char] | None) -> list[Char]:
+    """The characters of an e-mail value as ``read_email`` reads them: NFKC, without
+    spaces (a space read in the value is a word's gap before the next character), without
+    the punctuation around it. ``chars``: the value's characters as read, else none."""
+    if chars is None or "".join(c.text for c in chars) != value:
+        chars = [Char(c) for c in value]
+    kept: list[Char] = []
+    gap = 0.0
+    for char in chars:
+        if char.text.isspace():
+            gap = max(gap, WORD_GAP)
+            continue
+        for part in unicodedata.normalize("NFKC", char.text):
+            if not part.isspace():
+                kept.append(Char(part, char.doubts, max(gap, char.blank)))
+                gap = 0.0
+    while kept and kept[0].text in ".,;:。":
+        kept.pop(0)
+    while kept and kept[-1].text in ".,;:。":
+        kept.pop()
+    return kept
+
+
+def read_email(value: str, chars: Sequence[Char] | None = None) -> tuple[str, str | None]:
+    """(the address, a warning or None). Fixed only where exactly one fix makes it parse.
+
+    ``chars``: the value's characters with the recogniser's doubts and the blanks in the
+    print, when known (``_line_chars``): a word of desk clutter read glued before the
+    address is cut off at its gap, and an at sign read as a letter is put back where the
+    recogniser saw an @ as the second likeliest character."""
+    read = _email_chars(value, chars)
+    for cut in (*_label_colon(read), *_word_gaps(read)):
+        rest, warning = _read_email_text(read[cut:])
+        if warning != "email_invalid":
+            # The address stands alone after a gap a word leaves: what is before it is
+            # no part of it (an address is printed without spaces), but say so.
+            return rest, "email_corrected"
+    return _read_email_text(read)
+
+
+def _label_colon(chars: Sequence[Char]) -> list[int]:
+    """After the label's colon read as another character ("E-mail" + "t." read for
+    "E-mail:"), which the recogniser saw as a colon second: where the address starts."""
+    return [i + 1 for i, c in enumerate(chars[:2]) if ":" in c.doubts or "：" in c.doubts]
+
+
+def _word_gaps(chars: Sequence[Char]) -> list[int]:
+    """Where a word ends before the at sign: a blank of a word's width in the print
+    before a letter, with only letters and digits before it (the clutter word)."""
+    at = next((i for i, c in enumerate(chars) if c.text == "@"), len(chars))
+    return [
+        i
+        for i in range(1, at)
+        if chars[i].blank >= WORD_GAP and all(c.text.isalnum() for c in chars[:i])
+    ]
+
+
+def _read_email_text(chars: Sequence[Char]) -> tuple[str, str | None]:
+    text = "".join(c.text for c in chars)
     if "@" in text and email_ok(text):
-        return text, None
+        return _with_lower_l(text, None, chars)
     fixed = _fixes(text, (*_AT_FIXES, *_DOT_FIXES), email_ok)
     if not fixed and not any(at in text for at in _AT_LOOKALIKES):
-        # No at sign read at all: a character no address holds (ä) may be it, else a
-        # round letter (o); never one that leaves a domain like "m.cn" (c@m.cn from .com).
-        for is_at in (_not_in_addresses, _round_letter):
+        # No at sign read at all: where the recogniser's second guess was an @, else a
+        # character no address holds (ä), else a round letter (o); never one that leaves
+        # a domain like "m.cn" (c@m.cn from .com).
+        seen_at = [c.doubts for c in chars] if len(chars) == len(text) else [""] * len(text)
+        at_places: tuple[Callable[[int], bool], ...] = (
+            lambda i: "@" in seen_at[i],
+            lambda i: _not_in_addresses(text[i]),
+            lambda i: _round_letter(text[i]),
+        )
+        for is_at in at_places:
             fixed = [
                 candidate
-                for i, char in enumerate(text)
-                if is_at(char)
+                for i in range(len(text))
+                if is_at(i)
                 and email_ok(candidate := f"{text[:i]}@{text[i + 1 :]}")
                 and _plausible_domain(candidate.rpartition("@")[2])
             ]
             if fixed:
                 break
     if len(fixed) == 1:
-        return fixed[0], "email_corrected"
+        return _with_lower_l(fixed[0], "email_corrected", chars)
     return text, "email_invalid"
+
+
+def _with_lower_l(
+    text: str, warning: str | None, chars: Sequence[Char] = ()
+) -> tuple[str, str | None]:
+    """An address printed in small letters with a capital I among them: the I is an l
+    misread (cards print addresses in small letters; l and I look alike in many fonts);
+    so is a 1 between letters that the recogniser saw as an l second ("yf1@" for
+    "yfl@"). Said, since an address may be printed so."""
+    letters = [c for c in text if c.isalpha() and c != "I"]
+    lower = bool(letters) and all(c.islower() for c in letters)
+    doubts = [c.doubts for c in chars] if len(chars) == len(text) else [""] * len(text)
+
+    def is_l(i: int, char: str) -> bool:
+        if char == "I":
+            return lower
+        beside_letter = text[i - 1 : i].isalpha() or text[i + 1 : i + 2].isalpha()
+        return char == "1" and "l" in doubts[i] and beside_letter
+
+    fixed = "".join("l" if is_l(i, char) else char for i, char in enumerate(text))
+    return (text, warning) if fixed == text else (fixed, "email_corrected")
 
 
 def read_website(value: str) -> tuple[str, str | None]:
@@ -466,7 +580,9 @@ def extract(view: CardView) -> Extracted:
     value_lines: dict[str, Line] = {}
     address_line: Line | None = None
     for line in (segment for printed in view.lines for segment in _segments(printed)):
-        pieces = split_labels(_line_text(line))
+        chars = _line_chars(line)
+        text = "".join(c.text for c in chars)
+        pieces = split_labels(text)
         kinds = [kind for kind, _ in pieces if kind is not None]
         found.labels += len(kinds)
         taken = bool(kinds)
@@ -476,7 +592,9 @@ def extract(view: CardView) -> Extracted:
                 # A labelled address starts afresh; an unlabelled one goes on the last.
                 address = [value] if kind is not None else [*address, value]
             elif what is not None:
-                took = _take_value(what, value, kind is not None, found)
+                took = _take_value(
+                    what, value, kind is not None, found, _chars_of(value, text, chars)
+                )
                 taken = taken or took
                 if took and what in ("email", "website"):
                     value_lines.setdefault(what, line)
@@ -508,6 +626,12 @@ def extract(view: CardView) -> Extracted:
         fields[name] = NUMBER_SEPARATOR.join(found.values.get(name, ()))
     fields = {name: fields[name] for name in FIELDS if fields.get(name)}
     evidence = found.labels + sum(bool(fields.get(name)) for name in _EVIDENCE_FIELDS)
+    if "email_invalid" in found.warnings and fields.get("website"):
+        at_site = email_at_site(fields["email"], fields["website"])
+        if at_site:
+            fields["email"] = at_site
+            found.warnings.remove("email_invalid")
+            found.warn("email_corrected")
     if domains_disagree(fields.get("email", ""), fields.get("website", "")):
         found.warn("domain_mismatch")
     checks = _checks(fields)
@@ -539,12 +663,23 @@ def second_look(view: CardView, extracted: Extracted, reader: LineReader) -> Non
         if not readings:
             continue
         known = [extracted.fields.get(name, "")] if doubts == [f"{name}_corrected"] else []
+        if known and any(_unrepaired(r, known[0]) for r in readings):
+            # Read again as first read, before a repair that only the first reading's
+            # doubts and gaps could make (an l read as I or 1, a clutter word glued
+            # before it): the repair and its warning stand.
+            continue
         agreed = [r for r in readings if (readings + known).count(r) >= 2]
         extracted.fields[name] = agreed[0] if agreed else readings[0]
         extracted.checks[name] = True
         extracted.warnings.remove(doubts[0])
         if not agreed:
             extracted.warnings.append(f"{name}_corrected")
+
+
+def _unrepaired(reading: str, fixed: str) -> bool:
+    """``reading`` is ``fixed`` as read before ``_with_lower_l`` or a cut at a word's gap."""
+    as_l = str.maketrans("I1", "ll")
+    return reading != fixed and reading.translate(as_l).endswith(fixed.translate(as_l))
 
 
 def _spanning(line: Line) -> PlacedBox:
@@ -561,22 +696,51 @@ def _value_of(text: str, name: str) -> str | None:
     return None
 
 
+def email_at_site(email: str, website: str) -> str:
+    """An e-mail address read without its at sign that ends with the web site's host
+    ("salesehuaxin.com" beside www.huaxin.com): the character before the host is the at
+    sign misread (most cards use one domain for both). "" when it does not end so."""
+    host = _host(website)
+    if "@" in email or not host or not email.lower().endswith(host):
+        return ""
+    at = len(email) - len(host) - 1
+    # The misread at sign is a character no domain holds before its host, not a dot
+    # (info.huaxin.com may be a host of the site's domain).
+    if at < 1 or email[at] in ".-":
+        return ""
+    fixed = f"{email[:at]}@{email[at + 1 :]}"
+    return fixed if email_ok(fixed) else ""
+
+
+def _host(website: str) -> str:
+    """A web address's host without its www."""
+    return re.sub(r"^(?:https?://)?(?:www\.)?", "", website.lower()).split("/")[0]
+
+
 def domains_disagree(email: str, website: str) -> bool:
     """The e-mail's domain and the web site's host differ by a character or two: one of
     them is misread (most cards use one domain for both; different domains differ more)."""
     if "@" not in email or not website:
         return False
     domain = email.rpartition("@")[2].lower()
-    host = re.sub(r"^(?:https?://)?(?:www\.)?", "", website.lower()).split("/")[0]
+    host = _host(website)
     return domain != host and edit_distance(domain, host) <= 2
 
 
-def _take_value(what: str, value: str, labelled: bool, found: _Found) -> bool:
+def _chars_of(value: str, text: str, chars: Sequence[Char]) -> list[Char] | None:
+    """The characters of ``value``, a piece of the line ``text`` read as ``chars``."""
+    start = text.rfind(value)
+    return list(chars[start : start + len(value)]) if value and start >= 0 else None
+
+
+def _take_value(
+    what: str, value: str, labelled: bool, found: _Found, chars: Sequence[Char] | None = None
+) -> bool:
     """Read one contact value as ``what``; False when it holds nothing of the kind."""
     if what in _NOT_FIELDS:
         return True
     if what == "email":
-        text, warning = read_email(value)
+        text, warning = read_email(value, chars)
     elif what == "website":
         text, warning = read_website(value)
     else:
@@ -591,14 +755,24 @@ def _take_value(what: str, value: str, labelled: bool, found: _Found) -> bool:
 
 def _line_text(line: Line) -> str:
     """A line's boxes joined, with a space where a gap in the print separates them."""
-    parts: list[str] = []
+    return "".join(c.text for c in _line_chars(line))
+
+
+def _line_chars(line: Line) -> list[Char]:
+    """``_line_text`` character by character, with what the recogniser said of each."""
+    chars: list[Char] = []
     edge: float | None = None
     for box in line.boxes:
-        if parts and edge is not None and box.u0 - edge > 0.6 * box.height:
-            parts.append(" ")
-        parts.append(box.text)
+        gap = 0.0 if edge is None else (box.u0 - edge) / box.height
+        if chars and gap > WORD_GAP:
+            chars.append(Char(" ", "", gap))
+        text = box.text
+        doubts = box.box.doubts if len(box.box.doubts) == len(text) else ("",) * len(text)
+        blanks = box.box.blanks if len(box.box.blanks) == len(text) else (0.0,) * len(text)
+        for i, (char, doubt, blank) in enumerate(zip(text, doubts, blanks, strict=True)):
+            chars.append(Char(char, doubt, max(blank, gap) if i == 0 and chars else blank))
         edge = box.u1
-    return "".join(parts)
+    return chars
 
 
 def _shape_of(value: str) -> str | None:
