@@ -26,7 +26,13 @@ from ocr.errors import NoCardFound
 from ocr.evaluate import evaluate
 from ocr.kinds import get_kind, mask_result, wechat_json
 from ocr.kinds.text import from_wechat, lines_correct
-from ocr.kinds.text.extract import SPACE_BLANK, commas_read_as_dots, fix_punctuation, spaced
+from ocr.kinds.text.extract import (
+    SPACE_BLANK,
+    commas_read_as_dots,
+    fix_punctuation,
+    latin_or_digit,
+    spaced,
+)
 from ocr.layout import OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_id_number
@@ -187,6 +193,80 @@ def test_a_page_whose_commas_read_as_dots_gets_its_commas_back() -> None:
     # A name's separator on a page with commas stays.
     named = ["约翰·史密斯说，今天很好，明天也好。"]
     assert commas_read_as_dots(named) == named
+
+
+# ---------------------------------------------------------------- paragraphs' ends
+
+INDENT = 2 * CHAR_WIDTH  # Chinese paragraphs open two characters in
+
+
+def paragraphs(*lines: tuple[str, bool]) -> list[Printed]:
+    """A column of (text, opens a paragraph) lines: an opening line is indented."""
+    return [
+        Printed(text, INDENT if opens else 0, i * PITCH) for i, (text, opens) in enumerate(lines)
+    ]
+
+
+FULL = "这一行排满了整个栏宽的文字内容"  # justified lines all end at the column's edge
+
+
+def test_a_paragraphs_last_line_read_ending_in_a_comma_gets_its_full_stop() -> None:
+    # Seeds 1501 and 7: a paragraph's closing 。 blurred into a comma or a dot.
+    printed = paragraphs(
+        (FULL[:-2], True), (FULL, False), ("段落的最后一行，", False), (FULL[:-2], True),
+        (FULL, False), ("第二段的末行·", False), (FULL[:-2], True), (FULL, False),
+    )  # fmt: skip
+    lines = read_text(printed)
+    assert lines[2] == "段落的最后一行。"
+    assert lines[5] == "第二段的末行。"
+    assert lines[1] == lines[4] == lines[7] == FULL  # full lines keep what they end with
+
+
+def test_a_paragraphs_last_line_that_lost_its_full_stop_gets_it_back() -> None:
+    # Seed 7: the recogniser dropped a small 。 at a paragraph's end.
+    printed = paragraphs(
+        (FULL[:-2], True), (FULL, False), ("段落的最后一行", False), (FULL[:-2], True),
+        (FULL, False),
+    )  # fmt: skip
+    assert read_text(printed)[2] == "段落的最后一行。"
+
+
+def test_a_line_cut_short_before_a_long_english_word_keeps_its_comma() -> None:
+    # A line stops short when the next word does not fit; the next line is not indented.
+    printed = paragraphs(
+        (FULL[:-2], True), ("这一行的末尾是逗号，", False), (FULL, False), (FULL, False),
+        ("最后一行结束。", False),
+    )  # fmt: skip
+    assert read_text(printed)[1] == "这一行的末尾是逗号，"
+
+
+def test_a_short_line_of_its_own_is_no_paragraphs_end() -> None:
+    # A heading or a one-line paragraph: it opens indented, so no mark is put after it.
+    printed = paragraphs(("第一节概述", True), (FULL[:-2], True), (FULL, False), ("结束。", False))
+    assert read_text(printed)[0] == "第一节概述"
+
+
+@pytest.mark.parametrize(
+    ("read", "printed"),
+    [
+        ("成立于2O23年", "成立于2023年"),
+        ("增长l5%", "增长15%"),
+        ("共1O月3日", "共10月3日"),
+        ("使用Pyth0n编程", "使用Python编程"),
+        ("识别0CR和CE0", "识别OCR和CEO"),
+        ("G20和A0纸", "G20和A0纸"),
+        # Words that mix letters and digits, and digits at a word's end or start, stay.
+        ("PM2.5和5G", "PM2.5和5G"),
+        ("Win10系统", "Win10系统"),
+        ("Step1开始", "Step1开始"),
+        ("O2O模式", "O2O模式"),
+        ("第l章", "第l章"),
+    ],
+)
+def test_letters_and_digits_confused_inside_a_number_or_a_word_are_set_by_it(
+    read: str, printed: str
+) -> None:
+    assert latin_or_digit(read) == printed
 
 
 # ---------------------------------------------------------------- photos read wrong before
