@@ -190,8 +190,9 @@ def ordered_lines(placed: Sequence[PlacedBox]) -> list[Line]:
 
 
 def ordered_blocks(placed: Sequence[PlacedBox]) -> list[list[Line]]:
-    """The page's blocks in reading order, each its lines top-down: the title, then text
-    set across both columns above them, the left column, the right one, text below."""
+    """The page's blocks in reading order, each its lines top-down: the title (first,
+    maybe empty), then text set across both columns above them, the left column, the
+    right one, text below."""
     boxes = page_boxes(placed)
     heading, boxes = split_heading(boxes)
     gutter = find_gutter(boxes)
@@ -438,7 +439,9 @@ def paragraph_end(text: str) -> str:
 def page_text(placed: Sequence[PlacedBox]) -> list[str]:
     """The page's lines in reading order, as printed."""
     lines: list[str] = []
-    for block in ordered_blocks(placed):
+    heading, *blocks = ordered_blocks(placed)
+    lines += (line_text(line) for line in heading)  # a title closes with no mark
+    for block in blocks:
         for line, ends in zip(block, paragraph_ends(block), strict=True):
             text = line_text(line)
             lines.append(paragraph_end(text) if ends else text)
