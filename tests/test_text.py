@@ -380,6 +380,32 @@ def test_a_zoomed_reading_of_a_turned_two_column_page_keeps_its_right_column(
     assert generated_error_rate(local, 7, 136, True) < 0.08
 
 
+def generated_lines(local: LocalEngine, seed: int, index: int) -> tuple[list[str], list[str]]:
+    """(the lines printed, the lines read) of one photo of a generated set."""
+    sample = make_card_sample(seed, index, "text", True, False, find_fonts(), Faker("zh_CN"))
+    got = local.recognize(sample.encode(), "text").fields["text"]
+    return sample.label["expected"]["text"].split("\n"), got.split("\n")
+
+
+@pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
+def test_a_paragraph_whose_full_stop_the_recogniser_dropped_in_a_photo_ends_with_it(
+    local: LocalEngine,
+) -> None:
+    """Seed 1501's photo 33: a paragraph's last line, two characters and its 。, read
+    without the mark."""
+    printed, read = generated_lines(local, 1501, 33)
+    last = next(line for line in printed if line.endswith("方法。"))
+    assert last in read
+
+
+@pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
+def test_an_o_read_as_a_zero_in_a_word_of_capitals_in_a_photo_is_an_o(local: LocalEngine) -> None:
+    """Seed 1501's photo 23: OCR read as 0CR."""
+    printed, read = generated_lines(local, 1501, 23)
+    line = next(line for line in printed if "OCR" in line)
+    assert line in read
+
+
 def test_eval_counts_lines_and_reports_the_character_error_rate(local: LocalEngine) -> None:
     report = evaluate(local, FIXTURES, auto_kind=True).as_json()
     lines = report["fields"]["lines"]
