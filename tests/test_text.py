@@ -246,6 +246,13 @@ def test_a_short_line_of_its_own_is_no_paragraphs_end() -> None:
     assert read_text(printed)[0] == "第一节概述"
 
 
+def test_a_title_set_as_the_first_line_of_a_column_gets_no_full_stop() -> None:
+    # Seed 7's photo 36 and seed 8's photo 30: a title not set apart by a wider gap sat
+    # short and flush above an indented paragraph, and was taken for a paragraph's end.
+    printed = paragraphs(("页面标题", False), (FULL[:-2], True), (FULL, False), ("结束。", False))
+    assert read_text(printed)[0] == "页面标题"
+
+
 @pytest.mark.parametrize(
     ("read", "printed"),
     [

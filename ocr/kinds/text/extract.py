@@ -397,11 +397,11 @@ def commas_read_as_dots(lines: Sequence[str]) -> list[str]:
 # A paragraph's last line stops short of its column's right edge by more than this many
 # box heights (about two characters: justified lines end within a character of the edge)
 # and the next line opens indented by more than INDENT box heights (Chinese paragraphs
-# open two characters in). Geometry, not tuned: replayed on the final readings of
-# seed 1501 (40 photos) it put back 2 full stops that are printed (one line right, one
-# still short of a character) and one in a photo read mostly wrong (flagged); seed 1502
-# had no such line; on seed 7 (150) it changed 9 lines, 7 to the printed text, 2 in
-# lines read wrong elsewhere too; it turned no right line wrong.
+# open two characters in). Geometry, not tuned: replayed on the final readings of seed
+# 1501 (40 photos) it put back 2 printed full stops (one line right, one still short of
+# a character) and one in a photo read mostly wrong (flagged); on seed 7 (150 photos) 7
+# full stops, all printed. With this and the O/0 l/1 rules no photo of seeds 1501,
+# 1502, 7 and 8 lost a right line or gained a character edit.
 SHORT_LINE = 1.5
 INDENT = 1.0
 # What a paragraph's last line may end with that no Chinese paragraph ends with: a comma
@@ -415,7 +415,9 @@ def paragraph_ends(lines: Sequence[Line]) -> list[bool]:
     it stops short of the block's right edge, it opens flush left (a paragraph's first
     line is indented: a short line that is also indented is a paragraph of one line, or
     a heading) and the next line opens indented. A line cut short for a long English
-    word that did not fit is followed by a flush line, and is not taken."""
+    word that did not fit is followed by a flush line, and is not taken. Nor is a block's
+    first line: a title the heading rule missed sits there, short and flush over a
+    column (seed 7's photo 36, seed 8's photo 30 had 。 put after their titles)."""
     if len(lines) < 2:
         return [False] * len(lines)
     height = median_height([box for line in lines for box in line.boxes])
@@ -423,7 +425,7 @@ def paragraph_ends(lines: Sequence[Line]) -> list[bool]:
     left = min(line.u0 for line in lines)
     indented = [line.u0 > left + INDENT * height for line in lines]
     return [
-        line.u1 < right - SHORT_LINE * height and not indented[i] and indented[i + 1]
+        i > 0 and line.u1 < right - SHORT_LINE * height and not indented[i] and indented[i + 1]
         for i, line in enumerate(lines[:-1])
     ] + [False]
 
