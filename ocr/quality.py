@@ -112,6 +112,18 @@ AXIS_MOIRE_LIMIT = 2.5
 # other generated photos 1.3-2.29 (seeds 20261129 and 4242), real-dev 1.36-1.69,
 # photos of screens up to 4.5 (of the 17 the grey peaks missed, 6 over 2.45).
 COLOUR_MOIRE_LIMIT = 2.45
+# The grey peak in 128-pixel tiles of the card, their median (``tiled_moire_measure``): a
+# card photographed at an angle sees the pixel grid's period change across it, which
+# smears its peak over the whole card's spectrum, while in a small tile it stays narrow;
+# and a screen puts its grid on every tile, a card's print on a few. Clean photos of
+# seed 20261129 (80): 1.27-1.84; real-dev 1.53 and below but one at 1.99 (a bank card
+# whose background is printed in a halftone screen, itself periodic); photos of screens:
+# 31 of 39 over 2.2, three of the six the other peaks missed at 2.24-3.26 (taken at an
+# angle). 2.2 keeps a margin over the halftone.
+TILE_MOIRE_LIMIT = 2.2
+TILE_SIDE = 128
+# Tiles taken at most, evenly over the card (time: each is an FFT).
+TILE_COUNT = 16
 # Half-width (bins) of the band along each axis, and the median's window along it.
 AXIS_BAND = 3
 AXIS_WINDOW = 21
@@ -186,6 +198,7 @@ class Measures:
     # squared (``intrusion_measure``)
     intrusion: float
     colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
+    tile_moire: float = 0.0  # ``moire``'s median over small tiles of the card
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -538,6 +551,30 @@ def _moire_frequencies(side: int) -> npt.NDArray[np.bool_]:
     return frozen
 
 
+def tiled_moire_measure(grey: Floats) -> float:
+    """``moire_measure``'s median over TILE_SIDE-pixel tiles of ``grey`` (at most
+    TILE_COUNT, evenly spread; 0 when the card holds none).
+
+    A screen shot at an angle: its pixel grid's period changes across the card, so its
+    peak spreads over the whole card's spectrum and stands out little; over a small
+    tile the period is near constant and the peak narrow. A screen lights every tile
+    with its grid; a card's print makes a peak in a few tiles, not in most.
+    """
+    rows = (grey.shape[0] // TILE_SIDE) * TILE_SIDE
+    columns = (grey.shape[1] // TILE_SIDE) * TILE_SIDE
+    if not rows or not columns:
+        return 0.0
+    tiles = (
+        grey[:rows, :columns]
+        .reshape(rows // TILE_SIDE, TILE_SIDE, columns // TILE_SIDE, TILE_SIDE)
+        .swapaxes(1, 2)
+        .reshape(-1, TILE_SIDE, TILE_SIDE)
+    )
+    if len(tiles) > TILE_COUNT:
+        tiles = tiles[np.linspace(0, len(tiles) - 1, TILE_COUNT).round().astype(int)]
+    return float(np.median([moire_measure(tile) for tile in tiles]))
+
+
 def axis_moire_measure(grey: Floats, log: Floats | None = None) -> float:
     """The strongest narrow peak on the spectrum's axes, over the axis's own median.
 
@@ -745,6 +782,7 @@ def measure(
     moire = moire_measure(grey, spectrum)
     axis_moire = axis_moire_measure(grey, spectrum)
     colour_moire = moire_measure(red_green, colour_spectrum)
+    tile_moire = tiled_moire_measure(grey)
 
     outline = find_outline(image, np.concatenate(quads))
     colour = colour_share(crop[inside])
@@ -781,6 +819,7 @@ def measure(
         saturation,
         intrusion,
         colour_moire,
+        tile_moire,
     )
 
 
@@ -816,11 +855,13 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
 
 
 def _screen(measures: Measures) -> bool:
-    """A photo of a screen: its pixel grid in the grey spectrum, on its axes, or in colour."""
+    """A photo of a screen: its pixel grid in the grey spectrum, on its axes, in colour,
+    or all over the card in small tiles."""
     return (
         measures.moire > MOIRE_LIMIT
         or measures.axis_moire > AXIS_MOIRE_LIMIT
         or measures.colour_moire > COLOUR_MOIRE_LIMIT
+        or measures.tile_moire > TILE_MOIRE_LIMIT
     )
 
 
