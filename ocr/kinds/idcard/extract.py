@@ -22,6 +22,7 @@ from ocr.checks import (
     LONG_TERM,
     VALID_DATE,
     VALID_SPANS_YEARS,
+    authority_known,
     birth_date_ok,
     fix_authority,
     fix_county_name,
@@ -517,6 +518,7 @@ class FrontRows:
     name: Line | None
     gender: Line | None
     addr: tuple[Line, ...]
+    birth: Line | None  # the row holding the number's birth date; None: no rows found
 
     @classmethod
     def find(cls, view: CardView, number_box: PlacedBox, number: str) -> FrontRows:
@@ -528,9 +530,20 @@ class FrontRows:
         ]
         birth_index = _birth_row(above, number)
         if birth_index is None:
-            return cls(None, None, ())
+            return cls(None, None, (), None)
         birth = above[birth_index]
-        upper = [line for line in above[:birth_index] if birth.cv - line.cv < 5 * height]
+        # The values start in one column, the birth date's, and end before the number
+        # does (the number runs furthest right of the card's text). Text that ends
+        # before the column is a label, or like text that starts past the number's end
+        # no part of the card: clutter beside a far-off card ('电话02' in the address
+        # row; a receipt's '周三下午' to the right).
+        column = next((b.u0 for b in birth.boxes if re.search(r"\d", b.text)), birth.u0)
+        span = (column + 0.5 * height, number_box.u1)
+        upper = [
+            kept
+            for line in above[:birth_index]
+            if birth.cv - line.cv < 5 * height and (kept := _in_column(line, span))
+        ]
         gender_index = next(
             (i for i in range(len(upper) - 1, -1, -1) if gender_in_row(upper[i].text)), None
         )
@@ -542,7 +555,26 @@ class FrontRows:
             # gender; one alone is the name (the gender row was not detected at all).
             gender = upper[-1] if len(upper) == 2 else None
             name = upper[0] if len(upper) in (1, 2) else None
-        return cls(name, gender, tuple(above[birth_index + 1 :]))
+        rows = (_in_column(line, span) for line in above[birth_index + 1 :])
+        return cls(name, gender, tuple(row for row in rows if row is not None), birth)
+
+
+def _in_column(line: Line, span: tuple[float, float]) -> Line | None:
+    """The line's boxes that end past ``span[0]`` and start before ``span[1]``: those
+    in the card's value column. None when none is."""
+    boxes = tuple(b for b in line.boxes if b.u1 > span[0] and b.u0 < span[1])
+    return Line(boxes) if boxes else None
+
+
+def front_layout_found(view: CardView) -> bool:
+    """A number that passes its checksum with its birth date printed in a row above it:
+    the front's own layout, found by content alone (its faint labels may all be lost)."""
+    return any(
+        FrontRows.find(view, box, run).birth is not None
+        for box in view.placed
+        for run in id_runs(box.text)
+        if len(run) == 18 and id_checksum_ok(run)
+    )
 
 
 def _birth_row(lines: Sequence[Line], number: str) -> int | None:
@@ -715,10 +747,18 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
     fields["valid_date"] = read_valid_date(valid_text)
     checks = {"valid_date": valid_date_ok(fields["valid_date"])}
     warnings = [] if checks["valid_date"] else ["valid_date_failed"]
+    # An office of no real division is a misread one ('嘉术县公安局'): said, never
+    # returned as if right. An empty one is field_missing's business.
+    if fields["authority"] and not authority_known(fields["authority"]):
+        warnings.append(AUTHORITY_UNVERIFIED)
     warnings += temporary_warning(view)
     titles = sum(any(t in normalise(b.text) for b in view.placed) for t in BACK_TITLES)
     evidence = sum(a is not None for a in anchors.values()) + titles + 2 * checks["valid_date"]
     return Extracted(fields, checks, warnings, evidence)
+
+
+# The issuing office read names no real division's police (``authority_known``).
+AUTHORITY_UNVERIFIED = "authority_unverified"
 
 
 def read_authority(view: CardView, anchor: Anchor) -> str:
