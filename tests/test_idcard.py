@@ -400,3 +400,23 @@ def test_an_office_of_no_real_division_is_flagged_not_returned_as_right() -> Non
         assert result.fields["authority"] == office
         assert "authority_unverified" in result.warnings
     assert "authority_unverified" not in read_card(page_of(BACK), AUTO).warnings
+
+
+def test_a_back_whose_labels_are_lost_is_read_by_its_period_alone() -> None:
+    # real90's sample 19: a far-off back, both titles read, no label, and 长期 read as
+    # '5期': the period, with 8 digits only, was not taken for one, and a readable
+    # back became "no card found".
+    printed = [*BACK[:2], Printed("2008.04.27-5期", 250, 370, char_width=20)]
+    result = read_card(page_of(printed, 6), AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == {"type": "Back", "authority": "", "valid_date": "20080427-长期"}
+
+
+def test_the_birth_row_misread_past_parsing_still_places_the_rows() -> None:
+    # real90's sample 81: labels lost and the birth date read '1907年8月78' (no date):
+    # no row matched the number's birth date, so name and address were dropped though
+    # read well. The row under the gender row is the birth date's by the layout.
+    printed = [p for p in front() if p.text not in (*FRONT_LABEL_TEXTS, "1980年1月1日")]
+    printed.append(Printed("1907年8月78", 150, 190, char_width=24))
+    result = read_card(page_of(printed, 4), AUTO)
+    assert result.fields == EXPECTED_FRONT

@@ -569,12 +569,13 @@ def _in_column(line: Line, span: tuple[float, float]) -> Line | None:
 def front_layout_found(view: CardView) -> bool:
     """A number that passes its checksum with its birth date printed in a row above it:
     the front's own layout, found by content alone (its faint labels may all be lost)."""
-    return any(
-        FrontRows.find(view, box, run).birth is not None
-        for box in view.placed
-        for run in id_runs(box.text)
-        if len(run) == 18 and id_checksum_ok(run)
-    )
+    for box in view.placed:
+        for run in id_runs(box.text):
+            if len(run) == 18 and id_checksum_ok(run):
+                birth = FrontRows.find(view, box, run).birth
+                if birth is not None and _is_birth_of(birth.text, run):
+                    return True
+    return False
 
 
 def _birth_row(lines: Sequence[Line], number: str) -> int | None:
@@ -583,7 +584,15 @@ def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     if matching:
         return matching[-1]
     dated = [i for i, line in enumerate(lines) if parse_cn_date(line.text)]
-    return dated[-1] if dated else None
+    if dated:
+        return dated[-1]
+    # A date misread past parsing ('1907年8月78' on a far-off card): the row of digits
+    # right under the gender row, where the layout prints the birth date.
+    genders = [i for i, line in enumerate(lines[:-1]) if gender_in_row(line.text)]
+    below = genders[-1] + 1 if genders else None
+    if below is not None and len(re.findall(r"\d", lines[below].text)) >= 4:
+        return below
+    return None
 
 
 def _is_birth_of(text: str, number: str) -> bool:
@@ -743,7 +752,7 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
     if anchors["valid_date"] is not None:
         valid_text = "".join(b.text for b in value_boxes(view, anchors["valid_date"], 2.0))
     else:
-        valid_text = next((b.text for b in view.placed if len(re.findall(r"\d", b.text)) >= 12), "")
+        valid_text = next((b.text for b in view.placed if _period_shaped(b.text)), "")
     fields["valid_date"] = read_valid_date(valid_text)
     checks = {"valid_date": valid_date_ok(fields["valid_date"])}
     warnings = [] if checks["valid_date"] else ["valid_date_failed"]
@@ -769,6 +778,18 @@ def read_authority(view: CardView, anchor: Anchor) -> str:
     if anchor.value is None and text.startswith(label[-1]) and len(text) > 4:
         text = text[1:]
     return text
+
+
+# A start date as printed before the end of a period ('2008.04.27-').
+PERIOD_START = re.compile(r"\d{4}\D?\d{2}\D?\d{2}\D")
+
+
+def _period_shaped(text: str) -> bool:
+    """A box that reads as a validity period without its label: two dates' digits, or
+    one date before a (misread) 长期 ('2008.04.27-5期' on a far-off card)."""
+    text = digit_reading(text)
+    digits = len(re.findall(r"\d", text))
+    return digits >= 12 or (digits >= 8 and "期" in text and bool(PERIOD_START.search(text)))
 
 
 def read_valid_date(text: str) -> str:
