@@ -420,3 +420,14 @@ def test_the_birth_row_misread_past_parsing_still_places_the_rows() -> None:
     printed.append(Printed("1907年8月78", 150, 190, char_width=24))
     result = read_card(page_of(printed, 4), AUTO)
     assert result.fields == EXPECTED_FRONT
+
+
+def test_a_number_split_in_two_boxes_does_not_cut_the_address_short() -> None:
+    # The card's value column ends where the whole number would, not where the first
+    # of its two boxes does: an address row's second box lies past that one's end.
+    printed = [p for p in front() if p.text not in ("住址", ID_NUMBER, "街934号")]
+    printed += [Printed(ID_NUMBER[:10], 290, 390, char_width=22)]
+    printed += [Printed(ID_NUMBER[10:], 290 + 10 * 22 + 12, 390, char_width=22)]
+    printed += [Printed("街", 150, 300), Printed("934号", 560, 300)]
+    result = read_card(page_of(printed, 2), AUTO)
+    assert result.fields == EXPECTED_FRONT

@@ -538,7 +538,10 @@ class FrontRows:
         # no part of the card: clutter beside a far-off card ('电话02' in the address
         # row; a receipt's '周三下午' to the right).
         column = next((b.u0 for b in birth.boxes if re.search(r"\d", b.text)), birth.u0)
-        span = (column + 0.5 * height, number_box.u1)
+        # A number split over two boxes: its end where its 18 characters would reach.
+        read = max(1, len(re.findall(r"[0-9X]", digit_reading(number_box.text))))
+        end = number_box.u0 + number_box.width * max(1.0, len(number) / read)
+        span = (column + 0.5 * height, end)
         upper = [
             kept
             for line in above[:birth_index]
