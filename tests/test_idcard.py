@@ -412,16 +412,6 @@ def test_a_back_whose_labels_are_lost_is_read_by_its_period_alone() -> None:
     assert result.fields == {"type": "Back", "authority": "", "valid_date": "20080427-长期"}
 
 
-def test_the_birth_row_misread_past_parsing_still_places_the_rows() -> None:
-    # real90's sample 81: labels lost and the birth date read '1907年8月78' (no date):
-    # no row matched the number's birth date, so name and address were dropped though
-    # read well. The row under the gender row is the birth date's by the layout.
-    printed = [p for p in front() if p.text not in (*FRONT_LABEL_TEXTS, "1980年1月1日")]
-    printed.append(Printed("1907年8月78", 150, 190, char_width=24))
-    result = read_card(page_of(printed, 4), AUTO)
-    assert result.fields == EXPECTED_FRONT
-
-
 def test_a_number_split_in_two_boxes_does_not_cut_the_address_short() -> None:
     # The card's value column ends where the whole number would, not where the first
     # of its two boxes does: an address row's second box lies past that one's end.
