@@ -247,37 +247,99 @@ def nearest_division_name(name: str, within: str = "") -> str:
     one from 埇桥区 and from its former spelling 墉桥区: the current name wins).
     ``within``: a code prefix the division must have (its prefecture's four digits).
     """
-    by_name = _codes_by_name()
-    if len(name) < 3 or name in by_name:
+    if len(name) < 3 or name in _codes_by_name():
         return name
-    codes = {
-        code
-        for other, other_codes in by_name.items()
-        if len(other) == len(name) and other[-1] == name[-1] and _differences(other, name) == 1
-        for code in other_codes
-        if code.startswith(within)
-    }
+    codes = _one_off_codes(name, within)
     if len(codes) != 1:
         return name
     current = region_name_lists()[next(iter(codes))]
     return current[0] if current else name
 
 
+def _one_off_codes(name: str, within: str = "") -> set[str]:
+    """Codes of the divisions whose name differs from ``name`` in one character, the
+    last (the type: 市, 区, 县) read as printed; ``within``: a code prefix they have."""
+    return {
+        code
+        for other, other_codes in _codes_by_name().items()
+        if len(other) == len(name) and other[-1] == name[-1] and _differences(other, name) == 1
+        for code in other_codes
+        if code.startswith(within)
+    }
+
+
+# An ID card's issuing office: the police of a division ('嘉禾县公安局'), or a branch of
+# a city's police named after one of its districts ('昭通市公安局昭阳分局').
+OFFICE = "公安局"
+BRANCH = "分局"
+
+
 def fix_authority(authority: str) -> str:
     """An issuing office ('昭通市公安局昭阳分局') with a misread division name corrected.
 
     Offices are named after their division: the city or county before 公安局, and a
-    district's branch (昭阳分局 of 昭阳区) after it, looked up among that city's.
+    district's branch (昭阳分局 of 昭阳区) after it, looked up among that city's. A city
+    one character from several (超通市: 昭通市, 南通市...) is the one whose districts
+    hold the branch as read, when exactly one does.
     """
-    head, found, tail = authority.partition("公安局")
+    head, found, tail = authority.partition(OFFICE)
     if not found:
         return authority
     head = nearest_division_name(head)
+    if head not in _codes_by_name() and len(head) >= 3:
+        names = {
+            region_name_lists()[code][0]
+            for code in _one_off_codes(head)
+            if region_name_lists()[code] and _branch_known(frozenset({code}), tail)
+        }
+        if len(names) == 1:
+            head = names.pop()
     prefectures = {code[:4] for code in _codes_by_name().get(head, ()) if code[4:] == "00"}
-    if tail.endswith("分局") and len(tail) >= 4 and len(prefectures) == 1:
+    known = _branch_known(_codes_by_name().get(head, frozenset()), tail)
+    # A branch that names a district as read stays ('沈北分局' of 沈北新区, not 沈河).
+    if tail.endswith(BRANCH) and len(tail) >= 4 and len(prefectures) == 1 and not known:
         district = nearest_division_name(tail[:-2] + "区", within=prefectures.pop())
-        tail = district[:-1] + "分局"
+        tail = district[:-1] + BRANCH
     return head + found + tail
+
+
+def authority_known(authority: str) -> bool:
+    """Whether an issuing office names real divisions: '<division>公安局', or
+    '<city>公安局<branch>分局' with the branch one of that city's districts or counties
+    ('昭阳分局' for 昭阳区, '浦东分局' for 浦东新区, '渝中区分局').
+
+    Every edition's names count (an old card names its office as it was then). An
+    office of no known division is most likely misread ('嘉术县公安局'), though a few
+    real ones (a development zone's branch) fail too: the caller warns, never drops it.
+    """
+    head, found, tail = authority.partition(OFFICE)
+    codes = _codes_by_name().get(head, frozenset())
+    if not found or not codes:
+        return False
+    return not tail or _branch_known(codes, tail)
+
+
+def _branch_known(city_codes: frozenset[str], tail: str) -> bool:
+    """``tail`` ('昭阳分局') names a division under one of ``city_codes``."""
+    branch = tail.removesuffix(BRANCH)
+    if branch == tail or not branch:
+        return False
+    names = [branch + "区", branch + "新区"]
+    if branch[-1] in "区县市旗":
+        names.append(branch)
+    scopes = {_scope(code) for code in city_codes if code[4:] == "00"}
+    return any(
+        code.startswith(scope) and code[4:] != "00"
+        for name in names
+        for code in _codes_by_name().get(name, ())
+        for scope in scopes
+    )
+
+
+def _scope(code: str) -> str:
+    """The code prefix of the divisions under ``code``: a province's or municipality's
+    two digits (北京市 110000 -> 1101xx), a prefecture's four."""
+    return code[:2] if code[2:] == "0000" else code[:4]
 
 
 def names_another_division(text: str, county: str) -> bool:

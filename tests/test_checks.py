@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ocr.checks import (
+    authority_known,
     birth_date_ok,
     fix_authority,
     fix_county_name,
@@ -25,6 +26,7 @@ from ocr.checks import (
     region_province,
     valid_date_ok,
 )
+from tests.cardgen.regions import REGIONS
 
 GOOD_ID = "11010519491231002X"
 
@@ -117,12 +119,46 @@ def test_fix_county_name(address: str, expected: str) -> None:
         ("宿州市公安局埔桥分局", "宿州市公安局埇桥分局"),
         ("北京市公安局东城分局", "北京市公安局东城分局"),
         ("上海市公安局浦东分局", "上海市公安局浦东分局"),
-        # One character from several real cities (昭通市, 南通市...): left as read.
-        ("超通市公安局昭阳分局", "超通市公安局昭阳分局"),
+        # One character from several real cities (昭通市, 南通市...), of which only
+        # 昭通市 has the district the branch names (real90's sample 61 read it so).
+        ("超通市公安局昭阳分局", "昭通市公安局昭阳分局"),
+        ("宜需市公安局翠屏分局", "宜宾市公安局翠屏分局"),
+        # With a branch no near city has, or none at all: left as read.
+        ("超通市公安局长安分局", "超通市公安局长安分局"),
+        ("嘉术县公安局", "嘉术县公安局"),
+        # A branch that names a district as read stays: 沈北新区, no misread 沈河区.
+        ("沈阳市公安局沈北分局", "沈阳市公安局沈北分局"),
     ],
 )
 def test_fix_authority(authority: str, expected: str) -> None:
     assert fix_authority(authority) == expected
+
+
+@pytest.mark.parametrize(
+    ("authority", "known"),
+    [
+        ("嘉禾县公安局", True),
+        ("紫云苗族布依族自治县公安局", True),
+        ("昭通市公安局昭阳分局", True),
+        ("北京市公安局东城分局", True),
+        ("上海市公安局浦东分局", True),  # 浦东新区
+        ("重庆市公安局渝中区分局", True),
+        # Misread offices the engine returned with no warning on real90.
+        ("嘉术县公安局", False),
+        ("明通市公发刻的用分局", False),
+        ("超通市公安局昭阳分局", False),
+        # A real city with a branch named after another city's district.
+        ("昭通市公安局翠屏分局", False),
+        ("", False),
+    ],
+)
+def test_authority_known(authority: str, known: bool) -> None:
+    assert authority_known(authority) is known
+
+
+def test_every_generated_office_is_known() -> None:
+    # The generator names offices the way real cards do, for every region it draws.
+    assert all(authority_known(region.authority) for region in REGIONS)
 
 
 def test_id_checks_compare_printed_fields_with_the_number() -> None:

@@ -361,3 +361,63 @@ def test_a_doubt_outside_the_name_and_address_is_no_warning() -> None:
     ):
         result = read_card(with_doubt(page, text, char, rivals), AUTO)
         assert "low_confidence" not in result.warnings, text
+
+
+FRONT_LABEL_TEXTS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
+
+
+def test_clutter_beside_a_far_off_front_stays_out_of_its_fields() -> None:
+    # real90's sample 57 (and 3): a far-off card with faint labels, all lost, its rows
+    # placed by the fixed layout; a note under the card's left edge ('电话02' in the
+    # address's second row) and a receipt to its right ('周三下午' in its first) were
+    # read as part of the address, with no warning.
+    printed = [p for p in front() if p.text not in FRONT_LABEL_TEXTS]
+    printed += [Printed("电话02", -150, 300), Printed("周三下午", 760, 255)]
+    result = read_card(page_of(printed, 5), AUTO)
+    assert result.fields == EXPECTED_FRONT
+
+
+def test_a_front_with_its_labels_lost_beside_a_receipt_is_an_id_card() -> None:
+    # real90's sample 3: the card's value column and a receipt's lines beside it make
+    # rows of two aligned cells, a table's landmark, while the ID front had only its
+    # number left: the photo was answered as an empty table. The number's birth date in
+    # a row above it is the front's own layout.
+    receipt = [Printed(t, 760, y) for t, y in (("合计", 60), ("发票", 125), ("周三下午", 255))]
+    receipt.append(Printed("购物清单", 760, 390))
+    printed = [p for p in front() if p.text not in FRONT_LABEL_TEXTS] + receipt
+    result = read_card(page_of(printed, 3), AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == EXPECTED_FRONT
+
+
+def test_an_office_of_no_real_division_is_flagged_not_returned_as_right() -> None:
+    # real90's samples 37 and 31: '嘉术县公安局' (嘉禾县 misread; one character from
+    # several real counties, so no correction) and a garbled office came back with no
+    # warning at all.
+    for office in ("嘉术县公安局", "明通市公发刻的用分局"):
+        printed = [*BACK[:3], Printed(office, 250, 300), *BACK[4:]]
+        result = read_card(page_of(printed), AUTO)
+        assert result.fields["authority"] == office
+        assert "authority_unverified" in result.warnings
+    assert "authority_unverified" not in read_card(page_of(BACK), AUTO).warnings
+
+
+def test_a_back_whose_labels_are_lost_is_read_by_its_period_alone() -> None:
+    # real90's sample 19: a far-off back, both titles read, no label, and 长期 read as
+    # '5期': the period, with 8 digits only, was not taken for one, and a readable
+    # back became "no card found".
+    printed = [*BACK[:2], Printed("2008.04.27-5期", 250, 370, char_width=20)]
+    result = read_card(page_of(printed, 6), AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == {"type": "Back", "authority": "", "valid_date": "20080427-长期"}
+
+
+def test_a_number_split_in_two_boxes_does_not_cut_the_address_short() -> None:
+    # The card's value column ends where the whole number would, not where the first
+    # of its two boxes does: an address row's second box lies past that one's end.
+    printed = [p for p in front() if p.text not in ("住址", ID_NUMBER, "街934号")]
+    printed += [Printed(ID_NUMBER[:10], 290, 390, char_width=22)]
+    printed += [Printed(ID_NUMBER[10:], 290 + 10 * 22 + 12, 390, char_width=22)]
+    printed += [Printed("街", 150, 300), Printed("934号", 560, 300)]
+    result = read_card(page_of(printed, 2), AUTO)
+    assert result.fields == EXPECTED_FRONT

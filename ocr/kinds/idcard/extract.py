@@ -22,6 +22,7 @@ from ocr.checks import (
     LONG_TERM,
     VALID_DATE,
     VALID_SPANS_YEARS,
+    authority_known,
     birth_date_ok,
     fix_authority,
     fix_county_name,
@@ -517,6 +518,7 @@ class FrontRows:
     name: Line | None
     gender: Line | None
     addr: tuple[Line, ...]
+    birth: Line | None  # the row holding the number's birth date; None: no rows found
 
     @classmethod
     def find(cls, view: CardView, number_box: PlacedBox, number: str) -> FrontRows:
@@ -528,9 +530,23 @@ class FrontRows:
         ]
         birth_index = _birth_row(above, number)
         if birth_index is None:
-            return cls(None, None, ())
+            return cls(None, None, (), None)
         birth = above[birth_index]
-        upper = [line for line in above[:birth_index] if birth.cv - line.cv < 5 * height]
+        # The values start in one column, the birth date's, and end before the number
+        # does (the number runs furthest right of the card's text). Text that ends
+        # before the column is a label, or like text that starts past the number's end
+        # no part of the card: clutter beside a far-off card ('电话02' in the address
+        # row; a receipt's '周三下午' to the right).
+        column = next((b.u0 for b in birth.boxes if re.search(r"\d", b.text)), birth.u0)
+        # A number split over two boxes: its end where its 18 characters would reach.
+        read = max(1, len(re.findall(r"[0-9X]", digit_reading(number_box.text))))
+        end = number_box.u0 + number_box.width * max(1.0, len(number) / read)
+        span = (column + 0.5 * height, end)
+        upper = [
+            kept
+            for line in above[:birth_index]
+            if birth.cv - line.cv < 5 * height and (kept := _in_column(line, span))
+        ]
         gender_index = next(
             (i for i in range(len(upper) - 1, -1, -1) if gender_in_row(upper[i].text)), None
         )
@@ -542,7 +558,27 @@ class FrontRows:
             # gender; one alone is the name (the gender row was not detected at all).
             gender = upper[-1] if len(upper) == 2 else None
             name = upper[0] if len(upper) in (1, 2) else None
-        return cls(name, gender, tuple(above[birth_index + 1 :]))
+        rows = (_in_column(line, span) for line in above[birth_index + 1 :])
+        return cls(name, gender, tuple(row for row in rows if row is not None), birth)
+
+
+def _in_column(line: Line, span: tuple[float, float]) -> Line | None:
+    """The line's boxes that end past ``span[0]`` and start before ``span[1]``: those
+    in the card's value column. None when none is."""
+    boxes = tuple(b for b in line.boxes if b.u1 > span[0] and b.u0 < span[1])
+    return Line(boxes) if boxes else None
+
+
+def front_layout_found(view: CardView) -> bool:
+    """A number that passes its checksum with its birth date printed in a row above it:
+    the front's own layout, found by content alone (its faint labels may all be lost)."""
+    for box in view.placed:
+        for run in id_runs(box.text):
+            if len(run) == 18 and id_checksum_ok(run):
+                birth = FrontRows.find(view, box, run).birth
+                if birth is not None and _is_birth_of(birth.text, run):
+                    return True
+    return False
 
 
 def _birth_row(lines: Sequence[Line], number: str) -> int | None:
@@ -551,6 +587,9 @@ def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     if matching:
         return matching[-1]
     dated = [i for i, line in enumerate(lines) if parse_cn_date(line.text)]
+    # A date misread past parsing ('1907年8月78') places no rows: taking the row under
+    # the gender row instead read real90's sample 81 right, but made a reading with a
+    # misread name complete first on real90b's sample 12 (a right name lost).
     return dated[-1] if dated else None
 
 
@@ -711,14 +750,22 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
     if anchors["valid_date"] is not None:
         valid_text = "".join(b.text for b in value_boxes(view, anchors["valid_date"], 2.0))
     else:
-        valid_text = next((b.text for b in view.placed if len(re.findall(r"\d", b.text)) >= 12), "")
+        valid_text = next((b.text for b in view.placed if _period_shaped(b.text)), "")
     fields["valid_date"] = read_valid_date(valid_text)
     checks = {"valid_date": valid_date_ok(fields["valid_date"])}
     warnings = [] if checks["valid_date"] else ["valid_date_failed"]
+    # An office of no real division is a misread one ('嘉术县公安局'): said, never
+    # returned as if right. An empty one is field_missing's business.
+    if fields["authority"] and not authority_known(fields["authority"]):
+        warnings.append(AUTHORITY_UNVERIFIED)
     warnings += temporary_warning(view)
     titles = sum(any(t in normalise(b.text) for b in view.placed) for t in BACK_TITLES)
     evidence = sum(a is not None for a in anchors.values()) + titles + 2 * checks["valid_date"]
     return Extracted(fields, checks, warnings, evidence)
+
+
+# The issuing office read names no real division's police (``authority_known``).
+AUTHORITY_UNVERIFIED = "authority_unverified"
 
 
 def read_authority(view: CardView, anchor: Anchor) -> str:
@@ -729,6 +776,18 @@ def read_authority(view: CardView, anchor: Anchor) -> str:
     if anchor.value is None and text.startswith(label[-1]) and len(text) > 4:
         text = text[1:]
     return text
+
+
+# A start date as printed before the end of a period ('2008.04.27-').
+PERIOD_START = re.compile(r"\d{4}\D?\d{2}\D?\d{2}\D")
+
+
+def _period_shaped(text: str) -> bool:
+    """A box that reads as a validity period without its label: two dates' digits, or
+    one date before a (misread) 长期 ('2008.04.27-5期' on a far-off card)."""
+    text = digit_reading(text)
+    digits = len(re.findall(r"\d", text))
+    return digits >= 12 or (digits >= 8 and "期" in text and bool(PERIOD_START.search(text)))
 
 
 def read_valid_date(text: str) -> str:
