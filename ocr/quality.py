@@ -617,7 +617,8 @@ def intrusion_measure(
     card's own print (an ID front's portrait, an orange bank card's pattern) lies inside
     the card and does not reach the photo's edge, or is the card's own colour. ``card``:
     the card's four corners when its outline was found, else the text's hull widened by
-    a text height stands for it.
+    a text height stands for it. ``whole``: False when ``card`` was drawn by
+    ``intrusion_card`` from some of its sides (then a region must go beyond it).
     """
     scale = min(1.0, INTRUSION_TEXT_PX / text_height)
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
