@@ -15,7 +15,7 @@ photos (``scripts/quality_figures.py``); the comment beside it says where it sit
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ocr.engine import TextBox
 from ocr.image import BGRImage, channel_extremes
-from ocr.outline import find_outline, share_outside
+from ocr.outline import CARD_ASPECT, Outline, find_outline, share_outside
 
 IMAGE_WARNINGS = ("border_incomplete", "photocopy", "screen", "occluded", "glare", "blur")
 # Older labels and results called a black-and-white copy this.
@@ -177,6 +177,12 @@ INTRUSION_LIMIT = 6.0
 # card fixture 003_bizcard_photo: between 1 and 2 on a wooden desk); every thumb of both
 # seeds without an outline stays detected at 1.
 INTRUSION_DESK = 1.0
+# With the card drawn from some of its sides (``intrusion_card``), a region with more
+# of itself beyond the card than this times its part on the card is the desk around
+# it, not a thumb: thumbs of seeds 20261129 and 4242 0.09-1.04 (the tip over the
+# fields, the rest across the side to the photo's edge), a skin-coloured wooden desk
+# around a cut bank card 1.78 (seed 20261129, 59 text heights² on the drawn card).
+INTRUSION_BEYOND = 1.4
 
 Floats = npt.NDArray[np.float32]
 
@@ -602,8 +608,45 @@ def axis_moire_measure(grey: Floats, log: Floats | None = None) -> float:
     return best
 
 
+def intrusion_card(outline: Outline, text_height: float) -> Floats | None:
+    """The card's corners for ``intrusion_measure`` when its outline found some of its
+    sides but not all four; None when it found all (``Outline.quad``) or none.
+
+    A thumb across the card's side breaks that side's edge, so the outline misses it,
+    and the text's hull, which stands for the card then, can leave the thumb outside
+    (seed 4242: thumbs over a bank card's lower half, or an ID back's blank lower
+    corner). A missing side is put where the opposite side and ID-1's aspect say when
+    the other two sides are found (as ``share_outside`` does); else a text height
+    beyond the text, as the hull was: a found side still bounds the card where the
+    thumb came in.
+    """
+    found = outline.sides
+    if all(side is None for side in found) or all(side is not None for side in found):
+        return None
+    sides, tilts = list(found), list(outline.tilts)
+    for low, other, ratio in ((0, 2, CARD_ASPECT), (2, 0, 1 / CARD_ASPECT)):
+        a, b = found[other], found[other + 1]
+        size = None if a is None or b is None else (b - a) * ratio
+        for side, opposite, sign in ((low, low + 1, -1.0), (low + 1, low, 1.0)):
+            if found[side] is not None:
+                continue
+            near = found[opposite]
+            if near is not None and size is not None:
+                sides[side] = near + sign * size
+            else:
+                sides[side] = outline.text[side] + sign * text_height
+            tilts[side] = 0.0
+    left, right, top, bottom = sides
+    turns = (tilts[0], tilts[1], tilts[2], tilts[3])
+    return replace(outline, sides=(left, right, top, bottom), tilts=turns).quad()
+
+
 def intrusion_measure(
-    image: BGRImage, quads: Sequence[Floats], text_height: float, card: Floats | None
+    image: BGRImage,
+    quads: Sequence[Floats],
+    text_height: float,
+    card: Floats | None,
+    whole: bool = True,
 ) -> float:
     """How much of the card's text lies under a finger: a skin-coloured region, not of
     the card's own colour, connected to the photo's edge, in text heights squared.
@@ -612,7 +655,8 @@ def intrusion_measure(
     card's own print (an ID front's portrait, an orange bank card's pattern) lies inside
     the card and does not reach the photo's edge, or is the card's own colour. ``card``:
     the card's four corners when its outline was found, else the text's hull widened by
-    a text height stands for it.
+    a text height stands for it. ``whole``: False when ``card`` was drawn by
+    ``intrusion_card`` from some of its sides (then a region must go beyond it).
     """
     scale = min(1.0, INTRUSION_TEXT_PX / text_height)
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -662,10 +706,20 @@ def intrusion_measure(
     entering = np.bincount(rim, minlength=count) > 0
     beyond = cv2.dilate(area, disc) == 0
     off_card = np.bincount(labels[beyond], minlength=count)
-    if card is not None:
+    if card is not None and whole:
         # With the outline found, a region reaching a text height beyond it comes from
         # outside the card too (a thumb whose hand the frame does not show).
         entering |= off_card >= unit**2
+    elif card is not None:
+        # With a side put in by ``intrusion_card``, the card may run to the photo's edge
+        # past it (a real bank card filling the frame, its red print reaching the edge
+        # where its top side should be: real-dev, 57 text heights² when the photo's
+        # edge sufficed): a region must go a text height beyond the card so drawn, as
+        # the thumbs of seed 4242 over a card with a side missing do; and not be the
+        # desk (as below).
+        entering = off_card >= unit**2
+        entering &= off_card <= INTRUSION_DESK * max(1, int(area.sum()))
+        entering &= off_card <= INTRUSION_BEYOND * on_card
     else:
         # Without it, the text's hull may reach over the desk (a note's text beside
         # the card): a region spread over the desk, more of it off the card than the
@@ -807,6 +861,13 @@ def measure(
     # The card's own lines: a note's small print beside it would pull the text's hull,
     # which stands for the card when its outline is not found, over the desk.
     intrusion = intrusion_measure(image, lines, text_height, corners)
+    drawn = intrusion_card(outline, text_height)
+    if drawn is not None:
+        # The hull keeps every thumb it caught (a card filling the frame, a thumb
+        # coming in where the card's found side meets the photo's edge: seed 20261129);
+        # the card drawn from its found sides adds those the hull left outside.
+        partial = intrusion_measure(image, lines, text_height, drawn, whole=False)
+        intrusion = max(intrusion, partial)
     return Measures(
         text_height,
         blur,

@@ -15,6 +15,7 @@ from ocr.engines import create_engine
 from ocr.evaluate import Sample, load_samples
 from ocr.image import channel_extremes
 from ocr.local import LocalEngine
+from ocr.outline import find_outline
 from ocr.quality import (
     AXIS_MOIRE_LIMIT,
     BLUR_LIMIT,
@@ -35,6 +36,7 @@ from ocr.quality import (
     decide,
     dilate_convex,
     glare_measure,
+    intrusion_card,
     intrusion_measure,
     measure,
     moire_measure,
@@ -183,6 +185,60 @@ def test_a_skin_coloured_print_joined_to_a_desk_of_its_hue_is_not_a_finger() -> 
     image, boxes, corners = card_on_desk(desk=(85, 95, 150), card=(225, 228, 240))
     cv2.rectangle(image, (150, 140), (300, 455), (170, 180, 230), -1)
     assert intrusion_of(image, boxes, corners) < INTRUSION_LIMIT
+
+
+def drawn_card_intrusion(image: np.ndarray, boxes: list[TextBox], missing: list[int]) -> float:
+    """``intrusion_measure`` over the card drawn by ``intrusion_card`` from its outline
+    found on the photo, with the sides ``missing`` (0-3: left, right, top, bottom) not
+    found."""
+    quads = [np.asarray(b.points, np.float32) for b in boxes]
+    outline = find_outline(image, np.concatenate(quads))
+    left, right, top, bottom = (None if i in missing else s for i, s in enumerate(outline.sides))
+    drawn = intrusion_card(replace(outline, sides=(left, right, top, bottom)), 24.0)
+    assert drawn is not None
+    return intrusion_measure(image, quads, 24.0, drawn, whole=False)
+
+
+def test_a_thumb_beside_the_text_over_a_card_with_a_side_not_found_is_a_finger() -> None:
+    # Seed 4242's misses: the thumb across the card's lower side broke its edge, and it
+    # lay over the card's blank lower corner, beyond the text's widened hull.
+    image, boxes, _ = card_on_desk()
+    boxes = [
+        TextBox(((400, y0), (565, y0), (565, y1), (400, y1)), "x", 0.9)
+        for (_, y0), _, (_, y1), _ in (b.points for b in boxes)
+    ]
+    cv2.rectangle(image, (170, 300), (240, 600), SKIN_BGR, -1)
+    cv2.circle(image, (205, 300), 35, SKIN_BGR, -1)
+    assert intrusion_of(image, boxes, None) < INTRUSION_LIMIT
+    assert drawn_card_intrusion(image, boxes, [3]) > INTRUSION_LIMIT
+
+
+def test_a_card_print_reaching_the_photos_edge_where_a_side_was_not_found_is_no_finger() -> None:
+    # Real-dev: a bank card filling the frame, its red print running to the photo's
+    # top edge, where its top side lies; only the photo's edge was touched.
+    image, boxes, _ = card_on_desk()
+    cv2.rectangle(image, (0, 0), (800, 140), (90, 90, 90), -1)
+    cv2.rectangle(image, (150, 0), (650, 455), (200, 215, 225), -1)
+    cv2.rectangle(image, (420, 0), (520, 150), SKIN_BGR, -1)
+    for box in boxes:
+        (x0, y0), _, (x1, y1), _ = box.points
+        cv2.rectangle(image, (int(x0), int(y0)), (int(x1), int(y1)), (200, 215, 225), -1)
+        for x in range(int(x0) + 5, int(x1) - 5, 14):
+            cv2.line(image, (x, int(y0) + 2), (x, int(y1) - 2), (40, 40, 40), 3)
+    assert drawn_card_intrusion(image, boxes, [2]) < INTRUSION_LIMIT
+
+
+def test_a_skin_coloured_desk_beside_a_card_drawn_from_its_text_is_no_finger() -> None:
+    # Seed 20261129: a cut bank card across a wooden desk of skin colour; with two sides
+    # found the card is drawn a text height past its text, and the desk above it, cut
+    # off from the rest by the card, lies mostly beyond it.
+    image, boxes, _ = card_on_desk(desk=(120, 165, 205))
+    cv2.rectangle(image, (150, 140), (800, 455), (200, 215, 225), -1)
+    for box in boxes:
+        (x0, y0), _, (x1, y1), _ = box.points
+        for x in range(int(x0) + 5, int(x1) - 5, 14):
+            cv2.line(image, (x, int(y0) + 2), (x, int(y1) - 2), (40, 40, 40), 3)
+    assert drawn_card_intrusion(image, boxes, [1, 2]) < INTRUSION_LIMIT
 
 
 def test_a_thumb_holding_the_card_by_its_rim_hides_no_field() -> None:
