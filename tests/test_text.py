@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from faker import Faker
 
-from bot.chat.replies import card_result
+from bot.chat.replies import NO_CARD, card_result, no_card
 from bot.config import Config
 from bot.sandbox.emulator import SandboxServer
 from bot.wxapi.client import RetryPolicy, WechatClient
@@ -385,6 +385,22 @@ def test_a_zoomed_reading_of_a_turned_two_column_page_keeps_its_right_column(
     (chained by centres: one column) cut the right column's lines to their first four
     characters, and that reading passed for whole (CER 0.62 then; 0.04 now)."""
     assert generated_error_rate(local, 7, 136, True) < 0.08
+
+
+@pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
+def test_a_page_too_far_to_read_is_no_text_and_the_reply_asks_to_come_closer(
+    local: LocalEngine,
+) -> None:
+    """Seed 8's page 148, turned, a fifth of the photo's width, its print a few pixels tall
+    and blurred: the detector finds nothing in it. The answer is no page, never an empty
+    or garbled success, and the reply says what to do: come closer, not the cards' hint."""
+    sample = make_card_sample(8, 148, "text", True, True, find_fonts(), Faker("zh_CN"))
+    assert sample.label["expected"]["text"]
+    with pytest.raises(NoCardFound):
+        local.recognize(sample.encode(), "text")
+    reply = no_card("text")
+    assert reply.startswith("未读出页面上的文字") and "靠近" in reply and NO_CARD not in reply
+    assert no_card("idcard").startswith(NO_CARD)
 
 
 def generated_lines(local: LocalEngine, seed: int, index: int) -> tuple[list[str], list[str]]:

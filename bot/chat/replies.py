@@ -176,7 +176,8 @@ def _missing_line(result: CardResult, labels: dict[str, str]) -> str:
 def no_card(kind: Kind = AUTO) -> str:
     if kind == AUTO:
         return NO_CARD
-    return f"{NO_CARD}（当前识别：{kind_name(kind)}，发送“自动”可自动判断证件类型）"
+    said = get_kind(kind).no_card_text or NO_CARD
+    return f"{said}（当前识别：{kind_name(kind)}，发送“自动”可自动判断证件类型）"
 
 
 def bad_image(error: ImageError) -> str:

@@ -90,6 +90,10 @@ class DocumentKind:
     # Reply texts of warnings that say something else for this kind (a licence's
     # ``invalid_period`` is about 6 or 10 years, an ID card's about 5, 10 or 20).
     warning_texts: Mapping[str, str] = field(default_factory=dict)
+    # The reply when no such document was read, for kinds whose retake hint is not the
+    # card's (lay it flat, light it): a page whose text nothing was found in was too far
+    # or too blurred to read. None: the cards' reply.
+    no_card_text: str | None = None
     # Auto detection's last resort (printed text): chosen only when no other kind shows
     # any landmark, and then only if its own score reaches MIN_EVIDENCE.
     fallback: bool = False

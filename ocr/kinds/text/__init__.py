@@ -43,6 +43,10 @@ SURE_TURNED = 0.8
 EDGE_MARGIN = 0.1
 # The score of a page (auto detection's MIN_EVIDENCE).
 PAGE_SCORE = 2
+# The reply when no text was read: a page far off in the photo (seed 8's photo 148: a
+# turned page filling a fifth of the photo's width, its print a few pixels tall and
+# blurred) gives the detector nothing to find, and read closer up it was still garbage.
+NO_TEXT = "未读出页面上的文字，请靠近页面拍摄，让页面占满画面、文字清晰后重拍"
 # cv/ocr/comm's corner names, clockwise from the top left as the detector gives boxes.
 CORNERS = ("left_top", "right_top", "right_bottom", "left_bottom")
 
@@ -185,4 +189,5 @@ KIND = DocumentKind(
     wechat_body=wechat_body,
     eval_counts=eval_counts,
     cer_field=FIELD,
+    no_card_text=NO_TEXT,
 )
