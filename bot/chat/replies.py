@@ -148,7 +148,8 @@ def card_result(result: CardResult) -> str:
         for w in result.warnings
         if w in _IMAGE_WARNING_TEXTS
     ]
-    if "low_confidence" in result.warnings:
+    # A page read mostly wrong says so itself (its kind's text), not "partly unclear".
+    if "low_confidence" in result.warnings and "text_unreadable" not in result.warnings:
         lines.append("部分文字不够清晰，请核对原件")
     missing = _missing_line(result, dict(labels))
     if missing:
