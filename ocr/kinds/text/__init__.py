@@ -35,12 +35,16 @@ LONG_LINE = 8
 # on generated photos, pages read at 0.96 or under had a character error rate of a third
 # or more, while readings at 0.97 and over were right within a few per cent.
 LEGIBLE = 0.97
-# Below this a page is read mostly wrong, not in a few places: on seeds 7, 8, 1501 and
+# Below this much of a page is read wrong, not a few places: on seeds 7, 8, 1501 and
 # 1502 (40-150 generated photos each) the 9 pages read under 0.87 had character error
 # rates of 17-72% (far-off pages with print 6-10 px tall, blurred or photocopied), those
 # flagged above it 2-17%. Such a page is answered ``text_unreadable`` too: the reply asks
 # for a retake closer up rather than only to check the text against the page.
 UNREADABLE = 0.87
+UNREADABLE_WARNING = "text_unreadable"
+UNREADABLE_TEXT = (
+    "页面上大部分文字看不清，以上内容错误较多，请靠近页面、让页面占满画面、文字清晰后重拍"
+)
 # A line read again the page's way up replaces the first reading when at least this sure
 # (or surer than it), as a table's cells do: the upside-down lines of seed 1501's turned
 # photo first read as marks at 0.72-0.83, and right the other way up.
@@ -52,10 +56,6 @@ PAGE_SCORE = 2
 # The reply when no text was read: a page far off in the photo (seed 8's photo 148: a
 # turned page filling a fifth of the photo's width, its print a few pixels tall and
 # blurred) gives the detector nothing to find, and read closer up it was still garbage.
-UNREADABLE_WARNING = "text_unreadable"
-UNREADABLE_TEXT = (
-    "页面上大部分文字看不清，以上内容错误较多，请靠近页面、让页面占满画面、文字清晰后重拍"
-)
 NO_TEXT = "未读出页面上的文字，请靠近页面拍摄，让页面占满画面、文字清晰后重拍"
 # cv/ocr/comm's corner names, clockwise from the top left as the detector gives boxes.
 CORNERS = ("left_top", "right_top", "right_bottom", "left_bottom")
