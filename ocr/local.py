@@ -271,10 +271,10 @@ class RapidReader:
         when its four sides are found.
 
         Tried after the enlarged text region, so only when that reading missed a field or
-        a check: a reading that was complete never changes, and neither do the image
-        warnings measured on it (on a card cut out alone, the photocopy measure lacks
-        the desk's colours; 2 false photocopy warnings in 24 small generated photos
-        when this page came first).
+        a check: a reading that was complete never changes. (When the image warnings
+        were measured on the page read, the card cut out alone lacked the desk's
+        colours: 2 false photocopy warnings in 24 small generated photos when this page
+        came first; they are now measured on the photo as sent, see ``OcrPage.to_photo``.)
         """
         matrix = rectifying_matrix(image, quads)
         if matrix is not None:
