@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ocr.engine import TextBox
 from ocr.image import BGRImage
@@ -307,6 +308,9 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
     return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
 
 
+# A 3x3 matrix of a plane's points (homogeneous coordinates).
+Matrix = npt.NDArray[np.float64]
+
 # Recognises upright text-line crops: (text, score) per crop.
 LineReader = Callable[[Sequence[BGRImage]], list[tuple[str, float]]]
 
@@ -316,12 +320,26 @@ class OcrPage:
     """What the detector and recogniser found on one photo.
 
     ``directions`` holds, per box, the unit vector along which its text reads in image
-    coordinates (from the angle classifier), or is empty when unknown.
+    coordinates (from the angle classifier), or is empty when unknown. ``to_photo``: the
+    3x3 matrix taking ``image`` coordinates to those of the photo as sent, when ``image``
+    is an enlarged crop, a quarter turn or a straightening of it; None when it is the
+    photo itself.
     """
 
     image: BGRImage
     boxes: list[TextBox]
     directions: list[tuple[float, float]] = field(default_factory=list)
+    to_photo: Matrix | None = None
+
+    def photo_boxes(self) -> list[TextBox]:
+        """The boxes in the coordinates of the photo as sent (see ``to_photo``)."""
+        if self.to_photo is None:
+            return list(self.boxes)
+        moved = []
+        for box in self.boxes:
+            corners = cv2.perspectiveTransform(np.asarray([box.points], np.float64), self.to_photo)
+            moved.append(replace(box, points=tuple((float(x), float(y)) for x, y in corners[0])))
+        return moved
 
     def frames(self) -> list[Frame]:
         """Reading directions to try, the likeliest first."""

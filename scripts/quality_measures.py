@@ -51,7 +51,7 @@ def summary(records: list[dict[str, Any]]) -> str:
             else:
                 row[4] += code in warned
                 row[5] += 1
-    lines = [f"{len(records)} photos, {unread} not measured (no card found, or no boxes kept)"]
+    lines = [f"{len(records)} photos, {unread} not measured (no card found)"]
     lines += [f"{'warning':18} {'detected':>10} {'false: clean':>13} {'false: others':>14}"]
     for code, (hit, total, false, clean, other, others) in counts.items():
         lines.append(f"{code:18} {hit:>4}/{total:<5} {false:>6}/{clean:<6} {other:>7}/{others:<6}")
@@ -59,7 +59,7 @@ def summary(records: list[dict[str, Any]]) -> str:
 
 
 def again(path: Path) -> int:
-    """Measure again from the boxes a ``--boxes`` run saved (photos read as they are)."""
+    """Measure again from the boxes a ``--boxes`` run saved (in the photo's coordinates)."""
     records = []
     for line in path.read_text().splitlines():
         record = json.loads(line)
@@ -94,13 +94,16 @@ def main(argv: list[str]) -> int:
             except OcrError as exc:
                 record["error"] = exc.code
             else:
-                measures = measure(page.image, page.boxes, array)
+                # As LocalEngine.recognize does: on the photo as sent, whatever reading
+                # (an enlarged crop, a turn) the card came from, so every photo's boxes
+                # are kept, in the photo's coordinates.
+                boxes = page.photo_boxes()
+                measures = measure(array, boxes, array)
                 record["missing"] = len(missing_fields(result))
                 record["measures"] = measures.as_json() if measures else None
                 if with_boxes:
                     record["image"] = str(sample.image)
-                    same = page.image.shape == array.shape
-                    record["boxes"] = [b.points for b in page.boxes] if same else None
+                    record["boxes"] = [b.points for b in boxes]
             print(json.dumps(record), flush=True)
             records.append(record)
     print(summary(records), file=sys.stderr)
