@@ -34,7 +34,7 @@ from tests.cardgen import (
     write_and_report,
 )
 from tests.cardgen.fonts import FontSet, find_fonts, fonts_available
-from tests.cardgen.noise import Array
+from tests.cardgen.noise import Array, as_f32
 from tests.cardgen.render import CARD_MM
 
 # Condition -> the warning code its samples are labelled with.
@@ -75,17 +75,87 @@ def photocopy(rng: random.Random, np_rng: np.random.Generator, card: Image.Image
     return paper
 
 
+def _screen_content(card: Image.Image, rng: random.Random) -> Image.Image:
+    """What the screen shows: the card in a viewer or an app, with that app's background
+    around it (a photo viewer's black, a chat's or a browser's white or grey page).
+
+    The card fills 80-100% of the screen's width; above and below it the page goes on for
+    up to 60% of a card height in all.
+    """
+    fill = rng.uniform(0.8, 1.0)
+    card_w, card_h = card.size
+    screen_w = round(card_w / fill)
+    screen_h = round(card_h * rng.uniform(1.0, 1.6))
+    level = rng.choice((rng.randint(0, 25), rng.randint(0, 25), rng.randint(225, 250)))
+    tint = rng.randint(-4, 4)
+    page = Image.new("RGB", (screen_w, screen_h), (level, level, min(255, max(0, level + tint))))
+    page.paste(card, ((screen_w - card_w) // 2, rng.randint(0, screen_h - card_h)))
+    return page
+
+
+def _emissive(shown: Array, rng: random.Random) -> Array:
+    """Screen tones: a screen emits its picture. Its white point is its own (cooler, bluer,
+    than the paper under the room's light: 6500-9000 K panels), and its black is never
+    black: the panel's leak plus the room reflected on its glass lift every dark pixel.
+    Strengths are drawn from weak (near-neutral white, black at 2%) to strong."""
+    black = rng.uniform(0.02, 0.14) * 255.0
+    cool = rng.uniform(0.0, 1.0) ** 2  # most screens a little cool, a few markedly so
+    white = np.array(
+        (1.0 - cool * rng.uniform(0.04, 0.14), 1.0 - cool * rng.uniform(0.0, 0.06), 1.0),
+        np.float32,
+    )
+    return as_f32(black + shown * (1.0 - black / 255.0) * white)
+
+
+def _banding(height: int, width: int, rng: random.Random) -> Array:
+    """Rolling-shutter bands: a screen dimmed by PWM flickers, and a phone camera reading
+    its rows one after another sees dark bands across it (1-6% deep, 15-90 px apart,
+    slanted a little by the camera's tilt). Drawn on half the screens."""
+    if rng.random() < 0.5:
+        return np.ones((height, width, 1), np.float32)
+    depth = rng.uniform(0.01, 0.06)
+    period = rng.uniform(15.0, 90.0)
+    slant = rng.uniform(-0.05, 0.05)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    phase = 2 * np.pi * (ys + slant * xs) / period + rng.uniform(0, 2 * np.pi)
+    return as_f32(1.0 - depth * (0.5 + 0.5 * np.sin(phase)))[..., None]
+
+
+def _reflection(height: int, width: int, rng: random.Random) -> Array:
+    """The room reflected on the screen's glass: a soft bright band across it (a window,
+    a ceiling lamp), 8-35 grey levels, added to what the screen emits. Drawn on half."""
+    if rng.random() < 0.5:
+        return np.zeros((height, width, 1), np.float32)
+    turn = rng.uniform(0, np.pi)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    across = (xs - width * rng.uniform(0.2, 0.8)) * np.cos(turn) + (
+        ys - height * rng.uniform(0.2, 0.8)
+    ) * np.sin(turn)
+    spread = width * rng.uniform(0.08, 0.2)
+    return as_f32(rng.uniform(8.0, 35.0) * np.exp(-0.5 * (across / spread) ** 2))[..., None]
+
+
 def screen_shot(card: Image.Image, rng: random.Random, width_px: float) -> Image.Image:
-    """The card as a phone or monitor shows it, already at the size the camera sees it.
+    """The card as a phone or monitor shows it, and the screen's frame around it, already
+    at the size the camera sees them (``width_px``: the whole frame's width).
 
     Each screen pixel is three vertical subpixel stripes (R, G, B) with a dark gap under
     it; scaled to a few camera pixels per screen pixel without smoothing, the grid
-    aliases into moiré as it does through a camera's sensor.
+    aliases into moiré as it does through a camera's sensor. What a re-shot screen shows
+    besides (each drawn at a random strength, some weak, so that no one cue gives it
+    away): the app's page around the card, the screen's own white point and lifted
+    black (``_emissive``), rolling-shutter bands, the room reflected on the glass, and
+    the phone's or monitor's bezel (dark, 1.5-5% of the width; a third of the photos
+    frame the screen so close that no bezel shows).
     """
+    bezel = 0.0 if rng.random() < 1 / 3 else rng.uniform(0.015, 0.05) * width_px
+    screen_px = width_px - 2 * bezel
+    page = _screen_content(card, rng)
     pitch = rng.uniform(1.6, 3.0)  # camera pixels per screen pixel
-    screen_w = max(1, round(width_px / pitch))
-    screen_h = round(screen_w * card.height / card.width)
-    shown = np.asarray(card.resize((screen_w, screen_h), Image.Resampling.LANCZOS), np.float32)
+    screen_w = max(1, round(screen_px / pitch))
+    screen_h = max(1, round(screen_w * page.height / page.width))
+    resized = page.resize((screen_w, screen_h), Image.Resampling.LANCZOS)
+    shown = _emissive(np.asarray(resized, np.float32), rng)
     cells = np.repeat(np.repeat(shown, 3, axis=0), 3, axis=1)
     stripes = np.full((3, 3, 3), 0.12, np.float32)
     for channel in range(3):
@@ -93,9 +163,16 @@ def screen_shot(card: Image.Image, rng: random.Random, width_px: float) -> Image
     stripes[2, :, :] *= rng.uniform(0.35, 0.6)
     mask = np.tile(stripes, (screen_h, screen_w, 1))
     lit = cells * mask * rng.uniform(2.2, 2.6)
-    size = (round(width_px), round(width_px * card.height / card.width))
+    size = (round(screen_px), round(screen_px * page.height / page.width))
     camera = cv2.resize(np.clip(lit, 0, 255), size, interpolation=cv2.INTER_LINEAR)
-    return Image.fromarray(camera.astype(np.uint8), "RGB")
+    camera = camera * _banding(size[1], size[0], rng) + _reflection(size[1], size[0], rng)
+    if bezel <= 0:
+        return Image.fromarray(np.clip(camera, 0, 255).astype(np.uint8), "RGB")
+    edge = round(bezel)
+    frame_colour = rng.randint(8, 45)
+    framed = np.full((size[1] + 2 * edge, size[0] + 2 * edge, 3), frame_colour, np.float32)
+    framed[edge : edge + size[1], edge : edge + size[0]] = camera
+    return Image.fromarray(np.clip(framed, 0, 255).astype(np.uint8), "RGB")
 
 
 def cut_border(rng: random.Random, photo: Image.Image, placed: scene.PlacedCard) -> Image.Image:
