@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from faker import Faker
@@ -423,3 +424,27 @@ def test_image_conditions_builder_labels_each_condition_with_its_warning(tmp_pat
     assert {name: label["warnings"] for name, label in labels.items()} == {
         condition: [code] for condition, code in image_conditions.CONDITIONS.items()
     }
+
+
+def test_a_generated_screen_shot_shows_the_screens_frame_page_and_lifted_black() -> None:
+    # Issue 16: the screen condition drew the card's pixel grid only, so a soft photo of
+    # it had nothing else to be told by; a re-shot screen also shows the phone's or
+    # monitor's bezel (not always: framed close, none shows), the app's page around the
+    # card, and an emissive black that is never black.
+    from tests.cardgen.image_conditions import screen_shot
+
+    card = Image.new("RGB", (428, 270), (235, 235, 235))
+    card.paste((0, 0, 0), (100, 100, 330, 170))  # a black stroke, well inside the card
+    framed = unframed = 0
+    for seed in range(24):
+        shot = np.asarray(screen_shot(card, random.Random(seed), 600.0), np.float32)
+        assert abs(shot.shape[1] - 600) <= 1  # the bezel rounded to whole pixels
+        rim = shot[0, :, :]
+        if float(rim.std()) < 1.0 and float(rim.mean()) < 50:
+            framed += 1
+        else:
+            unframed += 1
+        # The card's black (and a viewer's black page) as the screen emits it: lifted
+        # above true black, over a few screen pixels whatever their subpixel stripes.
+        assert float(cv2.blur(shot.mean(axis=2), (9, 9)).min()) > 3.0
+    assert framed and unframed
