@@ -196,6 +196,36 @@ def _counties_by_prefecture() -> dict[str, dict[str, str]]:
     return found
 
 
+# A province and prefecture named at an address's start ('陕西省西安市') this long or
+# longer: one character misread among five or more is put right, fewer are too short to
+# tell apart.
+MIN_HEAD_FIX = 5
+
+
+def fix_province_name(address: str) -> str:
+    """The province (or prefecture) at an address's start corrected when one character of
+    it was misread into no real division ('族西省西安市' -> '陕西省西安市').
+
+    Only when the address starts with no real province and prefecture, and its first
+    characters are one character from those of exactly one (their last character, the
+    type 省/市/区, read as printed): the recogniser's misread, not another place.
+    """
+    heads = [h for h in _counties_by_prefecture() if len(h) >= MIN_HEAD_FIX]
+    if any(address.startswith(h) for h in heads) or starts_with_division_name(address):
+        return address
+    near = {
+        h
+        for h in heads
+        if len(address) > len(h)
+        and address[len(h) - 1] == h[-1]
+        and _differences(address[: len(h)], h) == 1
+    }
+    if len(near) != 1:
+        return address
+    head = near.pop()
+    return head + address[len(head) :]
+
+
 def fix_county_name(address: str) -> str:
     """The county of an address corrected when one character of it was misread.
 

@@ -695,7 +695,7 @@ class LocalEngine:
         # Measured on the photo as sent, whatever reading the card came from: on an
         # enlarged crop of part of the card (a thumb splitting its text) the card looked
         # cut and the thumb lay outside (seed 4242: two thumbs missed).
-        quality = assess(array, page.photo_boxes(), missing_fields(result), photo=array)
+        quality = assess(array, page.photo_boxes(), missing_fields(result))
         if quality is not None:
             result.warnings += [c for c in quality.warnings if c not in result.warnings]
             result.quality = quality.score

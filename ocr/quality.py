@@ -790,13 +790,11 @@ def _edge_gap(quads: Sequence[Floats], width: int, height: int) -> float:
     return max(0.0, float(gaps.min()))
 
 
-def measure(
-    image: BGRImage, boxes: Sequence[TextBox], photo: BGRImage | None = None
-) -> Measures | None:
+def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     """The measures of one photo; None when it has no text to find the card by.
 
-    ``image`` is what the boxes were found on (it may be a crop or a turn of the photo
-    as sent); ``photo``, when given, is the photo as sent, for its overall colour.
+    ``image`` is the photo as sent, ``boxes`` in its coordinates (whatever reading, a
+    crop or a turn, they were found on: ``Page.photo_boxes``).
     """
     quads = card_boxes(boxes)
     if not quads:
@@ -855,7 +853,7 @@ def measure(
             on_card = card
     glare = _card_glare(image, card_mask, on_card, quads, boxes, text_height)
 
-    saturation = photo_saturation(image if photo is None else photo)
+    saturation = photo_saturation(image)
     share = share_outside(outline)
     outside = -1.0 if share is None else share
     # The card's own lines: a note's small print beside it would pull the text's hull,
@@ -942,8 +940,7 @@ def assess(
     image: BGRImage,
     boxes: Sequence[TextBox],
     missing: Collection[str] = (),
-    photo: BGRImage | None = None,
 ) -> Quality | None:
     """``decide`` on ``measure``; None when the photo has no text to find the card by."""
-    measures = measure(image, boxes, photo)
+    measures = measure(image, boxes)
     return None if measures is None else decide(measures, missing)

@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
                 # (an enlarged crop, a turn) the card came from, so every photo's boxes
                 # are kept, in the photo's coordinates.
                 boxes = page.photo_boxes()
-                measures = measure(array, boxes, array)
+                measures = measure(array, boxes)
                 record["missing"] = len(missing_fields(result))
                 record["measures"] = measures.as_json() if measures else None
                 if with_boxes:

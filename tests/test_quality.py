@@ -473,9 +473,10 @@ def test_photocopy_is_one_decision_with_the_grey_photo_as_its_fallback() -> None
         cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8
     )
     coloured = measure(image, boxes)
-    from_grey = measure(image, boxes, photo=grey)
+    from_grey = measure(grey, boxes)
     assert coloured is not None and from_grey is not None
     assert from_grey.saturation < GREY_SATURATION <= coloured.saturation
+    assert "photocopy" in decide(from_grey).warnings
     # A card area that kept some colour (chroma noise, a coloured lamp) in a photo grey
     # all over is still a copy.
     assert decide(with_(saturation=from_grey.saturation)).warnings == ["photocopy"]

@@ -581,6 +581,48 @@ def front_layout_found(view: CardView) -> bool:
     return False
 
 
+# The back's title as printed, on two lines beside the emblem.
+BACK_TITLE_TEXT = "".join(BACK_TITLES)
+# A box this long or longer that is part of the title (a thumb hides its first
+# characters: '民身份证') is the back's title standing alone.
+TITLE_PART = 4
+
+
+def back_layout_found(view: CardView) -> bool:
+    """The back's fixed layout: its title standing alone in a box of its own (not a
+    longer heading that starts the same: 中华人民共和国机动车驾驶证, a passport's), and
+    under it one of the back's rows, a label (签发机关, 有效期限) or a validity period.
+
+    It says the photo holds an ID back when a thumb across the rows hides every value
+    and most labels: the card is then answered with its fields missing, not taken for
+    no card at all (the thumbed backs of seeds 20261129 and 4242: 7 of 26).
+    """
+    titles = [
+        box
+        for box in view.placed
+        if len(text := normalise(box.text)) >= TITLE_PART and text in BACK_TITLE_TEXT
+    ]
+    if not titles:
+        return False
+    top = min(box.cv + box.height for box in titles)
+    return any(
+        box.cv > top and (_period_shaped(box.text) or _back_label_start(box.text))
+        for box in view.placed
+    )
+
+
+def _back_label_start(text: str) -> bool:
+    """A back label, or a box holding only its first characters, two or more (the thumb
+    hid the rest: '签发机', '有效其')."""
+    text = normalise(text)
+    for label in BACK_LABELS.values():
+        if label_match(text, label):
+            return True
+        if 2 <= len(text) <= len(label) and text[:2] == label[:2]:
+            return True
+    return False
+
+
 def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     """The lowest row holding a date: the number's birth date when it is one of them."""
     matching = [i for i, line in enumerate(lines) if _is_birth_of(line.text, number)]
