@@ -96,3 +96,16 @@ def test_a_doubted_character_ending_its_box_right_after_the_region_is_flagged() 
     result = read_card(OcrPage(page.image, boxes, page.directions), AUTO)
     assert result.fields == EXPECTED_FRONT
     assert "low_confidence" in result.warnings
+
+
+def test_a_misread_name_label_whose_rival_is_the_label_is_left_out_of_the_name() -> None:
+    # real90b's photo 9: 姓名 read as 姓书 glued to the name, 名 the rival of 书; the
+    # labels lost, the name row is found by the layout and the label is no part of it.
+    printed = [p for p in front() if p.text not in ("姓名", "林娜")]
+    page = page_of([*printed, Printed("姓书林娜", 60, 60)])
+    boxes = [
+        TextBox(b.points, b.text, b.score, ("", "名", "", "")) if b.text == "姓书林娜" else b
+        for b in page.boxes
+    ]
+    doubted = read_card(OcrPage(page.image, boxes, page.directions), AUTO)
+    assert doubted.fields["name"] == "林娜"

@@ -665,15 +665,30 @@ def nationality_after_gender(text: str) -> str:
 
 
 def name_in_row(line: Line) -> str:
-    """The name row's value: a separate label box or a merged 姓名 is left out."""
+    """The name row's value: a separate label box or a merged 姓名 is left out, also when
+    misread with the label's character as the recogniser's second guess ('姓书东方军',
+    名 the rival of 书: real90b's photo 9)."""
     boxes = list(line.boxes)
     if len(boxes) > 1 and len(cjk_only(boxes[0].text)) <= 2:
         boxes = boxes[1:]
+    if boxes and read_as_label(boxes[0].box, "姓名") and len(cjk_only(boxes[0].text[2:])) >= 2:
+        boxes[0] = split_placed(boxes[0], 2)
     text = cjk_only("".join(b.text for b in boxes))
     for label in ("姓名", "名"):
         if text.startswith(label) and len(text) - len(label) >= 2:
             return text[len(label) :]
     return text
+
+
+def read_as_label(box: TextBox, label: str) -> bool:
+    """Whether ``box`` starts with ``label``, each character as read or as the
+    recogniser's rival for it (``TextBox.doubts``)."""
+    text, doubts = box.text, box.doubts
+    if len(text) < len(label) or len(doubts) != len(text):
+        return text.startswith(label)
+    return all(
+        c == want or want in doubt for c, want, doubt in zip(text, label, doubts, strict=False)
+    )
 
 
 def address_of_rows(lines: Sequence[Line]) -> str:
