@@ -38,6 +38,9 @@ class TextBox:
     # character before, in box heights (``ocr.local.blanks_before``); 0.0 where not
     # measured, empty when the engine does not say.
     blanks: tuple[float, ...] = ()
+    # Per character of ``text``, the probability the recogniser gave it
+    # (``ocr.runtime.Certainties``); empty when the engine does not say.
+    certainties: tuple[float, ...] = ()
 
 
 def latin_alnum(char: str) -> bool:

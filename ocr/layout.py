@@ -304,7 +304,8 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
     if blanks:  # a part has no character before its first one
         blanks = (0.0, *blanks[1:])
     doubts = box.box.doubts[start:end]
-    part = TextBox(box.box.points, text[start:end], box.box.score, doubts, blanks)
+    certainties = box.box.certainties[start:end]
+    part = TextBox(box.box.points, text[start:end], box.box.score, doubts, blanks, certainties)
     return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
 
 

@@ -57,7 +57,7 @@ from ocr.layout import Matrix, OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
 from ocr.quality import assess
 from ocr.runtime import REC_MODEL as REC_MODEL
-from ocr.runtime import Doubts, OcrRuntime, Reading, Steps, crop_line
+from ocr.runtime import Certainties, Decoded, Doubts, OcrRuntime, Reading, crop_line
 from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -130,14 +130,14 @@ class SimplifiedDecoder:
         return [reading for reading, _ in self.detailed(preds)]
 
     def detailed(self, preds: Any) -> list[tuple[Reading, Doubts]]:
-        return [(reading, doubts) for reading, doubts, _ in self.positioned(preds)]
+        return [(reading, doubts) for reading, doubts, *_ in self.positioned(preds)]
 
-    def positioned(self, preds: Any) -> list[tuple[Reading, Doubts, Steps]]:
+    def positioned(self, preds: Any) -> list[Decoded]:
         # In place: with 18,710 characters a batch of long lines is tens of megabytes.
         preds *= self._keep
         # Renormalised: a step's probabilities are taken among the allowed characters.
         preds /= np.maximum(preds.sum(axis=-1, keepdims=True), 1e-6)
-        return cast(list[tuple[Reading, Doubts, Steps]], self._decode.positioned(preds))
+        return cast(list[Decoded], self._decode.positioned(preds))
 
 
 def clean_reading(
@@ -148,13 +148,9 @@ def clean_reading(
 
     Both are dropped (``()``) when cleaning does not map characters one to one.
     """
-    cleaned = clean_text(text)
-    chars = [unicodedata.normalize("NFKC", char) for char in text]
-    joined = "".join(chars)
-    if any(len(char) != 1 for char in chars) or joined != unicodedata.normalize("NFKC", text):
+    cleaned, kept = _kept_characters(text)
+    if kept is None:
         return cleaned, (), ()
-    start = len(joined) - len(joined.lstrip())
-    kept = slice(start, start + len(cleaned))
     if len(doubts) != len(text):
         doubts = ()
     return (
@@ -162,6 +158,25 @@ def clean_reading(
         tuple(unicodedata.normalize("NFKC", doubt) for doubt in doubts[kept]),
         tuple(blanks[kept]) if len(blanks) == len(text) else (),
     )
+
+
+def clean_certainties(text: str, certainties: Certainties) -> Certainties:
+    """The certainties of the characters ``clean_reading`` keeps of ``text``; () when
+    cleaning does not map characters one to one."""
+    kept = _kept_characters(text)[1]
+    return tuple(certainties[kept]) if kept is not None and len(certainties) == len(text) else ()
+
+
+def _kept_characters(text: str) -> tuple[str, slice | None]:
+    """``clean_text`` of ``text`` and the characters of ``text`` it keeps, None when it
+    does not keep them one to one (a character NFKC turns into two)."""
+    cleaned = clean_text(text)
+    chars = [unicodedata.normalize("NFKC", char) for char in text]
+    joined = "".join(chars)
+    if any(len(char) != 1 for char in chars) or joined != unicodedata.normalize("NFKC", text):
+        return cleaned, None
+    start = len(joined) - len(joined.lstrip())
+    return cleaned, slice(start, start + len(cleaned))
 
 
 # The rows of a line crop that hold its text: those with at least this share of the inkiest
@@ -320,6 +335,7 @@ class RapidReader:
         positioned = self._runtime.recognise_positioned(crops)
         rec_res = [line.reading for line in positioned]
         doubts = [line.doubts for line in positioned]
+        certainties = [line.certainties for line in positioned]
         blanks = [
             blanks_before(crop, line.reading[0], line.spans)
             for crop, line in zip(crops, positioned, strict=True)
@@ -335,17 +351,19 @@ class RapidReader:
                     rec_res[i] = again
                     doubts[i] = ()
                     blanks[i] = ()
+                    certainties[i] = ()
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, flipped, (raw, score), doubt, blank in zip(
-            quads, flips, rec_res, doubts, blanks, strict=True
+        for quad, flipped, (raw, score), doubt, blank, certainty in zip(
+            quads, flips, rec_res, doubts, blanks, certainties, strict=True
         ):
             text, doubt, blank = clean_reading(raw, doubt, blank)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             points = tuple((float(x), float(y)) for x, y in quad.tolist())
-            boxes.append(TextBox(points, text, score, doubt, blank))
+            certainty = clean_certainties(raw, certainty)
+            boxes.append(TextBox(points, text, score, doubt, blank, certainty))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions, to_photo)
 

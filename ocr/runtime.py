@@ -71,6 +71,13 @@ DOUBT_FLOOR = 0.03
 # Per character of a reading's text, the recogniser's steps that emitted it: (first,
 # last + 1), steps of the model's output, which the runtime turns into crop pixels.
 Steps = tuple[tuple[int, int], ...]
+# Per character of a reading's text, the probability the recogniser gave it: the highest
+# over the steps that emitted it. Clear print reads at 0.98 or more; a character it may
+# have seen where there is none (a digit put in between two printed ones) has the blank,
+# "no character here", as its rival, which ``Doubts`` do not list.
+Certainties = tuple[float, ...]
+# What the decoder gives per crop.
+Decoded = tuple[Reading, Doubts, Steps, Certainties]
 # Per character of a reading's text, where the recogniser placed it along the line crop:
 # (left, right) in crop pixels, the x range of the output steps that emitted it. CTC
 # emits a character at one or two steps inside its glyph, not over the glyph's width:
@@ -80,11 +87,13 @@ Spans = tuple[tuple[float, float], ...]
 
 @dataclass(frozen=True)
 class Recognised:
-    """One line crop read: (text, score), each character's doubts and its place."""
+    """One line crop read: (text, score), each character's doubts, its place and its
+    certainty."""
 
     reading: Reading
     doubts: Doubts
     spans: Spans
+    certainties: Certainties = ()
 
 
 def bundled_model(name: str) -> Path:
@@ -129,7 +138,7 @@ class Decoder(Protocol):
 
     def detailed(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts]]: ...
 
-    def positioned(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts, Steps]]: ...
+    def positioned(self, preds: npt.NDArray[np.float32]) -> list[Decoded]: ...
 
 
 class CTCLabelDecode:
@@ -145,13 +154,14 @@ class CTCLabelDecode:
 
     def detailed(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts]]:
         """Each reading with its doubts (see ``Doubts``)."""
-        return [(reading, doubts) for reading, doubts, _ in self.positioned(preds)]
+        return [(reading, doubts) for reading, doubts, *_ in self.positioned(preds)]
 
-    def positioned(self, preds: npt.NDArray[np.float32]) -> list[tuple[Reading, Doubts, Steps]]:
-        """Each reading with its doubts and the steps that emitted each character."""
+    def positioned(self, preds: npt.NDArray[np.float32]) -> list[Decoded]:
+        """Each reading with its doubts, the steps that emitted each character and each
+        character's certainty."""
         best = preds.argmax(axis=2)
         probs = preds.max(axis=2)
-        readings: list[tuple[Reading, Doubts, Steps]] = []
+        readings: list[Decoded] = []
         for steps, step_probs, rows in zip(best, probs, preds, strict=True):
             keep = np.ones(len(steps), dtype=bool)
             keep[1:] = steps[1:] != steps[:-1]
@@ -161,7 +171,9 @@ class CTCLabelDecode:
             starts = np.flatnonzero(keep)
             doubts = self._doubts(steps, step_probs, rows, starts)
             reading = (text, float(np.mean(confidences)))
-            readings.append((reading, doubts, _runs(steps, starts)))
+            runs = _runs(steps, starts)
+            certainties = tuple(float(step_probs[a:b].max()) for a, b in runs)
+            readings.append((reading, doubts, runs, certainties))
         return readings
 
     def _doubts(self, steps: Any, step_probs: Any, rows: Any, starts: Any) -> Doubts:
@@ -422,8 +434,8 @@ class OcrRuntime:
         return [(line.reading, line.doubts) for line in self.recognise_positioned(crops)]
 
     def recognise_positioned(self, crops: list[Image]) -> list[Recognised]:
-        """``recognise`` with each reading's doubts and each character's place in its
-        crop (``Spans``)."""
+        """``recognise`` with each reading's doubts, each character's place in its crop
+        (``Spans``) and its certainty (``Certainties``)."""
         name = self._rec.get_inputs()[0].name
         readings: list[Recognised] = []
         for crop in crops:
@@ -435,10 +447,10 @@ class OcrRuntime:
             # scales it); the model's steps divide the whole input width evenly.
             resized_width = min(width, math.ceil(REC_SHAPE[1] * crop.shape[1] / crop.shape[0]))
             to_crop = width / preds.shape[1] * crop.shape[1] / max(1, resized_width)
-            for reading, doubts, runs in self.decoder.positioned(preds):
+            for reading, doubts, runs, certainties in self.decoder.positioned(preds):
                 spans = tuple(
                     (min(a * to_crop, crop.shape[1]), min(b * to_crop, crop.shape[1]))
                     for a, b in runs
                 )
-                readings.append(Recognised(reading, doubts, spans))
+                readings.append(Recognised(reading, doubts, spans, certainties))
         return readings

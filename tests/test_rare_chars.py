@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.cardgen import content, iter_samples
 from tests.cardgen.fonts import fonts_available
-from tests.cardgen.rare_chars import RARE_PLACE_CHARS, RARE_SURNAMES, rare_characters
+from tests.cardgen.rare_chars import RARE_PLACE_CHARS, RARE_SURNAMES, main, rare_characters
 
 pytestmark = pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
 
@@ -24,3 +27,30 @@ def test_the_generator_draws_its_usual_names_again_afterwards() -> None:
     with rare_characters():
         assert content._chinese_name is not usual[0]
     assert (content._chinese_name, content._address, content.TOWN_WORDS) == usual
+
+
+def test_rare_character_cards_take_the_conditions_of_real_photos(tmp_path: Path) -> None:
+    # Rare characters on small cards, as on real photos: the look-alikes' certainties
+    # were measured on such a set (tests/test_idcard_unsure.py).
+    assert (
+        main(
+            [
+                "--out",
+                str(tmp_path),
+                "--count",
+                "2",
+                "--seed",
+                "5",
+                "--photo-share",
+                "1.0",
+                "--conditions",
+                "small_photo",
+            ]
+        )
+        == 0
+    )
+    labels = sorted(tmp_path.glob("*.json"))
+    assert len(labels) == 2
+    assert all("_small_photo" in path.stem for path in labels)
+    names = [json.loads(path.read_text(encoding="utf-8"))["expected"]["name"] for path in labels]
+    assert all(name[0] in RARE_SURNAMES for name in names)

@@ -109,6 +109,25 @@ def test_a_character_read_unsure_carries_the_recognisers_runner_up_as_its_doubt(
     assert doubts == ("", "41", "")
 
 
+def test_a_character_the_blank_nearly_won_has_no_doubt_but_little_certainty() -> None:
+    # As real90b's photo 12 read 20幢 as 204幢: the 4 at 0.76 with the blank ("no
+    # character here") at 0.20 second, no rival character listed. Its certainty, the
+    # best of its steps, says what its doubts cannot.
+    decoder = CTCLabelDecode(["4", "7", "1", "2"])
+    preds = steps(
+        {4: 1.0},  # "2", sure
+        {0: 1.0},
+        {1: 0.76, 0: 0.2, 3: 0.02, 2: 0.02},  # "4" where none is printed
+        {0: 1.0},
+        {2: 0.6, 0: 0.4},  # "7" over two steps, surer at its second
+        {2: 0.97, 0: 0.03},
+    )
+    (((text, _), doubts, _, certainties),) = decoder.positioned(preds)
+    assert text == "247"
+    assert doubts == ("", "", "")
+    assert certainties == pytest.approx((1.0, 0.76, 0.97))
+
+
 def test_cleaning_a_reading_keeps_each_doubt_beside_its_character() -> None:
     assert clean_reading(" ６２:", ("a", "", "7", "8")) == ("62:", ("", "7", "8"), ())
     # A character NFKC turns into several ('㎏' -> 'kg') loses the alignment: no doubts.
@@ -151,6 +170,14 @@ def test_each_characters_place_increases_along_the_line_and_lies_inside_its_crop
     ink = np.flatnonzero(crop.min(axis=(0, 2)) < 128)
     assert ink[0] <= centres[0] <= ink[0] + 40
     assert ink[-1] - 40 <= centres[-1] <= ink[-1]
+
+
+@needs_fonts
+def test_every_character_of_clear_print_is_read_with_certainty(runtime: OcrRuntime) -> None:
+    crop = printed_line("安徽省宿州市工农北路434号20幢")
+    (line,) = runtime.recognise_positioned([crop])
+    assert len(line.certainties) == len(line.reading[0])
+    assert min(line.certainties) >= 0.9, line
 
 
 @needs_fonts

@@ -7,7 +7,8 @@ of RARE_PLACE_CHARS (a village word on a rural address, a "X口" quarter in a to
 Used to measure a second recogniser on the characters the first one doubted (docs/decisions.md,
 "Rare characters").
 
-``python -m tests.cardgen.rare_chars --out DIR --count N --seed S``
+``python -m tests.cardgen.rare_chars --out DIR --count N --seed S [--conditions
+small_photo,far_card,...]`` (the main generator's conditions of real photos).
 """
 
 from __future__ import annotations
@@ -76,11 +77,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photo-share", type=float, default=0.7)
     parser.add_argument("--max-kb", type=int, help="shrink each JPEG to at most this size")
+    parser.add_argument(
+        "--conditions",
+        default="",
+        help="comma-separated conditions of real photos (as `python -m tests.cardgen`'s)",
+    )
     args = parser.parse_args(argv)
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     max_bytes = args.max_kb * 1024 if args.max_kb else None
     with rare_characters():  # the samples are drawn while the writer iterates them
         return write_and_report(
-            lambda: iter_samples(args.count, args.seed, args.photo_share, ["idcard_front"]),
+            lambda: iter_samples(
+                args.count, args.seed, args.photo_share, ["idcard_front"], conditions=conditions
+            ),
             args.out,
             max_bytes,
         )

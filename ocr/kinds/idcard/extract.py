@@ -37,6 +37,7 @@ from ocr.checks import (
     region_named_prefix,
     valid_date_ok,
 )
+from ocr.engine import TextBox
 from ocr.kinds.base import Extracted
 from ocr.layout import (
     CardView,
@@ -174,6 +175,15 @@ CJK = re.compile(r"[\u3400-\u9fff·]")
 DATE_CN = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{1,2}?(\d{1,2})")
 # Low recogniser scores on fields flag the result as possibly wrong.
 LOW_SCORE = 0.8
+# A name or address character read with less certainty than this (``TextBox.certainties``)
+# flags the result as possibly wrong. Chosen on the ID fronts of real90, real90b (a 4 put
+# into 20幢 at 0.76), rare40 (`python -m tests.cardgen.rare_chars --seed 4242`), real-dev
+# and the card fixtures (2026-11-30): any threshold from 0.6 to 0.8 flagged the same
+# wrong values and no right one more; 0.85 flagged one more right address. Of about
+# 1,970 characters read right in those values 27 were under 0.8, most with a rival.
+UNSURE_BELOW = 0.8
+# Characters of names and addresses whose doubts count (CJK, digits, Latin letters).
+VALUE_CHARS = re.compile(r"[\u3400-\u9fff·0-9A-Za-z]+")
 
 
 def normalise(text: str) -> str:
@@ -258,25 +268,56 @@ def value_boxes_without_strays(
     return boxes
 
 
-def doubted_in(view: CardView, values: Iterable[str]) -> bool:
-    """Whether any of ``values`` holds a character the recogniser nearly read as another.
+def doubted_in(view: CardView, values: Iterable[tuple[str, int]]) -> bool:
+    """Whether any of ``values`` holds a character the recogniser was unsure of.
 
     A rare character (裴, 垅) comes out as a common look-alike (装, 城) that no table can
     correct, in a box whose other characters read well; only the recogniser's doubt at
-    that character says the value may be wrong. The character is found in a value by
-    itself and a neighbour, so a doubt in a label or in clutter does not count.
+    that character says the value may be wrong: a rival character (``TextBox.doubts``),
+    or little certainty in what it read (``TextBox.certainties``, ``UNSURE_BELOW``). The
+    latter also catches a character read where none is printed, whose rival is the
+    blank, which doubts do not list (a 4 put into a house number's 20幢). The character
+    is found in a value by itself and a neighbour, so a doubt in a label or in clutter
+    does not count; a digit or letter only with a neighbour. ``values``: (value, where
+    its doubts start to count): the characters before are vouched for (an address's
+    region, which the region table checks), though they may be the neighbour that
+    finds a doubted character (垭 read as 址 at the end of its box, right after 瑶海区).
     """
-    texts = [value for value in values if value]
+    found = [(value, start) for value, start in values if value]
     for placed in view.placed:
         text = placed.text
-        for at, (char, doubt) in enumerate(zip(text, placed.box.doubts, strict=False)):
-            if not (CJK.match(char) and any(CJK.match(rival) for rival in doubt)):
+        for at, char in enumerate(text):
+            if not unsure_at(placed.box, at):
                 continue
-            pairs = [text[max(0, at - 1) : at + 1], text[at : at + 2]]
-            pairs = [pair for pair in pairs if len(pair) == 2 and len(cjk_only(pair)) == 2]
-            if any(pair in value for pair in pairs or [char] for value in texts):
-                return True
+            # (the character with a neighbour, the character's index in it)
+            parts = [(text[at - 1 : at + 1], 1)] if at >= 1 else []
+            parts += [(text[at : at + 2], 0)] if at + 1 < len(text) else []
+            parts = [part for part in parts if VALUE_CHARS.fullmatch(part[0])]
+            if CJK.match(char) and not parts:
+                parts = [(char, 0)]
+            for (part, offset), (value, start) in product(parts, found):
+                if any(i + offset >= start for i in _occurrences(value, part)):
+                    return True
     return False
+
+
+def _occurrences(text: str, part: str) -> Iterator[int]:
+    at = text.find(part)
+    while at >= 0:
+        yield at
+        at = text.find(part, at + 1)
+
+
+def unsure_at(box: TextBox, at: int) -> bool:
+    """Whether the recogniser doubted the name or address character ``box.text[at]``."""
+    char = box.text[at]
+    if not VALUE_CHARS.fullmatch(char):
+        return False
+    doubt = box.doubts[at] if len(box.doubts) == len(box.text) else ""
+    if CJK.match(char) and any(CJK.match(rival) for rival in doubt):
+        return True
+    certainties = box.certainties
+    return len(certainties) == len(box.text) and certainties[at] < UNSURE_BELOW
 
 
 def cjk_only(text: str) -> str:
@@ -496,8 +537,9 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     if id_was_corrected(number, readings):
         warnings.append("id_corrected")
     # A region the table knows vouches for its own characters, doubted or not.
-    unvouched = fields["addr"][len(region_named_prefix(fields["addr"])) :]
-    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, (fields["name"], unvouched)):
+    vouched = len(region_named_prefix(fields["addr"]))
+    values = ((fields["name"], 0), (fields["addr"], vouched))
+    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, values):
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     warnings += temporary_warning(view)
@@ -665,15 +707,30 @@ def nationality_after_gender(text: str) -> str:
 
 
 def name_in_row(line: Line) -> str:
-    """The name row's value: a separate label box or a merged 姓名 is left out."""
+    """The name row's value: a separate label box or a merged 姓名 is left out, also when
+    misread with the label's character as the recogniser's second guess ('姓书东方军',
+    名 the rival of 书: real90b's photo 9)."""
     boxes = list(line.boxes)
     if len(boxes) > 1 and len(cjk_only(boxes[0].text)) <= 2:
         boxes = boxes[1:]
+    if boxes and read_as_label(boxes[0].box, "姓名") and len(cjk_only(boxes[0].text[2:])) >= 2:
+        boxes[0] = split_placed(boxes[0], 2)
     text = cjk_only("".join(b.text for b in boxes))
     for label in ("姓名", "名"):
         if text.startswith(label) and len(text) - len(label) >= 2:
             return text[len(label) :]
     return text
+
+
+def read_as_label(box: TextBox, label: str) -> bool:
+    """Whether ``box`` starts with ``label``, each character as read or as the
+    recogniser's rival for it (``TextBox.doubts``)."""
+    text, doubts = box.text, box.doubts
+    if len(text) < len(label) or len(doubts) != len(text):
+        return text.startswith(label)
+    return all(
+        c == want or want in doubt for c, want, doubt in zip(text, label, doubts, strict=False)
+    )
 
 
 def address_of_rows(lines: Sequence[Line]) -> str:
