@@ -413,6 +413,13 @@ def test_faint_strokes_in_a_blob_that_is_not_clipped_are_not_glare() -> None:
     assert spot_with_strokes(core=248, strokes=215) <= GLARE_LIMIT
 
 
+def test_a_sheen_that_lifts_the_paper_only_to_the_clip_is_not_glare() -> None:
+    # Seed 5151, a clean photo: a mild sheen lifted a pale card's paper between its
+    # lines just over 245, a stretch solid and beside the text but never clipped.
+    assert spot_with_strokes(core=248, strokes=248) <= GLARE_LIMIT
+    assert spot_with_strokes(core=255, strokes=255) > GLARE_LIMIT
+
+
 def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     """A card (ID-1's aspect) on a dark desk: text in the middle, a red emblem at its
     left beyond the text's hull, as on an ID back."""
