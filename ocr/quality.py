@@ -54,6 +54,28 @@ GLARE_LIMIT = 0.009
 # photos up to 0.10 (one at 0.099 was flagged before this test), so 0.04.
 GLARE_HOLES = 0.04
 GLARE_RIM = 0.4
+# A specular reflection is a lobe of light rising to a clipped, colourless core, the
+# print's contrast falling towards it. Its core is saturated: GLARE_SATURATED of the
+# blob's interior (of the blob when it is too thin to keep one) at GLARE_CLIPPED or more:
+# the glare spots 0.96-0.99, while a sheen that only lifts a pale card's paper to the
+# clip hovers at 245-250 (0.72, and a thin stretch between lines: the two clean false
+# alarms of seed 5151 were one of each before this test; one, at 1.0, is left). Near the
+# core, strokes are washed out to a faint grey, not gone, and the tests above took them
+# for text a sheen leaves legible (seed 5151: 5 of 7 missed spots, holes 0.04-0.16, all
+# of that grey). So in a saturated core only strokes still darker than GLARE_STROKE count
+# as legible print: share of the interior 0.008-0.029 under the spots missed before,
+# 0.026-0.144 under the clean photos' sheens (seed 4242: a bank card's name washed to
+# 150-213, 0.026): GLARE_STROKE_HOLES. Those dark strokes may fill at most
+# 1 - GLARE_SOLIDITY of the blob's outline, and the blob itself must fill GLARE_RAGGED
+# of it (the spots 0.90-0.97; a pale real card's paper hovering at the clip 0.85 and less).
+GLARE_CLIPPED = 252
+GLARE_SATURATED = 0.9
+# A thin blob, all rim: a spot on a dark bank card 0.77 (seed 5151), the clean photo's
+# stretch between lines 0.02-0.06.
+GLARE_SATURATED_THIN = 0.5
+GLARE_STROKE = 185
+GLARE_STROKE_HOLES = 0.02
+GLARE_RAGGED = 0.88
 # A blob must reach this close (text heights) to one of the card's text boxes: glare
 # spots over a field 0-0.11 (held-out seed 20261129), the laminate sheen of clean
 # photos on an ID front's portrait or blank card 0.32-1.26. It did not hold on seed
@@ -393,15 +415,12 @@ def glare_measure(
         contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         filled = np.zeros_like(blob)
         cv2.drawContours(filled, contours, -1, 1, -1)
-        if size < GLARE_SOLIDITY * float(filled.sum()):
+        interior = cv2.erode(filled, disc) > 0
+        if not _hides_print(lowest[y : y + h, x : x + w], blob, filled, interior):
             continue
         if near_text is not None and not (near_text[y : y + h, x : x + w] & (blob > 0)).any():
             continue
         if sides is not None and (sides[y : y + h, x : x + w] & (blob > 0)).any():
-            continue
-        interior = cv2.erode(filled, disc) > 0
-        holes = float((interior & (blob == 0)).sum()) / max(1.0, float(interior.sum()))
-        if holes > GLARE_HOLES:
             continue
         if text is not None and not _stands_out(
             lowest,
@@ -415,6 +434,40 @@ def glare_measure(
             continue
         best = size / area
     return best
+
+
+def _hides_print(
+    lowest: npt.NDArray[np.uint8],
+    blob: npt.NDArray[np.uint8],
+    filled: npt.NDArray[np.uint8],
+    interior: npt.NDArray[np.bool_],
+) -> bool:
+    """Whether a washed-out blob (``blob``, its outline ``filled`` and that outline's
+    ``interior`` beyond the rim, over ``lowest``: the darkest channel, all cut to the
+    blob's box) hides the print under it rather than letting it show through.
+
+    Its core must be clipped (GLARE_SATURATED); then solid, with no holes in its
+    interior (GLARE_SOLIDITY, GLARE_HOLES), or with only faint strokes left in it, the
+    print washed out towards the core of a specular lobe (GLARE_STROKE).
+    """
+    # A blob too thin to keep an interior beyond its rim is judged whole, rim and all.
+    thin = not interior.any()
+    core = lowest[blob > 0] if thin else lowest[interior & (blob > 0)]
+    needed = GLARE_SATURATED_THIN if thin else GLARE_SATURATED
+    if core.size == 0 or float((core >= GLARE_CLIPPED).mean()) < needed:
+        return False
+    size, outline = float(blob.sum()), float(filled.sum())
+    inner = max(1.0, float(interior.sum()))
+    if size >= GLARE_SOLIDITY * outline and float((interior & (blob == 0)).sum()) <= (
+        GLARE_HOLES * inner
+    ):
+        return True
+    legible = (lowest < GLARE_STROKE) & (filled > 0)
+    return (
+        size >= GLARE_RAGGED * outline
+        and float(legible.sum()) <= (1.0 - GLARE_SOLIDITY) * outline
+        and float((legible & interior).sum()) <= GLARE_STROKE_HOLES * inner
+    )
 
 
 def _stands_out(

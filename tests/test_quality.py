@@ -389,6 +389,37 @@ def test_a_washed_out_stretch_beside_the_text_must_stand_far_above_the_card() ->
         assert (measured > GLARE_LIMIT) == glare, (level, measured)
 
 
+def spot_with_strokes(core: int, strokes: int) -> float:
+    """``glare_measure`` of a washed-out spot (every channel at ``core``) over the text
+    of a card whose paper is at 190, with a grid of strokes left in it at ``strokes``."""
+    image, inside, text = page_of_paper(190)
+    cv2.ellipse(image, (270, 195), (110, 70), 0, 0, 360, (core, core, core), -1)
+    for x in range(190, 360, 16):
+        cv2.line(image, (x, 165), (x, 225), (strokes, strokes, strokes), 2)
+    return glare_measure(image, inside, 24.0, text > 0)
+
+
+def test_print_washed_to_a_faint_grey_in_a_clipped_core_is_glare() -> None:
+    # Seed 5151: five glare spots were missed because the print near their core was
+    # washed out to a faint grey, not gone, and counted as text showing through.
+    assert spot_with_strokes(core=255, strokes=215) > GLARE_LIMIT
+    # Strokes that stay dark inside the core are legible text under a sheen.
+    assert spot_with_strokes(core=255, strokes=90) <= GLARE_LIMIT
+
+
+def test_faint_strokes_in_a_blob_that_is_not_clipped_are_not_glare() -> None:
+    # Seed 5151, a clean photo: a sheen on a pale card's paper, hovering at the clip
+    # (not saturated), left faint gaps that must still count as text showing through.
+    assert spot_with_strokes(core=248, strokes=215) <= GLARE_LIMIT
+
+
+def test_a_sheen_that_lifts_the_paper_only_to_the_clip_is_not_glare() -> None:
+    # Seed 5151, a clean photo: a mild sheen lifted a pale card's paper between its
+    # lines just over 245, a stretch solid and beside the text but never clipped.
+    assert spot_with_strokes(core=248, strokes=248) <= GLARE_LIMIT
+    assert spot_with_strokes(core=255, strokes=255) > GLARE_LIMIT
+
+
 def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     """A card (ID-1's aspect) on a dark desk: text in the middle, a red emblem at its
     left beyond the text's hull, as on an ID back."""
