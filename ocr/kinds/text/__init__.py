@@ -21,7 +21,14 @@ from typing import Any
 from ocr.engine import CardResult, TextBox
 from ocr.errors import NoCardFound
 from ocr.kinds.base import DocumentKind
-from ocr.kinds.text.extract import median_height, ordered_lines, page_boxes, page_text, read_text
+from ocr.kinds.text.extract import (
+    lines_unbroken,
+    median_height,
+    ordered_lines,
+    page_boxes,
+    page_text,
+    read_text,
+)
 from ocr.layout import CardView, LineReader, PlacedBox, candidate_frames, place_all, righted
 from ocr.mask import mask_numbers_in_text
 
@@ -83,7 +90,11 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     warnings = [] if legible else ["low_confidence"]
     if certainty < UNREADABLE:
         warnings.append(UNREADABLE_WARNING)
-    checks = {"legible": legible, "whole_page": _inside(boxes, view.page.image.shape[:2])}
+    checks = {
+        "legible": legible,
+        "whole_page": _inside(boxes, view.page.image.shape[:2]),
+        "lines_unbroken": lines_unbroken(view.placed),
+    }
     return CardResult(NAME, {FIELD: "\n".join(lines)}, checks, warnings)
 
 

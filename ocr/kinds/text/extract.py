@@ -456,3 +456,25 @@ def page_text(placed: Sequence[PlacedBox]) -> list[str]:
 
 def read_text(view: CardView) -> list[str]:
     return page_text(view.placed)
+
+
+# A line is missing between two rows of one column set further apart than this many line
+# pitches (the median gap between rows of the page's columns): a page's lines are set at
+# one pitch, a lost line leaves two. Seed 8's photo 88 (a turned page, print 8 px tall):
+# the detector at the whole photo's scale missed 4 of its 19 lines, leaving gaps of 2
+# pitches, while its zoomed reading found them.
+MISSING_LINE_GAP = 1.6
+
+
+def lines_unbroken(placed: Sequence[PlacedBox]) -> bool:
+    """Whether no column of the page has a row missing between two of its rows: each
+    gap between neighbouring rows under MISSING_LINE_GAP pitches. (A page with blank
+    lines between paragraphs fails it too; the engine then only tries its other
+    readings.)"""
+    _, *blocks = ordered_blocks(placed)
+    gaps = [[below.cv - above.cv for above, below in itertools.pairwise(block)] for block in blocks]
+    every = [gap for block in gaps for gap in block]
+    if len(every) < MIN_COLUMN_LINES:
+        return True
+    pitch = statistics.median(every)
+    return all(gap <= MISSING_LINE_GAP * pitch for gap in every)
