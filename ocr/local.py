@@ -221,6 +221,10 @@ class OcrSettings:
     # photo is read on both cores, and two photos at once lose nothing to spinning
     # (docs/accuracy.md, "On a quiet machine"). With spinning threads 1 was better.
     intra_op_threads: int = 2
+    # A photo's lines are recognised on two threads at once, every other line on a
+    # helper thread (``RapidReader.recognised``): one line is too small an input for
+    # ONNX Runtime to keep both cores busy. Each line's reading is the same either way.
+    split_recognition: bool = True
 
 
 class RapidReader:
@@ -230,6 +234,7 @@ class RapidReader:
         self.settings = settings
         self._runtime = OcrRuntime(settings.det_side, settings.intra_op_threads)
         self._runtime.decoder = SimplifiedDecoder(self._runtime.decoder)
+        self._helper: ThreadPoolExecutor | None = None
 
     def sibling(self) -> RapidReader:
         """A reader for another thread that shares this one's ONNX sessions.
@@ -237,7 +242,27 @@ class RapidReader:
         The runtime keeps nothing per call and ONNX Runtime sessions may run from
         several threads at once: one set of models in memory however many threads read.
         """
-        return copy.copy(self)
+        twin = copy.copy(self)
+        twin._helper = None
+        return twin
+
+    def recognised(
+        self, recognise: Callable[[list[BGRImage]], list[Any]], crops: Sequence[BGRImage]
+    ) -> list[Any]:
+        """``recognise(crops)``, every other crop on this reader's helper thread when
+        ``split_recognition`` is set: ONNX sessions run from several threads at once, and
+        a crop's reading does not depend on the others (one crop per inference call)."""
+        crops = list(crops)
+        if not self.settings.split_recognition or len(crops) < 2:
+            return recognise(crops)
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="wxocr-recognise")
+        odd = self._helper.submit(recognise, crops[1::2])
+        even = recognise(crops[0::2])
+        merged: list[Any] = [None] * len(crops)
+        merged[0::2] = even
+        merged[1::2] = odd.result()
+        return merged
 
     def read(self, image: BGRImage) -> OcrPage:
         """Every text box of the photo, with its reading direction."""
@@ -324,7 +349,7 @@ class RapidReader:
         quads = turned_quads
         classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
         crops = classified.crops
-        positioned = self._runtime.recognise_positioned(crops)
+        positioned = self.recognised(self._runtime.recognise_positioned, crops)
         rec_res = [line.reading for line in positioned]
         doubts = [line.doubts for line in positioned]
         blanks = [
@@ -382,7 +407,8 @@ class RapidReader:
 
     def read_lines(self, crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
         """Recognise already cut, upright text lines (the second look)."""
-        return [(clean_text(text), score) for text, score in self._runtime.recognise(list(crops))]
+        readings = self.recognised(self._runtime.recognise, crops)
+        return [(clean_text(text), score) for text, score in readings]
 
 
 def completeness(result: CardResult) -> tuple[bool, int]:

@@ -18,6 +18,7 @@ from ocr.engine import AUTO
 from ocr.image import ImageLimits, decode_image
 from ocr.local import LocalEngine, OcrSettings, RapidReader, early_measures
 from ocr.quality import measure
+from ocr.runtime import crop_line
 
 CARDS = Path(__file__).parent / "fixtures" / "cards"
 # An ID front, an ID back and a bank card, each a photo with clutter around the card.
@@ -63,3 +64,20 @@ def test_a_small_card_read_enlarged_first_gets_no_early_measures() -> None:
     quads = RapidReader(OcrSettings()).detect(photo)
     assert quads
     assert early_measures(photo, quads) is None
+
+
+@pytest.mark.parametrize("name", ["000_idfront_photo.jpg", "002_bank_photo.jpg"])
+def test_lines_recognised_on_two_threads_read_as_on_one(name: str) -> None:
+    # RapidReader.recognised: every other line on a helper thread; each line's reading,
+    # score, doubts and place are the same as when the lines are read one after another.
+    photo = decode_image((CARDS / name).read_bytes(), ImageLimits())
+    split = RapidReader(OcrSettings(split_recognition=True))
+    single = RapidReader(OcrSettings(split_recognition=False))
+    quads = single.detect(photo)
+    assert len(quads) >= 4
+    one, two = single.read(photo), split.read(photo)
+    assert len(one.boxes) >= 4
+    assert two.boxes == one.boxes
+    assert two.directions == one.directions
+    crops = [crop_line(photo, quad) for quad in quads]
+    assert split.read_lines(crops) == single.read_lines(crops)
