@@ -31,6 +31,7 @@ import queue
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -55,7 +56,7 @@ from ocr.image import (
 from ocr.kinds import get_kind
 from ocr.layout import Matrix, OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
-from ocr.quality import assess
+from ocr.quality import Measures, decide, measure
 from ocr.runtime import REC_MODEL as REC_MODEL
 from ocr.runtime import Certainties, Decoded, Doubts, OcrRuntime, Reading, crop_line
 from ocr.runtime import bundled_model as bundled_model
@@ -235,6 +236,10 @@ class OcrSettings:
     # photo is read on both cores, and two photos at once lose nothing to spinning
     # (docs/accuracy.md, "On a quiet machine"). With spinning threads 1 was better.
     intra_op_threads: int = 2
+    # A photo's lines are recognised on two threads at once, every other line on a
+    # helper thread (``RapidReader.recognised``): one line is too small an input for
+    # ONNX Runtime to keep both cores busy. Each line's reading is the same either way.
+    split_recognition: bool = True
 
 
 class RapidReader:
@@ -244,6 +249,7 @@ class RapidReader:
         self.settings = settings
         self._runtime = OcrRuntime(settings.det_side, settings.intra_op_threads)
         self._runtime.decoder = SimplifiedDecoder(self._runtime.decoder)
+        self._helper: ThreadPoolExecutor | None = None
 
     def sibling(self) -> RapidReader:
         """A reader for another thread that shares this one's ONNX sessions.
@@ -251,13 +257,37 @@ class RapidReader:
         The runtime keeps nothing per call and ONNX Runtime sessions may run from
         several threads at once: one set of models in memory however many threads read.
         """
-        return copy.copy(self)
+        twin = copy.copy(self)
+        twin._helper = None
+        return twin
+
+    def recognised(
+        self, recognise: Callable[[list[BGRImage]], list[Any]], crops: Sequence[BGRImage]
+    ) -> list[Any]:
+        """``recognise(crops)``, every other crop on this reader's helper thread when
+        ``split_recognition`` is set: ONNX sessions run from several threads at once, and
+        a crop's reading does not depend on the others (one crop per inference call)."""
+        crops = list(crops)
+        if not self.settings.split_recognition or len(crops) < 2:
+            return recognise(crops)
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="wxocr-recognise")
+        odd = self._helper.submit(recognise, crops[1::2])
+        even = recognise(crops[0::2])
+        merged: list[Any] = [None] * len(crops)
+        merged[0::2] = even
+        merged[1::2] = odd.result()
+        return merged
 
     def read(self, image: BGRImage) -> OcrPage:
         """Every text box of the photo, with its reading direction."""
         return self._recognise(image, self._detect(image))
 
-    def pages(self, image: BGRImage) -> Iterator[OcrPage]:
+    def detect(self, image: BGRImage) -> list[Any]:
+        """The photo's text quads (``pages``' first detection, which it may be given)."""
+        return self._detect(image)
+
+    def pages(self, image: BGRImage, quads: list[Any] | None = None) -> Iterator[OcrPage]:
         """Readings of the photo to try in turn, the likeliest to hold the card first.
 
         A small card (a low-resolution photo, or a card far off in a large one) is
@@ -267,8 +297,10 @@ class RapidReader:
         well; if that reading is incomplete, the card straightened along its outline
         (``_straightened``). Then the photo as it is (the cut may have been clutter's
         text, not the card's), then zoomed in on its text (``read_zoomed``).
+        ``quads``: the photo's detection (``detect``) when already made.
         """
-        quads = self._detect(image)
+        if quads is None:
+            quads = self._detect(image)
         region = small_card_region(image, quads)
         if region is not None:
             enlarged = enlarge(image, region)
@@ -332,7 +364,7 @@ class RapidReader:
         quads = turned_quads
         classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
         crops = classified.crops
-        positioned = self._runtime.recognise_positioned(crops)
+        positioned = self.recognised(self._runtime.recognise_positioned, crops)
         rec_res = [line.reading for line in positioned]
         doubts = [line.doubts for line in positioned]
         certainties = [line.certainties for line in positioned]
@@ -361,9 +393,8 @@ class RapidReader:
             text, doubt, blank = clean_reading(raw, doubt, blank)
             if not text or score < MIN_TEXT_SCORE:
                 continue
-            points = tuple((float(x), float(y)) for x, y in quad.tolist())
             certainty = clean_certainties(raw, certainty)
-            boxes.append(TextBox(points, text, score, doubt, blank, certainty))
+            boxes.append(TextBox(quad_points(quad), text, score, doubt, blank, certainty))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions, to_photo)
 
@@ -394,7 +425,8 @@ class RapidReader:
 
     def read_lines(self, crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
         """Recognise already cut, upright text lines (the second look)."""
-        return [(clean_text(text), score) for text, score in self._runtime.recognise(list(crops))]
+        readings = self.recognised(self._runtime.recognise, crops)
+        return [(clean_text(text), score) for text, score in readings]
 
 
 def completeness(result: CardResult) -> tuple[bool, int]:
@@ -566,8 +598,7 @@ def turn_sideways_text_level(image: BGRImage, quads: list[Any]) -> tuple[BGRImag
     Turning the photo makes every cut level; upside-down ones are then righted by the
     angle classifier.
     """
-    axis = estimate_axis(TextBox(tuple(map(tuple, q.tolist())), "", 1.0) for q in quads)
-    if abs(math.sin(axis)) < math.sin(math.pi / 4):
+    if not lies_sideways(quads):
         return image, quads
     height = image.shape[0]
     turned = cast(BGRImage, cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE))
@@ -577,6 +608,12 @@ def turn_sideways_text_level(image: BGRImage, quads: list[Any]) -> tuple[BGRImag
         points = np.stack([height - 1 - quad[:, 1], quad[:, 0]], axis=1)
         moved.append(np.roll(points, 1, axis=0).astype(np.float32))
     return turned, moved
+
+
+def lies_sideways(quads: list[Any]) -> bool:
+    """Whether the text runs nearer up-down than across (``turn_sideways_text_level``)."""
+    axis = estimate_axis(TextBox(tuple(map(tuple, q.tolist())), "", 1.0) for q in quads)
+    return abs(math.sin(axis)) >= math.sin(math.pi / 4)
 
 
 def reading_direction(quad: Any, flipped: bool) -> tuple[float, float]:
@@ -598,6 +635,67 @@ def reading_direction(quad: Any, flipped: bool) -> tuple[float, float]:
     if norm == 0:
         return (1.0, 0.0)
     return (float(vector[0]) / norm, float(vector[1]) / norm)
+
+
+# Image measures started early run on this many threads of their own.
+MEASURE_THREADS = 2
+_measurer: ThreadPoolExecutor | None = None
+_measurer_lock = threading.Lock()
+
+
+def _measure_pool() -> ThreadPoolExecutor:
+    global _measurer
+    with _measurer_lock:
+        if _measurer is None:
+            _measurer = ThreadPoolExecutor(MEASURE_THREADS, thread_name_prefix="wxocr-measure")
+        return _measurer
+
+
+def photo_text_boxes(quads: list[Any]) -> list[TextBox]:
+    """Boxes at the detector's ``quads``, placed as ``RapidReader._recognise`` places a
+    box it keeps on a photo it did not turn (their text is not known yet)."""
+    return [TextBox(quad_points(q), "", 1.0) for q in quads]
+
+
+def quad_points(quad: Any) -> tuple[tuple[float, float], ...]:
+    """A detector quad's corners as a ``TextBox`` holds them."""
+    return tuple((float(x), float(y)) for x, y in quad.tolist())
+
+
+@dataclass
+class EarlyMeasures:
+    """The image measures (``quality.measure``) of the photo with every box its first
+    detection found, started on another thread while the boxes are read.
+
+    The measures depend on the photo and the boxes' corners alone, never on their text
+    (``tests/test_early_measures.py`` holds ``measure`` to that), and on most photos the
+    reading the card comes from is that very detection with every box kept: 37 of 38
+    committed card fixtures, 38 of 52 real-dev photos. Then the measures are the ones
+    ``measure`` would give after the reading, computed while the recogniser ran on the
+    other core; else they are computed again (``measures`` answers None).
+    """
+
+    corners: list[tuple[tuple[float, float], ...]]
+    future: Future[Measures | None]
+
+    def measures(self, boxes: Sequence[TextBox]) -> Measures | None:
+        """The early measures if ``boxes`` (the reading's, on the photo as sent) are the
+        early ones, corner for corner and in order; else None."""
+        if [box.points for box in boxes] != self.corners:
+            return None
+        return self.future.result()
+
+
+def early_measures(array: BGRImage, quads: list[Any]) -> EarlyMeasures | None:
+    """The measures of ``array`` with the boxes at ``quads`` started in the background,
+    when the first reading will be of those boxes on the photo itself: not a small card
+    (read first enlarged, ``small_card_region``) nor a photo turned a quarter to be read
+    (``turn_sideways_text_level``). None otherwise."""
+    if not quads or small_card_region(array, quads) is not None or lies_sideways(quads):
+        return None
+    boxes = photo_text_boxes(quads)
+    future = _measure_pool().submit(measure, array, boxes)
+    return EarlyMeasures([box.points for box in boxes], future)
 
 
 class ReaderPool:
@@ -703,7 +801,9 @@ class LocalEngine:
         array = decode_image(image, self.limits)
         with self._pool.lease() as reader:
             try:
-                result, page = self._read_card(reader, array, kind)
+                quads = reader.detect(array)
+                early = early_measures(array, quads)
+                result, page = self._read_card(reader, array, kind, quads)
             except OcrError:
                 raise
             except Exception as exc:
@@ -713,7 +813,11 @@ class LocalEngine:
         # Measured on the photo as sent, whatever reading the card came from: on an
         # enlarged crop of part of the card (a thumb splitting its text) the card looked
         # cut and the thumb lay outside (seed 4242: two thumbs missed).
-        quality = assess(array, page.photo_boxes(), missing_fields(result))
+        boxes = page.photo_boxes()
+        measures = early.measures(boxes) if early is not None else None
+        if measures is None:
+            measures = measure(array, boxes)
+        quality = None if measures is None else decide(measures, missing_fields(result))
         if quality is not None:
             result.warnings += [c for c in quality.warnings if c not in result.warnings]
             result.quality = quality.score
@@ -721,13 +825,14 @@ class LocalEngine:
         return add_field_warnings(result)
 
     def _read_card(
-        self, reader: RapidReader, array: BGRImage, kind: Kind
+        self, reader: RapidReader, array: BGRImage, kind: Kind, quads: list[Any] | None = None
     ) -> tuple[CardResult, OcrPage]:
         """Read the card from the first reading that has every field and passes every
-        check (see ``RapidReader.pages``); else the most complete of them. The reading
-        comes along: its boxes say where the card is, for the image warnings."""
+        check (see ``RapidReader.pages``, given the photo's ``quads`` when detected); else
+        the most complete of them. The reading comes along: its boxes say where the card
+        is, for the image warnings."""
         candidates: list[tuple[CardResult, OcrPage]] = []
-        for page in reader.pages(array):
+        for page in reader.pages(array, quads):
             try:
                 result = read_card(page, kind, reader.read_lines)
             except NoCardFound:

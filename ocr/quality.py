@@ -987,13 +987,3 @@ def quality_score(measures: Measures, codes: Collection[str]) -> int:
     score = 100.0 * sharp
     score -= 15.0 * len([c for c in codes if c != "blur"])
     return round(max(0.0, min(100.0, score)))
-
-
-def assess(
-    image: BGRImage,
-    boxes: Sequence[TextBox],
-    missing: Collection[str] = (),
-) -> Quality | None:
-    """``decide`` on ``measure``; None when the photo has no text to find the card by."""
-    measures = measure(image, boxes)
-    return None if measures is None else decide(measures, missing)

@@ -1,0 +1,83 @@
+"""The image measures started while the boxes are read (issue 12, latency; ocr/local.py:
+``early_measures``), on the real engine and committed generated photos.
+
+They stand in for the measures of the reading the card came from only when its boxes
+are the early ones corner for corner; that holds only if ``quality.measure`` depends on
+the photo and the boxes' corners, never on what a box reads: the first test holds it to
+that, so that a change making the measures read the text fails here, not silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ocr.engine import AUTO
+from ocr.image import ImageLimits, decode_image
+from ocr.local import LocalEngine, OcrSettings, RapidReader, early_measures
+from ocr.quality import measure
+from ocr.runtime import crop_line
+
+CARDS = Path(__file__).parent / "fixtures" / "cards"
+# An ID front, an ID back and a bank card, each a photo with clutter around the card.
+PHOTOS = ["000_idfront_photo.jpg", "001_idback_photo.jpg", "002_bank_photo.jpg"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_the_measures_depend_on_the_boxes_corners_not_on_their_text(name: str) -> None:
+    photo = decode_image((CARDS / name).read_bytes(), ImageLimits())
+    page = RapidReader(OcrSettings()).read(photo)
+    assert len(page.boxes) >= 3
+    read = measure(photo, page.boxes)
+    unread = [replace(box, text="", score=1.0, doubts=(), blanks=()) for box in page.boxes]
+    blank = measure(photo, unread)
+    assert read is not None
+    assert blank == read
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_the_early_measures_are_those_of_the_reading_the_card_came_from(name: str) -> None:
+    engine = LocalEngine(threads=1)
+    reader = RapidReader(OcrSettings())
+    photo = decode_image((CARDS / name).read_bytes(), ImageLimits())
+    quads = reader.detect(photo)
+    early = early_measures(photo, quads)
+    assert early is not None  # a card filling much of a level photo: read as it is
+    result, page = engine._read_card(reader, photo, AUTO, quads)
+    assert result.fields
+    boxes = page.photo_boxes()
+    late = measure(photo, boxes)
+    assert late is not None
+    assert early.measures(boxes) == late
+    # Boxes other than the early ones (one dropped) get no early measures.
+    assert early.measures(boxes[1:]) is None
+
+
+def test_a_small_card_read_enlarged_first_gets_no_early_measures() -> None:
+    small = Path(__file__).parent / "fixtures" / "real-conditions"
+    name = "000_idfront_photo_small_photo_faint_labels_old_code.jpg"
+    photo = decode_image((small / name).read_bytes(), ImageLimits())
+    quads = RapidReader(OcrSettings()).detect(photo)
+    assert quads
+    assert early_measures(photo, quads) is None
+
+
+@pytest.mark.parametrize("name", ["000_idfront_photo.jpg", "002_bank_photo.jpg"])
+def test_lines_recognised_on_two_threads_read_as_on_one(name: str) -> None:
+    # RapidReader.recognised: every other line on a helper thread; each line's reading,
+    # score, doubts and place are the same as when the lines are read one after another.
+    photo = decode_image((CARDS / name).read_bytes(), ImageLimits())
+    split = RapidReader(OcrSettings(split_recognition=True))
+    single = RapidReader(OcrSettings(split_recognition=False))
+    quads = single.detect(photo)
+    assert len(quads) >= 4
+    one, two = single.read(photo), split.read(photo)
+    assert len(one.boxes) >= 4
+    assert two.boxes == one.boxes
+    assert two.directions == one.directions
+    crops = [crop_line(photo, quad) for quad in quads]
+    assert split.read_lines(crops) == single.read_lines(crops)
