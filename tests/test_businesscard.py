@@ -597,26 +597,26 @@ def test_committed_fixtures_are_read_right_and_detected_as_business_cards(
 # --count 150 --mode photo --seed 8): the last unit wrapped alone, a province misread.
 
 
-def test_an_address_whose_final_unit_wrapped_alone_keeps_it() -> None:
-    # Photos 40 and 69: the 号 / 室 on a line of its own, its box fitted to the glyph
-    # (about half the address line's height).
+@pytest.mark.parametrize(
+    ("address_line", "small_line", "address"),
+    [
+        # Photos 40 and 69: the 号 / 室 on a line of its own, its box fitted to the glyph
+        # (about half the address line's height), is the address's end.
+        ("地址：上海市浦东新区青年西路669", "号", "上海市浦东新区青年西路669号"),
+        # A small line under an address that already ends is not part of it.
+        ("地址：上海市浦东新区青年西路669号", "微信", "上海市浦东新区青年西路669号"),
+    ],
+)
+def test_a_small_line_under_the_address_joins_it_only_as_its_final_unit(
+    address_line: str, small_line: str, address: str
+) -> None:
     result = read(
         Printed("华信科技有限公司", 0, 0),
         Printed("刘平琪", 0, 100, height=NAME_HEIGHT, char_width=70),
-        *lines("手机：138 1234 5678", "地址：上海市浦东新区青年西路669"),
-        Printed("号", 200, 394, height=20, char_width=20),
+        *lines("手机：138 1234 5678", address_line),
+        Printed(small_line, 200, 394, height=20, char_width=20),
     )
-    assert result.fields["address"] == "上海市浦东新区青年西路669号"
-
-
-def test_a_small_line_under_an_address_that_ends_no_address_is_left_out() -> None:
-    result = read(
-        Printed("华信科技有限公司", 0, 0),
-        Printed("刘平琪", 0, 100, height=NAME_HEIGHT, char_width=70),
-        *lines("手机：138 1234 5678", "地址：上海市浦东新区青年西路669号"),
-        Printed("微信", 200, 394, height=20, char_width=20),
-    )
-    assert result.fields["address"] == "上海市浦东新区青年西路669号"
+    assert result.fields["address"] == address
 
 
 @pytest.mark.parametrize(
