@@ -612,7 +612,7 @@ def turn_sideways_text_level(image: BGRImage, quads: list[Any]) -> tuple[BGRImag
 
 def lies_sideways(quads: list[Any]) -> bool:
     """Whether the text runs nearer up-down than across (``turn_sideways_text_level``)."""
-    axis = estimate_axis(TextBox(tuple(map(tuple, q.tolist())), "", 1.0) for q in quads)
+    axis = estimate_axis(photo_text_boxes(quads))
     return abs(math.sin(axis)) >= math.sin(math.pi / 4)
 
 

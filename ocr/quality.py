@@ -847,7 +847,7 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     """The measures of one photo; None when it has no text to find the card by.
 
     ``image`` is the photo as sent, ``boxes`` in its coordinates (whatever reading, a
-    crop or a turn, they were found on: ``Page.photo_boxes``).
+    crop or a turn, they were found on: ``OcrPage.photo_boxes``).
     """
     quads = card_boxes(boxes)
     if not quads:
