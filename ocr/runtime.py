@@ -372,11 +372,19 @@ class Classified:
 class OcrRuntime:
     """The three PP-OCR models and how to run them; thread-safe."""
 
-    def __init__(self, det_side: int, intra_op_threads: int = 2) -> None:
+    def __init__(
+        self, det_side: int, intra_op_threads: int = 2, rec_threads: int | None = None
+    ) -> None:
+        """``rec_threads``: the recogniser's intra-op threads (``intra_op_threads`` when
+        None). A caller that runs lines on threads of its own (``RapidReader.recognised``)
+        gives 1: a line is too small an input for two threads to share without their
+        hand-overs costing more CPU than they save (see ``OcrSettings``)."""
         try:
             self._det = open_session(bundled_model(DET_MODEL), intra_op_threads)
             self._cls = open_session(bundled_model(CLS_MODEL), intra_op_threads)
-            self._rec = open_session(bundled_model(REC_MODEL), intra_op_threads)
+            self._rec = open_session(
+                bundled_model(REC_MODEL), intra_op_threads if rec_threads is None else rec_threads
+            )
         except EngineError:
             raise
         except Exception as exc:  # onnxruntime raises its own types for a bad model file

@@ -68,8 +68,9 @@ def test_a_small_card_read_enlarged_first_gets_no_early_measures() -> None:
 
 @pytest.mark.parametrize("name", ["000_idfront_photo.jpg", "002_bank_photo.jpg"])
 def test_lines_recognised_on_two_threads_read_as_on_one(name: str) -> None:
-    # RapidReader.recognised: every other line on a helper thread; each line's reading,
-    # score, doubts and place are the same as when the lines are read one after another.
+    # RapidReader.recognised: every other line on a helper thread, each read on one
+    # intra-op thread (OcrSettings); each line's reading, score, doubts and place are the
+    # same as when the lines are read one after another on the recogniser's two threads.
     photo = decode_image((CARDS / name).read_bytes(), ImageLimits())
     split = RapidReader(OcrSettings(split_recognition=True))
     single = RapidReader(OcrSettings(split_recognition=False))

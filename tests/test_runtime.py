@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from ocr.image import ImageLimits, decode_image, downscale
 from ocr.kinds.text.extract import SPACE_BLANK
 from ocr.local import blanks_before, clean_reading
 from ocr.runtime import (
@@ -22,6 +23,7 @@ from ocr.runtime import (
     CTCLabelDecode,
     OcrRuntime,
     bundled_model,
+    crop_line,
 )
 from tests.cardgen.fonts import find_fonts, fonts_available
 
@@ -198,3 +200,21 @@ def test_a_printed_space_shows_as_a_blank_between_the_places_of_its_neighbours(
     assert {i for i, blank in enumerate(blanks) if blank >= SPACE_BLANK} == after_space
     # Measured only between two Latin letters or digits.
     assert all(blanks[i] == 0.0 for i, char in enumerate(squeezed) if not char.isascii())
+
+
+def test_the_recogniser_on_one_thread_reads_every_line_as_on_two() -> None:
+    # ocr/local.py runs the recogniser on one intra-op thread when it splits a photo's
+    # lines over two threads of its own (OcrSettings.split_recognition): the CPU it saves
+    # must not change a reading, a score, a doubt, a place or a certainty.
+    photo = decode_image(CARD.read_bytes(), ImageLimits())
+    one = OcrRuntime(736, intra_op_threads=2, rec_threads=1)
+    two = OcrRuntime(736, intra_op_threads=2)
+    assert one._rec.get_session_options().intra_op_num_threads == 1
+    assert two._rec.get_session_options().intra_op_num_threads == 2
+    small = downscale(photo, 736)
+    quads = two.detect(small)
+    crops = [crop_line(small, quad) for quad in quads]
+    assert len(crops) >= 5
+    lines = two.recognise_positioned(crops)
+    assert sum(bool(line.reading[0]) for line in lines) >= 5
+    assert one.recognise_positioned(crops) == lines
