@@ -694,12 +694,26 @@ def intrusion_card(outline: Outline, text_height: float) -> Floats | None:
     return replace(outline, sides=(left, right, top, bottom), tilts=turns).quad()
 
 
+def anchored_sides(outline: Outline) -> list[bool]:
+    """Which sides (left, right, top, bottom) ``intrusion_card`` puts where the card
+    ends: found, or put by ID-1's aspect from the opposite side and the other two."""
+    sides = outline.sides
+    anchored = []
+    for index, side in enumerate(sides):
+        opposite = sides[index ^ 1]
+        others = sides[2:] if index < 2 else sides[:2]
+        sized = all(other is not None for other in others)
+        anchored.append(side is not None or (opposite is not None and sized))
+    return anchored
+
+
 def intrusion_measure(
     image: BGRImage,
     quads: Sequence[Floats],
     text_height: float,
     card: Floats | None,
     whole: bool = True,
+    found: Sequence[bool] = (),
 ) -> float:
     """How much of the card's text lies under a finger: a skin-coloured region, not of
     the card's own colour, connected to the photo's edge, in text heights squared.
@@ -709,7 +723,9 @@ def intrusion_measure(
     the card and does not reach the photo's edge, or is the card's own colour. ``card``:
     the card's four corners when its outline was found, else the text's hull widened by
     a text height stands for it. ``whole``: False when ``card`` was drawn by
-    ``intrusion_card`` from some of its sides (then a region must go beyond it).
+    ``intrusion_card`` from some of its sides (then a region must go beyond it, or
+    reach the photo's edge past one of the ``found`` sides, left, right, top, bottom:
+    those ``anchored_sides`` gives).
     """
     scale = min(1.0, INTRUSION_TEXT_PX / text_height)
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -771,6 +787,17 @@ def intrusion_measure(
         # the thumbs of seed 4242 over a card with a side missing do; and not be the
         # desk (as below).
         entering = off_card >= unit**2
+        # A side found, or put by ID-1's aspect from the three others, is where the card
+        # ends: a region reaching the photo's edge past it (and past no side put a text
+        # height past the text, beyond which the card may go on) comes from outside
+        # (seed 4242: a thumb across an ID back's lower side, which it broke, to the
+        # photo's edge a text height below; 3.6 by the hull alone).
+        past = _past_found_sides((height, width), card * scale, found)
+        if past is not None:
+            border = np.zeros((height, width), np.bool_)
+            border[[0, -1], :] = True
+            border[:, [0, -1]] = True
+            entering |= np.bincount(labels[border & past & beyond], minlength=count) > 0
         entering &= off_card <= INTRUSION_DESK * max(1, int(area.sum()))
         entering &= off_card <= INTRUSION_BEYOND * on_card
     else:
@@ -781,6 +808,36 @@ def intrusion_measure(
     entering[0] = False
     entering &= on_card <= INTRUSION_MAX_CARD * max(1, int(area.sum()))
     return float(on_card[entering].max(initial=0)) / unit**2
+
+
+def _past_found_sides(
+    shape: tuple[int, int], corners: Floats, found: Sequence[bool]
+) -> npt.NDArray[np.bool_] | None:
+    """Pixels beyond one of the card's ``found`` sides (left, right, top, bottom) and
+    beyond none of the others; ``corners`` as ``Outline.quad`` orders them (top-left,
+    top-right, bottom-right, bottom-left). None when no side is given as found."""
+    if not any(found):
+        return None
+    # Each side as the corners it joins, in the order left, right, top, bottom.
+    ends = ((3, 0), (1, 2), (0, 1), (2, 3))
+    centre = corners.mean(axis=0)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    past_found = np.zeros(shape, np.bool_)
+    past_other = np.zeros(shape, np.bool_)
+    for (a, b), is_found in zip(ends, found, strict=True):
+        (ax, ay), (bx, by) = corners[a], corners[b]
+
+        def side_of(
+            x: Any, y: Any, ax: float = ax, ay: float = ay, bx: float = bx, by: float = by
+        ) -> Any:
+            return (bx - ax) * (y - ay) - (by - ay) * (x - ax)
+
+        beyond = np.sign(side_of(xs, ys)) == -np.sign(side_of(centre[0], centre[1]))
+        if is_found:
+            past_found |= beyond
+        else:
+            past_other |= beyond
+    return past_found & ~past_other
 
 
 def _card_glare(
@@ -917,7 +974,9 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         # The hull keeps every thumb it caught (a card filling the frame, a thumb
         # coming in where the card's found side meets the photo's edge: seed 20261129);
         # the card drawn from its found sides adds those the hull left outside.
-        partial = intrusion_measure(image, lines, text_height, drawn, whole=False)
+        partial = intrusion_measure(
+            image, lines, text_height, drawn, False, anchored_sides(outline)
+        )
         intrusion = max(intrusion, partial)
     return Measures(
         text_height,

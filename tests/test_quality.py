@@ -30,6 +30,7 @@ from ocr.quality import (
     MOIRE_LIMIT,
     TILE_MOIRE_LIMIT,
     Measures,
+    anchored_sides,
     axis_moire_measure,
     blur_measure,
     colour_share,
@@ -187,16 +188,21 @@ def test_a_skin_coloured_print_joined_to_a_desk_of_its_hue_is_not_a_finger() -> 
     assert intrusion_of(image, boxes, corners) < INTRUSION_LIMIT
 
 
-def drawn_card_intrusion(image: np.ndarray, boxes: list[TextBox], missing: list[int]) -> float:
+def drawn_card_intrusion(
+    image: np.ndarray, boxes: list[TextBox], missing: list[int], anchored: bool = True
+) -> float:
     """``intrusion_measure`` over the card drawn by ``intrusion_card`` from its outline
     found on the photo, with the sides ``missing`` (0-3: left, right, top, bottom) not
-    found."""
+    found; ``anchored``: told which sides end the card (``anchored_sides``), as
+    ``measure`` does."""
     quads = [np.asarray(b.points, np.float32) for b in boxes]
     outline = find_outline(image, np.concatenate(quads))
     left, right, top, bottom = (None if i in missing else s for i, s in enumerate(outline.sides))
-    drawn = intrusion_card(replace(outline, sides=(left, right, top, bottom)), 24.0)
+    partial = replace(outline, sides=(left, right, top, bottom))
+    drawn = intrusion_card(partial, 24.0)
     assert drawn is not None
-    return intrusion_measure(image, quads, 24.0, drawn, whole=False)
+    ends = anchored_sides(partial) if anchored else []
+    return intrusion_measure(image, quads, 24.0, drawn, False, ends)
 
 
 def test_a_thumb_beside_the_text_over_a_card_with_a_side_not_found_is_a_finger() -> None:
@@ -210,6 +216,25 @@ def test_a_thumb_beside_the_text_over_a_card_with_a_side_not_found_is_a_finger()
     cv2.rectangle(image, (170, 300), (240, 600), SKIN_BGR, -1)
     cv2.circle(image, (205, 300), 35, SKIN_BGR, -1)
     assert intrusion_of(image, boxes, None) < INTRUSION_LIMIT
+    assert drawn_card_intrusion(image, boxes, [3]) > INTRUSION_LIMIT
+
+
+def test_a_thumb_across_a_side_put_by_the_cards_aspect_to_the_photos_edge_is_a_finger() -> None:
+    # Seed 4242's thumbed ID back: the thumb broke the card's lower side, which was put
+    # by ID-1's aspect from the three found; the photo's edge a text height below it,
+    # (1.4 here), so the thumb went barely beyond the card so drawn. It reaches the photo's edge
+    # past a side where the card ends: it comes from outside.
+    image, boxes, _ = card_on_desk()
+    image = np.ascontiguousarray(image[:490])
+    cv2.rectangle(image, (300, 330), (360, 490), SKIN_BGR, -1)
+    cv2.circle(image, (330, 330), 30, SKIN_BGR, -1)
+    assert anchored_sides(
+        replace(
+            find_outline(image, np.concatenate([np.asarray(b.points, np.float32) for b in boxes])),
+            sides=(1.0, 2.0, 3.0, None),
+        )
+    ) == [True, True, True, True]
+    assert drawn_card_intrusion(image, boxes, [3], anchored=False) < INTRUSION_LIMIT
     assert drawn_card_intrusion(image, boxes, [3]) > INTRUSION_LIMIT
 
 
