@@ -23,9 +23,22 @@ def read_card(page: OcrPage, kind: Kind, reader: LineReader | None = None) -> Ca
     if not page.boxes:
         raise NoCardFound("no text on the photo")
     view = upright_view(page)
-    chosen = detect_kind(view) if kind == AUTO else get_kind(kind)
-    result = chosen.read(view, reader)
-    result.last_resort = kind == AUTO and chosen.fallback
+    if kind != AUTO:
+        return get_kind(kind).read(view, reader)
+    chosen = detect_kind(view)
+    try:
+        result = chosen.read(view, reader)
+    except NoCardFound:
+        # Another kind with as many landmarks gets its turn: a bank card's 19-digit number
+        # whose last 18 digits pass the ID checksum by chance (1 in 11) scored as an ID
+        # front too, and the tie went to the ID card, which found no ID in it (a screen
+        # photo of seed 20261129: its number read right, "no card" answered).
+        tied = tied_kind(view, chosen)
+        if tied is None:
+            raise
+        chosen = tied
+        result = chosen.read(view, reader)
+    result.last_resort = chosen.fallback
     return result
 
 
@@ -43,6 +56,16 @@ def detect_kind(view: CardView) -> DocumentKind:
             if kind.fallback and scores[kind.name] >= MIN_EVIDENCE:
                 return kind
     raise NoCardFound("no card landmarks in the text")
+
+
+def tied_kind(view: CardView, chosen: DocumentKind) -> DocumentKind | None:
+    """The first other firm kind with as many landmarks as ``chosen`` (detect_kind's
+    pick), when there is one."""
+    scores = kind_scores(view)
+    for kind in KINDS:
+        if kind is not chosen and not kind.fallback and scores[kind.name] == scores[chosen.name]:
+            return kind
+    return None
 
 
 def upright_view(page: OcrPage) -> CardView:
