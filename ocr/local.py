@@ -397,14 +397,20 @@ class RapidReader:
         # The classifier sometimes turns a box with a wide gap ('民族   满') upside
         # down, and then nothing reads: unsure readings get a try the other way up.
         unsure = [i for i, (_, score) in enumerate(rec_res) if score < RETRY_SCORE]
+        # The second reading keeps what the recogniser doubted (its doubts, each
+        # character's certainty, the blanks between Latin characters), as the first does:
+        # a line read upside down and righted here is a name's or an address's as often
+        # as any other (real90: 东路353号 on a small front), and a character doubted in it
+        # must flag the value as any other does.
         if unsure:
             turned = [cast(BGRImage, cv2.rotate(crops[i], cv2.ROTATE_180)) for i in unsure]
-            for i, again in zip(unsure, self.read_lines(turned), strict=True):
-                if again[1] > rec_res[i][1]:
-                    rec_res[i] = again
-                    doubts[i] = ()
-                    blanks[i] = ()
-                    certainties[i] = ()
+            again = self.recognised(self._runtime.recognise_positioned, turned)
+            for i, crop, line in zip(unsure, turned, again, strict=True):
+                if line.reading[1] > rec_res[i][1]:
+                    rec_res[i] = line.reading
+                    doubts[i] = line.doubts
+                    blanks[i] = blanks_before(crop, line.reading[0], line.spans)
+                    certainties[i] = line.certainties
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []

@@ -398,6 +398,23 @@ def test_conditions_make_small_cards_faint_labels_and_old_codes() -> None:
 
 
 @needs_fonts
+def test_the_upside_down_line_condition_turns_one_band_of_the_front_only() -> None:
+    # The address's last line turned half round in place: the same card, the same label,
+    # pixels changed only in one band of the card (rows of one text line).
+    (plain,) = generate(1, seed=9, kinds=["idcard_front"], photo_share=0.0)
+    (turned,) = generate(
+        1, seed=9, kinds=["idcard_front"], photo_share=0.0, conditions=["upside_down_line"]
+    )
+    assert turned.name.endswith("_upside_down_line")
+    assert turned.label == plain.label
+    a = np.asarray(plain.image.convert("L"), dtype=np.int16)
+    b = np.asarray(turned.image.convert("L"), dtype=np.int16)
+    rows = np.flatnonzero(np.abs(a - b).max(axis=1) > 40)
+    assert len(rows) > 0
+    assert rows[-1] - rows[0] < a.shape[0] * 0.12
+
+
+@needs_fonts
 def test_scene_conditions_change_the_photo_not_the_card() -> None:
     plain = generate(2, seed=5, kinds=["idcard_front"], photo_share=1.0)
     shot = generate(2, seed=5, kinds=["idcard_front"], photo_share=1.0, conditions=["far_card"])

@@ -44,8 +44,9 @@ SHORT_NAMES = {
 # Conditions of real photos a set may be asked for (``--conditions``): the scene ones
 # (scene.SCENE_CONDITIONS) take turns over a set's photos, whatever the card; the ID
 # ones apply to every ID card: faint_labels (washed-out blue labels), old_code (a
-# number with an abolished region code).
-ID_CONDITIONS = ("faint_labels", "old_code")
+# number with an abolished region code), upside_down_line (the address's last line alone
+# turned half round: the line the reader must turn and read again).
+ID_CONDITIONS = ("faint_labels", "old_code", "upside_down_line")
 CONDITIONS = (*scene.SCENE_CONDITIONS, *ID_CONDITIONS)
 UNREADABLE_KINDS = ("blank", "clutter", "blurred")
 CARD_RENDER_WIDTH = 1000
@@ -107,7 +108,8 @@ def _render_card(
     person = make_person(rng, fake, old_code="old_code" in conditions)
     if kind == "idcard_front":
         faint = "faint_labels" in conditions
-        image = render_id_front(person.front, fonts, rng, np_rng, CARD_RENDER_WIDTH, faint)
+        turned = "upside_down_line" in conditions
+        image = render_id_front(person.front, fonts, rng, np_rng, CARD_RENDER_WIDTH, faint, turned)
         return image, "idcard", person.front.expected()
     image = render_id_back(person.back, fonts, rng, np_rng, CARD_RENDER_WIDTH)
     return image, "idcard", person.back.expected()
@@ -204,7 +206,7 @@ def make_unreadable_sample(
 
 
 def _card_conditions(kind: str, conditions: frozenset[str]) -> list[str]:
-    """The ID conditions that show on this kind of card (both only on the front)."""
+    """The ID conditions that show on this kind of card (all only on the front)."""
     return [c for c in ID_CONDITIONS if c in conditions and kind == "idcard_front"]
 
 

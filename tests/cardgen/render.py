@@ -154,7 +154,11 @@ def render_id_front(
     np_rng: np.random.Generator,
     width: int,
     faint_labels: bool = False,
+    upside_down_line: bool = False,
 ) -> Image.Image:
+    """An ID front; with ``upside_down_line`` its address's last line alone is turned half
+    round (a worn card reprinted, a photo montage: the line the angle classifier then
+    leaves upside down, and the reader has to turn and read again)."""
     height = round(width * CARD_MM[1] / CARD_MM[0])
     background = guilloche(
         np_rng, (width, height), _jitter(rng, (240, 242, 236), 6), (120, 170, 200), 0.22
@@ -193,8 +197,15 @@ def render_id_front(
 
     canvas.text(label_x, 31.5 + dy, "住址", label_font, label_colour, 0.5)
     line_mm = 4.6
-    for row, line in enumerate(address_lines(canvas, card.addr, value_face, value_size)):
-        canvas.text(value_x, 31.6 + dy + row * line_mm, line[0], line[1], value_colour)
+    lines = address_lines(canvas, card.addr, value_face, value_size)
+    end = value_x
+    for row, line in enumerate(lines):
+        end = canvas.text(value_x, 31.6 + dy + row * line_mm, line[0], line[1], value_colour)
+    if upside_down_line:
+        baseline = 31.6 + dy + (len(lines) - 1) * line_mm
+        top, bottom = baseline - value_size * 1.05, baseline + value_size * 0.35
+        box = (canvas.px(value_x - 0.3), canvas.px(top), canvas.px(end + 0.3), canvas.px(bottom))
+        canvas.image.paste(canvas.image.crop(box).rotate(180), box[:2])
 
     canvas.text(label_x, 48.5 + dy, "公民身份号码", label_font, label_colour, 0.3)
     id_face = _pick_face(rng, fonts.digits, card.id)
