@@ -5,6 +5,7 @@ eval's line and CER figures, and WeChat's cv/ocr/comm through the sandbox."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from ocr.kinds.text.extract import (
     commas_read_as_dots,
     fix_punctuation,
     latin_or_digit,
+    rival_marks,
     spaced,
 )
 from ocr.layout import OcrPage
@@ -193,6 +195,44 @@ def test_a_page_whose_commas_read_as_dots_gets_its_commas_back() -> None:
     # A name's separator on a page with commas stays.
     named = ["约翰·史密斯说，今天很好，明天也好。"]
     assert commas_read_as_dots(named) == named
+
+
+def doubted(text: str, doubts: dict[int, str]) -> TextBox:
+    """A box read as ``text``, the recogniser having seen ``doubts[i]`` too at place i."""
+    box = TextBox(((0, 0), (10, 0), (10, 1), (0, 1)), text, 0.95)
+    return replace(box, doubts=tuple(doubts.get(i, "") for i in range(len(text))))
+
+
+def test_a_colon_read_where_the_recogniser_also_saw_a_semicolon_is_the_semicolon() -> None:
+    # Seeds 7-9: 15 of 26 semicolons read as colons had the semicolon as the rival.
+    text = "增加文化:这是控制:准确"
+    box = doubted(text, {4: ";,", 9: ""})
+    assert fix_punctuation(rival_marks(box).text) == "增加文化；这是控制：准确"
+    # A comma the recogniser read as a dot, seeing the comma too, is the comma.
+    assert fix_punctuation(rival_marks(doubted("网上城市·登录", {4: ","})).text) == (
+        "网上城市，登录"
+    )
+    # A colon it was sure of stays; so does one between digits, the rival or not.
+    assert rival_marks(doubted(text, {})).text == text
+    assert rival_marks(doubted("时间10:30开始", {4: ";"})).text == "时间10:30开始"
+    # A rival that is no mark changes nothing.
+    assert rival_marks(doubted(text, {4: "="})).text == text
+
+
+def test_a_page_whose_commas_read_as_dots_keeps_them_when_the_recogniser_saw_one_comma() -> None:
+    # Seed 8's photo 5: the comma seen beside one dot must not take that page's other
+    # dots out of ``commas_read_as_dots``'s count.
+    lines = ["第一句·第二句·第三句·第四句", "还有一句·结束了这里"]
+    boxes = card_boxes([Printed(line, 0, i * PITCH) for i, line in enumerate(lines)])
+    boxes = [
+        replace(box, doubts=tuple("," if char == "·" else "" for char in box.text))
+        if box.text.startswith("第一")
+        else box
+        for box in boxes
+    ]
+    read = read_card(OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), boxes), "text")
+    assert "·" not in read.fields["text"]
+    assert read.fields["text"].count("，") == 4
 
 
 # ---------------------------------------------------------------- paragraphs' ends
