@@ -78,7 +78,7 @@ MAX_ENLARGE = 4.0
 # A small card's outline is used to straighten it only when its width over height is
 # within this share of ID-1's (perspective in the photos moves it a few percent).
 CARD_SHAPE_TOLERANCE = 0.15
-# The last resort (``RapidReader.read_tiled``): the photo in TILES x TILES tiles, each
+# The last resort (``RapidReader.tiled_pages``): the photo in TILES x TILES tiles, each
 # TILE_SHARE of its width and height (overlapping by a fifth, so that a line cut by one
 # tile's edge is whole in the next). Of the 28 screen photos no other reading found a card
 # on (seeds 20261129, 4242, 5151, 6262, 7373: 200 photos), 9 are read with it and the tie
