@@ -76,6 +76,21 @@ GLARE_SATURATED_THIN = 0.5
 GLARE_STROKE = 185
 GLARE_STROKE_HOLES = 0.02
 GLARE_RAGGED = 0.88
+# On a dark card (the darkest channel's median over it at most GLARE_DARK_CARD) a
+# reflection is a lobe of light: the clip is reached only at its core, as a colour
+# card's channels clip one by one, and the blob at 245 is a small part of the spot
+# (seed 20261129: three spots on dark bank cards, median 6-24, whose blobs at 245 were
+# 0.0046-0.0087 of the card, under GLARE_LIMIT). There the blob is taken at GLARE_LOBE
+# (those spots 0.014-0.051; clean dark bank cards of seeds 20261129 and 4242 up to
+# 0.0097, a sheen), and its core must clip: GLARE_LOBE_CORE of the blob at GLARE_CLIPPED
+# or more (the three spots 0.17-0.33; that sheen 0.09). ID cards' paper sits at 85 and up.
+GLARE_DARK_CARD = 60.0
+GLARE_LOBE = 200
+GLARE_LOBE_CORE = 0.15
+# Pale print (a bank card's silver digits, 200-226 at most on those cards) reaches the
+# lobe's level too and joins it as fingers with the dark card between them as holes: an
+# opening with a disc this many text heights across drops strokes from the lobe.
+GLARE_LOBE_STROKE = 0.3
 # A blob must reach this close (text heights) to one of the card's text boxes: glare
 # spots over a field 0-0.11 (held-out seed 20261129), the laminate sheen of clean
 # photos on an ID front's portrait or blank card 0.32-1.26. It did not hold on seed
@@ -383,9 +398,15 @@ def glare_measure(
     """
     # The darkest channel of each pixel (numpy's min over 3 channels is several times slower).
     _, lowest = channel_extremes(crop, axis=2)
-    if inside.any() and float(np.median(lowest[inside])) >= 245:
+    level = float(np.median(lowest[inside])) if inside.any() else 0.0
+    if level >= 245:
         return 0.0
-    white = np.asarray((lowest >= 245) & inside, np.uint8)
+    lobe = level <= GLARE_DARK_CARD
+    white = np.asarray((lowest >= (GLARE_LOBE if lobe else 245)) & inside, np.uint8)
+    if lobe:
+        side = 2 * max(1, round(GLARE_LOBE_STROKE * text_height / 2)) + 1
+        stroke = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        white = np.asarray(cv2.morphologyEx(white, cv2.MORPH_OPEN, stroke), np.uint8)
     area = max(1.0, float(inside.sum()))
     near_text: npt.NDArray[np.bool_] | None = None
     if text is not None:
@@ -416,7 +437,7 @@ def glare_measure(
         filled = np.zeros_like(blob)
         cv2.drawContours(filled, contours, -1, 1, -1)
         interior = cv2.erode(filled, disc) > 0
-        if not _hides_print(lowest[y : y + h, x : x + w], blob, filled, interior):
+        if not _hides_print(lowest[y : y + h, x : x + w], blob, filled, interior, lobe):
             continue
         if near_text is not None and not (near_text[y : y + h, x : x + w] & (blob > 0)).any():
             continue
@@ -441,6 +462,7 @@ def _hides_print(
     blob: npt.NDArray[np.uint8],
     filled: npt.NDArray[np.uint8],
     interior: npt.NDArray[np.bool_],
+    lobe: bool = False,
 ) -> bool:
     """Whether a washed-out blob (``blob``, its outline ``filled`` and that outline's
     ``interior`` beyond the rim, over ``lowest``: the darkest channel, all cut to the
@@ -448,13 +470,17 @@ def _hides_print(
 
     Its core must be clipped (GLARE_SATURATED); then solid, with no holes in its
     interior (GLARE_SOLIDITY, GLARE_HOLES), or with only faint strokes left in it, the
-    print washed out towards the core of a specular lobe (GLARE_STROKE).
+    print washed out towards the core of a specular lobe (GLARE_STROKE). ``lobe``: the
+    blob is a dark card's lobe of light (GLARE_LOBE), whose core must clip
+    (GLARE_LOBE_CORE) while its rim has not.
     """
+    if lobe and float((lowest[blob > 0] >= GLARE_CLIPPED).mean()) < GLARE_LOBE_CORE:
+        return False
     # A blob too thin to keep an interior beyond its rim is judged whole, rim and all.
     thin = not interior.any()
     core = lowest[blob > 0] if thin else lowest[interior & (blob > 0)]
     needed = GLARE_SATURATED_THIN if thin else GLARE_SATURATED
-    if core.size == 0 or float((core >= GLARE_CLIPPED).mean()) < needed:
+    if core.size == 0 or (not lobe and float((core >= GLARE_CLIPPED).mean()) < needed):
         return False
     size, outline = float(blob.sum()), float(filled.sum())
     inner = max(1.0, float(interior.sum()))

@@ -21,7 +21,7 @@ from typing import Any
 
 from ocr.engine import AUTO, TextBox
 from ocr.errors import OcrError
-from ocr.evaluate import load_samples
+from ocr.evaluate import compare, load_samples
 from ocr.field_warnings import missing_fields
 from ocr.image import ImageLimits, decode_image
 from ocr.local import LocalEngine
@@ -58,6 +58,16 @@ def summary(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def kept_boxes(record: dict[str, Any]) -> list[TextBox]:
+    """The boxes a ``--boxes`` run kept: corners, and the text read with its certainties
+    when kept (generated photos only)."""
+    texts = record.get("texts") or [("", ())] * len(record["boxes"])
+    return [
+        TextBox(tuple(map(tuple, q)), text, 1.0, certainties=tuple(sure))
+        for q, (text, sure) in zip(record["boxes"], texts, strict=True)
+    ]
+
+
 def again(path: Path) -> int:
     """Measure again from the boxes a ``--boxes`` run saved (in the photo's coordinates)."""
     records = []
@@ -65,7 +75,7 @@ def again(path: Path) -> int:
         record = json.loads(line)
         if record.get("boxes") is not None:
             image = decode_image(Path(record["image"]).read_bytes(), ImageLimits())
-            boxes = [TextBox(tuple(map(tuple, q)), "", 1.0) for q in record["boxes"]]
+            boxes = kept_boxes(record)
             measures = measure(image, boxes)
             record["measures"] = measures.as_json() if measures else None
         print(json.dumps(record), flush=True)
@@ -104,6 +114,10 @@ def main(argv: list[str]) -> int:
                 if with_boxes:
                     record["image"] = str(sample.image)
                     record["boxes"] = [b.points for b in boxes]
+                    # Generated photos only: what was read, and which fields came out
+                    # wrong, to weigh the reading as evidence and count lost fields.
+                    record["texts"] = [(b.text, list(b.certainties)) for b in boxes]
+                    record["wrong"] = sorted(compare(sample, result, None))
             print(json.dumps(record), flush=True)
             records.append(record)
     print(summary(records), file=sys.stderr)

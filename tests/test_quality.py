@@ -734,3 +734,40 @@ def test_a_notes_text_beside_the_card_does_not_pull_a_wooden_desk_under_it(
     result = engine.recognize((FIXTURES.parent / photo).read_bytes(), AUTO)
     assert "occluded" not in result.warnings
     assert result.fields  # the card was read
+
+
+def dark_bank_card_under_a_light(strength: float) -> tuple[np.ndarray, list[TextBox]]:
+    """A dark blue bank card on a desk, its pale number under a soft spot of light whose
+    peak adds ``strength`` grey levels: the spot's lobe clips only at its core."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), (90, 40, 15), -1)
+    boxes = [TextBox(((200, 160), (330, 160), (330, 184), (200, 184)), "x", 0.9)]
+    for x in range(204, 326, 16):  # the bank's name
+        cv2.rectangle(photo, (x, 163), (x + 10, 181), (175, 175, 180), 2)
+    for x in range(300, 700, 28):  # the number's digits
+        cv2.rectangle(photo, (x, 384), (x + 18, 420), (170, 170, 175), 3)
+    boxes.append(TextBox(((296, 380), (704, 380), (704, 424), (296, 424)), "x", 0.9))
+    spot = np.zeros(photo.shape[:2], np.float32)
+    cv2.ellipse(spot, (420, 390), (55, 35), 20, 0, 360, 1.0, -1)
+    spot = cv2.GaussianBlur(spot, (0, 0), 14)[..., None]
+    lit = np.clip(photo + strength * spot, 0, 255).astype(np.uint8)
+    return lit, boxes
+
+
+def test_a_spot_on_a_dark_bank_card_clipping_only_at_its_core_is_glare() -> None:
+    # Seed 20261129: three spots on dark bank cards (the darkest channel's median 6-24)
+    # were missed: the card's channels clip one by one, so the blob at 245 was only the
+    # spot's core, 0.005-0.009 of the card. The lobe of light around it is the spot.
+    photo, boxes = dark_bank_card_under_a_light(300.0)
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.glare > GLARE_LIMIT
+    assert "glare" in decide(measures).warnings
+
+
+def test_a_sheen_on_a_dark_bank_card_that_barely_clips_is_not_glare() -> None:
+    # A milder sheen lifts the dark card towards white without a clipped core (clean
+    # dark bank cards of seed 4242: a lobe 0.0097 of the card, 9% of it clipped).
+    photo, boxes = dark_bank_card_under_a_light(150.0)
+    measures = measure(photo, boxes)
+    assert measures is not None and measures.glare <= GLARE_LIMIT
+    assert "glare" not in decide(measures).warnings
