@@ -465,18 +465,27 @@ def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     return photo, boxes
 
 
+def drawn_bank_card(
+    card: tuple[int, int, int], name: tuple[int, int, int], digits: tuple[int, int, int]
+) -> tuple[np.ndarray, list[TextBox]]:
+    """A bank card of colour ``card`` on a dark desk: the bank's name small at its top
+    left, drawn in ``name``, and its large number low on the card, in ``digits``."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), card, -1)
+    boxes = [TextBox(((200, 160), (330, 160), (330, 184), (200, 184)), "x", 0.9)]
+    for x in range(204, 326, 16):  # the name's strokes
+        cv2.rectangle(photo, (x, 163), (x + 10, 181), name, 2)
+    for x in range(300, 700, 28):  # the number's digits
+        cv2.rectangle(photo, (x, 384), (x + 18, 420), digits, 3)
+    boxes.append(TextBox(((296, 380), (704, 380), (704, 424), (296, 424)), "x", 0.9))
+    return photo, boxes
+
+
 def bank_card_with_a_white(patch: str) -> tuple[np.ndarray, list[TextBox]]:
     """A red bank card on a dark desk: its large number low on the card, the bank's name
     small at its top left, too far from the number to join its cluster of text, and a
     washed-out ``patch``: a ``spot`` over the name, or a ``band`` along the card's top."""
-    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
-    cv2.rectangle(photo, (130, 120), (764, 520), (40, 40, 200), -1)
-    boxes = [TextBox(((200, 160), (330, 160), (330, 184), (200, 184)), "x", 0.9)]
-    for x in range(204, 326, 16):  # the name's strokes
-        cv2.rectangle(photo, (x, 163), (x + 10, 181), (235, 235, 240), 2)
-    for x in range(300, 700, 28):  # the number's digits
-        cv2.rectangle(photo, (x, 384), (x + 18, 420), (230, 230, 235), 3)
-    boxes.append(TextBox(((296, 380), (704, 380), (704, 424), (296, 424)), "x", 0.9))
+    photo, boxes = drawn_bank_card((40, 40, 200), (235, 235, 240), (230, 230, 235))
     if patch == "spot":
         cv2.ellipse(photo, (265, 175), (80, 40), 0, 0, 360, (255, 255, 255), -1)
     else:
@@ -739,14 +748,7 @@ def test_a_notes_text_beside_the_card_does_not_pull_a_wooden_desk_under_it(
 def dark_bank_card_under_a_light(strength: float) -> tuple[np.ndarray, list[TextBox]]:
     """A dark blue bank card on a desk, its pale number under a soft spot of light whose
     peak adds ``strength`` grey levels: the spot's lobe clips only at its core."""
-    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
-    cv2.rectangle(photo, (130, 120), (764, 520), (90, 40, 15), -1)
-    boxes = [TextBox(((200, 160), (330, 160), (330, 184), (200, 184)), "x", 0.9)]
-    for x in range(204, 326, 16):  # the bank's name
-        cv2.rectangle(photo, (x, 163), (x + 10, 181), (175, 175, 180), 2)
-    for x in range(300, 700, 28):  # the number's digits
-        cv2.rectangle(photo, (x, 384), (x + 18, 420), (170, 170, 175), 3)
-    boxes.append(TextBox(((296, 380), (704, 380), (704, 424), (296, 424)), "x", 0.9))
+    photo, boxes = drawn_bank_card((90, 40, 15), (175, 175, 180), (170, 170, 175))
     spot = np.zeros(photo.shape[:2], np.float32)
     cv2.ellipse(spot, (420, 390), (55, 35), 20, 0, 360, 1.0, -1)
     spot = cv2.GaussianBlur(spot, (0, 0), 14)[..., None]
