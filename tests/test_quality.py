@@ -749,7 +749,7 @@ def dark_bank_card_under_a_light(strength: float) -> tuple[np.ndarray, list[Text
     """A dark blue bank card on a desk, its pale number under a soft spot of light whose
     peak adds ``strength`` grey levels: the spot's lobe clips only at its core."""
     photo, boxes = drawn_bank_card((90, 40, 15), (175, 175, 180), (170, 170, 175))
-    spot = np.zeros(photo.shape[:2], np.float32)
+    spot: np.ndarray = np.zeros(photo.shape[:2], np.float32)
     cv2.ellipse(spot, (420, 390), (55, 35), 20, 0, 360, 1.0, -1)
     spot = cv2.GaussianBlur(spot, (0, 0), 14)[..., None]
     lit = np.clip(photo + strength * spot, 0, 255).astype(np.uint8)
