@@ -12,7 +12,7 @@ from waitress.server import create_server
 
 from bot.config import AdminConfig, Config
 from bot.operators.admin import make_admin_app
-from bot.sandbox.emulator import mounted
+from bot.sandbox.emulator import mounted, stop_serving
 from bot.store.db import SessionFactory
 from bot.store.models import record_usage
 
@@ -35,17 +35,7 @@ def serve_admin(sessions: SessionFactory, token: str = TOKEN, **admin: Any) -> I
     try:
         yield f"http://127.0.0.1:{server.effective_port}{PREFIX}"
     finally:
-        channels: dict[int, Any] = server._map
-
-        def close_everything() -> None:
-            # Runs inside the serving loop (closing from here races its poll); browsers'
-            # keep-alive connections would keep the loop alive, so they go too.
-            for channel in list(channels.values()):
-                channel.close()
-
-        server.trigger.pull_trigger(close_everything)
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+        stop_serving(server, thread)
 
 
 def add_sample_usage(sessions: SessionFactory, now: datetime | None = None) -> dict[str, int]:

@@ -867,25 +867,32 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
-        server = self._server
-        channels: dict[int, Any] = getattr(server, "_map", {})
-
-        def close_everything() -> None:
-            # Keep-alive client connections keep waitress's loop running: close them too.
-            for channel in list(channels.values()):
-                channel.close()
-
-        try:
-            # The thunk runs inside the serving loop, which then finds nothing left to serve.
-            getattr(server, "trigger").pull_trigger(close_everything)  # noqa: B009
-        except OSError:
-            log.warning("sandbox: serving loop did not take the stop request; closing directly")
-            close_everything()
-        self._thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+        stop_serving(self._server, self._thread)
 
     def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def stop_serving(server: Any, thread: threading.Thread) -> None:
+    """Stop a waitress ``server`` running ``server.run`` in ``thread`` (the sandbox's, the
+    tests' admin server's)."""
+    channels: dict[int, Any] = getattr(server, "_map", {})
+
+    def close_everything() -> None:
+        # Keep-alive client connections keep waitress's loop running: close them too.
+        for channel in list(channels.values()):
+            channel.close()
+
+    try:
+        # The thunk runs inside the serving loop, which then finds nothing left to serve.
+        getattr(server, "trigger").pull_trigger(close_everything)  # noqa: B009
+    except OSError:
+        # The trigger's pipe already gone (EBADF: seen in CI on 2026-11-30 after a test
+        # had passed): close from here; the loop's next poll finds its map empty.
+        log.warning("serving loop did not take the stop request; closing directly")
+        close_everything()
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
