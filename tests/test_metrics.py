@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,12 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from bot.config import Config
-from bot.metrics import count_requests, exposition, route_of
+from bot.metrics import WrittenFilesCollector, count_requests, exposition, route_of
 from bot.sandbox.emulator import SandboxServer
 from bot.serving.readiness import Readiness
 from bot.store.db import create_db_engine, upgrade_database
@@ -208,3 +210,16 @@ def test_metrics_move_and_the_proxy_address_is_logged(
         server.stop()
     assert re.search(r"rejected: bad_signature from 203\.0\.113\.7\b", server.log())
     assert "198.51.100.1" not in server.log()
+
+
+def test_a_workers_metrics_file_not_yet_written_does_not_fail_the_scrape(tmp_path: Path) -> None:
+    """A worker creates its metrics file empty and sizes it a moment later: a scrape in
+    between must answer (prometheus-client's own collector fails on the empty file)."""
+    (tmp_path / "counter_4242.db").write_bytes(b"")
+    plain = CollectorRegistry()
+    MultiProcessCollector(plain, path=str(tmp_path))  # type: ignore[no-untyped-call]
+    with pytest.raises(struct.error):
+        generate_latest(plain)
+    registry = CollectorRegistry()
+    WrittenFilesCollector(registry, path=str(tmp_path))
+    assert generate_latest(registry) == b""
