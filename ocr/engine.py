@@ -41,6 +41,10 @@ class TextBox:
     # Per character of ``text``, the probability the recogniser gave it
     # (``ocr.runtime.Certainties``); empty when the engine does not say.
     certainties: tuple[float, ...] = ()
+    # Per character of ``text``, the likeliest mark or character the recogniser passed
+    # over just before it, with its probability (``ocr.runtime.Passed``); empty when the
+    # engine does not say.
+    passed: tuple[tuple[str, float], ...] = ()
 
 
 def latin_alnum(char: str) -> bool:

@@ -58,7 +58,7 @@ from ocr.layout import Matrix, OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
 from ocr.quality import Measures, decide, measure
 from ocr.runtime import REC_MODEL as REC_MODEL
-from ocr.runtime import Certainties, Decoded, Doubts, OcrRuntime, Reading, crop_line
+from ocr.runtime import Certainties, Decoded, Doubts, OcrRuntime, Passed, Reading, crop_line
 from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -174,6 +174,16 @@ def clean_certainties(text: str, certainties: Certainties) -> Certainties:
     cleaning does not map characters one to one."""
     kept = _kept_characters(text)[1]
     return tuple(certainties[kept]) if kept is not None and len(certainties) == len(text) else ()
+
+
+def clean_passed(text: str, passed: Passed) -> Passed:
+    """What the recogniser passed over before each character ``clean_reading`` keeps of
+    ``text``, normalised as the text is (NFKC); () when cleaning does not map characters
+    one to one."""
+    kept = _kept_characters(text)[1]
+    if kept is None or len(passed) != len(text):
+        return ()
+    return tuple((unicodedata.normalize("NFKC", char), p) for char, p in passed[kept])
 
 
 @lru_cache(maxsize=256)
@@ -389,6 +399,7 @@ class RapidReader:
         rec_res = [line.reading for line in positioned]
         doubts = [line.doubts for line in positioned]
         certainties = [line.certainties for line in positioned]
+        passed = [line.passed for line in positioned]
         blanks = [
             blanks_before(crop, line.reading[0], line.spans)
             for crop, line in zip(crops, positioned, strict=True)
@@ -411,17 +422,19 @@ class RapidReader:
                     doubts[i] = line.doubts
                     blanks[i] = blanks_before(crop, line.reading[0], line.spans)
                     certainties[i] = line.certainties
+                    passed[i] = line.passed
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, flipped, (raw, score), doubt, blank, certainty in zip(
-            quads, flips, rec_res, doubts, blanks, certainties, strict=True
+        for quad, flipped, (raw, score), doubt, blank, certainty, passing in zip(
+            quads, flips, rec_res, doubts, blanks, certainties, passed, strict=True
         ):
             text, doubt, blank = clean_reading(raw, doubt, blank)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             certainty = clean_certainties(raw, certainty)
-            boxes.append(TextBox(quad_points(quad), text, score, doubt, blank, certainty))
+            passing = clean_passed(raw, passing)
+            boxes.append(TextBox(quad_points(quad), text, score, doubt, blank, certainty, passing))
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions, to_photo)
 

@@ -76,8 +76,14 @@ Steps = tuple[tuple[int, int], ...]
 # have seen where there is none (a digit put in between two printed ones) has the blank,
 # "no character here", as its rival, which ``Doubts`` do not list.
 Certainties = tuple[float, ...]
+# Per character of a reading's text, the likeliest character the decoder passed over in
+# the blank steps just before it (between it and the character before), other than those
+# two characters, with the best probability it got there; ("", 0.0) where there are no
+# such steps. A small mark (、) printed between two characters may lose every step to the
+# blank, "no character here", while still getting a fair share of them.
+Passed = tuple[tuple[str, float], ...]
 # What the decoder gives per crop.
-Decoded = tuple[Reading, Doubts, Steps, Certainties]
+Decoded = tuple[Reading, Doubts, Steps, Certainties, Passed]
 # Per character of a reading's text, where the recogniser placed it along the line crop:
 # (left, right) in crop pixels, the x range of the output steps that emitted it. CTC
 # emits a character at one or two steps inside its glyph, not over the glyph's width:
@@ -94,6 +100,7 @@ class Recognised:
     doubts: Doubts
     spans: Spans
     certainties: Certainties = ()
+    passed: Passed = ()
 
 
 def bundled_model(name: str) -> Path:
@@ -157,8 +164,8 @@ class CTCLabelDecode:
         return [(reading, doubts) for reading, doubts, *_ in self.positioned(preds)]
 
     def positioned(self, preds: npt.NDArray[np.float32]) -> list[Decoded]:
-        """Each reading with its doubts, the steps that emitted each character and each
-        character's certainty."""
+        """Each reading with its doubts, the steps that emitted each character, each
+        character's certainty and what the blank steps before it passed over."""
         best = preds.argmax(axis=2)
         probs = preds.max(axis=2)
         readings: list[Decoded] = []
@@ -173,8 +180,29 @@ class CTCLabelDecode:
             reading = (text, float(np.mean(confidences)))
             runs = _runs(steps, starts)
             certainties = tuple(float(step_probs[a:b].max()) for a, b in runs)
-            readings.append((reading, doubts, runs, certainties))
+            passed = self._passed(steps, rows, runs)
+            readings.append((reading, doubts, runs, certainties, passed))
         return readings
+
+    def _passed(self, steps: Any, rows: Any, runs: Steps) -> Passed:
+        """Per kept character, the best other character of the blank steps before it."""
+        passed: list[tuple[str, float]] = []
+        end = 0
+        for i, (start, stop) in enumerate(runs):
+            if start <= end:
+                passed.append(("", 0.0))
+                end = stop
+                continue
+            peak = rows[end:start].max(axis=0)
+            peak[0] = 0.0  # the blank
+            peak[steps[start]] = 0.0
+            if i:
+                peak[steps[runs[i - 1][0]]] = 0.0
+            best = int(peak.argmax())
+            known = 0 < best < len(self.character)
+            passed.append((self.character[best], float(peak[best])) if known else ("", 0.0))
+            end = stop
+        return tuple(passed)
 
     def _doubts(self, steps: Any, step_probs: Any, rows: Any, starts: Any) -> Doubts:
         """Rivals of each kept character, over the steps that repeat it."""
@@ -455,10 +483,10 @@ class OcrRuntime:
             # scales it); the model's steps divide the whole input width evenly.
             resized_width = min(width, math.ceil(REC_SHAPE[1] * crop.shape[1] / crop.shape[0]))
             to_crop = width / preds.shape[1] * crop.shape[1] / max(1, resized_width)
-            for reading, doubts, runs, certainties in self.decoder.positioned(preds):
+            for reading, doubts, runs, certainties, passed in self.decoder.positioned(preds):
                 spans = tuple(
                     (min(a * to_crop, crop.shape[1]), min(b * to_crop, crop.shape[1]))
                     for a, b in runs
                 )
-                readings.append(Recognised(reading, doubts, spans, certainties))
+                readings.append(Recognised(reading, doubts, spans, certainties, passed))
         return readings

@@ -124,10 +124,31 @@ def test_a_character_the_blank_nearly_won_has_no_doubt_but_little_certainty() ->
         {2: 0.6, 0: 0.4},  # "7" over two steps, surer at its second
         {2: 0.97, 0: 0.03},
     )
-    (((text, _), doubts, _, certainties),) = decoder.positioned(preds)
+    (((text, _), doubts, _, certainties, _),) = decoder.positioned(preds)
     assert text == "247"
     assert doubts == ("", "", "")
     assert certainties == pytest.approx((1.0, 0.76, 0.97))
+
+
+def test_a_mark_the_blank_nearly_won_is_what_the_decoder_passed_over() -> None:
+    # As seed 7's dropped 、: between two characters the blank won every step, the mark
+    # second at one of them. The neighbours' own fading steps are not what was passed.
+    decoder = CTCLabelDecode(["中", "国", "、", "人"])
+    preds = steps(
+        {1: 0.99, 0: 0.01},  # "中"
+        {0: 0.6, 1: 0.4},  # "中" fading: its own, not passed over
+        {0: 0.7, 3: 0.25, 1: 0.05},  # "、" under the blank
+        {0: 0.9, 2: 0.1},  # "国" rising: its own
+        {2: 0.98, 0: 0.02},  # "国"
+        {4: 0.97, 0: 0.03},  # "人", no blank step before it
+    )
+    ((text, _), _, _, certainties, passed) = decoder.positioned(preds)[0]
+    assert text == "中国人"
+    assert passed[1][0] == "、"
+    assert passed[1][1] == pytest.approx(0.25)
+    assert passed[0] == ("", 0.0)  # nothing before the first step
+    assert passed[2] == ("", 0.0)  # no step between "国" and "人"
+    assert certainties == pytest.approx((0.99, 0.98, 0.97))
 
 
 def test_cleaning_a_reading_keeps_each_doubt_beside_its_character() -> None:
