@@ -79,8 +79,9 @@ Certainties = tuple[float, ...]
 # Per character of a reading's text, the likeliest character the decoder passed over in
 # the blank steps just before it (between it and the character before), other than those
 # two characters, with the best probability it got there; ("", 0.0) where there are no
-# such steps. A small mark (、) printed between two characters may lose every step to the
-# blank, "no character here", while still getting a fair share of them.
+# such steps or none got DOUBT_FLOOR there. A small mark (、) printed between two
+# characters may lose every step to the blank, "no character here", while still getting
+# a fair share of them.
 Passed = tuple[tuple[str, float], ...]
 # What the decoder gives per crop.
 Decoded = tuple[Reading, Doubts, Steps, Certainties, Passed]
@@ -180,16 +181,18 @@ class CTCLabelDecode:
             reading = (text, float(np.mean(confidences)))
             runs = _runs(steps, starts)
             certainties = tuple(float(step_probs[a:b].max()) for a, b in runs)
-            passed = self._passed(steps, rows, runs)
+            passed = self._passed(steps, step_probs, rows, runs)
             readings.append((reading, doubts, runs, certainties, passed))
         return readings
 
-    def _passed(self, steps: Any, rows: Any, runs: Steps) -> Passed:
+    def _passed(self, steps: Any, step_probs: Any, rows: Any, runs: Steps) -> Passed:
         """Per kept character, the best other character of the blank steps before it."""
         passed: list[tuple[str, float]] = []
         end = 0
         for i, (start, stop) in enumerate(runs):
-            if start <= end:
+            # Where the blank got all but DOUBT_FLOOR at every step, nothing else got
+            # DOUBT_FLOOR: most gaps, and a look at each class of each step is spared.
+            if start <= end or step_probs[end:start].min() > 1 - DOUBT_FLOOR:
                 passed.append(("", 0.0))
                 end = stop
                 continue
