@@ -32,6 +32,7 @@ from ocr.kinds.text.extract import (
     commas_read_as_dots,
     fix_punctuation,
     latin_or_digit,
+    passed_marks,
     rival_marks,
     spaced,
 )
@@ -156,6 +157,9 @@ def test_a_label_lying_across_the_pages_lines_is_left_out() -> None:
         ("合计1,234,567元", "合计1,234,567元"),
         ("他说Hello, world再见", "他说Hello, world再见"),
         ("网址https://a.cn/?q=1和", "网址https://a.cn/?q=1和"),
+        # A sentence ending in a Latin word at a line's end closes with the full stop.
+        ("主要还是API.", "主要还是API。"),
+        ("增长了1.5", "增长了1.5"),
     ],
 )
 def test_half_width_marks_beside_chinese_are_set_full_width(read: str, printed: str) -> None:
@@ -217,6 +221,45 @@ def test_a_colon_read_where_the_recogniser_also_saw_a_semicolon_is_the_semicolon
     assert rival_marks(doubted("时间10:30开始", {4: ";"})).text == "时间10:30开始"
     # A rival that is no mark changes nothing.
     assert rival_marks(doubted(text, {4: "="})).text == text
+
+
+def test_a_dot_read_where_the_recogniser_also_saw_a_full_stop_is_the_full_stop() -> None:
+    # Seed 7: 8 of 20 full stops read as dots had the full stop as rival, no comma did.
+    assert rival_marks(doubted("上网了·登录", {3: "。"})).text == "上网了。登录"
+    # The likeliest of the two marks it also saw wins.
+    assert rival_marks(doubted("上网了·登录", {3: "。,"})).text == "上网了。登录"
+    assert rival_marks(doubted("上网了·登录", {3: ",。"})).text == "上网了,登录"
+    # Not on a page whose commas read as dots: there a comma had the full stop as rival.
+    assert rival_marks(doubted("上网了·登录", {3: "。"}), stops=False).text == "上网了·登录"
+    # Away from Chinese (a name's dot between Latin letters) it stays.
+    assert rival_marks(doubted("John·Smith", {4: "。"})).text == "John·Smith"
+
+
+def passed_over(text: str, passed: dict[int, tuple[str, float]]) -> TextBox:
+    """A box read as ``text``, the recogniser having passed over ``passed[i]`` before
+    place i."""
+    box = TextBox(((0, 0), (10, 0), (10, 1), (0, 1)), text, 0.95)
+    return replace(
+        box,
+        passed=tuple(passed.get(i, ("", 0.0)) for i in range(len(text))),
+        certainties=tuple(0.99 for _ in text),
+        doubts=tuple("" for _ in text),
+    )
+
+
+def test_an_enumeration_comma_the_blank_nearly_won_is_put_back() -> None:
+    # Seeds 7 and 8: dropped 、 between two Chinese characters got 0.17-0.44 there.
+    box = passed_marks(passed_over("苹果香蕉和梨", {2: ("、", 0.36)}))
+    assert box.text == "苹果、香蕉和梨"
+    # Each measure stays beside its character, the mark's certainty what it got.
+    assert box.passed[3] == ("", 0.0)
+    assert box.certainties[2] == pytest.approx(0.36)
+    assert len(box.doubts) == len(box.text)
+    # Too little for the mark, or no Chinese on one side: nothing is put in.
+    assert passed_marks(passed_over("苹果香蕉", {2: ("、", 0.02)})).text == "苹果香蕉"
+    assert passed_marks(passed_over("API香蕉", {3: ("、", 0.5)})).text == "API香蕉"
+    # Only the marks the rule was measured on: a comma passed over stays out.
+    assert passed_marks(passed_over("苹果香蕉", {2: (",", 0.5)})).text == "苹果香蕉"
 
 
 def test_a_page_whose_commas_read_as_dots_keeps_them_when_the_recogniser_saw_one_comma() -> None:
