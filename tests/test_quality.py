@@ -786,8 +786,10 @@ def card_in_photo(surround: str) -> tuple[np.ndarray, list[TextBox]]:
     photo = np.full((800, 1100, 3), desk, np.uint8)
     x0, y0, width, height = 280, 230, 540, 340
     if surround == "screen":
-        cv2.rectangle(photo, (x0 - 60, y0 - 150), (x0 + width + 60, y0 + height + 150), (28, 28, 28), -1)
-        cv2.rectangle(photo, (x0 - 30, y0 - 120), (x0 + width + 30, y0 + height + 120), (14, 14, 14), -1)
+        for reach, level in ((60, 28), (30, 14)):  # the bezel, then the viewer's black page
+            top_left = (x0 - reach, y0 - reach - 90)
+            bottom_right = (x0 + width + reach, y0 + height + reach + 90)
+            cv2.rectangle(photo, top_left, bottom_right, (level, level, level), -1)
     photo[y0 : y0 + height, x0 : x0 + width] = (205, 215, 225)
     boxes = []
     lines = ("ZHANG WEI", "F 1990 07 12", "ROAD 18 HALL 3", "ROOM 1204", "1101 0519 9007")
@@ -795,7 +797,8 @@ def card_in_photo(surround: str) -> tuple[np.ndarray, list[TextBox]]:
         y = y0 + 40 + row * 55 + gap  # at no regular spacing, as a card's print
         cv2.putText(photo, line, (x0 + 40, y + 26), 0, 0.95, (60, 60, 60), 2)
         right = x0 + 40 + 17 * len(line)
-        boxes.append(TextBox(((x0 + 36, y), (right, y), (right, y + 32), (x0 + 36, y + 32)), "x", 0.9))
+        corners = ((x0 + 36, y), (right, y), (right, y + 32), (x0 + 36, y + 32))
+        boxes.append(TextBox(corners, "x", 0.9))
     soft = cv2.GaussianBlur(photo.astype(np.float32), (0, 0), 1.5)
     return np.clip(soft + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8), boxes
 
