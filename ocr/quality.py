@@ -174,9 +174,11 @@ TILE_COUNT = 16
 # and up), at least FRAME_WIDTH of the text's width wide, ends before the photo does,
 # and what lies beyond it is at least FRAME_LIFT times as bright plus FRAME_STEP (a
 # dark desk under a bright card runs to the photo's edge, or shades into the desk's own
-# level: 1.1-1.2 times). FRAME_SIDES of the four sides framed: a screen. Seeds 20261129
-# and 6262's screen photos read: 22/36 and 27/36, among them 5 of the 8 that no
-# spectral peak caught; clean photos and real-dev: see docs/warnings.md.
+# level: 1.1-1.2 times). FRAME_SIDES of the four sides framed: a screen. Chosen on
+# seeds 20261129 and 6262 (screen photos read: 22/36 and 27/36 framed, among them 5 of
+# the 8 that no spectral peak caught); clean photos of seeds 20261129-8484 (400, first
+# detection's boxes): at most 1 side; other conditions of 20261129: at most 1;
+# real-dev: at most 2 (one photo), so 3 keeps a margin of one side.
 FRAME_LOOK = 1.2
 FRAME_SIDE = 640
 FRAME_SHARE = 0.5
