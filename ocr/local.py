@@ -86,6 +86,14 @@ CARD_SHAPE_TOLERANCE = 0.15
 # still get no card.
 TILES = 2
 TILE_SHARE = 0.6
+# The very last reading (``descreened``): the photo in grey, smoothed by a Gaussian of
+# this many pixels. A screen's subpixels are red, green and blue stripes a pixel or so
+# wide, and its pixel grid repeats every 1.6-3 camera pixels on the screen photos of
+# issue 16's generator (real phones re-shooting a monitor: 2-4): grey sums the stripes
+# to a near-flat level and 1.2 px takes a 3 px period down to 4% of its contrast, while
+# a 24 px line's strokes (2-3 px) keep theirs. Chosen on the screen photos of seeds
+# 20261129 and 6262 that no other reading found a card on (4 of 6 read, none wrong).
+DESCREEN_SIGMA = 1.2
 # Readings less sure than this are tried again turned half round.
 RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
@@ -604,6 +612,18 @@ def small_card_region(image: BGRImage, quads: list[Any]) -> tuple[int, int, int,
     return region if max(x1 - x0, y1 - y0) < SMALL_CARD else None
 
 
+def descreened(image: BGRImage) -> BGRImage:
+    """The photo with a screen's pixel grid smoothed away (DESCREEN_SIGMA), in grey.
+
+    On a photo of a screen the grid's coloured stripes cross every stroke of the card's
+    faint text: the detector found no line, or the recogniser read none (issue 16's
+    screen photos answered "no card" though their number was legible by eye).
+    """
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    soft = cv2.GaussianBlur(grey, (0, 0), DESCREEN_SIGMA)
+    return cast(BGRImage, cv2.cvtColor(soft, cv2.COLOR_GRAY2BGR))
+
+
 def enlarge(image: BGRImage, region: tuple[int, int, int, int]) -> BGRImage:
     """The region cut out and scaled up (cubic) so its longer side is WORK_SIDE pixels."""
     x0, y0, x1, y1 = region
@@ -911,15 +931,23 @@ class LocalEngine:
         # They look for a card shown small, so they give no page of text: on a page too far
         # off to read (seed 8's text page 148) the tiles find scraps read at CER 0.95, and
         # "no text found, come closer" is the honest answer.
+        # The same for the photo with a screen's pixel grid smoothed away (``descreened``),
+        # tried after the tiles: one more detection when no card is found.
         tiles = kind == AUTO or not get_kind(kind).fallback
-        for tiled in (False, True) if tiles else (False,):
-            pages = reader.tiled_pages(array) if tiled else reader.pages(array, quads)
+        stages = ("photo", "tiles", "descreened") if tiles else ("photo",)
+        for stage in stages:
+            if stage == "photo":
+                pages = reader.pages(array, quads)
+            elif stage == "tiles":
+                pages = reader.tiled_pages(array)
+            else:
+                pages = reader.pages(descreened(array))
             for page in pages:
                 try:
                     result = read_card(page, kind, reader.read_lines)
                 except NoCardFound:
                     continue
-                if tiled and result.last_resort:
+                if stage != "photo" and result.last_resort:
                     continue
                 if completeness(result)[0]:
                     return result, page

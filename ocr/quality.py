@@ -161,6 +161,34 @@ TILE_MOIRE_LIMIT = 2.2
 TILE_SIDE = 128
 # Tiles taken at most, evenly over the card (time: each is an FFT).
 TILE_COUNT = 16
+# A card shown on a phone or a monitor in a photo viewer or an app sits in the screen's
+# dark frame: the viewer's black page and the bezel, a band of near-black a few
+# percent of the card wide along its sides, with the desk or the hand, brighter, beyond
+# it (``framed_sides``). It survives the softness that wipes the pixel grid out of
+# every spectrum. Looked for beyond the text's extent along and across its axis, up to
+# FRAME_LOOK times the text's width, on the photo brought down to FRAME_SIDE pixels.
+# A side is framed when the first band darker than FRAME_SHARE of the card's own median
+# grey (the card's paper, whatever the screen's brightness) is at most FRAME_DARK
+# (near-black: a screen's black lifted by its light and the room's reflection, 6-42 on
+# the screen photos of seeds 20261129 and 6262; the dark-desk bands of clean photos 46
+# and up), at least FRAME_WIDTH of the text's width wide, ends before the photo does,
+# and what lies beyond it is at least FRAME_LIFT times as bright plus FRAME_STEP (a
+# dark desk under a bright card runs to the photo's edge, or shades into the desk's own
+# level: 1.1-1.2 times). FRAME_SIDES of the four sides framed: a screen. Chosen on
+# seeds 20261129 and 6262 (screen photos read: 22/36 and 27/36 framed, among them 5 of
+# the 8 that no spectral peak caught); clean photos of seeds 20261129-8484 (400, first
+# detection's boxes): at most 1 side; other conditions of 20261129: at most 1;
+# real-dev: at most 2 (one photo), so 3 keeps a margin of one side.
+FRAME_LOOK = 1.2
+FRAME_SIDE = 640
+FRAME_SHARE = 0.5
+FRAME_DARK = 50.0
+FRAME_WIDTH = 0.03
+FRAME_LIFT = 1.5
+FRAME_STEP = 15.0
+FRAME_SIDES = 3
+# Of a row of samples parallel to a side, at least this share must lie in the photo.
+FRAME_INSIDE = 0.9
 # Half-width (bins) of the band along each axis, and the median's window along it.
 AXIS_BAND = 3
 AXIS_WINDOW = 21
@@ -242,6 +270,7 @@ class Measures:
     intrusion: float
     colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
     tile_moire: float = 0.0  # ``moire``'s median over small tiles of the card
+    framed: float = 0.0  # sides of the card along a screen's dark frame, 0-4 (``framed_sides``)
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -687,6 +716,86 @@ def axis_moire_measure(grey: Floats, log: Floats | None = None) -> float:
     return best
 
 
+def framed_sides(image: BGRImage, outline: Outline) -> int:
+    """How many of the card's four sides lie along a screen's dark frame (FRAME_*).
+
+    The photo (grey, at most FRAME_SIDE pixels long) is resampled in the text's own
+    frame (``outline``'s ``u`` and ``v``), FRAME_LOOK text widths beyond the text on
+    every side; beyond each side of the text, the median grey of each row parallel to
+    it gives a profile going outwards. The card's own level is the median over the
+    text's extent (its paper, between the strokes).
+    """
+    scale = min(1.0, FRAME_SIDE / float(max(image.shape[:2])))
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if scale < 1.0:
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    left, right, top, bottom = (t * scale for t in outline.text)
+    span = right - left
+    across = bottom - top
+    if span < 8 or across < 2:
+        return 0
+    look = FRAME_LOOK * span
+    width, height = round(span + 2 * look), round(across + 2 * look)
+    u, v, origin = outline.u, outline.v, outline.origin * scale
+    corner = origin + (left - look) * u + (top - look) * v
+    # Frame pixel (i, j) is photo pixel corner + i u + j v; outside the photo: -1.
+    to_photo = np.array([[u[0], v[0], corner[0]], [u[1], v[1], corner[1]]], np.float32)
+    frame = np.asarray(
+        cv2.warpAffine(
+            grey.astype(np.float32),
+            to_photo,
+            (width, height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=-1.0,
+        ),
+        np.float32,
+    )
+    x0, y0 = round(look), round(look)
+    x1, y1 = x0 + round(span), y0 + round(across)
+    text = frame[y0:y1, x0:x1]
+    if not (text >= 0).any():
+        return 0
+    card = float(np.median(text[text >= 0]))
+    # Rows parallel to each side, from the text outwards (a row per column of the strip).
+    strips = (
+        frame[y0:y1, :x0][:, ::-1],
+        frame[y0:y1, x1:],
+        frame[:y0, x0:x1][::-1, :].T,
+        frame[y1:, x0:x1].T,
+    )
+    return sum(_framed(strip, card, span) for strip in strips)
+
+
+def _framed(strip: Floats, card: float, span: float) -> bool:
+    """Whether ``strip`` (rows along a side, columns going outwards) holds a screen's dark
+    frame: see FRAME_DARK and the thresholds after it."""
+    inside = strip >= 0
+    whole = inside.mean(axis=0) >= FRAME_INSIDE
+    samples = np.where(inside, strip, np.nan)
+    profile = np.full(strip.shape[1], np.nan, np.float32)
+    if whole.any():
+        profile[whole] = np.nanmedian(samples[:, whole], axis=0)
+    dark = profile < FRAME_SHARE * card  # NaN (beyond the photo) is never dark
+    if not dark.any():
+        return False
+    start = int(np.argmax(dark))
+    lit = np.flatnonzero(~dark[start:])
+    if not len(lit):
+        return False  # dark to the end of the look: a dark desk
+    end = start + int(lit[0])
+    beyond = profile[end : end + max(3, round(0.1 * span))]
+    beyond = beyond[~np.isnan(beyond)]
+    if not len(beyond):
+        return False  # the band runs into the photo's edge
+    band = float(np.median(profile[start:end]))
+    return bool(
+        end - start >= FRAME_WIDTH * span
+        and band <= FRAME_DARK
+        and float(np.median(beyond)) >= FRAME_LIFT * band + FRAME_STEP
+    )
+
+
 def intrusion_card(outline: Outline, text_height: float) -> Floats | None:
     """The card's corners for ``intrusion_measure`` when its outline found some of its
     sides but not all four; None when it found all (``Outline.quad``) or none.
@@ -1017,6 +1126,7 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         intrusion,
         colour_moire,
         tile_moire,
+        framed_sides(image, outline),
     )
 
 
@@ -1053,9 +1163,10 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
 
 def _screen(measures: Measures) -> bool:
     """A photo of a screen: its pixel grid in the grey spectrum, on its axes, in colour,
-    or all over the card in small tiles."""
+    or all over the card in small tiles; or the card inside a screen's dark frame."""
     return (
-        measures.moire > MOIRE_LIMIT
+        measures.framed >= FRAME_SIDES
+        or measures.moire > MOIRE_LIMIT
         or measures.axis_moire > AXIS_MOIRE_LIMIT
         or measures.colour_moire > COLOUR_MOIRE_LIMIT
         or measures.tile_moire > TILE_MOIRE_LIMIT

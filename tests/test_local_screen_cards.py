@@ -11,7 +11,7 @@ from faker import Faker
 
 from ocr.checks import id_checksum_ok, luhn_check_digit, luhn_ok
 from ocr.detect import kind_scores, read_card, upright_view
-from ocr.engine import AUTO
+from ocr.engine import AUTO, CardResult
 from ocr.engines import create_engine
 from ocr.errors import NoCardFound
 from ocr.layout import OcrPage
@@ -26,6 +26,9 @@ BIN_19 = "621799"
 # Screen photos (seed, index of tests.cardgen.image_conditions) answered "no card" before
 # the tiled reading: the detector on the whole photo found no box, or only the title.
 TILED_SCREENS = [(20261129, 159)]
+# Screen photos no reading found a card on, tiles included, before the descreened one
+# (``ocr.local.descreened``): an ID front and a bank card.
+DESCREENED = [(20261129, 129), (6262, 143)]
 # Card-less photos (tests.cardgen's unreadable samples: clutter, blank paper, a blurred
 # card) of this seed: no card either way.
 CARDLESS_SEED = 31337
@@ -66,16 +69,44 @@ def test_a_card_on_a_screen_too_faint_for_the_whole_photos_detection_is_read_by_
 ) -> None:
     # The whole photo brought down to det_side gave the detector no box, or only the
     # title: "no card". Read tile by tile, the card's number is found and read right.
+    assert_screen_card_read(seed, index)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+@pytest.mark.parametrize(("seed", "index"), DESCREENED)
+def test_a_card_on_a_screen_whose_pixel_grid_crosses_its_faint_text_is_read_descreened(
+    seed: int, index: int
+) -> None:
+    # No reading, whole or tiled, found a card: the grid's coloured stripes crossed every
+    # stroke of the faint print. In grey, the grid smoothed away, the number reads right.
+    result = assert_screen_card_read(seed, index)
+    assert "screen" in result.warnings
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+def test_a_soft_screen_photo_is_flagged_by_the_screens_dark_frame() -> None:
+    # Seed 20261129's screen photo 126: read, but no `screen` warning (soft, no spectral
+    # peak left); the card lies in a viewer's black page inside the phone's bezel.
+    sample = make_condition_sample(20261129, 126, "screen", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert "screen" in result.warnings
+
+
+def assert_screen_card_read(seed: int, index: int) -> CardResult:
+    """The screen photo ``index`` of ``seed`` read as its card, its number right and
+    every other field right or said to be missing: nothing is guessed."""
     sample = make_condition_sample(seed, index, "screen", find_fonts(), Faker("zh_CN"))
     expected = sample.label["expected"]
     result = create_engine("local").recognize(sample.encode(), AUTO)
     assert result.kind == sample.label["kind"]
     key = "id" if result.kind == "idcard" else "number"
     assert result.fields[key] == expected[key]
-    # Every other field is right, or empty and said to be missing: nothing is guessed.
     for name, want in expected.items():
         got = result.fields.get(name, "")
         assert got == want or (not got and f"field_missing:{name}" in result.warnings)
+    return result
 
 
 @pytest.mark.slow

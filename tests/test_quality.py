@@ -23,6 +23,7 @@ from ocr.quality import (
     COLOUR_MOIRE_LIMIT,
     EDGE_GAP_LIMIT,
     EDGE_TOUCH,
+    FRAME_SIDES,
     GLARE_LIMIT,
     GREY_SATURATION,
     IMAGE_WARNINGS,
@@ -773,3 +774,48 @@ def test_a_sheen_on_a_dark_bank_card_that_barely_clips_is_not_glare() -> None:
     measures = measure(photo, boxes)
     assert measures is not None and measures.glare <= GLARE_LIMIT
     assert "glare" not in decide(measures).warnings
+
+
+def card_in_photo(surround: str) -> tuple[np.ndarray, list[TextBox]]:
+    """A pale card with five lines of print, in a 1100 x 800 photo: on a dark desk that
+    runs to the photo's edges (``"dark desk"``), or shown on a screen (``"screen"``): a
+    viewer's black page around the card and a dark bezel around that, on a lighter desk.
+    Smooth, with no pixel grid: a soft photo of a screen."""
+    rng = np.random.default_rng(11)
+    desk = 20 if surround == "dark desk" else 150
+    photo = np.full((800, 1100, 3), desk, np.uint8)
+    x0, y0, width, height = 280, 230, 540, 340
+    if surround == "screen":
+        for reach, level in ((60, 28), (30, 14)):  # the bezel, then the viewer's black page
+            top_left = (x0 - reach, y0 - reach - 90)
+            bottom_right = (x0 + width + reach, y0 + height + reach + 90)
+            cv2.rectangle(photo, top_left, bottom_right, (level, level, level), -1)
+    photo[y0 : y0 + height, x0 : x0 + width] = (205, 215, 225)
+    boxes = []
+    lines = ("ZHANG WEI", "F 1990 07 12", "ROAD 18 HALL 3", "ROOM 1204", "1101 0519 9007")
+    for row, (line, gap) in enumerate(zip(lines, (0, 9, 3, 14, 6), strict=True)):
+        y = y0 + 40 + row * 55 + gap  # at no regular spacing, as a card's print
+        cv2.putText(photo, line, (x0 + 40, y + 26), 0, 0.95, (60, 60, 60), 2)
+        right = x0 + 40 + 17 * len(line)
+        corners = ((x0 + 36, y), (right, y), (right, y + 32), (x0 + 36, y + 32))
+        boxes.append(TextBox(corners, "x", 0.9))
+    soft = cv2.GaussianBlur(photo.astype(np.float32), (0, 0), 1.5)
+    return np.clip(soft + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8), boxes
+
+
+def test_a_soft_screen_photo_whose_pixel_grid_is_gone_is_seen_by_its_dark_frame() -> None:
+    # Seeds 20261129 and 6262: screen photos read but not flagged (8 of 72), soft, every
+    # spectral peak in the clean photos' range; most showed the card in a viewer's black
+    # page inside the phone's bezel, on a lighter desk.
+    image, boxes = card_in_photo("screen")
+    measures = measure(image, boxes)
+    assert measures is not None
+    assert measures.moire < MOIRE_LIMIT and measures.colour_moire < COLOUR_MOIRE_LIMIT
+    assert measures.tile_moire < TILE_MOIRE_LIMIT and measures.axis_moire < AXIS_MOIRE_LIMIT
+    assert measures.framed >= FRAME_SIDES
+    assert "screen" in decide(measures).warnings
+    # The same card on a dark desk: dark all round, but to the photo's edges.
+    image, boxes = card_in_photo("dark desk")
+    measures = measure(image, boxes)
+    assert measures is not None and measures.framed < FRAME_SIDES
+    assert "screen" not in decide(measures).warnings
