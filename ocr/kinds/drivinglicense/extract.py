@@ -135,8 +135,12 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     readings = id_readings(number_boxes)
     number = best_id(readings, birth_digits, printed_sex)
     if reader is not None and number_boxes and not all(id_checks(number).values()):
-        readings += second_look(view, number_boxes, reader)
+        looked = second_look(view, number_boxes, reader)
+        readings += looked.readings
         number = best_id(readings, birth_digits, printed_sex)
+        if number in looked.doubted:
+            # A number re-read with a character the recogniser doubted (as on the ID card).
+            warnings.append("low_confidence")
     fields["id_num"] = number
 
     checks = id_checks(number, birth_digits, printed_sex)
