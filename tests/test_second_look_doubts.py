@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from ocr.detect import upright_view
@@ -19,7 +20,7 @@ from ocr.kinds.bankcard import second_look, upright_boxes
 from ocr.kinds.bankcard.extract import extract_bankcard
 from ocr.kinds.idcard.extract import extract_front
 from ocr.layout import CardView, LineReading, OcrPage, righted
-from ocr.local import OcrSettings, RapidReader
+from ocr.local import LocalEngine, OcrSettings, RapidReader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -157,3 +158,51 @@ def test_a_box_righted_keeps_its_certainties_and_doubts(reader: RapidReader) -> 
     assert box is not page.boxes[first]
     assert len(box.certainties) == len(box.text)
     assert len(box.doubts) == len(box.text)
+
+
+def _stroked(image: Path, field: str, at: float, grey: int, parts: int) -> bytes:
+    """The photo with a pen stroke across the box holding ``field``'s value (found by the
+    real reader), ``at`` of the way along it: a ``parts``-th of the box's height thick,
+    drawn ``grey`` (0-255)."""
+    want = _expected(image)[field].split(";")[0]
+    photo = decode_image(image.read_bytes())
+    page = RapidReader(OcrSettings()).read(photo)
+    (box,) = [b for b in page.boxes if want[-4:] in b.text.replace(" ", "")]
+    corners = np.array(box.points)
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    x, half, height = x0 + (x1 - x0) * at, 0.35 * (y1 - y0), y1 - y0
+    start = (int(x - half), int(y1 - 0.2 * height))
+    end = (int(x + half), int(y0 + 0.2 * height))
+    cv2.line(photo, start, end, (grey, grey, grey), max(1, int(height / parts)))
+    ok, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok
+    return bytes(data.tobytes())
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine(threads=1, intra_op_threads=1)
+
+
+def test_a_licence_address_character_the_recogniser_doubted_flags_the_licence(
+    engine: LocalEngine,
+) -> None:
+    # A stroke over the street's name: the recogniser reads it right but unsurely; the
+    # licence said nothing of it before (only the ID card's reader counted doubts).
+    image = FIXTURES / "drivinglicense" / "000_licence_photo.jpg"
+    result = engine.recognize(_stroked(image, "address", 0.6, 40, 5), "drivinglicense")
+    assert result.fields["address"] == _expected(image)["address"]
+    assert "low_confidence" in result.warnings
+    clean = engine.recognize(image.read_bytes(), "drivinglicense")
+    assert "low_confidence" not in clean.warnings
+
+
+def test_a_business_card_mobile_digit_the_recogniser_doubted_flags_the_card(
+    engine: LocalEngine,
+) -> None:
+    image = FIXTURES / "businesscard" / "000_bizcard_photo.jpg"
+    result = engine.recognize(_stroked(image, "mobile", 0.7, 70, 6), "businesscard")
+    assert result.fields["mobile"] == _expected(image)["mobile"]
+    assert "low_confidence" in result.warnings
+    clean = engine.recognize(image.read_bytes(), "businesscard")
+    assert "low_confidence" not in clean.warnings

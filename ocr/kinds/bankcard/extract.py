@@ -949,8 +949,7 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
         again = list(boxes)
         for index, answer in zip(indices, answers, strict=True):
             if round_ < len(answer) and answer[round_][0].strip():
-                # The re-read box keeps what the recogniser doubted in it.
-                again[index] = layout.read_box(boxes[index].points, answer[round_])
+                again[index] = _reread_box(boxes[index].points, answer[round_])
         readings.append(again)
     found = choose_number(readings)
     if band is None or (found is not None and found.clean):
@@ -966,7 +965,7 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     cuts = [text.without(cut) for text in texts for cut in _ends_cut(text[0])]
     bank_set: Scored | None = None
     for band_texts in (texts, cuts):
-        band_readings = [[*rest, layout.read_box(band.points, text)] for text in band_texts]
+        band_readings = [[*rest, _reread_box(band.points, text)] for text in band_texts]
         banded = choose_number(band_readings) if band_readings else None
         if banded is not None and _as_printed(banded):
             return banded if found is None or not _read_and_luhn_valid(found) else found
@@ -978,6 +977,15 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     if bank_set is not None and not vouched:
         return bank_set
     return found
+
+
+def _reread_box(points: tuple[tuple[float, float], ...], answer: tuple[str, float]) -> TextBox:
+    """A box of a second look's reading that keeps each character's certainty (which
+    flags a doubted digit of the answer: ``Piece.doubted``) but not its rivals: as
+    alternatives for corrections they would change which number is chosen (on real
+    photos, a right number lost to a rival correction), and the second look must
+    choose as it did before it had them."""
+    return replace(layout.read_box(points, answer), doubts=())
 
 
 def _bank_set(scored: Scored) -> bool:

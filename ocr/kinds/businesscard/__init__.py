@@ -18,6 +18,7 @@ the local engine.
 
 from __future__ import annotations
 
+from ocr.checks import region_named_prefix
 from ocr.documents import split_numbers
 from ocr.engine import CardResult
 from ocr.errors import NoCardFound
@@ -32,6 +33,7 @@ from ocr.kinds.businesscard.extract import (
     other_document,
     second_look,
 )
+from ocr.kinds.idcard.extract import doubted_in
 from ocr.layout import CardView, LineReader
 from ocr.mask import show
 
@@ -56,7 +58,26 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         raise NoCardFound("no readable business card")
     if reader is not None:
         second_look(view, extracted, reader)
+    if doubted_in(view, _doubt_counts(extracted.fields)):
+        extracted.warnings.append("low_confidence")
     return CardResult(NAME, extracted.fields, extracted.checks, extracted.warnings)
+
+
+# The fields whose characters the recogniser doubted flag the card (``low_confidence``),
+# as an ID card's name and address do: a number or an address misread into another valid
+# one passes every check (on the KIND150 sets: a mobile with a valid prefix, an address
+# with a label's characters glued on; README, "Still missed").
+DOUBTED_FIELDS = ("mobile", "phone", "address", "website")
+
+
+def _doubt_counts(fields: dict[str, str]) -> list[tuple[str, int]]:
+    """(value, where its doubts start to count) for ``doubted_in``: an address's region
+    part that the region table knows vouches for itself, as on the ID card."""
+    return [
+        (value, len(region_named_prefix(value)) if name == "address" else 0)
+        for name in DOUBTED_FIELDS
+        for value in [fields.get(name, "")]
+    ]
 
 
 def fill_reply(result: CardResult, masked: dict[str, str]) -> None:
