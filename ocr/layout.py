@@ -312,7 +312,57 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
 # A 3x3 matrix of a plane's points (homogeneous coordinates).
 Matrix = npt.NDArray[np.float64]
 
-# Recognises upright text-line crops: (text, score) per crop.
+
+class LineReading(tuple[str, float]):
+    """One crop read by a ``LineReader`` (a second look): (text, score), with what the
+    recogniser doubted in it as a page's boxes carry it (``TextBox.doubts`` and
+    ``TextBox.certainties``, per character of ``text``; empty when not known).
+
+    A tuple, so that second looks that want only the text and score take it as before;
+    those whose reading may become a value's keep its doubts with ``read_box``: a
+    character misread there must flag the answer as one misread in the first reading
+    does, not pass silently.
+    """
+
+    doubts: tuple[str, ...]
+    certainties: tuple[float, ...]
+
+    def __new__(
+        cls,
+        text: str,
+        score: float,
+        doubts: tuple[str, ...] = (),
+        certainties: tuple[float, ...] = (),
+    ) -> LineReading:
+        reading = super().__new__(cls, (text, score))
+        reading.doubts = doubts if len(doubts) == len(text) else ()
+        reading.certainties = certainties if len(certainties) == len(text) else ()
+        return reading
+
+    def without(self, drop: Iterable[int]) -> LineReading:
+        """The reading less the characters at ``drop``, their doubts with them."""
+        gone = set(drop)
+        kept = [i for i in range(len(self[0])) if i not in gone]
+        return LineReading(
+            "".join(self[0][i] for i in kept),
+            self[1],
+            tuple(self.doubts[i] for i in kept) if self.doubts else (),
+            tuple(self.certainties[i] for i in kept) if self.certainties else (),
+        )
+
+
+def read_box(points: tuple[tuple[float, float], ...], reading: tuple[str, float]) -> TextBox:
+    """A box at ``points`` holding a second look's ``reading``, stripped, with its doubts
+    and certainties when the reader gave them (a ``LineReading``) and they still line up."""
+    text, score = reading
+    stripped = text.strip()
+    if not isinstance(reading, LineReading) or stripped != text:
+        return TextBox(points, stripped, score)
+    return TextBox(points, text, score, reading.doubts, (), reading.certainties)
+
+
+# Recognises upright text-line crops: (text, score) per crop, with the recogniser's doubts
+# (``LineReading``) when the reader is the local engine's.
 LineReader = Callable[[Sequence[BGRImage]], list[tuple[str, float]]]
 
 
@@ -453,9 +503,12 @@ def righted(view: CardView, reader: LineReader, sure: float, *, sideways: bool =
         return view
     readings = reader([view.cut(view.placed[i]) for i in against])
     boxes = list(view.page.boxes)
-    for i, (text, score) in zip(against, readings, strict=True):
-        if text.strip() and (score >= sure or score > boxes[i].score):
-            boxes[i] = TextBox(boxes[i].points, text.strip(), score)
+    for i, reading in zip(against, readings, strict=True):
+        # The box read again keeps what the recogniser doubted, as the first reading's
+        # boxes do (``read_box``).
+        again = read_box(boxes[i].points, reading)
+        if again.text and (again.score >= sure or again.score > boxes[i].score):
+            boxes[i] = again
     return CardView.of(OcrPage(view.page.image, boxes, list(directions)), view.frame)
 
 

@@ -54,7 +54,7 @@ from ocr.image import (
     downscale,
 )
 from ocr.kinds import get_kind
-from ocr.layout import Matrix, OcrPage, estimate_axis
+from ocr.layout import LineReading, Matrix, OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
 from ocr.quality import Measures, decide, measure
 from ocr.runtime import REC_MODEL as REC_MODEL
@@ -499,9 +499,18 @@ class RapidReader:
         return [(np.asarray(q, dtype=np.float32) / zoom + offset).astype(np.float32) for q in found]
 
     def read_lines(self, crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
-        """Recognise already cut, upright text lines (the second look)."""
-        readings = self.recognised(self._runtime.recognise, crops)
-        return [(clean_text(text), score) for text, score in readings]
+        """Recognise already cut, upright text lines (the second look): each a
+        ``LineReading``, cleaned as the page's boxes are, with each character's doubts
+        and certainty (a crop read again when the first reading failed a check is the
+        likeliest to be misread; what the recogniser doubted there must reach the answer)."""
+        readings: list[tuple[str, float]] = []
+        for line in self.recognised(self._runtime.recognise_positioned, crops):
+            raw, score = line.reading
+            text, doubts, _ = clean_reading(raw, line.doubts)
+            readings.append(
+                LineReading(text, score, doubts, clean_certainties(raw, line.certainties))
+            )
+        return readings
 
 
 def _holds(quad: Any, point: Any) -> bool:

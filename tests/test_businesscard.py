@@ -224,6 +224,16 @@ def test_a_telephone_sign_read_as_a_digit_is_not_part_of_the_mobile_number() -> 
     assert result.fields["phone"] == "0755-81299640"
 
 
+def test_a_phone_icon_read_as_another_symbol_is_not_part_of_the_mobile_number() -> None:
+    # Generated business card seed 7 photo 1 (tests.cardgen --kind businesscard): the
+    # icon before a dashed mobile read as a ballot box, and the mobile was lost silently.
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("Mob:137 0638 4205", "\u2611 192-0580-8862", "E:sales@huaxin.com", top=120),
+    )
+    assert result.fields["mobile"] == "13706384205;19205808862"
+
+
 def test_a_short_number_fragment_is_no_phone_number() -> None:
     """A note on the desk ("电话 021-") beside the card added an invalid phone number."""
     result = read(*LEFT_CARD, Printed("电话 021-", 0, 700))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import cv2
@@ -83,10 +84,8 @@ def _line_digits(view: CardView) -> list[str]:
 def upright_boxes(view: CardView) -> list[TextBox]:
     """The boxes in card coordinates, as if the photo had been turned upright."""
     to_card = view.frame.to_card
-    return [
-        TextBox(tuple(to_card(x, y) for x, y in b.points), b.text, b.score, b.doubts)
-        for b in view.page.boxes
-    ]
+    # Each keeps what the recogniser doubted (its doubts and certainties).
+    return [replace(b, points=tuple(to_card(x, y) for x, y in b.points)) for b in view.page.boxes]
 
 
 Readings = list[list[tuple[str, float]]]

@@ -274,6 +274,16 @@ class Piece:
     score: float
     height: float
     box: int  # index of the box it was read from
+    # Per digit, the recogniser's certainty of the character it was read from
+    # (``TextBox.certainties``); () when the box does not say.
+    certainties: tuple[float, ...] = ()
+
+    def doubted(self) -> bool:
+        """Whether the recogniser doubted a digit it read as a digit: a rival digit, or
+        a certainty under LOW_CONFIDENCE (a digit read where none is printed has the
+        blank as its rival, which doubts do not list)."""
+        rival = any(alt for at, alt in enumerate(self.alternatives) if at not in self.letters)
+        return rival or any(c < LOW_CONFIDENCE for c in self.certainties)
 
 
 def _word_to_digits(
@@ -312,6 +322,19 @@ def digit_pieces(
     that is mostly letters (VALID, CITIC) does. ``doubts`` (``TextBox.doubts``) give
     the alternatives of a digit the recogniser was unsure of.
     """
+    return [
+        (digits, letters, alternatives)
+        for digits, letters, alternatives, _ in _digit_runs(text, doubts)
+    ]
+
+
+def _digit_runs(
+    text: str, doubts: Sequence[str]
+) -> list[tuple[str, tuple[int, ...], tuple[str, ...], tuple[int, ...]]]:
+    """``digit_pieces`` with, per digit, the place in ``text`` of the character it was
+    read from (each word's characters give one digit each); () when NFKC changed
+    ``text``'s length and places no longer line up."""
+    aligned = len(unicodedata.normalize("NFKC", text)) == len(text)
     normalised = unicodedata.normalize("NFKC", text)
     if len(normalised) != len(text) or len(doubts) != len(text):
         doubts = ("",) * len(normalised)
@@ -319,24 +342,28 @@ def digit_pieces(
     text, guessed = _doubted_digits(
         EXPIRY.sub(_blank, YEAR_FIRST_EXPIRY.sub(_blank, normalised)), doubts
     )
-    pieces: list[tuple[str, tuple[int, ...], tuple[str, ...]]] = []
+    pieces: list[tuple[str, tuple[int, ...], tuple[str, ...], tuple[int, ...]]] = []
     for match in _DIGIT_RUN.finditer(text):
         digits = ""
         letters: list[int] = []
         alternatives: list[str] = []
+        places: list[int] = []
         words = [(w.group(), match.start() + w.start()) for w in _WORD.finditer(match.group())]
         for word, at in [*words, ("", 0)]:  # "" flushes the last run
             end = at + len(word)
             converted = _word_to_digits(word, doubts[at:end], guessed[at:end])
             if converted is None:
                 if digits:
-                    pieces.append((digits, tuple(letters), tuple(alternatives)))
-                digits, letters, alternatives = "", [], []
+                    pieces.append(
+                        (digits, tuple(letters), tuple(alternatives), tuple(places) * aligned)
+                    )
+                digits, letters, alternatives, places = "", [], [], []
                 continue
             word_digits, word_letters, word_alternatives = converted
             letters += [len(digits) + p for p in word_letters]
             alternatives += word_alternatives
             digits += word_digits
+            places += range(at, end)
     return pieces
 
 
@@ -736,14 +763,29 @@ def _pieces_by_line(boxes: Sequence[TextBox]) -> list[list[Piece]]:
     lines = []
     for line in layout.reading_lines(boxes, frame):
         pieces = [
-            Piece(digits, letters, alternatives, placed.box.score, placed.height, index)
+            Piece(
+                digits,
+                letters,
+                alternatives,
+                placed.box.score,
+                placed.height,
+                index,
+                _at(placed.box.certainties, places, len(placed.text)),
+            )
             for placed in line.boxes
             for index in [index_of[id(placed.box)]]
-            for digits, letters, alternatives in digit_pieces(placed.text, placed.box.doubts)
+            for digits, letters, alternatives, places in _digit_runs(placed.text, placed.box.doubts)
         ]
         if pieces:
             lines.append(pieces)
     return lines
+
+
+def _at(certainties: Sequence[float], places: Sequence[int], length: int) -> tuple[float, ...]:
+    """The certainties at ``places``, when they line up with the text (``length``)."""
+    if len(certainties) != length or not places:
+        return ()
+    return tuple(certainties[at] for at in places)
 
 
 def _acceptable(scored: Scored) -> bool:
@@ -907,8 +949,7 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
         again = list(boxes)
         for index, answer in zip(indices, answers, strict=True):
             if round_ < len(answer) and answer[round_][0].strip():
-                text, score = answer[round_]
-                again[index] = TextBox(boxes[index].points, text, score)
+                again[index] = _reread_box(boxes[index].points, answer[round_])
         readings.append(again)
     found = choose_number(readings)
     if band is None or (found is not None and found.clean):
@@ -918,13 +959,13 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     # taken when it reads a number that needs no correction at all.
     replaced = set(indices)
     rest = [box for i, box in enumerate(boxes) if i not in replaced]
-    texts = [(text, score) for text, score in band_answers if text.strip()]
+    texts = [_as_line_reading(answer) for answer in band_answers if answer[0].strip()]
     # The band reaches past the number on purpose, so a digit at either end may be the
     # card's edge or pattern: readings without it are tried only when none as read fits.
-    cuts = [(cut, score) for text, score in texts for cut in _ends_cut(text)]
+    cuts = [text.without(cut) for text in texts for cut in _ends_cut(text[0])]
     bank_set: Scored | None = None
     for band_texts in (texts, cuts):
-        band_readings = [[*rest, TextBox(band.points, text, score)] for text, score in band_texts]
+        band_readings = [[*rest, _reread_box(band.points, text)] for text in band_texts]
         banded = choose_number(band_readings) if band_readings else None
         if banded is not None and _as_printed(banded):
             return banded if found is None or not _read_and_luhn_valid(found) else found
@@ -938,22 +979,34 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     return found
 
 
+def _reread_box(points: tuple[tuple[float, float], ...], answer: tuple[str, float]) -> TextBox:
+    """A box of a second look's reading that keeps each character's certainty (which
+    flags a doubted digit of the answer: ``Piece.doubted``) but not its rivals: as
+    alternatives for corrections they would change which number is chosen (on real
+    photos, a right number lost to a rival correction), and the second look must
+    choose as it did before it had them."""
+    return replace(layout.read_box(points, answer), doubts=())
+
+
 def _bank_set(scored: Scored) -> bool:
     """Read as printed but for a first group set from the printed bank's BIN."""
     return scored.candidate.correction in BANK_CORRECTIONS
 
 
-def _ends_cut(text: str) -> list[str]:
-    """``text`` without its first digit, without its last, and without both."""
+def _ends_cut(text: str) -> list[tuple[int, ...]]:
+    """The places to drop from ``text`` to have it without its first digit, without its
+    last, and without both."""
     at = [i for i, char in enumerate(text) if char.isdigit()]
     if len(at) < MIN_LENGTH + 1:
         return []
     first, last = at[0], at[-1]
-    return [
-        text[:first] + text[first + 1 :],
-        text[:last] + text[last + 1 :],
-        text[:first] + text[first + 1 : last] + text[last + 1 :],
-    ]
+    return [(first,), (last,), (first, last)]
+
+
+def _as_line_reading(answer: tuple[str, float]) -> layout.LineReading:
+    """A second look's answer as a ``LineReading`` (a reader that gave only the text and
+    score: no doubts)."""
+    return answer if isinstance(answer, layout.LineReading) else layout.LineReading(*answer)
 
 
 def _issued(scored: Scored, bank: str | None) -> bool:
@@ -1082,7 +1135,10 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
     reading is not clean (fails Luhn, unknown issuer, odd length, needed a correction).
     """
     best = choose_number([boxes])
-    if reread is not None and (best is None or not best.clean):
+    # The second look is asked only when the first reading failed a check: a photo that
+    # reads badly, so a digit the recogniser doubted in the answer flags it.
+    looked_again = reread is not None and (best is None or not best.clean)
+    if reread is not None and looked_again:
         best = _second_look(boxes, best, reread)
     texts = [box.text for box in boxes]
     if best is None:
@@ -1118,7 +1174,8 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         fields["valid_thru"] = expiry.date
     if expiry.uncertain:
         warnings.append("valid_thru_uncertain")
-    if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE:
+    doubted = looked_again and any(p.doubted() for p in best.candidate.pieces)
+    if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE or doubted:
         warnings.append("low_confidence")
     return CardResult(kind="bankcard", fields=fields, checks=checks, warnings=warnings)
 

@@ -20,7 +20,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ocr.checks import fix_county_name, fix_region_prefix, id_birth, id_checks, id_gender
+from ocr.checks import (
+    fix_county_name,
+    fix_region_prefix,
+    id_birth,
+    id_checks,
+    id_gender,
+    region_named_prefix,
+)
 from ocr.documents import (
     LICENCE_LONG_TERM,
     LICENCE_SPANS_YEARS,
@@ -41,6 +48,7 @@ from ocr.kinds.idcard.extract import (
     clean_address,
     correct_surname,
     digit_reading,
+    doubted_in,
     find_anchor,
     id_number_boxes,
     id_readings,
@@ -135,8 +143,12 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     readings = id_readings(number_boxes)
     number = best_id(readings, birth_digits, printed_sex)
     if reader is not None and number_boxes and not all(id_checks(number).values()):
-        readings += second_look(view, number_boxes, reader)
+        looked = second_look(view, number_boxes, reader)
+        readings += looked.readings
         number = best_id(readings, birth_digits, printed_sex)
+        if number in looked.doubted:
+            # A number re-read with a character the recogniser doubted (as on the ID card).
+            warnings.append("low_confidence")
     fields["id_num"] = number
 
     checks = id_checks(number, birth_digits, printed_sex)
@@ -167,6 +179,13 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
     if id_was_corrected(number, readings):
         warnings.append("id_corrected")
+    # As on the ID card: a name or address character the recogniser doubted (a rival, or
+    # a certainty under UNSURE_BELOW) says the value may be wrong; the region part the
+    # table knows vouches for itself.
+    vouched = len(region_named_prefix(fields["address"]))
+    values = ((fields["name"], 0), (fields["address"], vouched))
+    if "low_confidence" not in warnings and doubted_in(view, values):
+        warnings.append("low_confidence")
     title = sum(mark in normalise(b.text) for b in view.placed for mark in TITLE_MARKS)
     evidence = sum(a is not None for a in anchors.values()) + min(title, 2) + 2 * id_good
     return Extracted(fields, checks, warnings, evidence)

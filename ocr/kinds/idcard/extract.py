@@ -43,6 +43,7 @@ from ocr.layout import (
     CardView,
     Line,
     LineReader,
+    LineReading,
     PlacedBox,
     crop_variants,
     right_of,
@@ -454,15 +455,52 @@ def id_readings(boxes: Iterable[PlacedBox]) -> list[str]:
     return sorted(readings, key=lambda r: len(r) != 18)
 
 
-def second_look(view: CardView, boxes: Sequence[PlacedBox], reader: LineReader) -> list[str]:
+@dataclass(frozen=True)
+class SecondLook:
+    """The ID runs read in enlarged, re-contrasted crops of the number's boxes, and those
+    of them read with a character the recogniser doubted (``doubted_runs``) in every
+    crop that gave them."""
+
+    readings: list[str]
+    doubted: frozenset[str]
+
+
+def second_look(view: CardView, boxes: Sequence[PlacedBox], reader: LineReader) -> SecondLook:
     """Readings of enlarged, re-contrasted crops of the number's boxes."""
     crops = [variant for box in boxes[:2] for variant in crop_variants(view.cut(box))]
     readings: list[str] = []
-    for text, _ in reader(crops):
-        for run in id_runs(text):
+    doubted: set[str] = set()
+    sure: set[str] = set()
+    for reading in reader(crops):
+        runs = id_runs(reading[0])
+        for run in runs:
             if run not in readings:
                 readings.append(run)
-    return sorted(readings, key=lambda r: len(r) != 18)
+        unsure = doubted_runs(reading)
+        doubted |= unsure
+        sure |= set(runs) - unsure
+    return SecondLook(sorted(readings, key=lambda r: len(r) != 18), frozenset(doubted - sure))
+
+
+def doubted_runs(reading: tuple[str, float]) -> set[str]:
+    """The ID runs of a second look's reading (``id_runs``) with a character the
+    recogniser doubted: a rival character or a certainty under UNSURE_BELOW, as for a
+    name's characters (``unsure_at``). The number is re-read only when the first reading
+    failed its checks, so a doubted character in the re-read is a likely misreading
+    even when the number it gives passes the checksum (one in eleven wrong ones do)."""
+    if not isinstance(reading, LineReading):
+        return set()
+    box = TextBox((), reading[0], reading[1], reading.doubts, (), reading.certainties)
+    # normalise drops spaces only (NFKC keeps ASCII digits and letters one for one).
+    kept = [at for at, char in enumerate(box.text) if not char.isspace()]
+    text = digit_reading(box.text)
+    if len(text) != len(kept):
+        return set()
+    return {
+        run.group()
+        for run in ID_RUN.finditer(text)
+        if any(unsure_at(box, kept[at]) for at in range(run.start(), run.end()))
+    }
 
 
 # ----------------------------------------------------------------- front
@@ -498,8 +536,10 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     number_boxes = id_number_boxes(view, anchors["id"])
     readings = id_readings(number_boxes)
     number = best_id(readings, printed_birth, printed_gender)
+    looked = SecondLook([], frozenset())
     if reader is not None and number_boxes and not all(id_checks(number).values()):
-        readings += second_look(view, number_boxes, reader)
+        looked = second_look(view, number_boxes, reader)
+        readings += looked.readings
         number = best_id(readings, printed_birth, printed_gender)
     fields["id"] = number
     scores += [b.box.score for b in number_boxes[:1]]
@@ -539,7 +579,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     # A region the table knows vouches for its own characters, doubted or not.
     vouched = len(region_named_prefix(fields["addr"]))
     values = ((fields["name"], 0), (fields["addr"], vouched))
-    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, values):
+    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, values) or number in looked.doubted:
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     warnings += temporary_warning(view)
