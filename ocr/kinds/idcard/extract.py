@@ -539,7 +539,8 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     # A region the table knows vouches for its own characters, doubted or not.
     vouched = len(region_named_prefix(fields["addr"]))
     values = ((fields["name"], 0), (fields["addr"], vouched))
-    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, values):
+    unsure = (scores and min(scores) < LOW_SCORE) or doubted_in(view, values)
+    if unsure or latin_run(fields["addr"]):
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     warnings += temporary_warning(view)
@@ -828,6 +829,19 @@ def read_address(view: CardView, anchor: Anchor | None, id_anchor: Anchor | None
         parts += [b.text for b in run]
         last_cv = line.cv
     return clean_address("".join(parts))
+
+
+# Two or more Latin letters in a row. A Chinese address holds CJK, digits and a few
+# marks; a Latin letter only alone, naming a building or a block (A座, B栋). A run of
+# them is a misread: real90d's photo 72 (seed 59) read its last '8组' as 'sm', each
+# letter at 0.81-0.82 (over UNSURE_BELOW) and no CJK rival, and enlarged re-reads of the
+# box gave '8m', '801' or 's', never the characters printed.
+LATIN_RUN = re.compile(r"[A-Za-z]{2,}")
+
+
+def latin_run(address: str) -> bool:
+    """Whether the address holds a run of Latin letters (``LATIN_RUN``): misread, flagged."""
+    return LATIN_RUN.search(address) is not None
 
 
 def clean_address(text: str) -> str:
