@@ -10,7 +10,7 @@ import pytest
 
 from ocr.detect import read_card
 from ocr.engine import AUTO
-from ocr.evaluate import compare, load_samples, silent_errors
+from ocr.evaluate import Sample, compare, load_samples, silent_errors
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed
 from tests.test_idcard import EXPECTED_FRONT, front, page_of
@@ -18,7 +18,7 @@ from tests.test_idcard import EXPECTED_FRONT, front, page_of
 SILENT_ERRORS = Path(__file__).parent / "fixtures" / "silent-errors"
 
 
-def sample_named(start: str):  # type: ignore[no-untyped-def]
+def sample_named(start: str) -> Sample:
     (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith(start)]
     return sample
 
@@ -26,6 +26,42 @@ def sample_named(start: str):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def engine() -> LocalEngine:
     return LocalEngine(threads=1, intra_op_threads=1)
+
+
+# ----------------------------------------------------------------- the label glued to the name
+
+NAME_LABEL = ("姓名", "林娜")
+
+
+def faint_name_label(name_box: Printed) -> list[Printed]:
+    """The front with its 姓名 label lost (faint) and ``name_box`` in the name's row."""
+    return [p for p in front() if p.text not in NAME_LABEL] + [name_box]
+
+
+def test_the_label_character_read_glued_to_the_name_at_the_labels_place_is_left_out() -> None:
+    # real90d's photo 54: 名 lost, 姓 read in one box with the name ('姓章熙静'). The box
+    # starts where the label is printed, two heights before the values' column: its
+    # label character there is the label.
+    glued = Printed("姓林娜", 60, 60, char_width=(150 + 2 * 34 - 60) / 3)
+    result = read_card(page_of(faint_name_label(glued)), AUTO)
+    assert result.fields == EXPECTED_FRONT
+
+
+def test_a_name_starting_with_the_labels_character_in_the_value_column_is_kept() -> None:
+    result = read_card(page_of(faint_name_label(Printed("姓林娜", 150, 58))), AUTO)
+    assert result.fields == {**EXPECTED_FRONT, "name": "姓林娜"}
+
+
+@pytest.mark.slow
+def test_real90d_54_the_name_read_with_the_labels_first_character_is_not_silent(
+    engine: LocalEngine,
+) -> None:
+    sample = sample_named("real90d_054")
+    result = engine.recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "idcard"
+    assert silent_errors(wrong, result) == frozenset(), wrong
+    assert not result.fields["name"].startswith("姓"), wrong
 
 
 # ----------------------------------------------------------------- Latin letters in an address

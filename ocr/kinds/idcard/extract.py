@@ -507,7 +507,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     if number_boxes and not all(fields.get(name) for name in ("name", "nationality", "addr")):
         rows = FrontRows.find(view, number_boxes[0], number)
         if not fields["name"] and rows.name is not None:
-            fields["name"] = correct_surname(name_in_row(rows.name))
+            fields["name"] = correct_surname(name_in_row(rows.name, rows.column))
             scores += [b.box.score for b in rows.name.boxes]
         if rows.gender is not None:
             row_text = rows.gender.text
@@ -562,6 +562,7 @@ class FrontRows:
     gender: Line | None
     addr: tuple[Line, ...]
     birth: Line | None  # the row holding the number's birth date; None: no rows found
+    column: float | None = None  # where the values start (the birth date's digits)
 
     @classmethod
     def find(cls, view: CardView, number_box: PlacedBox, number: str) -> FrontRows:
@@ -602,7 +603,7 @@ class FrontRows:
             gender = upper[-1] if len(upper) == 2 else None
             name = upper[0] if len(upper) in (1, 2) else None
         rows = (_in_column(line, span) for line in above[birth_index + 1 :])
-        return cls(name, gender, tuple(row for row in rows if row is not None), birth)
+        return cls(name, gender, tuple(row for row in rows if row is not None), birth, column)
 
 
 def _in_column(line: Line, span: tuple[float, float]) -> Line | None:
@@ -707,15 +708,28 @@ def nationality_after_gender(text: str) -> str:
     return text.split(gender, 1)[1] if gender else ""
 
 
-def name_in_row(line: Line) -> str:
+# A box that starts this many of its row's heights or more before the value column
+# starts at the label's place: the front prints 姓名 about two heights before the
+# column (real90d's photo 54: 2.1), the values start on it (within 0.3).
+LABEL_PLACE = 1.0
+
+
+def name_in_row(line: Line, column: float | None = None) -> str:
     """The name row's value: a separate label box or a merged 姓名 is left out, also when
     misread with the label's character as the recogniser's second guess ('姓书东方军',
-    名 the rival of 书: real90b's photo 9)."""
+    名 the rival of 书: real90b's photo 9), or with only one of its characters read
+    ('姓章熙静', 名 lost: real90d's photo 54) in a box that starts at the label's place,
+    before the values' ``column``: a label character there is the label, not the name's."""
     boxes = list(line.boxes)
     if len(boxes) > 1 and len(cjk_only(boxes[0].text)) <= 2:
         boxes = boxes[1:]
     if boxes and read_as_label(boxes[0].box, "姓名") and len(cjk_only(boxes[0].text[2:])) >= 2:
         boxes[0] = split_placed(boxes[0], 2)
+    elif boxes and column is not None and boxes[0].u0 < column - LABEL_PLACE * boxes[0].height:
+        first = boxes[0]
+        at_label = first.text[:1] in "姓名" or read_as_label(first.box, "姓")
+        if at_label and len(cjk_only(first.text[1:])) >= 2:
+            boxes[0] = split_placed(first, 1)
     text = cjk_only("".join(b.text for b in boxes))
     for label in ("姓名", "名"):
         if text.startswith(label) and len(text) - len(label) >= 2:
