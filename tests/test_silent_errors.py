@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.detect import read_card
+from ocr.detect import kind_scores, read_card, upright_view
 from ocr.engine import AUTO
 from ocr.evaluate import Sample, compare, load_samples, silent_errors
 from ocr.local import LocalEngine
@@ -91,4 +91,62 @@ def test_real90d_72_an_address_ending_read_as_latin_letters_is_not_silent(
     result = engine.recognize(sample.image.read_bytes(), AUTO)
     wrong = compare(sample, result, None)
     assert result.kind == "idcard"
+    assert silent_errors(wrong, result) == frozenset(), wrong
+
+
+# ----------------------------------------------------------------- a front taken for a table
+
+# real90d's photo 84: every faint label misread ('eu' for 姓名, '出5' for 出生...), each in
+# the label column beside its value: rows of two aligned boxes, as a table's.
+MISREAD_LABELS = {
+    "姓名": "eu",
+    "性别": "作",
+    "民族": "",
+    "出生": "出5",
+    "住址": "nn",
+    "公民身份号码": "公共户世",
+}
+
+
+def with_misread_labels(printed: list[Printed]) -> list[Printed]:
+    return [
+        Printed(MISREAD_LABELS[p.text], p.x, p.y) if p.text in MISREAD_LABELS else p
+        for p in printed
+        if MISREAD_LABELS.get(p.text, p.text)
+    ]
+
+
+def test_a_front_whose_labels_are_all_misread_is_read_as_a_front() -> None:
+    # The birth date's row starts with the misread label '出5': the row still holds the
+    # number's birth date, in its own box (the front's layout, found by content).
+    result = read_card(page_of(with_misread_labels(front())), AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == EXPECTED_FRONT
+
+
+def test_a_fronts_checked_number_and_birth_row_outweigh_a_taller_grid_of_boxes() -> None:
+    # One more row of two boxes (a speck in the label column beside the address's second
+    # line): the lattice of six rows outscores the front's four landmarks, and the
+    # number passing its checksum with its birth date printed above it still wins.
+    printed = [
+        Printed("街934号", 150, 320) if p.text == "街934号" else p
+        for p in with_misread_labels(front())
+    ] + [Printed("ll", 60, 320)]
+    view = upright_view(page_of(printed))
+    scores = kind_scores(view)
+    assert scores["table"] > scores["idcard"]
+    result = read_card(page_of(printed), AUTO)
+    assert result.kind == "idcard"
+    assert result.fields == EXPECTED_FRONT
+
+
+@pytest.mark.slow
+def test_real90d_84_a_front_with_faint_labels_is_not_answered_as_a_table(
+    engine: LocalEngine,
+) -> None:
+    sample = sample_named("real90d_084")
+    result = engine.recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "idcard", wrong
+    assert result.fields["id"] == sample.expected["id"]
     assert silent_errors(wrong, result) == frozenset(), wrong

@@ -581,7 +581,10 @@ class FrontRows:
         # before the column is a label, or like text that starts past the number's end
         # no part of the card: clutter beside a far-off card ('电话02' in the address
         # row; a receipt's '周三下午' to the right).
-        column = next((b.u0 for b in birth.boxes if re.search(r"\d", b.text)), birth.u0)
+        # The date's box is the one with most digits: a faint 出生 misread with a digit
+        # ('出5', real90d's photo 84) starts at the label's place.
+        digits = [len(re.findall(r"\d", b.text)) for b in birth.boxes]
+        column = birth.boxes[digits.index(max(digits))].u0 if max(digits) else birth.u0
         # A number split over two boxes: its end where its 18 characters would reach.
         read = max(1, len(re.findall(r"[0-9X]", digit_reading(number_box.text))))
         end = number_box.u0 + number_box.width * max(1.0, len(number) / read)
@@ -620,7 +623,7 @@ def front_layout_found(view: CardView) -> bool:
         for run in id_runs(box.text):
             if len(run) == 18 and id_checksum_ok(run):
                 birth = FrontRows.find(view, box, run).birth
-                if birth is not None and _is_birth_of(birth.text, run):
+                if birth is not None and _holds_birth_of(birth, run):
                     return True
     return False
 
@@ -669,7 +672,7 @@ def _back_label_start(text: str) -> bool:
 
 def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     """The lowest row holding a date: the number's birth date when it is one of them."""
-    matching = [i for i, line in enumerate(lines) if _is_birth_of(line.text, number)]
+    matching = [i for i, line in enumerate(lines) if _holds_birth_of(line, number)]
     if matching:
         return matching[-1]
     dated = [i for i, line in enumerate(lines) if parse_cn_date(line.text)]
@@ -677,6 +680,12 @@ def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     # the gender row instead read real90's sample 81 right, but made a reading with a
     # misread name complete first on real90b's sample 12 (a right name lost).
     return dated[-1] if dated else None
+
+
+def _holds_birth_of(line: Line, number: str) -> bool:
+    """The row, or one of its boxes, reads as the number's birth date: the faint label
+    before the date may be misread with a digit ('出5' + '1972=128日': real90d's 84)."""
+    return _is_birth_of(line.text, number) or any(_is_birth_of(b.text, number) for b in line.boxes)
 
 
 def _is_birth_of(text: str, number: str) -> bool:
