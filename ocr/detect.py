@@ -4,7 +4,10 @@ Kind detection uses the text alone. Each kind (ocr/kinds/) scores its printed la
 (the ID front's labels and 18-character number, the back's titles and validity period,
 a bank card's bank name, network logo and digit groups); the kind with the most
 landmarks wins, and a photo with too few of any raises NoCardFound instead of inventing
-fields.
+fields. A kind scored by structure alone (a table's aligned rows) loses to a kind whose
+self-checking content shows in its layout (an ID front's number passing its checksum,
+its birth date printed in a row above it): a card's label and value columns line up like
+a table.
 """
 
 from __future__ import annotations
