@@ -719,7 +719,8 @@ def nationality_after_gender(text: str) -> str:
 
 # A box that starts this many of its row's heights or more before the value column
 # starts at the label's place: the front prints 姓名 about two heights before the
-# column (real90d's photo 54: 2.1), the values start on it (within 0.3).
+# column (real90d's photo 54: 2.1 of the name box's heights), and the values are printed
+# from the column on; one height is half way between.
 LABEL_PLACE = 1.0
 
 
