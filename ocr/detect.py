@@ -4,7 +4,10 @@ Kind detection uses the text alone. Each kind (ocr/kinds/) scores its printed la
 (the ID front's labels and 18-character number, the back's titles and validity period,
 a bank card's bank name, network logo and digit groups); the kind with the most
 landmarks wins, and a photo with too few of any raises NoCardFound instead of inventing
-fields.
+fields. A kind scored by structure alone (a table's aligned rows) loses to a kind whose
+self-checking content shows in its layout (an ID front's number passing its checksum,
+its birth date printed in a row above it): a card's label and value columns line up like
+a table.
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ def detect_kind(view: CardView) -> DocumentKind:
     # max() keeps the first of equal scores: ties go to the earlier kind of the registry.
     best = max(firm, key=lambda k: firm[k], default=None)
     if best is not None and firm[best] >= MIN_EVIDENCE:
+        if get_kind(best).structural:
+            # An ID front's label and value columns line up like a table's; with faint
+            # labels its only landmarks are its number (checksum) and the birth date
+            # above it, 4 against a lattice of 4-6 rows (real90d's photo 84 answered
+            # as a table). Content that checks itself outweighs a grid of boxes.
+            for kind in KINDS:
+                if kind.verified and firm[kind.name] >= MIN_EVIDENCE and kind.verified(view):
+                    return kind
         return get_kind(best)
     if best is None or firm[best] == 0:
         for kind in KINDS:

@@ -97,6 +97,13 @@ class DocumentKind:
     # Auto detection's last resort (printed text): chosen only when no other kind shows
     # any landmark, and then only if its own score reaches MIN_EVIDENCE.
     fallback: bool = False
+    # Its score counts aligned rows of boxes, not printed words (a table): a card's own
+    # label and value columns make such rows too, so a ``verified`` card outweighs it.
+    structural: bool = False
+    # Whether the text holds this kind's self-checking content in its own layout (an ID
+    # front's number passing its checksum, its birth date printed above): in auto
+    # detection that outweighs a ``structural`` kind's score. None: never.
+    verified: Callable[[CardView], bool] | None = None
     # WeChat's whole JSON answer for one result, for kinds whose answer is not flat
     # fields (cv/ocr/comm's ``items``); None: ``wechat_fields`` of the result.
     wechat_body: Callable[[CardResult], dict[str, Any]] | None = None

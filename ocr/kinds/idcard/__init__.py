@@ -181,6 +181,7 @@ KIND = DocumentKind(
     required_fields=required_fields,
     warnings=field_warnings,
     order_agreement=order_agreement,
+    verified=front_layout_found,
     reply_title=lambda result: SIDE_TITLES.get(result.side, "身份证"),
     expired_line=expired_line,
     warning_texts={

@@ -547,7 +547,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     if number_boxes and not all(fields.get(name) for name in ("name", "nationality", "addr")):
         rows = FrontRows.find(view, number_boxes[0], number)
         if not fields["name"] and rows.name is not None:
-            fields["name"] = correct_surname(name_in_row(rows.name))
+            fields["name"] = correct_surname(name_in_row(rows.name, rows.column))
             scores += [b.box.score for b in rows.name.boxes]
         if rows.gender is not None:
             row_text = rows.gender.text
@@ -579,7 +579,8 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     # A region the table knows vouches for its own characters, doubted or not.
     vouched = len(region_named_prefix(fields["addr"]))
     values = ((fields["name"], 0), (fields["addr"], vouched))
-    if (scores and min(scores) < LOW_SCORE) or doubted_in(view, values) or number in looked.doubted:
+    unsure = (scores and min(scores) < LOW_SCORE) or doubted_in(view, values)
+    if unsure or number in looked.doubted or latin_run(fields["addr"]):
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
     warnings += temporary_warning(view)
@@ -601,6 +602,7 @@ class FrontRows:
     gender: Line | None
     addr: tuple[Line, ...]
     birth: Line | None  # the row holding the number's birth date; None: no rows found
+    column: float | None = None  # where the values start (the birth date's digits)
 
     @classmethod
     def find(cls, view: CardView, number_box: PlacedBox, number: str) -> FrontRows:
@@ -619,7 +621,10 @@ class FrontRows:
         # before the column is a label, or like text that starts past the number's end
         # no part of the card: clutter beside a far-off card ('电话02' in the address
         # row; a receipt's '周三下午' to the right).
-        column = next((b.u0 for b in birth.boxes if re.search(r"\d", b.text)), birth.u0)
+        # The date's box is the one with most digits: a faint 出生 misread with a digit
+        # ('出5', real90d's photo 84) starts at the label's place.
+        digits = [len(re.findall(r"\d", b.text)) for b in birth.boxes]
+        column = birth.boxes[digits.index(max(digits))].u0 if max(digits) else birth.u0
         # A number split over two boxes: its end where its 18 characters would reach.
         read = max(1, len(re.findall(r"[0-9X]", digit_reading(number_box.text))))
         end = number_box.u0 + number_box.width * max(1.0, len(number) / read)
@@ -641,7 +646,7 @@ class FrontRows:
             gender = upper[-1] if len(upper) == 2 else None
             name = upper[0] if len(upper) in (1, 2) else None
         rows = (_in_column(line, span) for line in above[birth_index + 1 :])
-        return cls(name, gender, tuple(row for row in rows if row is not None), birth)
+        return cls(name, gender, tuple(row for row in rows if row is not None), birth, column)
 
 
 def _in_column(line: Line, span: tuple[float, float]) -> Line | None:
@@ -658,7 +663,7 @@ def front_layout_found(view: CardView) -> bool:
         for run in id_runs(box.text):
             if len(run) == 18 and id_checksum_ok(run):
                 birth = FrontRows.find(view, box, run).birth
-                if birth is not None and _is_birth_of(birth.text, run):
+                if birth is not None and _holds_birth_of(birth, run):
                     return True
     return False
 
@@ -707,7 +712,7 @@ def _back_label_start(text: str) -> bool:
 
 def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     """The lowest row holding a date: the number's birth date when it is one of them."""
-    matching = [i for i, line in enumerate(lines) if _is_birth_of(line.text, number)]
+    matching = [i for i, line in enumerate(lines) if _holds_birth_of(line, number)]
     if matching:
         return matching[-1]
     dated = [i for i, line in enumerate(lines) if parse_cn_date(line.text)]
@@ -715,6 +720,12 @@ def _birth_row(lines: Sequence[Line], number: str) -> int | None:
     # the gender row instead read real90's sample 81 right, but made a reading with a
     # misread name complete first on real90b's sample 12 (a right name lost).
     return dated[-1] if dated else None
+
+
+def _holds_birth_of(line: Line, number: str) -> bool:
+    """The row, or one of its boxes, reads as the number's birth date: the faint label
+    before the date may be misread with a digit ('出5' + '1972=128日': real90d's 84)."""
+    return _is_birth_of(line.text, number) or any(_is_birth_of(b.text, number) for b in line.boxes)
 
 
 def _is_birth_of(text: str, number: str) -> bool:
@@ -746,15 +757,29 @@ def nationality_after_gender(text: str) -> str:
     return text.split(gender, 1)[1] if gender else ""
 
 
-def name_in_row(line: Line) -> str:
+# A box that starts this many of its row's heights or more before the value column
+# starts at the label's place: the front prints 姓名 about two heights before the
+# column (real90d's photo 54: 2.1 of the name box's heights), and the values are printed
+# from the column on; one height is half way between.
+LABEL_PLACE = 1.0
+
+
+def name_in_row(line: Line, column: float | None = None) -> str:
     """The name row's value: a separate label box or a merged 姓名 is left out, also when
     misread with the label's character as the recogniser's second guess ('姓书东方军',
-    名 the rival of 书: real90b's photo 9)."""
+    名 the rival of 书: real90b's photo 9), or with only one of its characters read
+    ('姓章熙静', 名 lost: real90d's photo 54) in a box that starts at the label's place,
+    before the values' ``column``: a label character there is the label, not the name's."""
     boxes = list(line.boxes)
     if len(boxes) > 1 and len(cjk_only(boxes[0].text)) <= 2:
         boxes = boxes[1:]
     if boxes and read_as_label(boxes[0].box, "姓名") and len(cjk_only(boxes[0].text[2:])) >= 2:
         boxes[0] = split_placed(boxes[0], 2)
+    elif boxes and column is not None and boxes[0].u0 < column - LABEL_PLACE * boxes[0].height:
+        first = boxes[0]
+        at_label = first.text[:1] in "姓名" or read_as_label(first.box, "姓")
+        if at_label and len(cjk_only(first.text[1:])) >= 2:
+            boxes[0] = split_placed(first, 1)
     text = cjk_only("".join(b.text for b in boxes))
     for label in ("姓名", "名"):
         if text.startswith(label) and len(text) - len(label) >= 2:
@@ -868,6 +893,19 @@ def read_address(view: CardView, anchor: Anchor | None, id_anchor: Anchor | None
         parts += [b.text for b in run]
         last_cv = line.cv
     return clean_address("".join(parts))
+
+
+# Two or more Latin letters in a row. A Chinese address holds CJK, digits and a few
+# marks; a Latin letter only alone, naming a building or a block (A座, B栋). A run of
+# them is a misread: real90d's photo 72 (seed 59) read its last '8组' as 'sm', each
+# letter at 0.81-0.82 (over UNSURE_BELOW) and no CJK rival, and enlarged re-reads of the
+# box gave '8m', '801' or 's', never the characters printed.
+LATIN_RUN = re.compile(r"[A-Za-z]{2,}")
+
+
+def latin_run(address: str) -> bool:
+    """Whether the address holds a run of Latin letters (``LATIN_RUN``): misread, flagged."""
+    return LATIN_RUN.search(address) is not None
 
 
 def clean_address(text: str) -> str:

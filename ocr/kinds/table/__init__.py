@@ -298,4 +298,5 @@ KIND = DocumentKind(
     read=read,
     complete_fields=_no_fields,
     required_fields=_no_fields,
+    structural=True,
 )
