@@ -720,6 +720,36 @@ def intrusion_card(outline: Outline, text_height: float) -> Floats | None:
     return replace(outline, sides=(left, right, top, bottom), tilts=turns).quad()
 
 
+def cut_card(outline: Outline, text_height: float, share: float | None) -> Floats | None:
+    """The card's corners when the photo's edge cut it (``share``, its share beyond the
+    edge, over OUTSIDE_LIMIT) and every side it did not find is put where ID-1's aspect
+    says, from the opposite side and the other two (``anchored_sides``); else None.
+
+    A side so put lies beyond the photo's edge: between the found sides and that edge
+    all is card, no desk, so the card's part in the photo is where its colour is. The
+    text's hull alone held only black print on the cut cards of seeds 5151 and 6262
+    (the coloured emblem, portrait or labels cut off): a false ``photocopy``. A side put
+    inside the photo is not used: there the card drawn by the aspect could spill onto the
+    desk (a photocopy's paper margin makes the found sides the paper's), and the desk's
+    colour would hide a copy.
+    """
+    if share is None or share <= OUTSIDE_LIMIT or not all(anchored_sides(outline)):
+        return None
+    return intrusion_card(outline, text_height)
+
+
+def _inset_card(
+    shape: tuple[int, ...], corners: Floats, text_height: float
+) -> npt.NDArray[np.bool_]:
+    """The card inside ``corners``, CARD_INSET text heights in from its sides (the desk
+    stays out); the photo's own edge is not a side and is not inset from."""
+    whole = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(whole, np.round(corners).astype(np.int32), 1)
+    margin = 2 * round(CARD_INSET * text_height) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
+    return np.asarray(cv2.erode(whole, disc) > 0)
+
+
 def anchored_sides(outline: Outline) -> list[bool]:
     """Which sides (left, right, top, bottom) ``intrusion_card`` puts where the card
     ends: found, or put by ID-1's aspect from the opposite side and the other two."""
@@ -975,22 +1005,26 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     outline = find_outline(image, np.concatenate(quads))
     colour = colour_share(crop[inside])
     corners = outline.quad()
+    share = share_outside(outline)
     on_card: npt.NDArray[np.bool_] | None = None
     if corners is not None:
         # The whole card when its outline is found: an ID back's red emblem or a bank
         # card's logo can lie beyond its text's hull. Eroded, so the desk stays out.
-        whole = np.zeros(image.shape[:2], np.uint8)
-        cv2.fillConvexPoly(whole, np.round(corners).astype(np.int32), 1)
-        margin = 2 * round(CARD_INSET * text_height) + 1
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
-        card = cv2.erode(whole, disc) > 0
+        card = _inset_card(image.shape, corners, text_height)
         if card.any():
             colour = colour_share(image[card])
             on_card = card
+    else:
+        cut = cut_card(outline, text_height, share)
+        if cut is not None:
+            # A card the photo cut: its part in the photo, not the text's hull, which
+            # can hold only black print once the cut took the coloured part away.
+            card = _inset_card(image.shape, cut, text_height)
+            if card.any():
+                colour = colour_share(image[card])
     glare = _card_glare(image, card_mask, on_card, quads, boxes, text_height)
 
     saturation = photo_saturation(image)
-    share = share_outside(outline)
     outside = -1.0 if share is None else share
     # The card's own lines: a note's small print beside it would pull the text's hull,
     # which stands for the card when its outline is not found, over the desk.

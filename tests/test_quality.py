@@ -524,6 +524,47 @@ def test_colour_is_measured_over_the_whole_card_when_its_outline_is_found() -> N
     assert "photocopy" in decide(copied).warnings
 
 
+def cut_card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
+    """An ID back the photo's left edge cut through: its emblem cut off with a third of
+    the card, its pale coloured pattern left only above its text, beyond the text's hull;
+    ``grey``: a black-and-white copy of it, on a coloured desk."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), (225, 230, 232), -1)
+    cv2.circle(photo, (200, 200), 45, (30, 30, 200), -1)
+    for y in range(140, 190, 8):  # the pattern's blue-green lines
+        cv2.line(photo, (400, y), (740, y + 6), (200, 185, 120), 3)
+    boxes = []
+    for row in range(4):
+        y = 320 + row * 40
+        for x in range(340, 700, 24):
+            cv2.rectangle(photo, (x, y + 3), (x + 16, y + 21), (40, 40, 40), 2)
+        boxes.append(TextBox(((336, y), (700, y), (700, y + 24), (336, y + 24)), "x", 0.9))
+    if grey:
+        photo = np.asarray(
+            cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8
+        )
+        photo[:60] = (40, 120, 200)  # a coloured desk beyond the copy
+    # The photo's left edge cuts the card 170 px in (27% of its width): the emblem is gone.
+    cut = 300
+    moved = [replace(box, points=tuple((x - cut, y) for x, y in box.points)) for box in boxes]
+    return np.ascontiguousarray(photo[:, cut:]), moved
+
+
+def test_a_cut_card_whose_coloured_part_the_cut_took_is_not_a_photocopy() -> None:
+    # Seeds 5151 and 6262: ID backs cut through by the photo's edge, the red emblem cut
+    # off, left only black print in the text's hull (colour 0.1-0.6 %): a false
+    # ``photocopy``. The card's part in the photo keeps its pattern's colour.
+    photo, boxes = cut_card_on_a_desk(grey=False)
+    measures = measure(photo, boxes)
+    assert measures is not None and "border_incomplete" in decide(measures).warnings
+    assert measures.colour > COLOUR_LIMIT
+    assert "photocopy" not in decide(measures).warnings
+    copy, boxes = cut_card_on_a_desk(grey=True)
+    copied = measure(copy, boxes)
+    assert copied is not None and copied.colour < COLOUR_LIMIT
+    assert "photocopy" in decide(copied).warnings
+
+
 def test_colour_share_sees_through_a_colour_cast() -> None:
     image, _ = text_page()
     grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
