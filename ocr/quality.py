@@ -209,6 +209,11 @@ INTRUSION_EDGE = 24
 # yellow-grey, not skin), clean photos (a thumb holding the card by its rim, where no
 # field is) up to 2.6, real-dev up to 2.5 (a blurred 215 px ID photo): 6 between.
 INTRUSION_LIMIT = 6.0
+# With a glare found too, the glare says why a field is gone unless the skin region is
+# this large: thumbs over pale cards also measured as glare (seeds 4242, 5151, 7373,
+# first-detection boxes) 9.6-16.3; glare photos (seeds 20261129 and 4242, 80) at most 8.1
+# (the rest 3.1 and below). A thin margin: between the two.
+INTRUSION_OVER_GLARE = 9.0
 # Without the card's outline, a region with more of itself beyond the text's widened
 # hull than the hull's own area is the desk the hull reached over (the clean business
 # card fixture 003_bizcard_photo: between 1 and 2 on a wooden desk); every thumb of both
@@ -1076,7 +1081,9 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     # not explain a finger: cut-off cards of seed 20261129 measure up to 3.6, and a thumb
     # across the card's side can make the outline take the card for cut (3 thumbs of the
     # two seeds) while it is whole.
-    if not glare and measures.intrusion > INTRUSION_LIMIT:
+    # A finger larger than INTRUSION_OVER_GLARE is one even beside a glare (a thumb on a
+    # pale card, the photo also measured as glare).
+    if measures.intrusion > (INTRUSION_OVER_GLARE if glare else INTRUSION_LIMIT):
         codes.append("occluded")
     if glare:
         codes.append("glare")
