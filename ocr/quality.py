@@ -237,6 +237,11 @@ INTRUSION_EDGE = 24
 # yellow-grey, not skin), clean photos (a thumb holding the card by its rim, where no
 # field is) up to 2.6, real-dev up to 2.5 (a blurred 215 px ID photo): 6 between.
 INTRUSION_LIMIT = 6.0
+# With a glare found too, the glare says why a field is gone unless the skin region is
+# this large: thumbs over pale cards also measured as glare (seeds 4242, 5151, 7373,
+# first-detection boxes) 9.6-16.3; glare photos (seeds 20261129 and 4242, 80) at most 8.1
+# (the rest 3.1 and below). A thin margin: between the two.
+INTRUSION_OVER_GLARE = 9.0
 # Without the card's outline, a region with more of itself beyond the text's widened
 # hull than the hull's own area is the desk the hull reached over (the clean business
 # card fixture 003_bizcard_photo: between 1 and 2 on a wooden desk); every thumb of both
@@ -829,6 +834,36 @@ def intrusion_card(outline: Outline, text_height: float) -> Floats | None:
     return replace(outline, sides=(left, right, top, bottom), tilts=turns).quad()
 
 
+def cut_card(outline: Outline, text_height: float, share: float | None) -> Floats | None:
+    """The card's corners when the photo's edge cut it (``share``, its share beyond the
+    edge, over OUTSIDE_LIMIT) and every side it did not find is put where ID-1's aspect
+    says, from the opposite side and the other two (``anchored_sides``); else None.
+
+    A side so put lies beyond the photo's edge: between the found sides and that edge
+    all is card, no desk, so the card's part in the photo is where its colour is. The
+    text's hull alone held only black print on the cut cards of seeds 5151 and 6262
+    (the coloured emblem, portrait or labels cut off): a false ``photocopy``. A side put
+    inside the photo is not used: there the card drawn by the aspect could spill onto the
+    desk (a photocopy's paper margin makes the found sides the paper's), and the desk's
+    colour would hide a copy.
+    """
+    if share is None or share <= OUTSIDE_LIMIT or not all(anchored_sides(outline)):
+        return None
+    return intrusion_card(outline, text_height)
+
+
+def _inset_card(
+    shape: tuple[int, ...], corners: Floats, text_height: float
+) -> npt.NDArray[np.bool_]:
+    """The card inside ``corners``, CARD_INSET text heights in from its sides (the desk
+    stays out); the photo's own edge is not a side and is not inset from."""
+    whole = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(whole, np.round(corners).astype(np.int32), 1)
+    margin = 2 * round(CARD_INSET * text_height) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
+    return np.asarray(cv2.erode(whole, disc) > 0)
+
+
 def anchored_sides(outline: Outline) -> list[bool]:
     """Which sides (left, right, top, bottom) ``intrusion_card`` puts where the card
     ends: found, or put by ID-1's aspect from the opposite side and the other two."""
@@ -1084,22 +1119,26 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     outline = find_outline(image, np.concatenate(quads))
     colour = colour_share(crop[inside])
     corners = outline.quad()
+    share = share_outside(outline)
     on_card: npt.NDArray[np.bool_] | None = None
     if corners is not None:
         # The whole card when its outline is found: an ID back's red emblem or a bank
         # card's logo can lie beyond its text's hull. Eroded, so the desk stays out.
-        whole = np.zeros(image.shape[:2], np.uint8)
-        cv2.fillConvexPoly(whole, np.round(corners).astype(np.int32), 1)
-        margin = 2 * round(CARD_INSET * text_height) + 1
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
-        card = cv2.erode(whole, disc) > 0
+        card = _inset_card(image.shape, corners, text_height)
         if card.any():
             colour = colour_share(image[card])
             on_card = card
+    else:
+        cut = cut_card(outline, text_height, share)
+        if cut is not None:
+            # A card the photo cut: its part in the photo, not the text's hull, which
+            # can hold only black print once the cut took the coloured part away.
+            card = _inset_card(image.shape, cut, text_height)
+            if card.any():
+                colour = colour_share(image[card])
     glare = _card_glare(image, card_mask, on_card, quads, boxes, text_height)
 
     saturation = photo_saturation(image)
-    share = share_outside(outline)
     outside = -1.0 if share is None else share
     # The card's own lines: a note's small print beside it would pull the text's hull,
     # which stands for the card when its outline is not found, over the desk.
@@ -1152,7 +1191,9 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     # not explain a finger: cut-off cards of seed 20261129 measure up to 3.6, and a thumb
     # across the card's side can make the outline take the card for cut (3 thumbs of the
     # two seeds) while it is whole.
-    if not glare and measures.intrusion > INTRUSION_LIMIT:
+    # A finger larger than INTRUSION_OVER_GLARE is one even beside a glare (a thumb on a
+    # pale card, the photo also measured as glare).
+    if measures.intrusion > (INTRUSION_OVER_GLARE if glare else INTRUSION_LIMIT):
         codes.append("occluded")
     if glare:
         codes.append("glare")

@@ -28,6 +28,7 @@ from ocr.quality import (
     GREY_SATURATION,
     IMAGE_WARNINGS,
     INTRUSION_LIMIT,
+    INTRUSION_OVER_GLARE,
     MOIRE_LIMIT,
     TILE_MOIRE_LIMIT,
     Measures,
@@ -108,11 +109,19 @@ def test_each_measure_past_its_threshold_gives_its_code(
 def test_a_finger_over_the_card_is_occlusion_unless_a_glare_says_why() -> None:
     assert decide(with_(intrusion=INTRUSION_LIMIT * 0.5)).warnings == []
     assert decide(with_(intrusion=INTRUSION_LIMIT * 2)).warnings == ["occluded"]
-    # A field lost under glare is said as that, not as a finger.
-    assert "occluded" not in decide(with_(intrusion=30.0, glare=0.05)).warnings
+    # A field lost under glare is said as that, not as a finger...
+    beside = decide(with_(intrusion=(INTRUSION_LIMIT + INTRUSION_OVER_GLARE) / 2, glare=0.05))
+    assert beside.warnings == ["glare"]
     # A finger is no cut: a thumb across the card's side can break its outline.
     both = decide(with_(intrusion=30.0, outside=0.2)).warnings
     assert both == ["border_incomplete", "occluded"]
+
+
+def test_a_thumb_on_a_pale_card_also_measured_as_glare_is_still_a_finger() -> None:
+    # Seeds 4242, 5151, 7373: a thumb over a pale card, the photo
+    # also measured as glare; the finger (9.6-16.3 text heights²) went unsaid.
+    both = decide(with_(intrusion=INTRUSION_OVER_GLARE * 1.5, glare=0.05)).warnings
+    assert both == ["occluded", "glare"]
 
 
 SKIN_BGR = (130, 160, 215)  # a thumb: R 215, G 160, B 130
@@ -520,6 +529,47 @@ def test_colour_is_measured_over_the_whole_card_when_its_outline_is_found() -> N
     assert measures is not None and measures.colour > COLOUR_LIMIT
     assert "photocopy" not in decide(measures).warnings
     copy, boxes = card_on_a_desk(grey=True)
+    copied = measure(copy, boxes)
+    assert copied is not None and copied.colour < COLOUR_LIMIT
+    assert "photocopy" in decide(copied).warnings
+
+
+def cut_card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
+    """An ID back the photo's left edge cut through: its emblem cut off with a third of
+    the card, its pale coloured pattern left only above its text, beyond the text's hull;
+    ``grey``: a black-and-white copy of it, on a coloured desk."""
+    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
+    cv2.rectangle(photo, (130, 120), (764, 520), (225, 230, 232), -1)
+    cv2.circle(photo, (200, 200), 45, (30, 30, 200), -1)
+    for y in range(140, 190, 8):  # the pattern's blue-green lines
+        cv2.line(photo, (400, y), (740, y + 6), (200, 185, 120), 3)
+    boxes = []
+    for row in range(4):
+        y = 320 + row * 40
+        for x in range(340, 700, 24):
+            cv2.rectangle(photo, (x, y + 3), (x + 16, y + 21), (40, 40, 40), 2)
+        boxes.append(TextBox(((336, y), (700, y), (700, y + 24), (336, y + 24)), "x", 0.9))
+    if grey:
+        photo = np.asarray(
+            cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8
+        )
+        photo[:60] = (40, 120, 200)  # a coloured desk beyond the copy
+    # The photo's left edge cuts the card 170 px in (27% of its width): the emblem is gone.
+    cut = 300
+    moved = [replace(box, points=tuple((x - cut, y) for x, y in box.points)) for box in boxes]
+    return np.ascontiguousarray(photo[:, cut:]), moved
+
+
+def test_a_cut_card_whose_coloured_part_the_cut_took_is_not_a_photocopy() -> None:
+    # Seeds 5151 and 6262: ID backs cut through by the photo's edge, the red emblem cut
+    # off, left only black print in the text's hull (colour 0.1-0.6 %): a false
+    # ``photocopy``. The card's part in the photo keeps its pattern's colour.
+    photo, boxes = cut_card_on_a_desk(grey=False)
+    measures = measure(photo, boxes)
+    assert measures is not None and "border_incomplete" in decide(measures).warnings
+    assert measures.colour > COLOUR_LIMIT
+    assert "photocopy" not in decide(measures).warnings
+    copy, boxes = cut_card_on_a_desk(grey=True)
     copied = measure(copy, boxes)
     assert copied is not None and copied.colour < COLOUR_LIMIT
     assert "photocopy" in decide(copied).warnings
