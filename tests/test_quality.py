@@ -455,12 +455,15 @@ def test_a_sheen_that_lifts_the_paper_only_to_the_clip_is_not_glare() -> None:
     assert spot_with_strokes(core=255, strokes=255) > GLARE_LIMIT
 
 
-def card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
+def card_on_a_desk(grey: bool, pattern: bool = False) -> tuple[np.ndarray, list[TextBox]]:
     """A card (ID-1's aspect) on a dark desk: text in the middle, a red emblem at its
-    left beyond the text's hull, as on an ID back."""
+    left beyond the text's hull, as on an ID back; ``pattern``: with the back's pale
+    blue-green lines above the text."""
     photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
     cv2.rectangle(photo, (130, 120), (764, 520), (225, 230, 232), -1)
     cv2.circle(photo, (200, 200), 45, (30, 30, 200), -1)
+    for y in range(140, 190, 8) if pattern else ():
+        cv2.line(photo, (400, y), (740, y + 6), (200, 185, 120), 3)
     boxes = []
     for row in range(4):
         y = 320 + row * 40
@@ -538,22 +541,7 @@ def cut_card_on_a_desk(grey: bool) -> tuple[np.ndarray, list[TextBox]]:
     """An ID back the photo's left edge cut through: its emblem cut off with a third of
     the card, its pale coloured pattern left only above its text, beyond the text's hull;
     ``grey``: a black-and-white copy of it, on a coloured desk."""
-    photo = np.full((640, 900, 3), (60, 70, 80), np.uint8)
-    cv2.rectangle(photo, (130, 120), (764, 520), (225, 230, 232), -1)
-    cv2.circle(photo, (200, 200), 45, (30, 30, 200), -1)
-    for y in range(140, 190, 8):  # the pattern's blue-green lines
-        cv2.line(photo, (400, y), (740, y + 6), (200, 185, 120), 3)
-    boxes = []
-    for row in range(4):
-        y = 320 + row * 40
-        for x in range(340, 700, 24):
-            cv2.rectangle(photo, (x, y + 3), (x + 16, y + 21), (40, 40, 40), 2)
-        boxes.append(TextBox(((336, y), (700, y), (700, y + 24), (336, y + 24)), "x", 0.9))
-    if grey:
-        photo = np.asarray(
-            cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8
-        )
-        photo[:60] = (40, 120, 200)  # a coloured desk beyond the copy
+    photo, boxes = card_on_a_desk(grey, pattern=True)
     # The photo's left edge cuts the card 170 px in (27% of its width): the emblem is gone.
     cut = 300
     moved = [replace(box, points=tuple((x - cut, y) for x, y in box.points)) for box in boxes]

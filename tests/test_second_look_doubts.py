@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ocr.detect import upright_view
-from ocr.engine import TextBox
+from ocr.engine import CardResult, TextBox
 from ocr.image import BGRImage, decode_image
 from ocr.kinds.bankcard import second_look, upright_boxes
 from ocr.kinds.bankcard.extract import extract_bankcard
@@ -62,11 +62,11 @@ def test_read_lines_gives_each_character_its_certainty_and_doubts(reader: RapidR
     assert any(doubt and doubt[0] in number for doubt in line.doubts)
 
 
-def test_a_bank_number_re_read_with_a_doubted_digit_is_flagged(reader: RapidReader) -> None:
-    # A generated embossed card with a mark over one digit (tests/cardgen bank condition
-    # marked_digit): the first reading is made to fail Luhn, so the number's boxes are
-    # read again; that reading has the marked digit as a sign whose rival is the digit.
-    image = FIXTURES / "bank-conditions" / "014_bank_marked_digit.jpg"
+def _bank_number_re_read(reader: RapidReader, name: str) -> tuple[str, CardResult]:
+    """The card's printed number and the bank extraction of ``name`` (a committed
+    bank-conditions photo) after its number's first reading is made to fail Luhn, so that
+    the number's boxes are read again (the second look)."""
+    image = FIXTURES / "bank-conditions" / name
     number = _expected(image)["number"]
     page = reader.read(decode_image(image.read_bytes()))
     view = upright_view(page)
@@ -74,7 +74,13 @@ def test_a_bank_number_re_read_with_a_doubted_digit_is_flagged(reader: RapidRead
     (at,) = [i for i, box in enumerate(boxes) if box.text.startswith(number[:4])]
     spoilt = list(boxes)
     spoilt[at] = _spoilt(boxes[at], number)
-    result = extract_bankcard(spoilt, second_look(view, spoilt, reader.read_lines))
+    return number, extract_bankcard(spoilt, second_look(view, spoilt, reader.read_lines))
+
+
+def test_a_bank_number_re_read_with_a_doubted_digit_is_flagged(reader: RapidReader) -> None:
+    # A generated embossed card with a mark over one digit (tests/cardgen bank condition
+    # marked_digit): its re-read has the marked digit as a sign whose rival is the digit.
+    number, result = _bank_number_re_read(reader, "014_bank_marked_digit.jpg")
     assert result.fields.get("number") == number
     assert "low_confidence" in result.warnings
 
@@ -82,15 +88,7 @@ def test_a_bank_number_re_read_with_a_doubted_digit_is_flagged(reader: RapidRead
 def test_a_bank_number_re_read_surely_is_not_flagged(reader: RapidReader) -> None:
     # The same path on a card whose re-read has no doubt: no warning (the flag comes from
     # the doubt, not from the second look).
-    image = FIXTURES / "bank-conditions" / "012_bank_faded_expiry.jpg"
-    number = _expected(image)["number"]
-    page = reader.read(decode_image(image.read_bytes()))
-    view = upright_view(page)
-    boxes = upright_boxes(view)
-    (at,) = [i for i, box in enumerate(boxes) if box.text.startswith(number[:4])]
-    spoilt = list(boxes)
-    spoilt[at] = _spoilt(boxes[at], number)
-    result = extract_bankcard(spoilt, second_look(view, spoilt, reader.read_lines))
+    number, result = _bank_number_re_read(reader, "012_bank_faded_expiry.jpg")
     assert result.fields.get("number") == number
     assert "low_confidence" not in result.warnings
 
