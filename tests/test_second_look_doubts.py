@@ -182,25 +182,22 @@ def engine() -> LocalEngine:
     return LocalEngine(threads=1, intra_op_threads=1)
 
 
-def test_a_licence_address_character_the_recogniser_doubted_flags_the_licence(
-    engine: LocalEngine,
+@pytest.mark.parametrize(
+    ("kind", "photo", "field", "stroke"),
+    [
+        # A stroke over the street's name: the recogniser reads it right but unsurely; the
+        # licence said nothing of it before (only the ID card's reader counted doubts).
+        ("drivinglicense", "000_licence_photo.jpg", "address", (0.6, 40, 5)),
+        # A stroke over a digit of the mobile: read right, unsurely.
+        ("businesscard", "000_bizcard_photo.jpg", "mobile", (0.7, 70, 6)),
+    ],
+)
+def test_a_character_the_recogniser_doubted_flags_a_licence_or_a_business_card(
+    engine: LocalEngine, kind: str, photo: str, field: str, stroke: tuple[float, int, int]
 ) -> None:
-    # A stroke over the street's name: the recogniser reads it right but unsurely; the
-    # licence said nothing of it before (only the ID card's reader counted doubts).
-    image = FIXTURES / "drivinglicense" / "000_licence_photo.jpg"
-    result = engine.recognize(_stroked(image, "address", 0.6, 40, 5), "drivinglicense")
-    assert result.fields["address"] == _expected(image)["address"]
+    image = FIXTURES / kind / photo
+    result = engine.recognize(_stroked(image, field, *stroke), kind)
+    assert result.fields[field] == _expected(image)[field]
     assert "low_confidence" in result.warnings
-    clean = engine.recognize(image.read_bytes(), "drivinglicense")
-    assert "low_confidence" not in clean.warnings
-
-
-def test_a_business_card_mobile_digit_the_recogniser_doubted_flags_the_card(
-    engine: LocalEngine,
-) -> None:
-    image = FIXTURES / "businesscard" / "000_bizcard_photo.jpg"
-    result = engine.recognize(_stroked(image, "mobile", 0.7, 70, 6), "businesscard")
-    assert result.fields["mobile"] == _expected(image)["mobile"]
-    assert "low_confidence" in result.warnings
-    clean = engine.recognize(image.read_bytes(), "businesscard")
+    clean = engine.recognize(image.read_bytes(), kind)
     assert "low_confidence" not in clean.warnings
