@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ocr.detect import kind_scores, read_card, upright_view
-from ocr.engine import AUTO
+from ocr.engine import AUTO, CardResult
 from ocr.evaluate import Sample, compare, load_samples, silent_errors
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed
@@ -26,6 +26,20 @@ def sample_named(start: str) -> Sample:
 @pytest.fixture(scope="module")
 def engine() -> LocalEngine:
     return LocalEngine(threads=1, intra_op_threads=1)
+
+
+def read_front(
+    engine: LocalEngine, start: str
+) -> tuple[Sample, CardResult, dict[str, tuple[str, str]]]:
+    """The fixture photo named ``start...`` read by the engine with auto detection,
+    asserted an ID front with no silent error; its sample, result and wrong
+    fields."""
+    sample = sample_named(start)
+    result = engine.recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "idcard", wrong
+    assert silent_errors(wrong, result) == frozenset(), wrong
+    return sample, result, wrong
 
 
 # ----------------------------------------------------------------- the label glued to the name
@@ -56,11 +70,7 @@ def test_a_name_starting_with_the_labels_character_in_the_value_column_is_kept()
 def test_real90d_54_the_name_read_with_the_labels_first_character_is_not_silent(
     engine: LocalEngine,
 ) -> None:
-    sample = sample_named("real90d_054")
-    result = engine.recognize(sample.image.read_bytes(), AUTO)
-    wrong = compare(sample, result, None)
-    assert result.kind == "idcard"
-    assert silent_errors(wrong, result) == frozenset(), wrong
+    _, result, wrong = read_front(engine, "real90d_054")
     assert not result.fields["name"].startswith("姓"), wrong
 
 
@@ -87,11 +97,7 @@ def test_a_lone_latin_letter_naming_a_block_is_no_warning() -> None:
 def test_real90d_72_an_address_ending_read_as_latin_letters_is_not_silent(
     engine: LocalEngine,
 ) -> None:
-    sample = sample_named("real90d_072")
-    result = engine.recognize(sample.image.read_bytes(), AUTO)
-    wrong = compare(sample, result, None)
-    assert result.kind == "idcard"
-    assert silent_errors(wrong, result) == frozenset(), wrong
+    read_front(engine, "real90d_072")
 
 
 # ----------------------------------------------------------------- a front taken for a table
@@ -144,9 +150,5 @@ def test_a_fronts_checked_number_and_birth_row_outweigh_a_taller_grid_of_boxes()
 def test_real90d_84_a_front_with_faint_labels_is_not_answered_as_a_table(
     engine: LocalEngine,
 ) -> None:
-    sample = sample_named("real90d_084")
-    result = engine.recognize(sample.image.read_bytes(), AUTO)
-    wrong = compare(sample, result, None)
-    assert result.kind == "idcard", wrong
+    sample, result, _ = read_front(engine, "real90d_084")
     assert result.fields["id"] == sample.expected["id"]
-    assert silent_errors(wrong, result) == frozenset(), wrong
