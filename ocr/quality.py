@@ -996,13 +996,11 @@ def _past_found_sides(
     past_other = np.zeros(shape, np.bool_)
     for (a, b), is_found in zip(ends, found, strict=True):
         (ax, ay), (bx, by) = corners[a], corners[b]
-
-        def side_of(
-            x: Any, y: Any, ax: float = ax, ay: float = ay, bx: float = bx, by: float = by
-        ) -> Any:
-            return (bx - ax) * (y - ay) - (by - ay) * (x - ax)
-
-        beyond = np.sign(side_of(xs, ys)) == -np.sign(side_of(centre[0], centre[1]))
+        # The sign of the cross product tells the side of the line a-b a point lies on:
+        # beyond it is the sign opposite to the card's centre's.
+        pixels = (bx - ax) * (ys - ay) - (by - ay) * (xs - ax)
+        centre_side = (bx - ax) * (centre[1] - ay) - (by - ay) * (centre[0] - ax)
+        beyond = np.sign(pixels) == -np.sign(centre_side)
         if is_found:
             past_found |= beyond
         else:
