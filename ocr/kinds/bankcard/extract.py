@@ -334,8 +334,8 @@ def _digit_runs(
     """``digit_pieces`` with, per digit, the place in ``text`` of the character it was
     read from (each word's characters give one digit each); () when NFKC changed
     ``text``'s length and places no longer line up."""
-    aligned = len(unicodedata.normalize("NFKC", text)) == len(text)
     normalised = unicodedata.normalize("NFKC", text)
+    aligned = len(normalised) == len(text)
     if len(normalised) != len(text) or len(doubts) != len(text):
         doubts = ("",) * len(normalised)
     # Dates are blanked character for character, so positions still match the doubts.
