@@ -13,12 +13,13 @@ import pytest
 from ocr.engine import AUTO, TextBox
 from ocr.engines import create_engine
 from ocr.evaluate import Sample, load_samples
-from ocr.image import channel_extremes
+from ocr.image import channel_extremes, decode_image
 from ocr.local import LocalEngine
 from ocr.outline import find_outline
 from ocr.quality import (
     AXIS_MOIRE_LIMIT,
     BLUR_LIMIT,
+    CARD_INSET,
     COLOUR_LIMIT,
     COLOUR_MOIRE_LIMIT,
     EDGE_GAP_LIMIT,
@@ -31,7 +32,10 @@ from ocr.quality import (
     INTRUSION_OVER_GLARE,
     MOIRE_LIMIT,
     TILE_MOIRE_LIMIT,
+    WHITE_PERCENTILE,
     Measures,
+    _inset_card,
+    _white_levels,
     anchored_sides,
     axis_moire_measure,
     blur_measure,
@@ -857,3 +861,40 @@ def test_a_soft_screen_photo_whose_pixel_grid_is_gone_is_seen_by_its_dark_frame(
     measures = measure(image, boxes)
     assert measures is not None and measures.framed < FRAME_SIDES
     assert "screen" not in decide(measures).warnings
+
+
+def test_white_levels_are_numpys_percentile_to_the_last_bit() -> None:
+    """colour_share's white level read off each channel's histogram is the very number
+    numpy's percentile gives (same float32 bits), on regions where the order statistics
+    around it are one level and on those where numpy interpolates (its fallback)."""
+    rng = np.random.default_rng(12)
+    sizes = [(count, 0) for count in range(1, 30)]
+    sizes += [(count, low) for low in (0, 200, 250) for count in (100, 5_000, 200_000)]
+    regions = [rng.integers(low, 256, (count, 3), dtype=np.uint8) for count, low in sizes]
+    photo = decode_image((FIXTURES.parent / "cards" / "000_idfront_photo.jpg").read_bytes())
+    regions += [photo.reshape(-1, 3), photo[::7, ::5].reshape(-1, 3)]
+    for pixels in regions:
+        values = pixels.astype(np.float32)
+        wanted = np.percentile(values, WHITE_PERCENTILE, axis=0)
+        got = _white_levels(pixels, values)
+        assert got.dtype == wanted.dtype and got.tobytes() == wanted.tobytes(), len(pixels)
+
+
+def test_inset_card_is_the_whole_photos_erosion() -> None:
+    """The card's inset mask, eroded over its bounding rectangle, is the erosion of the
+    whole photo's mask pixel for pixel: cards inside the photo, cut by its edges, tiny
+    and beyond it."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        height, width = (int(v) for v in rng.integers(20, 700, 2))
+        centre = rng.uniform(-0.2, 1.2, 2) * (width, height)
+        size = rng.uniform(5, 1.5 * max(width, height), 2)
+        rectangle = ((float(centre[0]), float(centre[1])), (float(size[0]), float(size[1])))
+        corners = np.asarray(cv2.boxPoints((*rectangle, float(rng.uniform(0, 180)))), np.float32)
+        text_height = float(rng.uniform(2, 60))
+        whole = np.zeros((height, width), np.uint8)
+        cv2.fillConvexPoly(whole, np.round(corners).astype(np.int32), 1)
+        margin = 2 * round(CARD_INSET * text_height) + 1
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
+        reference = cv2.erode(whole, disc) > 0
+        assert np.array_equal(_inset_card((height, width, 3), corners, text_height), reference)
