@@ -84,7 +84,11 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> BGRImage:
         # PIL raises OSError("image file is truncated"), SyntaxError for broken headers.
         raise CorruptImage("the image is truncated or corrupt") from exc
 
-    rgb = (ImageOps.exif_transpose(img) or img).convert("RGB")
+    # In place, and converted only when not RGB already: each step otherwise copies the
+    # whole photo (exif_transpose copies an upright photo, convert an RGB one), the same
+    # pixels at a few milliseconds per copy of a phone photo.
+    ImageOps.exif_transpose(img, in_place=True)
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
     array = cast(BGRImage, cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR))
     return downscale(array, limits.max_side)
 
