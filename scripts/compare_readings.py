@@ -9,8 +9,9 @@
 ``wxocr eval``; ``--first N`` per set) with the local engine in its default settings, the
 kind detected, and writes one JSON line per photo: what ``wxocr scan --json`` answers
 (kind, checks, warnings, quality, or the error code) with each field's value replaced by
-a digest, so the file holds no card data and may be written for real photos; and the
-photo's process CPU time (every thread of the process: the recogniser's helper and the
+a digest, so the file shows no card data (a short field's digest, a gender or a date,
+can still be guessed back: keep files of real photos under build/, never commit them);
+and the photo's process CPU time (every thread of the process: the recogniser's helper and the
 image measures' threads too) and the process's peak resident memory so far.
 
 ``diff`` lists the photos whose answers differ (which parts, never the values) and
