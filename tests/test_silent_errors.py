@@ -13,7 +13,7 @@ from ocr.engine import AUTO, CardResult
 from ocr.evaluate import Sample, compare, load_samples, silent_errors
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed
-from tests.test_idcard import EXPECTED_FRONT, front, page_of
+from tests.test_idcard import BACK, EXPECTED_FRONT, front, page_of
 
 SILENT_ERRORS = Path(__file__).parent / "fixtures" / "silent-errors"
 
@@ -152,3 +152,36 @@ def test_real90d_84_a_front_with_faint_labels_is_not_answered_as_a_table(
 ) -> None:
     sample, result, _ = read_front(engine, "real90d_084")
     assert result.fields["id"] == sample.expected["id"]
+
+
+# ----------------------------------------------------------------- a back's period made valid
+
+
+def test_a_period_whose_digits_were_changed_to_fit_the_span_rule_is_flagged() -> None:
+    # real90f's photo 25: a far-off back whose 2024.05.18-2034.05.18 read
+    # '2024.08.18-2034.88.18'; the 5/10/20-year rule made it 20240818-20340818, which
+    # no digit read says (both 5s were misread): a guess, said as one.
+    printed = [*BACK[:5], Printed("2024.08.18-2034.88.18", 250, 370, char_width=20)]
+    result = read_card(page_of(printed), AUTO)
+    assert result.fields["valid_date"] == "20240818-20340818"
+    assert "low_confidence" in result.warnings
+
+
+def test_a_period_read_as_printed_or_with_a_glued_digit_dropped_is_no_warning() -> None:
+    for period in ("2018.01.08-2038.01.08", "22018.01.08-2038.01.08"):
+        printed = [*BACK[:5], Printed(period, 250, 370, char_width=20)]
+        result = read_card(page_of(printed), AUTO)
+        assert result.fields["valid_date"] == "20180108-20380108", period
+        assert result.warnings == [], period
+
+
+@pytest.mark.slow
+def test_real90f_25_a_far_off_backs_period_is_right_or_doubted(engine: LocalEngine) -> None:
+    # Its only warnings were `blur` and the missing office: nothing said the date may
+    # be wrong, so the wrong date did not count as silent, yet looked right.
+    sample = sample_named("real90f_025")
+    result = engine.recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "idcard", wrong
+    doubted = {"low_confidence", "valid_date_failed"} & set(result.warnings)
+    assert "valid_date" not in wrong or doubted, (wrong, result.warnings)

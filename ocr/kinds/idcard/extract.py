@@ -928,9 +928,13 @@ def extract_back(view: CardView, reader: LineReader | None = None) -> Extracted:
         valid_text = "".join(b.text for b in value_boxes(view, anchors["valid_date"], 2.0))
     else:
         valid_text = next((b.text for b in view.placed if _period_shaped(b.text)), "")
-    fields["valid_date"] = read_valid_date(valid_text)
+    fields["valid_date"], guessed = read_period(valid_text)
     checks = {"valid_date": valid_date_ok(fields["valid_date"])}
     warnings = [] if checks["valid_date"] else ["valid_date_failed"]
+    # Digits changed to make the period valid were not read: said, as for a name's
+    # doubted characters (the reply asks to check the card against the answer).
+    if guessed and checks["valid_date"]:
+        warnings.append("low_confidence")
     # An office of no real division is a misread one ('嘉术县公安局'): said, never
     # returned as if right. An empty one is field_missing's business.
     if fields["authority"] and not authority_known(fields["authority"]):
@@ -973,19 +977,38 @@ def read_valid_date(text: str) -> str:
     One digit too many (a '2' from the value glued to the label box: '有效期限2' +
     '2013.06.14-长期') is dropped where that makes a valid period.
     """
+    return read_period(text)[0]
+
+
+def read_period(text: str) -> tuple[str, bool]:
+    """``read_valid_date``'s period, and whether a digit of it is not the one read: a
+    pair that broke the 5/10/20-year rule changed into one that keeps it (``best_period``).
+
+    That change is a guess: a far-off back read '2024.08.18-2034.88.18' for a printed
+    2024.05.18-2034.05.18 (real90f's photo 25: both 5s read as 8) and the rule made it
+    '20240818-20340818', wrong and looking right. A digit dropped as glued from the
+    label is not a guess at a digit and does not count.
+    """
     text = normalise(text)
     long_term = "长" in text or "期" in text
     digits = re.sub(r"\D", "", digit_reading(re.sub(r"[长期]", "", text)))
     if len(digits) < 8:
-        return ""
+        return "", False
     read = _period(digits, long_term)
     if valid_date_ok(read) or len(digits) <= (8 if long_term else 16):
-        return read
+        return read, _changed(read, digits)
     for i in range(len(digits)):
-        period = _period(digits[:i] + digits[i + 1 :], long_term)
+        kept = digits[:i] + digits[i + 1 :]
+        period = _period(kept, long_term)
         if valid_date_ok(period):
-            return period
-    return read
+            return period, _changed(period, kept)
+    return read, _changed(read, digits)
+
+
+def _changed(period: str, digits: str) -> bool:
+    """Whether ``period``'s digits differ from the ``digits`` read (their first 8 or 16)."""
+    own = re.sub(r"\D", "", period)
+    return own != digits[: len(own)]
 
 
 def _period(digits: str, long_term: bool) -> str:
