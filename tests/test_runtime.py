@@ -277,9 +277,9 @@ def test_denormals_read_as_zero_only_inside_the_detectors_run() -> None:
 
 
 def test_the_detector_flushing_denormals_finds_every_box_as_before(runtime: OcrRuntime) -> None:
-    # The flush changes the detector's heat map by nothing on the card fixtures and real
-    # photos measured (docs/accuracy.md): here every box of a photo, against a session
-    # opened as before (no flush) and run outside the flushed mode.
+    # The flush changed the detector's heat map by nothing on every photo of the sets it
+    # was measured on (first detections, bit for bit): here every box of a photo, against
+    # a session opened as before (no flush) and run outside the flushed mode.
     assert (
         runtime._det.get_session_options().get_session_config_entry("session.set_denormal_as_zero")
         == "1"
