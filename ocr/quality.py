@@ -466,16 +466,7 @@ def glare_measure(
     rim = max(1, round(GLARE_RIM * text_height))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
-    sides: npt.NDArray[np.bool_] | None = None
-    if whole_card:
-        # The crop is the card's bounding box: the photo beyond it counts as off the card.
-        eroded = cv2.erode(
-            inside.astype(np.uint8),
-            np.ones((3, 3), np.uint8),
-            borderType=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
-        sides = inside & (eroded == 0)
+    sides = _card_sides(inside) if whole_card else None
     best = 0.0
     for label in range(1, count):
         size = float(stats[label, cv2.CC_STAT_AREA])
@@ -505,6 +496,18 @@ def glare_measure(
             continue
         best = size / area
     return best
+
+
+def _card_sides(inside: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The rim of ``inside``, the whole card cut to its bounding box: the photo beyond
+    the crop counts as off the card."""
+    eroded = cv2.erode(
+        inside.astype(np.uint8),
+        np.ones((3, 3), np.uint8),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    return np.asarray(inside & (eroded == 0), bool)
 
 
 def _washed_out_glare(
@@ -539,15 +542,7 @@ def _washed_out_glare(
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         np.asarray(swept & (clipped > 0), np.uint8), connectivity=8
     )
-    sides = None
-    if whole_card:
-        eroded = cv2.erode(
-            inside.astype(np.uint8),
-            np.ones((3, 3), np.uint8),
-            borderType=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
-        sides = inside & (eroded == 0)
+    sides = _card_sides(inside) if whole_card else None
     area = max(1.0, float(inside.sum()))
     best = 0.0
     for label in range(1, count):
