@@ -97,6 +97,19 @@ GLARE_LOBE_STROKE = 0.3
 # 4242, whose clean photos' sheen falls on the text itself (0): docs/warnings.md,
 # "Glare where the text is, colour over the whole card".
 GLARE_REACH = 0.2
+# On a card washed out all over (``_washed_out_glare``) a reflection is a patch clipped
+# in every channel (GLARE_WASHED_CLIP) holding a disc of GLARE_WASHED_CORE text heights'
+# radius, GLARE_WASHED_COVER text heights² of it on a line whose boxes reach
+# GLARE_WASHED_BEYOND text heights past it at both ends. Chosen on seeds 4242 and 6262
+# (all 40 glare and 80 clean photos each; washed-out cards: 7 glare, 3 clean): of the 7
+# spots missed there, 5 give 0.029-0.13 of the card at 0.5 (0.013-0.13 at 0.6, 0.03-0.24
+# at 0.4); the 3 clean washed cards (blank card between the title and the rows, beside
+# an address) 0 at 0.5, while 0.4 gives one 0.011 and 0.6 one 0.007: 0.5, against
+# GLARE_LIMIT as any blob. Without the line test, those two clean cards gave 0.19-0.22.
+GLARE_WASHED_CLIP = 255
+GLARE_WASHED_CORE = 0.5
+GLARE_WASHED_COVER = 0.25
+GLARE_WASHED_BEYOND = 0.5
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
 # Blob area over its filled outline. 0.95 before the surround test below; with it, 0.93
@@ -413,6 +426,7 @@ def glare_measure(
     text_height: float = 0.0,
     text: npt.NDArray[np.bool_] | None = None,
     whole_card: bool = False,
+    quads: Sequence[Floats] = (),
 ) -> float:
     """The share of the card covered by its largest solid washed-out blob that hides text.
 
@@ -429,12 +443,14 @@ def glare_measure(
     median at 245 or more) is overexposed, not under a reflection: its text survived.
     ``whole_card``: ``inside`` is the whole card (``_card_glare``), beyond the text's
     hull: a blob must lie clear of its sides and stand out as a field wiped out whole.
+    ``quads``: the text boxes (the crop's coordinates), for a card washed out all over
+    (``_washed_out_glare``).
     """
     # The darkest channel of each pixel (numpy's min over 3 channels is several times slower).
     _, lowest = channel_extremes(crop, axis=2)
     level = float(np.median(lowest[inside])) if inside.any() else 0.0
     if level >= 245:
-        return 0.0
+        return _washed_out_glare(lowest, inside, text_height, quads, whole_card)
     lobe = level <= GLARE_DARK_CARD
     white = np.asarray((lowest >= (GLARE_LOBE if lobe else 245)) & inside, np.uint8)
     if lobe:
@@ -450,16 +466,7 @@ def glare_measure(
     rim = max(1, round(GLARE_RIM * text_height))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
-    sides: npt.NDArray[np.bool_] | None = None
-    if whole_card:
-        # The crop is the card's bounding box: the photo beyond it counts as off the card.
-        eroded = cv2.erode(
-            inside.astype(np.uint8),
-            np.ones((3, 3), np.uint8),
-            borderType=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
-        sides = inside & (eroded == 0)
+    sides = _card_sides(inside) if whole_card else None
     best = 0.0
     for label in range(1, count):
         size = float(stats[label, cv2.CC_STAT_AREA])
@@ -489,6 +496,100 @@ def glare_measure(
             continue
         best = size / area
     return best
+
+
+def _card_sides(inside: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The rim of ``inside``, the whole card cut to its bounding box: the photo beyond
+    the crop counts as off the card."""
+    eroded = cv2.erode(
+        inside.astype(np.uint8),
+        np.ones((3, 3), np.uint8),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    return np.asarray(inside & (eroded == 0), bool)
+
+
+def _washed_out_glare(
+    lowest: npt.NDArray[np.uint8],
+    inside: npt.NDArray[np.bool_],
+    text_height: float,
+    quads: Sequence[Floats],
+    whole_card: bool,
+) -> float:
+    """``glare_measure`` on a card washed out all over (its darkest channel's median at
+    245 or more), where a spot is no brighter than the card: the share of the card in
+    its largest fully clipped patch (GLARE_WASHED_CLIP) that holds a disc of
+    GLARE_WASHED_CORE text heights' radius and cuts a line of text in two.
+
+    The overexposed card keeps its print, and mostly its guilloche and the sensor's
+    noise under the clip; a reflection clips everything under it, the print included.
+    Blank card clipped whole (between the title and the rows, beside the address) also
+    holds such a disc, but no line goes on beyond it: a patch counts only where a line
+    has text on both sides of it (``_cuts_a_line``), the print it erased.
+    """
+    if not quads or text_height <= 0:
+        return 0.0
+    clipped = np.asarray((lowest >= GLARE_WASHED_CLIP) & inside, np.uint8)
+    radius = GLARE_WASHED_CORE * text_height
+    # Where a disc of that radius fits, then the patch those discs sweep: an opening by
+    # distances (a disc 50 px across as a kernel costs far more).
+    room = cv2.distanceTransform(clipped, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    core = np.asarray(room >= radius, np.uint8)
+    if not core.any():
+        return 0.0
+    swept = cv2.distanceTransform(1 - core, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= radius
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        np.asarray(swept & (clipped > 0), np.uint8), connectivity=8
+    )
+    sides = _card_sides(inside) if whole_card else None
+    area = max(1.0, float(inside.sum()))
+    best = 0.0
+    for label in range(1, count):
+        size = float(stats[label, cv2.CC_STAT_AREA])
+        if size / area <= best:
+            continue
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        patch = labels[y : y + h, x : x + w] == label
+        if sides is not None and (patch & sides[y : y + h, x : x + w]).any():
+            continue
+        ys, xs = np.nonzero(patch)
+        points = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
+        if _cuts_a_line(points, quads, text_height):
+            best = size / area
+    return best
+
+
+def _cuts_a_line(points: Floats, quads: Sequence[Floats], text_height: float) -> bool:
+    """Whether the patch at ``points`` crosses a line of text with text beyond it on both
+    sides: some box's row (its band across the card, along the box) holds GLARE_WASHED_COVER
+    text heights² of the patch, and that row's boxes reach GLARE_WASHED_BEYOND text heights
+    past the patch at both ends (one box across it, or one on each side)."""
+    beyond = GLARE_WASHED_BEYOND * text_height
+    centres = [quad.mean(axis=0) for quad in quads]
+    for quad in quads:
+        along = quad[1] - quad[0]
+        length = float(np.linalg.norm(along))
+        if length < 1:
+            continue
+        along = along / length
+        across = np.array([-along[1], along[0]], np.float32)
+        top, bottom = float((quad @ across).min()), float((quad @ across).max())
+        level = points @ across
+        row = points[(level >= top) & (level <= bottom)]
+        if len(row) < GLARE_WASHED_COVER * text_height**2:
+            continue
+        start, end = float((row @ along).min()), float((row @ along).max())
+        before = after = False
+        for other, centre in zip(quads, centres, strict=True):
+            if not top <= float(centre @ across) <= bottom:
+                continue
+            reach = other @ along
+            before |= float(reach.min()) < start - beyond
+            after |= float(reach.max()) > end + beyond
+        if before and after:
+            return True
+    return False
 
 
 def _hides_print(
@@ -1089,7 +1190,8 @@ def _card_glare(
             cv2.fillConvexPoly(mask, (quad - (x, y)).astype(np.int32), 1)
         crop = image[y : y + h, x : x + w]
         inside = region[y : y + h, x : x + w]
-        return glare_measure(crop, inside, text_height, mask > 0, whole_card)
+        local = [quad - (x, y) for quad in text]
+        return glare_measure(crop, inside, text_height, mask > 0, whole_card, local)
 
     found = over(hull > 0, False)
     if card is None or found > GLARE_LIMIT:

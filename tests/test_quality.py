@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from faker import Faker
 
 from ocr.engine import AUTO, TextBox
 from ocr.engines import create_engine
@@ -49,6 +50,8 @@ from ocr.quality import (
     moire_measure,
     tiled_moire_measure,
 )
+from tests.cardgen.fonts import find_fonts, fonts_available
+from tests.cardgen.image_conditions import make_condition_sample
 
 FIXTURES = Path(__file__).parent / "fixtures" / "image-conditions"
 
@@ -389,12 +392,59 @@ def test_a_sheen_on_a_blank_part_of_the_card_away_from_its_text_is_not_glare() -
     assert glare_measure(over, inside, 24.0, text > 0) > 0.009
 
 
+def washed_out_page() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``text_page`` overexposed: its paper lifted to the clip (251 and the sensor's
+    noise, so that only some of its pixels reach 255), its print kept; all of it inside
+    the card, and its boxes' corners."""
+    image, boxes = text_page()
+    paper = np.all(image == (200, 215, 225), axis=2)
+    noise = np.random.default_rng(5).normal(251.0, 3.0, image.shape)
+    image[paper] = np.clip(noise, 0, 255).astype(np.uint8)[paper]
+    quads = [np.asarray(box.points, np.float32) for box in boxes]
+    return image, np.ones(image.shape[:2], bool), quads
+
+
+def washed_glare(image: np.ndarray, inside: np.ndarray, quads: list[np.ndarray]) -> float:
+    text = np.zeros(image.shape[:2], np.uint8)
+    for quad in quads:
+        cv2.fillConvexPoly(text, quad.astype(np.int32), 1)
+    return glare_measure(image, inside, 24.0, text > 0, quads=quads)
+
+
 def test_a_card_washed_out_all_over_is_overexposed_not_glare() -> None:
-    image, inside, text = page_with_text_mask()
-    washed = image.copy()
-    washed[washed > 150] = 255  # the background, not the text
+    # Its text survived: however white the paper, nothing is hidden.
+    washed, inside, quads = washed_out_page()
+    assert washed_glare(washed, inside, quads) == 0.0
+    # A patch clipped whole on its blank card beside the lines' ends (seed 6262's clean
+    # photos: beside an address, between an ID back's title and rows) hides no field.
+    cv2.ellipse(washed, (530, 300), (40, 30), 0, 0, 360, (255, 255, 255), -1)
+    assert washed_glare(washed, inside, quads) == 0.0
+
+
+def test_a_spot_that_erased_the_print_of_a_card_washed_out_all_over_is_glare() -> None:
+    # Seeds 4242 and 6262: spots on overexposed cards (the darkest channel's median
+    # 245-254) were missed, the spot no brighter than the card. What tells it is the
+    # print it erased: a solid patch clipped in every channel across a line of text.
+    washed, inside, quads = washed_out_page()
     cv2.ellipse(washed, (300, 195), (60, 40), 0, 0, 360, (255, 255, 255), -1)
-    assert glare_measure(washed, inside, 24.0, text > 0) == 0.0
+    assert washed_glare(washed, inside, quads) > GLARE_LIMIT
+    # A patch too narrow for a disc of GLARE_WASHED_CORE text heights' radius is no
+    # reflection (clipped paper between the strokes and the lines).
+    narrow, _, _ = washed_out_page()
+    cv2.ellipse(narrow, (300, 195), (80, round(0.4 * 24)), 0, 0, 360, (255, 255, 255), -1)
+    assert washed_glare(narrow, inside, quads) == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+@pytest.mark.parametrize(("seed", "index"), [(4242, 262), (6262, 253)])
+def test_a_spot_on_a_generated_card_washed_out_all_over_is_glare(seed: int, index: int) -> None:
+    # Glare photos of seeds 4242 and 6262 (ID backs, the darkest channel's median
+    # 245-246) that got no warning: the spot erased part of a line (the title, the
+    # issuing office) on a card as white as the spot.
+    sample = make_condition_sample(seed, index, "glare", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert "glare" in result.warnings
 
 
 def page_of_paper(level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
