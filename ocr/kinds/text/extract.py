@@ -55,6 +55,9 @@ MAX_HEADING_ROWS = 2
 NARROW_WIDTH = 0.55
 
 
+_T = TypeVar("_T")
+
+
 def median_height(boxes: Sequence[PlacedBox]) -> float:
     return statistics.median(b.height for b in boxes) if boxes else 1.0
 
@@ -160,12 +163,40 @@ def _cut_at(box: PlacedBox, u: float) -> tuple[PlacedBox, PlacedBox] | None:
     at = min(range(len(edges)), key=lambda i: abs(edges[i] - wanted))
     if not 0 < at < len(text):
         return None
-    first = TextBox(box.box.points, text[:at].rstrip(), box.box.score)
-    second = TextBox(box.box.points, text[at:].lstrip(), box.box.score)
+    first_end = len(text[:at].rstrip())
+    second_start = len(text) - len(text[at:].lstrip())
+    # What the recogniser passed over before the right part's first character lies
+    # after the left part's last: a full stop closing the left column's line.
+    first = _part(box.box, 0, first_end, _passed_at(box.box, second_start))
+    second = _part(box.box, second_start, len(text), box.box.passed_after)
     split = box.u0 + edges[at] / total * box.width
     return (
         PlacedBox(first, box.u0, split, box.cv, box.height),
         PlacedBox(second, split, box.u1, box.cv, box.height),
+    )
+
+
+def _passed_at(box: TextBox, i: int) -> tuple[str, float]:
+    return box.passed[i] if len(box.passed) == len(box.text) and i < len(box.text) else ("", 0.0)
+
+
+def _part(box: TextBox, start: int, end: int, after: tuple[str, float]) -> TextBox:
+    """Characters ``start:end`` of a box, each with its measures (doubts, blanks,
+    certainties, what was passed over before it; nothing before the first), and
+    ``after``: what was passed over after the last."""
+
+    def cut(values: Sequence[_T]) -> tuple[_T, ...]:
+        return tuple(values[start:end]) if len(values) == len(box.text) else ()
+
+    blanks, passed = cut(box.blanks), cut(box.passed)
+    return dataclasses.replace(
+        box,
+        text=box.text[start:end],
+        doubts=cut(box.doubts),
+        blanks=(0.0, *blanks[1:]) if blanks else (),
+        certainties=cut(box.certainties),
+        passed=(("", 0.0), *passed[1:]) if passed else (),
+        passed_after=after,
     )
 
 
@@ -240,7 +271,6 @@ def ordered_blocks(placed: Sequence[PlacedBox]) -> list[list[Line]]:
     ]
 
 
-_T = TypeVar("_T")
 _CJK = "[\u3400-\u9fff]"
 # Half-width punctuation as the recogniser reads the full-width marks of Chinese text.
 _FULL_WIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
