@@ -45,6 +45,10 @@ class TextBox:
     # over just before it, with its probability (``ocr.runtime.Passed``); empty when the
     # engine does not say.
     passed: tuple[tuple[str, float], ...] = ()
+    # The likeliest mark or character the recogniser passed over after the last
+    # character, with its probability (``ocr.runtime.PassedAfter``); ("", 0.0) when
+    # nothing was, or the engine does not say.
+    passed_after: tuple[str, float] = ("", 0.0)
 
 
 def latin_alnum(char: str) -> bool:

@@ -305,7 +305,16 @@ def split_placed(box: PlacedBox, start: int, end: int | None = None) -> PlacedBo
         blanks = (0.0, *blanks[1:])
     doubts = box.box.doubts[start:end]
     certainties = box.box.certainties[start:end]
-    part = TextBox(box.box.points, text[start:end], box.box.score, doubts, blanks, certainties)
+    passed = box.box.passed[start:end] if len(box.box.passed) == len(text) else ()
+    if passed:  # nor anything passed over before it
+        passed = (("", 0.0), *passed[1:])
+    # What was passed over after the part's last character: before the next one's.
+    after = box.box.passed_after if end >= len(text) else ("", 0.0)
+    if end < len(text) and len(box.box.passed) == len(text):
+        after = box.box.passed[end]
+    part = TextBox(
+        box.box.points, text[start:end], box.box.score, doubts, blanks, certainties, passed, after
+    )
     return PlacedBox(part, box.u0 + start * per_char, box.u0 + end * per_char, box.cv, box.height)
 
 

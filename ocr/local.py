@@ -58,7 +58,16 @@ from ocr.layout import LineReading, Matrix, OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
 from ocr.quality import Measures, decide, measure
 from ocr.runtime import REC_MODEL as REC_MODEL
-from ocr.runtime import Certainties, Decoded, Doubts, OcrRuntime, Passed, Reading, crop_line
+from ocr.runtime import (
+    Certainties,
+    Decoded,
+    Doubts,
+    OcrRuntime,
+    Passed,
+    PassedAfter,
+    Reading,
+    crop_line,
+)
 from ocr.runtime import bundled_model as bundled_model
 
 # Detection runs on a copy of the photo at most this many pixels long: on the
@@ -192,6 +201,16 @@ def clean_passed(text: str, passed: Passed) -> Passed:
     if kept is None or len(passed) != len(text):
         return ()
     return tuple((unicodedata.normalize("NFKC", char), p) for char, p in passed[kept])
+
+
+def clean_passed_after(text: str, after: PassedAfter) -> PassedAfter:
+    """What the recogniser passed over after ``text``'s last character, normalised
+    (NFKC), when ``clean_reading`` keeps that character as the cleaned text's last;
+    ("", 0.0) otherwise (a trailing space read: what follows it is not after the text)."""
+    cleaned, kept = _kept_characters(text)
+    if kept is None or not cleaned or kept.stop != len(text) or not after[0]:
+        return ("", 0.0)
+    return (unicodedata.normalize("NFKC", after[0]), after[1])
 
 
 @lru_cache(maxsize=256)
@@ -408,6 +427,7 @@ class RapidReader:
         doubts = [line.doubts for line in positioned]
         certainties = [line.certainties for line in positioned]
         passed = [line.passed for line in positioned]
+        after = [line.passed_after for line in positioned]
         blanks = [
             blanks_before(crop, line.reading[0], line.spans)
             for crop, line in zip(crops, positioned, strict=True)
@@ -431,18 +451,22 @@ class RapidReader:
                     blanks[i] = blanks_before(crop, line.reading[0], line.spans)
                     certainties[i] = line.certainties
                     passed[i] = line.passed
+                    after[i] = line.passed_after
                     flips[i] = not flips[i]
         boxes: list[TextBox] = []
         directions: list[tuple[float, float]] = []
-        for quad, flipped, (raw, score), doubt, blank, certainty, passing in zip(
-            quads, flips, rec_res, doubts, blanks, certainties, passed, strict=True
+        for quad, flipped, (raw, score), doubt, blank, certainty, passing, past in zip(
+            quads, flips, rec_res, doubts, blanks, certainties, passed, after, strict=True
         ):
             text, doubt, blank = clean_reading(raw, doubt, blank)
             if not text or score < MIN_TEXT_SCORE:
                 continue
             certainty = clean_certainties(raw, certainty)
             passing = clean_passed(raw, passing)
-            boxes.append(TextBox(quad_points(quad), text, score, doubt, blank, certainty, passing))
+            past = clean_passed_after(raw, past)
+            boxes.append(
+                TextBox(quad_points(quad), text, score, doubt, blank, certainty, passing, past)
+            )
             directions.append(reading_direction(quad, flipped))
         return OcrPage(image, boxes, directions, to_photo)
 

@@ -88,8 +88,14 @@ Certainties = tuple[float, ...]
 # characters may lose every step to the blank, "no character here", while still getting
 # a fair share of them.
 Passed = tuple[tuple[str, float], ...]
+# The likeliest character the decoder passed over in the blank steps after a reading's
+# last character (other than that character), with its probability, as ``Passed`` is
+# for the steps before each character: a full stop closing a line may lose every step
+# to the blank as a 、 between two characters does. ("", 0.0) when nothing got
+# DOUBT_FLOOR there.
+PassedAfter = tuple[str, float]
 # What the decoder gives per crop.
-Decoded = tuple[Reading, Doubts, Steps, Certainties, Passed]
+Decoded = tuple[Reading, Doubts, Steps, Certainties, Passed, PassedAfter]
 # Per character of a reading's text, where the recogniser placed it along the line crop:
 # (left, right) in crop pixels, the x range of the output steps that emitted it. CTC
 # emits a character at one or two steps inside its glyph, not over the glyph's width:
@@ -107,6 +113,7 @@ class Recognised:
     spans: Spans
     certainties: Certainties = ()
     passed: Passed = ()
+    passed_after: PassedAfter = ("", 0.0)
 
 
 def bundled_model(name: str) -> Path:
@@ -273,8 +280,23 @@ class CTCLabelDecode:
             runs = _runs(steps, starts)
             certainties = tuple(float(step_probs[a:b].max()) for a, b in runs)
             passed = self._passed(steps, step_probs, rows, runs)
-            readings.append((reading, doubts, runs, certainties, passed))
+            after = self._passed_after(steps, step_probs, rows, runs)
+            readings.append((reading, doubts, runs, certainties, passed, after))
         return readings
+
+    def _passed_after(self, steps: Any, step_probs: Any, rows: Any, runs: Steps) -> PassedAfter:
+        """The best other character of the blank steps after the last kept one."""
+        if not runs:
+            return ("", 0.0)
+        start, end = runs[-1][1], len(steps)
+        if start >= end or step_probs[start:end].min() > 1 - DOUBT_FLOOR:
+            return ("", 0.0)
+        peak = rows[start:end].max(axis=0)
+        peak[0] = 0.0  # the blank
+        peak[steps[runs[-1][0]]] = 0.0
+        best = int(peak.argmax())
+        known = 0 < best < len(self.character)
+        return (self.character[best], float(peak[best])) if known else ("", 0.0)
 
     def _passed(self, steps: Any, step_probs: Any, rows: Any, runs: Steps) -> Passed:
         """Per kept character, the best other character of the blank steps before it."""
@@ -585,10 +607,10 @@ class OcrRuntime:
             # scales it); the model's steps divide the whole input width evenly.
             resized_width = min(width, math.ceil(REC_SHAPE[1] * crop.shape[1] / crop.shape[0]))
             to_crop = width / preds.shape[1] * crop.shape[1] / max(1, resized_width)
-            for reading, doubts, runs, certainties, passed in self.decoder.positioned(preds):
+            for reading, doubts, runs, certainties, passed, after in self.decoder.positioned(preds):
                 spans = tuple(
                     (min(a * to_crop, crop.shape[1]), min(b * to_crop, crop.shape[1]))
                     for a, b in runs
                 )
-                readings.append(Recognised(reading, doubts, spans, certainties, passed))
+                readings.append(Recognised(reading, doubts, spans, certainties, passed, after))
         return readings

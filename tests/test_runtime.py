@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from ocr.image import ImageLimits, decode_image, downscale
 from ocr.kinds.text.extract import SPACE_BLANK
-from ocr.local import blanks_before, clean_reading
+from ocr.local import blanks_before, clean_passed_after, clean_reading
 from ocr.runtime import (
     CLS_MODEL,
     DET_MODEL,
@@ -125,7 +125,7 @@ def test_a_character_the_blank_nearly_won_has_no_doubt_but_little_certainty() ->
         {2: 0.6, 0: 0.4},  # "7" over two steps, surer at its second
         {2: 0.97, 0: 0.03},
     )
-    (((text, _), doubts, _, certainties, _),) = decoder.positioned(preds)
+    (((text, _), doubts, _, certainties, _, _),) = decoder.positioned(preds)
     assert text == "247"
     assert doubts == ("", "", "")
     assert certainties == pytest.approx((1.0, 0.76, 0.97))
@@ -143,13 +143,38 @@ def test_a_mark_the_blank_nearly_won_is_what_the_decoder_passed_over() -> None:
         {2: 0.98, 0: 0.02},  # "国"
         {4: 0.97, 0: 0.03},  # "人", no blank step before it
     )
-    ((text, _), _, _, certainties, passed) = decoder.positioned(preds)[0]
+    ((text, _), _, _, certainties, passed, _) = decoder.positioned(preds)[0]
     assert text == "中国人"
     assert passed[1][0] == "、"
     assert passed[1][1] == pytest.approx(0.25)
     assert passed[0] == ("", 0.0)  # nothing before the first step
     assert passed[2] == ("", 0.0)  # no step between "国" and "人"
     assert certainties == pytest.approx((0.99, 0.98, 0.97))
+
+
+def test_a_mark_the_blank_nearly_won_after_the_last_character_is_passed_over_after() -> None:
+    # As a line's closing 。 in small print: after the last character the blank won every
+    # step, the mark second at one. The last character's own fading step is not it.
+    decoder = CTCLabelDecode(["中", "国", "。", "人"])
+    preds = steps(
+        {1: 0.99, 0: 0.01},  # "中"
+        {0: 0.9, 2: 0.1},  # "国" rising: its own
+        {2: 0.98, 0: 0.02},  # "国"
+        {0: 0.6, 2: 0.4},  # "国" fading: its own, not passed over
+        {0: 0.7, 3: 0.27, 2: 0.03},  # "。" under the blank
+        {0: 1.0},
+    )
+    ((text, _), _, _, _, passed, after) = decoder.positioned(preds)[0]
+    assert text == "中国"
+    assert passed == (("", 0.0), ("", 0.0))
+    assert after[0] == "。"
+    assert after[1] == pytest.approx(0.27)
+    # Nothing after the last character: nothing passed over.
+    (*_, nothing) = decoder.positioned(steps({1: 0.99, 0: 0.01}, {0: 1.0}))[0]
+    assert nothing == ("", 0.0)
+    # A trailing space cleaned off: what came after it is not after the text.
+    assert clean_passed_after("中国", ("。", 0.3)) == ("。", 0.3)
+    assert clean_passed_after("中国 ", ("。", 0.3)) == ("", 0.0)
 
 
 def test_cleaning_a_reading_keeps_each_doubt_beside_its_character() -> None:

@@ -32,6 +32,7 @@ from ocr.kinds.text.extract import (
     commas_read_as_dots,
     fix_punctuation,
     latin_or_digit,
+    passed_end,
     passed_marks,
     rival_marks,
     spaced,
@@ -39,7 +40,7 @@ from ocr.kinds.text.extract import (
 from ocr.layout import OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_id_number
-from tests.card_boxes import CHAR_WIDTH, LINE_HEIGHT, Printed, card_boxes
+from tests.card_boxes import CHAR_WIDTH, LINE_HEIGHT, Printed, card_boxes, to_box
 from tests.cardgen import make_card_sample
 from tests.cardgen.fonts import find_fonts, fonts_available
 
@@ -97,11 +98,58 @@ def test_a_row_of_both_columns_run_together_by_the_detector_is_cut_at_the_gutter
     assert lines == [*LEFT, LEFT[-1], *RIGHT, RIGHT[-1]]
 
 
+def test_a_full_stop_passed_over_at_a_line_end_is_put_back_even_at_a_gutter_cut() -> None:
+    # The recogniser nearly read each line's closing 。, the blank winning every step
+    # after the last character (``TextBox.passed_after``); in a row of both columns the
+    # detector ran together, the left line's 。 was passed over before the right line's
+    # first character, and must follow the left part when the box is cut at the gutter.
+    printed = two_columns(title="")
+    merged = Printed(
+        LEFT[-1] + RIGHT[-1], 0, 8 * PITCH, char_width=(2 * COLUMN_WIDTH + GUTTER) / 20
+    )
+    boxes = [*card_boxes(printed), to_box(merged)]
+    nearly = ("。", 0.4)
+    measured = []
+    for box in boxes:
+        passed = [("", 0.0)] * len(box.text)
+        if box.text == merged.text:
+            passed[len(LEFT[-1])] = nearly
+        measured.append(replace(box, passed=tuple(passed), passed_after=nearly))
+    lines = read_card(OcrPage(np.zeros((8, 8, 3), np.uint8), measured), "text").fields["text"]
+    assert lines.split("\n") == [line + "。" for line in [*LEFT, LEFT[-1], *RIGHT, RIGHT[-1]]]
+    # Too little for the mark, or after a mark already read: nothing is put in.
+    weak = [replace(box, passed_after=("。", 0.05)) for box in card_boxes(printed)]
+    assert read_card(OcrPage(np.zeros((8, 8, 3), np.uint8), weak), "text").fields["text"] == (
+        "\n".join([*LEFT, *RIGHT])
+    )
+    assert passed_end(replace(to_box(Printed("结束了，", 0, 0)), passed_after=nearly)).text == (
+        "结束了，"
+    )
+
+
 def test_words_on_the_desk_beside_the_page_are_left_out() -> None:
     printed = two_columns()
     far = 2 * COLUMN_WIDTH + GUTTER + 3 * LINE_HEIGHT
     printed += [Printed("发票", far, 3 * PITCH), Printed("快递单", far, 4 * PITCH)]
     assert read_text(printed) == ["两栏排版的标题", *LEFT, *RIGHT]
+
+
+@pytest.mark.parametrize("degrees", [0.0, -5.0])
+def test_words_of_a_note_just_left_of_the_pages_margin_are_left_out(degrees: float) -> None:
+    # Seed 8's photo 3: TEL, 发票 and 请勿 on a note beside the page, half a box height
+    # to a box height before its left margin, chained into the page and were read as
+    # the first words of three of its lines, with no warning.
+    printed = two_columns()
+    top = 2.4 * PITCH
+    printed += [
+        Printed(word, -(len(word) * CHAR_WIDTH + 0.5 * LINE_HEIGHT), top + row * PITCH)
+        for word, row in (("TEL", 2), ("发票", 3), ("请勿", 4))
+    ]
+    assert read_text(printed, degrees) == ["两栏排版的标题", *LEFT, *RIGHT]
+    # A line's short last words set at the margin stay.
+    printed = two_columns()
+    printed.append(Printed("完。", 0, top + 8 * PITCH))
+    assert read_text(printed, degrees) == ["两栏排版的标题", *LEFT, "完。", *RIGHT]
 
 
 def test_a_note_in_larger_print_just_below_the_page_is_left_out() -> None:
