@@ -32,7 +32,7 @@ fmt: setup
 
 # The whole suite on SQLite, then everything that touches the database again on a
 # throw-away PostgreSQL cluster (scripts/with-postgres.sh installs and starts it).
-test: lint browser
+test: lint browser fonts
 	$(BIN)/pytest -q
 	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
 
@@ -60,7 +60,8 @@ bench-load: setup
 browser:
 	bash scripts/install-system-deps.sh browser
 
-# Fonts are needed only to generate new synthetic cards, not to run the tests.
+# Fonts draw the synthetic cards: `make dataset*` and the tests that generate their photos
+# (without them those tests are skipped or fail, so `make test` installs them).
 fonts:
 	bash scripts/install-system-deps.sh fonts
 
