@@ -594,6 +594,28 @@ BLANK = np.zeros((8, 8, 3), dtype=np.uint8)
     ],
     kind="idcard",
 )
+# Boxes thousands of pixels beyond an 8 x 8 photo, read as a table: the ruling search warped
+# a region of a hundred million pixels and opened it with kernels thousands long (past the
+# 900 s timeout at a load of 70). Tall boxes, then small ones far off.
+@example(
+    boxes=[
+        TextBox(((0.0, 3000.0), (1275.5, 3000.0), (-2999.0, 0.0), (-1885.3, -401.4)), "银联", 0.5),
+        TextBox(((2.0, 0.0), (-2202.7, -1948.8), (2825.3, 934.8), (-903.7, 1182.1)), "住址", 0.5),
+        TextBox(((2471.2, 0.0), (2317.0, 0.0), (2994.5, 2999.0), (2868.1, 1881.1)), "性别", 0.5),
+    ],
+    kind="table",
+)
+@example(
+    boxes=[
+        TextBox(((x, y), (x + 300.0, y), (x + 300.0, y + 30.0), (x, y + 30.0)), text, 0.9)
+        for x, y, text in (
+            (-2900.0, -2900.0, "姓名"),
+            (2900.0, 2900.0, "住址"),
+            (2900.0, -2900.0, "表"),
+        )
+    ],
+    kind="table",
+)
 def test_field_extractors_give_a_card_or_a_typed_error(boxes: list[TextBox], kind: Kind) -> None:
     page = OcrPage(BLANK, boxes)
 

@@ -624,11 +624,20 @@ def find_rulings(
     if not boxes:
         return NO_RULINGS
     height = _median_height(boxes)
+    photo_h, photo_w = image.shape[:2]
+    if height > min(photo_h, photo_w):
+        return NO_RULINGS  # text taller than its photo: boxes that are no page
     margin = margin_heights * height
-    u0 = min(b.u0 for b in boxes) - margin
-    u1 = max(b.u1 for b in boxes) + margin
-    v0 = min(b.v0 for b in boxes) - margin
-    v1 = max(b.v1 for b in boxes) + margin
+    # The region is the boxes' with a margin, kept within the photo's own extent (in card
+    # coordinates) widened by that margin: boxes placed far beyond the photo made an
+    # upright region of a hundred million pixels and opening kernels thousands long
+    # (tests/test_hostile_input.py ran past its timeout). Boxes on the photo, as a reader
+    # gives them, are never clipped.
+    corners = [frame.to_card(x, y) for x in (0, photo_w) for y in (0, photo_h)]
+    u0 = max(min(b.u0 for b in boxes), min(u for u, _ in corners)) - margin
+    u1 = min(max(b.u1 for b in boxes), max(u for u, _ in corners)) + margin
+    v0 = max(min(b.v0 for b in boxes), min(v for _, v in corners)) - margin
+    v1 = min(max(b.v1 for b in boxes), max(v for _, v in corners)) + margin
     width, tall = round(u1 - u0), round(v1 - v0)
     if width < 8 or tall < 8:
         return NO_RULINGS
