@@ -22,6 +22,7 @@ from ocr.kinds.drivinglicense.extract import best_period
 from ocr.layout import OcrPage
 from tests.card_boxes import Printed, card_boxes
 from tests.test_idcard import BLANK, front
+from tests.test_idcard_unsure import with_certainties
 
 FIXTURES = Path(__file__).parent / "fixtures" / "drivinglicense"
 ID_BODY = "31010419671111729"
@@ -221,6 +222,30 @@ def test_a_page_without_a_licence_raises_no_card_found() -> None:
 
 
 # ---------------------------------------------------------------- warnings, masking, reply
+
+
+def test_a_period_set_back_to_6_or_10_years_is_answered_with_a_doubt() -> None:
+    # The digits the rule chose were not read: the answer says so (as on the ID back).
+    result = read(licence(valid="2018-05-02至2028-05-09"))
+    assert (result.fields["valid_from"], result.fields["valid_to"]) == ("2018-05-02", "2028-05-02")
+    assert result.checks["valid_period"]
+    assert "low_confidence" in result.warnings
+
+
+def test_a_doubted_character_left_in_the_labels_box_doubts_the_name() -> None:
+    # Seen on blind seed 12's photo 8: the label read '姓名名' (the last 名 at certainty
+    # 0.5) before the name's own box; the name began with that 名, and no doubt was said.
+    printed = [
+        Printed("姓名名", p.x, p.y, p.height, p.char_width) if p.text == "姓名" else p
+        for p in licence()
+    ]
+    page = OcrPage(BLANK, card_boxes(printed, 0.0, shuffle_seed=3))
+    sure = read_card(with_certainties(page, "姓名名", {}), "drivinglicense")
+    assert sure.fields["name"] == "名" + EXPECTED["name"]
+    assert "low_confidence" not in sure.warnings
+    doubted = read_card(with_certainties(page, "姓名名", {2: 0.5}), "drivinglicense")
+    assert doubted.fields["name"] == "名" + EXPECTED["name"]
+    assert "low_confidence" in doubted.warnings
 
 
 def test_expired_and_invalid_period_warnings_and_missing_fields() -> None:

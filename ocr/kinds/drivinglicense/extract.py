@@ -55,6 +55,7 @@ from ocr.kinds.idcard.extract import (
     id_was_corrected,
     normalise,
     second_look,
+    unsure_at,
     value_boxes,
     value_boxes_without_strays,
 )
@@ -179,16 +180,37 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
     if id_was_corrected(number, readings):
         warnings.append("id_corrected")
+    # Digits best_period changed to fit the 6/10-year rule were not read: a guess, said as
+    # on the ID back (a far-off back's 2024.05.18-2034.05.18 read with both 5s as 8 was
+    # "repaired" into a wrong period that kept the rule).
+    repaired = (fields["valid_from"], fields["valid_to"]) != (dates.valid_from, dates.valid_to)
+    if repaired and checks["valid_period"]:
+        warnings.append("low_confidence")
     # As on the ID card: a name or address character the recogniser doubted (a rival, or
     # a certainty under UNSURE_BELOW) says the value may be wrong; the region part the
     # table knows vouches for itself.
     vouched = len(region_named_prefix(fields["address"]))
     values = ((fields["name"], 0), (fields["address"], vouched))
-    if "low_confidence" not in warnings and doubted_in(view, values):
+    if "low_confidence" not in warnings and (
+        doubted_in(view, values) or _glued_doubt(anchors["name"], fields["name"])
+    ):
         warnings.append("low_confidence")
     title = sum(mark in normalise(b.text) for b in view.placed for mark in TITLE_MARKS)
     evidence = sum(a is not None for a in anchors.values()) + min(title, 2) + 2 * id_good
     return Extracted(fields, checks, warnings, evidence)
+
+
+def _glued_doubt(anchor: Anchor | None, value: str) -> bool:
+    """Whether the rest of the label's box, the start of ``value``, holds a doubted character.
+
+    ``doubted_in`` finds a doubted character by itself and a neighbour in the value, and
+    here the neighbour is in another box: a label read '姓名名' (the last 名 at certainty
+    0.5) before a box '金斌' gave the name '名金斌' with no doubt said (blind seed 12).
+    """
+    rest = anchor.value if anchor is not None else None
+    if rest is None or not value:
+        return False
+    return any(unsure_at(rest.box, at) for at in range(len(rest.box.text)))
 
 
 def _row_value(view: CardView, anchor: Anchor | None, next_labels: Sequence[Anchor | None]) -> str:
