@@ -134,24 +134,6 @@ def test_words_on_the_desk_beside_the_page_are_left_out() -> None:
     assert read_text(printed) == ["两栏排版的标题", *LEFT, *RIGHT]
 
 
-@pytest.mark.parametrize("degrees", [0.0, -5.0])
-def test_words_of_a_note_just_left_of_the_pages_margin_are_left_out(degrees: float) -> None:
-    # Seed 8's photo 3: TEL, 发票 and 请勿 on a note beside the page, half a box height
-    # to a box height before its left margin, chained into the page and were read as
-    # the first words of three of its lines, with no warning.
-    printed = two_columns()
-    top = 2.4 * PITCH
-    printed += [
-        Printed(word, -(len(word) * CHAR_WIDTH + 0.5 * LINE_HEIGHT), top + row * PITCH)
-        for word, row in (("TEL", 2), ("发票", 3), ("请勿", 4))
-    ]
-    assert read_text(printed, degrees) == ["两栏排版的标题", *LEFT, *RIGHT]
-    # A line's short last words set at the margin stay.
-    printed = two_columns()
-    printed.append(Printed("完。", 0, top + 8 * PITCH))
-    assert read_text(printed, degrees) == ["两栏排版的标题", *LEFT, "完。", *RIGHT]
-
-
 def test_a_note_in_larger_print_just_below_the_page_is_left_out() -> None:
     # Seed 7's photo 86: 购物清单 and 快递单 on a note under the page's left column, their
     # boxes 1.56 times as tall as the page's, were read as its last lines.

@@ -91,48 +91,8 @@ def _across(box: PlacedBox, axis: float) -> bool:
     return weight > 0 and min(turn, math.pi - turn) > ACROSS
 
 
-# The page's left margin is fitted through the first box of each row among the boxes of
-# at least MARGIN_CHARS characters (a page's lines; words on a receipt or note are
-# short), when there are at least MIN_MARGIN_ROWS such rows: a straight line (the page
-# may be turned or seen in perspective), its slope the median of the slopes between
-# pairs of rows (robust to a few rows starting elsewhere), its place the lower quartile
-# of the rows' starts about it (most rows start flush, paragraphs' first lines two
-# characters in, a title further). A box ending more than MARGIN_SLACK box heights
-# before that margin is no text of the page: the page's lines start at it or after.
-# Seed 8's photo 3: a note's words TEL, 发票, 请勿 just left of a perspective page, close
-# enough to chain into it, ended 0.46-1.0 heights before its margin and were read as the
-# first words of three lines (no warning: a silent error).
-MARGIN_CHARS = 5
-MIN_MARGIN_ROWS = 4
-MARGIN_SLACK = 0.25
-
-
-def left_margin(boxes: Sequence[PlacedBox]) -> Callable[[float], float] | None:
-    """The page's left margin, ``u`` as a function of ``v``; None with too few rows."""
-    rows = group_lines([box for box in boxes if len(box.text) >= MARGIN_CHARS])
-    starts = [(row.boxes[0].cv, row.boxes[0].u0) for row in rows]
-    if len(starts) < MIN_MARGIN_ROWS:
-        return None
-    slope = statistics.median(
-        (u1 - u0) / (v1 - v0)
-        for (v0, u0), (v1, u1) in itertools.combinations(starts, 2)
-        if v1 != v0
-    )
-    at = statistics.quantiles([u - slope * v for v, u in starts], n=4)[0]
-    return lambda v: at + slope * v
-
-
-def inside_margin(boxes: Sequence[PlacedBox]) -> list[PlacedBox]:
-    """The boxes not ending before the page's left margin (``left_margin``)."""
-    margin = left_margin(boxes)
-    if margin is None:
-        return list(boxes)
-    return [box for box in boxes if box.u1 >= margin(box.cv) - MARGIN_SLACK * box.height]
-
-
 def page_boxes(placed: Sequence[PlacedBox]) -> list[PlacedBox]:
-    """The boxes of the page: the group of nearby boxes holding the most characters,
-    without words left of its margin (``inside_margin``)."""
+    """The boxes of the page: the group of nearby boxes holding the most characters."""
     axis = estimate_axis(box.box for box in placed)
     placed = [box for box in placed if not _across(box, axis)]
     if not placed:
@@ -154,7 +114,7 @@ def page_boxes(placed: Sequence[PlacedBox]) -> list[PlacedBox]:
     for i, box in enumerate(placed):
         sizes[root(i)] = sizes.get(root(i), 0) + len(box.text)
     biggest = max(sizes, key=lambda r: sizes[r])
-    return inside_margin([box for i, box in enumerate(placed) if root(i) == biggest])
+    return [box for i, box in enumerate(placed) if root(i) == biggest]
 
 
 def find_gutter(boxes: Sequence[PlacedBox]) -> float | None:
