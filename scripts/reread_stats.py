@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 import threading
 import time
 from collections import Counter
@@ -56,6 +57,7 @@ class Recorder:
         self.rereads: list[Reread] = []
         self.cpu: Counter[str] = Counter()
         self.crops: Counter[str] = Counter()
+        self.looks: Counter[str] = Counter()  # second looks' crops by the function asking
         self.lock = threading.Lock()
 
     def install(self) -> None:
@@ -94,6 +96,7 @@ class Recorder:
                     label, certainty = self.labels[i]
                     self.rereads.append(Reread(label, certainty, line.reading[1] > self.first[i]))
                 return lines
+            self.looks[asker()] += len(crops)
             return recognised(owner, function, crops)
 
         def read_page_noted(owner: Any, *args: Any, **kwargs: Any) -> Any:
@@ -122,6 +125,8 @@ class Recorder:
         for label in ("0", "180"):
             chosen = [r for r in self.rereads if r.label == label]
             print(f"    classifier said {label}: {len(chosen)}, won {sum(r.won for r in chosen)}")
+        for caller, count in self.looks.most_common():
+            print(f"    second looks' crops asked by {caller}: {count}")
         upright = [r for r in self.rereads if r.label == "0"]
         for threshold in THRESHOLDS:
             skipped = [r for r in upright if r.certainty >= threshold]
@@ -129,6 +134,19 @@ class Recorder:
                 f"    skip when sure of the upright >= {threshold}: {len(skipped)} skipped, "
                 f"{sum(r.won for r in skipped)} of them had won"
             )
+
+
+def asker() -> str:
+    """The two innermost functions of the card kinds' modules on this thread's stack
+    (the second look's own reader, and what asked it)."""
+    names: list[str] = []
+    frame = sys._getframe(1)
+    while frame is not None and len(names) < 2:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("ocr.kinds") or module == "ocr.documents":
+            names.append(f"{module}.{frame.f_code.co_name}")
+        frame = frame.f_back  # type: ignore[assignment]
+    return " <- ".join(names) or "(unknown)"
 
 
 def main() -> None:
@@ -147,6 +165,7 @@ def main() -> None:
         recorder.rereads.clear()
         recorder.cpu.clear()
         recorder.crops.clear()
+        recorder.looks.clear()
         for sample in samples:
             with contextlib.suppress(OcrError):
                 engine.recognize(sample.image.read_bytes(), AUTO)
