@@ -134,6 +134,44 @@ def test_words_on_the_desk_beside_the_page_are_left_out() -> None:
     assert read_text(printed) == ["两栏排版的标题", *LEFT, *RIGHT]
 
 
+@pytest.mark.parametrize("degrees", [0.0, -5.0])
+def test_words_of_a_note_just_left_of_the_pages_margin_are_left_out(degrees: float) -> None:
+    # Seed 8's photo 3: TEL, 发票 and 请勿 on a note beside the page, half a box height
+    # to a box height before its left margin, chained into the page and were read as
+    # the first words of three of its lines, with no warning.
+    printed = two_columns()
+    top = 2.4 * PITCH
+    printed += [
+        Printed(word, -(len(word) * CHAR_WIDTH + 0.5 * LINE_HEIGHT), top + row * PITCH)
+        for word, row in (("TEL", 2), ("发票", 3), ("请勿", 4))
+    ]
+    assert read_text(printed, degrees) == ["两栏排版的标题", *LEFT, *RIGHT]
+    # A line's short last words set at the margin stay.
+    printed = two_columns()
+    printed.append(Printed("完。", 0, top + 8 * PITCH))
+    assert read_text(printed, degrees) == ["两栏排版的标题", *LEFT, "完。", *RIGHT]
+
+
+def test_a_column_cut_at_the_photos_edge_is_left_out_but_the_page_is_not_whole() -> None:
+    # The fixture page 001's zoomed reading: its left column cut by the image's left edge
+    # left each row's last characters there, before the margin of the right column's
+    # lines. The margin leaves them out of the text, but ``whole_page`` must still see
+    # them: had it not, that cut reading passed as whole (the fixtures' lines 14 -> 0).
+    edge = -2000.0  # card_boxes puts x = 0 at 2000 px in the image
+    lines = [f"右栏第{i}行的文字内容" for i in range(6)]
+    printed = [Printed(f"第{i}行", edge, i * PITCH) for i in range(6)]
+    printed += [
+        Printed(line, edge + 3 * CHAR_WIDTH + GUTTER, i * PITCH) for i, line in enumerate(lines)
+    ]
+    image = np.zeros((4000, 4000, 3), dtype=np.uint8)
+    result = read_card(OcrPage(image, card_boxes(printed, 0.0, 3)), "text")
+    assert result.fields["text"].split("\n") == lines
+    assert result.checks["whole_page"] is False
+    # The same lines away from the image's edge make a whole page.
+    inside = [replace(p, x=p.x + 1000) for p in printed if p.text in lines]
+    assert read_card(OcrPage(image, card_boxes(inside, 0.0, 3)), "text").checks["whole_page"]
+
+
 def test_a_note_in_larger_print_just_below_the_page_is_left_out() -> None:
     # Seed 7's photo 86: 购物清单 and 快递单 on a note under the page's left column, their
     # boxes 1.56 times as tall as the page's, were read as its last lines.
