@@ -82,6 +82,8 @@ _SAID_BY_WARNING = {"invalid_period": ("valid_date", "valid_period")}
 # Warnings that take back "卡号校验通过": Luhn alone does not vouch for a number whose
 # length its BIN never issues.
 _DOUBTS_ON_LUHN = ("length_unusual",)
+# Warnings that doubt the date ``expired`` was decided from: the reply says 可能已过期.
+_DOUBTS_ON_EXPIRY = ("valid_thru_unsure",)
 # Missing fields that a warning of their own already asks to retake: not named twice.
 _SAID_AS_UNREADABLE = {"number_unreadable": "number", "nationality_unreadable": "nationality"}
 _RETAKE = "请将{thing}平放、避免反光，把整张{thing}拍进画面后重拍。"
@@ -140,7 +142,11 @@ def card_result(result: CardResult) -> str:
         lines.append("，".join(passed))
     lines += [texts[1] for texts, ok in known if not ok]
     if "expired" in result.warnings:
-        lines.append(kind.expired_line(masked) if kind.expired_line else "证件已过期")
+        expired = kind.expired_line(masked) if kind.expired_line else "证件已过期"
+        # A date read with a doubted digit makes the card only maybe expired.
+        if any(w in _DOUBTS_ON_EXPIRY for w in result.warnings):
+            expired = expired.replace("已过期", "可能已过期", 1)
+        lines.append(expired)
     warning_texts = {**_WARNING_TEXTS, **kind.warning_texts}
     lines += [warning_texts[w] for w in result.warnings if w in warning_texts]
     lines += [

@@ -211,6 +211,7 @@ KIND = DocumentKind(
     warnings=field_warnings,
     expired_line=expired_line,
     reply_fill=fill_bank,
+    warning_texts={"valid_thru_unsure": "有效期的数字看不清，可能识别有误，请核对原件"},
     wechat_path="/cv/ocr/bankcard",
     wechat_fields=_number_only,
     from_wechat=from_wechat,

@@ -411,23 +411,37 @@ def _plausible_year(year: int) -> bool:
 def _dates(texts: Sequence[str], loose: bool) -> list[tuple[str, str]]:
     """(YY, MM) of every date of a plausible year printed in ``texts``."""
     year_month = any(label in _squeeze(text) for text in texts for label in YEAR_MONTH_LABELS)
-    found: list[tuple[str, str]] = []
-    for text in texts:
-        matches: list[tuple[str, str]] = []  # (year, month)
-        if loose:
-            for pattern in (LOOSE_EXPIRY, SLASH_MISREAD_EXPIRY):
-                matches += [(m.group(2), m.group(1)) for m in pattern.finditer(text)]
+    return [
+        (year, month)
+        for text in texts
+        for year, month, _ in _dates_in(text, loose=loose, year_month=year_month)
+    ]
+
+
+def _dates_in(text: str, *, loose: bool, year_month: bool) -> list[tuple[str, str, range]]:
+    """(YY, MM, the places in ``text`` of its characters) of every date of a plausible
+    year printed in ``text``; ``year_month``: the card labels its date 年/月 (year first)."""
+    matches: list[tuple[str, str, range]] = []  # (year, month, places)
+    if loose:
+        for pattern in (LOOSE_EXPIRY, SLASH_MISREAD_EXPIRY):
+            matches += [(m.group(2), m.group(1), range(*m.span())) for m in pattern.finditer(text)]
+    else:
+        matches += [
+            (m.group(1), m.group(2), range(*m.span())) for m in YEAR_FIRST_EXPIRY.finditer(text)
+        ]
+        # Blanked character for character: the places of the other dates stay as read.
+        rest = YEAR_FIRST_EXPIRY.sub(_blank, text)
+        if year_month:
+            matches += [
+                (m.group(1), m.group(2), range(*m.span())) for m in YEAR_MONTH_EXPIRY.finditer(rest)
+            ]
         else:
-            matches += [(m.group(1), m.group(2)) for m in YEAR_FIRST_EXPIRY.finditer(text)]
-            rest = YEAR_FIRST_EXPIRY.sub("#", text)
-            if year_month:
-                matches += [(m.group(1), m.group(2)) for m in YEAR_MONTH_EXPIRY.finditer(rest)]
-            else:
-                matches += [(m.group(2), m.group(1)) for m in EXPIRY.finditer(rest)]
-        for year, month in matches:
-            full = int(year) if len(year) == 4 else 2000 + int(year)
-            if _plausible_year(full):
-                found.append((f"{full % 100:02d}", month))
+            matches += [(m.group(2), m.group(1), range(*m.span())) for m in EXPIRY.finditer(rest)]
+    found = []
+    for year, month, places in matches:
+        full = int(year) if len(year) == 4 else 2000 + int(year)
+        if _plausible_year(full):
+            found.append((f"{full % 100:02d}", month, places))
     return found
 
 
@@ -461,6 +475,48 @@ def read_expiry(texts: Sequence[str]) -> Expiry:
         return Expiry(None)
     year, month = max(pooled)
     return Expiry(f"{month}/{year}", uncertain=issue_date and len(pooled) < 2)
+
+
+# A digit of the valid-thru date read with less certainty than this, or with a rival
+# digit, doubts the date (chosen on real90, real90b, real90f and bank97: see
+# EXPIRY_SURE's figures in docs/decisions.md, "A doubted valid-thru date").
+EXPIRY_SURE = 0.95
+
+
+def date_doubted(boxes: Sequence[TextBox], date: str) -> bool:
+    """Whether the recogniser doubted a digit of ``date`` (MM/YY) in every box that
+    reads it: a rival digit there, or a certainty under EXPIRY_SURE.
+
+    A far-off card's small date is read with a digit it did not see well ('05/25' for
+    05/29, its month's 0 at 0.60): the date looks right and may make the card expired.
+    A box whose certainties are not known (another engine) doubts nothing.
+    """
+    texts = [unicodedata.normalize("NFKC", box.text) for box in boxes]
+    year_month = any(label in _squeeze(text) for text in texts for label in YEAR_MONTH_LABELS)
+    doubts: list[bool] = []
+    for box, text in zip(boxes, texts, strict=True):
+        for loose in (False, True):
+            places = [
+                at
+                for year, month, span in _dates_in(text, loose=loose, year_month=year_month)
+                if f"{month}/{year}" == date
+                for at in span
+                if text[at].isdigit()
+            ]
+            if places:
+                doubts.append(_digits_doubted(box, text, places))
+                break
+    return bool(doubts) and all(doubts)
+
+
+def _digits_doubted(box: TextBox, text: str, places: Sequence[int]) -> bool:
+    """A rival digit, or a certainty under EXPIRY_SURE, at one of ``places`` of ``box``."""
+    if len(text) != len(box.text) or len(box.certainties) != len(text):
+        return False
+    rival = len(box.doubts) == len(text) and any(
+        any(_ascii_digit(d) for d in box.doubts[at]) for at in places
+    )
+    return rival or min(box.certainties[at] for at in places) < EXPIRY_SURE
 
 
 def _labels_issue_date(text: str) -> bool:
@@ -1066,6 +1122,31 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
     return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
 
 
+# Second readings that must read a doubted date again, with none reading another, for
+# it to stand (real90's far-off 12/30, its 1 doubted at 0.72: two crops read it again).
+CONFIRMING_READINGS = 2
+
+
+def _expiry_confirmed(boxes: Sequence[TextBox], date: str, reread: Reread) -> bool:
+    """Whether second readings of the boxes holding a doubted ``date`` stand behind it:
+    CONFIRMING_READINGS of them read it, and none reads another date.
+
+    On real90f's far-off card read '05/25' (05/29 printed) the enlarged crops read
+    '96/25', '4/25' and scraps: no reading of the date, so it stays doubted.
+    """
+    holding = [box for box in boxes if read_expiry([box.text]).date == date]
+    if not holding:
+        return False
+    asked = holding[:MAX_EXPIRY_REREADS]
+    votes = Counter(
+        read
+        for answers in reread(asked)
+        for text, _ in answers
+        if (read := read_expiry([text]).date) is not None
+    )
+    return votes[date] >= CONFIRMING_READINGS and len(votes) == 1
+
+
 # Labels printed above the valid-thru date (MONTH/YEAR, 月/年) or left of it (VALID THRU).
 DATE_ABOVE_LABELS = ("MONTH", "YEAR", "月/年", "年/月")
 DATE_LEFT_LABELS = ("THRU", "有效期")
@@ -1166,14 +1247,21 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
     elif printed is not None:
         fields["bank"] = printed
     expiry = read_expiry(texts)
+    unsure = False
     if (expiry.date is None or expiry.uncertain) and reread is not None:
         again = _expiry_second_look(boxes, best, reread)
         if again is not None and (expiry.date is None or _later(again, expiry.date)):
             expiry = Expiry(again)
+    elif expiry.date is not None and date_doubted(boxes, expiry.date):
+        # A date read with a doubted digit is answered only as doubted, unless enlarged
+        # crops of its box read it again with certainty.
+        unsure = reread is None or not _expiry_confirmed(boxes, expiry.date, reread)
     if expiry.date is not None:
         fields["valid_thru"] = expiry.date
     if expiry.uncertain:
         warnings.append("valid_thru_uncertain")
+    if unsure:
+        warnings.append("valid_thru_unsure")
     doubted = looked_again and any(p.doubted() for p in best.candidate.pieces)
     if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE or doubted:
         warnings.append("low_confidence")
@@ -1220,7 +1308,8 @@ def field_warnings(
     """Stable codes the fields alone decide: ``expired``.
 
     Not when the date may be the issue date (``valid_thru_uncertain``): an old issue
-    date would call a valid card expired.
+    date would call a valid card expired. A date with a doubted digit
+    (``valid_thru_unsure``) still gives it, and the reply says the card may be expired.
     """
     if "valid_thru_uncertain" in warnings:
         return []

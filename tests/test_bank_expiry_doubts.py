@@ -1,0 +1,150 @@
+"""A bank card's valid-thru date read with a digit the recogniser doubted (issue 12).
+
+On the blind set real90f a far-off card's 05/29 read '05/25' (its month's 0 at 0.60
+certainty with 9 as runner-up, its last 5 at 0.90) and was answered, with nothing to
+doubt it, as a card that had expired. Such a date is now `valid_thru_unsure` unless
+two enlarged crops of its box read it again (and none reads another date), and the
+reply says the card *may* have expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.chat import replies
+from ocr.engine import AUTO, CardResult, TextBox
+from ocr.evaluate import compare, load_samples
+from ocr.field_warnings import add_field_warnings
+from ocr.kinds.bankcard.extract import date_doubted, extract_bankcard
+from ocr.layout import LineReading
+from ocr.local import LocalEngine
+from tests.test_bankcard import ABC_19, box, card_boxes
+
+TODAY = dt.date(2026, 11, 30)
+SILENT_ERRORS = Path(__file__).parent / "fixtures" / "silent-errors"
+# real90f's '05/25': per character, the recogniser's certainty and its runner-ups.
+FAR_OFF_CERTAINTIES = (0.60, 0.97, 1.00, 0.99, 0.90)
+FAR_OFF_DOUBTS = ("9", "", "", "", "")
+
+
+def date_box(text: str, certainties: Sequence[float], doubts: Sequence[str] = ()) -> TextBox:
+    """The expiry's box of ``card_boxes`` read as ``text`` with these certainties."""
+    plain = box(text, 300, 340, height=36, char_w=20)
+    return replace(plain, certainties=tuple(certainties), doubts=tuple(doubts) or ("",) * len(text))
+
+
+def card_with(date: TextBox) -> list[TextBox]:
+    return [*card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None), date]
+
+
+def far_off_date() -> TextBox:
+    return date_box("05/25", FAR_OFF_CERTAINTIES, FAR_OFF_DOUBTS)
+
+
+def test_a_date_read_with_a_doubted_digit_is_answered_as_unsure() -> None:
+    result = extract_bankcard(card_with(far_off_date()))
+    assert result.fields["valid_thru"] == "05/25"  # as read: nothing better was read
+    assert "valid_thru_unsure" in result.warnings
+
+
+def test_a_date_read_with_certainty_is_not_flagged() -> None:
+    result = extract_bankcard(card_with(date_box("05/29", (1.0, 0.99, 1.0, 1.0, 0.98))))
+    assert result.fields["valid_thru"] == "05/29"
+    assert result.warnings == []
+
+
+def test_a_rival_digit_in_the_date_doubts_it_whatever_its_certainty() -> None:
+    sure_but_rivalled = date_box("05/25", (1.0,) * 5, ("", "", "", "", "9"))
+    assert date_doubted([sure_but_rivalled], "05/25")
+    # A rival at the slash or a letter is no rival digit.
+    assert not date_doubted([date_box("05/25", (1.0,) * 5, ("", "", "1", "", ""))], "05/25")
+
+
+def test_only_the_dates_own_digits_count() -> None:
+    # '有效期 03/30': the blank after the label read at 0.56 (real90f's small cards).
+    labelled = date_box("有效期 03/30", (1.0, 1.0, 1.0, 0.56, 1.0, 1.0, 1.0, 1.0, 1.0))
+    assert not date_doubted([labelled], "03/30")
+    low_year = date_box("有效期 03/30", (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.7))
+    assert date_doubted([low_year], "03/30")
+
+
+def test_a_box_without_certainties_doubts_nothing() -> None:
+    # Another engine's boxes (or a test's) say nothing of the recogniser's certainty.
+    assert not date_doubted([box("05/25", 300, 340)], "05/25")
+
+
+def test_a_doubted_date_read_again_by_two_enlarged_crops_is_kept_unflagged() -> None:
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        asked.append([b.text for b in wanted])
+        sure = LineReading("05/25", 0.99, ("",) * 5, (1.0,) * 5)
+        return [[sure, sure, LineReading("0S/2", 0.5)] for _ in wanted]
+
+    boxes = card_with(far_off_date())
+    result = extract_bankcard(boxes, reread=reread)
+    assert asked == [["05/25"]]  # the date's box alone
+    assert result.fields["valid_thru"] == "05/25"
+    assert "valid_thru_unsure" not in result.warnings
+
+
+def test_crops_that_read_another_date_or_the_same_once_leave_it_doubted() -> None:
+    again = LineReading("05/25", 0.9, FAR_OFF_DOUBTS, FAR_OFF_CERTAINTIES)
+    for crops in (
+        [LineReading("96/25", 0.7), LineReading("4/25", 0.5)],  # as real90f's card
+        [again, again, LineReading("05/29", 0.99, ("",) * 5, (1.0,) * 5)],
+        [again],  # one reading again is not enough
+    ):
+
+        def reread(
+            wanted: Sequence[TextBox], crops: list[LineReading] = crops
+        ) -> list[list[tuple[str, float]]]:
+            return [list(crops) for _ in wanted]
+
+        result = extract_bankcard(card_with(far_off_date()), reread=reread)
+        assert result.fields["valid_thru"] == "05/25", crops
+        assert "valid_thru_unsure" in result.warnings, crops
+
+
+def bank_card(valid_thru: str, warnings: list[str]) -> CardResult:
+    return CardResult(
+        kind="bankcard",
+        fields={"number": ABC_19, "bank": "中国农业银行", "valid_thru": valid_thru},
+        checks={"luhn": True, "bin": True},
+        warnings=list(warnings),
+    )
+
+
+def test_a_doubted_past_date_says_the_card_may_have_expired() -> None:
+    result = add_field_warnings(bank_card("05/25", ["valid_thru_unsure"]), TODAY)
+    assert "expired" in result.warnings  # counted as such by the operators' figures
+    text = replies.card_result(result)
+    assert "卡片可能已过期（有效期至 05/25）" in text
+    assert "卡片已过期" not in text
+    assert "有效期的数字看不清，可能识别有误，请核对原件" in text
+
+
+def test_a_sure_past_date_still_says_the_card_expired() -> None:
+    text = replies.card_result(add_field_warnings(bank_card("05/25", []), TODAY))
+    assert "卡片已过期（有效期至 05/25）" in text
+    assert "看不清" not in text
+
+
+@pytest.mark.slow
+def test_real90f_47_a_far_off_cards_misread_expiry_is_doubted() -> None:
+    # tests/fixtures/silent-errors/real90f_047_...: generator output, copied byte for
+    # byte from `python -m tests.cardgen --out build/real90f --count 90 --seed 83
+    # --photo-share 1.0 --conditions small_photo,far_card,faint_labels,old_code`.
+    (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith("real90f_047")]
+    result = LocalEngine(threads=1, intra_op_threads=1).recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "bankcard", wrong
+    assert result.fields["number"] == sample.expected["number"]
+    if "valid_thru" in wrong:
+        assert "valid_thru_unsure" in result.warnings, (wrong, result.warnings)
+        assert "卡片已过期" not in replies.card_result(result)
