@@ -2,6 +2,8 @@
 
 The database is a fresh SQLite file per test, or the PostgreSQL database named by
 ``WXOCR_TEST_DATABASE_URL`` (see scripts/with-postgres.sh), emptied before each test.
+Under pytest-xdist (``make test`` runs both legs on two workers) each worker has a
+database of its own on that server, so that no worker empties another's tables.
 """
 
 from __future__ import annotations
@@ -14,20 +16,30 @@ from typing import Literal
 
 import httpx
 import pytest
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, make_url, text
 
 from bot.config import Config, SandboxConfig
 from bot.sandbox.emulator import SandboxApp, SandboxServer
 from bot.store.db import SessionFactory, create_db_engine, session_factory, upgrade_database
 from bot.wxapi.client import RetryPolicy, TokenApi, WechatClient
 from bot.wxapi.tokens import TokenStore, build_token_store
+from tests import cpu_times
 from tests.bot_on_loopback import LoopbackBot
 
 TEST_DATABASE_ENV = "WXOCR_TEST_DATABASE_URL"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    cpu_times.add_options(parser)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "db: exercises the database (also run on PostgreSQL)")
+    if cpu_times.wanted(config):  # --cpu-top N / --cpu-json FILE: where the time goes
+        config.pluginmanager.register(
+            cpu_times.CpuTimes(config.getoption("--cpu-top"), config.getoption("--cpu-json")),
+            "cpu_times",
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,6 +48,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+
+
+def pytest_report_header() -> str | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"xdist worker {worker}" if worker else None
 
 
 def free_port() -> int:
@@ -55,13 +72,35 @@ def _empty_database(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A database nobody else uses during this test (not migrated yet)."""
+@pytest.fixture(scope="session")
+def server_database() -> str | None:
+    """The database of ``WXOCR_TEST_DATABASE_URL``, or under pytest-xdist a database of
+    this worker's own on the same server (``wxocr_test_gw0``...), created if missing:
+    the workers run at the same time and each test empties its database first."""
     shared = os.environ.get(TEST_DATABASE_ENV)
-    if shared:
-        _empty_database(shared)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not shared or not worker:
         return shared
+    url = make_url(shared)
+    name = f"{url.database}_{worker}"
+    assert name.replace("_", "").isalnum(), name  # spliced into CREATE DATABASE below
+    engine = create_db_engine(shared).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            known = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if connection.execute(known, {"name": name}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, server_database: str | None) -> str:
+    """A database nobody else uses during this test (not migrated yet)."""
+    if server_database:
+        _empty_database(server_database)
+        return server_database
     return f"sqlite:///{tmp_path / 'wxocr.db'}"
 
 
