@@ -36,12 +36,16 @@ fmt: setup
 # a module's shared fixture, e.g. every committed photo read once, is built once): run
 # serially its tests took ~1200 s of CPU (measured at a load of 20-30, tests/cpu_times.py)
 # in 934 s of idle wall time, the two cores 64% busy at most. Each worker has its own
-# temporary files and ports. The PostgreSQL leg stays serial for now (tests/conftest.py
-# gives each worker a database, but tests/test_db_outage.py restarts the whole cluster).
+# temporary files and ports. The PostgreSQL leg too (tests/conftest.py gives each worker
+# a database of its own on the cluster), but for tests/test_db_outage.py, which stops and
+# restarts the whole cluster under everyone: it runs alone, after the others.
 XDIST := -n 2 --dist loadfile
+PG_OUTAGE := tests/test_db_outage.py
+PG_LEG := bash scripts/with-postgres.sh bash -c \
+	'$(BIN)/pytest -q -m db $(XDIST) --ignore=$(PG_OUTAGE) && $(BIN)/pytest -q -m db $(PG_OUTAGE)'
 test: lint browser fonts
 	$(BIN)/pytest -q $(XDIST)
-	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
+	$(PG_LEG)
 
 # The SQLite suite LOAD_RUNS times in shuffled orders with every core kept busy by
 # stress-ng: how flaky tests are hunted (docs/development.md, "Tests on a busy machine").
@@ -52,7 +56,7 @@ test-load: setup
 
 # Only the PostgreSQL leg: make test-postgres (or point WXOCR_TEST_DATABASE_URL at your own).
 test-postgres: setup
-	bash scripts/with-postgres.sh $(BIN)/pytest -q -m db
+	$(PG_LEG)
 
 bench: setup
 	$(BIN)/wxocr bench --section all
