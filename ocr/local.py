@@ -44,6 +44,7 @@ from ocr.detect import read_card
 from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox, latin_alnum
 from ocr.errors import EngineError, NoCardFound, OcrError
 from ocr.field_warnings import add_field_warnings, missing_fields
+from ocr.groups import group_roots
 from ocr.image import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -573,19 +574,13 @@ def largest_cluster(quads: list[Any], reach_heights: float = 5.0) -> list[Any]:
     """
     reach = reach_heights * _median_height(quads)
     centres = [q.mean(axis=0) for q in quads]
-    group_of = list(range(len(quads)))
-
-    def root(i: int) -> int:
-        while group_of[i] != i:
-            group_of[i] = group_of[group_of[i]]
-            i = group_of[i]
-        return i
-
-    for i in range(len(quads)):
-        for j in range(i + 1, len(quads)):
-            if float(np.linalg.norm(centres[i] - centres[j])) <= reach:
-                group_of[root(i)] = root(j)
-    roots = [root(i) for i in range(len(quads))]
+    links = (
+        (i, j)
+        for i in range(len(quads))
+        for j in range(i + 1, len(quads))
+        if float(np.linalg.norm(centres[i] - centres[j])) <= reach
+    )
+    roots = group_roots(len(quads), links)
     biggest = max(set(roots), key=roots.count)
     return [q for q, r in zip(quads, roots, strict=True) if r == biggest]
 

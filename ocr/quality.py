@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ocr.engine import TextBox
+from ocr.groups import group_roots
 from ocr.image import BGRImage, channel_extremes
 from ocr.outline import CARD_ASPECT, Outline, find_outline, share_outside
 
@@ -326,18 +327,9 @@ def card_boxes(boxes: Sequence[TextBox]) -> list[Floats]:
         return quads
     height = float(np.median([_box_height(q) for q in quads]))
     centres = np.array([q.mean(axis=0) for q in quads])
-    group = list(range(len(quads)))
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
     distances = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
-    for i, j in zip(*np.nonzero(distances <= CLUSTER_REACH * height), strict=True):
-        group[root(int(i))] = root(int(j))
-    roots = [root(i) for i in range(len(quads))]
+    near = np.nonzero(distances <= CLUSTER_REACH * height)
+    roots = group_roots(len(quads), ((int(i), int(j)) for i, j in zip(*near, strict=True)))
     # By the area of its text, not the number of boxes: a receipt's many small lines
     # beside a bank card's few large digit groups are not the card.
     areas = [float(cv2.contourArea(q)) for q in quads]

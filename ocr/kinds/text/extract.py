@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from ocr.engine import TextBox, latin_alnum
+from ocr.groups import group_roots
 from ocr.layout import CardView, Line, PlacedBox, box_axis, estimate_axis, group_lines
 
 # Boxes of one page are this close (in median box heights) across and along the text.
@@ -98,23 +99,18 @@ def page_boxes(placed: Sequence[PlacedBox]) -> list[PlacedBox]:
     if not placed:
         return []
     height = median_height(placed)
-    group_of = list(range(len(placed)))
-
-    def root(i: int) -> int:
-        while group_of[i] != i:
-            group_of[i] = group_of[group_of[i]]
-            i = group_of[i]
-        return i
-
-    for i in range(len(placed)):
-        for j in range(i + 1, len(placed)):
-            if _near(placed[i], placed[j], height):
-                group_of[root(i)] = root(j)
+    links = (
+        (i, j)
+        for i in range(len(placed))
+        for j in range(i + 1, len(placed))
+        if _near(placed[i], placed[j], height)
+    )
+    roots = group_roots(len(placed), links)
     sizes: dict[int, int] = {}
-    for i, box in enumerate(placed):
-        sizes[root(i)] = sizes.get(root(i), 0) + len(box.text)
+    for r, box in zip(roots, placed, strict=True):
+        sizes[r] = sizes.get(r, 0) + len(box.text)
     biggest = max(sizes, key=lambda r: sizes[r])
-    return [box for i, box in enumerate(placed) if root(i) == biggest]
+    return [box for r, box in zip(roots, placed, strict=True) if r == biggest]
 
 
 # The page's left margin is fitted through the first box of each row among the boxes of
