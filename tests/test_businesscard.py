@@ -147,6 +147,36 @@ def test_name_and_title_read_as_one_box_are_split() -> None:
     assert (result.fields["name"], result.fields["title"]) == ("谢丽华", "人力资源经理")
 
 
+def glued_name_card(certainty: float, doubts: str) -> CardResult:
+    """A card whose name box also holds the first character of the small title printed
+    beside the name, read with ``certainty`` and ``doubts`` (blind seed 12's photo 64)."""
+    boxes = card_boxes(
+        (
+            Printed("万迅电脑信息有限公司", 0, 0),
+            Printed("冯淑英主", 0, 100, height=NAME_HEIGHT, char_width=70),
+            *lines("Mob:13059290623", "座机:0531-53470269", "邮箱:pymef@kaiyuan.net"),
+        ),
+        0.0,
+        None,
+    )
+    boxes = [
+        replace(box, certainties=(1.0, 1.0, 1.0, certainty), doubts=("", "", "", doubts))
+        if box.text == "冯淑英主"
+        else box
+        for box in boxes
+    ]
+    return read_card(OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), boxes), "businesscard")
+
+
+def test_a_name_with_a_character_the_recogniser_doubted_is_said() -> None:
+    # The title's 主 read into the name at 0.78 with rivals: the name is wrong, so it is
+    # said (it was silent); the same name read with certainty is not.
+    doubted = glued_name_card(0.78, "王班庄")
+    assert doubted.fields["name"] == "冯淑英主"
+    assert "low_confidence" in doubted.warnings
+    assert "low_confidence" not in glued_name_card(0.999, "").warnings
+
+
 def test_a_bilingual_card_keeps_the_chinese_name_and_title() -> None:
     result = read(
         Printed("明腾传媒有限公司", 0, 0),
@@ -654,3 +684,18 @@ def test_seed_8s_lost_addresses_read_whole(index: int) -> None:
     )
     result = create_engine("local").recognize(sample.encode(), "businesscard")
     assert result.fields.get("address") == sample.label["expected"]["address"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+def test_blind_seed_12s_name_glued_to_its_title_is_said() -> None:
+    # python -m tests.cardgen --kind businesscard --count 150 --mode photo --seed 12,
+    # photo 64 (turned): the small title 主任 beside a letter-spaced name is read into the
+    # name's box as 冯淑英主; the name was answered wrong without a warning.
+    slot = plan(150, 1.0, ["businesscard"], 0)[64]
+    sample = make_card_sample(
+        12, slot.index, slot.kind, slot.photo, slot.quarter_turn, find_fonts(), Faker("zh_CN")
+    )
+    result = create_engine("local").recognize(sample.encode(), "businesscard")
+    name_right = result.fields.get("name") == sample.label["expected"]["name"]
+    assert name_right or "low_confidence" in result.warnings

@@ -69,8 +69,11 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
 # The fields whose characters the recogniser doubted flag the card (``low_confidence``),
 # as an ID card's name and address do: a number or an address misread into another valid
 # one passes every check (on the KIND150 sets: a mobile with a valid prefix, an address
-# with a label's characters glued on; README, "Still missed").
-DOUBTED_FIELDS = ("mobile", "phone", "address", "website")
+# with a label's characters glued on; README, "Still missed"). The name too: a title
+# printed small beside a letter-spaced name, in the name's box, was read as the name's
+# fourth character (冯淑英主 for 冯淑英 主任: 主 at 0.78 with three rivals, the title's 任
+# passed over), silently (blind seed 12's photo 64).
+DOUBTED_FIELDS = ("name", "mobile", "phone", "address", "website")
 
 
 # A box's doubts count when it shares this many characters in a row with a value: clutter
@@ -81,13 +84,16 @@ SHARED_RUN = 4
 
 def _holding(view: CardView, values: list[str]) -> CardView:
     """The view with only the boxes that share SHARED_RUN characters in a row with one of
-    ``values`` (spaces and hyphens aside, as numbers are grouped)."""
+    ``values`` (spaces and hyphens aside, as numbers are grouped), or hold the whole of a
+    shorter one (a name of two or three characters)."""
     compact = [re.sub(r"[\s-]", "", value) for value in values if value]
 
     def holds(text: str) -> bool:
         text = re.sub(r"[\s-]", "", text)
         runs = {text[i : i + SHARED_RUN] for i in range(len(text) - SHARED_RUN + 1)}
-        return any(run in value for run in runs for value in compact)
+        return any(run in value for run in runs for value in compact) or any(
+            len(value) < SHARED_RUN and value in text for value in compact
+        )
 
     return CardView(view.page, view.frame, [p for p in view.placed if holds(p.text)], view.lines)
 
