@@ -297,8 +297,13 @@ def test_a_dot_read_where_the_recogniser_also_saw_a_full_stop_is_the_full_stop()
     # The likeliest of the two marks it also saw wins.
     assert rival_marks(doubted("上网了·登录", {3: "。,"})).text == "上网了。登录"
     assert rival_marks(doubted("上网了·登录", {3: ",。"})).text == "上网了,登录"
-    # Not on a page whose commas read as dots: there a comma had the full stop as rival.
-    assert rival_marks(doubted("上网了·登录", {3: "。"}), stops=False).text == "上网了·登录"
+    # On a page whose commas read as dots, only where the full stop is the likeliest rival
+    # and the dot does not end its box (seeds 7-8: 13 of 14 such dots were full stops);
+    # a comma there had the full stop as second rival, or ended its box.
+    assert rival_marks(doubted("上网了·登录", {3: "。"}), stops=False).text == "上网了。登录"
+    assert rival_marks(doubted("上网了·登录", {3: ",。"}), stops=False).text == "上网了,登录"
+    assert rival_marks(doubted("上网了·", {3: "。"}), stops=False).text == "上网了·"
+    assert rival_marks(doubted("上网了·登录", {3: ""}), stops=False).text == "上网了·登录"
     # Away from Chinese (a name's dot between Latin letters) it stays.
     assert rival_marks(doubted("John·Smith", {4: "。"})).text == "John·Smith"
 
