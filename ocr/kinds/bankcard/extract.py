@@ -998,8 +998,8 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
         return best
     asked = [boxes[i] for i in indices]
     # The band is read only when the boxes' second looks leave the number unclean (below):
-    # its reading cannot displace a clean one, so it is no longer read for nothing
-    # (11 of 15 real-dev number looks asked it, f1823e5).
+    # a clean number is returned without looking at the band, so its five wide crops
+    # were read for nothing there (f1823e5 read boxes and band in one call).
     answers = reread(asked) if asked else []
     readings: list[Sequence[TextBox]] = [boxes]
     for round_ in range(max((len(a) for a in answers), default=0)):
