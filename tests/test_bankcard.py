@@ -204,6 +204,59 @@ def test_a_spoilt_expiry_is_read_again_and_the_readings_vote() -> None:
     assert result.fields["number"] == ABC_19
 
 
+def test_the_band_is_not_read_when_the_boxes_read_again_give_a_clean_number() -> None:
+    # The first reading's second group has a digit wrong (no single fix stands out);
+    # the enlarged crops read it right, a clean number: the band's reading could not
+    # displace it, so the band is not read at all (issue 12: it cost 5 crops a look).
+    wrong = ABC_19[6:12] + str((int(ABC_19[12]) + 3) % 10) + ABC_19[13:]
+    boxes = card_boxes([ABC_19[:6], wrong])
+    first = extract_bankcard(boxes)
+    assert first.fields.get("number") != ABC_19 or "number_corrected" in first.warnings
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        asked.append([b.text for b in wanted])
+        return [[(ABC_19[6:] if b.text == wrong else b.text, 0.98)] * 5 for b in wanted]
+
+    result = extract_bankcard(boxes, reread=reread)
+    assert result.fields["number"] == ABC_19
+    assert result.warnings == []
+    assert asked[0] == [ABC_19[:6], wrong]  # the number's boxes
+    assert all("" not in texts for texts in asked)  # never the band
+
+
+def test_the_expiry_boxes_are_read_until_the_leading_date_is_out_of_reach() -> None:
+    # Three short boxes with digits may hold the date: two read 11/30 in all five crops
+    # each; the third's five readings could not outvote ten, so it is not read.
+    boxes = card_boxes([ABC_19[:6], ABC_19[6:]], expiry="T 3")
+    boxes += [box("1 3", 300, 420, height=36, char_w=20), box("3O", 500, 420, height=36)]
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        asked.append([b.text for b in wanted])
+        return [[("11/30", 0.97)] * 5 for _ in wanted]
+
+    result = extract_bankcard(boxes, reread=reread)
+    assert result.fields["valid_thru"] == "11/30"
+    assert asked == [["T 3"], ["1 3"]]
+
+
+def test_an_expiry_box_read_later_can_still_outvote_the_first() -> None:
+    # The first box gives 11/30 twice; the second reads 12/31 five times, enough to
+    # win: the early stop never takes a date that more readings would have outvoted.
+    boxes = card_boxes([ABC_19[:6], ABC_19[6:]], expiry="T 3")
+    boxes += [box("1 3", 300, 420, height=36, char_w=20)]
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        return [
+            [("11/30", 0.9)] * 2 + [("VALID", 0.5)] * 3 if b.text == "T 3" else [("12/31", 0.9)] * 5
+            for b in wanted
+        ]
+
+    result = extract_bankcard(boxes, reread=reread)
+    assert result.fields["valid_thru"] == "12/31"
+
+
 def test_no_expiry_is_made_up_when_no_box_could_hold_one() -> None:
     asked: list[list[str]] = []
 
@@ -228,9 +281,10 @@ def test_two_readings_wrong_in_different_places_are_merged() -> None:
         return [[(second, 0.93)] if b.text == first else [] for b in boxes]
 
     result = extract_bankcard(card_boxes([first]), reread=reread)
-    # Only the number's line is looked at again: its boxes, and the whole band (a
-    # region of the reader's own, without text) that reads it at once.
-    assert asked == [[first, ""]]
+    # Only the number's line is looked at again: its boxes, then (the merged number
+    # being a correction, not clean) the whole band, a region of the reader's own
+    # without text, that reads it at once.
+    assert asked == [[first], [""]]
     assert result.fields["number"] == ABC_19
     assert result.checks["luhn"]
 
@@ -692,7 +746,7 @@ def test_a_number_group_the_detector_lost_is_read_from_the_whole_band() -> None:
     result = extract_bankcard(boxes, reread=band_reread(spaced, asked))
     assert result.fields["number"] == CMB_16
     assert "number_corrected" not in result.warnings
-    assert asked and asked[0][-1] == ""  # the band: a region without text of its own
+    assert asked and asked[-1] == [""]  # the band: a region without text of its own
 
 
 def test_a_band_reading_with_a_stray_digit_at_its_end_is_trimmed() -> None:

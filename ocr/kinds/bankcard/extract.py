@@ -997,9 +997,10 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     if not indices and band is None:
         return best
     asked = [boxes[i] for i in indices]
-    answers = reread(asked + ([band] if band is not None else []))
-    band_answers = answers[len(asked)] if band is not None else []
-    answers = answers[: len(asked)]
+    # The band is read only when the boxes' second looks leave the number unclean (below):
+    # a clean number is returned without looking at the band, so its five wide crops
+    # were read for nothing there (f1823e5 read boxes and band in one call).
+    answers = reread(asked) if asked else []
     readings: list[Sequence[TextBox]] = [boxes]
     for round_ in range(max((len(a) for a in answers), default=0)):
         again = list(boxes)
@@ -1010,6 +1011,7 @@ def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) 
     found = choose_number(readings)
     if band is None or (found is not None and found.clean):
         return found
+    band_answers = reread([band])[0]
     # The band stands in for the number's boxes: its reading is the whole line. Pooled
     # with the rest, its readings would only add rivals to a correction; alone, it is
     # taken when it reads a number that needs no correction at all.
@@ -1111,15 +1113,38 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
     if not asked:
         return None
     # A box that any reading shows labelled VALID FROM holds the issue date, however
-    # its other readings garble the label.
-    votes = Counter(
-        expiry
-        for answers in reread(asked)
-        if not any(_issue_date_only(text) for text, _ in answers)
-        for text, _ in answers
-        if (expiry := find_expiry([_date_letters_as_digits(text)])) is not None
-    )
+    # its other readings garble the label. The boxes are read one at a time, and no
+    # further once the leading date is out of the others' reach: each box's readings
+    # only add votes, so the winner is the one all of them would give.
+    votes: Counter[str] = Counter()
+    per_box = SECOND_LOOK_CROPS
+    for at, box in enumerate(asked):
+        (answers,) = reread([box])
+        per_box = max(per_box, len(answers))
+        if not any(_issue_date_only(text) for text, _ in answers):
+            votes.update(
+                expiry
+                for text, _ in answers
+                if (expiry := find_expiry([_date_letters_as_digits(text)])) is not None
+            )
+        if _vote_settled(votes, (len(asked) - at - 1) * per_box):
+            break
     return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
+
+
+# Readings per box of the engine's second look (``ocr.kinds.bankcard.second_look``: the
+# three ``crop_variants`` and two of them turned): at most this many votes per box unread.
+SECOND_LOOK_CROPS = 5
+
+
+def _vote_settled(votes: Counter[str], unread: int) -> bool:
+    """Whether ``unread`` more votes could no longer change the leading date: it leads
+    every other date, read or not, by more than that (ties go by the date, so by more)."""
+    ranked = votes.most_common(2)
+    if not ranked:
+        return unread == 0
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0
+    return ranked[0][1] > runner_up + unread
 
 
 # Second readings that must read a doubted date again, with none reading another, for
