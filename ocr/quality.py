@@ -121,6 +121,12 @@ GLARE_WASHED_BEYOND = 0.5
 # 4242 at 192 (a core 0.018 beside its legible lines); the clean photos of seeds
 # 4242, 6262, 20261129 and real-dev: no core passes at 215 and up.
 GLARE_PALE_CARD = 215.0
+# ... and the core must lie over the print it hides, GLARE_PALE_COVER text heights² of
+# the text boxes under its hull (as ``_stands_out`` asks of a blob over text): the two
+# spots of seed 9595 cover 21 and 4.9; a pale bank card's small core over blank card
+# beside its number, clipped by a sheen, 0.10 (blind seed 1010, its third clean false
+# alarm: 0.0095 of the card, over GLARE_LIMIT).
+GLARE_PALE_COVER = 0.25
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
 # Blob area over its filled outline. 0.95 before the surround test below; with it, 0.93
@@ -469,7 +475,10 @@ def glare_measure(
     if best > GLARE_LIMIT or lobe or level < GLARE_PALE_CARD:
         return best
     core = np.asarray((lowest >= GLARE_WASHED_CLIP) & inside, np.uint8)
-    return max(best, _largest_spot(lowest, inside, core, text, near_text, sides, text_height))
+    spot = _largest_spot(
+        lowest, inside, core, text, near_text, sides, text_height, cover=GLARE_PALE_COVER
+    )
+    return max(best, spot)
 
 
 def _largest_spot(
@@ -481,10 +490,12 @@ def _largest_spot(
     sides: npt.NDArray[np.bool_] | None,
     text_height: float,
     lobe: bool = False,
+    cover: float = 0.0,
 ) -> float:
     """``glare_measure``'s share of the card in the largest blob of ``white`` that hides
     the print, reaches the text (``near_text``), keeps off the card's ``sides`` and
-    stands out of the card around it."""
+    stands out of the card around it; with ``cover``, its hull over at least that many
+    text heights² of the text boxes (``text``)."""
     whole_card = sides is not None
     area = max(1.0, float(inside.sum()))
     rim = max(1, round(GLARE_RIM * text_height))
@@ -518,6 +529,7 @@ def _largest_spot(
             (label, x, y, w, h),
             text_height,
             GLARE_SURROUND_CARD if whole_card or apart else 0.0,
+            cover,
         ):
             continue
         best = size / area
@@ -665,6 +677,7 @@ def _stands_out(
     blob: tuple[int, int, int, int, int],
     text_height: float,
     limit: float = 0.0,
+    cover: float = 0.0,
 ) -> bool:
     """Whether a washed-out blob is a reflection: far brighter than the card around it.
 
@@ -673,7 +686,8 @@ def _stands_out(
     sheen that only pushes a near-white card over 245 leaves that ring near 245 too. A
     blob whose convex hull covers no text box must stand out further
     (GLARE_SURROUND_BLANK): it is either a field wiped out whole or a sheen on a blank
-    stretch beside the text.
+    stretch beside the text. ``cover``: the hull must hold at least that many text
+    heights² of text boxes (``GLARE_PALE_COVER``).
     """
     near, far = (max(1, round(r * text_height)) for r in GLARE_RING)
     label, x, y, w, h = blob
@@ -691,6 +705,8 @@ def _stands_out(
     hull = np.zeros_like(local)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
     covered = float((text[y0:y1, x0:x1] & (hull > 0)).sum()) / text_height**2
+    if covered < cover:
+        return False
     if not limit:
         limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
     return surround <= limit

@@ -452,6 +452,19 @@ def test_a_missed_spot_on_a_generated_card_is_glare(seed: int, index: int) -> No
     assert "glare" in result.warnings
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+def test_a_pale_cards_small_clipped_core_over_no_text_is_not_glare() -> None:
+    # Blind seed 1010, clean photo 5 (``python -m tests.cardgen.image_conditions --out
+    # DIR --seed 1010 --per-condition 40 --clean 80``): a pale bank card whose sheen
+    # clipped a small core (0.0095 of the card, over GLARE_LIMIT) beside its print,
+    # covering 0.10 text heights² of text boxes. The pale pass (GLARE_PALE_CARD) asks
+    # its core to lie over the print it would hide (GLARE_PALE_COVER).
+    sample = make_condition_sample(1010, 5, "clean", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert result.warnings == []
+
+
 def page_of_paper(level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``page_with_text_mask`` on a grey card whose paper is at ``level``."""
     image, inside, text = page_with_text_mask()
