@@ -135,16 +135,23 @@ def test_a_sure_past_date_still_says_the_card_expired() -> None:
     assert "看不清" not in text
 
 
+def read_bank_fixture(start: str) -> tuple[CardResult, dict[str, tuple[str, str]]]:
+    """The silent-errors photo named ``start...`` read with the kind detected, asserted a
+    bank card whose number is right; the result and its wrong fields."""
+    (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith(start)]
+    result = LocalEngine(threads=1, intra_op_threads=1).recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "bankcard", wrong
+    assert result.fields["number"] == sample.expected["number"]
+    return result, wrong
+
+
 @pytest.mark.slow
 def test_real90f_47_a_far_off_cards_misread_expiry_is_doubted() -> None:
     # tests/fixtures/silent-errors/real90f_047_...: generator output, copied byte for
     # byte from `python -m tests.cardgen --out build/real90f --count 90 --seed 83
     # --photo-share 1.0 --conditions small_photo,far_card,faint_labels,old_code`.
-    (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith("real90f_047")]
-    result = LocalEngine(threads=1, intra_op_threads=1).recognize(sample.image.read_bytes(), AUTO)
-    wrong = compare(sample, result, None)
-    assert result.kind == "bankcard", wrong
-    assert result.fields["number"] == sample.expected["number"]
+    result, wrong = read_bank_fixture("real90f_047")
     if "valid_thru" in wrong:
         assert "valid_thru_unsure" in result.warnings, (wrong, result.warnings)
         assert "卡片已过期" not in replies.card_result(result)
@@ -224,11 +231,7 @@ def test_bank113_10_a_from_date_beside_an_unread_thru_is_not_answered_as_sure() 
     # tests/fixtures/silent-errors/bank113_010_...: generator output, copied byte for byte
     # from `python -m tests.cardgen.bank_conditions --out build/bank113ft --seed 113
     # --conditions year_first,from_thru --per-condition 6` (its README).
-    (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith("bank113_010")]
-    result = LocalEngine(threads=1, intra_op_threads=1).recognize(sample.image.read_bytes(), AUTO)
-    wrong = compare(sample, result, None)
-    assert result.kind == "bankcard", wrong
-    assert result.fields["number"] == sample.expected["number"]
+    result, wrong = read_bank_fixture("bank113_010")
     assert result.fields["valid_thru"] != ISSUE_DATE or "valid_thru_uncertain" in result.warnings
     if "valid_thru" in wrong:
         assert {"valid_thru_unsure", "valid_thru_uncertain"} & set(result.warnings), wrong
