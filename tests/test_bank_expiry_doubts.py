@@ -10,7 +10,7 @@ reply says the card *may* have expired.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -135,16 +135,103 @@ def test_a_sure_past_date_still_says_the_card_expired() -> None:
     assert "看不清" not in text
 
 
+def read_bank_fixture(start: str) -> tuple[CardResult, dict[str, tuple[str, str]]]:
+    """The silent-errors photo named ``start...`` read with the kind detected, asserted a
+    bank card whose number is right; the result and its wrong fields."""
+    (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith(start)]
+    result = LocalEngine(threads=1, intra_op_threads=1).recognize(sample.image.read_bytes(), AUTO)
+    wrong = compare(sample, result, None)
+    assert result.kind == "bankcard", wrong
+    assert result.fields["number"] == sample.expected["number"]
+    return result, wrong
+
+
 @pytest.mark.slow
 def test_real90f_47_a_far_off_cards_misread_expiry_is_doubted() -> None:
     # tests/fixtures/silent-errors/real90f_047_...: generator output, copied byte for
     # byte from `python -m tests.cardgen --out build/real90f --count 90 --seed 83
     # --photo-share 1.0 --conditions small_photo,far_card,faint_labels,old_code`.
-    (sample,) = [s for s in load_samples(SILENT_ERRORS) if s.name.startswith("real90f_047")]
-    result = LocalEngine(threads=1, intra_op_threads=1).recognize(sample.image.read_bytes(), AUTO)
-    wrong = compare(sample, result, None)
-    assert result.kind == "bankcard", wrong
-    assert result.fields["number"] == sample.expected["number"]
+    result, wrong = read_bank_fixture("real90f_047")
     if "valid_thru" in wrong:
         assert "valid_thru_unsure" in result.warnings, (wrong, result.warnings)
         assert "卡片已过期" not in replies.card_result(result)
+
+
+# --- A second date beside the one read (VALID FROM beside VALID THRU) ------------------
+
+# bank113's photo 10: the THRU date read as garbage beside the FROM date read clean.
+ISSUE_DATE, GARBLED_THRU = "09/27", "TA/0 322"
+
+
+def from_thru_card(other: TextBox) -> list[TextBox]:
+    """The FROM date read with certainty in the expiry's place, ``other`` beside it."""
+    return [*card_with(date_box(ISSUE_DATE, (1.0,) * 5)), other]
+
+
+def garbled_thru(x: float = 470, y: float = 338) -> TextBox:
+    return box(GARBLED_THRU, x, y, height=40, char_w=20)
+
+
+def rereading(*crops: str) -> Callable[[Sequence[TextBox]], list[list[tuple[str, float]]]]:
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        assert [b.text for b in wanted] == [GARBLED_THRU]  # the unread date's box alone
+        return [[LineReading(text, 0.9) for text in crops] for _ in wanted]
+
+    return reread
+
+
+def test_a_date_with_an_unread_date_beside_it_may_be_the_issue_date() -> None:
+    for other in (garbled_thru(), garbled_thru(x=300, y=390)):  # beside it, or under it
+        result = extract_bankcard(from_thru_card(other))
+        assert result.fields["valid_thru"] == ISSUE_DATE
+        assert "valid_thru_uncertain" in result.warnings, other
+        # An old issue date is not said expired ('有效期可能是起始日期').
+        said = add_field_warnings(result, dt.date(2028, 1, 1))
+        assert "expired" not in said.warnings
+        assert "有效期可能是起始日期" in replies.card_result(said)
+
+
+def test_the_later_date_read_from_the_unread_box_is_the_valid_thru() -> None:
+    result = extract_bankcard(from_thru_card(garbled_thru()), rereading("U 09/32", "09/32", "0"))
+    assert result.fields["valid_thru"] == "09/32"
+    assert result.warnings == []
+    # Read once only, or with another later date beside it: answered, but doubted.
+    for crops in (("U 09/32", "9/32"), ("09/32", "09/32", "09/33")):
+        result = extract_bankcard(from_thru_card(garbled_thru()), rereading(*crops))
+        assert result.fields["valid_thru"] in ("09/32", "09/33"), crops
+        assert "valid_thru_unsure" in result.warnings, crops
+
+
+def test_an_earlier_date_beside_makes_the_date_read_the_valid_thru() -> None:
+    result = extract_bankcard(from_thru_card(garbled_thru()), rereading("09/22", "09/22"))
+    assert result.fields["valid_thru"] == ISSUE_DATE
+    assert result.warnings == []
+
+
+def test_crops_that_read_no_date_leave_it_uncertain() -> None:
+    result = extract_bankcard(from_thru_card(garbled_thru()), rereading("TA/0", "", "3 22"))
+    assert result.fields["valid_thru"] == ISSUE_DATE
+    assert "valid_thru_uncertain" in result.warnings
+
+
+def test_digits_away_from_the_date_do_not_doubt_it() -> None:
+    for other in (
+        garbled_thru(x=300 + 100 + 6 * 36 + 20),  # on its line, more than 5 heights away
+        garbled_thru(y=338 + 36 + 2 * 36),  # under it, more than a height below
+        box("6228", 300, 390, height=16, char_w=8),  # the small BIN printed under a group
+        box("VALID THRU", 470, 338, height=40, char_w=20),  # a label: no digit
+    ):
+        result = extract_bankcard(from_thru_card(other))
+        assert result.fields["valid_thru"] == ISSUE_DATE
+        assert result.warnings == [], other
+
+
+@pytest.mark.slow
+def test_bank113_10_a_from_date_beside_an_unread_thru_is_not_answered_as_sure() -> None:
+    # tests/fixtures/silent-errors/bank113_010_...: generator output, copied byte for byte
+    # from `python -m tests.cardgen.bank_conditions --out build/bank113ft --seed 113
+    # --conditions year_first,from_thru --per-condition 6` (its README).
+    result, wrong = read_bank_fixture("bank113_010")
+    assert result.fields["valid_thru"] != ISSUE_DATE or "valid_thru_uncertain" in result.warnings
+    if "valid_thru" in wrong:
+        assert {"valid_thru_unsure", "valid_thru_uncertain"} & set(result.warnings), wrong

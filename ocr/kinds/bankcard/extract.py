@@ -1172,6 +1172,98 @@ def _expiry_confirmed(boxes: Sequence[TextBox], date: str, reread: Reread) -> bo
     return votes[date] >= CONFIRMING_READINGS and len(votes) == 1
 
 
+# A box beside the date's that may hold the card's other date (VALID FROM beside VALID
+# THRU, one above the other on some cards), read as garbage ('TA/0 322' for a THRU date
+# whose small two-line label spoilt it: bank_conditions seed 113, from_thru, index 10).
+# Beside: on the date's line with at most BESIDE_GAP date heights between the boxes (the
+# generator's FROM and THRU dates are 3.7 heights apart; chosen on bank97, bank113,
+# real90, real90b and eval150, where no other box with digits stands so near a date), or
+# under or over it with at most STACKED_GAP heights between; of the date's height within
+# HEIGHT_RATIO (the number's groups are larger, the small BIN under the number smaller).
+BESIDE_GAP = 5.0
+STACKED_GAP = 1.0
+HEIGHT_RATIO = (0.6, 1.8)
+# Digits (or look-alikes) a box needs to be taken for a date: MM/YY less a slash and a
+# digit lost; more than MAX_DATE_DIGITS is no date (a number's group and more).
+MIN_DATE_DIGITS, MAX_DATE_DIGITS = 3, 8
+
+
+def _bounds(box: TextBox) -> tuple[float, float, float, float]:
+    us = [u for u, _ in box.points]
+    vs = [v for _, v in box.points]
+    return min(us), max(us), min(vs), max(vs)
+
+
+def _beside(date: TextBox, other: TextBox) -> bool:
+    """``other`` stands where a card prints its second date, next to ``date``'s box."""
+    u0, u1, v0, v1 = _bounds(date)
+    o_u0, o_u1, o_v0, o_v1 = _bounds(other)
+    height = max(v1 - v0, 1.0)
+    if not HEIGHT_RATIO[0] <= (o_v1 - o_v0) / height <= HEIGHT_RATIO[1]:
+        return False
+    across = max(0.0, o_u0 - u1, u0 - o_u1)
+    down = max(0.0, o_v0 - v1, v0 - o_v1)
+    same_line = abs((o_v0 + o_v1) - (v0 + v1)) / 2 <= height / 2
+    return (same_line and across <= BESIDE_GAP * height) or (
+        across == 0.0 and down <= STACKED_GAP * height
+    )
+
+
+def _unread_date(text: str) -> bool:
+    """Date-shaped text from which no date was read: a slash or three digits (or
+    look-alikes) and no more digits than a date and a stray few."""
+    digitish = sum(char.isdigit() or char in LOOKALIKES for char in _squeeze(text))
+    digits = sum(char.isdigit() for char in text)
+    slash = any(char in "/／" for char in text)
+    return (
+        read_expiry([text]).date is None
+        and digits >= 1
+        and digitish <= MAX_DATE_DIGITS
+        and (digitish >= MIN_DATE_DIGITS or (slash and digitish >= 2))
+    )
+
+
+def _other_date(
+    boxes: Sequence[TextBox], best: Scored, date: str, reread: Reread | None
+) -> tuple[Expiry, bool] | None:
+    """What a date-shaped box beside the one ``date`` was read from says of it: None
+    when there is none, or when it holds an earlier date (``date`` is the THRU date).
+
+    The later of two dates is the valid-thru: a later date read from enlarged crops of
+    the other box is answered instead (``valid_thru_unsure`` unless CONFIRMING_READINGS
+    crops read it and none another); when they read no date, ``date`` may be the issue
+    date and is answered as uncertain (``valid_thru_uncertain``: not said expired).
+    """
+    number_boxes = {p.box for p in best.candidate.pieces}
+    holding = [box for box in boxes if read_expiry([box.text]).date == date]
+    others = [
+        box
+        for i, box in enumerate(boxes)
+        if i not in number_boxes
+        and all(box is not held for held in holding)
+        and _unread_date(box.text)
+        and any(_beside(held, box) for held in holding)
+    ][:MAX_EXPIRY_REREADS]
+    if not others:
+        return None
+    votes: Counter[str] = Counter()
+    if reread is not None:
+        votes = Counter(
+            read
+            for answers in reread(others)
+            for text, _ in answers
+            if (read := read_expiry([_date_letters_as_digits(text)]).date) is not None
+        )
+    later = Counter({read: n for read, n in votes.items() if _later(read, date)})
+    if later:
+        chosen = max(later, key=lambda read: (later[read], read[3:], read[:2]))
+        confirmed = later[chosen] >= CONFIRMING_READINGS and len(later) == 1
+        return Expiry(chosen), not confirmed
+    if votes:
+        return None
+    return Expiry(date, uncertain=True), False
+
+
 # Labels printed above the valid-thru date (MONTH/YEAR, 月/年) or left of it (VALID THRU).
 DATE_ABOVE_LABELS = ("MONTH", "YEAR", "月/年", "年/月")
 DATE_LEFT_LABELS = ("THRU", "有效期")
@@ -1277,6 +1369,12 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         again = _expiry_second_look(boxes, best, reread)
         if again is not None and (expiry.date is None or _later(again, expiry.date)):
             expiry = Expiry(again)
+    elif (
+        expiry.date is not None
+        and (beside := _other_date(boxes, best, expiry.date, reread)) is not None
+    ):
+        # A second date beside this one, unread: this one may be the issue date.
+        expiry, unsure = beside
     elif expiry.date is not None and date_doubted(boxes, expiry.date):
         # A date read with a doubted digit is answered only as doubted, unless enlarged
         # crops of its box read it again with certainty.
