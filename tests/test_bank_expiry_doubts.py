@@ -220,6 +220,9 @@ def test_digits_away_from_the_date_do_not_doubt_it() -> None:
         garbled_thru(y=338 + 36 + 2 * 36),  # under it, more than a height below
         box("6228", 300, 390, height=16, char_w=8),  # the small BIN printed under a group
         box("VALID THRU", 470, 338, height=40, char_w=20),  # a label: no digit
+        # Before the date: cards print FROM before THRU, so the date read is the later.
+        box("6228", 300 - 3 * 40 - 4 * 20, 338, height=40, char_w=20),  # left, its line
+        garbled_thru(x=300, y=338 - 40 - 20),  # over it
     ):
         result = extract_bankcard(from_thru_card(other))
         assert result.fields["valid_thru"] == ISSUE_DATE

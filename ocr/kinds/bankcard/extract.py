@@ -1175,6 +1175,10 @@ def _expiry_confirmed(boxes: Sequence[TextBox], date: str, reread: Reread) -> bo
 # A box beside the date's that may hold the card's other date (VALID FROM beside VALID
 # THRU, one above the other on some cards), read as garbage ('TA/0 322' for a THRU date
 # whose small two-line label spoilt it: bank_conditions seed 113, from_thru, index 10).
+# Only a box after the date can hold the THRU date: cards print FROM first, left of or
+# above THRU. A box before it is never taken (on real-dev, 4 right dates had a box of
+# 4 digits or letters and digits 2.5-6.5 heights to their left on their line, e.g. the
+# small BIN printed under the number: taking those flagged 3 right dates).
 # Beside: on the date's line with at most BESIDE_GAP date heights between the boxes (the
 # generator's FROM and THRU dates are 3.7 heights apart; chosen on bank97, bank113,
 # real90, real90b and eval150, where no other box with digits stands so near a date), or
@@ -1195,7 +1199,8 @@ def _bounds(box: TextBox) -> tuple[float, float, float, float]:
 
 
 def _beside(date: TextBox, other: TextBox) -> bool:
-    """``other`` stands where a card prints its second date, next to ``date``'s box."""
+    """``other`` stands where a card prints its THRU date after ``date``'s box: right of
+    it on its line, or under it."""
     u0, u1, v0, v1 = _bounds(date)
     o_u0, o_u1, o_v0, o_v1 = _bounds(other)
     height = max(v1 - v0, 1.0)
@@ -1204,8 +1209,10 @@ def _beside(date: TextBox, other: TextBox) -> bool:
     across = max(0.0, o_u0 - u1, u0 - o_u1)
     down = max(0.0, o_v0 - v1, v0 - o_v1)
     same_line = abs((o_v0 + o_v1) - (v0 + v1)) / 2 <= height / 2
-    return (same_line and across <= BESIDE_GAP * height) or (
-        across == 0.0 and down <= STACKED_GAP * height
+    after = o_u0 + o_u1 > u0 + u1  # its centre right of the date's
+    below = o_v0 + o_v1 > v0 + v1  # its centre under the date's
+    return (same_line and after and across <= BESIDE_GAP * height) or (
+        not same_line and below and across == 0.0 and down <= STACKED_GAP * height
     )
 
 
