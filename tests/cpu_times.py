@@ -72,7 +72,9 @@ class CpuTimes:
         spent["children"] = _children_cpu() - spent.pop("children_before")
         spent["cpu"] = sum(spent.get(phase, 0.0) for phase in PHASES)
         spent["wall"] = sum(spent.get(f"{phase}_wall", 0.0) for phase in PHASES)
-        record: dict[str, Any] = {"id": item.nodeid, **spent}
+        # Which worker ran it and when it ended: the xdist tail (when each worker finished).
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        record: dict[str, Any] = {"id": item.nodeid, "worker": worker, "end": time.time(), **spent}
         self.records.append(record)
         if self.json_path is not None:
             with self.json_path.open("a", encoding="utf-8") as out:

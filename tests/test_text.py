@@ -513,6 +513,13 @@ def local() -> LocalEngine:
     return engine
 
 
+@pytest.fixture(scope="module")
+def page_000(local: LocalEngine) -> CardResult:
+    """The committed page 000 read as text once, for the tests that each check another
+    thing of that reading (its warnings; the same answer through WeChat's comm)."""
+    return local.recognize((FIXTURES / "000_text_photo.jpg").read_bytes(), "text")
+
+
 @pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
 def test_a_space_the_recogniser_drops_in_a_photo_is_put_back(local: LocalEngine) -> None:
     # Seed 1502's page 25: the recogniser reads 'App11月27日' in this photo; the blank
@@ -580,7 +587,7 @@ def test_a_page_too_far_to_read_is_no_text_and_the_reply_asks_to_come_closer(
 
 @pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
 def test_a_page_read_mostly_wrong_is_flagged_unreadable_and_the_reply_asks_for_a_retake(
-    local: LocalEngine,
+    local: LocalEngine, page_000: CardResult
 ) -> None:
     """Seed 8's page 127, far off beside two notes, its print about 10 px tall and blurred:
     read at a mean certainty near 0.6, most characters wrong (CER 0.72). Flagged
@@ -592,7 +599,7 @@ def test_a_page_read_mostly_wrong_is_flagged_unreadable_and_the_reply_asks_for_a
     assert {"low_confidence", "text_unreadable"} <= set(result.warnings)
     reply = card_result(result)
     assert "大部分文字看不清" in reply and "靠近页面" in reply and "部分文字不够清晰" not in reply
-    clean = local.recognize((FIXTURES / "000_text_photo.jpg").read_bytes(), "text")
+    clean = page_000
     assert "text_unreadable" not in clean.warnings
     assert "大部分文字看不清" not in card_result(clean)
 
@@ -666,7 +673,11 @@ def test_the_sandbox_answers_comm_as_wechat_does_and_the_wechat_engine_reads_it_
 
 
 def test_text_is_read_through_the_sandboxs_comm_over_http(
-    sandbox: SandboxServer, wechat_config: Config, token_store: TokenStore, local: LocalEngine
+    sandbox: SandboxServer,
+    wechat_config: Config,
+    token_store: TokenStore,
+    local: LocalEngine,
+    page_000: CardResult,
 ) -> None:
     photo = (FIXTURES / "000_text_photo.jpg").read_bytes()
     sandbox.app.engine = local
@@ -676,7 +687,7 @@ def test_text_is_read_through_the_sandboxs_comm_over_http(
     wechat_client = WechatClient(
         slow, token_store, api_base=wechat_config.api_base, retry=RetryPolicy(max_retries=0)
     )
-    direct = local.recognize(photo, "text")
+    direct = page_000
     through_wechat = WechatEngine(wechat_client).recognize(photo, "text")
     assert through_wechat.kind == "text" and through_wechat.engine == "wechat"
     assert through_wechat.fields == direct.fields
