@@ -34,9 +34,32 @@ pytestmark = pytest.mark.slow
 SENDERS = 2
 
 
+# On PostgreSQL two photos of each label group (its kind and the fields it names: ID
+# front, ID back, bank card with and without a date, card-less photos): 11 of the 42. What
+# the database keeps of a request depends on its kind and outcome, not on which photo of
+# that kind it was, and the answers, the log and the CLI are the same code on either
+# database, audited with every photo on SQLite. The OCR of the other 31 photos was about
+# 100 s of CPU of the PostgreSQL leg.
+PER_GROUP_ON_POSTGRESQL = 2
+
+
 def fixtures() -> list[tuple[Path, dict[str, Any]]]:
     images = sorted(p for p in CARDS.iterdir() if p.suffix in (".jpg", ".png"))
     return [(p, json.loads(p.with_suffix(".json").read_text(encoding="utf-8"))) for p in images]
+
+
+def per_group(
+    photos: list[tuple[Path, dict[str, Any]]], count: int
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The first ``count`` photos of each label group (kind and the fields named)."""
+    taken: dict[tuple[str, tuple[str, ...]], int] = {}
+    chosen = []
+    for path, label in photos:
+        group = (str(label.get("kind")), tuple(sorted(label.get("expected") or {})))
+        taken[group] = taken.get(group, 0) + 1
+        if taken[group] <= count:
+            chosen.append((path, label))
+    return chosen
 
 
 def sensitive_values(labels: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -107,8 +130,11 @@ def test_no_card_data_at_rest_in_logs_or_answers_and_no_secrets_in_logs(
         },
     ).start()
     try:
-        photos = fixtures()
-        assert len(photos) >= 30
+        everything = fixtures()
+        assert len(everything) >= 30
+        on_postgresql = database_url.startswith("postgresql")
+        photos = per_group(everything, PER_GROUP_ON_POSTGRESQL) if on_postgresql else everything
+        assert len(photos) >= (10 if on_postgresql else 30)
 
         users = [bot.user(f"o-privacy-{n}") for n in range(SENDERS)]
 
@@ -151,7 +177,7 @@ def test_no_card_data_at_rest_in_logs_or_answers_and_no_secrets_in_logs(
         bot.stop()
 
     labels = [label for _, label in photos]
-    values = sensitive_values(labels)
+    values = sensitive_values(label for _, label in everything)  # every fixture's values
     assert len(values) > 60
     # The audit has teeth only if the cards were read: most masked numbers are there.
     shown = [
