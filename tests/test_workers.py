@@ -79,7 +79,15 @@ def push_all(
     """Every message pushed at once, each on a connection of its own (as WeChat's fleet does)."""
 
     def push(fields: dict[str, str | int]) -> httpx.Response:
-        pusher = WechatPusher(url=server.webhook_url, token=server.config.wechat.token)
+        # WeChat hangs up after 5 s; here the test waits for every answer instead. On a
+        # loaded machine a copy can wait in the accept queue past 5 s (an httpx timeout
+        # failed this test under load 20). The bot's deadline comes from the push's
+        # timestamp, not from the connection, so a late copy still answers "success".
+        pusher = WechatPusher(
+            url=server.webhook_url,
+            token=server.config.wechat.token,
+            client=httpx.Client(timeout=120),
+        )
         try:
             return pusher.push(fields)
         finally:
