@@ -67,8 +67,11 @@ class ServingProcess:
             raise RuntimeError("wxocr serve was not started")
         return self.process.pid
 
-    def start(self, *, timeout_s: float = 90.0, path: str = "/readyz") -> ServingProcess:
-        """Start and wait until ``path`` answers 200 (by default: ready for traffic)."""
+    def start(self, *, timeout_s: float = 300.0, path: str = "/readyz") -> ServingProcess:
+        """Start and wait until ``path`` answers 200 (by default: ready for traffic).
+
+        ``timeout_s`` is a hang guard: it returns as soon as the server is ready, and on a
+        loaded machine (load 36 on 2 cores) starting took over 90 s."""
         command = [str(WXOCR), "serve", "--config", str(self.config_file)]
         if self.workers:
             command += ["--workers", str(self.workers)]
