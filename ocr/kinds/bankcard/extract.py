@@ -1159,16 +1159,34 @@ def _expiry_confirmed(boxes: Sequence[TextBox], date: str, reread: Reread) -> bo
     On real90f's far-off card read '05/25' (05/29 printed) the enlarged crops read
     '96/25', '4/25' and scraps: no reading of the date, so it stays doubted.
     """
-    holding = [box for box in boxes if read_expiry([box.text]).date == date]
+    holding = _holding(boxes, date)
     if not holding:
         return False
-    asked = holding[:MAX_EXPIRY_REREADS]
-    votes = Counter(
+    return _confirms(_dates_reread(reread, holding, letters_as_digits=False), date)
+
+
+def _holding(boxes: Sequence[TextBox], date: str) -> list[TextBox]:
+    """The boxes ``date`` was read from (read_expiry of the box's text alone)."""
+    return [box for box in boxes if read_expiry([box.text]).date == date]
+
+
+def _dates_reread(
+    reread: Reread, boxes: Sequence[TextBox], *, letters_as_digits: bool
+) -> Counter[str]:
+    """The dates enlarged crops of the first MAX_EXPIRY_REREADS ``boxes`` read, each
+    reading a vote; with ``letters_as_digits``, look-alike letters beside a digit or a
+    slash are read as digits first ('O9/32')."""
+    clean = _date_letters_as_digits if letters_as_digits else str
+    return Counter(
         read
-        for answers in reread(asked)
+        for answers in reread(boxes[:MAX_EXPIRY_REREADS])
         for text, _ in answers
-        if (read := read_expiry([text]).date) is not None
+        if (read := read_expiry([clean(text)]).date) is not None
     )
+
+
+def _confirms(votes: Counter[str], date: str) -> bool:
+    """CONFIRMING_READINGS readings read ``date`` and none another."""
     return votes[date] >= CONFIRMING_READINGS and len(votes) == 1
 
 
@@ -1242,7 +1260,7 @@ def _other_date(
     date and is answered as uncertain (``valid_thru_uncertain``: not said expired).
     """
     number_boxes = {p.box for p in best.candidate.pieces}
-    holding = [box for box in boxes if read_expiry([box.text]).date == date]
+    holding = _holding(boxes, date)
     others = [
         box
         for i, box in enumerate(boxes)
@@ -1250,22 +1268,16 @@ def _other_date(
         and all(box is not held for held in holding)
         and _unread_date(box.text)
         and any(_beside(held, box) for held in holding)
-    ][:MAX_EXPIRY_REREADS]
+    ]
     if not others:
         return None
     votes: Counter[str] = Counter()
     if reread is not None:
-        votes = Counter(
-            read
-            for answers in reread(others)
-            for text, _ in answers
-            if (read := read_expiry([_date_letters_as_digits(text)]).date) is not None
-        )
+        votes = _dates_reread(reread, others, letters_as_digits=True)
     later = Counter({read: n for read, n in votes.items() if _later(read, date)})
     if later:
         chosen = max(later, key=lambda read: (later[read], read[3:], read[:2]))
-        confirmed = later[chosen] >= CONFIRMING_READINGS and len(later) == 1
-        return Expiry(chosen), not confirmed
+        return Expiry(chosen), not _confirms(later, chosen)
     if votes:
         return None
     return Expiry(date, uncertain=True), False
