@@ -256,13 +256,24 @@ def dateless_card_beside(note: TextBox) -> list[TextBox]:
 def test_a_date_printed_beside_the_card_is_not_its_valid_thru() -> None:
     # A coupon's '有效期至 2027/06' on a note beside a card that prints no date: answered
     # as the card's valid thru it would be a wrong value with nothing to doubt it.
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        # Whatever is asked (a box, or the place right of a 有效期 label) reads a date.
+        asked.append([b.text for b in wanted])
+        return [[LineReading("06/27", 0.99, ("",) * 5, (1.0,) * 5)] * 5 for _ in wanted]
+
     for note in (
         box("有效期至 2027/06", FAR_RIGHT, 250, height=30, char_w=16),
+        box("有效期至", FAR_RIGHT, 250, height=30, char_w=16),  # its date not detected
         box("12/25", 300, FAR_BELOW, height=36, char_w=20),
         box("12/25", 40 - 3 * 60 - 5 * 20, 340, height=36, char_w=20),  # left of the card
     ):
-        result = extract_bankcard(dateless_card_beside(note))
-        assert "valid_thru" not in result.fields, note
+        for second_look in (None, reread):
+            asked.clear()
+            result = extract_bankcard(dateless_card_beside(note), reread=second_look)
+            assert "valid_thru" not in result.fields, note
+            assert asked == [], note
 
 
 def test_short_digit_boxes_beside_the_card_are_not_read_again() -> None:
@@ -300,3 +311,15 @@ def test_the_cards_own_short_boxes_at_its_edges_are_still_read_again() -> None:
         result = extract_bankcard(dateless_card_beside(date), reread=reread)
         assert asked == [["T 3"]], date
         assert result.fields["valid_thru"] == "11/30", date
+
+
+@pytest.mark.slow
+def test_banknote5_0_a_coupons_date_beside_a_card_without_one_is_not_answered() -> None:
+    # tests/fixtures/silent-errors/banknote5_000_...: generator output, copied byte for
+    # byte from `python -m tests.cardgen.bank_conditions --out build/banknote5 --seed 5
+    # --per-condition 6 --conditions dated_note` (its sample 0): a card that prints no
+    # valid thru, a note reading '有效期至 2027/03' beside it, 2.3 number heights past the
+    # number's end. The version before answered the note's 03/27, with no warning.
+    result, wrong = read_bank_fixture("banknote5_000")
+    assert wrong == {}
+    assert "valid_thru" not in result.fields

@@ -1125,7 +1125,10 @@ def _expiry_second_look(
         and any(char.isdigit() for char in box.text)
         and near[i]
     ][:MAX_EXPIRY_REREADS]
-    asked += expiry_regions(boxes)[:MAX_EXPIRY_REREADS]
+    # A label beside the card is no more its own ('有效期至 2027/06' on a coupon).
+    asked += expiry_regions([box for box, kept in zip(boxes, near, strict=True) if kept])[
+        :MAX_EXPIRY_REREADS
+    ]
     if not asked:
         return None
     # A box that any reading shows labelled VALID FROM holds the issue date, however
