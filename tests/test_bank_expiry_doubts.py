@@ -253,15 +253,26 @@ def dateless_card_beside(note: TextBox) -> list[TextBox]:
     return [*card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None), note]
 
 
-def test_a_date_printed_beside_the_card_is_not_its_valid_thru() -> None:
-    # A coupon's '有效期至 2027/06' on a note beside a card that prints no date: answered
-    # as the card's valid thru it would be a wrong value with nothing to doubt it.
+Reread = Callable[[Sequence[TextBox]], list[list[tuple[str, float]]]]
+
+
+def always_reading(date: str) -> tuple[Reread, list[list[str]]]:
+    """A second look whose every crop, whatever is asked, reads ``date`` with certainty;
+    and the list of what it was asked."""
     asked: list[list[str]] = []
 
     def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
-        # Whatever is asked (a box, or the place right of a 有效期 label) reads a date.
         asked.append([b.text for b in wanted])
-        return [[LineReading("06/27", 0.99, ("",) * 5, (1.0,) * 5)] * 5 for _ in wanted]
+        return [[LineReading(date, 0.99, ("",) * 5, (1.0,) * 5)] * 5 for _ in wanted]
+
+    return reread, asked
+
+
+def test_a_date_printed_beside_the_card_is_not_its_valid_thru() -> None:
+    # A coupon's '有效期至 2027/06' on a note beside a card that prints no date: answered
+    # as the card's valid thru it would be a wrong value with nothing to doubt it.
+    # Whatever is asked (a box, or the place right of a 有效期 label) reads a date.
+    reread, asked = always_reading("06/27")
 
     for note in (
         box("有效期至 2027/06", FAR_RIGHT, 250, height=30, char_w=16),
@@ -278,11 +289,7 @@ def test_a_date_printed_beside_the_card_is_not_its_valid_thru() -> None:
 
 def test_short_digit_boxes_beside_the_card_are_not_read_again() -> None:
     # A receipt's '12 25' read without its slash: enlarged, it would read '12/25'.
-    asked: list[list[str]] = []
-
-    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
-        asked.append([b.text for b in wanted])
-        return [[LineReading("12/25", 0.99, ("",) * 5, (1.0,) * 5)] * 5 for _ in wanted]
+    reread, asked = always_reading("12/25")
 
     for note in (
         box("12 25", FAR_RIGHT, 340, height=36, char_w=20),
@@ -297,11 +304,7 @@ def test_short_digit_boxes_beside_the_card_are_not_read_again() -> None:
 def test_the_cards_own_short_boxes_at_its_edges_are_still_read_again() -> None:
     # The card's date may be printed past the number's end or well under it: within
     # CARD_MARGIN heights of its ends and CARD_REACH heights of its line it is the card's.
-    asked: list[list[str]] = []
-
-    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
-        asked.append([b.text for b in wanted])
-        return [[LineReading("11/30", 0.99, ("",) * 5, (1.0,) * 5)] * 5 for _ in wanted]
+    reread, asked = always_reading("11/30")
 
     for date in (
         box("T 3", 726 + 60, 340, height=36, char_w=20),  # one height past the end
