@@ -238,3 +238,91 @@ def test_bank113_10_a_from_date_beside_an_unread_thru_is_not_answered_as_sure() 
     assert result.fields["valid_thru"] != ISSUE_DATE or "valid_thru_uncertain" in result.warnings
     if "valid_thru" in wrong:
         assert {"valid_thru_unsure", "valid_thru_uncertain"} & set(result.warnings), wrong
+
+
+# --- Dates beside the card (a far-off card read zoomed with its clutter) ----------------
+
+# card_boxes' number line: x 40-726, y 250-310 (60 high). A note or receipt lying beside
+# the card, read in the same zoomed page as the card (real90's photo 35: 'Meeting
+# 10:30' 11 number heights left of the number, 'No,03' 14 heights under it).
+FAR_RIGHT = 726 + 3 * 60  # more than CARD_MARGIN (2) heights past the number's end
+FAR_BELOW = 280 + 8 * 60  # more than CARD_REACH (7) heights under the number's centre
+
+
+def dateless_card_beside(note: TextBox) -> list[TextBox]:
+    return [*card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None), note]
+
+
+Reread = Callable[[Sequence[TextBox]], list[list[tuple[str, float]]]]
+
+
+def always_reading(date: str) -> tuple[Reread, list[list[str]]]:
+    """A second look whose every crop, whatever is asked, reads ``date`` with certainty;
+    and the list of what it was asked."""
+    asked: list[list[str]] = []
+
+    def reread(wanted: Sequence[TextBox]) -> list[list[tuple[str, float]]]:
+        asked.append([b.text for b in wanted])
+        return [[LineReading(date, 0.99, ("",) * 5, (1.0,) * 5)] * 5 for _ in wanted]
+
+    return reread, asked
+
+
+def test_a_date_printed_beside_the_card_is_not_its_valid_thru() -> None:
+    # A coupon's '有效期至 2027/06' on a note beside a card that prints no date: answered
+    # as the card's valid thru it would be a wrong value with nothing to doubt it.
+    # Whatever is asked (a box, or the place right of a 有效期 label) reads a date.
+    reread, asked = always_reading("06/27")
+
+    for note in (
+        box("有效期至 2027/06", FAR_RIGHT, 250, height=30, char_w=16),
+        box("有效期至", FAR_RIGHT, 250, height=30, char_w=16),  # its date not detected
+        box("12/25", 300, FAR_BELOW, height=36, char_w=20),
+        box("12/25", 40 - 3 * 60 - 5 * 20, 340, height=36, char_w=20),  # left of the card
+    ):
+        for second_look in (None, reread):
+            asked.clear()
+            result = extract_bankcard(dateless_card_beside(note), reread=second_look)
+            assert "valid_thru" not in result.fields, note
+            assert asked == [], note
+
+
+def test_short_digit_boxes_beside_the_card_are_not_read_again() -> None:
+    # A receipt's '12 25' read without its slash: enlarged, it would read '12/25'.
+    reread, asked = always_reading("12/25")
+
+    for note in (
+        box("12 25", FAR_RIGHT, 340, height=36, char_w=20),
+        box("12 25", 300, FAR_BELOW, height=36, char_w=20),
+    ):
+        asked.clear()
+        result = extract_bankcard(dateless_card_beside(note), reread=reread)
+        assert asked == [], note
+        assert "valid_thru" not in result.fields, note
+
+
+def test_the_cards_own_short_boxes_at_its_edges_are_still_read_again() -> None:
+    # The card's date may be printed past the number's end or well under it: within
+    # CARD_MARGIN heights of its ends and CARD_REACH heights of its line it is the card's.
+    reread, asked = always_reading("11/30")
+
+    for date in (
+        box("T 3", 726 + 60, 340, height=36, char_w=20),  # one height past the end
+        box("T 3", 300, 280 + 5 * 60, height=36, char_w=20),  # 5 heights under the line
+    ):
+        asked.clear()
+        result = extract_bankcard(dateless_card_beside(date), reread=reread)
+        assert asked == [["T 3"]], date
+        assert result.fields["valid_thru"] == "11/30", date
+
+
+@pytest.mark.slow
+def test_banknote5_0_a_coupons_date_beside_a_card_without_one_is_not_answered() -> None:
+    # tests/fixtures/silent-errors/banknote5_000_...: generator output, copied byte for
+    # byte from `python -m tests.cardgen.bank_conditions --out build/banknote5 --seed 5
+    # --per-condition 6 --conditions dated_note` (its sample 0): a card that prints no
+    # valid thru, a note reading '有效期至 2027/03' beside it, 2.3 number heights past the
+    # number's end. The version before answered the note's 03/27, with no warning.
+    result, wrong = read_bank_fixture("banknote5_000")
+    assert wrong == {}
+    assert "valid_thru" not in result.fields

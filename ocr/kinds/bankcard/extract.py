@@ -961,19 +961,9 @@ def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None
     either side, at most about one group each way.
     """
     frame = layout.candidate_frames(boxes)[0]
-    lines = layout.reading_lines(boxes, frame)
-    wanted = {id(boxes[p.box]) for p in best.candidate.pieces} if best is not None else set()
-
-    def digits(line: layout.Line) -> int:
-        return sum(ch.isdigit() for ch in line.text)
-
-    if wanted:
-        chosen = [line for line in lines if wanted & {id(b.box) for b in line.boxes}]
-    else:
-        chosen = [line for line in lines if digits(line) >= MIN_LENGTH - 8]
-    if not chosen:
+    line = _number_line(boxes, frame, best)
+    if line is None:
         return None
-    line = max(chosen, key=lambda line: (min(digits(line), MAX_LENGTH), line.height))
     height = line.height
     near = [
         placed
@@ -987,6 +977,26 @@ def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None
     u1 = min(line.u1 + BAND_REACH * height, max(p.u1 for p in near) + margin)
     points = layout.frame_rectangle(frame, u0, u1, line.cv - height / 2, line.cv + height / 2)
     return TextBox(points, "", 1.0)
+
+
+def _number_line(
+    boxes: Sequence[TextBox], frame: layout.Frame, best: Scored | None
+) -> layout.Line | None:
+    """The reading line of ``best``'s pieces (without it, the line with the most digits
+    of those with enough for a number); None when there is none."""
+    lines = layout.reading_lines(boxes, frame)
+    wanted = {id(boxes[p.box]) for p in best.candidate.pieces} if best is not None else set()
+
+    def digits(line: layout.Line) -> int:
+        return sum(ch.isdigit() for ch in line.text)
+
+    if wanted:
+        chosen = [line for line in lines if wanted & {id(b.box) for b in line.boxes}]
+    else:
+        chosen = [line for line in lines if digits(line) >= MIN_LENGTH - 8]
+    if not chosen:
+        return None
+    return max(chosen, key=lambda line: (min(digits(line), MAX_LENGTH), line.height))
 
 
 def _second_look(boxes: Sequence[TextBox], best: Scored | None, reread: Reread) -> Scored | None:
@@ -1094,12 +1104,17 @@ MAX_EXPIRY_BOX_CHARS = 14
 MAX_EXPIRY_REREADS = 3
 
 
-def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) -> str | None:
+def _expiry_second_look(
+    boxes: Sequence[TextBox], best: Scored, reread: Reread, near: Sequence[bool]
+) -> str | None:
     """The valid-thru date from second readings of the short boxes with digits in them.
 
     The detector often takes 'VALID THRU 11/30' as one box, and the small two-line label
     then spoils the first reading ('T 3'); enlarged and re-contrasted crops usually read
-    the date. The date most of the readings agree on wins.
+    the date. The date most of the readings agree on wins. Only boxes ``near`` the
+    number are asked (``near_number``): a far-off card is read zoomed with what lies
+    beside it (notes, receipts), whose short digit boxes are not the card's (real90's
+    photo 35: 'Meeting 10:30', 'No,03' and '周三1' were read again, 15 crops, no date).
     """
     number_boxes = {p.box for p in best.candidate.pieces}
     asked = [
@@ -1108,8 +1123,12 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
         if i not in number_boxes
         and len(box.text) <= MAX_EXPIRY_BOX_CHARS
         and any(char.isdigit() for char in box.text)
+        and near[i]
     ][:MAX_EXPIRY_REREADS]
-    asked += expiry_regions(boxes)[:MAX_EXPIRY_REREADS]
+    # A label beside the card is no more its own ('有效期至 2027/06' on a coupon).
+    asked += expiry_regions([box for box, kept in zip(boxes, near, strict=True) if kept])[
+        :MAX_EXPIRY_REREADS
+    ]
     if not asked:
         return None
     # A box that any reading shows labelled VALID FROM holds the issue date, however
@@ -1121,15 +1140,57 @@ def _expiry_second_look(boxes: Sequence[TextBox], best: Scored, reread: Reread) 
     for at, box in enumerate(asked):
         (answers,) = reread([box])
         per_box = max(per_box, len(answers))
-        if not any(_issue_date_only(text) for text, _ in answers):
-            votes.update(
-                expiry
-                for text, _ in answers
-                if (expiry := find_expiry([_date_letters_as_digits(text)])) is not None
-            )
+        votes.update(_expiry_votes(answers))
         if _vote_settled(votes, (len(asked) - at - 1) * per_box):
             break
     return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
+
+
+def _expiry_votes(answers: Sequence[tuple[str, float]]) -> Counter[str]:
+    """The dates a box's second readings read, a vote each; none when any of them
+    shows the box labelled VALID FROM (the issue date)."""
+    if any(_issue_date_only(text) for text, _ in answers):
+        return Counter()
+    return Counter(
+        expiry
+        for text, _ in answers
+        if (expiry := find_expiry([_date_letters_as_digits(text)])) is not None
+    )
+
+
+def _indexes_boxes(best: Scored, boxes: Sequence[TextBox]) -> bool:
+    """Whether each of ``best``'s pieces was read from the box of ``boxes`` it names (a
+    number read from the band, or from second readings, names boxes of other lists)."""
+    return all(
+        p.box < len(boxes)
+        and any(run[0] == p.digits for run in _digit_runs(boxes[p.box].text, boxes[p.box].doubts))
+        for p in best.candidate.pieces
+    )
+
+
+# A box is the card's when within CARD_REACH number heights above or under the number
+# and across at most CARD_MARGIN heights beyond its ends (the number spans nearly the
+# card's width). real90's photo 35: the notes beside the far-off card ('Meeting 10:30',
+# 11 heights left of the number; 'No,03', 14 heights under it).
+def near_number(boxes: Sequence[TextBox], best: Scored) -> list[bool]:
+    """Per box, whether it lies on the card whose number ``best`` is (every box when
+    where the number lies is not known)."""
+    frame = layout.candidate_frames(boxes)[0]
+    placed = layout.place_all(boxes, frame)
+    if _indexes_boxes(best, boxes):
+        # The number's own boxes: its reading line may run on into a note beside it.
+        number = [placed[p.box] for p in best.candidate.pieces]
+        u0, u1 = min(b.u0 for b in number), max(b.u1 for b in number)
+        cv, height = sum(b.cv for b in number) / len(number), max(b.height for b in number)
+    elif (line := _number_line(boxes, frame, None)) is not None:
+        u0, u1, cv, height = line.u0, line.u1, line.cv, line.height
+    else:
+        return [True] * len(boxes)
+    margin = CARD_MARGIN * height
+    return [
+        abs(b.cv - cv) <= CARD_REACH * height and b.u1 >= u0 - margin and b.u0 <= u1 + margin
+        for b in placed
+    ]
 
 
 # Readings per box of the engine's second look (``ocr.kinds.bankcard.second_look``: the
@@ -1159,16 +1220,34 @@ def _expiry_confirmed(boxes: Sequence[TextBox], date: str, reread: Reread) -> bo
     On real90f's far-off card read '05/25' (05/29 printed) the enlarged crops read
     '96/25', '4/25' and scraps: no reading of the date, so it stays doubted.
     """
-    holding = [box for box in boxes if read_expiry([box.text]).date == date]
+    holding = _holding(boxes, date)
     if not holding:
         return False
-    asked = holding[:MAX_EXPIRY_REREADS]
-    votes = Counter(
+    return _confirms(_dates_reread(reread, holding, letters_as_digits=False), date)
+
+
+def _holding(boxes: Sequence[TextBox], date: str) -> list[TextBox]:
+    """The boxes ``date`` was read from (read_expiry of the box's text alone)."""
+    return [box for box in boxes if read_expiry([box.text]).date == date]
+
+
+def _dates_reread(
+    reread: Reread, boxes: Sequence[TextBox], *, letters_as_digits: bool
+) -> Counter[str]:
+    """The dates enlarged crops of the first MAX_EXPIRY_REREADS ``boxes`` read, each
+    reading a vote; with ``letters_as_digits``, look-alike letters beside a digit or a
+    slash are read as digits first ('O9/32')."""
+    clean = _date_letters_as_digits if letters_as_digits else str
+    return Counter(
         read
-        for answers in reread(asked)
+        for answers in reread(boxes[:MAX_EXPIRY_REREADS])
         for text, _ in answers
-        if (read := read_expiry([text]).date) is not None
+        if (read := read_expiry([clean(text)]).date) is not None
     )
+
+
+def _confirms(votes: Counter[str], date: str) -> bool:
+    """CONFIRMING_READINGS readings read ``date`` and none another."""
     return votes[date] >= CONFIRMING_READINGS and len(votes) == 1
 
 
@@ -1242,7 +1321,7 @@ def _other_date(
     date and is answered as uncertain (``valid_thru_uncertain``: not said expired).
     """
     number_boxes = {p.box for p in best.candidate.pieces}
-    holding = [box for box in boxes if read_expiry([box.text]).date == date]
+    holding = _holding(boxes, date)
     others = [
         box
         for i, box in enumerate(boxes)
@@ -1250,22 +1329,16 @@ def _other_date(
         and all(box is not held for held in holding)
         and _unread_date(box.text)
         and any(_beside(held, box) for held in holding)
-    ][:MAX_EXPIRY_REREADS]
+    ]
     if not others:
         return None
     votes: Counter[str] = Counter()
     if reread is not None:
-        votes = Counter(
-            read
-            for answers in reread(others)
-            for text, _ in answers
-            if (read := read_expiry([_date_letters_as_digits(text)]).date) is not None
-        )
+        votes = _dates_reread(reread, others, letters_as_digits=True)
     later = Counter({read: n for read, n in votes.items() if _later(read, date)})
     if later:
         chosen = max(later, key=lambda read: (later[read], read[3:], read[:2]))
-        confirmed = later[chosen] >= CONFIRMING_READINGS and len(later) == 1
-        return Expiry(chosen), not confirmed
+        return Expiry(chosen), not _confirms(later, chosen)
     if votes:
         return None
     return Expiry(date, uncertain=True), False
@@ -1370,10 +1443,13 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
             warnings.append("bank_mismatch")
     elif printed is not None:
         fields["bank"] = printed
-    expiry = read_expiry(texts)
+    # Dates are read from the card's boxes only: a receipt's date beside a far-off card
+    # is no valid thru.
+    near = near_number(boxes, best)
+    expiry = read_expiry([box.text for box, kept in zip(boxes, near, strict=True) if kept])
     unsure = False
     if (expiry.date is None or expiry.uncertain) and reread is not None:
-        again = _expiry_second_look(boxes, best, reread)
+        again = _expiry_second_look(boxes, best, reread, near)
         if again is not None and (expiry.date is None or _later(again, expiry.date)):
             expiry = Expiry(again)
     elif (
