@@ -115,7 +115,10 @@ GLARE_WASHED_BEYOND = 0.5
 # ... and GLARE_WASHED_MIDDLE text heights² of it in the middle half of that line's height:
 # a patch that crosses the line, not a blank stretch whose fringe only enters a box's
 # padding above or below the print (the washed pass's clean false alarms, seed 1010
-# photo 18 and seed 4242 photo 79: 0.00 and 0.01; the washed spots it finds 0.10 and up).
+# photo 18 and seed 4242 photo 79: 0.00 and 0.012). The washed spots it finds on seeds
+# 4242, 6262, 1010, 1212, 9595 and 20261129 (12 glare photos, kept or first-detection
+# boxes): 0.086-1.9 for the patch that counts, 0.086 on one (6262, photo 253): a thin
+# margin, 0.05 between.
 GLARE_WASHED_MIDDLE = 0.05
 # On a pale card (the darkest channel's median GLARE_PALE_CARD or more, under 245) the
 # blob at 245 spreads from the spot over the paper around it and takes in the print that
