@@ -112,6 +112,14 @@ GLARE_WASHED_CLIP = 255
 GLARE_WASHED_CORE = 0.5
 GLARE_WASHED_COVER = 0.25
 GLARE_WASHED_BEYOND = 0.5
+# ... and GLARE_WASHED_MIDDLE text heights² of it in the middle half of that line's height:
+# a patch that crosses the line, not a blank stretch whose fringe only enters a box's
+# padding above or below the print (the washed pass's clean false alarms, seed 1010
+# photo 18 and seed 4242 photo 79: 0.00 and 0.012). The washed spots it finds on seeds
+# 4242, 6262, 1010, 1212, 9595 and 20261129 (12 glare photos, kept or first-detection
+# boxes): 0.086-1.9 for the patch that counts, 0.086 on one (6262, photo 253): a thin
+# margin, 0.05 between.
+GLARE_WASHED_MIDDLE = 0.05
 # On a pale card (the darkest channel's median GLARE_PALE_CARD or more, under 245) the
 # blob at 245 spreads from the spot over the paper around it and takes in the print that
 # survives there as holes (blind seed 9595: two spots on ID cards at 225-227, holes
@@ -601,8 +609,10 @@ def _washed_out_glare(
 def _cuts_a_line(points: Floats, quads: Sequence[Floats], text_height: float) -> bool:
     """Whether the patch at ``points`` crosses a line of text with text beyond it on both
     sides: some box's row (its band across the card, along the box) holds GLARE_WASHED_COVER
-    text heights² of the patch, and that row's boxes reach GLARE_WASHED_BEYOND text heights
-    past the patch at both ends (one box across it, or one on each side)."""
+    text heights² of the patch, GLARE_WASHED_MIDDLE of them in the middle half of the
+    band (across the print, not in a box's padding), and that row's boxes reach
+    GLARE_WASHED_BEYOND text heights past the patch at both ends (one box across it, or
+    one on each side)."""
     beyond = GLARE_WASHED_BEYOND * text_height
     centres = [quad.mean(axis=0) for quad in quads]
     for quad in quads:
@@ -616,6 +626,11 @@ def _cuts_a_line(points: Floats, quads: Sequence[Floats], text_height: float) ->
         level = points @ across
         row = points[(level >= top) & (level <= bottom)]
         if len(row) < GLARE_WASHED_COVER * text_height**2:
+            continue
+        # Across the print, not along a box's padding: the middle half of its height.
+        margin = (bottom - top) / 4
+        middle = (level >= top + margin) & (level <= bottom - margin)
+        if int(middle.sum()) < GLARE_WASHED_MIDDLE * text_height**2:
             continue
         start, end = float((row @ along).min()), float((row @ along).max())
         before = after = False

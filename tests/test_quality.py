@@ -465,6 +465,27 @@ def test_a_pale_cards_small_clipped_core_over_no_text_is_not_glare() -> None:
     assert result.warnings == []
 
 
+# Generated photos of glare's false alarms: ``python -m tests.cardgen.image_conditions
+# --out DIR --seed SEED --per-condition 40 --clean 80``, photo INDEX, saved as
+# SEED_INDEX_....jpg.
+GLARE_CASES = Path(__file__).parent / "fixtures" / "glare-cases"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("photo", ["1010_018_idfront_clean.jpg", "4242_079_idback_clean.jpg"])
+def test_a_washed_cards_blank_stretch_in_a_lines_padding_is_not_glare(
+    engine: LocalEngine, photo: str
+) -> None:
+    # Clean cards washed out all over (the darkest channel's median 245 and up) whose
+    # blank stretch, clipped whole, only enters a box's padding above or below a line
+    # (an address's short last line, an ID back's rows): it cuts no line in two, and
+    # the washed pass asks for the patch in the middle half of the line's height
+    # (GLARE_WASHED_MIDDLE). The washed spots it finds: ``test_a_missed_spot_...``.
+    result = engine.recognize((GLARE_CASES / photo).read_bytes(), AUTO)
+    assert "glare" not in result.warnings
+    assert result.fields  # the card was read
+
+
 def page_of_paper(level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``page_with_text_mask`` on a grey card whose paper is at ``level``."""
     image, inside, text = page_with_text_mask()
