@@ -140,9 +140,13 @@ class Harness:
         return message
 
     def wait_message(
-        self, key: str, done: Callable[[Message], bool], timeout: float = 10.0
+        self, key: str, done: Callable[[Message], bool], timeout: float = 300.0
     ) -> Message:
-        """The message once ``done`` holds for it (or as it is when ``timeout`` runs out)."""
+        """The message once ``done`` holds for it (or as it is when ``timeout`` runs out).
+
+        A hang guard, as ``wait_sent``'s, not a speed check: every caller waits for what
+        must happen and returns as soon as it has. 10 s ran out at a load of 20-35 on the
+        PostgreSQL leg (a closed reply window's message still 'running')."""
         deadline = soon(timeout)
         message = self.message(key)
         while not done(message) and time.monotonic() < deadline:
