@@ -35,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "db: exercises the database (also run on PostgreSQL)")
+    config.addinivalue_line(
+        "markers",
+        "db_agnostic: a db test whose cost is the OCR and which checks nothing that depends"
+        " on the database: what it writes (an access token, a usage row) the same code writes"
+        " in db tests run on both; the PostgreSQL leg (-m 'db and not db_agnostic') leaves it out",
+    )
     if cpu_times.wanted(config):  # --cpu-top N / --cpu-json FILE: where the time goes
         config.pluginmanager.register(
             cpu_times.CpuTimes(config.getoption("--cpu-top"), config.getoption("--cpu-json")),

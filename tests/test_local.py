@@ -160,7 +160,11 @@ def test_bad_bytes_are_a_typed_error(engine: LocalEngine) -> None:
 def test_blank_photo_is_no_card(engine: LocalEngine) -> None:
     import cv2
 
-    ok, png = cv2.imencode(".png", np.full((600, 800, 3), 200, dtype=np.uint8))
+    # Every kind tries all its readings on a photo without text (the photo, then for the
+    # kinds without a fallback the tiles and the descreened photo) whatever its size: a
+    # 400x300 blank takes the same path as an 800x600 one at a third of the detection
+    # (the 9 calls: 5.9 s of CPU instead of 18.8 s, measured 2026-12-01).
+    ok, png = cv2.imencode(".png", np.full((300, 400, 3), 200, dtype=np.uint8))
     assert ok
     for kind in (*kind_names(), AUTO):
         with pytest.raises(NoCardFound):

@@ -672,6 +672,8 @@ def test_the_sandbox_answers_comm_as_wechat_does_and_the_wechat_engine_reads_it_
     assert from_wechat(body).fields == result.fields
 
 
+# The database holds only the access token here (tests/test_tokens.py on both legs).
+@pytest.mark.db_agnostic
 def test_text_is_read_through_the_sandboxs_comm_over_http(
     sandbox: SandboxServer,
     wechat_config: Config,
@@ -715,6 +717,8 @@ class WechatTextOcr:
         return CardResult("text", {"text": self.text}, engine="wechat")
 
 
+# The database holds only the access token here (tests/test_tokens.py on both legs).
+@pytest.mark.db_agnostic
 def test_auto_through_wechat_takes_text_only_for_a_page(
     sandbox: SandboxServer, wechat_client: WechatClient
 ) -> None:
@@ -732,6 +736,8 @@ def test_auto_through_wechat_takes_text_only_for_a_page(
     assert (result.kind, result.fields["text"]) == ("text", page_text)
 
 
+# The database holds only the access token here (tests/test_tokens.py on both legs).
+@pytest.mark.db_agnostic
 def test_chain_in_auto_prefers_the_next_engines_firmer_kind_to_wechats_page_of_text(
     sandbox: SandboxServer, wechat_client: WechatClient, local: LocalEngine
 ) -> None:
