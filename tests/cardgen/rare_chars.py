@@ -8,8 +8,9 @@ Used to measure a second recogniser on the characters the first one doubted (doc
 "Rare characters").
 
 ``python -m tests.cardgen.rare_chars --out DIR --count N --seed S [--conditions
-small_photo,far_card,...] [--surname-villages SHARE]`` (the main generator's conditions
-of real photos; the share of rural addresses whose village is named after the holder).
+small_photo,far_card,...] [--surname-villages SHARE] [--surnames CHARS]`` (the main
+generator's conditions of real photos; the share of rural addresses whose village is
+named after the holder; the surnames drawn, RARE_SURNAMES by default).
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ VILLAGE = re.compile(r"(?<=[镇乡])(.)(?=[庄营寨湾家楼]村)")
 
 
 @contextmanager
-def rare_characters(surname_villages: float = 0.0) -> Iterator[None]:
+def rare_characters(surname_villages: float = 0.0, surnames: str = RARE_SURNAMES) -> Iterator[None]:
     """While active, the generator's names and addresses are drawn as described above;
     ``surname_villages``: the share of rural addresses whose village takes the holder's
-    surname."""
+    surname; ``surnames``: the surnames drawn (RARE_SURNAMES)."""
     name, address, town_words = (
         content_module._chinese_name,
         content_module._address,
@@ -58,7 +59,7 @@ def rare_characters(surname_villages: float = 0.0) -> Iterator[None]:
         drawn = name(rng, fake, male, nationality)
         # A Uyghur name (X·Y) would take no surname: 买买提 stands for it.
         given = "买买提" if "·" in drawn else drawn
-        surname = rng.choice(RARE_SURNAMES)
+        surname = rng.choice(surnames)
         drawn_surnames.append(surname)
         return surname + (given[-2:] if len(given) >= 3 else given[-1])
 
@@ -101,11 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="share of rural addresses whose village takes the holder's surname (X庄村)",
     )
+    parser.add_argument("--surnames", default=RARE_SURNAMES, help="the surnames drawn")
     args = parser.parse_args(argv)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     max_bytes = args.max_kb * 1024 if args.max_kb else None
     # The samples are drawn while the writer iterates them.
-    with rare_characters(args.surname_villages):
+    with rare_characters(args.surname_villages, args.surnames):
         return write_and_report(
             lambda: iter_samples(
                 args.count, args.seed, args.photo_share, ["idcard_front"], conditions=conditions

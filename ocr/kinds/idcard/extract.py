@@ -610,6 +610,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         rows = FrontRows.find(view, number_boxes[0], number)
         if not fields["name"] and rows.name is not None:
             fields["name"] = correct_surname(name_in_row(rows.name, rows.column))
+            name_boxes = list(rows.name.boxes)
             scores += [b.box.score for b in rows.name.boxes]
         if rows.gender is not None:
             row_text = rows.gender.text
