@@ -100,6 +100,12 @@ def region_name_lists() -> dict[str, tuple[str, ...]]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
+@cache
+def surnames() -> frozenset[str]:
+    """Chinese surnames, single characters and compound ones, from ocr/data/surnames.txt."""
+    return frozenset(_data_lines("surnames.txt"))
+
+
 # The longest division names ('积石山保安族东乡族撒拉族自治县') are 15 characters.
 MAX_NAME_LENGTH = 16
 

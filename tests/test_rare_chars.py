@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from tests.cardgen import content, iter_samples
 from tests.cardgen.fonts import fonts_available
 from tests.cardgen.rare_chars import RARE_PLACE_CHARS, RARE_SURNAMES, main, rare_characters
+
+VILLAGE = re.compile(r"[镇乡](.)[庄营寨湾家楼]村")
 
 pytestmark = pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
 
@@ -54,3 +57,20 @@ def test_rare_character_cards_take_the_conditions_of_real_photos(tmp_path: Path)
     assert all("_small_photo" in path.stem for path in labels)
     names = [json.loads(path.read_text(encoding="utf-8"))["expected"]["name"] for path in labels]
     assert all(name[0] in RARE_SURNAMES for name in names)
+
+
+def test_surname_villages_name_a_rural_village_after_the_holder() -> None:
+    # real-dev's card printed the holder's rare surname in the name and in the village
+    # (X庄村) read as the same look-alike in both (tests/test_surname_rivals.py).
+    with rare_characters(surname_villages=1.0):
+        labels = [s.label["expected"] for s in iter_samples(12, 4545, 0.0, ["idcard_front"])]
+    villages = [(VILLAGE.search(label["addr"]), label["name"]) for label in labels]
+    rural = [(village.group(1), name) for village, name in villages if village]
+    assert rural
+    assert all(first == name[0] for first, name in rural)
+    # Without the option the villages keep the generator's own draws.
+    with rare_characters():
+        usual = [s.label["expected"] for s in iter_samples(12, 4545, 0.0, ["idcard_front"])]
+    assert [label["name"] for label in usual] == [label["name"] for label in labels]
+    villages = [(VILLAGE.search(label["addr"]), label["name"]) for label in usual]
+    assert any(village.group(1) != name[0] for village, name in villages if village)

@@ -8,13 +8,16 @@ Used to measure a second recogniser on the characters the first one doubted (doc
 "Rare characters").
 
 ``python -m tests.cardgen.rare_chars --out DIR --count N --seed S [--conditions
-small_photo,far_card,...]`` (the main generator's conditions of real photos).
+small_photo,far_card,...] [--surname-villages SHARE] [--surnames CHARS]`` (the main
+generator's conditions of real photos; the share of rural addresses whose village is
+named after the holder; the surnames drawn, RARE_SURNAMES by default).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,9 +39,16 @@ RARE_PLACE_CHARS = "垅埇堌垭圩畈岙"
 TOWN_SHARE = 0.8
 
 
+# A rural village named after a family (X庄, X家村): real-dev's card printed the holder's
+# rare surname in the name and in the village, read as the same look-alike in both.
+VILLAGE = re.compile(r"(?<=[镇乡])(.)(?=[庄营寨湾家楼]村)")
+
+
 @contextmanager
-def rare_characters() -> Iterator[None]:
-    """While active, the generator's names and addresses are drawn as described above."""
+def rare_characters(surname_villages: float = 0.0, surnames: str = RARE_SURNAMES) -> Iterator[None]:
+    """While active, the generator's names and addresses are drawn as described above;
+    ``surname_villages``: the share of rural addresses whose village takes the holder's
+    surname; ``surnames``: the surnames drawn (RARE_SURNAMES)."""
     name, address, town_words = (
         content_module._chinese_name,
         content_module._address,
@@ -49,16 +59,20 @@ def rare_characters() -> Iterator[None]:
         drawn = name(rng, fake, male, nationality)
         # A Uyghur name (X·Y) would take no surname: 买买提 stands for it.
         given = "买买提" if "·" in drawn else drawn
-        surname = rng.choice(RARE_SURNAMES)
+        surname = rng.choice(surnames)
+        drawn_surnames.append(surname)
         return surname + (given[-2:] if len(given) >= 3 else given[-1])
 
     def rare_address(rng: random.Random, fake: Faker, region: Region) -> str:
         drawn = address(rng, fake, region)
+        if surname_villages and region.rural and drawn_surnames and rng.random() < surname_villages:
+            return VILLAGE.sub(drawn_surnames[-1], drawn, count=1)
         if region.rural or rng.random() >= TOWN_SHARE:
             return drawn
         quarter = rng.choice(RARE_PLACE_CHARS) + "口"
         return drawn.replace(region.prefix, region.prefix + quarter, 1)
 
+    drawn_surnames: list[str] = []  # the name is drawn before the address
     content_module._chinese_name = rare_name
     content_module._address = rare_address
     content_module.TOWN_WORDS = RARE_PLACE_CHARS * 3
@@ -82,10 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help="comma-separated conditions of real photos (as `python -m tests.cardgen`'s)",
     )
+    parser.add_argument(
+        "--surname-villages",
+        type=float,
+        default=0.0,
+        help="share of rural addresses whose village takes the holder's surname (X庄村)",
+    )
+    parser.add_argument("--surnames", default=RARE_SURNAMES, help="the surnames drawn")
     args = parser.parse_args(argv)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     max_bytes = args.max_kb * 1024 if args.max_kb else None
-    with rare_characters():  # the samples are drawn while the writer iterates them
+    # The samples are drawn while the writer iterates them.
+    with rare_characters(args.surname_villages, args.surnames):
         return write_and_report(
             lambda: iter_samples(
                 args.count, args.seed, args.photo_share, ["idcard_front"], conditions=conditions
