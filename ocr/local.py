@@ -68,6 +68,7 @@ from ocr.runtime import (
     PassedAfter,
     Reading,
     crop_line,
+    recognition_cost,
 )
 from ocr.runtime import bundled_model as bundled_model
 
@@ -323,19 +324,39 @@ class RapidReader:
     def recognised(
         self, recognise: Callable[[list[BGRImage]], list[Any]], crops: Sequence[BGRImage]
     ) -> list[Any]:
-        """``recognise(crops)``, every other crop on this reader's helper thread when
+        """``recognise(crops)``, shared with this reader's helper thread when
         ``split_recognition`` is set: ONNX sessions run from several threads at once, and
-        a crop's reading does not depend on the others (one crop per inference call)."""
+        a crop's reading does not depend on the others (one crop per inference call).
+
+        The two threads take the crops one at a time from one queue, the costliest first
+        (``recognition_cost``), instead of every other crop each: the halves of a page
+        differ (a 30-character address against a 1-character 汉) and the thread done first
+        sat idle while the other read on. Real-dev (52 photos, one reader): the two
+        halves' CPU differed by 98 ms per photo out of 948 ms of recognition with every
+        other crop each.
+        """
         crops = list(crops)
         if not self.settings.split_recognition or len(crops) < 2:
             return recognise(crops)
         if self._helper is None:
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="wxocr-recognise")
-        odd = self._helper.submit(recognise, crops[1::2])
-        even = recognise(crops[0::2])
         merged: list[Any] = [None] * len(crops)
-        merged[0::2] = even
-        merged[1::2] = odd.result()
+        order = iter(sorted(range(len(crops)), key=lambda i: -recognition_cost(crops[i])))
+        taking = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with taking:
+                    i = next(order, None)
+                if i is None:
+                    return
+                (merged[i],) = recognise([crops[i]])
+
+        helper = self._helper.submit(work)
+        try:
+            work()
+        finally:
+            helper.result()
         return merged
 
     def read(self, image: BGRImage) -> OcrPage:

@@ -9,9 +9,11 @@ that, so that a change making the measures read the text fails here, not silentl
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ocr.engine import AUTO
@@ -82,3 +84,32 @@ def test_lines_recognised_on_two_threads_read_as_on_one(name: str) -> None:
     assert two.directions == one.directions
     crops = [crop_line(photo, quad) for quad in quads]
     assert split.read_lines(crops) == single.read_lines(crops)
+
+
+def test_lines_are_shared_between_the_threads_one_at_a_time_costliest_first() -> None:
+    # RapidReader.recognised: the two threads take the crops one at a time from one
+    # queue, the widest input first (a long address line against a 1-character 汉), and
+    # the readings come back in the crops' order.
+    reader = RapidReader(OcrSettings(split_recognition=True))
+    widths = [100, 900, 60, 2000, 300, 48, 1500]
+    crops = [np.zeros((48, width, 3), np.uint8) for width in widths]
+    asked: dict[str, list[list[int]]] = {}
+    lock = threading.Lock()
+
+    def recognise(part: list[np.ndarray]) -> list[int]:
+        with lock:
+            asked.setdefault(threading.current_thread().name, []).append(
+                [crop.shape[1] for crop in part]
+            )
+        return [crop.shape[1] for crop in part]
+
+    assert reader.recognised(recognise, crops) == widths
+    calls = [part for parts in asked.values() for part in parts]
+    assert all(len(part) == 1 for part in calls)
+    assert sorted(width for (width,) in calls) == sorted(widths)
+    # Each thread took its crops in falling order of the recogniser's input width (at
+    # least 320 px for a 48 px high crop), and the widest was the first taken.
+    for parts in asked.values():
+        costs = [max(320, width) for (width,) in parts]
+        assert costs == sorted(costs, reverse=True)
+    assert max(parts[0][0] for parts in asked.values()) == 2000
