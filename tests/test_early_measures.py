@@ -18,13 +18,20 @@ import pytest
 
 from ocr.engine import AUTO
 from ocr.image import ImageLimits, decode_image
-from ocr.local import LocalEngine, OcrSettings, RapidReader, early_measures
+from ocr.local import LocalEngine, OcrSettings, PageMeasures, RapidReader, early_measures
 from ocr.quality import measure
 from ocr.runtime import crop_line
 
 CARDS = Path(__file__).parent / "fixtures" / "cards"
 # An ID front, an ID back and a bank card, each a photo with clutter around the card.
 PHOTOS = ["000_idfront_photo.jpg", "001_idback_photo.jpg", "002_bank_photo.jpg"]
+# A small ID front (tests/fixtures/real-conditions: cards 250-450 px wide), read enlarged.
+SMALL = (
+    Path(__file__).parent
+    / "fixtures"
+    / "real-conditions"
+    / "000_idfront_photo_small_photo_faint_labels_old_code.jpg"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -41,28 +48,36 @@ def test_the_measures_depend_on_the_boxes_corners_not_on_their_text(name: str) -
     assert blank == read
 
 
-@pytest.mark.parametrize("name", PHOTOS)
-def test_the_early_measures_are_those_of_the_reading_the_card_came_from(name: str) -> None:
+@pytest.mark.parametrize("path", [*(CARDS / name for name in PHOTOS), SMALL])
+def test_the_measures_started_are_those_of_the_reading_the_card_came_from(path: Path) -> None:
+    # The early measures (a card read from the first detection's boxes), or, for a small
+    # card read enlarged first, those PageMeasures started with the reading the card came
+    # from before the card was read from it: both are what ``measure`` gives after it.
     engine = LocalEngine(threads=1)
     reader = RapidReader(OcrSettings())
-    photo = decode_image((CARDS / name).read_bytes(), ImageLimits())
+    photo = decode_image(path.read_bytes(), ImageLimits())
     quads = reader.detect(photo)
     early = early_measures(photo, quads)
-    assert early is not None  # a card filling much of a level photo: read as it is
-    result, page = engine._read_card(reader, photo, AUTO, quads)
+    # A card filling much of a level photo is read as it is, a small one enlarged.
+    assert (early is None) == (path == SMALL)
+    measuring = PageMeasures(photo, early)
+    result, page = engine._read_card(reader, photo, AUTO, quads, measuring.start)
     assert result.fields
     boxes = page.photo_boxes()
     late = measure(photo, boxes)
     assert late is not None
-    assert early.measures(boxes) == late
-    # Boxes other than the early ones (one dropped) get no early measures.
-    assert early.measures(boxes[1:]) is None
+    assert measuring.measures(boxes) == late
+    # Boxes other than those measured (one dropped) get no measures.
+    assert measuring.measures(boxes[1:]) is None
+    if early is not None:
+        assert early.measures(boxes) == late
+        assert early.measures(boxes[1:]) is None
+    else:
+        assert page.to_photo is not None  # read from the enlarged card, not the photo
 
 
 def test_a_small_card_read_enlarged_first_gets_no_early_measures() -> None:
-    small = Path(__file__).parent / "fixtures" / "real-conditions"
-    name = "000_idfront_photo_small_photo_faint_labels_old_code.jpg"
-    photo = decode_image((small / name).read_bytes(), ImageLimits())
+    photo = decode_image(SMALL.read_bytes(), ImageLimits())
     quads = RapidReader(OcrSettings()).detect(photo)
     assert quads
     assert early_measures(photo, quads) is None
