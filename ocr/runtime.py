@@ -504,6 +504,13 @@ def get_rotate_crop_image(img: Any, points: Any) -> Any:
     return dst
 
 
+def recognition_cost(crop: Image) -> int:
+    """The recogniser's input width for ``crop`` (its height scaled to the model's, at
+    least REC_SHAPE's 320 px): the model's work grows with it, so it ranks crops by cost."""
+    ratio = max(REC_SHAPE[2] / REC_SHAPE[1], crop.shape[1] / float(crop.shape[0]))
+    return int(REC_SHAPE[1] * ratio)
+
+
 @dataclass(frozen=True)
 class Classified:
     """The crops with those the classifier is sure are upside down turned, and per crop
@@ -599,8 +606,7 @@ class OcrRuntime:
         name = self._rec.get_inputs()[0].name
         readings: list[Recognised] = []
         for crop in crops:
-            ratio = max(REC_SHAPE[2] / REC_SHAPE[1], crop.shape[1] / float(crop.shape[0]))
-            width = int(REC_SHAPE[1] * ratio)
+            width = recognition_cost(crop)
             batch = _normalise(crop, REC_SHAPE, width)[np.newaxis]
             (preds,) = self._rec.run(None, {name: batch})
             # The crop fills the input's first resized_width pixels (as _normalise
