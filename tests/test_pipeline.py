@@ -374,15 +374,17 @@ def test_photo_of_a_dead_worker_is_run_again(make_harness: MakeHarness) -> None:
 
 
 def test_a_long_run_keeps_its_claim(make_harness: MakeHarness) -> None:
-    harness = make_harness(lease_s=1.0)
+    # A 3 s lease renewed every 1 s: 2 s of slack for a loaded machine (a 1 s lease
+    # renewed every 0.3 s lapsed once at load 20 and the other worker took the photo).
+    harness = make_harness(lease_s=3.0)
     harness.hold_ocr()
     request = harness.request()
     assert harness.pipeline.handle_photo(request, soon(0.1)) is None
     other = harness.new_pipeline()
-    for _ in range(6):  # 1.8 s: longer than the lease, renewed by the owner's job
+    for _ in range(6):  # 6 s: longer than the lease, renewed by the owner's job
         harness.pipeline.resume()
         other.resume()
-        time.sleep(0.3)
+        time.sleep(1.0)
     assert harness.sandbox.app.held == 1  # still running, for longer than the lease
     harness.release_ocr()
     assert len(harness.wait_sent(1)) == 1
