@@ -72,8 +72,8 @@ def read(
 
 
 def test_a_first_character_that_is_no_surname_takes_its_one_surname_rival() -> None:
-    # real-dev's card: 裴 read as 装 (no one's surname), 裴 its runner-up; the village
-    # named after the family read 装庄 with no doubt.
+    # As the generator's rare_chars --surnames 裴 rebuilds it: 裴 read as 装 (no one's
+    # surname), 裴 its runner-up; the village named after the family read 装庄 with no doubt.
     assert "装" not in surnames() and "裴" in surnames()
     name, addr, warnings = read("装娜", (REGION + "装庄", "村934号"), "裴")
     assert name == "裴娜"

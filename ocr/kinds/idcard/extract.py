@@ -355,11 +355,12 @@ def surname_from_rival(boxes: Sequence[PlacedBox], nationality: str) -> SurnameF
     """The fix when the name's first character is never a surname and the one surname
     among the recogniser's rivals for it is.
 
-    real-dev's one missed name (issue 12): a rare surname read as a look-alike that no
-    one bears, doubted, the surname second (裴 read as 装). ``surnames()`` holds the
-    Hundred Family Surnames and the frequent modern ones; a character outside it is
-    changed only to the single surname among its rivals, and the answer stays
-    ``low_confidence`` (the caller's). Two rival surnames (逢/逄 both are) or none: as read.
+    A rare surname read as a look-alike that no one bears, doubted, the surname second
+    (issue 12; the generator's ``rare_chars --surnames 裴`` rebuilds it: 装 read).
+    ``surnames()`` holds the Hundred Family Surnames and the frequent modern ones; a
+    character outside it is changed only to the single surname among its rivals, and
+    the answer stays ``low_confidence`` (the caller's). Two rival surnames (逢/逄 both
+    are) or none: as read.
     """
     if nationality in NO_SURNAME_PEOPLES:
         return None
@@ -388,7 +389,7 @@ def clan_places_fixed(address: str, fix: SurnameFix, start: int) -> str:
     """The address with the name's misread surname put right where it names a village.
 
     The same glyph printed in the name and in the address reads the same way: on
-    real-dev's card the rare surname read as its look-alike in the name (doubted) and in
+    a card the rare surname read as its look-alike in the name (doubted) and in
     the village named after the family (with no doubt at all). A character that is no
     surname (``SurnameFix.read``) before ``CLAN_PLACE_ENDS`` is put right from ``start``
     (after the region part, which the region table checks).
