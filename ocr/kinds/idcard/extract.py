@@ -327,13 +327,10 @@ def cjk_only(text: str) -> str:
 
 
 # The recogniser reads some common surnames as a look-alike that is never a surname
-# (侯 -> 候, seen on photos). Pairs where both are real surnames (亓/元, 佘/余, 逄/逢)
-# stay as read: the photo cannot tell them apart and guessing would mostly be wrong.
+# (侯 -> 候, seen on photos), at times with no doubt at all: ``fixed_surname``'s fallback
+# when the recogniser offers no rival. Pairs where both are real surnames (亓/元, 佘/余,
+# 逄/逢) stay as read: the photo cannot tell them apart and guessing would mostly be wrong.
 SURNAME_MISREADS = {"候": "侯"}
-
-
-def correct_surname(name: str) -> str:
-    return SURNAME_MISREADS.get(name[:1], name[:1]) + name[1:]
 
 
 # Peoples whose names carry no surname (or are written X·Y): their first character is
@@ -378,6 +375,27 @@ def surname_from_rival(boxes: Sequence[PlacedBox], nationality: str) -> SurnameF
             rivals = {rival for rival in doubt if rival in surnames()}
             return SurnameFix(char, rivals.pop()) if len(rivals) == 1 else None
     return None
+
+
+def fixed_surname(
+    name: str, boxes: Sequence[PlacedBox] = (), nationality: str = ""
+) -> tuple[str, SurnameFix | None]:
+    """The name with a first character that is never a surname put right, and the fix
+    when the engine chose it among the recogniser's rivals (None otherwise).
+
+    One step for both ways a surname is misread: the recogniser's one surname rival for
+    the name's first character as read in ``boxes`` (``surname_from_rival``) first, as it
+    says what this photo holds; else the fixed table of look-alikes no one bears
+    (``SURNAME_MISREADS``), for a misreading without a rival. A rival's fix is returned
+    so that the caller says the name is the engine's choice (``low_confidence``) and puts
+    the village named after the family right (``clan_places_fixed``); the table's is
+    not, as its look-alike is never a surname. Without boxes (a licence's row text)
+    only the table applies.
+    """
+    fix = surname_from_rival(boxes, nationality) if boxes else None
+    if fix is not None and name.startswith(fix.read):
+        return fix.chosen + name[1:], fix
+    return SURNAME_MISREADS.get(name[:1], name[:1]) + name[1:], None
 
 
 # Village names after a family (马庄, 李家村, 张营, 王寨): the character before one of these
@@ -579,7 +597,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         name_boxes = value_boxes_without_strays(view, anchors["name"], 1.5)
     else:
         name_boxes = boxes_above_value_column(view, anchors["gender"])
-    fields["name"] = correct_surname(cjk_only("".join(b.text for b in name_boxes)))
+    fields["name"] = cjk_only("".join(b.text for b in name_boxes))
     scores += [b.box.score for b in name_boxes]
 
     gender_line = ""
@@ -610,7 +628,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     if number_boxes and not all(fields.get(name) for name in ("name", "nationality", "addr")):
         rows = FrontRows.find(view, number_boxes[0], number)
         if not fields["name"] and rows.name is not None:
-            fields["name"] = correct_surname(name_in_row(rows.name, rows.column))
+            fields["name"] = name_in_row(rows.name, rows.column)
             name_boxes = list(rows.name.boxes)
             scores += [b.box.score for b in rows.name.boxes]
         if rows.gender is not None:
@@ -625,11 +643,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         warnings.append(
             "nationality_corrected" if fields["nationality"] else "nationality_unreadable"
         )
-    surname_fix = surname_from_rival(name_boxes, fields["nationality"])
-    if surname_fix is not None and fields["name"].startswith(surname_fix.read):
-        fields["name"] = surname_fix.chosen + fields["name"][1:]
-    else:
-        surname_fix = None
+    fields["name"], surname_fix = fixed_surname(fields["name"], name_boxes, fields["nationality"])
 
     checks = id_checks(number, printed_birth, printed_gender)
     id_good = checks["id_checksum"] and checks["birth_date"]
