@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 
 from ocr.checks import (
@@ -47,6 +48,7 @@ from ocr.layout import (
     LineReading,
     PlacedBox,
     crop_variants,
+    read_box,
     right_of,
     split_placed,
 )
@@ -639,6 +641,12 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         if not fields["addr"] and rows.addr:
             fields["addr"] = address_of_rows(rows.addr)
     fields["nationality"], nationality_ok = in_nationality_domain(fields["nationality"])
+    if not fields["nationality"]:
+        row = nationality_row(view, anchors["nationality"] or anchors["gender"])
+        if row is None and number_boxes:
+            row = FrontRows.find(view, number_boxes[0], number).gender
+        fields["nationality"] = nationality_of_row(view, row, reader)
+        nationality_ok = nationality_ok and not fields["nationality"]
     if not nationality_ok:
         warnings.append(
             "nationality_corrected" if fields["nationality"] else "nationality_unreadable"
@@ -940,6 +948,102 @@ def in_nationality_domain(text: str) -> tuple[str, bool]:
         return max(inside)[2], True
     best = max(NATIONALITIES, key=lambda g: (len(set(g) & set(text)), -abs(len(g) - len(text))))
     return (best if set(best) & set(text) - set("民族") else ""), False
+
+
+# Characters of the gender row that are no part of its nationality: its labels and the
+# gender (their rivals are no nationality's either).
+GENDER_ROW_MARKS = frozenset("性别民族男女")
+
+
+def nationality_row(view: CardView, anchor: Anchor | None) -> Line | None:
+    """The line holding ``anchor``'s label (民族's, else 性别's): the gender row."""
+    if anchor is None:
+        return None
+    points = anchor.label.box.points
+    return next((ln for ln in view.lines if any(b.box.points == points for b in ln.boxes)), None)
+
+
+def nationality_of_row(view: CardView, row: Line | None, reader: LineReader | None) -> str:
+    """The nationality of the gender row when nothing read there is one, or ''.
+
+    On far-off cards (8 px text) the value after 民族 is read as a look-alike that is no
+    nationality (回 as 网, 汉 as 区), or the row's gender is lost and its misread label
+    sits before the value ('民技汉'), or the value's box is not detected at all. The
+    value is one of a closed list (``NATIONALITIES``), so what the recogniser offers for
+    it can be matched against the list: a name ending the row's text after its labels
+    and gender; else the one name among the recogniser's rivals there
+    (``nationality_in_rivals``); else the same in enlarged, re-contrasted re-reads
+    (``crop_variants``) of the row's boxes after the gender, or of the value's place by
+    the card's layout right of the gender when no box was found there
+    (``nationality_place``). A re-read costs a few small crops, only for a row with no
+    nationality read. Whatever this gives is a mapping from a doubtful reading: the
+    caller says so (``nationality_corrected``).
+    """
+    if row is None:
+        return ""
+    found = _row_nationality([b.box for b in row.boxes])
+    if found or reader is None:
+        return found
+    values = [b for b in row.boxes if set(cjk_only(b.text)) - GENDER_ROW_MARKS]
+    places = values or [place for place in [nationality_place(row)] if place is not None]
+    crops = [variant for place in places[-2:] for variant in crop_variants(view.cut(place))]
+    names = Counter(_row_nationality([read_box((), reading)]) for reading in reader(crops))
+    del names[""]
+    # One crop's guess is no answer (a far-off 侗 read as 润 at 0.34, its rivals 满悯病调洞,
+    # in one variant of three, no nationality in the others): two crops must agree.
+    agreed = [name for name, count in names.items() if count >= 2]
+    return agreed[0] if len(agreed) == 1 else ""
+
+
+def _row_nationality(boxes: Sequence[TextBox]) -> str:
+    """A nationality ending the row's text less its labels and gender, else the one the
+    recogniser's rivals there spell (``nationality_in_rivals``); '' when neither."""
+    text = "".join(c for c in cjk_only("".join(b.text for b in boxes)) if c not in "性别男女")
+    text = text.replace("民族", "")
+    ending = [name for name in NATIONALITIES if text.endswith(name)]
+    if ending:
+        return max(ending, key=len)
+    return nationality_in_rivals(boxes)
+
+
+def nationality_in_rivals(boxes: Iterable[TextBox]) -> str:
+    """The one nationality spelt by the characters of ``boxes`` each as read or as one of
+    the recogniser's rivals for it (``TextBox.doubts``), a rival at one at least; '' when
+    none or several (网 with rivals 国目同回: 回). The row's labels and gender
+    (``GENDER_ROW_MARKS``) spell none."""
+    found: set[str] = set()
+    for box in boxes:
+        text = box.text
+        if len(box.doubts) != len(text):
+            continue
+        options = [
+            "" if char in GENDER_ROW_MARKS else char + doubt
+            for char, doubt in zip(text, box.doubts, strict=True)
+        ]
+        for name in NATIONALITIES:
+            for start in range(len(text) - len(name) + 1):
+                spelt = all(c in options[start + k] for k, c in enumerate(name))
+                if spelt and text[start : start + len(name)] != name:
+                    found.add(name)
+    return found.pop() if len(found) == 1 else ""
+
+
+# Where the nationality is printed on the gender row, in the row's text heights from the
+# gender's end: the front prints 民族 about 8 mm and the value about 18 mm after it, at
+# 3.1-3.5 mm text (GB/T 19001's layout, as the generator draws it); a box about a tenth
+# taller than its text. Up to three characters of value (维吾尔): 3 to 9 heights after
+# the gender catches the label's end and the value, not the portrait beyond.
+NATIONALITY_PLACE = (3.0, 9.0)
+
+
+def nationality_place(row: Line) -> PlacedBox | None:
+    """The value's place right of the gender on its row (``NATIONALITY_PLACE``), as a
+    box to cut; None without a gender read on the row."""
+    gender = next((b for b in row.boxes if set(b.text) & set("男女")), None)
+    if gender is None:
+        return None
+    start, end = NATIONALITY_PLACE
+    return replace(gender, u0=gender.u1 + start * gender.height, u1=gender.u1 + end * gender.height)
 
 
 def parse_cn_date(text: str) -> str:
