@@ -643,9 +643,11 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     fields["nationality"], nationality_ok = in_nationality_domain(fields["nationality"])
     if not fields["nationality"]:
         row = nationality_row(view, anchors["nationality"] or anchors["gender"])
+        place = None
         if row is None and number_boxes:
-            row = FrontRows.find(view, number_boxes[0], number).gender
-        fields["nationality"] = nationality_of_row(view, row, reader)
+            found_rows = FrontRows.find(view, number_boxes[0], number)
+            row, place = found_rows.gender, found_rows.gender_place()
+        fields["nationality"] = nationality_of_row(view, row, reader, place)
         nationality_ok = nationality_ok and not fields["nationality"]
     if not nationality_ok:
         warnings.append(
@@ -665,6 +667,13 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     else:
         fields["birth"] = printed_birth
     warnings += [f"{name}_failed" for name, ok in checks.items() if not ok]
+    # A nationality the engine mapped to the closed list was not read as printed: a failed
+    # check (said by nationality_corrected), so that the reading is not complete and a
+    # later reading of the photo that reads it is preferred (``local.completeness``).
+    # Complete with a mapped nationality, an earlier reading was taken and lost the
+    # address a later one read whole (tests/fixtures/surname-village).
+    if "nationality_corrected" in warnings:
+        checks["nationality"] = False
     if id_was_corrected(number, readings):
         warnings.append("id_corrected")
     # A region the table knows vouches for its own characters, doubted or not.
@@ -742,6 +751,23 @@ class FrontRows:
             name = upper[0] if len(upper) in (1, 2) else None
         rows = (_in_column(line, span) for line in above[birth_index + 1 :])
         return cls(name, gender, tuple(row for row in rows if row is not None), birth, column)
+
+    def gender_place(self) -> PlacedBox | None:
+        """Where the gender row is printed when no box of it was detected (a far-off card's
+        faint row: name and birth rows found, nothing between): midway between them, from
+        the values' column over the gender and the nationality (``NATIONALITY_PLACE``'s
+        end). None when the row was found, or the rows around it were not."""
+        if self.gender is not None or self.name is None or self.birth is None:
+            return None
+        column = self.birth.u0 if self.column is None else self.column
+        height = self.birth.height
+        return PlacedBox(
+            self.birth.boxes[0].box,
+            column - 0.5 * height,
+            column + (1.0 + NATIONALITY_PLACE[1]) * height,
+            (self.name.cv + self.birth.cv) / 2,
+            height,
+        )
 
 
 def _in_column(line: Line, span: tuple[float, float]) -> Line | None:
@@ -963,7 +989,9 @@ def nationality_row(view: CardView, anchor: Anchor | None) -> Line | None:
     return next((ln for ln in view.lines if any(b.box.points == points for b in ln.boxes)), None)
 
 
-def nationality_of_row(view: CardView, row: Line | None, reader: LineReader | None) -> str:
+def nationality_of_row(
+    view: CardView, row: Line | None, reader: LineReader | None, place: PlacedBox | None = None
+) -> str:
     """The nationality of the gender row when nothing read there is one, or ''.
 
     On far-off cards (8 px text) the value after 民族 is read as a look-alike that is no
@@ -975,35 +1003,44 @@ def nationality_of_row(view: CardView, row: Line | None, reader: LineReader | No
     (``nationality_in_rivals``); else the same in enlarged, re-contrasted re-reads
     (``crop_variants``) of the row's boxes after the gender, or of the value's place by
     the card's layout right of the gender when no box was found there
-    (``nationality_place``). A re-read costs a few small crops, only for a row with no
-    nationality read. Whatever this gives is a mapping from a doubtful reading: the
-    caller says so (``nationality_corrected``).
+    (``nationality_place``); with no row detected at all, of the row's ``place`` by the
+    layout (``FrontRows.gender_place``). A re-read costs a few small crops, only for a
+    row with no nationality read. Whatever this gives is a mapping from a doubtful
+    reading: the caller says so (``nationality_corrected``).
     """
-    if row is None:
+    places = [place] if place is not None else []
+    if row is not None:
+        found, _ = _row_nationality([b.box for b in row.boxes])
+        if found:
+            return found
+        values = [b for b in row.boxes if set(cjk_only(b.text)) - GENDER_ROW_MARKS]
+        places = values or [at for at in [nationality_place(row)] if at is not None]
+    if reader is None or not places:
         return ""
-    found = _row_nationality([b.box for b in row.boxes])
-    if found or reader is None:
-        return found
-    values = [b for b in row.boxes if set(cjk_only(b.text)) - GENDER_ROW_MARKS]
-    places = values or [place for place in [nationality_place(row)] if place is not None]
     crops = [variant for place in places[-2:] for variant in crop_variants(view.cut(place))]
-    names = Counter(_row_nationality([read_box((), reading)]) for reading in reader(crops))
-    del names[""]
-    # One crop's guess is no answer (a far-off 侗 read as 润 at 0.34, its rivals 满悯病调洞,
-    # in one variant of three, no nationality in the others): two crops must agree.
-    agreed = [name for name, count in names.items() if count >= 2]
+    found_in = [_row_nationality([read_box((), reading)]) for reading in reader(crops)]
+    # A name read as printed ends a crop's text: taken from one crop (the re-contrasted
+    # variants of a faint row often read nothing). A name among rivals only is one crop's
+    # guess (a far-off 侗 read as 润 at 0.34, rivals 满悯病调洞, in one variant of three, no
+    # nationality in the others): two crops must agree on it.
+    read = {name for name, exact in found_in if name and exact}
+    if read:
+        return read.pop() if len(read) == 1 else ""
+    guessed = Counter(name for name, _ in found_in if name)
+    agreed = [name for name, count in guessed.items() if count >= 2]
     return agreed[0] if len(agreed) == 1 else ""
 
 
-def _row_nationality(boxes: Sequence[TextBox]) -> str:
-    """A nationality ending the row's text less its labels and gender, else the one the
-    recogniser's rivals there spell (``nationality_in_rivals``); '' when neither."""
+def _row_nationality(boxes: Sequence[TextBox]) -> tuple[str, bool]:
+    """(a nationality ending the row's text less its labels and gender, True), else (the
+    one the recogniser's rivals there spell, False: ``nationality_in_rivals``); ('',
+    False) when neither."""
     text = "".join(c for c in cjk_only("".join(b.text for b in boxes)) if c not in "性别男女")
     text = text.replace("民族", "")
     ending = [name for name in NATIONALITIES if text.endswith(name)]
     if ending:
-        return max(ending, key=len)
-    return nationality_in_rivals(boxes)
+        return max(ending, key=len), True
+    return nationality_in_rivals(boxes), False
 
 
 def nationality_in_rivals(boxes: Iterable[TextBox]) -> str:
@@ -1029,10 +1066,11 @@ def nationality_in_rivals(boxes: Iterable[TextBox]) -> str:
 
 
 # Where the nationality is printed on the gender row, in the row's text heights from the
-# gender's end: the front prints 民族 about 8 mm and the value about 18 mm after it, at
-# 3.1-3.5 mm text (GB/T 19001's layout, as the generator draws it); a box about a tenth
-# taller than its text. Up to three characters of value (维吾尔): 3 to 9 heights after
-# the gender catches the label's end and the value, not the portrait beyond.
+# gender's end: the front prints 民族 about 8 mm and the value about 18 mm after the
+# gender, at 3.1-3.5 mm text (its fixed layout, as tests/cardgen/render.py draws it),
+# and a detected box is a little taller than its text. With up to three characters of
+# value (维吾尔), 3 to 9 heights after the gender hold the label's end and the value, not
+# the portrait beyond.
 NATIONALITY_PLACE = (3.0, 9.0)
 
 
