@@ -648,6 +648,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
             found_rows = FrontRows.find(view, number_boxes[0], number)
             row, place = found_rows.gender, found_rows.gender_place()
         fields["nationality"] = nationality_of_row(view, row, reader, place)
+        # Matched from what the recogniser doubted, not read as printed: said below.
         nationality_ok = nationality_ok and not fields["nationality"]
     if not nationality_ok:
         warnings.append(
@@ -1017,7 +1018,7 @@ def nationality_of_row(
         places = values or [at for at in [nationality_place(row)] if at is not None]
     if reader is None or not places:
         return ""
-    crops = [variant for place in places[-2:] for variant in crop_variants(view.cut(place))]
+    crops = [variant for at in places[-2:] for variant in crop_variants(view.cut(at))]
     found_in = [_row_nationality([read_box((), reading)]) for reading in reader(crops)]
     # A name read as printed ends a crop's text: taken from one crop (the re-contrasted
     # variants of a faint row often read nothing). A name among rivals only is one crop's
