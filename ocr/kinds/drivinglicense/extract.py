@@ -46,10 +46,10 @@ from ocr.kinds.idcard.extract import (
     best_id,
     cjk_only,
     clean_address,
-    correct_surname,
     digit_reading,
     doubted_in,
     find_anchor,
+    fixed_surname,
     id_number_boxes,
     id_readings,
     id_was_corrected,
@@ -125,7 +125,7 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     warnings: list[str] = []
 
     name_text = _row_value(view, anchors["name"], (anchors["sex"], anchors["nationality"]))
-    fields["name"] = correct_surname(cjk_only(name_text.split(LABELS["sex"])[0]))
+    fields["name"] = fixed_surname(cjk_only(name_text.split(LABELS["sex"])[0]))[0]
     sex_text = _row_value(view, anchors["sex"], (anchors["nationality"],))
     printed_sex = next(
         (c for c in cjk_only(sex_text.split(LABELS["nationality"])[0]) if c in "男女"), ""
@@ -162,7 +162,7 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
         fields["address"] = clean_address(anchors["address"].value.text)
     if number_boxes and not (fields["name"] and fields["address"]):
         rows = _HolderRows.find(view, number_boxes[0])
-        fields["name"] = fields["name"] or correct_surname(rows.name)
+        fields["name"] = fields["name"] or fixed_surname(rows.name)[0]
         fields["address"] = fields["address"] or rows.address
     if id_good:
         # As on the ID card: the number's region code names the province and city the
