@@ -105,6 +105,12 @@ TILE_SHARE = 0.6
 # a 24 px line's strokes (2-3 px) keep theirs. Chosen on the screen photos of seeds
 # 20261129 and 6262 that no other reading found a card on (4 of 6 read, none wrong).
 DESCREEN_SIGMA = 1.2
+# A reading of the photo with fewer boxes than this found next to no text, and a far-off
+# page is looked for (``text_found``). On seeds 7, 8, 13 and 14 (380 generated pages) and
+# seed 1414's turned ones, the readings that did not read as a page held 7 boxes (a short
+# page, seed 8's 083: read well, and 3.4 s of CPU spent on the search when it was
+# asked) and 1 (seed 1414's far-off turned page, a lone ``°``).
+FOUND_BOXES = 5
 # Readings less sure than this are tried again turned half round.
 RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
@@ -611,6 +617,13 @@ def _holds(quad: Any, point: Any) -> bool:
     )
 
 
+def text_found(page: OcrPage, kind: Kind) -> bool:
+    """Whether a reading of the photo found text enough that no far-off page is looked
+    for (``RapidReader.far_pages``): it reads as ``kind`` (``shows_kind``), or it holds
+    FOUND_BOXES boxes or more, as a short page does."""
+    return len(page.boxes) >= FOUND_BOXES or shows_kind(page, kind)
+
+
 def completeness(result: CardResult) -> tuple[bool, int]:
     """(every field read and every check passed, how many fields and checks are good)."""
     names = expected_fields(result)
@@ -1089,8 +1102,9 @@ class LocalEngine:
         # tried after the tiles: one more detection when no card is found.
         # Printed text asked for gets its own last look instead (``far_pages``: the page
         # found tile by tile, enlarged, turned a quarter when its lines run up or down),
-        # only when no reading of the photo reads as a page (``shows_kind``), and taken
-        # only when it does: a page read as scraps is still refused, or answered as before.
+        # only when the photo's readings found next to no text (``text_found``), and taken
+        # only when it reads as a page (``shows_kind``): a page read as scraps is still
+        # refused, or answered as before.
         tiles = kind == AUTO or not get_kind(kind).fallback
         stages = ("photo", "tiles", "descreened") if tiles else ("photo", "far_page")
         for stage in stages:
@@ -1117,7 +1131,7 @@ class LocalEngine:
                 if completeness(result)[0]:
                     return result, page
                 candidates.append((result, page))
-            if candidates and (tiles or any(shows_kind(page, kind) for _, page in candidates)):
+            if candidates and (tiles or any(text_found(page, kind) for _, page in candidates)):
                 return max(candidates, key=lambda pair: completeness(pair[0]))
         if candidates:
             return max(candidates, key=lambda pair: completeness(pair[0]))
