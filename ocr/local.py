@@ -1112,6 +1112,8 @@ class LocalEngine:
                 pages = reader.pages(array, quads)
             elif stage == "tiles":
                 pages = reader.tiled_pages(array)
+            elif stage == "descreened":
+                pages = reader.pages(descreened(array))
             else:
                 pages = reader.far_pages(array)
             for page in pages:
