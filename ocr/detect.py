@@ -69,6 +69,12 @@ def detect_kind(view: CardView) -> DocumentKind:
     raise NoCardFound("no card landmarks in the text")
 
 
+def shows_kind(page: OcrPage, kind: Kind) -> bool:
+    """Whether the page, seen upright, shows enough of ``kind``'s landmarks to be taken
+    for it by auto detection (MIN_EVIDENCE): for printed text, five long lines."""
+    return bool(page.boxes) and get_kind(kind).score(upright_view(page)) >= MIN_EVIDENCE
+
+
 def tied_kind(view: CardView, chosen: DocumentKind) -> DocumentKind | None:
     """The first other firm kind with as many landmarks as ``chosen`` (detect_kind's
     pick), when there is one."""

@@ -40,7 +40,7 @@ from typing import Any, cast
 import cv2
 import numpy as np
 
-from ocr.detect import read_card
+from ocr.detect import read_card, shows_kind
 from ocr.engine import AUTO, CardResult, Kind, Mode, TextBox, latin_alnum
 from ocr.errors import EngineError, NoCardFound, OcrError
 from ocr.field_warnings import add_field_warnings, missing_fields
@@ -105,6 +105,12 @@ TILE_SHARE = 0.6
 # a 24 px line's strokes (2-3 px) keep theirs. Chosen on the screen photos of seeds
 # 20261129 and 6262 that no other reading found a card on (4 of 6 read, none wrong).
 DESCREEN_SIGMA = 1.2
+# A reading of the photo with fewer boxes than this found next to no text, and a far-off
+# page is looked for (``text_found``). On seeds 7, 8, 13 and 14 (380 generated pages) and
+# seed 1414's turned ones, the readings that did not read as a page held 7 boxes (a short
+# page, seed 8's 083: read well, and 3.4 s of CPU spent on the search when it was
+# asked) and 1 (seed 1414's far-off turned page, a lone ``°``).
+FOUND_BOXES = 5
 # Readings less sure than this are tried again turned half round.
 RETRY_SCORE = 0.7
 # Cls labels a crop upside down only when this sure (RapidOCR's own default).
@@ -438,9 +444,7 @@ class RapidReader:
         height = image.shape[0]
         image, turned_quads = turn_sideways_text_level(image, quads)
         if turned_quads is not quads:
-            # Undo the quarter turn: (x, y) -> (y, height - 1 - x).
-            unturn = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, height - 1.0], [0.0, 0.0, 1.0]])
-            to_photo = unturn if to_photo is None else to_photo @ unturn
+            to_photo = after_quarter_turn(to_photo, height)
         quads = turned_quads
         classified = self._runtime.classify([crop_line(image, q) for q in quads], CLS_THRESHOLD)
         crops = classified.crops
@@ -506,6 +510,12 @@ class RapidReader:
         then go through ``pages`` as the first detection's would: a small card among
         them is cut out and read enlarged.
         """
+        kept = self._tiled_quads(image)
+        if kept:
+            yield from self.pages(image, kept)
+
+    def _tiled_quads(self, image: BGRImage) -> list[Any]:
+        """The text quads found tile by tile (``tiled_pages``), in photo coordinates."""
         height, width = image.shape[:2]
         kept: list[Any] = []
         step = (1.0 - TILE_SHARE) / (TILES - 1)
@@ -516,8 +526,40 @@ class RapidReader:
                 for quad in self._detect_in(image, tile):
                     if not any(_holds(box, quad.mean(axis=0)) for box in kept):
                         kept.append(quad)
-        if kept:
-            yield from self.pages(image, kept)
+        return kept
+
+    def far_pages(self, image: BGRImage) -> Iterator[OcrPage]:
+        """Readings of a page far off in the photo, perhaps turned a quarter: the last
+        readings tried for printed text, when the photo's own gave no page.
+
+        A page a fifth of a landscape photo's width, its print 6-8 px tall, is beneath
+        the detector at det_side: on seed 14's photo 4 and seed 1414's it saw the whole
+        photo as one box (a textured desk and faint lines), so nothing, or a mark (``°``),
+        was read. Found tile by tile (``_tiled_quads``: about the photo's own scale), the
+        page is the largest cluster of boxes; cut out and enlarged (``enlarge``), it is
+        detected again. Lines running up or down came out as fragments across them (the
+        detector knows level text), so the page is read the way its boxes lie first
+        (``lies_sideways``) and then turned the other quarter; the classifier rights a
+        page upside down. The caller stops at the first reading that reads as a page.
+        """
+        quads = self._tiled_quads(image)
+        if not quads:
+            return
+        region = _text_region(image, largest_cluster(quads, reach_heights=8.0))
+        page = enlarge(image, region)
+        to_photo = crop_to_photo(region, page)
+        turned = cast(BGRImage, cv2.rotate(page, cv2.ROTATE_90_CLOCKWISE))
+        upright = self._detect(page)
+        views: list[tuple[BGRImage, Matrix, list[Any] | None]] = [
+            (page, to_photo, upright),
+            (turned, after_quarter_turn(to_photo, page.shape[0]), None),
+        ]
+        if not upright or lies_sideways(upright):
+            views.reverse()
+        for view, matrix, found in views:
+            found = self._detect(view) if found is None else found
+            if found:
+                yield self._recognise(view, found, matrix)
 
     def _det_scale(self, image: BGRImage) -> float:
         return min(1.0, self.settings.det_side / float(max(image.shape[:2])))
@@ -559,12 +601,27 @@ class RapidReader:
         return readings
 
 
+def after_quarter_turn(to_photo: Matrix | None, height: int) -> Matrix:
+    """``to_photo`` for an image turned a quarter clockwise (``cv2.ROTATE_90_CLOCKWISE``)
+    from one ``height`` pixels tall: the turn undone, (x, y) -> (y, height - 1 - x), then
+    ``to_photo`` (None: that image was the photo)."""
+    unturn = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, height - 1.0], [0.0, 0.0, 1.0]])
+    return unturn if to_photo is None else cast(Matrix, to_photo @ unturn)
+
+
 def _holds(quad: Any, point: Any) -> bool:
     """Whether ``point`` lies in ``quad``'s upright bounding box."""
     return bool(
         quad[:, 0].min() <= point[0] <= quad[:, 0].max()
         and quad[:, 1].min() <= point[1] <= quad[:, 1].max()
     )
+
+
+def text_found(page: OcrPage, kind: Kind) -> bool:
+    """Whether a reading of the photo found text enough that no far-off page is looked
+    for (``RapidReader.far_pages``): it reads as ``kind`` (``shows_kind``), or it holds
+    FOUND_BOXES boxes or more, as a short page does."""
+    return len(page.boxes) >= FOUND_BOXES or shows_kind(page, kind)
 
 
 def completeness(result: CardResult) -> tuple[bool, int]:
@@ -1043,15 +1100,22 @@ class LocalEngine:
         # "no text found, come closer" is the honest answer.
         # The same for the photo with a screen's pixel grid smoothed away (``descreened``),
         # tried after the tiles: one more detection when no card is found.
+        # Printed text asked for gets its own last look instead (``far_pages``: the page
+        # found tile by tile, enlarged, turned a quarter when its lines run up or down),
+        # only when the photo's readings found next to no text (``text_found``), and taken
+        # only when it reads as a page (``shows_kind``): a page read as scraps is still
+        # refused, or answered as before.
         tiles = kind == AUTO or not get_kind(kind).fallback
-        stages = ("photo", "tiles", "descreened") if tiles else ("photo",)
+        stages = ("photo", "tiles", "descreened") if tiles else ("photo", "far_page")
         for stage in stages:
             if stage == "photo":
                 pages = reader.pages(array, quads)
             elif stage == "tiles":
                 pages = reader.tiled_pages(array)
-            else:
+            elif stage == "descreened":
                 pages = reader.pages(descreened(array))
+            else:
+                pages = reader.far_pages(array)
             for page in pages:
                 # Not for the last resorts: they read photos with no card found so far.
                 if on_page is not None and stage == "photo":
@@ -1062,11 +1126,17 @@ class LocalEngine:
                     continue
                 if stage != "photo" and result.last_resort:
                     continue
+                if stage == "far_page":
+                    if shows_kind(page, kind):
+                        return result, page
+                    continue
                 if completeness(result)[0]:
                     return result, page
                 candidates.append((result, page))
-            if candidates:
+            if candidates and (tiles or any(text_found(page, kind) for _, page in candidates)):
                 return max(candidates, key=lambda pair: completeness(pair[0]))
+        if candidates:
+            return max(candidates, key=lambda pair: completeness(pair[0]))
         raise NoCardFound("no readable card")
 
     def read_boxes(self, image: bytes) -> OcrPage:
