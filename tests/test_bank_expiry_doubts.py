@@ -303,14 +303,17 @@ def test_short_digit_boxes_beside_the_card_are_not_read_again() -> None:
 
 def test_the_cards_own_short_boxes_at_its_edges_are_still_read_again() -> None:
     # A box within CARD_MARGIN heights of the number's ends and CARD_REACH heights of its
-    # line may be the card's: it is read again, and its date answered. Under the number,
-    # within its span, is where cards print the date: answered as the card's. Past the
-    # number's end it may be a note's lying close to the card: answered as uncertain.
+    # line may be the card's: it is read again, and its date answered. Within DATE_REACH
+    # heights under the number, within its span, is where cards print the date: answered
+    # as the card's. Past the number's end, or further under it, it may be a note's lying
+    # close to the card: answered as uncertain.
     reread, asked = always_reading("11/30")
+    uncertain = ["valid_thru_uncertain"]
 
     for date, warnings in (
-        (box("T 3", 300, 280 + 5 * 60, height=36, char_w=20), []),  # 5 heights under
-        (box("T 3", 726 + 60, 340, height=36, char_w=20), ["valid_thru_uncertain"]),
+        (box("T 3", 300, 280 + 4 * 60 - 18, height=36, char_w=20), []),  # 4 heights under
+        (box("T 3", 300, 280 + 5 * 60 - 18, height=36, char_w=20), uncertain),  # 5 under
+        (box("T 3", 726 + 60, 340, height=36, char_w=20), uncertain),  # past the end
     ):
         asked.clear()
         result = extract_bankcard(dateless_card_beside(date), reread=reread)
@@ -324,18 +327,26 @@ def test_the_cards_own_short_boxes_at_its_edges_are_still_read_again() -> None:
 CLOSE_NOTE = box("有效期至2030/09", 726 + 100, 255, height=34, char_w=16)
 
 
+# The same note under the card or over it, across the number's span (dated_note_under,
+# seeds 7 and 8: 5.4-6.1 number heights under the number, 6.4-6.9 over it).
+NOTE_UNDER = box("有效期至2030/09", 250, 280 + 6 * 60 - 17, height=34, char_w=16)
+NOTE_OVER = box("有效期至2030/09", 250, 280 - 6.5 * 60 - 17, height=34, char_w=16)
+
+
 def test_a_date_close_beside_the_number_is_answered_only_as_uncertain() -> None:
     # Within the card's reach from the number, but not where a card prints its date
-    # (under the number, within its span): it may be the card's, or a note's.
+    # (within DATE_REACH heights of the number, within its span): it may be the card's,
+    # or a note's.
     reread, _ = always_reading("09/30")
-    for second_look in (None, reread):
-        result = extract_bankcard(dateless_card_beside(CLOSE_NOTE), reread=second_look)
-        assert result.fields["valid_thru"] == "09/30"
-        assert "valid_thru_uncertain" in result.warnings
-        # Not said expired: nothing says the date is the card's.
-        said = add_field_warnings(result, dt.date(2031, 1, 1))
-        assert "expired" not in said.warnings
-        assert "卡片已过期" not in replies.card_result(said)
+    for note in (CLOSE_NOTE, NOTE_UNDER, NOTE_OVER):
+        for second_look in (None, reread):
+            result = extract_bankcard(dateless_card_beside(note), reread=second_look)
+            assert result.fields["valid_thru"] == "09/30", note
+            assert "valid_thru_uncertain" in result.warnings, note
+            # Not said expired: nothing says the date is the card's.
+            said = add_field_warnings(result, dt.date(2031, 1, 1))
+            assert "expired" not in said.warnings
+            assert "卡片已过期" not in replies.card_result(said)
 
 
 def test_the_cards_own_date_wins_over_a_later_one_close_beside_the_number() -> None:
