@@ -339,10 +339,16 @@ def test_bank_condition_fixtures_have_valid_labels_and_stay_small() -> None:
 @needs_fonts
 def test_a_dated_note_beside_a_card_without_a_date_is_drawn_only_when_asked() -> None:
     # Asked by name only: each seed's default bank-condition sets stay as they were.
-    assert "dated_note" not in bank_conditions.CONDITIONS
-    sample = bank_conditions.make_condition_sample(5, 0, "dated_note", find_fonts())
-    assert label_problems(sample.label) == []
-    assert "valid_thru" not in sample.label["expected"]  # the note's date is not the card's
+    fonts = find_fonts()
+    for condition in ("dated_note", "dated_note_under"):
+        assert condition not in bank_conditions.CONDITIONS
+        sample = bank_conditions.make_condition_sample(5, 0, condition, fonts)
+        assert label_problems(sample.label) == []
+        assert "valid_thru" not in sample.label["expected"]  # the note's date is not the card's
+    # The same card, its note laid elsewhere.
+    beside = bank_conditions.make_condition_sample(5, 0, "dated_note", fonts)
+    assert sample.label == beside.label
+    assert sample.encode() != beside.encode()
 
 
 @needs_fonts

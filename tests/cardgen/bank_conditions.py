@@ -10,7 +10,9 @@ the card's picture: the recogniser unsure there). The main set's seeds are untou
 
 ``dated_note`` (asked by name only: the default conditions, and so each seed's sets,
 stay as they were): a card that prints no valid thru, with a coupon's note beside it
-reading '有效期至 YYYY/MM', the kind of date a reader must not take for the card's.
+reading '有效期至 YYYY/MM', the kind of date a reader must not take for the card's;
+``dated_note_under`` (by name only too): the same note under the card (or over it, on
+the side with more room), across the middle of the card's width.
 
 ``python -m tests.cardgen.bank_conditions --out DIR --seed S --per-condition N``
 """
@@ -56,7 +58,12 @@ CONDITIONS: dict[str, BankStyle] = {
     "busy_group": BankStyle(embossed=True, busy_group=True),
 }
 # Asked for by name only (see the module's docstring).
-EXTRA_CONDITIONS: dict[str, BankStyle] = {"dated_note": BankStyle()}
+EXTRA_CONDITIONS: dict[str, BankStyle] = {
+    "dated_note": BankStyle(),
+    "dated_note_under": BankStyle(),
+}
+# Where each dated-note condition lays the note: beside the card, or under (over) it.
+NOTE_SIDES = {"dated_note": "beside", "dated_note_under": "under"}
 # Committed fixtures are kept small: a phone photo scaled to this width.
 PHOTO_WIDTH = 900
 
@@ -68,11 +75,11 @@ def make_condition_sample(seed: int, index: int, condition: str, fonts: FontSet)
     card = make_bank_card(rng, pinyin_holder(rng))
     if style.expiry and card.valid_thru is None:
         card = replace(card, valid_thru=f"{rng.randint(1, 12):02d}/{rng.randint(27, 35):02d}")
-    if condition == "dated_note":
+    if condition in NOTE_SIDES:
         card = replace(card, valid_thru=None)
     image = render_bank_card(card, fonts, rng, np_rng, CARD_RENDER_WIDTH, style)
-    if condition == "dated_note":
-        photo = _beside_a_dated_note(rng, np_rng, image, fonts)
+    if condition in NOTE_SIDES:
+        photo = _beside_a_dated_note(rng, np_rng, image, fonts, NOTE_SIDES[condition])
     else:
         photo = scene.photograph(rng, np_rng, image, fonts, _photo_angle(rng, False))
     height = round(photo.height * PHOTO_WIDTH / photo.width)
@@ -87,28 +94,41 @@ def make_condition_sample(seed: int, index: int, condition: str, fonts: FontSet)
 
 
 def _beside_a_dated_note(
-    rng: random.Random, np_rng: np.random.Generator, card: Image.Image, fonts: FontSet
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    card: Image.Image,
+    fonts: FontSet,
+    side: str = "beside",
 ) -> Image.Image:
     """The card half the photo's width, a paper note on the side with more room, its
-    near edge a ninth of the card's width from the card's, at the number's height."""
+    near edge a ninth of the card's width from the card's: beside the card at the
+    number's height, or (``side`` "under") under or over it, centred on its width."""
     size = scene.photo_size(rng)
     placement: list[scene.PlacedCard] = []
     photo = scene.photograph(
         rng, np_rng, card, fonts, rng.uniform(-3, 3), 0.5 * size[0], size, placement=placement
     )
-    corners = placement[0].to_frame([(0, 0), (CARD_MM[0], 0), (CARD_MM[0], CARD_MM[1])])
+    corners = placement[0].to_frame(
+        [(0, 0), (CARD_MM[0], 0), (CARD_MM[0], CARD_MM[1]), (0, CARD_MM[1])]
+    )
     left, right = corners[0][0], corners[1][0]
     card_w = right - left
     y = (corners[1][1] + corners[2][1]) / 2 - 0.05 * card_w
     words = f"有效期至 {rng.randint(2026, 2030)}/{rng.randint(1, 12):02d}"
     gap, pad = card_w / 9, 0.03 * card_w
-    room = max(size[0] - right, left) - gap - 2 * pad
+    # Beside, the note fits in the photo's room beside the card; under it, the card's width.
+    room = (card_w if side == "under" else max(size[0] - right, left) - gap) - 2 * pad
     face = rng.choice(fonts.cjk)
     font = face.at(round(0.045 * card_w))
     if font.getlength(words) > room:  # the note's text must fit in the photo
         font = face.at(max(8, int(0.045 * card_w * room / font.getlength(words))))
     note_w = font.getlength(words) + 2 * pad
     x = right + gap if size[0] - right > left else left - gap - note_w
+    if side == "under":
+        top, bottom = min(c[1] for c in corners), max(c[1] for c in corners)
+        x = (left + right - note_w) / 2
+        below = size[1] - bottom > top
+        y = bottom + gap + 0.06 * card_w if below else top - gap - 0.12 * card_w
     draw = ImageDraw.Draw(photo)
     paper = (*[rng.randint(225, 250)] * 3,)
     draw.rectangle((x, y - 0.06 * card_w, x + note_w, y + 0.12 * card_w), fill=paper)

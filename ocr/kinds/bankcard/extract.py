@@ -945,10 +945,69 @@ def _boxes_to_reread(boxes: Sequence[TextBox], best: Scored | None) -> list[int]
 # The number band reaches this many digit heights past the digits the detector found:
 # about one embossed group (4 digits and a gap) either side.
 BAND_REACH = 5.0
-# Boxes within this many digit heights above or below the number are the card's, and
-# bound how far the band may reach sideways.
+# How far from its number a card reaches, in number heights (ID-1, 85.6 x 54 mm, the
+# number spanning nearly its width): CARD_REACH above or under the number's line and
+# CARD_MARGIN past its ends. The card's boxes bound how far the band may reach sideways,
+# and only they may hold its dates. real90's photo 35: the notes beside the far-off card
+# ('Meeting 10:30', 11 heights left of the number; 'No,03', 14 heights under it).
 CARD_REACH = 7.0
 CARD_MARGIN = 2.0
+# The valid thru is printed within this many number heights above or under the number's
+# line (under it, or over it in a view turned half round). Chosen on data: real-dev's
+# dates (read from a box of their own) lie 1.2-3.8 heights under it, eval150's and
+# real90's 0.9-1.6, bank97's within 1.9 either way (above it on the cards whose number
+# line was read upside down); the coupons' notes of bank_conditions
+# ``dated_note_under`` (seeds 7 and 8) lie 5.4-6.1 heights under the number or 6.4-6.9
+# over it, within the card's reach (CARD_REACH).
+DATE_REACH = 4.5
+
+
+@dataclass(frozen=True)
+class CardReach:
+    """The number's place (``u0``-``u1`` along its line, centred at ``cv``, ``height``
+    tall, in ``frame``) and what lies on its card from there: the one place that says
+    how far from the number is still the card, for the number band and the dates."""
+
+    frame: layout.Frame
+    u0: float
+    u1: float
+    cv: float
+    height: float
+
+    @classmethod
+    def of_line(cls, frame: layout.Frame, line: layout.Line) -> CardReach:
+        return cls(frame, line.u0, line.u1, line.cv, line.height)
+
+    @property
+    def margin(self) -> float:
+        """How far past the number's ends the card's text may start or end."""
+        return CARD_MARGIN * self.height
+
+    def level(self, box: layout.PlacedBox) -> bool:
+        """Within CARD_REACH heights above or under the number's line."""
+        return abs(box.cv - self.cv) <= CARD_REACH * self.height
+
+    def holds(self, box: layout.PlacedBox) -> bool:
+        """The box may be the card's: level with the card (``level``) and reaching no
+        more than ``margin`` past the number's ends."""
+        return (
+            self.level(box) and box.u1 >= self.u0 - self.margin and box.u0 <= self.u1 + self.margin
+        )
+
+    def date_place(self, box: layout.PlacedBox) -> bool:
+        """The box lies where an ID-1 card prints its valid thru: on the card
+        (``holds``), within DATE_REACH heights of the number's line, its centre within
+        the number's span (the number runs nearly across the card; the date is printed
+        under it, about its middle). Chosen on data: on real-dev the centres of the 16
+        dates read from a box of their own lie 0.33-0.62 of the way along the number,
+        on bank97 0.39-0.82, on eval150 and real90 0.42-0.65; the coupons' dates of
+        bank_conditions ``dated_note`` answered before lie on the number's line, 1.7
+        heights past its end."""
+        return (
+            self.holds(box)
+            and abs(box.cv - self.cv) <= DATE_REACH * self.height
+            and self.u0 <= box.cu <= self.u1
+        )
 
 
 def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None:
@@ -965,16 +1024,12 @@ def number_band(boxes: Sequence[TextBox], best: Scored | None) -> TextBox | None
     if line is None:
         return None
     height = line.height
-    near = [
-        placed
-        for placed in layout.place_all(boxes, frame)
-        if abs(placed.cv - line.cv) <= CARD_REACH * height
-    ]
+    reach = CardReach.of_line(frame, line)
+    near = [placed for placed in layout.place_all(boxes, frame) if reach.level(placed)]
     # The number starts left of the bank's name on many cards: the band may pass the
     # card's other text by a little.
-    margin = CARD_MARGIN * height
-    u0 = max(line.u0 - BAND_REACH * height, min(p.u0 for p in near) - margin)
-    u1 = min(line.u1 + BAND_REACH * height, max(p.u1 for p in near) + margin)
+    u0 = max(line.u0 - BAND_REACH * height, min(p.u0 for p in near) - reach.margin)
+    u1 = min(line.u1 + BAND_REACH * height, max(p.u1 for p in near) + reach.margin)
     points = layout.frame_rectangle(frame, u0, u1, line.cv - height / 2, line.cv + height / 2)
     return TextBox(points, "", 1.0)
 
@@ -1105,16 +1160,17 @@ MAX_EXPIRY_REREADS = 3
 
 
 def _expiry_second_look(
-    boxes: Sequence[TextBox], best: Scored, reread: Reread, near: Sequence[bool]
+    boxes: Sequence[TextBox], best: Scored, reread: Reread, kept: Sequence[bool]
 ) -> str | None:
     """The valid-thru date from second readings of the short boxes with digits in them.
 
     The detector often takes 'VALID THRU 11/30' as one box, and the small two-line label
     then spoils the first reading ('T 3'); enlarged and re-contrasted crops usually read
-    the date. The date most of the readings agree on wins. Only boxes ``near`` the
-    number are asked (``near_number``): a far-off card is read zoomed with what lies
-    beside it (notes, receipts), whose short digit boxes are not the card's (real90's
-    photo 35: 'Meeting 10:30', 'No,03' and '周三1' were read again, 15 crops, no date).
+    the date. The date most of the readings agree on wins. Only the ``kept`` boxes are
+    asked, and the places their labels point at (the card's: ``CardReach``): a far-off
+    card is read zoomed with what lies beside it (notes, receipts), whose short digit
+    boxes are not the card's (real90's photo 35: 'Meeting 10:30', 'No,03' and '周三1'
+    were read again, 15 crops, no date).
     """
     number_boxes = {p.box for p in best.candidate.pieces}
     asked = [
@@ -1123,10 +1179,10 @@ def _expiry_second_look(
         if i not in number_boxes
         and len(box.text) <= MAX_EXPIRY_BOX_CHARS
         and any(char.isdigit() for char in box.text)
-        and near[i]
+        and kept[i]
     ][:MAX_EXPIRY_REREADS]
     # A label beside the card is no more its own ('有效期至 2027/06' on a coupon).
-    asked += expiry_regions([box for box, kept in zip(boxes, near, strict=True) if kept])[
+    asked += expiry_regions([box for box, keep in zip(boxes, kept, strict=True) if keep])[
         :MAX_EXPIRY_REREADS
     ]
     if not asked:
@@ -1168,29 +1224,46 @@ def _indexes_boxes(best: Scored, boxes: Sequence[TextBox]) -> bool:
     )
 
 
-# A box is the card's when within CARD_REACH number heights above or under the number
-# and across at most CARD_MARGIN heights beyond its ends (the number spans nearly the
-# card's width). real90's photo 35: the notes beside the far-off card ('Meeting 10:30',
-# 11 heights left of the number; 'No,03', 14 heights under it).
-def near_number(boxes: Sequence[TextBox], best: Scored) -> list[bool]:
-    """Per box, whether it lies on the card whose number ``best`` is (every box when
-    where the number lies is not known)."""
+def card_reach(boxes: Sequence[TextBox], best: Scored) -> CardReach | None:
+    """Where the card whose number ``best`` is lies (``CardReach``); None when where
+    the number lies is not known."""
     frame = layout.candidate_frames(boxes)[0]
-    placed = layout.place_all(boxes, frame)
     if _indexes_boxes(best, boxes):
         # The number's own boxes: its reading line may run on into a note beside it.
+        placed = layout.place_all(boxes, frame)
         number = [placed[p.box] for p in best.candidate.pieces]
-        u0, u1 = min(b.u0 for b in number), max(b.u1 for b in number)
-        cv, height = sum(b.cv for b in number) / len(number), max(b.height for b in number)
-    elif (line := _number_line(boxes, frame, None)) is not None:
-        u0, u1, cv, height = line.u0, line.u1, line.cv, line.height
-    else:
-        return [True] * len(boxes)
-    margin = CARD_MARGIN * height
-    return [
-        abs(b.cv - cv) <= CARD_REACH * height and b.u1 >= u0 - margin and b.u0 <= u1 + margin
-        for b in placed
-    ]
+        return CardReach(
+            frame,
+            min(b.u0 for b in number),
+            max(b.u1 for b in number),
+            sum(b.cv for b in number) / len(number),
+            max(b.height for b in number),
+        )
+    line = _number_line(boxes, frame, None)
+    return None if line is None else CardReach.of_line(frame, line)
+
+
+@dataclass(frozen=True)
+class DatePlaces:
+    """Per box, whether it may be the card's (``near``: ``CardReach.holds``) and whether
+    it lies where the card prints its valid thru (``placed``: ``CardReach.date_place``);
+    every box is both when where the number lies is not known."""
+
+    near: list[bool]
+    placed: list[bool]
+
+    @classmethod
+    def of(cls, boxes: Sequence[TextBox], best: Scored) -> DatePlaces:
+        reach = card_reach(boxes, best)
+        if reach is None:
+            return cls([True] * len(boxes), [True] * len(boxes))
+        placed = layout.place_all(boxes, reach.frame)
+        return cls([reach.holds(b) for b in placed], [reach.date_place(b) for b in placed])
+
+    @property
+    def unplaced(self) -> list[bool]:
+        """On the card by its reach, but not where it prints its valid thru."""
+        return [near and not placed for near, placed in zip(self.near, self.placed, strict=True)]
 
 
 # Readings per box of the engine's second look (``ocr.kinds.bankcard.second_look``: the
@@ -1443,13 +1516,49 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
             warnings.append("bank_mismatch")
     elif printed is not None:
         fields["bank"] = printed
-    # Dates are read from the card's boxes only: a receipt's date beside a far-off card
-    # is no valid thru.
-    near = near_number(boxes, best)
-    expiry = read_expiry([box.text for box, kept in zip(boxes, near, strict=True) if kept])
+    expiry, unsure = _card_expiry(boxes, best, reread)
+    if expiry.date is not None:
+        fields["valid_thru"] = expiry.date
+    if expiry.uncertain:
+        warnings.append("valid_thru_uncertain")
+    if unsure:
+        warnings.append("valid_thru_unsure")
+    doubted = looked_again and any(p.doubted() for p in best.candidate.pieces)
+    if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE or doubted:
+        warnings.append("low_confidence")
+    return CardResult(kind="bankcard", fields=fields, checks=checks, warnings=warnings)
+
+
+def _card_expiry(
+    boxes: Sequence[TextBox], best: Scored, reread: Reread | None
+) -> tuple[Expiry, bool]:
+    """The card's valid thru, and whether a digit of it is doubted (``valid_thru_unsure``).
+
+    Dates are read from the card's boxes only (``CardReach``): a receipt's date beside a
+    far-off card is no valid thru. Of those, the boxes where the card prints its date
+    (``CardReach.date_place``) are read first; a date found only elsewhere on the card
+    may be a note's lying close beside it ('有效期至 2030/06' on the number's line, 1.7
+    number heights past its end: bank_conditions ``dated_note``; or under the card, 5.4
+    heights under the number: ``dated_note_under``), so it is answered as uncertain
+    (``valid_thru_uncertain``: not said expired), never silently.
+    """
+    places = DatePlaces.of(boxes, best)
+    expiry, unsure = _expiry_among(boxes, best, reread, places.placed)
+    if expiry.date is not None:
+        return expiry, unsure
+    elsewhere, unsure = _expiry_among(boxes, best, reread, places.unplaced)
+    return Expiry(elsewhere.date, uncertain=elsewhere.date is not None), unsure
+
+
+def _expiry_among(
+    boxes: Sequence[TextBox], best: Scored, reread: Reread | None, kept: Sequence[bool]
+) -> tuple[Expiry, bool]:
+    """The valid thru read from the ``kept`` boxes (and second readings of them), and
+    whether a digit of it is doubted."""
+    expiry = read_expiry([box.text for box, keep in zip(boxes, kept, strict=True) if keep])
     unsure = False
     if (expiry.date is None or expiry.uncertain) and reread is not None:
-        again = _expiry_second_look(boxes, best, reread, near)
+        again = _expiry_second_look(boxes, best, reread, kept)
         if again is not None and (expiry.date is None or _later(again, expiry.date)):
             expiry = Expiry(again)
     elif (
@@ -1462,16 +1571,7 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         # A date read with a doubted digit is answered only as doubted, unless enlarged
         # crops of its box read it again with certainty.
         unsure = reread is None or not _expiry_confirmed(boxes, expiry.date, reread)
-    if expiry.date is not None:
-        fields["valid_thru"] = expiry.date
-    if expiry.uncertain:
-        warnings.append("valid_thru_uncertain")
-    if unsure:
-        warnings.append("valid_thru_unsure")
-    doubted = looked_again and any(p.doubted() for p in best.candidate.pieces)
-    if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE or doubted:
-        warnings.append("low_confidence")
-    return CardResult(kind="bankcard", fields=fields, checks=checks, warnings=warnings)
+    return expiry, unsure
 
 
 def _without_number(texts: Sequence[str]) -> CardResult:
