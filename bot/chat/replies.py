@@ -58,7 +58,9 @@ _WARNING_TEXTS = {
     "id_corrected": "号码中有看不清的数字已按校验规则推测，请核对原件",
     "number_corrected": "卡号有数字看不清，已按校验规则推断，请核对原件",
     "number_unreadable": "卡号未能可靠识别，请将卡片放平、避开反光后重拍",
-    "valid_thru_uncertain": "有效期可能是起始日期，请核对原件",
+    # Said of a date that may be the FROM of a FROM/THRU pair, or a date lying on the card
+    # away from where cards print their expiry (a note beside it): one text for both.
+    "valid_thru_uncertain": "识别到的有效期可能是起始日期或卡片以外的日期，请核对原件",
     "nationality_corrected": "民族一栏不够清晰，已按最接近的民族名称填写，请核对原件",
     "nationality_unreadable": "民族一栏未能识别，请核对原件或重拍",
     "invalid_period": "有效期限不是 5、10、20 年或长期，可能识别有误，请核对原件",
