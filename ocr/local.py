@@ -57,7 +57,7 @@ from ocr.image import (
 from ocr.kinds import get_kind
 from ocr.layout import LineReading, Matrix, OcrPage, estimate_axis
 from ocr.outline import CARD_ASPECT, find_card_quad
-from ocr.quality import Measures, decide, measure
+from ocr.quality import Measures, decide, measure, read_with_doubt
 from ocr.runtime import REC_MODEL as REC_MODEL
 from ocr.runtime import (
     Certainties,
@@ -1073,7 +1073,11 @@ class LocalEngine:
         measures = measuring.measures(boxes)
         if measures is None:
             measures = measure(array, boxes)
-        quality = None if measures is None else decide(measures, missing_fields(result))
+        quality = (
+            None
+            if measures is None
+            else decide(measures, missing_fields(result), read_with_doubt(boxes))
+        )
         if quality is not None:
             result.warnings += [c for c in quality.warnings if c not in result.warnings]
             result.quality = quality.score

@@ -135,6 +135,29 @@ GLARE_PALE_CARD = 215.0
 # beside its number, clipped by a sheen, 0.10 (blind seed 1010, its third clean false
 # alarm: 0.0095 of the card, over GLARE_LIMIT).
 GLARE_PALE_COVER = 0.25
+# A laminate sheen beside the text on a pale card passes the tests above over blank
+# card: its blob at 245 holds no print to leave holes, and its surround (202-225) is
+# under GLARE_SURROUND. What tells it from a spot is how bright it is: a reflection
+# clips everything under it and its fringe between 245 and the clip is thin, while a
+# sheen lifts the paper only to about the clip, and much of its blob hovers at 245-254.
+# On a surround over GLARE_SURROUND_BLANK a blob counts only when GLARE_SHEEN_CLIPPED of
+# the washed-out region holding it (every channel at 245 or more) is clipped in every
+# channel (GLARE_WASHED_CLIP). Chosen on first-detection boxes: the five clean sheens of
+# seeds 1212 (its three clean false alarms) and 1313 (two of its three): 0.536-0.638;
+# the glare spots of seeds 1212, 1313, 4242 and 9595 (160 photos) whose blob lies in
+# such a pale surround: one at 0.65 (9595 photo 268), the rest 0.695-1.0 (a pale card's
+# clipped core, 9595 photo 252: 0.72 of the region at 245 around it). Spots under 0.67
+# lie in surrounds of 122-195 (1212 photo 247, 1313 photos 241 and 250): a margin of 7
+# over GLARE_SURROUND_BLANK. That test alone loses four spots (9595 photos 259 and 268,
+# 20261129 photo 261, 1010 photo 258), all on cards holding a box the recogniser
+# doubted (a character under GLARE_SHEEN_SURE: 0.53-0.67, the spot's washed edge),
+# while the cards of 1212's three sheens were read at 0.989 and up (1313's two hold a
+# doubted box elsewhere, 0.50 and 0.73: they stay flagged). The measures come from the
+# boxes' corners alone, before the text is read: ``measure`` gives the glare both ways
+# (``glare``, ``glare_clipped``) and ``decide`` applies the test only to a card read
+# without doubt (``read_with_doubt``).
+GLARE_SHEEN_CLIPPED = 0.67
+GLARE_SHEEN_SURE = 0.95
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
 # Blob area over its filled outline. 0.95 before the surround test below; with it, 0.93
@@ -314,6 +337,9 @@ class Measures:
     colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
     tile_moire: float = 0.0  # ``moire``'s median over small tiles of the card
     framed: float = 0.0  # sides of the card along a screen's dark frame, 0-4 (``framed_sides``)
+    # ``glare`` with a blob on a pale surround counted only when mostly clipped
+    # (GLARE_SHEEN_CLIPPED): what a card read without doubt gets; -1 when not measured
+    glare_clipped: float = -1.0
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -443,6 +469,7 @@ def glare_measure(
     text: npt.NDArray[np.bool_] | None = None,
     whole_card: bool = False,
     quads: Sequence[Floats] = (),
+    clip_test: bool = False,
 ) -> float:
     """The share of the card covered by its largest solid washed-out blob that hides text.
 
@@ -460,7 +487,8 @@ def glare_measure(
     ``whole_card``: ``inside`` is the whole card (``_card_glare``), beyond the text's
     hull: a blob must lie clear of its sides and stand out as a field wiped out whole.
     ``quads``: the text boxes (the crop's coordinates), for a card washed out all over
-    (``_washed_out_glare``).
+    (``_washed_out_glare``). ``clip_test``: on a pale surround a blob must be mostly
+    clipped (GLARE_SHEEN_CLIPPED), not a laminate sheen.
     """
     # The darkest channel of each pixel (numpy's min over 3 channels is several times slower).
     _, lowest = channel_extremes(crop, axis=2)
@@ -479,12 +507,22 @@ def glare_measure(
         ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
         near_text = cv2.dilate(text.astype(np.uint8), ring) > 0
     sides = _card_sides(inside) if whole_card else None
-    best = _largest_spot(lowest, inside, white, text, near_text, sides, text_height, lobe)
+    best = _largest_spot(
+        lowest, inside, white, text, near_text, sides, text_height, lobe, clip_test=clip_test
+    )
     if best > GLARE_LIMIT or lobe or level < GLARE_PALE_CARD:
         return best
     core = np.asarray((lowest >= GLARE_WASHED_CLIP) & inside, np.uint8)
     spot = _largest_spot(
-        lowest, inside, core, text, near_text, sides, text_height, cover=GLARE_PALE_COVER
+        lowest,
+        inside,
+        core,
+        text,
+        near_text,
+        sides,
+        text_height,
+        cover=GLARE_PALE_COVER,
+        clip_test=clip_test,
     )
     return max(best, spot)
 
@@ -499,11 +537,12 @@ def _largest_spot(
     text_height: float,
     lobe: bool = False,
     cover: float = 0.0,
+    clip_test: bool = False,
 ) -> float:
     """``glare_measure``'s share of the card in the largest blob of ``white`` that hides
     the print, reaches the text (``near_text``), keeps off the card's ``sides`` and
     stands out of the card around it; with ``cover``, its hull over at least that many
-    text heights² of the text boxes (``text``)."""
+    text heights² of the text boxes (``text``); ``clip_test`` as ``_stands_out`` takes it."""
     whole_card = sides is not None
     area = max(1.0, float(inside.sum()))
     rim = max(1, round(GLARE_RIM * text_height))
@@ -538,6 +577,7 @@ def _largest_spot(
             text_height,
             GLARE_SURROUND_CARD if whole_card or apart else 0.0,
             cover,
+            clip_test,
         ):
             continue
         best = size / area
@@ -693,6 +733,7 @@ def _stands_out(
     text_height: float,
     limit: float = 0.0,
     cover: float = 0.0,
+    clip_test: bool = False,
 ) -> bool:
     """Whether a washed-out blob is a reflection: far brighter than the card around it.
 
@@ -702,7 +743,11 @@ def _stands_out(
     blob whose convex hull covers no text box must stand out further
     (GLARE_SURROUND_BLANK): it is either a field wiped out whole or a sheen on a blank
     stretch beside the text. ``cover``: the hull must hold at least that many text
-    heights² of text boxes (``GLARE_PALE_COVER``).
+    heights² of text boxes (``GLARE_PALE_COVER``). On a pale surround (over
+    GLARE_SURROUND_BLANK) a laminate sheen beside the text passes all that: with
+    ``clip_test`` the region at 245 holding the blob must there be mostly clipped
+    (GLARE_SHEEN_CLIPPED), as a reflection's is and a sheen's, lifting the paper only
+    to about the clip, is not.
     """
     near, far = (max(1, round(r * text_height)) for r in GLARE_RING)
     label, x, y, w, h = blob
@@ -724,7 +769,29 @@ def _stands_out(
         return False
     if not limit:
         limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
-    return surround <= limit
+    if surround > limit:
+        return False
+    return (
+        not clip_test
+        or surround <= GLARE_SURROUND_BLANK
+        or _clipped_share(lowest, inside, labels == label) >= GLARE_SHEEN_CLIPPED
+    )
+
+
+def _clipped_share(
+    lowest: npt.NDArray[np.uint8], inside: npt.NDArray[np.bool_], blob: npt.NDArray[np.bool_]
+) -> float:
+    """The share of the washed-out region holding ``blob`` (every channel at 245 or
+    more, on the card) that is clipped in every channel (GLARE_WASHED_CLIP): the blob's
+    own when it was taken at 245, that of the region around it for a pale card's
+    clipped core (``glare_measure``)."""
+    washed = np.asarray((lowest >= 245) & inside, np.uint8)
+    _, labels = cv2.connectedComponents(washed, connectivity=8)
+    held = np.unique(labels[blob])
+    region = np.isin(labels, held[held > 0])
+    if not region.any():
+        return 1.0
+    return float((lowest[region] >= GLARE_WASHED_CLIP).mean())
 
 
 def colour_share(pixels: npt.NDArray[np.uint8]) -> float:
@@ -1226,6 +1293,7 @@ def _card_glare(
     quads: Sequence[Floats],
     boxes: Sequence[TextBox],
     text_height: float,
+    clip_test: bool = False,
 ) -> float:
     """``glare_measure`` over the text's widened hull; then, when the card's outline was
     found (``card``, inside it), over the whole card with every box on it as its text.
@@ -1248,7 +1316,7 @@ def _card_glare(
         crop = image[y : y + h, x : x + w]
         inside = region[y : y + h, x : x + w]
         local = [quad - (x, y) for quad in text]
-        return glare_measure(crop, inside, text_height, mask > 0, whole_card, local)
+        return glare_measure(crop, inside, text_height, mask > 0, whole_card, local, clip_test)
 
     found = over(hull > 0, False)
     if card is None or found > GLARE_LIMIT:
@@ -1350,6 +1418,12 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
                 coloured = image[card]
     colour = colour_share(crop[inside] if coloured is None else coloured)
     glare = _card_glare(image, card_mask, on_card, quads, boxes, text_height)
+    # The clip test only takes blobs away: measured again only when it may matter.
+    glare_clipped = (
+        _card_glare(image, card_mask, on_card, quads, boxes, text_height, True)
+        if glare > GLARE_LIMIT
+        else glare
+    )
 
     saturation = photo_saturation(image)
     outside = -1.0 if share is None else share
@@ -1379,11 +1453,14 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         colour_moire,
         tile_moire,
         framed_sides(image, outline),
+        glare_clipped,
     )
 
 
-def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
-    """Warnings and a 0-100 score; ``missing``: the card's fields that came back empty."""
+def decide(measures: Measures, missing: Collection[str] = (), doubted: bool = True) -> Quality:
+    """Warnings and a 0-100 score; ``missing``: the card's fields that came back empty;
+    ``doubted``: whether a box was read with doubt (``read_with_doubt``), when a glare
+    must be mostly clipped on a pale surround to count (``Measures.glare_clipped``)."""
     codes: list[str] = []
     # The outline says how much of the card is missing; without it, text at the edge.
     if measures.outside >= 0:
@@ -1398,7 +1475,8 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
         codes.append("photocopy")
     if _screen(measures):
         codes.append("screen")
-    glare = measures.glare > GLARE_LIMIT
+    sure = not doubted and measures.glare_clipped >= 0
+    glare = (measures.glare_clipped if sure else measures.glare) > GLARE_LIMIT
     # A finger over the card: skin colour coming in from beyond the card over its fields
     # (``intrusion_measure``), not a glare (which says why a field is gone). A cut does
     # not explain a finger: cut-off cards of seed 20261129 measure up to 3.6, and a thumb
@@ -1413,6 +1491,13 @@ def decide(measures: Measures, missing: Collection[str] = ()) -> Quality:
     if measures.blur > BLUR_LIMIT:
         codes.append("blur")
     return Quality(codes, quality_score(measures, codes), measures)
+
+
+def read_with_doubt(boxes: Sequence[TextBox]) -> bool:
+    """Whether the recogniser gave some character of ``boxes`` under GLARE_SHEEN_SURE (or
+    did not say): beside a spot the characters its edge washed out are doubted, beside
+    a laminate sheen they are read with certainty."""
+    return any(not box.certainties or min(box.certainties) < GLARE_SHEEN_SURE for box in boxes)
 
 
 def _screen(measures: Measures) -> bool:

@@ -25,7 +25,7 @@ from ocr.evaluate import compare, load_samples
 from ocr.field_warnings import missing_fields
 from ocr.image import ImageLimits, decode_image
 from ocr.local import LocalEngine
-from ocr.quality import IMAGE_WARNINGS, Measures, decide, measure
+from ocr.quality import IMAGE_WARNINGS, Measures, decide, measure, read_with_doubt
 
 
 def summary(records: list[dict[str, Any]]) -> str:
@@ -39,7 +39,9 @@ def summary(records: list[dict[str, Any]]) -> str:
             unread += 1
             continue
         missing = ["?"] * int(record.get("missing", 0))
-        warned = decide(Measures(**record["measures"]), missing).warnings
+        # Whether a box was read with doubt (``read_with_doubt``); unknown: doubted.
+        doubted = bool(record.get("doubted", True))
+        warned = decide(Measures(**record["measures"]), missing, doubted).warnings
         labelled = record.get("labelled") or []
         for code, row in counts.items():
             if code in labelled:
@@ -78,6 +80,8 @@ def again(path: Path) -> int:
             boxes = kept_boxes(record)
             measures = measure(image, boxes)
             record["measures"] = measures.as_json() if measures else None
+            if record.get("texts") is not None:
+                record["doubted"] = read_with_doubt(boxes)
         print(json.dumps(record), flush=True)
         records.append(record)
     print(summary(records), file=sys.stderr)
@@ -110,6 +114,7 @@ def main(argv: list[str]) -> int:
                 boxes = page.photo_boxes()
                 measures = measure(array, boxes)
                 record["missing"] = len(missing_fields(result))
+                record["doubted"] = read_with_doubt(boxes)
                 record["measures"] = measures.as_json() if measures else None
                 if with_boxes:
                     record["image"] = str(sample.image)

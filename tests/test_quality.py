@@ -48,6 +48,7 @@ from ocr.quality import (
     intrusion_measure,
     measure,
     moire_measure,
+    read_with_doubt,
     tiled_moire_measure,
 )
 from tests.cardgen.fonts import find_fonts, fonts_available
@@ -472,18 +473,60 @@ GLARE_CASES = Path(__file__).parent / "fixtures" / "glare-cases"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("photo", ["1010_018_idfront_clean.jpg", "4242_079_idback_clean.jpg"])
-def test_a_washed_cards_blank_stretch_in_a_lines_padding_is_not_glare(
-    engine: LocalEngine, photo: str
-) -> None:
-    # Clean cards washed out all over (the darkest channel's median 245 and up) whose
-    # blank stretch, clipped whole, only enters a box's padding above or below a line
-    # (an address's short last line, an ID back's rows): it cuts no line in two, and
-    # the washed pass asks for the patch in the middle half of the line's height
-    # (GLARE_WASHED_MIDDLE). The washed spots it finds: ``test_a_missed_spot_...``.
+@pytest.mark.parametrize(
+    "photo",
+    [
+        "1010_018_idfront_clean.jpg",
+        "4242_079_idback_clean.jpg",
+        "1212_017_bank_clean.jpg",
+        "1212_070_idback_clean.jpg",
+    ],
+)
+def test_a_clean_card_glare_took_for_a_spot_is_not_glare(engine: LocalEngine, photo: str) -> None:
+    # 1010_018, 4242_079: clean cards washed out all over (the darkest channel's median
+    # 245 and up) whose blank stretch, clipped whole, only enters a box's padding above
+    # or below a line (an address's short last line, an ID back's rows): it cuts no line
+    # in two, and the washed pass asks for the patch in the middle half of the line's
+    # height (GLARE_WASHED_MIDDLE). The washed spots it finds: ``test_a_missed_spot_...``.
+    # 1212_017, 1212_070 (blind seed 1212): a laminate sheen beside the text (a bank
+    # card's number, an ID back's issuing office), a blob at 245 over blank card in a
+    # pale surround (216-225) of which only 0.59-0.63 is clipped in every channel, on a
+    # card read without doubt (0.989 and up). A spot clips most of its blob or washes
+    # characters out to doubt (GLARE_SHEEN_CLIPPED, GLARE_SHEEN_SURE); the pale spots
+    # it must keep: ``test_a_pale_spot_that_clips_...``.
     result = engine.recognize((GLARE_CASES / photo).read_bytes(), AUTO)
     assert "glare" not in result.warnings
     assert result.fields  # the card was read
+
+
+def test_the_clip_test_takes_a_glare_away_only_from_a_card_read_without_doubt() -> None:
+    # ``glare_clipped``: the glare with a pale-surround blob counted only when mostly
+    # clipped (the measures come from the boxes' corners, before the text is read).
+    sheen = with_(glare=0.05, glare_clipped=0.0)
+    assert decide(sheen, doubted=False).warnings == []
+    assert decide(sheen, doubted=True).warnings == ["glare"]
+    # Measures kept from before the clip test: the glare as it was.
+    assert decide(with_(glare=0.05), doubted=False).warnings == ["glare"]
+    sure = TextBox(((0, 0), (9, 0), (9, 3), (0, 3)), "AB", 1.0, certainties=(1.0, 0.99))
+    assert not read_with_doubt([sure])
+    assert read_with_doubt([sure, replace(sure, certainties=(1.0, 0.6))])
+    assert read_with_doubt([replace(sure, certainties=())])  # the engine did not say
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+@pytest.mark.parametrize("index", [274, 276])
+def test_a_pale_spot_that_clips_its_blob_is_glare_though_its_text_reads_surely(
+    index: int,
+) -> None:
+    # Glare photos of seed 4242 (``python -m tests.cardgen.image_conditions --out DIR
+    # --seed 4242 --per-condition 40 --clean 80``, photo INDEX): spots on pale cards
+    # (surround 222-225, as pale as a sheen's) that erased whole characters, so the boxes
+    # they reach read at 1.0; but 0.70-0.76 of their blob is clipped in every channel,
+    # over GLARE_SHEEN_CLIPPED, which a sheen's (0.54-0.64) is not.
+    sample = make_condition_sample(4242, index, "glare", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert "glare" in result.warnings
 
 
 def page_of_paper(level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
