@@ -16,7 +16,7 @@ pytest-xdist only; with it, ``--cpu-json`` gets every worker's lines, and
 prints the same summary from them, with each file's total and when each worker ended
 (the leg's tail). Every line names the CPU it ran on (``cpu_model``): CPU seconds compare
 only on one kind of processor (the suite took about 1140 s on an Intel Xeon and about
-510 s on an AMD EPYC, both two cores), so a before and after are measured on one machine.
+480-510 s on an AMD EPYC, both two cores), so a before and after are measured on one machine.
 tests/conftest.py registers it; docs/development.md, "Finding slow tests".
 """
 
