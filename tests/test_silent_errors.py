@@ -1,6 +1,7 @@
-"""Wrong answers that looked right (issue 12): the silent errors a blind set of the
-real-photo conditions showed (real90d, seed 59), each rebuilt on its generated photo
-(`tests/fixtures/silent-errors/`) and on boxes laid out as the engine reads them."""
+"""Wrong answers that looked right (issue 12): the silent errors blind sets of the
+real-photo conditions showed (real90d, seed 59; real90g, seed 97), each rebuilt on its
+generated photo (`tests/fixtures/silent-errors/`) and on boxes laid out as the engine
+reads them."""
 
 from __future__ import annotations
 
@@ -98,6 +99,40 @@ def test_real90d_72_an_address_ending_read_as_latin_letters_is_not_silent(
     engine: LocalEngine,
 ) -> None:
     read_front(engine, "real90d_072")
+
+
+# ----------------------------------------------------------------- an address's tail read short
+
+# A box of the address's last line as printed ('04室': two half-width digits and 室,
+# about two heights of room in a 36-high box) and as real90g's photo 48 read it: '10',
+# each digit sure (0.96-0.99) and no rival, the 室 and a digit's worth left unread.
+TAIL_ROOM = 2 * 36.0
+
+
+def front_with_tail(read_as: str) -> list[Printed]:
+    """The test front with a last address line of '04室''s room read as ``read_as``."""
+    printed = [p for p in front() if p.text != "街934号"] + [Printed("街934号", 150, 300)]
+    return [*printed, Printed(read_as, 150, 345, char_width=TAIL_ROOM / len(read_as))]
+
+
+def test_an_address_box_read_as_fewer_characters_than_fill_it_is_flagged() -> None:
+    result = read_card(page_of(front_with_tail("10")), AUTO)
+    assert result.fields["addr"] == EXPECTED_FRONT["addr"] + "10"
+    assert "low_confidence" in result.warnings
+
+
+def test_an_address_box_read_whole_is_no_warning() -> None:
+    result = read_card(page_of(front_with_tail("04室")), AUTO)
+    assert result.fields["addr"] == EXPECTED_FRONT["addr"] + "04室"
+    assert result.warnings == []
+
+
+@pytest.mark.slow
+def test_real90g_48_an_address_tail_read_short_is_not_silent(engine: LocalEngine) -> None:
+    # Copied byte for byte from real90g (see the fixture's README): its last address
+    # line '04室' read as '10' with certainty, no warning at all.
+    _, result, wrong = read_front(engine, "real90g_048")
+    assert "addr" not in wrong or "low_confidence" in result.warnings, wrong
 
 
 # ----------------------------------------------------------------- a front taken for a table

@@ -614,7 +614,8 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     if anchors["birth"]:
         printed_birth = parse_cn_date("".join(b.text for b in value_boxes(view, anchors["birth"])))
 
-    fields["addr"] = read_address(view, anchors["addr"], anchors["id"])
+    addr_boxes = address_boxes(view, anchors["addr"], anchors["id"])
+    fields["addr"] = clean_address("".join(b.text for b in addr_boxes))
 
     number_boxes = id_number_boxes(view, anchors["id"])
     readings = id_readings(number_boxes)
@@ -640,6 +641,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
                 fields["nationality"] = nationality_after_gender(row_text)
         if not fields["addr"] and rows.addr:
             fields["addr"] = address_of_rows(rows.addr)
+            addr_boxes = [box for line in rows.addr for box in line.boxes]
     fields["nationality"], nationality_ok = in_nationality_domain(fields["nationality"])
     from_row = not fields["nationality"]
     if from_row:
@@ -686,6 +688,7 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
         fields["addr"] = clan_places_fixed(fields["addr"], surname_fix, vouched)
     values = ((fields["name"], 0), (fields["addr"], vouched))
     unsure = (scores and min(scores) < LOW_SCORE) or doubted_in(view, values)
+    unsure = unsure or any(partly_unread(box) for box in addr_boxes)
     # A surname the engine chose among the recogniser's rivals is said, as any doubt.
     unsure = unsure or surname_fix is not None
     if unsure or number in looked.doubted or latin_run(fields["addr"]):
@@ -1098,21 +1101,25 @@ def parse_cn_date(text: str) -> str:
     return value if parse_date(value) else ""
 
 
-def read_address(view: CardView, anchor: Anchor | None, id_anchor: Anchor | None) -> str:
-    """The address: the first line right of 住址, then lines aligned under it.
+def address_boxes(
+    view: CardView, anchor: Anchor | None, id_anchor: Anchor | None
+) -> list[PlacedBox]:
+    """The address's boxes: the first line right of 住址, then lines aligned under it.
 
-    Lines stop at the ID number's line, at a line that does not start under the
-    address column, or after a gap of more than one empty line.
+    Kept as boxes (the value is ``clean_address`` of their texts) so that their room
+    can be checked against what was read (``partly_unread``). Lines stop at the ID
+    number's line, at a line that does not start under the address column, or after a
+    gap of more than one empty line.
     """
     if anchor is None:
-        return ""
+        return []
     first = value_boxes_without_strays(view, anchor, 1.5)
     if not first:
-        return ""
+        return []
     column = first[0].u0
     height = first[0].height
     stop = id_anchor.label.cv - 0.5 * id_anchor.label.height if id_anchor else float("inf")
-    parts = [b.text for b in first]
+    boxes = list(first)
     last_cv = first[0].cv
     for line in view.lines:
         if line.cv <= last_cv + 0.5 * height or line.cv >= stop:
@@ -1122,10 +1129,43 @@ def read_address(view: CardView, anchor: Anchor | None, id_anchor: Anchor | None
         starts = [b for b in line.boxes if abs(b.u0 - column) <= 1.2 * height]
         if not starts:
             break
-        run = [starts[0], *right_of(starts[0], line.boxes, max_gap=1.5)]
-        parts += [b.text for b in run]
+        boxes += [starts[0], *right_of(starts[0], line.boxes, max_gap=1.5)]
         last_cv = line.cv
-    return clean_address("".join(parts))
+    return boxes
+
+
+# How much wider than its reading a box may be before part of what it holds is taken
+# as unread: by more than half a height (about a digit) and by half again its reading
+# width (``reading_width``: one height per CJK character, half one per other; the card's
+# glyphs take about 0.75 and 0.4 of a box's height, the rest is the detector's margin,
+# which makes a short box's reading fill less of it: a lone '室' about 0.9). Chosen on
+# the address boxes of real90g (seed 97), real90, real90b, real-dev and eval150
+# (2026-12-01): no box of a right address was wider than 1.11 times its reading (a lone
+# '室'; real-dev's widest 1.06, a long line whose margin adds up: hence both bounds)
+# while real90g's photo 48 read a last line '04室' as '10' at 0.96-0.99 with no rival:
+# 1.78 times its reading, 0.78 of a height unaccounted for. Newly flagged: that one
+# wrong address, no right one.
+UNREAD_ROOM = 0.5
+UNREAD_SHARE = 1.5
+
+
+def reading_width(text: str) -> float:
+    """The width ``text`` needs at most, in box heights (see ``UNREAD_ROOM``)."""
+    return sum(1.0 if CJK.match(char) else 0.5 for char in text)
+
+
+def partly_unread(box: PlacedBox) -> bool:
+    """Whether ``box`` is wider than its reading can fill: characters were left unread.
+
+    A line's tail misread as fewer, sure characters ('04室' as '10', no rival, each at
+    0.96 or more) is a wrong value with no doubt at any character to flag it; only the
+    room left in its box says something printed there was not read.
+    """
+    if box.height <= 0 or not box.text:
+        return False
+    room = box.width / box.height
+    needed = reading_width(box.text)
+    return room - needed > UNREAD_ROOM and room > UNREAD_SHARE * needed
 
 
 # Two or more Latin letters in a row. A Chinese address holds CJK, digits and a few
