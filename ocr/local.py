@@ -1076,7 +1076,7 @@ class LocalEngine:
         quality = (
             None
             if measures is None
-            else decide(measures, missing_fields(result), read_with_doubt(boxes))
+            else decide(measures, missing_fields(result), read_with_doubt(boxes, measures))
         )
         if quality is not None:
             result.warnings += [c for c in quality.warnings if c not in result.warnings]

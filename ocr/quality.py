@@ -152,12 +152,21 @@ GLARE_PALE_COVER = 0.25
 # 20261129 photo 261, 1010 photo 258), all on cards holding a box the recogniser
 # doubted (a character under GLARE_SHEEN_SURE: 0.53-0.67, the spot's washed edge),
 # while the cards of 1212's three sheens were read at 0.989 and up (1313's two hold a
-# doubted box elsewhere, 0.50 and 0.73: they stay flagged). The measures come from the
-# boxes' corners alone, before the text is read: ``measure`` gives the glare both ways
-# (``glare``, ``glare_clipped``) and ``decide`` applies the test only to a card read
-# without doubt (``read_with_doubt``).
+# doubted box, 0.50 and 0.73, away from the blob: GLARE_SHEEN_NEAR). The measures come
+# from the boxes' corners alone, before the text is read: ``measure`` gives the glare
+# both ways (``glare``, ``glare_clipped``) and where the blobs it left out lie
+# (``sheens``), and ``decide`` applies the test only to a card read without doubt near
+# them (``read_with_doubt``).
 GLARE_SHEEN_CLIPPED = 0.67
 GLARE_SHEEN_SURE = 0.95
+# The doubt is asked only of the boxes near a blob the clip test left out (within this
+# many text heights of its bounding box, ``read_with_doubt``). Chosen on first-detection
+# boxes: the six spots the clip test alone loses (9595 photos 259 and 268, 20261129
+# photo 261, 1010 photo 258, 7373 photos 248 and 263) have their doubted box (0.52-0.71)
+# over the blob's bounding box (0 text heights); the two sheens of seed 1313 (photos 031
+# and 057) have theirs beyond 2 text heights (0.84 at 2-3, 0.50 at 3-5), the sheens of
+# 1212 none at any distance. 1: midway, a text height clear of both.
+GLARE_SHEEN_NEAR = 1.0
 # Blobs under this share of the card are specks, not a reflection.
 GLARE_MIN_BLOB = 0.005
 # Blob area over its filled outline. 0.95 before the surround test below; with it, 0.93
@@ -316,6 +325,8 @@ INTRUSION_DESK = 1.0
 INTRUSION_BEYOND = 1.4
 
 Floats = npt.NDArray[np.float32]
+# A blob's bounding box: left, top, right, bottom, in pixels.
+Place = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -340,9 +351,23 @@ class Measures:
     # ``glare`` with a blob on a pale surround counted only when mostly clipped
     # (GLARE_SHEEN_CLIPPED): what a card read without doubt gets; -1 when not measured
     glare_clipped: float = -1.0
+    # where the blobs over GLARE_LIMIT that ``glare_clipped`` left out as laminate sheens
+    # lie, in the photo's coordinates: ``read_with_doubt`` asks the boxes near them
+    sheens: tuple[Place, ...] = ()
 
-    def as_json(self) -> dict[str, float]:
-        return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
+    def __post_init__(self) -> None:
+        # From JSON (``as_json``, the measures a script kept) the places come as lists.
+        places = tuple((a, b, c, d) for a, b, c, d in self.sheens)
+        object.__setattr__(self, "sheens", places)
+
+    def as_json(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            name: round(float(getattr(self, name)), 4)
+            for name in self.__dataclass_fields__
+            if name != "sheens"
+        }
+        values["sheens"] = [[round(v, 1) for v in place] for place in self.sheens]
+        return values
 
 
 @dataclass(frozen=True)
@@ -469,7 +494,7 @@ def glare_measure(
     text: npt.NDArray[np.bool_] | None = None,
     whole_card: bool = False,
     quads: Sequence[Floats] = (),
-    clip_test: bool = False,
+    sheens: list[Place] | None = None,
 ) -> float:
     """The share of the card covered by its largest solid washed-out blob that hides text.
 
@@ -487,8 +512,9 @@ def glare_measure(
     ``whole_card``: ``inside`` is the whole card (``_card_glare``), beyond the text's
     hull: a blob must lie clear of its sides and stand out as a field wiped out whole.
     ``quads``: the text boxes (the crop's coordinates), for a card washed out all over
-    (``_washed_out_glare``). ``clip_test``: on a pale surround a blob must be mostly
-    clipped (GLARE_SHEEN_CLIPPED), not a laminate sheen.
+    (``_washed_out_glare``). ``sheens``, when given: on a pale surround a blob must be
+    mostly clipped (GLARE_SHEEN_CLIPPED), not a laminate sheen (``_a_sheen``); the
+    place of each sheen over GLARE_LIMIT left out so is added to it.
     """
     # The darkest channel of each pixel (numpy's min over 3 channels is several times slower).
     _, lowest = channel_extremes(crop, axis=2)
@@ -508,7 +534,7 @@ def glare_measure(
         near_text = cv2.dilate(text.astype(np.uint8), ring) > 0
     sides = _card_sides(inside) if whole_card else None
     best = _largest_spot(
-        lowest, inside, white, text, near_text, sides, text_height, lobe, clip_test=clip_test
+        lowest, inside, white, text, near_text, sides, text_height, lobe, sheens=sheens
     )
     if best > GLARE_LIMIT or lobe or level < GLARE_PALE_CARD:
         return best
@@ -522,7 +548,7 @@ def glare_measure(
         sides,
         text_height,
         cover=GLARE_PALE_COVER,
-        clip_test=clip_test,
+        sheens=sheens,
     )
     return max(best, spot)
 
@@ -537,12 +563,12 @@ def _largest_spot(
     text_height: float,
     lobe: bool = False,
     cover: float = 0.0,
-    clip_test: bool = False,
+    sheens: list[Place] | None = None,
 ) -> float:
     """``glare_measure``'s share of the card in the largest blob of ``white`` that hides
     the print, reaches the text (``near_text``), keeps off the card's ``sides`` and
     stands out of the card around it; with ``cover``, its hull over at least that many
-    text heights² of the text boxes (``text``); ``clip_test`` as ``_stands_out`` takes it."""
+    text heights² of the text boxes (``text``); ``sheens`` as ``glare_measure`` takes it."""
     whole_card = sides is not None
     area = max(1.0, float(inside.sum()))
     rim = max(1, round(GLARE_RIM * text_height))
@@ -568,18 +594,23 @@ def _largest_spot(
         apart = near_text is not None and not (near_text[y : y + h, x : x + w] & (blob > 0)).any()
         if sides is not None and (sides[y : y + h, x : x + w] & (blob > 0)).any():
             continue
-        if text is not None and not _stands_out(
-            lowest,
-            inside,
-            text,
-            labels,
-            (label, x, y, w, h),
-            text_height,
-            GLARE_SURROUND_CARD if whole_card or apart else 0.0,
-            cover,
-            clip_test,
-        ):
-            continue
+        if text is not None:
+            surround = _stands_out(
+                lowest,
+                inside,
+                text,
+                labels,
+                (label, x, y, w, h),
+                text_height,
+                GLARE_SURROUND_CARD if whole_card or apart else 0.0,
+                cover,
+            )
+            if surround is None:
+                continue
+            if sheens is not None and _a_sheen(lowest, inside, labels == label, surround):
+                if size / area > GLARE_LIMIT:
+                    sheens.append((float(x), float(y), float(x + w), float(y + h)))
+                continue
         best = size / area
     return best
 
@@ -733,9 +764,9 @@ def _stands_out(
     text_height: float,
     limit: float = 0.0,
     cover: float = 0.0,
-    clip_test: bool = False,
-) -> bool:
-    """Whether a washed-out blob is a reflection: far brighter than the card around it.
+) -> float | None:
+    """The card's level around a washed-out blob when the blob is a reflection, far
+    brighter than the card around it; None when it is not.
 
     The card's own level is the median darkest channel over a ring GLARE_RING text
     heights beyond the blob (``blob``: its label and bounding box; on the card); a
@@ -744,10 +775,8 @@ def _stands_out(
     (GLARE_SURROUND_BLANK): it is either a field wiped out whole or a sheen on a blank
     stretch beside the text. ``cover``: the hull must hold at least that many text
     heights² of text boxes (``GLARE_PALE_COVER``). On a pale surround (over
-    GLARE_SURROUND_BLANK) a laminate sheen beside the text passes all that: with
-    ``clip_test`` the region at 245 holding the blob must there be mostly clipped
-    (GLARE_SHEEN_CLIPPED), as a reflection's is and a sheen's, lifting the paper only
-    to about the clip, is not.
+    GLARE_SURROUND_BLANK) a laminate sheen beside the text passes all that: the level
+    returned lets ``_largest_spot`` ask it to be mostly clipped (``_a_sheen``).
     """
     near, far = (max(1, round(r * text_height)) for r in GLARE_RING)
     label, x, y, w, h = blob
@@ -759,22 +788,32 @@ def _stands_out(
     away = cv2.distanceTransform(1 - local, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     ring = (away > near) & (away <= far) & inside[y0:y1, x0:x1]
     if not ring.any():
-        return False
+        return None
     surround = float(np.median(lowest[y0:y1, x0:x1][ring]))
     contours, _ = cv2.findContours(local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     hull = np.zeros_like(local)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
     covered = float((text[y0:y1, x0:x1] & (hull > 0)).sum()) / text_height**2
     if covered < cover:
-        return False
+        return None
     if not limit:
         limit = GLARE_SURROUND if covered >= 0.25 else GLARE_SURROUND_BLANK
-    if surround > limit:
-        return False
+    return None if surround > limit else surround
+
+
+def _a_sheen(
+    lowest: npt.NDArray[np.uint8],
+    inside: npt.NDArray[np.bool_],
+    blob: npt.NDArray[np.bool_],
+    surround: float,
+) -> bool:
+    """Whether a blob that stands out (``_stands_out``, over a card at ``surround``) is a
+    laminate sheen: on a pale surround (over GLARE_SURROUND_BLANK) the region at 245
+    holding it is not mostly clipped (GLARE_SHEEN_CLIPPED), as a reflection's is and a
+    sheen's, lifting the paper only to about the clip, is not."""
     return (
-        not clip_test
-        or surround <= GLARE_SURROUND_BLANK
-        or _clipped_share(lowest, inside, labels == label) >= GLARE_SHEEN_CLIPPED
+        surround > GLARE_SURROUND_BLANK
+        and _clipped_share(lowest, inside, blob) < GLARE_SHEEN_CLIPPED
     )
 
 
@@ -1293,7 +1332,7 @@ def _card_glare(
     quads: Sequence[Floats],
     boxes: Sequence[TextBox],
     text_height: float,
-    clip_test: bool = False,
+    sheens: list[Place] | None = None,
 ) -> float:
     """``glare_measure`` over the text's widened hull; then, when the card's outline was
     found (``card``, inside it), over the whole card with every box on it as its text.
@@ -1305,6 +1344,7 @@ def _card_glare(
     spot at 120 or less;
     and it must lie clear of the card's sides: a white band along a real card's side
     (real-dev, one photo) is print or the desk past an outline a little off, not a spot.
+    ``sheens`` as ``glare_measure`` takes it, the places in the photo's coordinates.
     """
     text = list(quads)
 
@@ -1316,7 +1356,11 @@ def _card_glare(
         crop = image[y : y + h, x : x + w]
         inside = region[y : y + h, x : x + w]
         local = [quad - (x, y) for quad in text]
-        return glare_measure(crop, inside, text_height, mask > 0, whole_card, local, clip_test)
+        found: list[Place] | None = None if sheens is None else []
+        share = glare_measure(crop, inside, text_height, mask > 0, whole_card, local, found)
+        if sheens is not None and found:
+            sheens.extend((x0 + x, y0 + y, x1 + x, y1 + y) for x0, y0, x1, y1 in found)
+        return share
 
     found = over(hull > 0, False)
     if card is None or found > GLARE_LIMIT:
@@ -1419,8 +1463,9 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     colour = colour_share(crop[inside] if coloured is None else coloured)
     glare = _card_glare(image, card_mask, on_card, quads, boxes, text_height)
     # The clip test only takes blobs away: measured again only when it may matter.
+    sheens: list[Place] = []
     glare_clipped = (
-        _card_glare(image, card_mask, on_card, quads, boxes, text_height, True)
+        _card_glare(image, card_mask, on_card, quads, boxes, text_height, sheens)
         if glare > GLARE_LIMIT
         else glare
     )
@@ -1454,6 +1499,7 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         tile_moire,
         framed_sides(image, outline),
         glare_clipped,
+        tuple(sheens),
     )
 
 
@@ -1493,11 +1539,32 @@ def decide(measures: Measures, missing: Collection[str] = (), doubted: bool = Tr
     return Quality(codes, quality_score(measures, codes), measures)
 
 
-def read_with_doubt(boxes: Sequence[TextBox]) -> bool:
+def read_with_doubt(boxes: Sequence[TextBox], measures: Measures | None = None) -> bool:
     """Whether the recogniser gave some character of ``boxes`` under GLARE_SHEEN_SURE (or
     did not say): beside a spot the characters its edge washed out are doubted, beside
-    a laminate sheen they are read with certainty."""
+    a laminate sheen they are read with certainty.
+
+    With ``measures`` that place the blobs the clip test left out (``Measures.sheens``),
+    only the boxes within GLARE_SHEEN_NEAR text heights of one of them are asked: a
+    box doubted elsewhere on the card (a faint line, a note's print) says nothing of
+    the blob.
+    """
+    if measures is not None and measures.sheens:
+        reach = GLARE_SHEEN_NEAR * measures.text_height
+        boxes = [box for box in boxes if _near_a_place(box, measures.sheens, reach)]
     return any(not box.certainties or min(box.certainties) < GLARE_SHEEN_SURE for box in boxes)
+
+
+def _near_a_place(box: TextBox, places: Sequence[Place], reach: float) -> bool:
+    """Whether ``box`` lies within ``reach`` pixels of one of ``places`` (gaps between
+    its bounding box and theirs, along both axes)."""
+    points = _box_array(box)
+    left, top = points.min(axis=0)
+    right, bottom = points.max(axis=0)
+    return any(
+        max(x0 - right, left - x1, 0.0) <= reach and max(y0 - bottom, top - y1, 0.0) <= reach
+        for x0, y0, x1, y1 in places
+    )
 
 
 def _screen(measures: Measures) -> bool:

@@ -81,7 +81,7 @@ def again(path: Path) -> int:
             measures = measure(image, boxes)
             record["measures"] = measures.as_json() if measures else None
             if record.get("texts") is not None:
-                record["doubted"] = read_with_doubt(boxes)
+                record["doubted"] = read_with_doubt(boxes, measures)
         print(json.dumps(record), flush=True)
         records.append(record)
     print(summary(records), file=sys.stderr)
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
                 boxes = page.photo_boxes()
                 measures = measure(array, boxes)
                 record["missing"] = len(missing_fields(result))
-                record["doubted"] = read_with_doubt(boxes)
+                record["doubted"] = read_with_doubt(boxes, measures)
                 record["measures"] = measures.as_json() if measures else None
                 if with_boxes:
                     record["image"] = str(sample.image)

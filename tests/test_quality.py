@@ -27,6 +27,7 @@ from ocr.quality import (
     EDGE_TOUCH,
     FRAME_SIDES,
     GLARE_LIMIT,
+    GLARE_SHEEN_NEAR,
     GREY_SATURATION,
     IMAGE_WARNINGS,
     INTRUSION_LIMIT,
@@ -480,6 +481,7 @@ GLARE_CASES = Path(__file__).parent / "fixtures" / "glare-cases"
         "4242_079_idback_clean.jpg",
         "1212_017_bank_clean.jpg",
         "1212_070_idback_clean.jpg",
+        "1313_031_idback_clean.jpg",
     ],
 )
 def test_a_clean_card_glare_took_for_a_spot_is_not_glare(engine: LocalEngine, photo: str) -> None:
@@ -493,7 +495,9 @@ def test_a_clean_card_glare_took_for_a_spot_is_not_glare(engine: LocalEngine, ph
     # pale surround (216-225) of which only 0.59-0.63 is clipped in every channel, on a
     # card read without doubt (0.989 and up). A spot clips most of its blob or washes
     # characters out to doubt (GLARE_SHEEN_CLIPPED, GLARE_SHEEN_SURE); the pale spots
-    # it must keep: ``test_a_pale_spot_that_clips_...``.
+    # it must keep: ``test_a_pale_spot_that_clips_...``. 1313_031 (blind seed 1313): the
+    # same sheen on an ID back whose card holds a doubted box (0.84) 2-3 text heights
+    # from it: only the boxes within GLARE_SHEEN_NEAR of the blob are asked.
     result = engine.recognize((GLARE_CASES / photo).read_bytes(), AUTO)
     assert "glare" not in result.warnings
     assert result.fields  # the card was read
@@ -1030,3 +1034,33 @@ def test_inset_card_is_the_whole_photos_erosion() -> None:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
         reference = cv2.erode(whole, disc) > 0
         assert np.array_equal(_inset_card((height, width, 3), corners, text_height), reference)
+
+
+def test_only_the_boxes_near_a_sheen_are_asked_whether_they_were_doubted() -> None:
+    # A blob the clip test left out (``Measures.sheens``, photo coordinates) counts as a
+    # sheen unless a box within GLARE_SHEEN_NEAR text heights of it was doubted: a spot
+    # washes out the characters at its edge, a line doubted elsewhere says nothing of it.
+    sheen = with_(glare=0.05, glare_clipped=0.0, text_height=20.0)
+    sheen = replace(sheen, sheens=((100.0, 100.0, 200.0, 150.0),))
+    assert Measures(**sheen.as_json()) == sheen  # kept by scripts as JSON
+    sure = TextBox(
+        ((210, 120), (300, 120), (300, 140), (210, 140)), "AB", 1.0, certainties=(1.0, 0.99)
+    )
+    away = TextBox(
+        ((100, 400), (300, 400), (300, 420), (100, 420)), "CD", 1.0, certainties=(1.0, 0.5)
+    )
+    assert read_with_doubt([sure, away])  # the whole card
+    assert not read_with_doubt([sure, away], sheen)
+    assert decide(sheen, doubted=read_with_doubt([sure, away], sheen)).warnings == []
+    washed = replace(sure, certainties=(1.0, 0.6))
+    assert read_with_doubt([washed, away], sheen)
+    assert decide(sheen, doubted=read_with_doubt([washed, away], sheen)).warnings == ["glare"]
+    # Within GLARE_SHEEN_NEAR of the blob's box along both axes, not beyond.
+    reach = GLARE_SHEEN_NEAR * sheen.text_height
+    below = TextBox(((100, 150), (200, 150), (200, 170), (100, 170)), "EF", 1.0, certainties=(0.6,))
+    nearby = [replace(below, points=tuple((x, y + reach - 1) for x, y in below.points))]
+    beyond = [replace(below, points=tuple((x, y + reach + 1) for x, y in below.points))]
+    assert read_with_doubt(nearby, sheen)
+    assert not read_with_doubt(beyond, sheen)
+    # No sheen placed (measures kept before the places were): every box is asked.
+    assert read_with_doubt([sure, away], with_(glare=0.05, glare_clipped=0.0))
