@@ -39,7 +39,8 @@ def summary(records: list[dict[str, Any]]) -> str:
             unread += 1
             continue
         missing = ["?"] * int(record.get("missing", 0))
-        # Whether a box was read with doubt (``read_with_doubt``); unknown: doubted.
+        # Whether a box near the sheens the clip test left out (all boxes when none)
+        # was read with doubt (``read_with_doubt``); unknown: doubted.
         doubted = bool(record.get("doubted", True))
         warned = decide(Measures(**record["measures"]), missing, doubted).warnings
         labelled = record.get("labelled") or []
