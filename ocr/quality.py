@@ -336,7 +336,9 @@ class Measures:
     intrusion: float
     colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
     tile_moire: float = 0.0  # ``moire``'s median over small tiles of the card
-    framed: float = 0.0  # sides of the card along a screen's dark frame, 0-4 (``framed_sides``)
+    # sides of the card along a screen's dark frame, 0-4 (``framed_sides``; another text
+    # cluster's when the card's has too few: ``_most_framed``)
+    framed: float = 0.0
     # ``glare`` with a blob on a pale surround counted only when mostly clipped
     # (GLARE_SHEEN_CLIPPED): what a card read without doubt gets; -1 when not measured
     glare_clipped: float = -1.0
@@ -362,9 +364,16 @@ def _box_height(points: Floats) -> float:
 
 def card_boxes(boxes: Sequence[TextBox]) -> list[Floats]:
     """The boxes of the largest cluster of nearby text: the card, not clutter beside it."""
+    return text_clusters(boxes)[0]
+
+
+def text_clusters(boxes: Sequence[TextBox]) -> list[list[Floats]]:
+    """The clusters of nearby text, the card's (``card_boxes``) first, then the others
+    (clutter, or the card itself when clutter's text outweighs it). One empty cluster when
+    there are no boxes."""
     quads = [_box_array(b) for b in boxes]
     if len(quads) < 2:
-        return quads
+        return [quads]
     height = float(np.median([_box_height(q) for q in quads]))
     centres = np.array([q.mean(axis=0) for q in quads])
     distances = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
@@ -376,8 +385,8 @@ def card_boxes(boxes: Sequence[TextBox]) -> list[Floats]:
     weight: dict[int, float] = {}
     for r, a in zip(roots, areas, strict=True):
         weight[r] = weight.get(r, 0.0) + a
-    biggest = max(weight, key=weight.__getitem__)
-    return [q for q, r in zip(quads, roots, strict=True) if r == biggest]
+    order = sorted(weight, key=weight.__getitem__, reverse=True)
+    return [[q for q, r in zip(quads, roots, strict=True) if r == root] for root in order]
 
 
 def _hull_mask(shape: tuple[int, ...], quads: list[Floats], widen: float) -> npt.NDArray[np.uint8]:
@@ -1035,6 +1044,25 @@ def framed_sides(image: BGRImage, outline: Outline) -> int:
     return sum(_framed(strip, card, span) for strip in strips)
 
 
+def _most_framed(image: BGRImage, outline: Outline, others: Sequence[list[Floats]]) -> int:
+    """``framed_sides`` of the card's cluster (``outline``), or, when it falls short of a
+    screen, the most of any other text cluster's.
+
+    A card shown small on a screen can give fewer or smaller boxes than clutter on the
+    desk beside the screen (a sticky note's four lines outweighing the one line read off
+    the screen: seed 4242, the note measured and nothing of the screen), yet it still sits
+    in the screen's dark frame. Clutter's text does not: on the clean photos of seeds
+    4242, 20261129, 5151 and 8484 (320) every cluster but the card's has 0 framed sides
+    (FRAME_SIDES is 3), so the limit stays the one chosen for the card's cluster.
+    """
+    framed = framed_sides(image, outline)
+    for cluster in others:
+        if framed >= FRAME_SIDES:
+            break
+        framed = max(framed, framed_sides(image, find_outline(image, np.concatenate(cluster))))
+    return framed
+
+
 def _framed(strip: Floats, card: float, span: float) -> bool:
     """Whether ``strip`` (rows along a side, columns going outwards) holds a screen's dark
     frame: see FRAME_DARK and the thresholds after it."""
@@ -1354,7 +1382,8 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     ``image`` is the photo as sent, ``boxes`` in its coordinates (whatever reading, a
     crop or a turn, they were found on: ``OcrPage.photo_boxes``).
     """
-    quads = card_boxes(boxes)
+    clusters = text_clusters(boxes)
+    quads = clusters[0]
     if not quads:
         return None
     heights = [_box_height(q) for q in quads]
@@ -1452,7 +1481,7 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         intrusion,
         colour_moire,
         tile_moire,
-        framed_sides(image, outline),
+        _most_framed(image, outline, clusters[1:]),
         glare_clipped,
     )
 
