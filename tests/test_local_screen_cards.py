@@ -94,6 +94,19 @@ def test_a_soft_screen_photo_is_flagged_by_the_screens_dark_frame() -> None:
     assert "screen" in result.warnings
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+def test_a_screen_photo_whose_card_a_sticky_notes_text_outweighs_is_flagged() -> None:
+    # Seed 4242's screen photo 135 (`python -m tests.cardgen.image_conditions --out
+    # build/quality2 --seed 4242 --per-condition 40 --clean 80`): the ID number read off
+    # the screen, but a sticky note's four lines beside the screen were taken for the card
+    # and no `screen` warning came; the number's cluster lies in the screen's dark frame.
+    sample = make_condition_sample(4242, 135, "screen", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert result.fields["id"] == sample.label["expected"]["id"]
+    assert "screen" in result.warnings
+
+
 def assert_screen_card_read(seed: int, index: int) -> CardResult:
     """The screen photo ``index`` of ``seed`` read as its card, its number right and
     every other field right or said to be missing: nothing is guessed."""

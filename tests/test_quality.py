@@ -40,6 +40,7 @@ from ocr.quality import (
     anchored_sides,
     axis_moire_measure,
     blur_measure,
+    card_boxes,
     colour_share,
     decide,
     dilate_convex,
@@ -990,6 +991,35 @@ def test_a_soft_screen_photo_whose_pixel_grid_is_gone_is_seen_by_its_dark_frame(
     assert "screen" in decide(measures).warnings
     # The same card on a dark desk: dark all round, but to the photo's edges.
     image, boxes = card_in_photo("dark desk")
+    measures = measure(image, boxes)
+    assert measures is not None and measures.framed < FRAME_SIDES
+    assert "screen" not in decide(measures).warnings
+
+
+def beside_a_note(surround: str) -> tuple[np.ndarray, list[TextBox]]:
+    """``card_in_photo(surround)`` of which only the first and the last line were read (a
+    card's faint print on a screen), with a sticky note on the desk to its right whose
+    four lines of larger print outweigh them: the note is the largest cluster of text."""
+    photo, boxes = card_in_photo(surround)
+    photo[120:420, 905:1085] = (200, 235, 240)
+    note = []
+    for row in range(4):
+        y = 140 + row * 65
+        cv2.putText(photo, "NOTE 10", (915, y + 38), 0, 1.3, (40, 40, 40), 3)
+        note.append(TextBox(((912, y), (1075, y), (1075, y + 48), (912, y + 48)), "x", 0.9))
+    return photo, [boxes[0], boxes[-1], *note]
+
+
+def test_a_screen_whose_read_lines_a_note_outweighs_is_still_seen_by_its_frame() -> None:
+    # Seed 4242's screen photo 135: one line read off the screen, four on a sticky note
+    # beside it; the note was taken for the card and no measure looked at the screen.
+    image, boxes = beside_a_note("screen")
+    assert card_boxes(boxes)[0][0][0] > 900  # the note is taken for the card
+    measures = measure(image, boxes)
+    assert measures is not None and measures.framed >= FRAME_SIDES
+    assert "screen" in decide(measures).warnings
+    # The same note beside a card on a dark desk: no cluster in a screen's frame.
+    image, boxes = beside_a_note("dark desk")
     measures = measure(image, boxes)
     assert measures is not None and measures.framed < FRAME_SIDES
     assert "screen" not in decide(measures).warnings
