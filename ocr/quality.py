@@ -1051,9 +1051,12 @@ def _most_framed(image: BGRImage, outline: Outline, others: Sequence[list[Floats
     A card shown small on a screen can give fewer or smaller boxes than clutter on the
     desk beside the screen (a sticky note's four lines outweighing the one line read off
     the screen: seed 4242, the note measured and nothing of the screen), yet it still sits
-    in the screen's dark frame. Clutter's text does not: on the clean photos of seeds
-    4242, 20261129, 5151 and 8484 (320) every cluster but the card's has 0 framed sides
-    (FRAME_SIDES is 3), so the limit stays the one chosen for the card's cluster.
+    in the screen's dark frame. Clutter's text does not: the other clusters of the clean
+    photos of seeds 4242, 20261129, 5151 and 8484 (224 clusters on 320 photos) have at
+    most 1 framed side, real-dev's (57 on 52 photos) at most 2, as the card's own cluster
+    there, so FRAME_SIDES (3) keeps its margin of one side and is not chosen again. Costs
+    a ``find_outline`` and a ``framed_sides`` per other cluster: 22 ms CPU a clean photo
+    on average, at most 171 ms (seed 4242, six clusters).
     """
     framed = framed_sides(image, outline)
     for cluster in others:
