@@ -219,6 +219,25 @@ COLOUR_MOIRE_LIMIT = 2.45
 # 31 of 39 over 2.2, three of the six the other peaks missed at 2.24-3.26 (taken at an
 # angle). 2.2 keeps a margin over the halftone.
 TILE_MOIRE_LIMIT = 2.2
+# Coarse colour stripes (``stripe_moire``): a screen's subpixel grid beating with the
+# camera's can fold into wide bands that cycle through red, green and blue across the
+# whole card, below the 0.12 cycles per pixel the peaks above look at (seed 4242's screen
+# photo 158: about 0.04). Looked for over the card found by its outline, drawn upright at
+# STRIPE_CARD pixels (the text's hull of a card read by one line holds a few periods only),
+# between STRIPE_BAND cycles per pixel, in both colour differences (red-green and
+# blue-yellow: a hue cycle moves both, a card's coloured print rarely puts the same
+# narrow peak in each), the weaker of the two. Clean photos of seeds 4242, 20261129,
+# 5151, 8484 and 1515 (336 with an outline): at most 2.43; real-dev (32 with an
+# outline): at most 1.87; screen photos the other peaks missed: 3.32 (4242 photo 158)
+# and 4.66 (blind seed 1515, photo 153, not looked at before choosing). 2.9 lies between,
+# nearer the clean side's top than the one screen it was chosen on: a thin margin.
+# Other conditions of seed 4242 (199): at most 2.35. Costs a warp and one complex FFT
+# of the card found: 17 ms CPU a photo on average (seed 4242's clean, under load).
+STRIPE_MOIRE_LIMIT = 2.9
+STRIPE_CARD = (856, 540)
+STRIPE_BAND = (0.02, 0.12)
+# Pixels of the upright card left out at its border (its edge, the desk past a loose outline).
+STRIPE_INSET = 30
 TILE_SIDE = 128
 # Tiles taken at most, evenly over the card (time: each is an FFT).
 TILE_COUNT = 16
@@ -342,6 +361,7 @@ class Measures:
     # ``glare`` with a blob on a pale surround counted only when mostly clipped
     # (GLARE_SHEEN_CLIPPED): what a card read without doubt gets; -1 when not measured
     glare_clipped: float = -1.0
+    stripe_moire: float = 0.0  # coarse colour stripes over the found card (``stripe_moire``)
 
     def as_json(self) -> dict[str, float]:
         return {name: round(float(getattr(self, name)), 4) for name in self.__dataclass_fields__}
@@ -942,6 +962,39 @@ def _moire_frequencies(side: int) -> npt.NDArray[np.bool_]:
     return frozen
 
 
+def stripe_moire(image: BGRImage, corners: Floats) -> float:
+    """How far the strongest coarse colour stripe over the card stands out (STRIPE_*).
+
+    The card inside ``corners`` is drawn upright at STRIPE_CARD; the peak of each colour
+    difference's spectrum over its neighbourhood (``moire_measure``'s prominence) is taken
+    within STRIPE_BAND, and the weaker of the two is returned: a screen's hue cycle puts
+    its stripes in both.
+    """
+    width, height = STRIPE_CARD
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    warp = cv2.getPerspectiveTransform(np.asarray(corners, np.float32), target)
+    card = cv2.warpPerspective(image, warp, (width, height)).astype(np.float32)
+    card = card[STRIPE_INSET:-STRIPE_INSET, STRIPE_INSET:-STRIPE_INSET]
+    blue, green, red = card[..., 0], card[..., 1], card[..., 2]
+    spectra = _log_spectra(red - green, np.asarray(blue - (red + green) / 2, np.float32))
+    if spectra is None:
+        return 0.0
+    keep = _stripe_frequencies(spectra[0].shape[0])
+    peaks = [float((log - cv2.blur(log, (15, 15)))[keep].max()) for log in spectra]
+    return min(peaks)
+
+
+@lru_cache(maxsize=2)
+def _stripe_frequencies(side: int) -> npt.NDArray[np.bool_]:
+    """The frequencies ``stripe_moire`` looks at, for a ``side`` x ``side`` spectrum."""
+    freq = np.fft.fftshift(np.fft.fftfreq(side))
+    fy, fx = np.meshgrid(freq, freq, indexing="ij")
+    radius = np.hypot(fx, fy)
+    frozen = np.asarray((radius > STRIPE_BAND[0]) & (radius <= STRIPE_BAND[1]), np.bool_)
+    frozen.flags.writeable = False
+    return frozen
+
+
 def tiled_moire_measure(grey: Floats) -> float:
     """``moire_measure``'s median over TILE_SIDE-pixel tiles of ``grey`` (at most
     TILE_COUNT, evenly spread; 0 when the card holds none).
@@ -1486,6 +1539,7 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         tile_moire,
         _most_framed(image, outline, clusters[1:]),
         glare_clipped,
+        0.0 if corners is None else stripe_moire(image, corners),
     )
 
 
@@ -1534,9 +1588,11 @@ def read_with_doubt(boxes: Sequence[TextBox]) -> bool:
 
 def _screen(measures: Measures) -> bool:
     """A photo of a screen: its pixel grid in the grey spectrum, on its axes, in colour,
-    or all over the card in small tiles; or the card inside a screen's dark frame."""
+    or all over the card in small tiles, or in coarse colour stripes over the card; or the
+    card inside a screen's dark frame."""
     return (
         measures.framed >= FRAME_SIDES
+        or measures.stripe_moire > STRIPE_MOIRE_LIMIT
         or measures.moire > MOIRE_LIMIT
         or measures.axis_moire > AXIS_MOIRE_LIMIT
         or measures.colour_moire > COLOUR_MOIRE_LIMIT

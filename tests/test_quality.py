@@ -32,6 +32,7 @@ from ocr.quality import (
     INTRUSION_LIMIT,
     INTRUSION_OVER_GLARE,
     MOIRE_LIMIT,
+    STRIPE_MOIRE_LIMIT,
     TILE_MOIRE_LIMIT,
     WHITE_PERCENTILE,
     Measures,
@@ -50,6 +51,7 @@ from ocr.quality import (
     measure,
     moire_measure,
     read_with_doubt,
+    stripe_moire,
     tiled_moire_measure,
 )
 from tests.cardgen.fonts import find_fonts, fonts_available
@@ -1023,6 +1025,39 @@ def test_a_screen_whose_read_lines_a_note_outweighs_is_still_seen_by_its_frame()
     measures = measure(image, boxes)
     assert measures is not None and measures.framed < FRAME_SIDES
     assert "screen" not in decide(measures).warnings
+
+
+def card_in_colour(stripes: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A pale card (700 x 440 in a 900 x 640 photo) with dark print, a red disc and a blue
+    band, and its corners; with ``stripes``, lit by wide bands cycling through red, green
+    and blue (26 px a cycle), as a screen's subpixels beating with the camera's leave."""
+    rng = np.random.default_rng(5)
+    drawn = np.full((640, 900, 3), 120, np.uint8)
+    drawn[100:540, 100:800] = (215, 220, 225)
+    cv2.rectangle(drawn, (100, 460), (800, 500), (170, 110, 60), -1)
+    cv2.circle(drawn, (700, 190), 45, (40, 40, 200), -1)
+    for row in range(5):
+        cv2.putText(drawn, "ROAD 18 HALL 3", (150, 170 + 55 * row), 0, 1.0, (50, 50, 50), 2)
+    photo = drawn.astype(np.float32)
+    if stripes:
+        phase = 2 * np.pi * np.arange(900, dtype=np.float32) / 26.0
+        for channel, shift in enumerate((0.0, 2.1, 4.2)):
+            photo[100:540, 100:800, channel] *= 1 + 0.12 * np.cos(phase[100:800] + shift)
+    photo = cv2.GaussianBlur(photo, (0, 0), 1.2) + rng.normal(0, 3, photo.shape)
+    corners = np.array([[100, 100], [800, 100], [800, 540], [100, 540]], np.float32)
+    return np.clip(photo, 0, 255).astype(np.uint8), corners
+
+
+def test_coarse_colour_stripes_over_the_card_are_a_screen() -> None:
+    # Seed 4242's screen photo 158 (blind seed 1515's 153 too): soft, no peak in the moiré
+    # band, the card under wide red-green-blue bands (about 0.04 cycles per pixel).
+    striped, corners = card_in_colour(stripes=True)
+    assert stripe_moire(striped, corners) > STRIPE_MOIRE_LIMIT
+    assert "screen" in decide(with_(stripe_moire=stripe_moire(striped, corners))).warnings
+    # The same card's own colour (a red disc, a blue band) and print: no stripes.
+    plain, corners = card_in_colour(stripes=False)
+    assert stripe_moire(plain, corners) < STRIPE_MOIRE_LIMIT
+    assert "screen" not in decide(with_(stripe_moire=stripe_moire(plain, corners))).warnings
 
 
 def test_white_levels_are_numpys_percentile_to_the_last_bit() -> None:
