@@ -107,6 +107,17 @@ def test_a_screen_photo_whose_card_a_sticky_notes_text_outweighs_is_flagged() ->
     assert "screen" in result.warnings
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+def test_a_screen_photo_whose_grid_left_only_coarse_colour_stripes_is_flagged() -> None:
+    # Seed 4242's screen photo 158 (same command as above): a dim, soft screen, no peak in
+    # the moire band and no dark frame, the bank card under wide red-green-blue bands.
+    sample = make_condition_sample(4242, 158, "screen", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert result.fields["number"] == sample.label["expected"]["number"]
+    assert "screen" in result.warnings
+
+
 def assert_screen_card_read(seed: int, index: int) -> CardResult:
     """The screen photo ``index`` of ``seed`` read as its card, its number right and
     every other field right or said to be missing: nothing is guessed."""
