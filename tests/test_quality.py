@@ -1043,9 +1043,9 @@ def card_in_colour(stripes: bool) -> tuple[np.ndarray, np.ndarray]:
         phase = 2 * np.pi * np.arange(900, dtype=np.float32) / 26.0
         for channel, shift in enumerate((0.0, 2.1, 4.2)):
             photo[100:540, 100:800, channel] *= 1 + 0.12 * np.cos(phase[100:800] + shift)
-    photo = cv2.GaussianBlur(photo, (0, 0), 1.2) + rng.normal(0, 3, photo.shape)
+    soft = cv2.GaussianBlur(photo, (0, 0), 1.2) + rng.normal(0, 3, photo.shape)
     corners = np.array([[100, 100], [800, 100], [800, 540], [100, 540]], np.float32)
-    return np.clip(photo, 0, 255).astype(np.uint8), corners
+    return np.clip(soft, 0, 255).astype(np.uint8), corners
 
 
 def test_coarse_colour_stripes_over_the_card_are_a_screen() -> None:
