@@ -229,8 +229,8 @@ TILE_MOIRE_LIMIT = 2.2
 # narrow peak in each), the weaker of the two. Clean photos of seeds 4242, 20261129,
 # 5151, 8484 and 1515 (336 with an outline): at most 2.43; real-dev (32 with an
 # outline): at most 1.87; screen photos the other peaks missed: 3.32 (4242 photo 158)
-# and 4.66 (blind seed 1515, photo 153, not looked at before choosing). 2.9 lies between,
-# nearer the clean side's top than the one screen it was chosen on: a thin margin.
+# and 4.66 (seed 1515, photo 153: the measure was made on 158 alone). 2.9 lies between,
+# about midway (0.47 over the clean top, 0.42 under 158): a thin margin, one screen.
 # Other conditions of seed 4242 (199): at most 2.35. Costs a warp and one complex FFT
 # of the card found: 17 ms CPU a photo on average (seed 4242's clean, under load).
 STRIPE_MOIRE_LIMIT = 2.9
