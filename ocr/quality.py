@@ -228,6 +228,25 @@ COLOUR_MOIRE_LIMIT = 2.45
 # 31 of 39 over 2.2, three of the six the other peaks missed at 2.24-3.26 (taken at an
 # angle). 2.2 keeps a margin over the halftone.
 TILE_MOIRE_LIMIT = 2.2
+# Coarse colour stripes (``stripe_moire``): a screen's subpixel grid beating with the
+# camera's can fold into wide bands that cycle through red, green and blue across the
+# whole card, below the 0.12 cycles per pixel the peaks above look at (seed 4242's screen
+# photo 158: about 0.04). Looked for over the card found by its outline, drawn upright at
+# STRIPE_CARD pixels (the text's hull of a card read by one line holds a few periods only),
+# between STRIPE_BAND cycles per pixel, in both colour differences (red-green and
+# blue-yellow: a hue cycle moves both, a card's coloured print rarely puts the same
+# narrow peak in each), the weaker of the two. Clean photos of seeds 4242, 20261129,
+# 5151, 8484 and 1515 (336 with an outline): at most 2.43; real-dev (32 with an
+# outline): at most 1.87; screen photos the other peaks missed: 3.32 (4242 photo 158)
+# and 4.66 (seed 1515, photo 153: the measure was made on 158 alone). 2.9 lies between,
+# about midway (0.47 over the clean top, 0.42 under 158): a thin margin, one screen.
+# Other conditions of seed 4242 (199): at most 2.35. Costs a warp and one complex FFT
+# of the card found: 17 ms CPU a photo on average (seed 4242's clean, under load).
+STRIPE_MOIRE_LIMIT = 2.9
+STRIPE_CARD = (856, 540)
+STRIPE_BAND = (0.02, 0.12)
+# Pixels of the upright card left out at its border (its edge, the desk past a loose outline).
+STRIPE_INSET = 30
 TILE_SIDE = 128
 # Tiles taken at most, evenly over the card (time: each is an FFT).
 TILE_COUNT = 16
@@ -347,10 +366,13 @@ class Measures:
     intrusion: float
     colour_moire: float = 0.0  # ``moire`` on the red-green difference's spectrum
     tile_moire: float = 0.0  # ``moire``'s median over small tiles of the card
-    framed: float = 0.0  # sides of the card along a screen's dark frame, 0-4 (``framed_sides``)
+    # sides of the card along a screen's dark frame, 0-4 (``framed_sides``; another text
+    # cluster's when the card's has too few: ``_most_framed``)
+    framed: float = 0.0
     # ``glare`` with a blob on a pale surround counted only when mostly clipped
     # (GLARE_SHEEN_CLIPPED): what a card read without doubt gets; -1 when not measured
     glare_clipped: float = -1.0
+    stripe_moire: float = 0.0  # coarse colour stripes over the found card (``stripe_moire``)
     # where the blobs over GLARE_LIMIT that ``glare_clipped`` left out as laminate sheens
     # lie, in the photo's coordinates: ``read_with_doubt`` asks the boxes near them
     sheens: tuple[Place, ...] = ()
@@ -387,9 +409,16 @@ def _box_height(points: Floats) -> float:
 
 def card_boxes(boxes: Sequence[TextBox]) -> list[Floats]:
     """The boxes of the largest cluster of nearby text: the card, not clutter beside it."""
+    return text_clusters(boxes)[0]
+
+
+def text_clusters(boxes: Sequence[TextBox]) -> list[list[Floats]]:
+    """The clusters of nearby text, the card's (``card_boxes``) first, then the others
+    (clutter, or the card itself when clutter's text outweighs it). One empty cluster when
+    there are no boxes."""
     quads = [_box_array(b) for b in boxes]
     if len(quads) < 2:
-        return quads
+        return [quads]
     height = float(np.median([_box_height(q) for q in quads]))
     centres = np.array([q.mean(axis=0) for q in quads])
     distances = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2)
@@ -401,8 +430,8 @@ def card_boxes(boxes: Sequence[TextBox]) -> list[Floats]:
     weight: dict[int, float] = {}
     for r, a in zip(roots, areas, strict=True):
         weight[r] = weight.get(r, 0.0) + a
-    biggest = max(weight, key=weight.__getitem__)
-    return [q for q, r in zip(quads, roots, strict=True) if r == biggest]
+    order = sorted(weight, key=weight.__getitem__, reverse=True)
+    return [[q for q, r in zip(quads, roots, strict=True) if r == root] for root in order]
 
 
 def _hull_mask(shape: tuple[int, ...], quads: list[Floats], widen: float) -> npt.NDArray[np.uint8]:
@@ -972,6 +1001,39 @@ def _moire_frequencies(side: int) -> npt.NDArray[np.bool_]:
     return frozen
 
 
+def stripe_moire(image: BGRImage, corners: Floats) -> float:
+    """How far the strongest coarse colour stripe over the card stands out (STRIPE_*).
+
+    The card inside ``corners`` is drawn upright at STRIPE_CARD; the peak of each colour
+    difference's spectrum over its neighbourhood (``moire_measure``'s prominence) is taken
+    within STRIPE_BAND, and the weaker of the two is returned: a screen's hue cycle puts
+    its stripes in both.
+    """
+    width, height = STRIPE_CARD
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    warp = cv2.getPerspectiveTransform(np.asarray(corners, np.float32), target)
+    card = cv2.warpPerspective(image, warp, (width, height)).astype(np.float32)
+    card = card[STRIPE_INSET:-STRIPE_INSET, STRIPE_INSET:-STRIPE_INSET]
+    blue, green, red = card[..., 0], card[..., 1], card[..., 2]
+    spectra = _log_spectra(red - green, np.asarray(blue - (red + green) / 2, np.float32))
+    if spectra is None:
+        return 0.0
+    keep = _stripe_frequencies(spectra[0].shape[0])
+    peaks = [float((log - cv2.blur(log, (15, 15)))[keep].max()) for log in spectra]
+    return min(peaks)
+
+
+@lru_cache(maxsize=2)
+def _stripe_frequencies(side: int) -> npt.NDArray[np.bool_]:
+    """The frequencies ``stripe_moire`` looks at, for a ``side`` x ``side`` spectrum."""
+    freq = np.fft.fftshift(np.fft.fftfreq(side))
+    fy, fx = np.meshgrid(freq, freq, indexing="ij")
+    radius = np.hypot(fx, fy)
+    frozen = np.asarray((radius > STRIPE_BAND[0]) & (radius <= STRIPE_BAND[1]), np.bool_)
+    frozen.flags.writeable = False
+    return frozen
+
+
 def tiled_moire_measure(grey: Floats) -> float:
     """``moire_measure``'s median over TILE_SIDE-pixel tiles of ``grey`` (at most
     TILE_COUNT, evenly spread; 0 when the card holds none).
@@ -1072,6 +1134,28 @@ def framed_sides(image: BGRImage, outline: Outline) -> int:
         frame[y1:, x0:x1].T,
     )
     return sum(_framed(strip, card, span) for strip in strips)
+
+
+def _most_framed(image: BGRImage, outline: Outline, others: Sequence[list[Floats]]) -> int:
+    """``framed_sides`` of the card's cluster (``outline``), or, when it falls short of a
+    screen, the most of any other text cluster's.
+
+    A card shown small on a screen can give fewer or smaller boxes than clutter on the
+    desk beside the screen (a sticky note's four lines outweighing the one line read off
+    the screen: seed 4242, the note measured and nothing of the screen), yet it still sits
+    in the screen's dark frame. Clutter's text does not: the other clusters of the clean
+    photos of seeds 4242, 20261129, 5151 and 8484 (224 clusters on 320 photos) have at
+    most 1 framed side, real-dev's (57 on 52 photos) at most 2, as the card's own cluster
+    there, so FRAME_SIDES (3) keeps its margin of one side and is not chosen again. Costs
+    a ``find_outline`` and a ``framed_sides`` per other cluster: 22 ms CPU a clean photo
+    on average, at most 171 ms (seed 4242, six clusters).
+    """
+    framed = framed_sides(image, outline)
+    for cluster in others:
+        if framed >= FRAME_SIDES:
+            break
+        framed = max(framed, framed_sides(image, find_outline(image, np.concatenate(cluster))))
+    return framed
 
 
 def _framed(strip: Floats, card: float, span: float) -> bool:
@@ -1398,7 +1482,8 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     ``image`` is the photo as sent, ``boxes`` in its coordinates (whatever reading, a
     crop or a turn, they were found on: ``OcrPage.photo_boxes``).
     """
-    quads = card_boxes(boxes)
+    clusters = text_clusters(boxes)
+    quads = clusters[0]
     if not quads:
         return None
     heights = [_box_height(q) for q in quads]
@@ -1497,8 +1582,9 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
         intrusion,
         colour_moire,
         tile_moire,
-        framed_sides(image, outline),
+        _most_framed(image, outline, clusters[1:]),
         glare_clipped,
+        0.0 if corners is None else stripe_moire(image, corners),
         tuple(sheens),
     )
 
@@ -1569,9 +1655,11 @@ def _near_a_place(box: TextBox, places: Sequence[Place], reach: float) -> bool:
 
 def _screen(measures: Measures) -> bool:
     """A photo of a screen: its pixel grid in the grey spectrum, on its axes, in colour,
-    or all over the card in small tiles; or the card inside a screen's dark frame."""
+    or all over the card in small tiles, or in coarse colour stripes over the card; or the
+    card inside a screen's dark frame."""
     return (
         measures.framed >= FRAME_SIDES
+        or measures.stripe_moire > STRIPE_MOIRE_LIMIT
         or measures.moire > MOIRE_LIMIT
         or measures.axis_moire > AXIS_MOIRE_LIMIT
         or measures.colour_moire > COLOUR_MOIRE_LIMIT

@@ -29,6 +29,13 @@ TILED_SCREENS = [(20261129, 159)]
 # Screen photos no reading found a card on, tiles included, before the descreened one
 # (``ocr.local.descreened``): an ID front and a bank card.
 DESCREENED = [(20261129, 129), (6262, 143)]
+# Seed 4242's screen photos read but not flagged (`python -m tests.cardgen.image_conditions
+# --out build/quality2 --seed 4242 --per-condition 40 --clean 80`). 135: a sticky note's
+# four lines beside the screen were taken for the card, not the ID number read off the
+# screen, whose cluster lies in the screen's dark frame (``ocr.quality._most_framed``).
+# 158: a dim, soft screen, no peak in the moire band and no dark frame, the bank card
+# under wide red-green-blue bands (``ocr.quality.stripe_moire``).
+MISSED_SCREENS_4242 = [135, 158]
 # Card-less photos (tests.cardgen's unreadable samples: clutter, blank paper, a blurred
 # card) of this seed: no card either way.
 CARDLESS_SEED = 31337
@@ -91,6 +98,18 @@ def test_a_soft_screen_photo_is_flagged_by_the_screens_dark_frame() -> None:
     # peak left); the card lies in a viewer's black page inside the phone's bezel.
     sample = make_condition_sample(20261129, 126, "screen", find_fonts(), Faker("zh_CN"))
     result = create_engine("local").recognize(sample.encode(), AUTO)
+    assert "screen" in result.warnings
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fonts_available(), reason="CJK fonts not installed")
+@pytest.mark.parametrize("index", MISSED_SCREENS_4242)
+def test_a_screen_photo_missed_on_seed_4242_is_flagged(index: int) -> None:
+    # The card's number read right, but no `screen` warning before (MISSED_SCREENS_4242).
+    sample = make_condition_sample(4242, index, "screen", find_fonts(), Faker("zh_CN"))
+    result = create_engine("local").recognize(sample.encode(), AUTO)
+    key = "id" if result.kind == "idcard" else "number"
+    assert result.fields[key] == sample.label["expected"][key]
     assert "screen" in result.warnings
 
 

@@ -33,6 +33,7 @@ from ocr.quality import (
     INTRUSION_LIMIT,
     INTRUSION_OVER_GLARE,
     MOIRE_LIMIT,
+    STRIPE_MOIRE_LIMIT,
     TILE_MOIRE_LIMIT,
     WHITE_PERCENTILE,
     Measures,
@@ -41,6 +42,7 @@ from ocr.quality import (
     anchored_sides,
     axis_moire_measure,
     blur_measure,
+    card_boxes,
     colour_share,
     decide,
     dilate_convex,
@@ -50,6 +52,7 @@ from ocr.quality import (
     measure,
     moire_measure,
     read_with_doubt,
+    stripe_moire,
     tiled_moire_measure,
 )
 from tests.cardgen.fonts import find_fonts, fonts_available
@@ -997,6 +1000,68 @@ def test_a_soft_screen_photo_whose_pixel_grid_is_gone_is_seen_by_its_dark_frame(
     measures = measure(image, boxes)
     assert measures is not None and measures.framed < FRAME_SIDES
     assert "screen" not in decide(measures).warnings
+
+
+def beside_a_note(surround: str) -> tuple[np.ndarray, list[TextBox]]:
+    """``card_in_photo(surround)`` of which only the first and the last line were read (a
+    card's faint print on a screen), with a sticky note on the desk to its right whose
+    four lines of larger print outweigh them: the note is the largest cluster of text."""
+    photo, boxes = card_in_photo(surround)
+    photo[120:420, 905:1085] = (200, 235, 240)
+    note = []
+    for row in range(4):
+        y = 140 + row * 65
+        cv2.putText(photo, "NOTE 10", (915, y + 38), 0, 1.3, (40, 40, 40), 3)
+        note.append(TextBox(((912, y), (1075, y), (1075, y + 48), (912, y + 48)), "x", 0.9))
+    return photo, [boxes[0], boxes[-1], *note]
+
+
+def test_a_screen_whose_read_lines_a_note_outweighs_is_still_seen_by_its_frame() -> None:
+    # Seed 4242's screen photo 135: one line read off the screen, four on a sticky note
+    # beside it; the note was taken for the card and no measure looked at the screen.
+    image, boxes = beside_a_note("screen")
+    assert card_boxes(boxes)[0][0][0] > 900  # the note is taken for the card
+    measures = measure(image, boxes)
+    assert measures is not None and measures.framed >= FRAME_SIDES
+    assert "screen" in decide(measures).warnings
+    # The same note beside a card on a dark desk: no cluster in a screen's frame.
+    image, boxes = beside_a_note("dark desk")
+    measures = measure(image, boxes)
+    assert measures is not None and measures.framed < FRAME_SIDES
+    assert "screen" not in decide(measures).warnings
+
+
+def card_in_colour(stripes: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A pale card (700 x 440 in a 900 x 640 photo) with dark print, a red disc and a blue
+    band, and its corners; with ``stripes``, lit by wide bands cycling through red, green
+    and blue (26 px a cycle), as a screen's subpixels beating with the camera's leave."""
+    rng = np.random.default_rng(5)
+    drawn = np.full((640, 900, 3), 120, np.uint8)
+    drawn[100:540, 100:800] = (215, 220, 225)
+    cv2.rectangle(drawn, (100, 460), (800, 500), (170, 110, 60), -1)
+    cv2.circle(drawn, (700, 190), 45, (40, 40, 200), -1)
+    for row in range(5):
+        cv2.putText(drawn, "ROAD 18 HALL 3", (150, 170 + 55 * row), 0, 1.0, (50, 50, 50), 2)
+    photo = drawn.astype(np.float32)
+    if stripes:
+        phase = 2 * np.pi * np.arange(900, dtype=np.float32) / 26.0
+        for channel, shift in enumerate((0.0, 2.1, 4.2)):
+            photo[100:540, 100:800, channel] *= 1 + 0.12 * np.cos(phase[100:800] + shift)
+    soft = cv2.GaussianBlur(photo, (0, 0), 1.2) + rng.normal(0, 3, photo.shape)
+    corners = np.array([[100, 100], [800, 100], [800, 540], [100, 540]], np.float32)
+    return np.clip(soft, 0, 255).astype(np.uint8), corners
+
+
+def test_coarse_colour_stripes_over_the_card_are_a_screen() -> None:
+    # Seed 4242's screen photo 158 (blind seed 1515's 153 too): soft, no peak in the moiré
+    # band, the card under wide red-green-blue bands (about 0.04 cycles per pixel).
+    striped, corners = card_in_colour(stripes=True)
+    assert stripe_moire(striped, corners) > STRIPE_MOIRE_LIMIT
+    assert "screen" in decide(with_(stripe_moire=stripe_moire(striped, corners))).warnings
+    # The same card's own colour (a red disc, a blue band) and print: no stripes.
+    plain, corners = card_in_colour(stripes=False)
+    assert stripe_moire(plain, corners) < STRIPE_MOIRE_LIMIT
+    assert "screen" not in decide(with_(stripe_moire=stripe_moire(plain, corners))).warnings
 
 
 def test_white_levels_are_numpys_percentile_to_the_last_bit() -> None:
