@@ -1076,7 +1076,12 @@ class LocalEngine:
         quality = (
             None
             if measures is None
-            else decide(measures, missing_fields(result), read_with_doubt(boxes, measures))
+            else decide(
+                measures,
+                missing_fields(result),
+                read_with_doubt(boxes, measures),
+                get_kind(result.kind).moot_warnings,
+            )
         )
         if quality is not None:
             result.warnings += [c for c in quality.warnings if c not in result.warnings]

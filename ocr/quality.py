@@ -1589,10 +1589,23 @@ def measure(image: BGRImage, boxes: Sequence[TextBox]) -> Measures | None:
     )
 
 
-def decide(measures: Measures, missing: Collection[str] = (), doubted: bool = True) -> Quality:
+def decide(
+    measures: Measures,
+    missing: Collection[str] = (),
+    doubted: bool = True,
+    moot: Collection[str] = (),
+) -> Quality:
     """Warnings and a 0-100 score; ``missing``: the card's fields that came back empty;
     ``doubted``: whether a box was read with doubt (``read_with_doubt``), when a glare
-    must be mostly clipped on a pale surround to count (``Measures.glare_clipped``)."""
+    must be mostly clipped on a pale surround to count (``Measures.glare_clipped``);
+    ``moot``: codes that say nothing of this kind of document
+    (``DocumentKind.moot_warnings``), neither given nor counted in the score."""
+    codes = _decide_codes(measures, doubted)
+    codes = [code for code in codes if code not in moot]
+    return Quality(codes, quality_score(measures, codes), measures)
+
+
+def _decide_codes(measures: Measures, doubted: bool) -> list[str]:
     codes: list[str] = []
     # The outline says how much of the card is missing; without it, text at the edge.
     if measures.outside >= 0:
@@ -1622,7 +1635,7 @@ def decide(measures: Measures, missing: Collection[str] = (), doubted: bool = Tr
         codes.append("glare")
     if measures.blur > BLUR_LIMIT:
         codes.append("blur")
-    return Quality(codes, quality_score(measures, codes), measures)
+    return codes
 
 
 def read_with_doubt(boxes: Sequence[TextBox], measures: Measures | None = None) -> bool:

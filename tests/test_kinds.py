@@ -132,3 +132,14 @@ def test_field_warnings_come_from_the_kind() -> None:
     assert get_kind("idcard").warnings({"valid_date": "20050101-20150101"}, today, []) == [
         "expired"
     ]
+
+
+def test_only_printed_matter_meant_to_be_shared_ignores_copy_and_screen_warnings() -> None:
+    """A page, a table and a business card are read for their text: a copy or a screen
+    shows the same text. An identity document's copy or screen shot is what its
+    ``photocopy`` and ``screen`` warnings are for."""
+    printed = {"text", "table", "businesscard"}
+    for kind in KINDS:
+        expected = {"photocopy", "screen"} if kind.name in printed else set()
+        assert kind.moot_warnings == expected, kind.name
+    assert {kind.name for kind in KINDS} >= printed

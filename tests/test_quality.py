@@ -302,6 +302,14 @@ def test_text_at_the_edge_of_a_photo_cropped_close_around_a_whole_card_is_not_cu
     assert decide(with_(edge_gap=0.3, outside=-1.0)).warnings == ["border_incomplete"]
 
 
+def test_warnings_moot_for_a_kind_are_neither_given_nor_scored() -> None:
+    copied = with_(colour=COLOUR_LIMIT * 0.5, blur=0.8)
+    assert decide(copied).warnings == ["photocopy", "blur"]
+    page = decide(copied, moot={"photocopy", "screen"})
+    assert page.warnings == ["blur"]
+    assert page.score > decide(copied).score
+
+
 def test_the_score_falls_with_blur_and_with_each_fault() -> None:
     sharp, soft = decide(with_(blur=0.5)).score, decide(with_(blur=0.8)).score
     assert 0 <= soft < sharp <= 100

@@ -639,6 +639,17 @@ def test_a_page_read_mostly_wrong_is_flagged_unreadable_and_the_reply_asks_for_a
     assert "大部分文字看不清" not in card_result(clean)
 
 
+@pytest.mark.skipif(not fonts_available(), reason="no CJK font (run `make fonts`)")
+def test_a_printed_page_is_not_called_a_photocopy(page_000: CardResult) -> None:
+    """Black print on white paper is what a page is: the committed page 000 measures as
+    a copy would (colour under ``COLOUR_LIMIT``; it was answered 疑似复印件，请拍摄页面原件),
+    which says nothing of a page meant to be read. Its other warnings stay."""
+    assert "photocopy" not in page_000.warnings and "screen" not in page_000.warnings
+    assert "low_confidence" in page_000.warnings
+    reply = card_result(page_000)
+    assert "复印件" not in reply and "部分文字不够清晰" in reply
+
+
 def generated_lines(local: LocalEngine, seed: int, index: int) -> tuple[list[str], list[str]]:
     """(the lines printed, the lines read) of one photo of a generated set."""
     sample = make_card_sample(seed, index, "text", True, False, find_fonts(), Faker("zh_CN"))

@@ -33,6 +33,12 @@ class Extracted:
     evidence: int = 0
 
 
+# Image warnings that matter only where the original itself counts (an identity
+# document): not for printed matter meant to be read or shared (a page, a table, a
+# business card). See ``DocumentKind.moot_warnings``.
+ORIGINAL_ONLY_WARNINGS = frozenset({"photocopy", "screen"})
+
+
 def no_order(view: CardView) -> int:
     """For kinds without printed labels whose order tells which way up a photo is."""
     del view
@@ -90,6 +96,11 @@ class DocumentKind:
     # Reply texts of warnings that say something else for this kind (a licence's
     # ``invalid_period`` is about 6 or 10 years, an ID card's about 5, 10 or 20).
     warning_texts: Mapping[str, str] = field(default_factory=dict)
+    # Image warnings (``ocr/quality.py``) that say nothing of this kind, neither given nor
+    # counted in the quality score: a printed page or a business card is black on white
+    # by nature, so it always looks like a ``photocopy``, and one read off a ``screen``
+    # holds the same text; asking for "the original" would only puzzle the user.
+    moot_warnings: frozenset[str] = frozenset()
     # The reply when no such document was read, for kinds whose retake hint is not the
     # card's (lay it flat, light it): a page whose text nothing was found in was too far
     # or too blurred to read. None: the cards' reply.

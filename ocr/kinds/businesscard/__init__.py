@@ -24,7 +24,7 @@ from ocr.checks import region_named_prefix
 from ocr.documents import split_numbers
 from ocr.engine import CardResult
 from ocr.errors import NoCardFound
-from ocr.kinds.base import DocumentKind
+from ocr.kinds.base import ORIGINAL_ONLY_WARNINGS, DocumentKind
 from ocr.kinds.businesscard.extract import (
     FIELDS,
     MIN_EVIDENCE,
@@ -137,6 +137,7 @@ KIND = DocumentKind(
     name=NAME,
     title="名片",
     thing="名片",
+    moot_warnings=ORIGINAL_ONLY_WARNINGS,
     words=("名片", "businesscard", "名片识别"),
     labels=(
         ("name", "姓名"),

@@ -22,7 +22,7 @@ from ocr.documents import table_shape
 from ocr.engine import CardResult, TextBox
 from ocr.errors import NoCardFound
 from ocr.image import BGRImage
-from ocr.kinds.base import DocumentKind
+from ocr.kinds.base import ORIGINAL_ONLY_WARNINGS, DocumentKind
 from ocr.kinds.table.structure import (
     MIN_COLUMNS,
     MIN_FILL,
@@ -291,6 +291,7 @@ KIND = DocumentKind(
     name=NAME,
     title="表格",
     thing="表格",
+    moot_warnings=ORIGINAL_ONLY_WARNINGS,
     words=("表格", "table", "表格识别"),
     labels=(),
     mask_rules={},

@@ -20,7 +20,7 @@ from typing import Any
 
 from ocr.engine import CardResult, TextBox
 from ocr.errors import NoCardFound
-from ocr.kinds.base import DocumentKind
+from ocr.kinds.base import ORIGINAL_ONLY_WARNINGS, DocumentKind
 from ocr.kinds.text.extract import (
     lines_unbroken,
     median_height,
@@ -197,6 +197,7 @@ KIND = DocumentKind(
     name=NAME,
     title="文字",
     thing="页面",
+    moot_warnings=ORIGINAL_ONLY_WARNINGS,
     words=("文字", "text", "文字识别"),
     labels=((FIELD, "内容"),),
     mask_rules={FIELD: mask_numbers_in_text},
