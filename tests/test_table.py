@@ -22,7 +22,7 @@ from ocr.detect import kind_scores, read_card, upright_view
 from ocr.engine import AUTO, CardResult, ChainEngine, TextBox
 from ocr.errors import EngineUnavailable, NoCardFound
 from ocr.image import BGRImage
-from ocr.kinds.table import second_look
+from ocr.kinds.table import KIND, second_look
 from ocr.kinds.table.structure import (
     CellRegion,
     build_grid,
@@ -201,6 +201,36 @@ def test_ruled_grid_gives_the_columns_and_joins_a_cell_of_two_lines() -> None:
         ["B", "全天", "20"],
         ["C", "夜间", "30"],
     ]
+
+
+def ruled_page(image: np.ndarray, boxes: list[TextBox]) -> CardView:
+    """The view of a drawn page whose boxes are given in its own pixels."""
+    photo = OcrPage(image, boxes)
+    return CardView.of(photo, photo.frames()[0])
+
+
+def test_text_beyond_a_ruled_tables_sides_is_no_cell() -> None:
+    """Notes on the desk beside the sheet, level with its rows: a word beyond the grid's
+    right side and one the detector joined to a first cell ('谢惠B') were read into the
+    outer cells; the grid's horizontal rules say how far the table reaches."""
+    rows = [["项目", "说明", "金额"], ["A", "全天", "10"], ["B", "夜间", "20"], ["C", "上午", "30"]]
+    image, printed = ruled_photo(rows, [1, 1, 1, 1])
+    boxes = [to_box(p) for p in printed if p.text != "B"]
+    boxes = [
+        TextBox(tuple((x - 2000, y - 2000) for x, y in b.points), b.text, b.score) for b in boxes
+    ]
+    row_b = next(p for p in printed if p.text == "B")
+    top, bottom = row_b.y, row_b.y + row_b.height
+    # The note's two characters (x 20-70) end short of the left rule (x 80), where the
+    # sheet covers the note; the cell's 'B' follows at x 100-117.
+    joined = ((20.0, top), (117.0, top), (117.0, bottom), (20.0, bottom))
+    note = next(p for p in printed if p.text == "全天")
+    beside = ((850.0, note.y), (990.0, note.y), (990.0, note.y + 36), (850.0, note.y + 36))
+    boxes += [TextBox(joined, "谢惠B", 0.95), TextBox(beside, "请勿折叠", 0.97)]
+    assert KIND.read(ruled_page(image, boxes), None).cells == rows
+    # Without the rules nothing tells the note from a cell.
+    blank = np.full_like(image, 255)
+    assert KIND.read(ruled_page(blank, boxes), None).cells != rows
 
 
 def test_cells_are_masked_as_free_text_in_the_reply() -> None:

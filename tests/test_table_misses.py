@@ -1,4 +1,4 @@
-"""Tables the kind once read wrong, each rebuilt by the generator (seeds 1501 and 1502,
+"""Tables the kind once read wrong, each rebuilt by the generator (seeds 1501, 1502 and 8,
 ``python -m tests.cardgen --kind table --mode photo``) and committed under
 tests/fixtures/table_misses, plus the same failures on boxes: a page whose orientation
 the cells' text decided wrongly, text lying crosswise beside a quarter-turned page, a
@@ -109,3 +109,15 @@ def test_a_column_of_lone_digits_the_detector_missed_is_read_in_its_band(
     assert all(g in ("", w) for g, w in digits)
     assert sum(g == w for g, w in digits) >= len(digits) - 2
     assert [row[1:] for row in got] == [row[1:] for row in want]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["clutter_splits_the_rows", "tilted_grid_beside_notes", "note_word_joined_to_a_cell"]
+)
+def test_notes_beside_a_ruled_sheet_stay_out_of_the_table(engine: LocalEngine, name: str) -> None:
+    """Seed 8 (``--kind table --mode photo --seed 8``, photos 010, 041, 007): text on notes
+    lying beside the sheet, level with its rows, cut the rows into two runs so that the
+    header and first row were lost, made a column of its own and a seventh column
+    whose count no rule matched, or joined an outer cell ('茶叶请勿折叠', '谢惠5')."""
+    assert read(engine, name) == expected(name)

@@ -28,9 +28,12 @@ from ocr.kinds.table.structure import (
     MIN_FILL,
     MIN_ROWS,
     CellRegion,
+    Rulings,
     build_grid,
     find_rulings,
     lattice_rows,
+    off_span,
+    ruled_span,
     table_lines,
 )
 from ocr.layout import (
@@ -78,13 +81,12 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     view = table_view(view)
     if reader is not None:
         view = righted(view, reader, SECOND_LOOK_SCORE, sideways=True)
+    view, rulings = within_rules(view)
     lines = table_lines(view.lines)
     if len(lines) < MIN_ROWS:
         raise NoCardFound("no table: fewer than three rows of two cells")
     if reader is not None:
         lines = with_missed_columns(view, lines, reader)
-    boxes = [box for line in lines for box in line.boxes]
-    rulings = find_rulings(view.page.image, view.frame, boxes)
     grid = build_grid(lines, rulings)
     if grid is None:
         raise NoCardFound(f"no table of {MIN_ROWS} rows and {MIN_COLUMNS} columns")
@@ -147,6 +149,31 @@ def table_view(view: CardView) -> CardView:
     boxes = [page.boxes[i] for i in keep]
     directions = [page.directions[i] for i in keep]
     return CardView.of(OcrPage(page.image, boxes, directions), frame)
+
+
+def within_rules(view: CardView) -> tuple[CardView, Rulings]:
+    """The view without the boxes beyond the table's horizontal rules, and the page's
+    ruling lines.
+
+    Text on a note or receipt beside the sheet can line up with the table's rows; it
+    then joined an outer cell ('茶叶请勿折叠'), made a column of its own, or split the
+    rows into two runs so that the header was lost. Where the rules (or the sheet's top
+    and bottom edges) show how far the table reaches (``ruled_span``), what lies beyond
+    is left out before the rows are found.
+    """
+    rulings = find_rulings(view.page.image, view.frame, view.placed)
+    span = ruled_span(rulings, view.placed)
+    if span is None:
+        return view, rulings
+    height = statistics.median(b.height for b in view.placed)
+    page = view.page
+    keep = [i for i, box in enumerate(view.placed) if not off_span(span, box, height)]
+    if len(keep) == len(page.boxes):
+        return view, rulings
+    whole = len(page.directions) == len(page.boxes)
+    directions = [page.directions[i] for i in keep] if whole else []
+    boxes = [page.boxes[i] for i in keep]
+    return CardView.of(OcrPage(page.image, boxes, directions), view.frame), rulings
 
 
 # An axis within 45 degrees of a frame's runs along it.

@@ -512,6 +512,9 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
     when they do not make at least MIN_ROWS rows of MIN_COLUMNS columns."""
     if len(lines) < MIN_ROWS:
         return None
+    span = ruled_span(rulings, [b for line in lines for b in line.boxes])
+    if span is not None:
+        lines = _cut_to_span(lines, span)
     lines = _without_stray_end_lines(lines)
     anchors = anchor_columns([line.boxes for line in lines])
     verticals = _grid_verticals(rulings, lines)
@@ -577,6 +580,113 @@ def _doubtful_cells(
             if u1 - u0 > height:
                 found.append(CellRegion(r, index, u0, u1, cv, height, score))
     return tuple(found)
+
+
+# Horizontal rules (or a sheet's top and bottom edges) at least this many text heights
+# long, two or more of them starting and ending within a text height of each other,
+# mark how far the table reaches along its rows.
+SPAN_RULE_HEIGHTS = 4.0
+# ... when at least this share of the boxes lies between their ends.
+SPAN_HOLDS = 0.6
+# A box whose middle lies more than this many text heights beyond the rules' ends lies
+# off the table (a note on the desk beside the sheet).
+SPAN_SLACK = 0.5
+# The rules' ends are drawn on this many text heights above the first and below the last
+# of them (a caption and the row under a three-line table's header rule lie there).
+SPAN_REACH = 2.0
+
+
+@dataclass(frozen=True)
+class Span:
+    """How far a table reaches along its rows: from ``start(v)`` to ``end(v)``, each a
+    line fitted through the ends of its horizontal rules (perspective slants a table's
+    sides like its columns), from a little above the first of those rules to a little
+    below the last (``v0``, ``v1``): the lines are not drawn on further, where
+    perspective can have turned them."""
+
+    start: _Boundary
+    end: _Boundary
+    v0: float
+    v1: float
+
+    def holds(self, box: PlacedBox, slack: float = 0.0) -> bool:
+        if not self.v0 <= box.cv <= self.v1:
+            return True
+        return self.start(box.cv) - slack <= box.cu <= self.end(box.cv) + slack
+
+
+def ruled_span(rulings: Rulings, boxes: Sequence[PlacedBox]) -> Span | None:
+    """How far the table reaches along its rows, from its horizontal rules, or None when
+    they do not say.
+
+    Every horizontal rule of a grid or a three-line table runs from the table's one
+    side to the other, and the top and bottom edges of the sheet it is printed on run
+    across the sheet: two long ones that start and end together bound the table. Text
+    beyond them is on another sheet or on the desk, however it lines up with a row.
+    """
+    if not boxes:
+        return None
+    height = _median_height(boxes)
+    long = [r for r in rulings.horizontal if r.end - r.start >= SPAN_RULE_HEIGHTS * height]
+    best: list[Ruling] = []
+    for rule in long:
+        together = [
+            other
+            for other in long
+            if abs(other.start - rule.start) <= height and abs(other.end - rule.end) <= height
+        ]
+        if len(together) > len(best):
+            best = together
+    if len(best) < 2:
+        return None
+    starts = [(r.at(r.start), r.start) for r in best]
+    ends = [(r.at(r.end), r.end) for r in best]
+    vs = [v for v, _ in starts]
+    reach = SPAN_REACH * height
+    span = Span(_through(starts), _through(ends), min(vs) - reach, max(vs) + reach)
+    level = [b for b in boxes if span.v0 <= b.cv <= span.v1]
+    if sum(span.holds(b) for b in level) < max(1.0, SPAN_HOLDS * len(level)):
+        return None
+    return span
+
+
+def _through(points: Sequence[tuple[float, float]]) -> _Boundary:
+    """The line u = a + b v through (v, u) points (their mean u when they share a v)."""
+    vs = np.array([v for v, _ in points])
+    us = np.array([u for _, u in points])
+    if float(np.ptp(vs)) < 1.0:
+        return _Boundary(float(us.mean()))
+    slope, at_zero = np.polyfit(vs, us, 1)
+    return _Boundary(float(at_zero), float(slope), 0.0)
+
+
+def off_span(span: Span, box: PlacedBox, height: float) -> bool:
+    """Whether ``box`` lies beyond the table's ``span`` (``ruled_span``)."""
+    return not span.holds(box, SPAN_SLACK * height)
+
+
+def _cut_to_span(lines: Sequence[Line], span: Span) -> list[Line]:
+    """The lines with each box reaching well past the table's ruled ``span`` cut at its
+    end, the part beyond left out: the detector joins a word on a note beside the sheet
+    to the outer cell next to it ('谢惠5')."""
+    kept = []
+    for line in lines:
+        boxes = []
+        for box in line.boxes:
+            margin = SPLIT_MARGIN * box.height
+            if not span.v0 <= box.cv <= span.v1:
+                boxes.append(box)
+                continue
+            start, end = span.start(box.cv), span.end(box.cv)
+            if len(box.text) > 1 and box.u0 < start - margin < start + margin < box.u1:
+                box = split_box(box, start)[1]
+            if len(box.text) > 1 and box.u0 < end - margin < end + margin < box.u1:
+                box = split_box(box, end)[0]
+            if box.text:
+                boxes.append(box)
+        if boxes:
+            kept.append(Line(tuple(boxes)))
+    return kept
 
 
 def lattice_rows(lines: Sequence[Line]) -> int:
