@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -90,6 +91,18 @@ def test_caption_above_and_clutter_beside_the_page_are_not_cells() -> None:
         Printed("谢谢惠顾", 1500, 240),  # a receipt on the desk, level with one row
     ]
     assert read_card(page(*printed), "table").cells == ROWS
+
+
+def test_a_cell_read_unsurely_flags_the_table_and_a_sure_one_does_not() -> None:
+    """A character the recogniser gave under 0.8 ('打Ep纸', '唯' for U盘 on seed 7) makes
+    the answer ``low_confidence``, as an ID card's name does; the cells are kept."""
+    boxes = card_boxes(lattice(ROWS))
+    sure = read_card(OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes), "table")
+    assert sure.cells == ROWS and "low_confidence" not in sure.warnings
+    at = next(i for i, box in enumerate(boxes) if box.text == "显示器")
+    boxes[at] = replace(boxes[at], certainties=(0.99, 0.62, 0.97))
+    unsure = read_card(OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes), "table")
+    assert unsure.cells == ROWS and "low_confidence" in unsure.warnings
 
 
 def test_an_empty_cell_stays_in_its_column() -> None:

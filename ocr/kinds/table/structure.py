@@ -23,7 +23,7 @@ import math
 import statistics
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import cv2
@@ -117,6 +117,9 @@ class Grid:
     ruled: bool
     # Cells that came out empty or unsure, and where they lie (for a second look).
     doubtful: tuple[CellRegion, ...] = ()
+    # Per cell, the least certainty the recogniser gave one of its characters
+    # (``cell_certainty``); 1.0 for an empty cell.
+    certainty: list[list[float]] = field(default_factory=list)
 
 
 def _median_height(boxes: Sequence[PlacedBox]) -> float:
@@ -325,6 +328,17 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     if start is not None:
         runs.append((start, len(mask) - 1))
     return runs
+
+
+def cell_certainty(boxes: Sequence[PlacedBox]) -> float:
+    """The least certainty the recogniser gave a character of the cell (a box's score
+    where it did not say per character); 1.0 for an empty cell."""
+    least = 1.0
+    for placed in boxes:
+        box = placed.box
+        each = box.certainties if len(box.certainties) == len(box.text) else ()
+        least = min(least, min(each, default=box.score) if box.text else 1.0)
+    return least
 
 
 def _cell_text(boxes: Sequence[PlacedBox]) -> str:
@@ -541,9 +555,10 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
         if any(row[c] for c in keep)
     ]
     cells = [[_cell_text(row[c]) for c in keep] for row, _ in filled]
+    certainty = [[cell_certainty(row[c]) for c in keep] for row, _ in filled]
     if len(cells) < MIN_ROWS or len(keep) < MIN_COLUMNS:
         return None
-    return Grid(cells, ruled, _doubtful_cells(filled, keep, boundaries))
+    return Grid(cells, ruled, _doubtful_cells(filled, keep, boundaries), certainty)
 
 
 def _doubtful_cells(
