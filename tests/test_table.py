@@ -334,6 +334,22 @@ def test_chain_reads_a_table_locally_without_asking_wechat(engine: LocalEngine) 
     assert asked == []
 
 
+@pytest.mark.parametrize(("header", "kept"), [("AB", ""), ("CD", "AB")])
+def test_a_second_look_reading_its_columns_header_leaves_the_cell_empty(
+    header: str, kept: str
+) -> None:
+    """The cut of an empty cell right under its header caught the header's ink and read
+    it into the cell (seed 8's photo 108: '序号' for '1'): a cell reading as its own
+    column's header stays empty; any other reading is taken."""
+    image = np.full((120, 600, 3), 255, np.uint8)
+    cv2.putText(image, "AB", (360, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (20, 20, 20), 3)
+    view = CardView.of(OcrPage(image, []), Frame(0.0))
+    cells = [["No", header], ["1", ""]]
+    second_look(view, RapidReader(OcrSettings()).read_lines,
+                [CellRegion(1, 1, 320, 580, 62.0, 40.0, 0.0)], cells)  # fmt: skip
+    assert cells == [["No", header], ["1", kept]]
+
+
 def test_second_look_reads_the_empty_cells_and_leaves_read_ones_alone() -> None:
     """The real recogniser reads the empty cells' cuts, each once when it reads surely; a
     cell read already, though short for its column, is not cut out again (a neighbour's

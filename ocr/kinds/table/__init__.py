@@ -290,9 +290,16 @@ def second_look(
         crops.append(view.cut(box, pad=SECOND_LOOK_PAD))
 
     for index, tried in enumerate(read_variants(reader, crops, _sure)):
-        taken = [(score, text) for text, score in tried if _sure(index, text, score)]
+        region = regions[index]
+        # The column's header read in a cell of its own is the header's ink caught by
+        # the crop of the empty cell under it (seed 8's photo 108: '序号' over '1').
+        header = cells[0][region.column] if region.row > 0 else ""
+        taken = [
+            (score, text)
+            for text, score in tried
+            if _sure(index, text, score) and not (header and text == header)
+        ]
         if taken:
-            region = regions[index]
             cells[region.row][region.column] = max(taken)[1]
 
 
