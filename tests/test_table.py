@@ -26,6 +26,7 @@ from ocr.image import BGRImage
 from ocr.kinds.table import KIND, second_look
 from ocr.kinds.table.structure import (
     CellRegion,
+    breaks_near,
     build_grid,
     find_rulings,
     split_box,
@@ -133,6 +134,46 @@ def test_a_box_joining_two_cells_is_cut_at_the_column_boundary() -> None:
     # The detector joined 苹果 and 海口 of one row into one box spanning both columns.
     joined.append(Printed("苹果" + " " * 10 + "海口", 520, 170))
     assert read_card(page(*joined), "table").cells == ROWS
+
+
+def test_cells_the_detector_joined_in_every_row_are_cut_at_the_headers_gap() -> None:
+    """数量 and 项目 read in one box per row ('845 办公椅', from under 数量 to the end of
+    项目's column): the header's gap between them cuts each box where its text breaks
+    (seed 8's photos 131 and 018 came out a column short)."""
+    header = ["序号", "数量", "项目", "品名"]
+    rows = [
+        ["1", "845", "办公椅", "香蕉"],
+        ["2", "419", "键盘", "显示器"],
+        ["3", "351", "大米", "食用油"],
+    ]
+    printed = [Printed(text, 100 + 300 * c, 100) for c, text in enumerate(header)]
+    for r, row in enumerate(rows, start=1):
+        joined = f"{row[1]} {row[2]}"
+        # 420 to 790 px, so that by the estimated widths the space falls in the gap.
+        width = 370 / len(joined)
+        printed += [Printed(row[0], 100, 100 + 70 * r), Printed(row[3], 1000, 100 + 70 * r)]
+        printed.append(Printed(joined, 420, 100 + 70 * r, char_width=width))
+    assert read_card(page(*printed), "table").cells == [header, *rows]
+
+
+def test_a_header_read_as_two_boxes_does_not_cut_the_amounts_under_it() -> None:
+    """'金额' '(元)' read apart over amounts wider than either: an amount has no place to
+    break, so the column stays whole."""
+    printed = [Printed("序号", 100, 100), Printed("金额", 400, 100), Printed("(元)", 520, 100)]
+    amounts = ["45,790.14", "22,061.67", "99,220.43"]
+    for r, amount in enumerate(amounts, start=1):
+        printed += [Printed(str(r), 100, 100 + 70 * r), Printed(amount, 400, 100 + 70 * r)]
+    cells = read_card(page(*printed), "table").cells
+    assert cells is not None and [row[-1] for row in cells[1:]] == amounts
+
+
+def test_a_joined_box_is_cut_where_a_number_meets_a_name_not_inside_the_number() -> None:
+    box = PlacedBox(card_boxes([Printed("7,842.56黄飞", 0, 0)])[0], 0.0, 320.0, 0.0, 36.0)
+    # By the estimated widths (50 px a Latin character, 100 a Chinese one) 190 lies
+    # inside the number; the number meets the name at 220.
+    assert split_box(box, 190.0)[1].text == "6黄飞"
+    left, right = split_box(box, 190.0, breaks_near(box, 190.0))
+    assert (left.text, right.text) == ("7,842.56", "黄飞")
 
 
 def test_split_box_cuts_between_characters_by_their_widths() -> None:

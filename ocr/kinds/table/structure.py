@@ -183,24 +183,100 @@ def _char_width(char: str) -> float:
     return 1.0 if unicodedata.east_asian_width(char) in "WF" else 0.55
 
 
-def split_box(box: PlacedBox, at: float) -> tuple[PlacedBox, PlacedBox]:
+def split_box(
+    box: PlacedBox, at: float, places: Sequence[int] | None = None
+) -> tuple[PlacedBox, PlacedBox]:
     """The box cut at ``at`` along the text, between the characters nearest that point
-    (their widths estimated: a CJK character is about twice a Latin one)."""
+    (their widths estimated: a CJK character is about twice a Latin one); ``places``,
+    when given, are the only cuts allowed (an index into the text: cut before it)."""
     text = box.text
-    widths = [_char_width(c) for c in text]
-    total = sum(widths) or 1.0
-    per_unit = box.width / total
-    best, best_distance, edge = 1, math.inf, box.u0
-    for index, width in enumerate(widths[:-1], start=1):
-        edge += width * per_unit
-        if abs(edge - at) < best_distance:
-            best, best_distance = index, abs(edge - at)
-    cut = box.u0 + sum(widths[:best]) * per_unit
+    edges = _char_edges(box)
+    allowed = range(1, len(text)) if places is None else places
+    best = min(allowed, key=lambda index: abs(edges[index] - at), default=1)
+    cut = edges[best]
     left = PlacedBox(TextBox(box.box.points, text[:best].rstrip(), box.box.score),
                      box.u0, cut, box.cv, box.height)  # fmt: skip
     right = PlacedBox(TextBox(box.box.points, text[best:].lstrip(), box.box.score),
                       cut, box.u1, box.cv, box.height)  # fmt: skip
     return left, right
+
+
+def _char_edges(box: PlacedBox) -> list[float]:
+    """Where each character of the box starts along ``u`` (and, last, where the text
+    ends), from the characters' estimated widths."""
+    widths = [_char_width(c) for c in box.text]
+    per_unit = box.width / (sum(widths) or 1.0)
+    edges = [box.u0]
+    for width in widths:
+        edges.append(edges[-1] + width * per_unit)
+    return edges
+
+
+def _script_breaks(text: str) -> list[int]:
+    """Where a cell could end inside ``text``: at a space, or where Chinese meets a digit
+    or Latin letter ('1包', '845 办公椅'); never inside a number or a word."""
+    breaks = []
+    for index in range(1, len(text)):
+        before, after = text[index - 1], text[index]
+        if after == " " or before == " ":
+            if after != " ":
+                breaks.append(index)
+        elif _char_width(before) != _char_width(after) and (before.isalnum() and after.isalnum()):
+            breaks.append(index)
+    return breaks
+
+
+def breaks_near(box: PlacedBox, at: float) -> list[int] | None:
+    """The places where ``box``'s text breaks (``_script_breaks``) within a text height
+    of ``at``, or None (any place) when there is none: a cut falls between a number and
+    a name rather than inside the number ('7,842.56黄飞', not '7,842.' and '56黄飞')."""
+    edges = _char_edges(box)
+    near = [i for i in _script_breaks(box.text) if abs(edges[i] - at) <= box.height]
+    return near or None
+
+
+def split_at_header_gaps(lines: Sequence[Line]) -> list[Line]:
+    """The lines with the boxes that bridge a gap of the header cut there, when most rows
+    bridge it so.
+
+    The detector can join two neighbouring cells in every row ('845 办公椅' under 数量
+    and 项目, '1包' under 序号 and 单位): no row then shows the gap between the columns,
+    but the header, set apart, does. A gap between two header boxes that most rows below
+    bridge with one box reaching well across it, where that box's text breaks (a space,
+    or Chinese meeting a digit or a letter), is a column boundary: each such box is cut
+    at its break nearest the gap. A number or a word is never cut (a header read as two
+    boxes, '金额' '(元)', over amounts wider than either).
+    """
+    if len(lines) < MIN_ROWS:
+        return list(lines)
+    header, rows = lines[0], list(lines[1:])
+    boxes = [b for line in lines for b in line.boxes]
+    height = _median_height(boxes)
+    shear = best_shear(boxes)
+    ordered = sorted(header.boxes, key=lambda b: b.u0)
+    for left, right in itertools.pairwise(ordered):
+        if right.u0 - left.u1 < MIN_COLUMN_GAP * height:
+            continue
+        gap = (left.u1 + right.u0) / 2
+        cuts: list[tuple[int, int, int]] = []  # (row, box, place)
+        for r, line in enumerate(rows):
+            at = gap + shear * (line.cv - header.cv)
+            margin = SPLIT_MARGIN * height
+            for b, box in enumerate(line.boxes):
+                if not box.u0 < at - margin < at + margin < box.u1:
+                    continue
+                places = breaks_near(box, at)
+                if places:
+                    edges = _char_edges(box)
+                    cuts.append((r, b, min(places, key=lambda i: abs(edges[i] - at))))
+        if len(cuts) < max(2, MIN_FILL * len(rows)):
+            continue
+        for r, b, place in cuts:
+            line = rows[r]
+            at = gap + shear * (line.cv - header.cv)
+            pieces = split_box(line.boxes[b], at, [place])
+            rows[r] = Line((*line.boxes[:b], *pieces, *line.boxes[b + 1 :]))
+    return [header, *rows]
 
 
 def _slanted(box: PlacedBox, shear: float, v_mid: float) -> tuple[float, float]:
@@ -379,7 +455,7 @@ def _assign(
                 last = pieces[-1]
                 margin = SPLIT_MARGIN * last.height
                 if last.u0 < at - margin and last.u1 > at + margin and len(last.text) > 1:
-                    left, right = split_box(last, at)
+                    left, right = split_box(last, at, breaks_near(last, at))
                     pieces[-1:] = [left, right]
             for piece in pieces:
                 if not piece.text:
@@ -530,6 +606,7 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
     if span is not None:
         lines = _cut_to_span(lines, span)
     lines = _without_stray_end_lines(lines)
+    lines = split_at_header_gaps(lines)
     anchors = anchor_columns([line.boxes for line in lines])
     verticals = _grid_verticals(rulings, lines)
     # Rules missed in a faint or blurred photo would merge columns: the text then knows better.
