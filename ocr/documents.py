@@ -135,6 +135,11 @@ class Td3:
     checks: dict[str, bool]
     # Names of the fields whose reading the check digits corrected ("number", "line1", ...).
     corrected: tuple[str, ...] = field(default=())
+    # False when line 1 was not read (``parse_line2``): no names, no issuing state.
+    names_read: bool = True
+    # True when line 1 was read short by more than a miscounted run of fillers and
+    # filled up after its closing fillers (``_fit_line1``): a name may have lost a letter.
+    line1_filled: bool = False
 
     @property
     def all_checks_ok(self) -> bool:
@@ -207,6 +212,7 @@ def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
     hold and exactly one reading does (a field whose check passes as read is kept).
     """
     line1, line2 = normalise_mrz_line(line1), normalise_mrz_line(line2)
+    short = MRZ_LINE_LENGTH - len(line1) > _MAX_FILLER_MISCOUNT
     if correct:
         line1 = _fit_line1(line1)
         line2 = _fit_line2(line2)
@@ -237,18 +243,81 @@ def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
         optional=line2[28:42].rstrip(MRZ_FILLER),
         checks=checks,
         corrected=tuple(corrected),
+        line1_filled=short and len(line1) == MRZ_LINE_LENGTH,
     )
 
 
 # How far OCR may miscount a run of fillers (a long "<<<<" run is easy to miscount).
 _MAX_FILLER_MISCOUNT = 6
+# Fillers in a row that only the closing run of line 1 holds.
+CLOSING_RUN = 3
+
+
+# Letters OCR-B's capitals are misread as (and back), for a country code that no check
+# digit covers: a reading outside ICAO's list is set right only where a second reading
+# confirms the code (``witnessed_code``).
+_LETTER_LOOKALIKES = {"O": "DQ", "D": "O", "Q": "O", "M": "HNW", "H": "MN", "N": "HM", "W": "M"}
+
+
+def witnessed_code(code: str, witnesses: set[str]) -> str:
+    """``code`` when ICAO lists it; else the one witness (a code read elsewhere on the
+    passport, ICAO-listed) it becomes by swapping look-alike letters ('O' for Germany's
+    'D', 'CMN' for 'CHN'); else ``code`` as read."""
+    if icao_code_known(code):
+        return code
+    fits = {
+        witness
+        for witness in witnesses
+        if icao_code_known(witness)
+        and len(witness) == len(code)
+        and all(
+            a == b or b in _LETTER_LOOKALIKES.get(a, "") for a, b in zip(code, witness, strict=True)
+        )
+    }
+    return fits.pop() if len(fits) == 1 else code
+
+
+def parse_line2(line2: str) -> Td3 | None:
+    """Line 2 alone, when line 1 could not be read: a Td3 without names or issuing state
+    (``names_read`` False), only when every check digit of line 2 holds, the composite
+    too (it covers all of line 2 but the nationality and sex, which are checked
+    against ICAO's list and M/F/filler)."""
+    line2 = _fit_line2(normalise_mrz_line(line2))
+    if len(line2) != MRZ_LINE_LENGTH:
+        return None
+    line2, fixed = _correct_line2(line2)
+    checks = _line2_checks(line2)
+    nationality = line2[10:13].replace(MRZ_FILLER, "")
+    if not all(checks.values()) or not icao_code_known(nationality) or line2[20] not in "MF<":
+        return None
+    return Td3(
+        line1="",
+        line2=line2,
+        document_code="P",
+        issuing_country="",
+        surname="",
+        given_names="",
+        number=line2[0:9].replace(MRZ_FILLER, ""),
+        nationality=nationality,
+        birth=line2[13:19],
+        sex=line2[20],
+        expiry=line2[21:27],
+        optional=line2[28:42].rstrip(MRZ_FILLER),
+        checks=checks,
+        corrected=tuple(fixed),
+        names_read=False,
+    )
 
 
 def _fit_line1(line1: str) -> str:
     """Line 1 with its closing run of fillers miscounted by OCR set back to 44 characters:
-    the names end where the fillers begin, so only the run's length is wrong."""
+    the names end where the fillers begin, so only the run's length is wrong. A reading
+    short by more than a few ends in at least CLOSING_RUN fillers to be filled up (the
+    names hold one or two fillers in a row at the most, so what follows such a run is
+    fillers: a turned, blurred photo read 'P<CHNZHOU<<YINGYING<<<<<<<', 27 characters)."""
     gap = MRZ_LINE_LENGTH - len(line1)
-    if gap == 0 or abs(gap) > _MAX_FILLER_MISCOUNT:
+    closing = line1.endswith(MRZ_FILLER * CLOSING_RUN)
+    if gap == 0 or (abs(gap) > _MAX_FILLER_MISCOUNT and not (gap > 0 and closing)):
         return line1
     names = line1.rstrip(MRZ_FILLER)
     if len(names) > MRZ_LINE_LENGTH or len(line1) - len(names) < -gap:

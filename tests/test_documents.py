@@ -28,12 +28,14 @@ from ocr.documents import (
     normalise_email,
     normalise_mobile,
     normalise_phone,
+    parse_line2,
     parse_td3,
     split_numbers,
     table_cells_correct,
     table_shape,
     td3_agrees,
     website_ok,
+    witnessed_code,
 )
 
 # The specimen of ICAO Doc 9303 part 4 (Utopia, Anna Maria Eriksson).
@@ -212,6 +214,49 @@ def test_mrz_fillers_miscounted_by_ocr_are_counted_again() -> None:
     td3 = parse_td3(line1, short)
     assert td3 is not None and td3.line2 == line2 and td3.all_checks_ok
     assert parse_td3(line1, short, correct=False) is None
+
+
+def test_line1_read_far_short_is_filled_only_after_its_closing_fillers() -> None:
+    """A turned, blurred photo read 'P<CHNZHOU<<YINGYING<<<<<<<' (27 characters): after
+    three fillers in a row only fillers follow, so it is filled up, and marked so; cut
+    within the names (no closing run) it is not."""
+    cut = SPECIMEN[0][:30]
+    td3 = parse_td3(cut, SPECIMEN[1])
+    assert td3 is not None and td3.line1 == SPECIMEN[0] and td3.line1_filled
+    assert parse_td3("P<UTOERIKSSON<<ANNA<MARIA", SPECIMEN[1]) is None
+    near = parse_td3(SPECIMEN[0][:-3], SPECIMEN[1])
+    assert near is not None and not near.line1_filled
+
+
+def test_line2_alone_is_taken_only_when_every_check_digit_holds() -> None:
+    _, line2 = compose_td3(
+        document_code="P",
+        issuing_country="CHN",
+        surname="LI",
+        given_names="MIN",
+        number="E67096277",
+        nationality="CHN",
+        birth="500310",
+        sex="F",
+        expiry="360712",
+    )
+    td3 = parse_line2(line2)
+    assert td3 is not None and not td3.names_read and td3.all_checks_ok
+    assert (td3.number, td3.nationality, td3.birth, td3.sex, td3.expiry) == (
+        "E67096277", "CHN", "500310", "F", "360712",
+    )  # fmt: skip
+    assert (td3.surname, td3.issuing_country) == ("", "")
+    # The composite digit (the last) wrong: no reading.
+    assert parse_line2(_set(line2, 43, str((int(line2[43]) + 1) % 10))) is None
+    # A nationality outside ICAO's list ('UTO' of the specimen), which no digit covers.
+    assert parse_line2(SPECIMEN[1]) is None
+
+
+def test_a_country_code_off_the_list_takes_the_look_alike_a_witness_names() -> None:
+    assert witnessed_code("O", {"D"}) == "D"  # Germany's D read as O
+    assert witnessed_code("CMN", {"CHN", ""}) == "CHN"
+    assert witnessed_code("CHN", {"D"}) == "CHN"  # on the list: kept
+    assert witnessed_code("XYZ", {"CHN"}) == "XYZ"  # no look-alike of the witness
 
 
 def test_mrz_fillers_read_as_angle_marks_are_fillers() -> None:

@@ -452,6 +452,34 @@ def test_seed7_passport_misses_are_read_right(engine: LocalEngine, name: str) ->
     assert not {"issuing_country_unknown", "name_separator_unsure"} & set(result.warnings)
 
 
+# Photos whose MRZ line 1 was not read (turned and blurred: its boxes read upside down,
+# its runs of fillers lost), made again: (seed, index, warning the answer carries).
+LINE1_LOST = [
+    # Line 1 never read: line 2, every check digit holding, gives its five fields.
+    (8, 28, "mrz_names_unsure"),
+    # Line 1 read 27 characters long, ending in fillers: filled up.
+    (8, 136, "mrz_corrected"),
+    # Line 1 read far short and filled up ('ZHU<VEI'), not what is printed: the names
+    # are the print's, line 2's fields its own.
+    (7, 53, "mrz_names_unsure"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "index", "warning"), LINE1_LOST)
+def test_line2_is_read_when_line1_is_lost(
+    engine: LocalEngine, seed: int, index: int, warning: str
+) -> None:
+    slot = plan(150, 1.0, ["passport"], 0)[index]
+    fonts, fake = find_fonts(), Faker("zh_CN")
+    sample = make_card_sample(seed, index, slot.kind, True, slot.quarter_turn, fonts, fake)
+    result = engine.recognize(sample.encode(), "passport")
+    expected = sample.label["expected"]
+    for field in ("number", "nationality", "sex", "birth", "expiry", "surname", "given_names"):
+        assert result.fields.get(field) == expected[field], field
+    assert warning in result.warnings and "mrz_unreadable" not in result.warnings
+
+
 def test_mrz_names_without_a_filler_are_flagged_unless_the_print_confirms_them() -> None:
     # Seen on the generated set (seed 1501, photo 12): line 1's closing fillers read as
     # letters, 'ZHANGREJIANHAORERERR...' answered as the surname without a warning.

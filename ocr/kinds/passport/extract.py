@@ -33,8 +33,10 @@ from ocr.documents import (
     mrz_date,
     mrz_name,
     normalise_mrz_line,
+    parse_line2,
     parse_td3,
     td3_agrees,
+    witnessed_code,
 )
 from ocr.kinds.base import Extracted as KindExtracted
 from ocr.layout import CardView, Line, LineReader, PlacedBox, crop_variants
@@ -174,6 +176,11 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
             best = td3
             if td3 is not None and td3.all_checks_ok:
                 break
+    if best is None:
+        # Line 1 unread in every reading (a turned photo's classifier read it upside
+        # down, '<<<<NIW<<17NH2<D'; its long runs of fillers lost): line 2 stands alone
+        # when all its check digits hold.
+        best = next((td3 for bottom in bottoms if (td3 := parse_line2(bottom))), None)
     return best
 
 
@@ -345,6 +352,8 @@ def extract_passport(
         # No MRZ: what the printed zone says, with nothing to check it against.
         fields = {k: v for k, v in printed.items() if v}
         return Extracted(fields, {}, ["mrz_unreadable"] if fields else [])
+    if not td3.names_read:
+        return _line2_with_print(td3, printed, today)
     compared = {k: v for k, v in printed.items() if k != "name_cn"}
     agrees = td3_agrees(td3, compared, today)
     names = [n for n in ("surname", "given_names") if n in agrees]
@@ -356,6 +365,10 @@ def extract_passport(
             if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
                 td3, agrees = again, td3_agrees(again, compared, today)
                 break
+    if td3.line1_filled and td3.all_checks_ok and not all(agrees.get(n, True) for n in names):
+        # Line 1 read far short and filled up with fillers, its names not what is printed:
+        # a letter or a filler was lost ('ZHU<VEI' for ZHU<<WEI). Line 2 still holds.
+        return _line2_with_print(td3, printed, today)
     issuing = issuing_state(td3, printed, view, reader)
     if "issuing_country" in agrees:
         agrees["issuing_country"] = printed["issuing_country"] == issuing
@@ -363,7 +376,9 @@ def extract_passport(
         "number": td3.number,
         "surname": td3.surname,
         "given_names": td3.given_names,
-        "nationality": td3.nationality,
+        # No check digit covers it: a reading off ICAO's list that the issuing state or
+        # the printed code names, look-alike letters apart, is that code.
+        "nationality": witnessed_code(td3.nationality, {issuing, *printed_codes(printed)}),
         "sex": td3.sex if td3.sex in ("M", "F") else "",
         "birth": mrz_date(td3.birth, expiry=False, today=today),
         "expiry": mrz_date(td3.expiry, expiry=True, today=today),
@@ -409,6 +424,40 @@ def extract_passport(
     if "name_cn" in printed:
         fields["name_cn"] = printed["name_cn"]
     return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3=td3)
+
+
+def printed_codes(printed: dict[str, str]) -> set[str]:
+    """The country codes the printed zone gave (its issuing state's code)."""
+    return {printed["issuing_country"]} if "issuing_country" in printed else set()
+
+
+def _line2_with_print(td3: Td3, printed: dict[str, str], today: dt.date | None) -> Extracted:
+    """Line 2's fields, which its check digits vouch for, and the names and issuing
+    state as printed (no MRZ line confirms them: ``mrz_names_unsure``); the issuing
+    state as line 1 begins when it was read and none is printed."""
+    line2 = {
+        "number": td3.number,
+        "nationality": td3.nationality,
+        "sex": td3.sex if td3.sex in ("M", "F") else "",
+        "birth": mrz_date(td3.birth, expiry=False, today=today),
+        "expiry": mrz_date(td3.expiry, expiry=True, today=today),
+    }
+    compared = {k: v for k, v in printed.items() if k in line2}
+    agrees = td3_agrees(td3, compared, today)
+    checks = {"mrz": True, "mrz_composite": True}
+    warnings = ["mrz_names_unsure"]
+    if agrees:
+        checks["printed_matches_mrz"] = all(agrees.values())
+        if not checks["printed_matches_mrz"]:
+            warnings.append("mrz_mismatch")
+    if td3.corrected:
+        warnings.append("mrz_corrected")
+    fields = {k: v for k, v in printed.items() if v}
+    fields.update({k: v for k, v in line2.items() if v})
+    if "issuing_country" not in fields and icao_code_known(td3.issuing_country):
+        # Line 1's first five places, read though its names were not.
+        fields["issuing_country"] = td3.issuing_country
+    return Extracted(fields, checks, warnings, td3=td3)
 
 
 def with_printed_separators(mrz_value: str, printed: str) -> str:
