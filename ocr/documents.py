@@ -15,6 +15,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from email_validator import EmailNotValidError, validate_email
 from stdnum.cn import ric
@@ -235,16 +236,32 @@ def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
         issuing_country=line1[2:5].replace(MRZ_FILLER, ""),
         surname=surname,
         given_names=given,
-        number=line2[0:9].replace(MRZ_FILLER, ""),
-        nationality=line2[10:13].replace(MRZ_FILLER, ""),
-        birth=line2[13:19],
-        sex=line2[20],
-        expiry=line2[21:27],
-        optional=line2[28:42].rstrip(MRZ_FILLER),
+        **_line2_fields(line2),
         checks=checks,
         corrected=tuple(corrected),
         line1_filled=short and len(line1) == MRZ_LINE_LENGTH,
     )
+
+
+class _Line2Fields(TypedDict):
+    number: str
+    nationality: str
+    birth: str
+    sex: str
+    expiry: str
+    optional: str
+
+
+def _line2_fields(line2: str) -> _Line2Fields:
+    """Line 2's fields as ``Td3`` holds them (fillers dropped)."""
+    return {
+        "number": line2[0:9].replace(MRZ_FILLER, ""),
+        "nationality": line2[10:13].replace(MRZ_FILLER, ""),
+        "birth": line2[13:19],
+        "sex": line2[20],
+        "expiry": line2[21:27],
+        "optional": line2[28:42].rstrip(MRZ_FILLER),
+    }
 
 
 # How far OCR may miscount a run of fillers (a long "<<<<" run is easy to miscount).
@@ -287,8 +304,10 @@ def parse_line2(line2: str) -> Td3 | None:
         return None
     line2, fixed = _correct_line2(line2)
     checks = _line2_checks(line2)
-    nationality = line2[10:13].replace(MRZ_FILLER, "")
-    if not all(checks.values()) or not icao_code_known(nationality) or line2[20] not in "MF<":
+    fields = _line2_fields(line2)
+    if not all(checks.values()) or not icao_code_known(fields["nationality"]):
+        return None
+    if fields["sex"] not in "MF<":
         return None
     return Td3(
         line1="",
@@ -297,12 +316,7 @@ def parse_line2(line2: str) -> Td3 | None:
         issuing_country="",
         surname="",
         given_names="",
-        number=line2[0:9].replace(MRZ_FILLER, ""),
-        nationality=nationality,
-        birth=line2[13:19],
-        sex=line2[20],
-        expiry=line2[21:27],
-        optional=line2[28:42].rstrip(MRZ_FILLER),
+        **fields,
         checks=checks,
         corrected=tuple(fixed),
         names_read=False,
