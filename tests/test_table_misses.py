@@ -70,6 +70,29 @@ def test_a_thousands_comma_read_as_a_dot_is_put_back_and_nothing_else_moves() ->
         assert grouped_amount(kept) == kept
 
 
+def test_a_decimal_point_read_as_a_comma_is_put_back_after_groups_of_three() -> None:
+    assert grouped_amount("52,795,43") == "52,795.43"  # seed 7's photo 089
+    assert grouped_amount("1,234,567,89") == "1,234,567.89"
+    for kept in ("12,34", "1,234", "2026,05,25", "1,23,45", "52,795.43"):
+        assert grouped_amount(kept) == kept
+
+
+def test_a_cell_of_marks_only_flags_the_table() -> None:
+    """A lone 6 read as '。' (seed 7's photo 009) is no value a table prints."""
+    rows = [row[:] for row in ROWS]
+    rows[2][2] = "。"
+    boxes = card_boxes(lattice(rows))
+    result = KIND.read(
+        CardView.of(OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes), Frame(0.0)), None
+    )
+    assert result.cells == rows and "low_confidence" in result.warnings
+    clean = card_boxes(lattice(ROWS))
+    result = KIND.read(
+        CardView.of(OcrPage(np.full((8, 8, 3), 255, np.uint8), clean), Frame(0.0)), None
+    )
+    assert result.cells == ROWS and "low_confidence" not in result.warnings
+
+
 @pytest.fixture(scope="module")
 def engine() -> LocalEngine:
     return LocalEngine()

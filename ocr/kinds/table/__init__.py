@@ -96,8 +96,15 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         second_look(view, reader, grid.doubtful, cells)
     cells = [[grouped_amount(cell) for cell in row] for row in cells]
     checks = {"table_shape": table_shape(cells) is not None}
-    warnings = ["low_confidence"] if unsure(grid) else []
+    marks_only = any(cell and all(_mark(c) for c in cell) for row in cells for cell in row)
+    warnings = ["low_confidence"] if unsure(grid) or marks_only else []
     return CardResult(NAME, {}, checks, warnings, cells=cells)
+
+
+def _mark(char: str) -> bool:
+    """A punctuation mark or symbol: a cell of nothing else is a misread value ('。' for
+    a lone 6 on seed 7), or a speck, never a value printed in a table."""
+    return unicodedata.category(char)[0] in "PS"
 
 
 # A cell holding a character the recogniser gave less certainty than this may be misread
@@ -116,11 +123,18 @@ def unsure(grid: Grid) -> bool:
 # An amount grouped by thousands with one of its commas read as a dot ('52.442.64'): a
 # number has one decimal point, so every dot but the last one is a comma.
 MISREAD_GROUPING = re.compile(r"\d{1,3}(?:[.,]\d{3})+\.\d{2}")
+# ... and its decimal point read as a comma ('52,795,43'): a group of two digits after
+# groups of three is the cents.
+MISREAD_POINT = re.compile(r"\d{1,3}(?:,\d{3})+,\d{2}")
 
 
 def grouped_amount(cell: str) -> str:
     """The cell with the commas of a thousands-grouped amount put back where the
-    recogniser read them as dots (two decimal points cannot both be right)."""
+    recogniser read them as dots (two decimal points cannot both be right), and its
+    decimal point where it read a comma (a thousands group has three digits)."""
+    if MISREAD_POINT.fullmatch(cell):
+        whole, cents = cell.rsplit(",", 1)
+        return whole + "." + cents
     if cell.count(".") < 2 or not MISREAD_GROUPING.fullmatch(cell):
         return cell
     whole, cents = cell.rsplit(".", 1)
