@@ -372,16 +372,20 @@ def extract_passport(
     issuing = issuing_state(td3, printed, view, reader)
     if "issuing_country" in agrees:
         agrees["issuing_country"] = printed["issuing_country"] == issuing
+    line2 = line2_values(td3, today)
     fields = {
-        "number": td3.number,
+        "number": line2["number"],
         "surname": td3.surname,
         "given_names": td3.given_names,
         # No check digit covers it: a reading off ICAO's list that the issuing state or
-        # the printed code names, look-alike letters apart, is that code.
-        "nationality": witnessed_code(td3.nationality, {issuing, *printed_codes(printed)}),
-        "sex": td3.sex if td3.sex in ("M", "F") else "",
-        "birth": mrz_date(td3.birth, expiry=False, today=today),
-        "expiry": mrz_date(td3.expiry, expiry=True, today=today),
+        # the printed code names, look-alike letters apart, is that code (a code off
+        # the list witnesses nothing).
+        "nationality": witnessed_code(
+            td3.nationality, {issuing, printed.get("issuing_country", "")}
+        ),
+        "sex": line2["sex"],
+        "birth": line2["birth"],
+        "expiry": line2["expiry"],
         "issuing_country": issuing,
     }
     # The fields' own check digits, apart from the optional data's and the composite's:
@@ -400,10 +404,7 @@ def extract_passport(
         warnings.append("mrz_names_unsure")
     if not icao_code_known(issuing):
         warnings.append("issuing_country_unknown")
-    if agrees:
-        checks["printed_matches_mrz"] = all(agrees.values())
-        if not checks["printed_matches_mrz"]:
-            warnings.append("mrz_mismatch")
+    compared_with_print(agrees, checks, warnings)
     for name in ("surname", "given_names"):
         # The printed zone keeps what the MRZ cannot write (hyphens, a name cut at 44).
         if agrees.get(name) and mrz_name(printed[name]) == mrz_name(fields[name]):
@@ -426,30 +427,37 @@ def extract_passport(
     return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3=td3)
 
 
-def printed_codes(printed: dict[str, str]) -> set[str]:
-    """The country codes the printed zone gave (its issuing state's code)."""
-    return {printed["issuing_country"]} if "issuing_country" in printed else set()
-
-
-def _line2_with_print(td3: Td3, printed: dict[str, str], today: dt.date | None) -> Extracted:
-    """Line 2's fields, which its check digits vouch for, and the names and issuing
-    state as printed (no MRZ line confirms them: ``mrz_names_unsure``); the issuing
-    state as line 1 begins when it was read and none is printed."""
-    line2 = {
+def line2_values(td3: Td3, today: dt.date | None) -> dict[str, str]:
+    """The fields line 2 gives, as answered (dates in full, a filler for sex as none)."""
+    return {
         "number": td3.number,
         "nationality": td3.nationality,
         "sex": td3.sex if td3.sex in ("M", "F") else "",
         "birth": mrz_date(td3.birth, expiry=False, today=today),
         "expiry": mrz_date(td3.expiry, expiry=True, today=today),
     }
-    compared = {k: v for k, v in printed.items() if k in line2}
-    agrees = td3_agrees(td3, compared, today)
-    checks = {"mrz": True, "mrz_composite": True}
-    warnings = ["mrz_names_unsure"]
+
+
+def compared_with_print(
+    agrees: dict[str, bool], checks: dict[str, bool], warnings: list[str]
+) -> None:
+    """The printed zone's agreement with the MRZ as a check, and ``mrz_mismatch`` when
+    some printed field says otherwise (nothing when none was compared)."""
     if agrees:
         checks["printed_matches_mrz"] = all(agrees.values())
         if not checks["printed_matches_mrz"]:
             warnings.append("mrz_mismatch")
+
+
+def _line2_with_print(td3: Td3, printed: dict[str, str], today: dt.date | None) -> Extracted:
+    """Line 2's fields, which its check digits vouch for, and the names and issuing
+    state as printed (no MRZ line confirms them: ``mrz_names_unsure``); the issuing
+    state as line 1 begins when it was read and none is printed."""
+    line2 = line2_values(td3, today)
+    agrees = td3_agrees(td3, {k: v for k, v in printed.items() if k in line2}, today)
+    checks = {"mrz": True, "mrz_composite": True}
+    warnings = ["mrz_names_unsure"]
+    compared_with_print(agrees, checks, warnings)
     if td3.corrected:
         warnings.append("mrz_corrected")
     fields = {k: v for k, v in printed.items() if v}

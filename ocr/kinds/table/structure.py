@@ -228,11 +228,12 @@ def _script_breaks(text: str) -> list[int]:
 
 def breaks_near(box: PlacedBox, at: float) -> list[int] | None:
     """The places where ``box``'s text breaks (``_script_breaks``) within a text height
-    of ``at``, or None (any place) when there is none: a cut falls between a number and
-    a name rather than inside the number ('7,842.56黄飞', not '7,842.' and '56黄飞')."""
+    of ``at``, nearest first, or None (any place) when there is none: a cut falls
+    between a number and a name rather than inside the number ('7,842.56黄飞', not
+    '7,842.' and '56黄飞')."""
     edges = _char_edges(box)
     near = [i for i in _script_breaks(box.text) if abs(edges[i] - at) <= box.height]
-    return near or None
+    return sorted(near, key=lambda i: abs(edges[i] - at)) or None
 
 
 def split_at_header_gaps(lines: Sequence[Line]) -> list[Line]:
@@ -258,22 +259,20 @@ def split_at_header_gaps(lines: Sequence[Line]) -> list[Line]:
         if right.u0 - left.u1 < MIN_COLUMN_GAP * height:
             continue
         gap = (left.u1 + right.u0) / 2
-        cuts: list[tuple[int, int, int]] = []  # (row, box, place)
+        cuts: list[tuple[int, int, int, float]] = []  # (row, box, place, gap's u there)
+        margin = SPLIT_MARGIN * height
         for r, line in enumerate(rows):
             at = gap + shear * (line.cv - header.cv)
-            margin = SPLIT_MARGIN * height
             for b, box in enumerate(line.boxes):
                 if not box.u0 < at - margin < at + margin < box.u1:
                     continue
                 places = breaks_near(box, at)
                 if places:
-                    edges = _char_edges(box)
-                    cuts.append((r, b, min(places, key=lambda i: abs(edges[i] - at))))
+                    cuts.append((r, b, places[0], at))
         if len(cuts) < max(2, MIN_FILL * len(rows)):
             continue
-        for r, b, place in cuts:
+        for r, b, place, at in cuts:
             line = rows[r]
-            at = gap + shear * (line.cv - header.cv)
             pieces = split_box(line.boxes[b], at, [place])
             rows[r] = Line((*line.boxes[:b], *pieces, *line.boxes[b + 1 :]))
     return [header, *rows]
@@ -701,8 +700,12 @@ class Span:
     v0: float
     v1: float
 
+    def level(self, box: PlacedBox) -> bool:
+        """Whether ``box`` lies where the span's lines are drawn (between v0 and v1)."""
+        return self.v0 <= box.cv <= self.v1
+
     def holds(self, box: PlacedBox, slack: float = 0.0) -> bool:
-        if not self.v0 <= box.cv <= self.v1:
+        if not self.level(box):
             return True
         return self.start(box.cv) - slack <= box.cu <= self.end(box.cv) + slack
 
@@ -736,7 +739,7 @@ def ruled_span(rulings: Rulings, boxes: Sequence[PlacedBox]) -> Span | None:
     vs = [v for v, _ in starts]
     reach = SPAN_REACH * height
     span = Span(_through(starts), _through(ends), min(vs) - reach, max(vs) + reach)
-    level = [b for b in boxes if span.v0 <= b.cv <= span.v1]
+    level = [b for b in boxes if span.level(b)]
     if sum(span.holds(b) for b in level) < max(1.0, SPAN_HOLDS * len(level)):
         return None
     return span
@@ -766,7 +769,7 @@ def _cut_to_span(lines: Sequence[Line], span: Span) -> list[Line]:
         boxes = []
         for box in line.boxes:
             margin = SPLIT_MARGIN * box.height
-            if not span.v0 <= box.cv <= span.v1:
+            if not span.level(box):
                 boxes.append(box)
                 continue
             start, end = span.start(box.cv), span.end(box.cv)
