@@ -163,6 +163,20 @@ def region_named_prefix(address: str) -> str:
 MAX_REGION_PREFIX = 24
 
 
+# A house number on a road is written with its 号 (路 412 号): an address that ends in a
+# bare number right after a road's name lost its final 号, or more (the detector may not
+# find a 号 standing apart at all: KIND150 seed 8's business card 95, 光明南路412; a
+# licence's second address row '9号' read upside down as '6', blind seed 21's 016). Only
+# after a road's name: a room number after a building (大厦1205, A座1203) is often printed
+# without its 室.
+_NUMBER_WITHOUT_UNIT = re.compile(r"(?:路|街|道|巷|弄|胡同)\d+$")
+
+
+def number_without_unit(address: str) -> bool:
+    """Whether ``address`` ends in a road's house number without its 号: read short."""
+    return bool(_NUMBER_WITHOUT_UNIT.search(address))
+
+
 def fix_region_prefix(address: str, number: str) -> str:
     """The address with its region part corrected from the ID number's region code.
 

@@ -248,6 +248,29 @@ def test_a_doubted_character_left_in_the_labels_box_doubts_the_name() -> None:
     assert "low_confidence" in doubted.warnings
 
 
+def test_an_address_ending_in_a_roads_bare_number_is_doubted() -> None:
+    # Blind seed 21's photo 16, upside down: the second row '9号' read as a lone '6' (or
+    # not at all), leaving '...人民南路16' with every character sure.
+    printed = [Printed("6", 140, 330) if p.text == "648号" else p for p in licence()]
+    result = read(printed)
+    assert result.fields["address"] == "上海市徐汇区幸福路6"
+    assert "low_confidence" in result.warnings
+    assert "low_confidence" not in read(licence()).warnings
+
+
+def test_the_address_label_is_never_read_as_the_address() -> None:
+    # Blind seed 21's photo 4, turned: the address rows went unseen and the 住址 label
+    # stood under the name, where the layout looks for the address: '住址' was answered.
+    printed = [
+        Printed("住址", 140, 290, height=28, char_width=26) if p.text == "住址" else p
+        for p in licence()
+        if p.text not in ("上海市徐汇区幸福路", "648号", "姓名")
+    ]
+    result = read(printed)
+    assert result.fields["name"] == EXPECTED["name"]
+    assert result.fields["address"] == ""
+
+
 def test_expired_and_invalid_period_warnings_and_missing_fields() -> None:
     warn = get_kind("drivinglicense").warnings
     assert warn({"valid_from": "2014-05-02", "valid_to": "2020-05-02"}, TODAY, []) == ["expired"]

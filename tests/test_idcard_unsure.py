@@ -109,3 +109,14 @@ def test_a_misread_name_label_whose_rival_is_the_label_is_left_out_of_the_name()
     ]
     doubted = read_card(OcrPage(page.image, boxes, page.directions), AUTO)
     assert doubted.fields["name"] == "林娜"
+
+
+def test_an_address_ending_in_a_roads_bare_house_number_is_flagged() -> None:
+    # A last row '934号' read as '93' (its 号 and a digit unseen, the rest sure): a house
+    # number on a road is printed with its 号, so the address was read short.
+    printed = [Printed("街93", 150, 300, char_width=18) if p.text == "街934号" else p
+               for p in front()]  # fmt: skip
+    result = read_card(page_of(printed), AUTO)
+    assert result.fields["addr"] == "江苏省南京市玄武区建设街93"
+    assert "low_confidence" in result.warnings
+    assert "low_confidence" not in read_card(page_of(front()), AUTO).warnings

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from ocr.checks import region_named_prefix
+from ocr.checks import number_without_unit, region_named_prefix
 from ocr.documents import split_numbers
 from ocr.engine import CardResult
 from ocr.errors import NoCardFound
@@ -31,7 +31,6 @@ from ocr.kinds.businesscard.extract import (
     MULTI,
     extract,
     landmarks,
-    number_without_unit,
     order_agreement,
     other_document,
     second_look,

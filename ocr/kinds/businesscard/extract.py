@@ -925,19 +925,6 @@ def _pick_name(names: Sequence[PlacedBox]) -> str:
     return _compact(box.text) if _CJK.search(box.text) else box.text.strip()
 
 
-# A house number on a road is written with its 号 (路 412 号): an address that ends in a
-# bare number right after a road's name lost its final 号, which the detector may not find
-# at all when it stands apart (KIND150 seed 8's photo 95, 光明南路412, answered without a
-# word). Only after a road's name: a room number after a building (大厦1205, A座1203) is
-# often printed without its 室.
-_NUMBER_WITHOUT_UNIT = re.compile(r"(?:路|街|道|巷|弄|胡同)\d+$")
-
-
-def number_without_unit(address: str) -> bool:
-    """Whether ``address`` ends in a road's house number without its 号."""
-    return bool(_NUMBER_WITHOUT_UNIT.search(address))
-
-
 def clean_address(text: str) -> str:
     """Without spaces and stray punctuation, and with a province or county name misread
     in one character put right from the region table (as on the ID card: 福日区 ->

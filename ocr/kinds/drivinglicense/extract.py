@@ -26,6 +26,7 @@ from ocr.checks import (
     id_birth,
     id_checks,
     id_gender,
+    number_without_unit,
     region_named_prefix,
 )
 from ocr.documents import (
@@ -191,8 +192,12 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     # table knows vouches for itself.
     vouched = len(region_named_prefix(fields["address"]))
     values = ((fields["name"], 0), (fields["address"], vouched))
+    # An address ending in a road's bare house number lost its 号, or more (a second
+    # row read upside down as a lone digit: blind seed 21's 016).
     if "low_confidence" not in warnings and (
-        doubted_in(view, values) or _glued_doubt(anchors["name"], fields["name"])
+        doubted_in(view, values)
+        or _glued_doubt(anchors["name"], fields["name"])
+        or number_without_unit(fields["address"])
     ):
         warnings.append("low_confidence")
     title = sum(mark in normalise(b.text) for b in view.placed for mark in TITLE_MARKS)
@@ -309,9 +314,12 @@ class _HolderRows:
         for line in below[1:]:
             if _dates_in(line.text):
                 break
-            starts = [b for b in line.boxes if abs(b.u0 - name_box.u0) <= 1.5 * name_box.height]
+            # A label is never the value: on a turned photo whose address rows went
+            # unseen, the 住址 label alone stood under the name (blind seed 21's 004).
+            boxes = [b for b in line.boxes if not _is_label(b)]
+            starts = [b for b in boxes if abs(b.u0 - name_box.u0) <= 1.5 * name_box.height]
             if starts:
-                parts.append("".join(b.text for b in line.boxes if b.u0 >= starts[0].u0))
+                parts.append("".join(b.text for b in boxes if b.u0 >= starts[0].u0))
         return cls(cjk_only(name_box.text), clean_address("".join(parts)))
 
 

@@ -33,6 +33,7 @@ from ocr.checks import (
     id_checks,
     id_checksum_ok,
     id_gender,
+    number_without_unit,
     parse_date,
     province_names,
     region_named_prefix,
@@ -48,6 +49,7 @@ from ocr.layout import (
     LineReading,
     PlacedBox,
     crop_variants,
+    partly_unread,
     read_box,
     right_of,
     split_placed,
@@ -691,6 +693,8 @@ def extract_front(view: CardView, reader: LineReader | None = None) -> Extracted
     unsure = unsure or any(partly_unread(box) for box in addr_boxes)
     # A surname the engine chose among the recogniser's rivals is said, as any doubt.
     unsure = unsure or surname_fix is not None
+    # An address ending in a road's bare house number lost its 号, or more.
+    unsure = unsure or number_without_unit(fields["addr"])
     if unsure or number in looked.doubted or latin_run(fields["addr"]):
         warnings.append("low_confidence")
     evidence = sum(anchor is not None for anchor in anchors.values()) + 2 * id_good
@@ -1132,40 +1136,6 @@ def address_boxes(
         boxes += [starts[0], *right_of(starts[0], line.boxes, max_gap=1.5)]
         last_cv = line.cv
     return boxes
-
-
-# How much wider than its reading a box may be before part of what it holds is taken
-# as unread: by more than half a height (about a digit) and by half again its reading
-# width (``reading_width``: one height per CJK character, half one per other; the card's
-# glyphs take about 0.75 and 0.4 of a box's height, the rest is the detector's margin,
-# which makes a short box's reading fill less of it: a lone '室' about 0.9). Chosen on
-# the address boxes of real90g (seed 97), real90, real90b, real-dev and eval150
-# (2026-12-01): no box of a right address was wider than 1.11 times its reading (a lone
-# '室'; real-dev's widest 1.06, a long line whose margin adds up: hence both bounds)
-# while real90g's photo 48 read a last line '04室' as '10' at 0.96-0.99 with no rival:
-# 1.78 times its reading, 0.78 of a height unaccounted for. Newly flagged: that one
-# wrong address, no right one.
-UNREAD_ROOM = 0.5
-UNREAD_SHARE = 1.5
-
-
-def reading_width(text: str) -> float:
-    """The width ``text`` needs at most, in box heights (see ``UNREAD_ROOM``)."""
-    return sum(1.0 if CJK.match(char) else 0.5 for char in text)
-
-
-def partly_unread(box: PlacedBox) -> bool:
-    """Whether ``box`` is wider than its reading can fill: characters were left unread.
-
-    A line's tail misread as fewer, sure characters ('04室' as '10', no rival, each at
-    0.96 or more) is a wrong value with no doubt at any character to flag it; only the
-    room left in its box says something printed there was not read.
-    """
-    if box.height <= 0 or not box.text:
-        return False
-    room = box.width / box.height
-    needed = reading_width(box.text)
-    return room - needed > UNREAD_ROOM and room > UNREAD_SHARE * needed
 
 
 # Two or more Latin letters in a row. A Chinese address holds CJK, digits and a few
