@@ -23,7 +23,7 @@ from ocr.detect import kind_scores, read_card, upright_view
 from ocr.engine import AUTO, CardResult, ChainEngine, TextBox
 from ocr.errors import EngineUnavailable, NoCardFound
 from ocr.image import BGRImage
-from ocr.kinds.table import KIND, second_look
+from ocr.kinds.table import KIND, second_look, with_row_numbers
 from ocr.kinds.table.structure import (
     CellRegion,
     breaks_near,
@@ -104,6 +104,101 @@ def test_a_cell_read_unsurely_flags_the_table_and_a_sure_one_does_not() -> None:
     boxes[at] = replace(boxes[at], certainties=(0.99, 0.62, 0.97))
     unsure = read_card(OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes), "table")
     assert unsure.cells == ROWS and "low_confidence" in unsure.warnings
+
+
+NUMBERED = [
+    ["序号", "商品"],
+    ["1", "苹果"],
+    ["2", "香蕉"],
+    ["3", "大米"],
+    ["4", "茶叶"],
+    ["5", "U盘"],
+]
+
+
+@pytest.mark.parametrize(
+    ("read", "overruled"),
+    [("。", False), ("I", False), ("", False), ("谢谢惠3", False), ("8", True)],
+)
+def test_the_odd_cell_of_a_row_numbering_column_is_its_rows_number(
+    read: str, overruled: bool
+) -> None:
+    # Seeds 7, 9 and 21: '。' and 'I' for a lone digit, an empty cell, a note's words read
+    # into the cell, '1' read for 7 (the last said as a doubt).
+    cells = [row[:] for row in NUMBERED]
+    cells[3][0] = read
+    assert with_row_numbers(cells) == (NUMBERED, overruled)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["1", "2", "x", "y", "5"],  # two odd cells
+        ["1", "2", "3", "4", ""],  # the last row empty: a total's, perhaps
+        ["1", "2", "3", "74", "5"],  # another number, longer
+        ["1", "2", "45元", "4", "5"],  # another number among other text
+        ["3", "9", "12", "14", "5"],  # no numbering
+    ],
+)
+def test_a_column_that_does_not_number_its_rows_is_left_alone(column: list[str]) -> None:
+    cells = [NUMBERED[0], *([n, row[1]] for n, row in zip(column, NUMBERED[1:], strict=True))]
+    assert with_row_numbers(cells) == (cells, False)
+
+
+def test_a_row_number_put_right_is_answered() -> None:
+    rows = [row[:] for row in NUMBERED]
+    rows[2][0] = "。"
+    result = read_card(page(*lattice(rows)), "table")
+    assert result.cells == NUMBERED
+    assert "low_confidence" not in result.warnings
+
+
+def test_a_cell_of_two_boxes_far_apart_on_its_line_flags_the_table() -> None:
+    # Blind seed 21's photo 21: a note's '谢谢惠' read into the 序号 cell '2' beside it;
+    # photo 30: a unit '包' under a header the detector joined, read into the '2' cell.
+    printed = lattice(ROWS)
+    at = next(i for i, p in enumerate(printed) if p.text == "苹果")
+    near = [*printed, Printed("汁", 520 + 2 * 34 + 10, 170)]
+    far = [*printed, Printed("汁", 520 + 2 * 34 + 60, 170)]
+    assert printed[at].x == 520
+    close = read_card(page(*near), "table")
+    assert close.cells is not None and close.cells[1][1] == "苹果汁"
+    assert "low_confidence" not in close.warnings
+    apart = read_card(page(*far), "table")
+    assert apart.cells is not None and apart.cells[1][1] == "苹果汁"
+    assert "low_confidence" in apart.warnings
+
+
+def scored(box: TextBox) -> TextBox:
+    """The box with a certainty per character, as the local engine reads it."""
+    return replace(box, certainties=(0.99,) * len(box.text))
+
+
+def test_a_chinese_box_wider_than_its_reading_flags_the_table() -> None:
+    # Blind seed 21's photo 70: '茶叶' read as '茶' alone, sure, its box 1.5 times its
+    # reading: a character was left unread.
+    def with_apple(char_width: float) -> CardResult:
+        printed = [
+            Printed("苹", p.x, p.y, char_width=char_width) if p.text == "苹果" else p
+            for p in lattice(ROWS)
+        ]
+        return read_card(OcrPage(page().image, [scored(b) for b in card_boxes(printed)]), "table")
+
+    fits = with_apple(38)
+    assert fits.cells is not None and fits.cells[1][1] == "苹"
+    assert "low_confidence" not in fits.warnings
+    assert "low_confidence" in with_apple(2 * 34).warnings
+
+
+def test_a_piece_cut_from_a_joined_box_is_not_measured_for_unread_characters() -> None:
+    # Seed 7's photo 149: '7 个' read as one box and cut at the column's boundary; the
+    # piece '个' reaches from the boundary across the gap, 2.8 heights for one character.
+    printed = [p for p in lattice(ROWS) if p.text not in ("2026-10-11", "苹果")]
+    joined = Printed("2026-10-11" + " " * 10 + "苹", 100, 170, char_width=23)
+    boxes = [scored(b) for b in card_boxes([*printed, joined])]
+    result = read_card(OcrPage(page().image, boxes), "table")
+    assert result.cells is not None and result.cells[1][:2] == ["2026-10-11", "苹"]
+    assert "low_confidence" not in result.warnings
 
 
 def test_an_empty_cell_stays_in_its_column() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import statistics
 import unicodedata
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ import numpy as np
 
 from ocr.engine import TextBox
 from ocr.image import BGRImage
-from ocr.layout import Frame, Line, PlacedBox, warp_upright
+from ocr.layout import Frame, Line, PlacedBox, partly_unread, warp_upright
 
 # Consecutive rows further apart than this many times the table's usual row pitch end
 # the table: what lies beyond is another block of text.
@@ -120,6 +121,8 @@ class Grid:
     # Per cell, the least certainty the recogniser gave one of its characters
     # (``cell_certainty``); 1.0 for an empty cell.
     certainty: list[list[float]] = field(default_factory=list)
+    # Per cell, whether its boxes show that something was missed (``missed_in_cell``).
+    missed: list[list[bool]] = field(default_factory=list)
 
 
 def _median_height(boxes: Sequence[PlacedBox]) -> float:
@@ -416,6 +419,40 @@ def cell_certainty(boxes: Sequence[PlacedBox]) -> float:
     return least
 
 
+# Two boxes of one cell on one line this many text heights apart hold two cells' texts
+# (a column the detector or the columns' gaps missed: '2' and '包' under a joined header)
+# or a note's words beside the table ('谢谢惠' before '2'). On seeds 7, 8, 9 and 21 (600
+# photos) the 4 such cells were all wrong, and no right table had one.
+CELL_GAP = 1.0
+# A box of Chinese characters wider than its reading by this share and this many text
+# heights had characters left unread ('茶叶' read as '茶', sure, 1.5 times its reading):
+# the ID card's test (``partly_unread``) with the tighter bounds a table's one- and
+# two-character cells need. Only a box as the recogniser read it (a certainty per
+# character): a piece ``split_box`` cut from a joined one ('7 个') reaches from the
+# column's boundary, across the gap, and its width says nothing (2.8 heights for a right
+# '个' on seed 7's 149). Of those 600 photos it flags 9 tables, all wrong; the right
+# boxes reach 1.26 times their reading (a lone '个').
+CELL_UNREAD_SHARE = 1.45
+CELL_UNREAD_ROOM = 0.4
+_WIDE_ONLY = re.compile(r"[\u3400-\u9fff]+")
+
+
+def missed_in_cell(boxes: Sequence[PlacedBox]) -> bool:
+    """Whether a cell's boxes show something missed: two of them far apart on one line
+    (``CELL_GAP``), or one of Chinese characters too wide for its reading."""
+    ordered = sorted(boxes, key=lambda b: b.u0)
+    for left, right in itertools.pairwise(ordered):
+        height = min(left.height, right.height)
+        if abs(left.cv - right.cv) < 0.5 * height and right.u0 - left.u1 > CELL_GAP * height:
+            return True
+    return any(
+        _WIDE_ONLY.fullmatch(b.text)
+        and len(b.box.certainties) == len(b.text)
+        and partly_unread(b, CELL_UNREAD_ROOM, CELL_UNREAD_SHARE)
+        for b in boxes
+    )
+
+
 def _cell_text(boxes: Sequence[PlacedBox]) -> str:
     """A cell's boxes top-down, left to right; a space only between Latin words apart."""
     text = ""
@@ -632,9 +669,10 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
     ]
     cells = [[_cell_text(row[c]) for c in keep] for row, _ in filled]
     certainty = [[cell_certainty(row[c]) for c in keep] for row, _ in filled]
+    missed = [[missed_in_cell(row[c]) for c in keep] for row, _ in filled]
     if len(cells) < MIN_ROWS or len(keep) < MIN_COLUMNS:
         return None
-    return Grid(cells, ruled, _doubtful_cells(filled, keep, boundaries), certainty)
+    return Grid(cells, ruled, _doubtful_cells(filled, keep, boundaries), certainty, missed)
 
 
 def _doubtful_cells(
