@@ -702,8 +702,11 @@ MOBILE_PREFIXES = frozenset(
     + ["190", "191", "192", "193", "195", "196", "197", "198", "199"]
 )
 _COUNTRY_CODE = re.compile(r"^(?:\+|00)\s*86[\s-]*")
-# Area codes of two digits after the 0: Beijing 010 and the 02x cities; all others 0xxx.
+# Area codes of two digits after the 0: Beijing 010 and the 02x cities; all others 0xxx
+# from 03xx on: 01 begins no area code but Beijing's (blind seed 21's business card 034:
+# a handset icon read as 0 before a mobile, '0 193-3918-5693', taken for 0193-39185693).
 _SHORT_AREA = re.compile(r"^0(?:10|2\d)")
+_NO_AREA = re.compile(r"^01(?!0)")
 
 
 def _digits_of(text: str) -> str:
@@ -737,6 +740,8 @@ def normalise_phone(text: str) -> str:
     if re.fullmatch(r"[48]00\d{7}", digits):
         return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
     if not digits.isdigit() or not digits.startswith("0") or digits.startswith("00"):
+        return ""
+    if _NO_AREA.match(digits):
         return ""
     area_length = 3 if _SHORT_AREA.match(digits) else 4
     local = digits[area_length:]

@@ -306,6 +306,33 @@ def test_a_phone_icon_read_as_another_symbol_is_not_part_of_the_mobile_number() 
     assert result.fields["mobile"] == "13706384205;19205808862"
 
 
+def test_a_telephone_sign_read_as_a_0_run_into_the_mobile_is_no_area_code() -> None:
+    # Blind seed 21's photo 034: the handset read as 0 with no space after it, and
+    # '0193-3918-5693' answered as a landline of area code 0193, which no city has.
+    result = read(
+        Printed("刘平琪", 0, 0, height=NAME_HEIGHT),
+        *lines("0193-3918-5693", "电话：010-54235702", top=120),
+    )
+    assert result.fields["mobile"] == "19339185693"
+    assert result.fields["phone"] == "010-54235702"
+    assert not {"phone_invalid", "mobile_invalid"} & set(result.warnings)
+
+
+def test_a_number_misread_beyond_its_shape_is_said_not_dropped() -> None:
+    # Blind seed 21's photo 014: '190-0495-1971' read as '999-9-09 1', in no number's
+    # shape; the card was answered without its mobile and without a word.
+    unread = read(*LEFT_CARD[:3], *lines("999-9-09 1", "座机:025-24512132 转7164", top=200))
+    assert "mobile" not in unread.fields
+    assert unread.fields["phone"] == "025-24512132-7164"
+    assert "number_unread" in unread.warnings
+    assert "名片上有一个号码没有认清" in card_result(unread)
+    assert "number_unread" not in read(*LEFT_CARD).warnings
+    # An address's second line is mostly digits too (blind seed 21's photo 036).
+    wrapped = read(*LEFT_CARD[:3], *lines("地址：山东省青岛市市南区青年南路19", "2号12栋2302室"))
+    assert wrapped.fields["address"] == "山东省青岛市市南区青年南路192号12栋2302室"
+    assert "number_unread" not in wrapped.warnings
+
+
 def test_a_short_number_fragment_is_no_phone_number() -> None:
     """A note on the desk ("电话 021-") beside the card added an invalid phone number."""
     result = read(*LEFT_CARD, Printed("电话 021-", 0, 700))

@@ -337,7 +337,7 @@ def test_phone_numbers() -> None:
     assert normalise_phone("0571-8765432") == "0571-8765432"
     assert normalise_phone("+86 755 2345 6789") == ""  # no leading 0 after +86
     assert normalise_phone("400 820 8820") == "400-820-8820"
-    for bad in ("12345678", "010-123", "0571-0765432", "13812345678"):
+    for bad in ("12345678", "010-123", "0571-0765432", "13812345678", "0193-39185693"):
         assert normalise_phone(bad) == "", bad
 
 

@@ -44,6 +44,7 @@ NAME = "businesscard"
 WARNING_TEXTS = {
     "mobile_invalid": "手机号码不是有效的号码段，可能识别有误，请核对原件",
     "phone_invalid": "电话号码格式不对，可能识别有误，请核对原件",
+    "number_unread": "名片上有一个号码没有认清，未列出，请核对原件",
     "email_corrected": "邮箱中有字符看不清，已按格式推断，请核对原件",
     "email_invalid": "邮箱格式不对，可能识别有误，请核对原件",
     "website_corrected": "网址中有字符看不清，已按格式推断，请核对原件",

