@@ -196,6 +196,38 @@ def test_a_company_with_a_character_the_recogniser_doubted_is_said() -> None:
     assert "low_confidence" not in read(*printed).warnings
 
 
+def test_an_email_with_a_character_the_recogniser_doubted_is_said() -> None:
+    # Blind seed 21's photo 096: 'hkls' read as 'hkis', the i at 0.49 with rival l.
+    printed = (
+        Printed("华远软件信息有限公司", 0, 0),
+        Printed("陈慧建", 0, 100, height=NAME_HEIGHT, char_width=70),
+        *lines("Mob:17580701772", "E-mail:hkis@tianyulaw.net"),
+    )
+
+    def doubting(char: str, rivals: str) -> CardResult:
+        at = "E-mail:hkis@tianyulaw.net".index(char)
+        boxes = [
+            replace(
+                box,
+                certainties=tuple(0.49 if i == at else 1.0 for i in range(len(box.text))),
+                doubts=tuple(rivals if i == at else "" for i in range(len(box.text))),
+            )
+            if box.text.startswith("E-mail")
+            else box
+            for box in card_boxes(printed, 0.0, None)
+        ]
+        return read_card(OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), boxes), "businesscard")
+
+    doubted = doubting("is", "lI")
+    assert doubted.fields["email"] == "hkis@tianyulaw.net"
+    assert "low_confidence" in doubted.warnings
+    assert "low_confidence" not in read(*printed).warnings
+    # An 'l' whose only rival is a capital I is an l either way (seeds 7 and 8's 116);
+    # with no rival at all, its low certainty still counts.
+    assert "low_confidence" not in doubting("law", "I").warnings
+    assert "low_confidence" in doubting("law", "").warnings
+
+
 @pytest.mark.parametrize(
     ("address", "said"),
     [
@@ -285,6 +317,28 @@ def test_notes_on_the_desk_under_or_beside_the_card_are_not_part_of_the_address(
     want = "福建省福州市鼓楼区工农中路586号8栋2401室"
     assert far_below.fields["address"] == aside.fields["address"] == want
     assert wrapped_then_stray.fields["address"] == "吉林省长春市朝阳区长江街260号29幢3单元1802室"
+
+
+def test_a_note_level_with_the_address_line_is_not_part_of_the_address() -> None:
+    # Seed 7's photo 133: a note's '10:30' two heights after '2003室'; photo 006: a note's
+    # '外卖', larger, before '地址:'. Each was read into the address, silently.
+    card = (
+        Printed("沈晨芳", 0, 0, height=NAME_HEIGHT),
+        *lines("手机：17511970436", "地址：福建省福州市鼓楼区工农中路586号8栋2401室", top=120),
+    )
+    end = len(card[2].text) * 34
+    after = read(*card, Printed("10:30", end + 70, 170, char_width=17))
+    # The note's next line, under '外卖' and left of the address, was taken for the
+    # address's second line: the address's line reached out to the note's left edge.
+    note = (Printed("外卖", -180, 166, height=44, char_width=44),
+            Printed("购物清单", -180, 230, height=44, char_width=44))  # fmt: skip
+    before = read(*card, *note)
+    want = "福建省福州市鼓楼区工农中路586号8栋2401室"
+    assert after.fields["address"] == before.fields["address"] == want
+    # A space in the print (under a character's width) stays within the address.
+    spaced = read(card[0], *lines("手机：17511970436", top=120),
+                  Printed("地址：福建省福州市鼓楼区", 0, 170), Printed("工农中路586号", 13 * 34 + 30, 170))  # fmt: skip
+    assert spaced.fields["address"] == "福建省福州市鼓楼区工农中路586号"
 
 
 def test_a_telephone_sign_read_as_a_digit_is_not_part_of_the_mobile_number() -> None:
