@@ -330,14 +330,20 @@ def test_a_note_level_with_the_address_line_is_not_part_of_the_address() -> None
     after = read(*card, Printed("10:30", end + 70, 170, char_width=17))
     # The note's next line, under '外卖' and left of the address, was taken for the
     # address's second line: the address's line reached out to the note's left edge.
-    note = (Printed("外卖", -180, 166, height=44, char_width=44),
-            Printed("购物清单", -180, 230, height=44, char_width=44))  # fmt: skip
+    note = (
+        Printed("外卖", -180, 166, height=44, char_width=44),
+        Printed("购物清单", -180, 230, height=44, char_width=44),
+    )
     before = read(*card, *note)
     want = "福建省福州市鼓楼区工农中路586号8栋2401室"
     assert after.fields["address"] == before.fields["address"] == want
     # A space in the print (under a character's width) stays within the address.
-    spaced = read(card[0], *lines("手机：17511970436", top=120),
-                  Printed("地址：福建省福州市鼓楼区", 0, 170), Printed("工农中路586号", 13 * 34 + 30, 170))  # fmt: skip
+    spaced = read(
+        card[0],
+        *lines("手机：17511970436", top=120),
+        Printed("地址：福建省福州市鼓楼区", 0, 170),
+        Printed("工农中路586号", 13 * 34 + 30, 170),
+    )
     assert spaced.fields["address"] == "福建省福州市鼓楼区工农中路586号"
 
 
