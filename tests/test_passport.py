@@ -31,17 +31,18 @@ from tests.kind_helpers import committed_samples, wechat_never_asked
 
 TODAY = dt.date(2026, 11, 1)  # tests/cardgen's reference date
 
-LINE1, LINE2 = compose_td3(
-    document_code="P",
-    issuing_country="CHN",
-    surname="ZHANG",
-    given_names="WEI",
-    number="E12345678",
-    nationality="CHN",
-    birth="900305",
-    sex="M",
-    expiry="300412",
-)
+ZHANG_WEI = {
+    "document_code": "P",
+    "issuing_country": "CHN",
+    "surname": "ZHANG",
+    "given_names": "WEI",
+    "number": "E12345678",
+    "nationality": "CHN",
+    "birth": "900305",
+    "sex": "M",
+    "expiry": "300412",
+}
+LINE1, LINE2 = compose_td3(**ZHANG_WEI)
 
 
 def page(*printed: Printed, degrees: float = 0.0) -> OcrPage:
@@ -501,3 +502,25 @@ def test_a_multiplication_sign_in_the_mrz_is_an_x() -> None:
     line1 = LINE1.replace("ZHANG<<WEI", "ZHANG<<XIU")
     view = upright_view(data_page(line1=line1.replace("XIU", "×IU")))
     assert extract_passport(view, today=TODAY).fields["given_names"] == "XIU"
+
+
+def test_a_printed_name_one_letter_off_the_mrz_with_no_label_read_flags_the_names() -> None:
+    # Seed 8's photo 100, turned: line 1 read 'MENDE' for MENDEZ (its lost Z hidden among
+    # the fillers), the printed MENDEZ read at 1.0 but no 'Surname' label found, so
+    # nothing compared them; the surname was answered without a word.
+    line1, line2 = compose_td3(**{**ZHANG_WEI, "surname": "ZHAN"})
+
+    def unlabelled(surname: str) -> list[str]:
+        printed = page(
+            Printed("PASSPORT", 0, 0),
+            Printed(surname, 400, 250),
+            Printed("WEI", 400, 320),
+            Printed(line1, 0, 800, char_width=30),
+            Printed(line2, 0, 860, char_width=30),
+        )
+        return extract_passport(upright_view(printed), today=TODAY).warnings
+
+    assert "mrz_names_unsure" in unlabelled("ZHANG")
+    assert "mrz_names_unsure" not in unlabelled("ZHAN")
+    # A shorter line one letter off (a country code beside a surname: CHN, CHEN) is not.
+    assert "mrz_names_unsure" not in unlabelled("ZHA")
