@@ -524,3 +524,45 @@ def test_a_printed_name_one_letter_off_the_mrz_with_no_label_read_flags_the_name
     assert "mrz_names_unsure" not in unlabelled("ZHAN")
     # A shorter line one letter off (a country code beside a surname: CHN, CHEN) is not.
     assert "mrz_names_unsure" not in unlabelled("ZHA")
+
+
+def test_line1_fillers_read_as_one_letter_are_put_back_when_the_print_confirms_them() -> None:
+    # Seed 8's photo 135: 'WUAACHAOMINGAAAA...' for 'WU<<CHAOMING<<<<...', flagged as a
+    # mismatch with the printed WU, CHAOMING and answered wrong.
+    names = compose_td3(**{**ZHANG_WEI, "surname": "WU", "given_names": "CHAOMING"})
+    line1 = names[0][:5] + names[0][5:].replace("<", "A")
+    view = upright_view(
+        page(
+            Printed("姓名/Name", 400, 200),
+            Printed("WU, CHAOMING", 400, 300),
+            Printed(line1, 0, 800, char_width=30),
+            Printed(names[1], 0, 860, char_width=30),
+        )
+    )
+    extracted = extract_passport(view, today=TODAY)
+    assert (extracted.fields["surname"], extracted.fields["given_names"]) == ("WU", "CHAOMING")
+    assert "mrz_mismatch" not in extracted.warnings
+    assert "mrz_corrected" not in extracted.warnings
+    # Line 2's number misread and put right by its check digit: still said once line 1
+    # was replaced.
+    assert names[1].startswith("E12345678")
+    misread = page(
+        Printed("姓名/Name", 400, 200),
+        Printed("WU, CHAOMING", 400, 300),
+        Printed(line1, 0, 800, char_width=30),
+        Printed("E1234S678" + names[1][9:], 0, 860, char_width=30),
+    )
+    corrected = extract_passport(upright_view(misread), today=TODAY)
+    assert corrected.fields["number"] == "E12345678"
+    assert corrected.fields["surname"] == "WU"
+    assert "mrz_corrected" in corrected.warnings
+    # Not confirmed by the print (another name printed), the reading stays, and is said.
+    other = page(
+        Printed("姓名/Name", 400, 200),
+        Printed("WU, CHAOMIN", 400, 300),
+        Printed(line1, 0, 800, char_width=30),
+        Printed(names[1], 0, 860, char_width=30),
+    )
+    kept = extract_passport(upright_view(other), today=TODAY)
+    assert kept.fields["surname"].startswith("WUAACHAOMING")
+    assert "mrz_mismatch" in kept.warnings

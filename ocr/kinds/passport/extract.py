@@ -20,8 +20,8 @@ import datetime as dt
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from ocr.documents import (
     FILLER_LOOKALIKES,
@@ -183,6 +183,35 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
         # when all its check digits hold.
         best = next((td3 for bottom in bottoms if (td3 := parse_line2(bottom))), None)
     return best
+
+
+def _line1_candidates(line1: str, view: CardView, reader: LineReader | None) -> Iterator[str]:
+    """Other readings of line 1 to hold against the print: its fillers put back where
+    they were read as a letter, then line 1 read again (with a reader)."""
+    put_back = fillers_read_as_a_letter(line1)
+    if put_back:
+        yield put_back
+    if reader is not None:
+        yield from line1_rereadings(view, reader)
+
+
+# Line 1 ending in this many of one letter: its closing fillers, read as that letter.
+FILLER_RUN = 5
+
+
+def fillers_read_as_a_letter(line1: str) -> str:
+    """Line 1 with its fillers put back where they were read as one letter, or "".
+
+    Seed 8's photo 135 read 'WUAACHAOMINGAAAA...' for 'WU<<CHAOMING<<<<...': the line
+    ends in a run of that letter (``FILLER_RUN``), and each run of two or more of it in
+    the names is taken for fillers. Only a reading the print confirms is kept.
+    """
+    end = re.search(rf"([A-Z])\1{{{FILLER_RUN - 1},}}$", line1)
+    if end is None or len(line1) < 5:
+        return ""
+    letter = end[1]
+    names = re.sub(rf"{letter}{{2,}}", lambda run: MRZ_FILLER * len(run[0]), line1[5:])
+    return line1[:5] + names
 
 
 def line1_rereadings(view: CardView, reader: LineReader) -> list[str]:
@@ -358,13 +387,16 @@ def extract_passport(
     compared = {k: v for k, v in printed.items() if k != "name_cn"}
     agrees = td3_agrees(td3, compared, today)
     names = [n for n in ("surname", "given_names") if n in agrees]
-    if reader is not None and names and not all(agrees[n] for n in names):
-        # Line 1's names against the printed ones: a second reading of line 1 that the
+    if names and not all(agrees[n] for n in names):
+        # Line 1's names against the printed ones: another reading of line 1 that the
         # printed zone confirms (two readings agreeing) replaces the first.
-        for line1 in line1_rereadings(view, reader):
+        for line1 in _line1_candidates(td3.line1, view, reader):
             again = parse_td3(line1, td3.line2)
             if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
-                td3, agrees = again, td3_agrees(again, compared, today)
+                # Line 2 as first read: what its check digits corrected is still said.
+                corrected = tuple(dict.fromkeys((*td3.corrected, *again.corrected)))
+                td3 = replace(again, corrected=corrected)
+                agrees = td3_agrees(td3, compared, today)
                 break
     if td3.line1_filled and td3.all_checks_ok and not all(agrees.get(n, True) for n in names):
         # Line 1 read far short and filled up with fillers, its names not what is printed:
