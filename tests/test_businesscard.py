@@ -393,6 +393,25 @@ def test_a_number_misread_beyond_its_shape_is_said_not_dropped() -> None:
     assert "number_unread" not in wrapped.warnings
 
 
+def test_a_label_misread_is_a_label_when_the_recognisers_rival_makes_it_one() -> None:
+    # Blind seed 21's photo 045: '座机' read as '擦机', 擦 at 0.89 with rival 座; the line
+    # held no label and its phone number was dropped without a word.
+    def with_label(label: str, at: int, rivals: str) -> CardResult:
+        line = label + ":028-4397-5436"
+        boxes = [
+            replace(box, doubts=tuple(rivals if i == at else "" for i in range(len(line))))
+            if box.text == line
+            else box
+            for box in card_boxes((*LEFT_CARD[:3], *lines("手机：138 1234 5678", line)), 0.0, None)
+        ]
+        return read_card(OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), boxes), "businesscard")
+
+    assert with_label("擦机", 0, "座").fields["phone"] == "028-43975436"
+    assert "phone" not in with_label("擦机", 0, "").fields
+    # A rival that makes another label gives that label's meaning: 传真 is a fax.
+    assert "phone" not in with_label("传直", 1, "真").fields
+
+
 def test_a_short_number_fragment_is_no_phone_number() -> None:
     """A note on the desk ("电话 021-") beside the card added an invalid phone number."""
     result = read(*LEFT_CARD, Printed("电话 021-", 0, 700))
