@@ -84,8 +84,9 @@ class PlacedBox:
         return self.u1 - self.u0
 
 
-# A wide (CJK) character: about a box height across, twice a digit or Latin letter.
-_WIDE = re.compile(r"[\u3400-\u9fff·]")
+# A CJK character (or the name dot ·): about a box height across, twice a digit or a
+# Latin letter.
+CJK = re.compile(r"[\u3400-\u9fff·]")
 
 
 # How much wider than its reading an ID card's address box may be before part of what it
@@ -105,7 +106,7 @@ UNREAD_SHARE = 1.5
 
 def reading_width(text: str) -> float:
     """The width ``text`` needs at most, in box heights (see ``UNREAD_ROOM``)."""
-    return sum(1.0 if _WIDE.match(char) else 0.5 for char in text)
+    return sum(1.0 if CJK.match(char) else 0.5 for char in text)
 
 
 def partly_unread(box: PlacedBox, room: float = UNREAD_ROOM, share: float = UNREAD_SHARE) -> bool:

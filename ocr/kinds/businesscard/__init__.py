@@ -63,12 +63,12 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
     if reader is not None:
         second_look(view, extracted, reader)
     values = _doubt_counts(extracted.fields)
+    email = extracted.fields.get("email", "")
     # An e-mail already said to be repaired or invalid is not said twice.
-    said = {"email_corrected", "email_invalid"} & set(extracted.warnings)
-    email = [] if said else [(extracted.fields.get("email", ""), 0)]
+    email_said = bool({"email_corrected", "email_invalid"} & set(extracted.warnings))
     if (
         doubted_in(_holding(view, [value for value, _ in values]), values)
-        or doubted_in(_without_l_or_i_doubts(_holding(view, [v for v, _ in email])), email)
+        or (email and not email_said and _email_doubted(view, email))
         or number_without_unit(extracted.fields.get("address", ""))
     ):
         extracted.warnings.append("low_confidence")
@@ -117,6 +117,12 @@ def _holding(view: CardView, values: list[str]) -> CardView:
 # card more (an 'l' at 0.80, rival '1'). A repaired or invalid e-mail is said once, by
 # its own warning (three right repaired ones of seed 7 would have said it twice).
 _L_OR_I = frozenset("lI")
+
+
+def _email_doubted(view: CardView, email: str) -> bool:
+    """Whether the recogniser doubted a character of ``email`` (``doubted_in``), an 'l'
+    or 'I' whose only rival is the other apart."""
+    return doubted_in(_without_l_or_i_doubts(_holding(view, [email])), [(email, 0)])
 
 
 def _without_l_or_i_doubts(view: CardView) -> CardView:

@@ -43,6 +43,7 @@ from ocr.checks import (
 from ocr.engine import TextBox
 from ocr.kinds.base import Extracted
 from ocr.layout import (
+    CJK,
     CardView,
     Line,
     LineReader,
@@ -177,7 +178,6 @@ DIGIT_CONFUSIONS = {
     "X": "",
 }
 ID_RUN = re.compile(r"[0-9X]{15,20}")
-CJK = re.compile(r"[\u3400-\u9fff·]")
 DATE_CN = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{1,2}?(\d{1,2})")
 # Low recogniser scores on fields flag the result as possibly wrong.
 LOW_SCORE = 0.8
