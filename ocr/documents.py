@@ -14,7 +14,7 @@ import itertools
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypedDict
 
 from email_validator import EmailNotValidError, validate_email
@@ -545,6 +545,21 @@ def mrz_date(yymmdd: str, *, expiry: bool, today: dt.date | None = None) -> str:
     elif dt.date(year, int(yymmdd[2:4]), int(yymmdd[4:])) > today:
         year -= 100
     return f"{year}{yymmdd[2:]}"
+
+
+def with_number(td3: Td3, number: str) -> Td3 | None:
+    """``td3`` with ``number`` (fillers dropped, as ``Td3.number``) in line 2's number
+    field, when the number's check digit as read and the composite both hold with it;
+    else None. The number is then no check digit's choice (``corrected`` drops it)."""
+    field_text = number.ljust(9, MRZ_FILLER)
+    if len(field_text) != 9 or not _MRZ_ALPHABET.fullmatch(field_text):
+        return None
+    line2 = field_text + td3.line2[9:]
+    checks = _line2_checks(line2)
+    if not (checks["number"] and checks["composite"]):
+        return None
+    corrected = tuple(name for name in td3.corrected if name != "number")
+    return replace(td3, line2=line2, number=number, checks=checks, corrected=corrected)
 
 
 def td3_agrees(td3: Td3, printed: dict[str, str], today: dt.date | None = None) -> dict[str, bool]:

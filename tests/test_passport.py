@@ -51,12 +51,14 @@ def page(*printed: Printed, degrees: float = 0.0) -> OcrPage:
     return OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), card_boxes(printed, degrees))
 
 
-def data_page(line1: str = LINE1, line2: str = LINE2, number: str = "E12345678") -> OcrPage:
-    """A Chinese data page as the detector reports it, labels and values in their columns."""
+def data_page(line1: str = LINE1, line2: str = LINE2, number: str | None = "E12345678") -> OcrPage:
+    """A Chinese data page as the detector reports it, labels and values in their columns
+    (``number`` None: the printed number was not read)."""
+    printed_number = [] if number is None else [Printed(number, 900, 130)]
     return page(
         Printed("中华人民共和国护照 PASSPORT", 0, 0),
         Printed("护照号/Passport No.", 900, 80),
-        Printed(number, 900, 130),
+        *printed_number,
         Printed("姓名/Name", 400, 200),
         Printed("张伟", 400, 250),
         Printed("ZHANG, WEI", 400, 300),
@@ -91,8 +93,9 @@ def test_a_clean_data_page_is_read_from_its_mrz_and_agrees_with_the_print() -> N
 
 def test_mrz_misreads_are_corrected_only_where_a_check_digit_settles_them() -> None:
     # O for 0 and S for 5 in the number: its check digit picks the one reading that holds.
+    # The printed number unread: the check digit's choice is the user's to verify.
     misread = "E1234S678" + LINE2[9:]
-    result = read_card(data_page(line2=misread), "passport")
+    result = read_card(data_page(line2=misread, number=None), "passport")
     assert result.fields["number"] == "E12345678"
     assert result.checks["mrz"] is True
     assert "mrz_corrected" in result.warnings
@@ -101,6 +104,10 @@ def test_mrz_misreads_are_corrected_only_where_a_check_digit_settles_them() -> N
     assert "机读码校验通过" not in reply
     assert "已按校验位推断" in reply
     assert "性别：男\n" in reply and "有效期至：2030.04.12" in reply
+    # The number read in the print as the check digit chose: two readings agree.
+    confirmed = read_card(data_page(line2=misread), "passport")
+    assert confirmed.fields["number"] == "E12345678"
+    assert "mrz_corrected" not in confirmed.warnings
 
 
 def test_a_reading_that_passes_its_checks_is_never_changed() -> None:
@@ -566,3 +573,64 @@ def test_line1_fillers_read_as_one_letter_are_put_back_when_the_print_confirms_t
     kept = extract_passport(upright_view(other), today=TODAY)
     assert kept.fields["surname"].startswith("WUAACHAOMING")
     assert "mrz_mismatch" in kept.warnings
+
+
+def test_a_printed_number_settles_what_line2s_check_digit_could_not() -> None:
+    # Seed 8's photo 103: line 2 read '426J0R0983' for '4Z6J0R09R3' (Z as 2, R as 8, a
+    # pair the correction does not swap), and the fewest changes that passed the check
+    # gave '426J0RO98', answered as merely corrected. The printed 4Z6J0R09R, under no
+    # label that was read, passes the same check digit and the composite.
+    line1, line2 = compose_td3(**{**ZHANG_WEI, "number": "4Z6J0R09R"})
+    misread = "426J0R098" + line2[9:]
+
+    def unlabelled(*printed: str) -> dict[str, str]:
+        boxes = [Printed(text, 900, 130 + 60 * i) for i, text in enumerate(printed)]
+        view = upright_view(
+            page(
+                Printed("PASSPORT", 0, 0),
+                *boxes,
+                Printed(line1, 0, 800, char_width=30),
+                Printed(misread, 0, 860, char_width=30),
+            )
+        )
+        extracted = extract_passport(view, today=TODAY)
+        return {"number": extracted.fields["number"], "warnings": " ".join(extracted.warnings)}
+
+    assert unlabelled("4Z6J0R09R") == {"number": "4Z6J0R09R", "warnings": ""}
+    # A printed value its check digit refuses, or too far from line 2's reading, is no
+    # witness: the number is line 2's, corrected or not, and said.
+    for refused in ("4Z6J0R09B", "4ZGJ0A0QR", "4Z6J0R09"):
+        kept = unlabelled(refused)
+        assert kept["number"] != "4Z6J0R09R" and "mrz_corrected" in kept["warnings"]
+    # Two printed values that would both do (H and R weigh alike modulo 10): neither.
+    both = unlabelled("4Z6J0R09R", "4Z6J0R09H")
+    assert both["number"] != "4Z6J0R09R" and "mrz_corrected" in both["warnings"]
+
+
+def test_line1_read_again_is_taken_when_every_name_is_printed_letter_for_letter() -> None:
+    # Seed 8's turned photo 100: line 1 read 'MENDE' for MENDEZ, no label read over the
+    # printed names; line 1 read again gave MENDEZ, printed as such.
+    true_line1 = LINE1
+    misread = LINE1.replace("ZHANG<<", "ZHAN<<<")
+
+    def read(surname: str, again: str | None) -> tuple[str, list[str]]:
+        view = upright_view(
+            page(
+                Printed("PASSPORT", 0, 0),
+                Printed(surname, 400, 250),
+                Printed("WEI", 400, 320),
+                Printed(misread, 0, 800, char_width=30),
+                Printed(LINE2, 0, 860, char_width=30),
+            )
+        )
+
+        def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
+            return [(again or misread, 0.9) for _ in crops]
+
+        extracted = extract_passport(view, reader if again else None, today=TODAY)
+        return extracted.fields["surname"], extracted.warnings
+
+    assert read("ZHANG", true_line1) == ("ZHANG", [])
+    # No reader: flagged as before. A second reading the print does not confirm: the same.
+    assert read("ZHANG", None) == ("ZHAN", ["mrz_names_unsure"])
+    assert read("ZHANG", LINE1.replace("ZHANG", "ZHANC")) == ("ZHAN", ["mrz_names_unsure"])

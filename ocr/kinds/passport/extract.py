@@ -20,7 +20,7 @@ import datetime as dt
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from ocr.documents import (
@@ -37,6 +37,7 @@ from ocr.documents import (
     parse_line2,
     parse_td3,
     td3_agrees,
+    with_number,
     witnessed_code,
 )
 from ocr.kinds.base import Extracted as KindExtracted
@@ -193,6 +194,23 @@ def _line1_candidates(line1: str, view: CardView, reader: LineReader | None) -> 
         yield put_back
     if reader is not None:
         yield from line1_rereadings(view, reader)
+
+
+def _line1_confirmed(td3: Td3, line1s: Iterable[str], confirms: Callable[[Td3], bool]) -> Td3:
+    """``td3`` with the first of ``line1s`` that ``confirms`` accepts as its line 1, else
+    ``td3``. Line 2 stays as first read: what its check digits corrected is still said."""
+    for line1 in line1s:
+        again = parse_td3(line1, td3.line2)
+        if again is not None and confirms(again):
+            corrected = tuple(dict.fromkeys((*td3.corrected, *again.corrected)))
+            return replace(again, corrected=corrected)
+    return td3
+
+
+def _names_printed(view: CardView, td3: Td3) -> bool:
+    """Whether line 1 holds both names and each is printed letter for letter somewhere."""
+    names = (td3.surname, td3.given_names)
+    return all(names) and all(printed_form(view, name) for name in names)
 
 
 # Line 1 ending in this many of one letter: its closing fillers, read as that letter.
@@ -382,6 +400,7 @@ def extract_passport(
         # No MRZ: what the printed zone says, with nothing to check it against.
         fields = {k: v for k, v in printed.items() if v}
         return Extracted(fields, {}, ["mrz_unreadable"] if fields else [])
+    td3 = number_from_print(td3, view)
     if not td3.names_read:
         return _line2_with_print(td3, printed, today)
     compared = {k: v for k, v in printed.items() if k != "name_cn"}
@@ -390,14 +409,21 @@ def extract_passport(
     if names and not all(agrees[n] for n in names):
         # Line 1's names against the printed ones: another reading of line 1 that the
         # printed zone confirms (two readings agreeing) replaces the first.
-        for line1 in _line1_candidates(td3.line1, view, reader):
-            again = parse_td3(line1, td3.line2)
-            if again is not None and all(td3_agrees(again, compared, today).get(n) for n in names):
-                # Line 2 as first read: what its check digits corrected is still said.
-                corrected = tuple(dict.fromkeys((*td3.corrected, *again.corrected)))
-                td3 = replace(again, corrected=corrected)
-                agrees = td3_agrees(td3, compared, today)
-                break
+        td3 = _line1_confirmed(
+            td3,
+            _line1_candidates(td3.line1, view, reader),
+            lambda again: all(td3_agrees(again, compared, today).get(n) for n in names),
+        )
+        agrees = td3_agrees(td3, compared, today)
+    elif not names and any(printed_near(view, name) for name in (td3.surname, td3.given_names)):
+        # No label to compare with, but a printed line one letter off a name: another
+        # reading of line 1 whose every name is printed letter for letter replaces the
+        # first (seed 8's turned 100: 'MENDE' read for MENDEZ, right when read again).
+        td3 = _line1_confirmed(
+            td3,
+            _line1_candidates(td3.line1, view, reader),
+            lambda again: _names_printed(view, again),
+        )
     if td3.line1_filled and td3.all_checks_ok and not all(agrees.get(n, True) for n in names):
         # Line 1 read far short and filled up with fillers, its names not what is printed:
         # a letter or a filler was lost ('ZHU<VEI' for ZHU<<WEI). Line 2 still holds.
@@ -466,6 +492,40 @@ def extract_passport(
     if "name_cn" in printed:
         fields["name_cn"] = printed["name_cn"]
     return Extracted({k: v for k, v in fields.items() if v}, checks, warnings, td3=td3)
+
+
+# A printed passport number differs from line 2's reading in at most this many places
+# to stand for it (``number_from_print``).
+NUMBER_REACH = 3
+
+
+def number_from_print(td3: Td3, view: CardView) -> Td3:
+    """``td3`` with its number as printed on the page, when line 2's reading needed a check
+    digit's choice or fails a check, and exactly one printed value passes the number's
+    check digit (and so the composite, whose weights over the number are the same) with
+    it, at most NUMBER_REACH places off the reading.
+
+    Two readings then agree, the print's and line 2's, under the check digit. The
+    correction's classic pairs (O/0, I/1, B/8, S/5, Z/2) leave out what the recogniser
+    also confuses in OCR-B: seed 8's photo 103 read '426J0R0983' for '4Z6J0R09R3' (no
+    label over the printed number was read), and the fewest changes that passed the
+    check gave '426J0RO98', a wrong number flagged only as corrected; photo 86 read
+    ED2061070's D as 0. A printed value equal to the correction confirms it.
+    """
+    if td3.checks["number"] and td3.checks["composite"] and "number" not in td3.corrected:
+        return td3
+    fits: dict[str, Td3] = {}
+    for box in view.placed:
+        text = unicodedata.normalize("NFKC", box.text).replace(" ", "").upper()
+        if (
+            _NUMBER.match(text)
+            and any(c.isdigit() for c in text)
+            and len(text) == len(td3.number)
+            and sum(a != b for a, b in zip(text, td3.number, strict=True)) <= NUMBER_REACH
+            and (confirmed := with_number(td3, text)) is not None
+        ):
+            fits[text] = confirmed
+    return fits.popitem()[1] if len(fits) == 1 else td3
 
 
 def line2_values(td3: Td3, today: dt.date | None) -> dict[str, str]:
