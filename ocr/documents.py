@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
@@ -560,6 +561,61 @@ def with_number(td3: Td3, number: str) -> Td3 | None:
         return None
     corrected = tuple(name for name in td3.corrected if name != "number")
     return replace(td3, line2=line2, number=number, checks=checks, corrected=corrected)
+
+
+# The Chinese name of a mainland passport holder is written in the MRZ in Hanyu Pinyin
+# (GB/T 28039): no tones, the surname and the given name each as one word, ü as YU
+# since 2012 (LYU for 吕; older passports and other documents write U or V). Hong Kong
+# and Macao SAR passports (CHN too, numbers beginning with H, K or M) romanise by
+# Cantonese or Portuguese rules, which Pinyin cannot check.
+_U_UMLAUT_SPELLINGS = ("YU", "U", "V")
+SAR_NUMBER_PREFIXES = ("H", "K", "M")
+# More readings of a name than this (a long name of many-reading characters): not checked.
+_MAX_PINYIN_READINGS = 256
+
+
+def pinyin_spellings(text: str) -> set[str] | None:
+    """Every way Pinyin writes ``text`` in an MRZ (upper case, one word): each character's
+    readings (pypinyin's heteronyms: 单 as DAN, SHAN or CHAN), ü in each of its spellings.
+    None when a character is no Chinese one or the readings are too many to list."""
+    # Imported here: its dictionaries take 0.2 s and about 50 MB to load, wanted only for
+    # Chinese passports, not by every process that reads an ID or bank card.
+    from pypinyin import Style, pinyin
+
+    choices: list[set[str]] = []
+    for char in text:
+        readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+        if not readings or not readings[0]:
+            return None
+        choices.append(
+            {
+                reading.upper().replace("V", umlaut)
+                for reading in readings[0]
+                for umlaut in _U_UMLAUT_SPELLINGS
+            }
+        )
+    if math.prod(len(c) for c in choices) > _MAX_PINYIN_READINGS:
+        return None
+    return {"".join(combo) for combo in itertools.product(*choices)}
+
+
+def chinese_name_matches(name_cn: str, surname: str, given_names: str) -> bool | None:
+    """Whether a printed Chinese name is what the MRZ's Pinyin names spell: its first one
+    or two characters the surname (复姓 such as 欧阳 take two), the rest the given name.
+    None when it cannot be checked (a character Pinyin does not know)."""
+    wanted = (re.sub("[^A-Z]", "", surname.upper()), re.sub("[^A-Z]", "", given_names.upper()))
+    checked = False
+    for split in (1, 2):
+        head, rest = name_cn[:split], name_cn[split:]
+        if not rest:
+            continue
+        heads, rests = pinyin_spellings(head), pinyin_spellings(rest)
+        if heads is None or rests is None:
+            continue
+        checked = True
+        if wanted[0] in heads and wanted[1] in rests:
+            return True
+    return False if checked else None
 
 
 def td3_agrees(td3: Td3, printed: dict[str, str], today: dt.date | None = None) -> dict[str, bool]:

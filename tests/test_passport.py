@@ -13,7 +13,7 @@ from faker import Faker
 from bot.chat.replies import card_result
 from bot.wxapi.ocr_engine import WechatEngine
 from ocr.detect import read_card, upright_view
-from ocr.documents import ICAO_CODES, compose_td3, icao_code_known
+from ocr.documents import ICAO_CODES, chinese_name_matches, compose_td3, icao_code_known
 from ocr.engine import AUTO, CardResult, ChainEngine
 from ocr.engines import create_engine
 from ocr.errors import EngineUnavailable, NoCardFound
@@ -634,3 +634,57 @@ def test_line1_read_again_is_taken_when_every_name_is_printed_letter_for_letter(
     # No reader: flagged as before. A second reading the print does not confirm: the same.
     assert read("ZHANG", None) == ("ZHAN", ["mrz_names_unsure"])
     assert read("ZHANG", LINE1.replace("ZHANG", "ZHANC")) == ("ZHAN", ["mrz_names_unsure"])
+
+
+def test_a_printed_chinese_name_is_checked_against_the_mrzs_pinyin() -> None:
+    # Seed 8's turned 124 read 王磊 as '豊王' at 0.94 with no doubt, beside WANG<<LEI: the
+    # only silent error of the set.
+    assert chinese_name_matches("王磊", "WANG", "LEI") is True
+    assert chinese_name_matches("豊王", "WANG", "LEI") is False
+    # Every reading of a many-reading character, ü in each spelling, two-character surnames.
+    assert chinese_name_matches("单雄信", "SHAN", "XIONGXIN") is True
+    assert all(chinese_name_matches("吕布", s, "BU") for s in ("LYU", "LU", "LV"))
+    assert chinese_name_matches("欧阳修", "OUYANG", "XIU") is True
+    assert chinese_name_matches("A伟", "ZHANG", "WEI") is None
+
+    def read(name_cn: str | None, number: str = "E12345678") -> CardResult:
+        line1, line2 = compose_td3(**{**ZHANG_WEI, "number": number})
+        boxes = [
+            Printed("护照号/Passport No.", 900, 80),
+            Printed(number, 900, 130),
+            Printed("ZHANG, WEI", 400, 300),
+            Printed(line1, 0, 800, char_width=30),
+            Printed(line2, 0, 860, char_width=30),
+        ]
+        if name_cn is not None:
+            boxes += [Printed("姓名/Name", 400, 200), Printed(name_cn, 400, 250)]
+        return read_card(page(*boxes), "passport")
+
+    assert read("张伟").warnings == [] and read("张伟").checks["printed_matches_mrz"]
+    misread = read("张伸")
+    assert misread.fields["name_cn"] == "张伸"
+    assert "mrz_mismatch" in misread.warnings
+    assert "印刷信息与机读码不一致" in card_result(misread)
+    # A Hong Kong SAR passport (CHN, number K...) romanises by Cantonese: not checked.
+    assert "mrz_mismatch" not in read("张伸", number="K12345678").warnings
+
+
+def test_a_chinese_name_under_no_label_is_the_line_the_mrz_spells() -> None:
+    # Seed 8's 033 and 115: 高思涛, 黄红志 read at 1.0, no 姓名 label read over them, and
+    # no Chinese name answered.
+    def unlabelled(*lines: str) -> dict[str, str]:
+        boxes = [Printed(text, 400, 200 + 50 * i) for i, text in enumerate(lines)]
+        view = upright_view(
+            page(
+                *boxes,
+                Printed("ZHANG, WEI", 400, 400),
+                Printed(LINE1, 0, 800, char_width=30),
+                Printed(LINE2, 0, 860, char_width=30),
+            )
+        )
+        return extract_passport(view, today=TODAY).fields
+
+    assert unlabelled("中华人民共和国", "张伟", "北京")["name_cn"] == "张伟"
+    # A name the MRZ does not spell, or two that it does: none.
+    assert "name_cn" not in unlabelled("中华人民共和国", "张伸")
+    assert "name_cn" not in unlabelled("张伟", "章伟")

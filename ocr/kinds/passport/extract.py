@@ -28,7 +28,9 @@ from ocr.documents import (
     ICAO_CODES,
     MRZ_FILLER,
     MRZ_LINE_LENGTH,
+    SAR_NUMBER_PREFIXES,
     Td3,
+    chinese_name_matches,
     edit_distance,
     icao_code_known,
     mrz_date,
@@ -463,6 +465,17 @@ def extract_passport(
         warnings.append("mrz_names_unsure")
     if not icao_code_known(issuing):
         warnings.append("issuing_country_unknown")
+    if pinyin_named(td3) and "name_cn" not in printed:
+        # Its label unread, the Chinese name is the printed line the MRZ's Pinyin spells.
+        spelled_out = name_spelled(view, td3)
+        if spelled_out:
+            printed["name_cn"] = spelled_out
+    elif pinyin_named(td3):
+        # The printed Chinese name against the MRZ's Pinyin: a misread character (seed 8's
+        # turned 124 read 王磊 as '豊王' at 0.94, with no doubt) is then a mismatch.
+        spelled = chinese_name_matches(printed["name_cn"], td3.surname, td3.given_names)
+        if spelled is not None:
+            agrees["name_cn"] = spelled
     compared_with_print(agrees, checks, warnings)
     if "mrz_names_unsure" not in warnings and any(
         name not in agrees and printed_near(view, fields[name])
@@ -526,6 +539,30 @@ def number_from_print(td3: Td3, view: CardView) -> Td3:
         ):
             fits[text] = confirmed
     return fits.popitem()[1] if len(fits) == 1 else td3
+
+
+def pinyin_named(td3: Td3) -> bool:
+    """Whether the MRZ's names are the holder's Chinese name in Pinyin: a mainland Chinese
+    passport (CHN, its number not a Hong Kong or Macao SAR one) whose line 1 was read."""
+    return (
+        td3.names_read
+        and td3.issuing_country == "CHN"
+        and bool(td3.number)
+        and not td3.number.startswith(SAR_NUMBER_PREFIXES)
+    )
+
+
+def name_spelled(view: CardView, td3: Td3) -> str:
+    """The one printed Chinese name (2-6 characters) that the MRZ's Pinyin names spell,
+    wherever it stands; empty when none or several do. Seed 8's 033 and 115 read 高思涛
+    and 黄红志 at 1.0 but no 姓名 label over them, and answered no Chinese name."""
+    found = {
+        text
+        for box in view.placed
+        if _CJK_NAME.match(text := box.text.strip())
+        and chinese_name_matches(text, td3.surname, td3.given_names)
+    }
+    return found.pop() if len(found) == 1 else ""
 
 
 def line2_values(td3: Td3, today: dt.date | None) -> dict[str, str]:
