@@ -688,3 +688,26 @@ def test_a_chinese_name_under_no_label_is_the_line_the_mrz_spells() -> None:
     # A name the MRZ does not spell, or two that it does: none.
     assert "name_cn" not in unlabelled("中华人民共和国", "张伸")
     assert "name_cn" not in unlabelled("张伟", "章伟")
+
+
+# Seed 8's photos set right by the print (2026-12-02): (index, turned, what they show).
+SEED8_PRINT_SETTLES = {
+    # Line 2 read '426J0R0983' for '4Z6J0R09R3'; the printed number settles it.
+    103: False,
+    # Line 1 read 'MENDE' for MENDEZ; read again, the print spells it letter for letter.
+    100: True,
+    # 高思涛 read under no 姓名 label: the line the MRZ's Pinyin spells.
+    33: False,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", sorted(SEED8_PRINT_SETTLES))
+def test_seed8_passports_the_print_settles_are_read_right(engine: LocalEngine, index: int) -> None:
+    fonts, fake = find_fonts(), Faker("zh_CN")
+    turned = SEED8_PRINT_SETTLES[index]
+    sample = make_card_sample(8, index, "passport", True, turned, fonts, fake)
+    assert sample.name.startswith(f"{index:03d}_passport_photo")
+    result = engine.recognize(sample.encode(), "passport")
+    assert result.fields == sample.label["expected"]
+    assert not {"mrz_mismatch", "mrz_names_unsure"} & set(result.warnings)
