@@ -30,7 +30,7 @@ from ocr.kinds.businesscard.extract import (
     split_labels,
 )
 from ocr.layout import LineReader, OcrPage
-from ocr.local import LocalEngine
+from ocr.local import LocalEngine, completeness
 from tests.card_boxes import Printed, card_boxes, to_box
 from tests.cardgen import make_card_sample, plan
 from tests.cardgen.fonts import find_fonts, fonts_available
@@ -863,3 +863,39 @@ def test_seed_8s_silent_misreads_are_said(index: int, name: str) -> None:
     result = create_engine("local").recognize(sample.encode(), "businesscard")
     right = result.fields.get(name) == sample.label["expected"][name]
     assert right or "low_confidence" in result.warnings
+
+
+def test_a_card_read_with_no_way_to_reach_its_holder_is_said_to_be_incomplete() -> None:
+    name_only = read(
+        Printed("华信科技有限公司", 0, 0),
+        Printed("刘平琪", 0, 100, height=NAME_HEIGHT, char_width=70),
+        Printed("销售经理", 260, 130),
+    )
+    assert name_only.fields["name"] == "刘平琪"
+    assert "contact_missing" in name_only.warnings
+    assert "未读出手机、电话或邮箱" in card_result(name_only)
+    # The engine takes such a reading as incomplete and goes on to its next ones.
+    assert completeness(name_only)[0] is False
+    for contact in ("手机：138 1234 5678", "电话：021-61234567", "E-mail:sales@huaxin.com.cn"):
+        reachable = read(
+            Printed("华信科技有限公司", 0, 0),
+            Printed("刘平琪", 0, 100, height=NAME_HEIGHT, char_width=70),
+            *lines(contact),
+        )
+        assert "contact_missing" not in reachable.warnings
+        assert completeness(reachable)[0] is True
+
+
+@pytest.mark.slow
+def test_a_far_off_turned_card_is_not_answered_from_its_name_and_company_alone(
+    engine: LocalEngine,
+) -> None:
+    # Seed 8's turned photo 64: a small card far off, first read from a cut of its name and
+    # company only; that reading counted as complete, and no number was answered or missed.
+    fonts, fake = find_fonts(), Faker("zh_CN")
+    sample = make_card_sample(8, 64, "businesscard", True, True, fonts, fake)
+    assert sample.name == "064_bizcard_photo_turned"
+    expected = sample.label["expected"]
+    result = engine.recognize(sample.encode(), "businesscard")
+    assert result.fields["mobile"] == expected["mobile"]
+    assert result.fields["address"] == expected["address"]

@@ -51,7 +51,11 @@ WARNING_TEXTS = {
     "website_corrected": "网址中有字符看不清，已按格式推断，请核对原件",
     "website_invalid": "网址格式不对，可能识别有误，请核对原件",
     "domain_mismatch": "邮箱与网址的域名不一致，可能有字符识别有误，请核对原件",
+    "contact_missing": "未读出手机、电话或邮箱；如名片上印有，请靠近名片、让名片占满画面后重拍",
 }
+# A card gives a way to reach its holder: a reading with none of these (a far-off card,
+# its small contact lines beneath the detector) is incomplete and said to be.
+CONTACTS = ("mobile", "phone", "email")
 
 
 def read(view: CardView, reader: LineReader | None = None) -> CardResult:
@@ -72,6 +76,8 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         or number_without_unit(extracted.fields.get("address", ""))
     ):
         extracted.warnings.append("low_confidence")
+    if not any(extracted.fields.get(name) for name in CONTACTS):
+        extracted.warnings.append("contact_missing")
     return CardResult(NAME, extracted.fields, extracted.checks, extracted.warnings)
 
 
@@ -162,9 +168,12 @@ def fill_reply(result: CardResult, masked: dict[str, str]) -> None:
 
 
 def _complete(result: CardResult) -> tuple[str, ...]:
-    """A complete reading has a name and each field it found; nothing else is printed on
-    every card."""
-    return ("name", *(name for name in FIELDS if name != "name" and name in result.fields))
+    """A complete reading has a name, each field it found, and a way to reach the holder
+    (a mobile when it found none of CONTACTS: seed 8's turned 064, a far-off card read
+    from a cut of its name and company only, stopped there and answered no number)."""
+    found = tuple(name for name in FIELDS if name != "name" and name in result.fields)
+    contact = () if any(name in result.fields for name in CONTACTS) else ("mobile",)
+    return ("name", *found, *contact)
 
 
 def _required(result: CardResult) -> tuple[str, ...]:
