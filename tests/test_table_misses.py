@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ocr.kinds.table import KIND, grouped_amount
+from ocr.engine import CardResult
+from ocr.kinds.table import KIND, extra_row, grouped_amount, headless_outer_column
 from ocr.layout import CardView, Frame, OcrPage
 from ocr.local import LocalEngine
 from tests.card_boxes import Printed, card_boxes
@@ -91,6 +92,48 @@ def test_a_cell_of_marks_only_flags_the_table() -> None:
         CardView.of(OcrPage(np.full((8, 8, 3), 255, np.uint8), clean), Frame(0.0)), None
     )
     assert result.cells == ROWS and "low_confidence" not in result.warnings
+
+
+def test_a_row_numbering_column_with_one_row_too_many_flags_the_table() -> None:
+    """Seed 8's photo 74 read row 1 twice (序号 1, 11, 2, 3, 4) beside a note made into a
+    column, with no warning; one row out, the numbers count up."""
+    numbered = [["序号", "地区"]] + [[str(n), "永安"] for n in range(1, 6)]
+
+    def read(rows: list[list[str]]) -> CardResult:
+        boxes = card_boxes(lattice(rows))
+        view = CardView.of(OcrPage(np.full((8, 8, 3), 255, np.uint8), boxes), Frame(0.0))
+        return KIND.read(view, None)
+
+    assert extra_row(numbered) is False
+    assert "low_confidence" not in read(numbered).warnings
+    for doubled in ("11", "2", "3"):
+        rows = [row[:] for row in numbered]
+        rows.insert(2, [doubled, "永安"])
+        assert extra_row(rows) is True
+        assert "low_confidence" in read(rows).warnings
+    # A column of quantities that do not count up is no numbering.
+    quantities = [["数量", "地区"]] + [[n, "永安"] for n in ("12", "5", "9", "30", "4")]
+    assert extra_row(quantities) is False
+
+
+def test_an_outer_column_with_no_header_and_gaps_flags_the_table() -> None:
+    """Seed 9's photo 29: a receipt's words beside the table (发票, 购物清单, ¥23.50)
+    made a first column under an empty header, answered with no warning."""
+    rows = [["", "联系人", "金额(元)"], ["发票", "樊文", "55,827.13"], ["", "孙雷", "36,026.30"]]
+    rows += [["折叠", "黄涛", "42,586.47"], ["¥23.50", "冯雷", "32,271.33"]]
+    assert headless_outer_column(rows) is True
+    result = KIND.read(
+        CardView.of(
+            OcrPage(np.full((8, 8, 3), 255, np.uint8), card_boxes(lattice(rows))), Frame(0)
+        ),
+        None,
+    )
+    assert "low_confidence" in result.warnings
+    # Row labels under an empty corner (a cross table) fill every row: no doubt.
+    cross = [["", "一月", "二月"], ["北京", "12", "15"], ["上海", "9", "11"], ["广州", "7", "8"]]
+    assert headless_outer_column(cross) is False
+    assert headless_outer_column([[*row[1:], ""] for row in rows]) is False  # no gap: kept
+    assert headless_outer_column([row[1:] + row[:1] for row in rows]) is True  # last column
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ reads a table locally.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -105,7 +106,8 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         for r in range(len(grid.missed))
         for c in range(len(grid.missed[r]))
     )
-    doubted = unsure(grid) or marks_only or missed or overruled
+    misplaced = extra_row(numbered) or headless_outer_column(numbered)
+    doubted = unsure(grid) or marks_only or missed or overruled or misplaced
     warnings = ["low_confidence"] if doubted else []
     cells = numbered
     return CardResult(NAME, {}, checks, warnings, cells=cells)
@@ -153,6 +155,46 @@ def with_row_numbers(cells: list[list[str]]) -> tuple[list[list[str]], bool]:
             continue  # another number among other text: not ours to overwrite
         fixed[at + 1][column] = wanted
     return fixed, overruled
+
+
+def extra_row(cells: Sequence[Sequence[str]]) -> bool:
+    """Whether a column of row numbers counts up by one over ROW_NUMBERS_AGREEING rows or
+    more once one row is taken out: that row is not the table's own (a row read twice,
+    or a note's line among the rows). Seed 8's photo 74 read 1, 11, 2, 3, 4: row 1 again,
+    cut differently, beside a note's words made a column; answered with no warning."""
+    body = [list(row) for row in cells[1:]]
+    if len(body) < ROW_NUMBERS_AGREEING + 1 or table_shape([list(r) for r in cells]) is None:
+        return False
+    for column in range(len(body[0])):
+        values = [row[column] for row in body]
+        if not all(value.isdigit() for value in values):
+            continue
+        numbers = [int(value) for value in values]
+        if _counts_up(numbers):
+            continue
+        if any(_counts_up(numbers[:skip] + numbers[skip + 1 :]) for skip in range(len(numbers))):
+            return True
+    return False
+
+
+def headless_outer_column(cells: Sequence[Sequence[str]]) -> bool:
+    """Whether an outer column has no header and gaps in its body while every other
+    column has its header: text beside the table (a receipt's words, a note) lined up
+    with its rows and made a column. Seed 9's photo 29 answered 发票, 购物清单, ¥23.50
+    and 折叠 as a first column under an empty header, with no warning. A table whose row
+    labels stand under an empty corner (a cross table) fills every one of them."""
+    if table_shape([list(row) for row in cells]) is None or len(cells[0]) < MIN_COLUMNS + 1:
+        return False
+    header = cells[0]
+    for column, inner in ((0, header[1:]), (len(header) - 1, header[:-1])):
+        body = [row[column] for row in cells[1:]]
+        if not header[column] and all(inner) and any(body) and not all(body):
+            return True
+    return False
+
+
+def _counts_up(numbers: Sequence[int]) -> bool:
+    return all(b - a == 1 for a, b in itertools.pairwise(numbers))
 
 
 def _mark(char: str) -> bool:
