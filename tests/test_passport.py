@@ -21,7 +21,7 @@ from ocr.field_warnings import add_field_warnings
 from ocr.image import BGRImage
 from ocr.kinds import get_kind, mask_result
 from ocr.kinds.passport.extract import extract_passport, printed_date
-from ocr.layout import LineReader, OcrPage
+from ocr.layout import CardView, LineReader, OcrPage
 from ocr.local import LocalEngine
 from ocr.mask import mask_passport_number
 from tests.card_boxes import Printed, card_boxes
@@ -71,6 +71,12 @@ def data_page(line1: str = LINE1, line2: str = LINE2, number: str | None = "E123
         Printed(line1, 0, 800, char_width=30),
         Printed(line2, 0, 860, char_width=30),
     )
+
+
+def with_mrz(*printed: Printed, line1: str = LINE1, line2: str = LINE2) -> CardView:
+    """The upright view of ``printed`` above an MRZ of ``line1`` and ``line2``."""
+    mrz = (Printed(line1, 0, 800, char_width=30), Printed(line2, 0, 860, char_width=30))
+    return upright_view(page(*printed, *mrz))
 
 
 def test_a_clean_data_page_is_read_from_its_mrz_and_agrees_with_the_print() -> None:
@@ -585,14 +591,7 @@ def test_a_printed_number_settles_what_line2s_check_digit_could_not() -> None:
 
     def unlabelled(*printed: str) -> dict[str, str]:
         boxes = [Printed(text, 900, 130 + 60 * i) for i, text in enumerate(printed)]
-        view = upright_view(
-            page(
-                Printed("PASSPORT", 0, 0),
-                *boxes,
-                Printed(line1, 0, 800, char_width=30),
-                Printed(misread, 0, 860, char_width=30),
-            )
-        )
+        view = with_mrz(Printed("PASSPORT", 0, 0), *boxes, line1=line1, line2=misread)
         extracted = extract_passport(view, today=TODAY)
         return {"number": extracted.fields["number"], "warnings": " ".join(extracted.warnings)}
 
@@ -614,14 +613,11 @@ def test_line1_read_again_is_taken_when_every_name_is_printed_letter_for_letter(
     misread = LINE1.replace("ZHANG<<", "ZHAN<<<")
 
     def read(surname: str, again: str | None) -> tuple[str, list[str]]:
-        view = upright_view(
-            page(
-                Printed("PASSPORT", 0, 0),
-                Printed(surname, 400, 250),
-                Printed("WEI", 400, 320),
-                Printed(misread, 0, 800, char_width=30),
-                Printed(LINE2, 0, 860, char_width=30),
-            )
+        view = with_mrz(
+            Printed("PASSPORT", 0, 0),
+            Printed(surname, 400, 250),
+            Printed("WEI", 400, 320),
+            line1=misread,
         )
 
         def reader(crops: Sequence[BGRImage]) -> list[tuple[str, float]]:
@@ -674,14 +670,7 @@ def test_a_chinese_name_under_no_label_is_the_line_the_mrz_spells() -> None:
     # no Chinese name answered.
     def unlabelled(*lines: str) -> dict[str, str]:
         boxes = [Printed(text, 400, 200 + 50 * i) for i, text in enumerate(lines)]
-        view = upright_view(
-            page(
-                *boxes,
-                Printed("ZHANG, WEI", 400, 400),
-                Printed(LINE1, 0, 800, char_width=30),
-                Printed(LINE2, 0, 860, char_width=30),
-            )
-        )
+        view = with_mrz(*boxes, Printed("ZHANG, WEI", 400, 400))
         return extract_passport(view, today=TODAY).fields
 
     assert unlabelled("中华人民共和国", "张伟", "北京")["name_cn"] == "张伟"
