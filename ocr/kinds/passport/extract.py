@@ -522,8 +522,9 @@ def number_from_print(td3: Td3, view: CardView) -> Td3:
     correction's classic pairs (O/0, I/1, B/8, S/5, Z/2) leave out what the recogniser
     also confuses in OCR-B: seed 8's photo 103 read '426J0R0983' for '4Z6J0R09R3' (no
     label over the printed number was read), and the fewest changes that passed the
-    check gave '426J0RO98', a wrong number flagged only as corrected; photo 86 read
-    ED2061070's D as 0. A printed value equal to the correction confirms it.
+    check gave '426J0RO98', a wrong number flagged only as corrected (photo 86 read
+    ED2061070's D as 0 too, but its blurred print read no better). A printed value equal
+    to the correction confirms it.
     """
     if td3.checks["number"] and td3.checks["composite"] and "number" not in td3.corrected:
         return td3
