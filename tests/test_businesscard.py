@@ -300,6 +300,22 @@ def test_labels_whose_colon_or_letters_were_misread_still_label_their_value() ->
     assert result.fields["website"] == "www.lianchuanglaw.com"
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["Webwww.hengtongdesign.net", "Websitewww.hengtongdesign.net", "Webhttp://hengtongdesign.net"],
+)
+def test_a_web_label_whose_colon_was_lost_still_labels_the_address(line: str) -> None:
+    # Seed 8's photo 118: 'Webwww.hengtongdesign.net' gave no website, with no warning.
+    result = read(
+        Printed("诸葛秀新", 0, 0, height=NAME_HEIGHT, char_width=70),
+        *lines("M:155 5792 8437", line, top=120),
+    )
+    assert result.fields["website"].endswith("hengtongdesign.net")
+    assert not result.fields["website"].lower().startswith("web")
+    # A word that only begins like the label is no label.
+    assert split_labels("Webster Road") == [(None, "Webster Road")]
+
+
 def test_notes_on_the_desk_under_or_beside_the_card_are_not_part_of_the_address() -> None:
     """Clutter words under the card's last line (周三下, 请勿折叠) were read as the next
     line of its address."""

@@ -277,8 +277,12 @@ def _label_stands_alone(key: str, match: re.Match[str], kind: str) -> bool:
             return False  # an address that starts like a label: "mail@a.cn"
         if not (word.isascii() and word.isalpha() and _continues_word(key, match.end())):
             return True
-        # The colon lost: "Emailinfo@a.cn" still starts with its label.
-        return kind == "email" and len(word) > 1 and "@" in key[match.end() :]
+        # The colon lost: "Emailinfo@a.cn" still starts with its label, and so does
+        # "Webwww.a.net" (seed 8's photo 118: its web address dropped without a word).
+        rest = key[match.end() :]
+        if kind == "website":
+            return len(word) > 1 and rest.startswith(("www.", "http"))
+        return kind == "email" and len(word) > 1 and "@" in rest
     before = key[match.start() - 1]
     if word.isascii() and word.isalpha():
         return before in " ,;|/" and key[match.end() : match.end() + 1] in (":", "：")
