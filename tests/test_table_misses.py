@@ -114,6 +114,9 @@ def test_a_row_numbering_column_with_one_row_too_many_flags_the_table() -> None:
     # A column of quantities that do not count up is no numbering.
     quantities = [["数量", "地区"]] + [[n, "永安"] for n in ("12", "5", "9", "30", "4")]
     assert extra_row(quantities) is False
+    # Nor are years with one missing: row numbers start at 1 (or 0).
+    years = [["年份", "地区"]] + [[n, "永安"] for n in ("2019", "2020", "2021", "2023")]
+    assert extra_row(years) is False
 
 
 def test_an_outer_column_with_no_header_and_gaps_flags_the_table() -> None:

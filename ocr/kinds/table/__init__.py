@@ -158,10 +158,12 @@ def with_row_numbers(cells: list[list[str]]) -> tuple[list[list[str]], bool]:
 
 
 def extra_row(cells: Sequence[Sequence[str]]) -> bool:
-    """Whether a column of row numbers counts up by one over ROW_NUMBERS_AGREEING rows or
-    more once one row is taken out: that row is not the table's own (a row read twice,
-    or a note's line among the rows). Seed 8's photo 74 read 1, 11, 2, 3, 4: row 1 again,
-    cut differently, beside a note's words made a column; answered with no warning."""
+    """Whether a column of row numbers counts up by one from 0 or 1 over
+    ROW_NUMBERS_AGREEING rows or more once one row is taken out: that row is not the
+    table's own (a row read twice, or a note's line among the rows). Seed 8's photo 74
+    read 1, 11, 2, 3, 4: row 1 again, cut differently, beside a note's words made a
+    column; answered with no warning. (Years with one missing, 2019-2021 and 2023, are
+    no row numbers.)"""
     body = [list(row) for row in cells[1:]]
     if len(body) < ROW_NUMBERS_AGREEING + 1 or table_shape([list(r) for r in cells]) is None:
         return False
@@ -194,7 +196,8 @@ def headless_outer_column(cells: Sequence[Sequence[str]]) -> bool:
 
 
 def _counts_up(numbers: Sequence[int]) -> bool:
-    return all(b - a == 1 for a, b in itertools.pairwise(numbers))
+    """Whether ``numbers`` number rows: from 0 or 1, up by one."""
+    return numbers[:1] in ([0], [1]) and all(b - a == 1 for a, b in itertools.pairwise(numbers))
 
 
 def _mark(char: str) -> bool:
