@@ -465,17 +465,18 @@ def extract_passport(
         warnings.append("mrz_names_unsure")
     if not icao_code_known(issuing):
         warnings.append("issuing_country_unknown")
-    if pinyin_named(td3) and "name_cn" not in printed:
-        # Its label unread, the Chinese name is the printed line the MRZ's Pinyin spells.
-        spelled_out = name_spelled(view, td3)
-        if spelled_out:
-            printed["name_cn"] = spelled_out
-    elif pinyin_named(td3):
-        # The printed Chinese name against the MRZ's Pinyin: a misread character (seed 8's
-        # turned 124 read 王磊 as '豊王' at 0.94, with no doubt) is then a mismatch.
-        spelled = chinese_name_matches(printed["name_cn"], td3.surname, td3.given_names)
-        if spelled is not None:
-            agrees["name_cn"] = spelled
+    if pinyin_named(td3):
+        if "name_cn" not in printed:
+            # Its label unread, the Chinese name is the printed line the Pinyin spells.
+            spelled_out = name_spelled(view, td3)
+            if spelled_out:
+                printed["name_cn"] = spelled_out
+        else:
+            # The printed Chinese name against the MRZ's Pinyin: a misread character (seed
+            # 8's turned 124 read 王磊 as '豊王' at 0.94, with no doubt) is a mismatch.
+            spelled = chinese_name_matches(printed["name_cn"], td3.surname, td3.given_names)
+            if spelled is not None:
+                agrees["name_cn"] = spelled
     compared_with_print(agrees, checks, warnings)
     if "mrz_names_unsure" not in warnings and any(
         name not in agrees and printed_near(view, fields[name])

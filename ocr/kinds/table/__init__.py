@@ -164,8 +164,8 @@ def extra_row(cells: Sequence[Sequence[str]]) -> bool:
     read 1, 11, 2, 3, 4: row 1 again, cut differently, beside a note's words made a
     column; answered with no warning. (Years with one missing, 2019-2021 and 2023, are
     no row numbers.)"""
-    body = [list(row) for row in cells[1:]]
-    if len(body) < ROW_NUMBERS_AGREEING + 1 or table_shape([list(r) for r in cells]) is None:
+    body = cells[1:]
+    if len(body) < ROW_NUMBERS_AGREEING + 1 or table_shape(cells) is None:
         return False
     for column in range(len(body[0])):
         values = [row[column] for row in body]
@@ -185,7 +185,7 @@ def headless_outer_column(cells: Sequence[Sequence[str]]) -> bool:
     with its rows and made a column. Seed 9's photo 29 answered 发票, 购物清单, ¥23.50
     and 折叠 as a first column under an empty header, with no warning. A table whose row
     labels stand under an empty corner (a cross table) fills every one of them."""
-    if table_shape([list(row) for row in cells]) is None or len(cells[0]) < MIN_COLUMNS + 1:
+    if table_shape(cells) is None or len(cells[0]) < MIN_COLUMNS + 1:
         return False
     header = cells[0]
     for column, inner in ((0, header[1:]), (len(header) - 1, header[:-1])):
