@@ -228,6 +228,31 @@ def test_an_email_with_a_character_the_recogniser_doubted_is_said() -> None:
     assert "low_confidence" in doubting("law", "").warnings
 
 
+def test_a_dot_read_unsurely_in_an_email_is_said() -> None:
+    # Blind seed 33's photo 008: a dot read at 0.72 with no rival where none is printed
+    # ('ndf.ja@' for 'ndfja@'): the address parses, so only the doubt can say it.
+    line = "邮箱:ndf.ja@dingshenglaw.com"
+    printed = (
+        Printed("盟新信息有限公司", 0, 0),
+        Printed("李旭", 0, 100, height=NAME_HEIGHT, char_width=70),
+        *lines("电话:0771-4393634", line),
+    )
+
+    def dot_read_at(certainty: float) -> CardResult:
+        at = line.index(".")
+        boxes = [
+            replace(box, certainties=tuple(certainty if i == at else 1.0 for i in range(len(line))))
+            if box.text == line
+            else box
+            for box in card_boxes(printed, 0.0, None)
+        ]
+        return read_card(OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), boxes), "businesscard")
+
+    assert dot_read_at(0.72).fields["email"] == "ndf.ja@dingshenglaw.com"
+    assert "low_confidence" in dot_read_at(0.72).warnings
+    assert "low_confidence" not in dot_read_at(0.99).warnings
+
+
 @pytest.mark.parametrize(
     ("address", "said"),
     [
