@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ocr.detect import read_card
 from ocr.engine import CardResult
 from ocr.kinds.table import KIND, extra_row, grouped_amount, headless_outer_column
 from ocr.layout import CardView, Frame, OcrPage
@@ -139,6 +140,23 @@ def test_an_outer_column_with_no_header_and_gaps_flags_the_table() -> None:
     assert headless_outer_column([row[1:] + row[:1] for row in rows]) is True  # last column
 
 
+def test_a_column_only_its_header_shows_is_kept_and_its_empty_cells_flag_the_table() -> None:
+    """The detector missed every body cell of an inner column: its header, far from the
+    next one's, still makes the column, and cells left empty (no second look here)
+    flag the table. A header read as two boxes a space apart makes no column."""
+    rows = [["单位", "单位", "日期", "单位"]] + [["kg", "包", "2026-09-20", "个"]] * 3
+    printed = [p for p in lattice(rows) if p.text != "包"]
+    result = read_card(
+        OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), card_boxes(printed, 0.0)), "table"
+    )
+    assert result.cells == [rows[0]] + [["kg", "", "2026-09-20", "个"]] * 3
+    assert "low_confidence" in result.warnings
+    whole = read_card(
+        OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), card_boxes(lattice(rows), 0.0)), "table"
+    )
+    assert whole.cells == rows and "low_confidence" not in whole.warnings
+
+
 @pytest.fixture(scope="module")
 def engine() -> LocalEngine:
     return LocalEngine()
@@ -178,6 +196,15 @@ def test_a_column_of_lone_digits_the_detector_missed_is_read_in_its_band(
     assert all(g in ("", w) for g, w in digits)
     assert sum(g == w for g, w in digits) >= len(digits) - 2
     assert [row[1:] for row in got] == [row[1:] for row in want]
+
+
+@pytest.mark.slow
+def test_an_inner_column_the_detector_missed_is_read_under_its_header(engine: LocalEngine) -> None:
+    """Blind seed 34's photo 55 (``--kind table --mode photo --seed 34``): the detector
+    found none of the 包 under the second 单位, and the table came out a column short with
+    that header joined to the next ('单位日期'), flagged but lost. The header alone now
+    makes the column, and its cells are read cut out on their own."""
+    assert read(engine, "missed_inner_column") == expected("missed_inner_column")
 
 
 @pytest.mark.slow

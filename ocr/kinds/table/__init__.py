@@ -107,7 +107,9 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         for c in range(len(grid.missed[r]))
     )
     misplaced = extra_row(numbered) or headless_outer_column(numbered)
-    doubted = unsure(grid) or marks_only or missed or overruled or misplaced
+    # A column the detector missed whole whose cells the second look left empty.
+    unread = any(not row[c] for row in numbered[1:] for c in grid.headed)
+    doubted = unsure(grid) or marks_only or missed or overruled or misplaced or unread
     warnings = ["low_confidence"] if doubted else []
     cells = numbered
     return CardResult(NAME, {}, checks, warnings, cells=cells)

@@ -66,6 +66,10 @@ CLUTTER_GAP = 2.0
 FULL_ROWS_SHARE = 0.25
 # A first or last line this far off the rows' spacing (share of it) may be no row.
 STRAY_PITCH = 0.25
+# Two header boxes of one column this many text heights apart or more, over body cells
+# all on one side, head two columns (``headed_columns``): a header read as two boxes is
+# a space apart (about half a height; the detector's box heights overhang the text).
+HEADER_COLUMN_GAP = 1.0
 # A table: at least this many rows of at least this many columns.
 MIN_ROWS = 3
 MIN_COLUMNS = 2
@@ -123,6 +127,8 @@ class Grid:
     certainty: list[list[float]] = field(default_factory=list)
     # Per cell, whether its boxes show that something was missed (``missed_in_cell``).
     missed: list[list[bool]] = field(default_factory=list)
+    # Columns only a header made (``headed_columns``): their cells were all missed.
+    headed: tuple[int, ...] = ()
 
 
 def _median_height(boxes: Sequence[PlacedBox]) -> float:
@@ -279,6 +285,64 @@ def split_at_header_gaps(lines: Sequence[Line]) -> list[Line]:
             pieces = split_box(line.boxes[b], at, [place])
             rows[r] = Line((*line.boxes[:b], *pieces, *line.boxes[b + 1 :]))
     return [header, *rows]
+
+
+def headed_columns(
+    lines: Sequence[Line], boundaries: Sequence[_Boundary]
+) -> tuple[list[_Boundary], frozenset[int]]:
+    """The boundaries with one more where a header box stands over a column whose every
+    body cell the detector missed, and the indices of those columns.
+
+    The detector can miss a whole inner column of lone characters (包 under 单位, blind
+    seed 34's photo 55): no row below shows it, so the text's columns join its header to
+    the next one's ('单位日期') and the cells are lost. Two header boxes in one column,
+    HEADER_COLUMN_GAP text heights or more apart, with every body box of that column on
+    one side of the gap, are two columns: the one over no body box is the missed one,
+    kept though empty (``second_look`` then reads its cells). A header read as two boxes
+    ('金额' '(元)') is a space apart, and its values reach across it."""
+    if len(lines) < MIN_ROWS or not boundaries:
+        return list(boundaries), frozenset()
+    header, body = lines[0], lines[1:]
+    boxes = [b for line in lines for b in line.boxes]
+    height = _median_height(boxes)
+    shear = best_shear(boxes)
+
+    def column(box: PlacedBox, bounds: Sequence[_Boundary]) -> int:
+        return sum(box.cu > boundary(box.cv) for boundary in bounds)
+
+    bounds = list(boundaries)
+    added: list[tuple[_Boundary, bool]] = []  # (boundary, the missed column is its left)
+    ordered = sorted(header.boxes, key=lambda b: b.u0)
+    for left, right in itertools.pairwise(ordered):
+        j = column(left, boundaries)
+        space = right.u0 - left.u1
+        if column(right, boundaries) != j or space < HEADER_COLUMN_GAP * height:
+            continue
+        gap = _Boundary((left.u1 + right.u0) / 2, shear, header.cv)
+        below = [b for line in body for b in line.boxes if column(b, boundaries) == j]
+        sides = {b.cu > gap(b.cv) for b in below}
+        crossing = any(b.u0 < gap(b.cv) < b.u1 for b in below)
+        rows = sum(any(column(b, boundaries) == j for b in line.boxes) for line in body)
+        if len(sides) != 1 or crossing or rows < MIN_FILL * len(body):
+            continue
+        missed_left = sides.pop()
+        added.append((gap, missed_left))
+        # The boundary on the missed column's other side was placed in the middle of the
+        # gap the column left in every row, through its cells: set it as far from the
+        # header box as the gap's middle is, unless a box of the column beyond it would
+        # then lie on or over it.
+        other, edge = (j - 1, left.u0 - space / 2) if missed_left else (j, right.u1 + space / 2)
+        if 0 <= other < len(bounds):
+            moved = _Boundary(edge, shear, header.cv)
+            side = -1 if missed_left else 1
+            beyond = [b for line in body for b in line.boxes if column(b, bounds) == j + side]
+            if all(side * (b.u0 if side > 0 else b.u1) > side * moved(b.cv) for b in beyond):
+                bounds[other] = moved
+    if not added:
+        return bounds, frozenset()
+    merged = sorted([*bounds, *(gap for gap, _ in added)], key=lambda b: b(header.cv))
+    headed = frozenset(merged.index(gap) + (0 if missed_left else 1) for gap, missed_left in added)
+    return merged, headed
 
 
 def _slanted(box: PlacedBox, shear: float, v_mid: float) -> tuple[float, float]:
@@ -583,16 +647,21 @@ def _drop_outer_clutter(assigned: list[list[list[PlacedBox]]]) -> None:
             row[column] = [b for b in row[column] if any(b is k for k in kept)]
 
 
-def _filled_columns(assigned: Sequence[Sequence[Sequence[PlacedBox]]], ruled: bool) -> list[int]:
+def _filled_columns(
+    assigned: Sequence[Sequence[Sequence[PlacedBox]]],
+    ruled: bool,
+    headed: frozenset[int] = frozenset(),
+) -> list[int]:
     """The columns to keep: all but sparse ones at either side, which are clutter beside
     the page (a sheet of paper, a receipt) rather than the table's; between filled
-    columns a sparse one is the table's own unless the text alone made it (a stray mark)."""
+    columns a sparse one is the table's own unless the text alone made it (a stray mark)
+    and no header of its own made it (``headed``)."""
     columns = len(assigned[0]) if assigned else 0
     used = [sum(bool(row[c]) for row in assigned) for c in range(columns)]
     enough = max(2, math.ceil(MIN_FILL * len(assigned)))
     first = next((c for c in range(columns) if used[c] >= enough), columns)
     last = next((c for c in reversed(range(columns)) if used[c] >= enough), -1)
-    return [c for c in range(first, last + 1) if ruled or used[c] >= 2]
+    return [c for c in range(first, last + 1) if ruled or used[c] >= 2 or c in headed]
 
 
 def _ruled_rows(rulings: Rulings, lines: Sequence[Line]) -> list[list[Line]]:
@@ -650,6 +719,7 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
     usual = max(set(counts), key=lambda c: (counts.count(c), c))
     ruled = bool(verticals) and len(verticals) + 1 >= usual
     boundaries: list[_Boundary]
+    headed: frozenset[int] = frozenset()
     if ruled:
         boundaries = [_RulingBoundary(r) for r in verticals]
         groups = _ruled_rows(rulings, lines)
@@ -658,10 +728,10 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
         if anchors is None:
             shear, v_mid, gaps = text_columns([line.boxes for line in lines])
             anchors = [_Boundary(u, shear, v_mid) for u in gaps]
-        boundaries = anchors
+        boundaries, headed = headed_columns(lines, anchors)
     assigned = _assign([[line.boxes for line in group] for group in groups], boundaries)
     _drop_outer_clutter(assigned)
-    keep = _filled_columns(assigned, ruled)
+    keep = _filled_columns(assigned, ruled, headed)
     filled = [
         (row, group)
         for row, group in zip(assigned, groups, strict=True)
@@ -672,7 +742,9 @@ def build_grid(lines: Sequence[Line], rulings: Rulings = NO_RULINGS) -> Grid | N
     missed = [[missed_in_cell(row[c]) for c in keep] for row, _ in filled]
     if len(cells) < MIN_ROWS or len(keep) < MIN_COLUMNS:
         return None
-    return Grid(cells, ruled, _doubtful_cells(filled, keep, boundaries), certainty, missed)
+    doubtful = _doubtful_cells(filled, keep, boundaries)
+    headed_kept = tuple(keep.index(c) for c in sorted(headed) if c in keep)
+    return Grid(cells, ruled, doubtful, certainty, missed, headed_kept)
 
 
 def _doubtful_cells(
