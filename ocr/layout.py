@@ -456,15 +456,22 @@ class OcrPage:
 
 
 def cut_text(
-    image: BGRImage, box: PlacedBox, frame: Frame, pad: float = 0.25, target_height: int = 64
+    image: BGRImage,
+    box: PlacedBox,
+    frame: Frame,
+    pad: float = 0.25,
+    target_height: int = 64,
+    pad_across: float | None = None,
 ) -> BGRImage:
     """An upright, enlarged crop of one box for a second reading.
 
-    ``pad`` is in box heights; the crop is scaled so the text is ``target_height`` tall.
+    ``pad`` is in box heights, along the text and, unless ``pad_across`` says otherwise,
+    above and below it; the crop is scaled so the text is ``target_height`` tall.
     """
     margin = pad * box.height
+    across = margin if pad_across is None else pad_across * box.height
     u0, u1 = box.u0 - margin, box.u1 + margin
-    v0, v1 = box.v0 - margin, box.v1 + margin
+    v0, v1 = box.v0 - across, box.v1 + across
     scale = target_height / box.height
     width = max(1, round((u1 - u0) * scale))
     height = max(1, round((v1 - v0) * scale))
@@ -521,8 +528,8 @@ class CardView:
                 return line
         return None
 
-    def cut(self, box: PlacedBox, pad: float = 0.25) -> BGRImage:
-        return cut_text(self.page.image, box, self.frame, pad)
+    def cut(self, box: PlacedBox, pad: float = 0.25, pad_across: float | None = None) -> BGRImage:
+        return cut_text(self.page.image, box, self.frame, pad, pad_across=pad_across)
 
 
 # cos 45 degrees: a direction within 45 degrees of a frame's runs along it.
