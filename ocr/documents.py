@@ -202,9 +202,17 @@ def normalise_mrz_line(text: str) -> str:
     return text.replace("×", "X")
 
 
-def _split_name(names: str) -> tuple[str, str]:
-    surname, _, given = names.partition(MRZ_FILLER * 2)
-    return surname.replace(MRZ_FILLER, " ").strip(), given.replace(MRZ_FILLER, " ").strip()
+def _split_name(names: str) -> tuple[str, str, bool]:
+    """(surname, given names, whether letters stood where only fillers may). ICAO 9303
+    separates the two by two fillers, and each one's parts by one: after the given
+    names, the next two fillers begin the line's closing fillers, and letters there are
+    fillers misread (a blurred line 1's 'YINGYING<<E<E<E<<EREEEERE<RRRRE<<', seed 8's
+    turned photo 136)."""
+    double = MRZ_FILLER * 2
+    surname, _, rest = names.partition(double)
+    given, _, beyond = rest.partition(double)
+    stray = any(char != MRZ_FILLER for char in beyond)
+    return surname.replace(MRZ_FILLER, " ").strip(), given.replace(MRZ_FILLER, " ").strip(), stray
 
 
 def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
@@ -228,7 +236,9 @@ def parse_td3(line1: str, line2: str, *, correct: bool = True) -> Td3 | None:
             line1 = fixed1
         line2, fixed_fields = _correct_line2(line2)
         corrected.extend(fixed_fields)
-    surname, given = _split_name(line1[5:])
+    surname, given, stray = _split_name(line1[5:])
+    if stray and "line1" not in corrected:
+        corrected.append("line1")
     checks = _line2_checks(line2)
     return Td3(
         line1=line1,

@@ -68,6 +68,16 @@ def test_parse_td3_reads_every_field_of_the_specimen() -> None:
     assert (td3.birth, td3.sex, td3.expiry, td3.optional) == ("740812", "F", "120415", "ZE184226B")
 
 
+def test_letters_after_the_given_names_two_fillers_are_fillers_misread() -> None:
+    # Seed 8's turned photo 136: the closing fillers of a blurred line 1 read as E and R
+    # after 'YINGYING<<'. ICAO 9303 sets two fillers only between surname and given names.
+    line1 = "P<UTOERIKSSON<<ANNA<MARIA<<E<E<<EREE<RRE<<<<"
+    td3 = parse_td3(line1, SPECIMEN[1])
+    assert td3 is not None
+    assert (td3.surname, td3.given_names) == ("ERIKSSON", "ANNA MARIA")
+    assert "line1" in td3.corrected
+
+
 def test_parse_td3_rejects_what_is_no_td3() -> None:
     assert parse_td3(SPECIMEN[0][:20], SPECIMEN[1]) is None
     assert parse_td3(SPECIMEN[0], SPECIMEN[1][:40]) is None

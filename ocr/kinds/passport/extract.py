@@ -171,9 +171,9 @@ def read_mrz(view: CardView, reader: LineReader | None) -> Td3 | None:
         return first
     variants = [mrz_crops(view, boxes) for boxes in (upper, lower)]
     answers = reader([crop for crops in variants for crop in crops])
-    # The surest readings first: line 1 has no check digit, and line 2's cannot tell
-    # some look-alikes apart (G and 6 weigh the same mod 10).
-    top_reads = [text for text, _ in sorted(answers[: len(variants[0])], key=lambda a: -a[1])]
+    # Line 2's surest readings first: its check digits cannot tell some look-alikes apart
+    # (G and 6 weigh the same mod 10).
+    top_reads = [text for text, _ in answers[: len(variants[0])]]
     low_reads = [text for text, _ in sorted(answers[len(variants[0]) :], key=lambda a: -a[1])]
     tops = _distinct([line1_text(t) for t in ("".join(b.text for b in upper), *top_reads)])
     bottoms = _distinct([_text(lower), *low_reads])
