@@ -256,8 +256,8 @@ def mrz_crops(view: CardView, boxes: Sequence[PlacedBox]) -> list[BGRImage]:
     the letters between them are lost (blind seed 32's turned photo 76: line 1 read
     'P<CAORALE<ER<<<' at 0.67 padded, right at 0.99 unpadded). A blurred line reads its
     fillers as letters unpadded ('ZHUCCWEI', seed 7's photo 53), right padded."""
-    padded = crop_variants(view.cut(_span(boxes), pad=0.2))
-    return [*padded, view.cut(_span(boxes), pad=0.2, pad_across=0.0)]
+    span = _span(boxes)
+    return [*crop_variants(view.cut(span, pad=0.2)), view.cut(span, pad=0.2, pad_across=0.0)]
 
 
 def _text(boxes: Sequence[PlacedBox]) -> str:

@@ -307,22 +307,19 @@ def headed_columns(
     height = _median_height(boxes)
     shear = best_shear(boxes)
 
-    def column(box: PlacedBox, bounds: Sequence[_Boundary]) -> int:
-        return sum(box.cu > boundary(box.cv) for boundary in bounds)
-
     bounds = list(boundaries)
     added: list[tuple[_Boundary, bool]] = []  # (boundary, the missed column is its left)
     ordered = sorted(header.boxes, key=lambda b: b.u0)
     for left, right in itertools.pairwise(ordered):
-        j = column(left, boundaries)
+        j = _column_of(left, boundaries)
         space = right.u0 - left.u1
-        if column(right, boundaries) != j or space < HEADER_COLUMN_GAP * height:
+        if _column_of(right, boundaries) != j or space < HEADER_COLUMN_GAP * height:
             continue
         gap = _Boundary((left.u1 + right.u0) / 2, shear, header.cv)
-        below = [b for line in body for b in line.boxes if column(b, boundaries) == j]
+        below = [b for line in body for b in line.boxes if _column_of(b, boundaries) == j]
         sides = {b.cu > gap(b.cv) for b in below}
         crossing = any(b.u0 < gap(b.cv) < b.u1 for b in below)
-        rows = sum(any(column(b, boundaries) == j for b in line.boxes) for line in body)
+        rows = sum(any(_column_of(b, boundaries) == j for b in line.boxes) for line in body)
         if len(sides) != 1 or crossing or rows < MIN_FILL * len(body):
             continue
         missed_left = sides.pop()
@@ -335,7 +332,7 @@ def headed_columns(
         if 0 <= other < len(bounds):
             moved = _Boundary(edge, shear, header.cv)
             side = -1 if missed_left else 1
-            beyond = [b for line in body for b in line.boxes if column(b, bounds) == j + side]
+            beyond = [b for line in body for b in line.boxes if _column_of(b, bounds) == j + side]
             if all(side * (b.u0 if side > 0 else b.u1) > side * moved(b.cv) for b in beyond):
                 bounds[other] = moved
     if not added:
@@ -560,10 +557,14 @@ def _assign(
             for piece in pieces:
                 if not piece.text:
                     continue
-                column = sum(piece.cu > boundary(piece.cv) for boundary in boundary_at)
-                cells[column].append(piece)
+                cells[_column_of(piece, boundary_at)].append(piece)
         table.append(cells)
     return table
+
+
+def _column_of(box: PlacedBox, boundaries: Sequence[_Boundary]) -> int:
+    """The column a box falls in: how many boundaries its middle lies past."""
+    return sum(box.cu > boundary(box.cv) for boundary in boundaries)
 
 
 class _Boundary:
