@@ -396,3 +396,47 @@ def test_banknote6_2_the_coupons_date_is_not_said_expired(close_note: CardResult
     said = add_field_warnings(close_note, dt.date(2031, 1, 1))
     assert "expired" not in said.warnings
     assert "卡片已过期" not in replies.card_result(said)
+
+
+# --- A date the card shows that no reading read ------------------------------------------
+
+
+def test_a_slashed_scrap_where_the_date_lies_says_the_date_was_not_read() -> None:
+    # real_b20's photo 119: '01/27' read 'z/w' (and '/2'); no date in any reading.
+    for scrap in ("z/w", "/2", "0/2"):
+        result = extract_bankcard(card_with(date_box(scrap, (0.6,) * len(scrap))))
+        assert "valid_thru" not in result.fields, scrap
+        assert "valid_thru_unreadable" in result.warnings, scrap
+        text = replies.card_result(add_field_warnings(result, TODAY))
+        assert "卡上的有效期未能识别，请核对原件或重拍" in text
+
+
+def test_a_valid_thru_label_without_its_date_says_the_date_was_not_read() -> None:
+    label = box("VALID THRU", 300, 340, height=20, char_w=10)
+    result = extract_bankcard(card_with(label))
+    assert "valid_thru" not in result.fields
+    assert "valid_thru_unreadable" in result.warnings
+
+
+def test_a_card_that_prints_no_date_is_not_said_unread() -> None:
+    # No date, no label, nothing slashed: a card that prints none (many debit cards).
+    result = extract_bankcard(card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None))
+    assert "valid_thru" not in result.fields
+    assert result.warnings == []
+    # A slash away from where cards print their date (past the number's end).
+    away = box("A/C", 780, 120)
+    result = extract_bankcard([*card_boxes([ABC_19[:6], ABC_19[6:]], expiry=None), away])
+    assert "valid_thru_unreadable" not in result.warnings
+
+
+@pytest.mark.slow
+def test_real_b20_119_a_far_off_cards_unread_date_is_said() -> None:
+    result, wrong = read_bank_fixture("real_b20_119")
+    if "valid_thru" in wrong:
+        assert result.fields.get("valid_thru") is None or "valid_thru_unsure" in result.warnings
+        assert (
+            "valid_thru_unreadable" in result.warnings or "valid_thru_unsure" in result.warnings
+        ), (
+            wrong,
+            result.warnings,
+        )

@@ -211,7 +211,10 @@ KIND = DocumentKind(
     warnings=field_warnings,
     expired_line=expired_line,
     reply_fill=fill_bank,
-    warning_texts={"valid_thru_unsure": "有效期的数字看不清，可能识别有误，请核对原件"},
+    warning_texts={
+        "valid_thru_unsure": "有效期的数字看不清，可能识别有误，请核对原件",
+        "valid_thru_unreadable": "卡上的有效期未能识别，请核对原件或重拍",
+    },
     wechat_path="/cv/ocr/bankcard",
     wechat_fields=_number_only,
     from_wechat=from_wechat,

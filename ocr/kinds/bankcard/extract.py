@@ -451,6 +451,8 @@ class Expiry:
 
     date: str | None  # MM/YY
     uncertain: bool = False
+    # No date read, though the card shows one where cards print it (``_date_shown``).
+    unread: bool = False
 
 
 def read_expiry(texts: Sequence[str]) -> Expiry:
@@ -1161,8 +1163,9 @@ MAX_EXPIRY_REREADS = 3
 
 def _expiry_second_look(
     boxes: Sequence[TextBox], best: Scored, reread: Reread, kept: Sequence[bool]
-) -> str | None:
-    """The valid-thru date from second readings of the short boxes with digits in them.
+) -> Counter[str]:
+    """The valid-thru dates second readings of the short boxes with digits in them
+    read, a vote per reading (the winner: ``_leading_date``).
 
     The detector often takes 'VALID THRU 11/30' as one box, and the small two-line label
     then spoils the first reading ('T 3'); enlarged and re-contrasted crops usually read
@@ -1186,7 +1189,7 @@ def _expiry_second_look(
         :MAX_EXPIRY_REREADS
     ]
     if not asked:
-        return None
+        return Counter()
     # A box that any reading shows labelled VALID FROM holds the issue date, however
     # its other readings garble the label. The boxes are read one at a time, and no
     # further once the leading date is out of the others' reach: each box's readings
@@ -1199,7 +1202,12 @@ def _expiry_second_look(
         votes.update(_expiry_votes(answers))
         if _vote_settled(votes, (len(asked) - at - 1) * per_box):
             break
-    return max(votes, key=lambda date: (votes[date], date[3:], date[:2])) if votes else None
+    return votes
+
+
+def _leading_date(votes: Counter[str]) -> str:
+    """The date most second readings read (ties: the later date)."""
+    return max(votes, key=lambda date: (votes[date], date[3:], date[:2]))
 
 
 def _expiry_votes(answers: Sequence[tuple[str, float]]) -> Counter[str]:
@@ -1523,6 +1531,8 @@ def extract_bankcard(boxes: Sequence[TextBox], reread: Reread | None = None) -> 
         warnings.append("valid_thru_uncertain")
     if unsure:
         warnings.append("valid_thru_unsure")
+    if expiry.unread:
+        warnings.append("valid_thru_unreadable")
     doubted = looked_again and any(p.doubted() for p in best.candidate.pieces)
     if min(p.score for p in best.candidate.pieces) < LOW_CONFIDENCE or doubted:
         warnings.append("low_confidence")
@@ -1547,7 +1557,36 @@ def _card_expiry(
     if expiry.date is not None:
         return expiry, unsure
     elsewhere, unsure = _expiry_among(boxes, best, reread, places.unplaced)
-    return Expiry(elsewhere.date, uncertain=elsewhere.date is not None), unsure
+    if elsewhere.date is None:
+        return Expiry(None, unread=_date_shown(boxes, best, places)), unsure
+    return Expiry(elsewhere.date, uncertain=True), unsure
+
+
+def _date_shown(boxes: Sequence[TextBox], best: Scored, places: DatePlaces) -> bool:
+    """Whether the card shows a valid thru that no reading read: a label of it on the
+    card, or where the card prints it a short box other than the number's holding a
+    slash beside a letter or digit.
+
+    A far-off card's '01/27' read '/2' and 'z/w' (real_b20's photo 119, generated) came
+    back with no date and no word of one; a card that prints none shows neither. Digits
+    alone are no date's sign (``_unread_date``'s shape): on two real-dev cards that
+    print no valid thru, a short group of digits lies where cards print it.
+    """
+    number_boxes = {p.box for p in best.candidate.pieces}
+    for i, box in enumerate(boxes):
+        if i in number_boxes or not places.near[i]:
+            continue
+        text = _squeeze(box.text)
+        if any(word in text for word in (*DATE_ABOVE_LABELS, *DATE_LEFT_LABELS)):
+            return True
+        short = len(text) <= MAX_EXPIRY_BOX_CHARS
+        if places.placed[i] and short and _SLASHED.search(text):
+            return True
+    return False
+
+
+# A slash beside a letter or digit: what is left of a date read badly ('z/w', '/2').
+_SLASHED = re.compile(r"\w[/／]|[/／]\w")
 
 
 def _expiry_among(
@@ -1558,9 +1597,15 @@ def _expiry_among(
     expiry = read_expiry([box.text for box, keep in zip(boxes, kept, strict=True) if keep])
     unsure = False
     if (expiry.date is None or expiry.uncertain) and reread is not None:
-        again = _expiry_second_look(boxes, best, reread, kept)
+        votes = _expiry_second_look(boxes, best, reread, kept)
+        again = _leading_date(votes) if votes else None
         if again is not None and (expiry.date is None or _later(again, expiry.date)):
             expiry = Expiry(again)
+            # Read by the second look alone, a date stands only as ``_expiry_confirmed``
+            # has it: read twice, and no other date read (bank4521's far-off 03/28: one
+            # crop read '≈ 03/20', its last 0 at 0.38 with 8 as rival, the others no
+            # date; answered expired with no doubt).
+            unsure = not _confirms(votes, again)
     elif (
         expiry.date is not None
         and (beside := _other_date(boxes, best, expiry.date, reread)) is not None
