@@ -18,7 +18,7 @@ from ocr.engines import create_engine
 from ocr.errors import NoCardFound
 from ocr.field_warnings import add_field_warnings
 from ocr.kinds import get_kind, mask_result, wechat_json
-from ocr.kinds.drivinglicense.extract import best_period
+from ocr.kinds.drivinglicense.extract import best_period, plausible_issue
 from ocr.layout import OcrPage
 from tests.card_boxes import Printed, card_boxes
 from tests.test_idcard import BLANK, front
@@ -189,6 +189,27 @@ def test_a_misread_end_of_the_valid_period_is_set_back_to_6_or_10_years() -> Non
     assert best_period("2018-05-02", "2024-05-09") == ("2018-05-02", "2024-05-02")
     # Too far from any legal period: kept as read, so that its check fails.
     assert best_period("2018-05-02", "2031-08-19") == ("2018-05-02", "2031-08-19")
+
+
+def test_a_birth_date_is_never_answered_as_the_first_issue() -> None:
+    # Blind seed 41's photo 016: the first issue's row lost, the birth date above it was
+    # taken for it, answered with only a 'blur' warning.
+    printed = [p for p in licence(labels=False) if p.text != "2012-05-02"]
+    result = add_field_warnings(read(printed), TODAY)
+    assert result.fields["birth_date"] == "1967-11-11"
+    assert result.fields.get("issue_date", "") == ""
+    assert "field_missing:issue_date" in result.warnings
+    assert "初次领证日期" in replies.card_result(result)
+
+
+def test_a_first_issue_is_from_the_18th_birthday_to_the_period_in_force() -> None:
+    birth, valid_from = "1967-11-11", "2018-05-02"
+    for kept in ("1985-11-11", "2012-05-02", "2018-05-02", "", "2012-13-40"):
+        assert plausible_issue(kept, birth, valid_from) == kept
+    for dropped in ("1967-11-11", "1985-11-10", "2018-05-03"):
+        assert plausible_issue(dropped, birth, valid_from) == ""
+    # Nothing to hold it against: kept as read.
+    assert plausible_issue("1967-11-11", "", "") == "1967-11-11"
 
 
 def test_an_id_card_front_is_no_licence_and_a_licence_no_id_card() -> None:

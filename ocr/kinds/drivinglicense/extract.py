@@ -172,7 +172,7 @@ def extract(view: CardView, reader: LineReader | None = None) -> Extracted:
     fields["address"] = fix_county_name(fields["address"])
     born = id_birth(number)
     fields["birth_date"] = f"{born[:4]}-{born[4:6]}-{born[6:]}" if id_good else printed_birth
-    fields["issue_date"] = dates.issue
+    fields["issue_date"] = plausible_issue(dates.issue, fields["birth_date"], dates.valid_from)
     fields["car_class"] = fix_car_class(dates.car_class) if dates.car_class else ""
     fields["valid_from"], fields["valid_to"] = best_period(dates.valid_from, dates.valid_to)
 
@@ -439,6 +439,25 @@ def _by_layout(view: CardView) -> _DateRows:
             if car_class_ok(candidate) and not cjk_only(box.text):
                 car_class = candidate
     return _DateRows(birth, issue, car_class, valid_from, valid_to)
+
+
+# A licence is first issued at 18 or later (公安部令第162号: every class from 18 years of
+# age), and its first period starts on that day, so no period in force starts before it.
+LICENCE_MIN_AGE = 18
+
+
+def plausible_issue(issue: str, birth: str, valid_from: str) -> str:
+    """The first issue date, or "" when it cannot be one: before the holder's 18th
+    birthday, or after the period in force began. Blind seed 41's photo 016: the issue
+    row lost, ``_by_layout`` took the birth date above it for the first issue, answered
+    with only a ``blur`` warning; dropped, the reply names it as not read."""
+    if not _is_date(issue):
+        return issue
+    if _is_date(birth) and issue < _plus_years(birth, LICENCE_MIN_AGE):
+        return ""
+    if _is_date(valid_from) and issue > valid_from:
+        return ""
+    return issue
 
 
 # ----------------------------------------------------------------- the valid period
