@@ -253,6 +253,27 @@ def test_a_dot_read_unsurely_in_an_email_is_said() -> None:
     assert "low_confidence" not in dot_read_at(0.99).warnings
 
 
+def test_an_email_label_run_on_into_the_address_is_doubted() -> None:
+    # Blind seed 43's photo 059: 'E:sales@boya.cn' read 'Esales@boya.cn', every character
+    # sure, the colon lost: the address parses, so only its capital E can say it.
+    def reading(line: str) -> CardResult:
+        printed = (
+            Printed("盟新网络有限公司", 0, 0),
+            Printed("皇甫玉", 0, 100, height=NAME_HEIGHT, char_width=70),
+            *lines("手机:19105776963", line),
+        )
+        page = OcrPage(np.zeros((8, 8, 3), dtype=np.uint8), card_boxes(printed, 0.0, None))
+        return read_card(page, "businesscard")
+
+    run_on = reading("Esales@boya.cn")
+    assert run_on.fields["email"] == "Esales@boya.cn"  # kept as read: it may be printed so
+    assert "low_confidence" in run_on.warnings
+    for printed_so in ("E:sales@boya.cn", "eric@boya.cn", "sales@boya.cn"):
+        result = reading(printed_so)
+        assert result.fields["email"] in ("sales@boya.cn", "eric@boya.cn"), printed_so
+        assert "low_confidence" not in result.warnings, printed_so
+
+
 @pytest.mark.parametrize(
     ("address", "said"),
     [

@@ -132,10 +132,20 @@ _L_OR_I = frozenset("lI")
 # e-mail with its neighbours (a mark ``read_email`` dropped does not).
 EMAIL_MARKS = frozenset(".-_")
 
+# An address that starts with a capital E before small letters or digits may hold the
+# one-letter label ``E:`` whose colon was lost (blind seed 43's photo 059: 'Esales@boya.cn'
+# for 'E:sales@boya.cn', every character at 0.99 or more, the colon not even passed over).
+# Cards print addresses in small letters, and a one-letter label is too common a letter
+# to cut off (``_label_stands_alone``): the address is kept as read, and doubted.
+LABEL_E_RUN_ON = re.compile(r"E[a-z0-9]")
+
 
 def _email_doubted(view: CardView, email: str) -> bool:
     """Whether the recogniser doubted a character of ``email`` (``doubted_in``), an 'l'
-    or 'I' whose only rival is the other apart, or one of its EMAIL_MARKS."""
+    or 'I' whose only rival is the other apart, or one of its EMAIL_MARKS; or the address
+    may begin with its label (LABEL_E_RUN_ON)."""
+    if LABEL_E_RUN_ON.match(email):
+        return True
     holding = _holding(view, [email])
     return doubted_in(_without_l_or_i_doubts(holding), [(email, 0)]) or any(
         char in EMAIL_MARKS
