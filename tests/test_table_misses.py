@@ -1,5 +1,5 @@
-"""Tables the kind once read wrong, each rebuilt by the generator (seeds 1501, 1502 and 8,
-``python -m tests.cardgen --kind table --mode photo``) and committed under
+"""Tables the kind once read wrong, each rebuilt by the generator (seeds 1501, 1502, 7, 8,
+34 and 44, ``python -m tests.cardgen --kind table --mode photo``) and committed under
 tests/fixtures/table_misses, plus the same failures on boxes: a page whose orientation
 the cells' text decided wrongly, text lying crosswise beside a quarter-turned page, a
 column of lone digits the detector missed, a thousands comma read as a dot."""
@@ -205,6 +205,25 @@ def test_an_inner_column_the_detector_missed_is_read_under_its_header(engine: Lo
     that header joined to the next ('单位日期'), flagged but lost. The header alone now
     makes the column, and its cells are read cut out on their own."""
     assert read(engine, "missed_inner_column") == expected("missed_inner_column")
+
+
+@pytest.mark.slow
+def test_rules_leaning_in_perspective_keep_the_last_rows_apart(engine: LocalEngine) -> None:
+    """Blind seed 44's photo 96 (``--kind table --mode photo --seed 44``): a ruled sheet
+    tilted and seen in perspective, whose two rules under the fifth row leaned too far off
+    the text's axis to be found level; its last two rows came out as one ('5 6',
+    '六安郑州', '箱包'), every cell counted wrong and no warning given."""
+    assert read(engine, "leaning_rules_lost") == expected("leaning_rules_lost")
+
+
+@pytest.mark.slow
+def test_a_grid_leaning_further_is_not_found_in_part(engine: LocalEngine) -> None:
+    """Seed 7's photo 39 (``--kind table --mode photo --seed 7``): rules 0.05-0.07 off the
+    text's axis. Looked for at slants up to 0.04 only, its columns' rules and its upper
+    rows' were found but not those under its fourth row, and its last three rows read as
+    one ('652 107 522'); looked for level only, no grid was found and the text's rows
+    held."""
+    assert read(engine, "steep_grid") == expected("steep_grid")
 
 
 @pytest.mark.slow
