@@ -308,6 +308,18 @@ def test_a_bilingual_card_keeps_the_chinese_name_and_title() -> None:
     assert (result.fields["name"], result.fields["title"]) == ("刘晨宇", "总经理")
 
 
+def test_a_pictograph_read_before_a_title_is_no_part_of_it() -> None:
+    # Blind seed 43's photo 013: the small title's box read '☑主任' (the card's white
+    # before it taken for an icon), and the title was dropped.
+    result = read(
+        Printed("维涛信息有限公司", 0, 0),
+        Printed("谷兵国", 0, 80, height=NAME_HEIGHT, char_width=70),
+        Printed("☑主任", 240, 110),
+        *lines("T:(027)9630 0188 转5579", top=240),
+    )
+    assert (result.fields["name"], result.fields["title"]) == ("谷兵国", "主任")
+
+
 def test_a_name_set_with_wide_letter_spacing_read_as_a_box_per_character_is_one_name() -> None:
     result = read(
         Printed("刘", 0, 0, height=NAME_HEIGHT, char_width=70),

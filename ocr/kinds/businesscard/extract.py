@@ -317,15 +317,23 @@ def _without_sign(value: str) -> str:
     ballot box ☑ before a dashed mobile on KIND150 seed 7's photo 1, whose number was then
     dropped without a word): any leading character of Unicode's "other symbol" class is
     an icon, never part of a number, an address or a web address."""
-    text = unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " ")
-    while text and unicodedata.category(text[0]) == "So":
-        text = text[1:].lstrip()
+    text = _without_icons(unicodedata.normalize("NFKC", value).strip(_TELEPHONE_SIGNS + " "))
     text = _SIGN_READ_AS_TEXT.sub("", text)
     # The sign read as a 0 with no space kept after it: '0193-3918-5693' (blind seed 21's
     # photo 034, its 0 at 0.57) is no landline (no area code but Beijing's begins 01) and
     # a valid mobile without its first character.
     if text[:1] in _SIGN_LOOKALIKES and normalise_mobile(text[1:]) and not normalise_phone(text):
         text = text[1:]
+    return text
+
+
+def _without_icons(text: str) -> str:
+    """``text`` without the pictographs (Unicode's "other symbol" class) it starts with:
+    what the recogniser makes of an icon, or of a blank before the text (blind seed 43's
+    photo 013 read its title '☑主任' from a box that held only 主任 and the card's white;
+    the title was then none, and dropped)."""
+    while text and unicodedata.category(text[0]) == "So":
+        text = text[1:].lstrip()
     return text
 
 
@@ -923,7 +931,7 @@ def _assign_words(
         companies.append(text)
         return
     for box in _join_spaced_characters(line.boxes):
-        word = _compact(box.text)
+        word = _without_icons(_compact(box.text))
         if not word:
             continue
         if is_company(word):
