@@ -441,8 +441,9 @@ def _by_layout(view: CardView) -> _DateRows:
     return _DateRows(birth, issue, car_class, valid_from, valid_to)
 
 
-# A licence is first issued at 18 or later (公安部令第162号: every class from 18 years of
-# age), and its first period starts on that day, so no period in force starts before it.
+# A licence is first issued at 18 or later (《机动车驾驶证申领和使用规定》: no class is
+# granted younger), and its first period starts on that day, so no period in force starts
+# before it. The generator keeps to both (tests/cardgen/drivinglicense.py).
 LICENCE_MIN_AGE = 18
 
 
