@@ -1140,6 +1140,11 @@ class LocalEngine:
                         return result, page
                     continue
                 if completeness(result)[0]:
+                    short = get_kind(result.kind).read_short
+                    if short is not None:
+                        earlier = [c for c, _ in candidates if c.kind == result.kind]
+                        said = short(result, earlier)
+                        result.warnings += [w for w in said if w not in result.warnings]
                     return result, page
                 candidates.append((result, page))
             if candidates and (tiles or any(text_found(page, kind) for _, page in candidates)):

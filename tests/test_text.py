@@ -479,6 +479,32 @@ def test_a_turned_page_far_off_in_the_photo_is_found_and_read(local: LocalEngine
     assert {"low_confidence", "text_unreadable"} <= set(result.warnings)
 
 
+def test_a_page_read_as_its_title_alone_says_most_was_not_read(local: LocalEngine) -> None:
+    """Blind seed 45's photo 052 (``python -m tests.cardgen --kind text --count 100 --mode
+    photo --seed 45``): a far-off turned page whose whole-photo reading held its title and
+    three garbled body lines; the zoomed reading then read the large title alone, legibly,
+    and that one line was answered as the page with only ``blur``. Whatever is read of it,
+    an answer far from the page says so."""
+    name = "title_read_alone"
+    expected = json.loads((CASES / f"{name}.json").read_text(encoding="utf-8"))["expected"]
+    result = local.recognize((CASES / f"{name}.jpg").read_bytes(), "text")
+    if character_error_rate([(expected["text"], result.fields["text"])]) > 0.3:
+        assert {"low_confidence", "text_unreadable"} <= set(result.warnings)
+
+
+def test_a_legible_reading_that_lost_most_lines_another_saw_is_unreadable() -> None:
+    def page(lines: int) -> CardResult:
+        return CardResult("text", {"text": "\n".join(["一行文字"] * lines)})
+
+    short = get_kind("text").read_short
+    assert short is not None
+    assert short(page(1), [page(4)]) == ["low_confidence", "text_unreadable"]
+    assert short(page(2), [page(4), page(1)]) == []  # 2 more lines: a note's, say
+    assert short(page(20), [page(23)]) == []  # a page and the clutter beside it
+    assert short(page(5), [page(12)]) == ["low_confidence", "text_unreadable"]
+    assert short(page(3), []) == []
+
+
 def test_a_quarter_turn_is_undone_to_the_photos_coordinates() -> None:
     """``after_quarter_turn``: a point of an image turned a quarter clockwise, taken back
     to where it was before the turn (and on through the crop's own matrix)."""

@@ -125,6 +125,10 @@ class DocumentKind:
     ) = None
     # The field whose character error rate over the set eval reports as ``cer``.
     cer_field: str | None = None
+    # Warnings for a complete reading that holds much less than a reading of the same photo
+    # tried before it (a page's title read alone, legibly, after its body read garbled):
+    # (the reading, the earlier ones) -> codes. None: a complete reading stands alone.
+    read_short: Callable[[CardResult, Sequence[CardResult]], list[str]] | None = None
 
     def title_of(self, result: CardResult) -> str:
         return self.reply_title(result) if self.reply_title is not None else self.title

