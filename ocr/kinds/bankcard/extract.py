@@ -776,6 +776,11 @@ class Scored:
         return self.info is not None and bool(self.info.bank)
 
     @property
+    def number_boxes(self) -> set[int]:
+        """The indices of the boxes the number was read from."""
+        return {p.box for p in self.candidate.pieces}
+
+    @property
     def clean(self) -> bool:
         """Nothing to improve on: as read, Luhn, a known issuer with its usual length."""
         number, info = self.candidate.number, self.info
@@ -937,7 +942,7 @@ def _boxes_to_reread(boxes: Sequence[TextBox], best: Scored | None) -> list[int]
     """The digit boxes of the line the number was found on (or of every long digit line)."""
     lines = _pieces_by_line(boxes)
     if best is not None:
-        wanted = {p.box for p in best.candidate.pieces}
+        wanted = best.number_boxes
         lines = [line for line in lines if wanted & {p.box for p in line}]
     else:
         lines = [line for line in lines if sum(len(p.digits) for p in line) >= MIN_LENGTH - 4]
@@ -1175,7 +1180,7 @@ def _expiry_second_look(
     boxes are not the card's (real90's photo 35: 'Meeting 10:30', 'No,03' and '周三1'
     were read again, 15 crops, no date).
     """
-    number_boxes = {p.box for p in best.candidate.pieces}
+    number_boxes = best.number_boxes
     asked = [
         box
         for i, box in enumerate(boxes)
@@ -1401,7 +1406,7 @@ def _other_date(
     crops read it and none another); when they read no date, ``date`` may be the issue
     date and is answered as uncertain (``valid_thru_uncertain``: not said expired).
     """
-    number_boxes = {p.box for p in best.candidate.pieces}
+    number_boxes = best.number_boxes
     holding = _holding(boxes, date)
     others = [
         box
@@ -1572,7 +1577,7 @@ def _date_shown(boxes: Sequence[TextBox], best: Scored, places: DatePlaces) -> b
     alone are no date's sign (``_unread_date``'s shape): on two real-dev cards that
     print no valid thru, a short group of digits lies where cards print it.
     """
-    number_boxes = {p.box for p in best.candidate.pieces}
+    number_boxes = best.number_boxes
     for i, box in enumerate(boxes):
         if i in number_boxes or not places.near[i]:
             continue
